@@ -1,0 +1,188 @@
+//! The running service: [`Application::build`] opens the store, seeds demo shops, binds the
+//! listener and writes the address file; [`Application::run_until_stopped`] serves until a
+//! shutdown signal, then flushes the store and removes the address file.
+//!
+//! The address file (`laris.serve.json` in the data directory: address and pid) is how a
+//! CLI command pointed at the same `--data-dir` finds the service that holds the store.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::store::Store;
+use crate::web::{self, AppState};
+
+/// Name of the address file in the data directory.
+pub const SERVE_FILE: &str = "laris.serve.json";
+/// Name of the generated admin token file in the data directory.
+pub const TOKEN_FILE: &str = "admin-token";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServeFile {
+    pub addr: SocketAddr,
+    pub pid: u32,
+}
+
+impl ServeFile {
+    /// The running service for this data directory, if its file exists and its process lives.
+    pub fn find(data_dir: &Path) -> Option<ServeFile> {
+        let text = std::fs::read_to_string(data_dir.join(SERVE_FILE)).ok()?;
+        let file: ServeFile = serde_json::from_str(&text).ok()?;
+        process_alive(file.pid).then_some(file)
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        // Without /proc, trust the file; a failed connection is handled by the caller.
+        true
+    }
+}
+
+/// The admin token: from config or `LARIS_ADMIN_TOKEN`, else the one kept in the data
+/// directory (read by the CLI; made by `laris serve` on first start when `create`).
+pub fn admin_token(settings: &Settings, data_dir: &Path, create: bool) -> anyhow::Result<Option<String>> {
+    if let Some(t) = &settings.admin_token {
+        return Ok(Some(t.clone()));
+    }
+    let path = data_dir.join(TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => return Ok(Some(t.trim().to_string())),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading the admin token {}", path.display())),
+    }
+    if !create {
+        return Ok(None);
+    }
+    let token = hex::encode(rand::random::<[u8; 24]>());
+    std::fs::create_dir_all(data_dir)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&path)
+        .with_context(|| format!("creating the admin token file {}", path.display()))?;
+    f.write_all(token.as_bytes())?;
+    tracing::info!(path = %path.display(), "generated an admin token (readable only by this user); set admin.token or LARIS_ADMIN_TOKEN to choose your own");
+    Ok(Some(token))
+}
+
+/// Replays each shop's `seed_recording` when the store holds no data for that shop.
+pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    for shop in &settings.shops {
+        let Some(dir) = &shop.seed_recording else { continue };
+        if store.has_data(&shop.id)? {
+            continue;
+        }
+        let report = crate::sync::replay::replay(store, &shop.id, dir)
+            .with_context(|| format!("seeding shop {} from {}", shop.id, dir.display()))?;
+        tracing::info!(shop = %shop.id, products = report.products.seen, orders = report.orders.seen, "seeded from its recording on first start");
+    }
+    store.flush_blocking()?;
+    Ok(())
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    data_dir: PathBuf,
+}
+
+impl Application {
+    /// Opens the store, seeds empty demo shops, binds `addr` (port 0 picks a free port).
+    pub async fn build(settings: Settings, data_dir: &Path, addr: SocketAddr) -> anyhow::Result<Application> {
+        let store = Store::open(data_dir)?;
+        let token = admin_token(&settings, data_dir, true)?.expect("created when missing");
+        let settings = Arc::new(settings);
+        {
+            let (settings, store) = (settings.clone(), store.clone());
+            tokio::task::spawn_blocking(move || seed_empty_shops(&settings, &store)).await??;
+        }
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr}: is another program using it? pass --addr HOST:PORT")
+        })?;
+        let local = listener.local_addr()?;
+        let serve_file = ServeFile {
+            addr: local,
+            pid: std::process::id(),
+        };
+        std::fs::write(data_dir.join(SERVE_FILE), serde_json::to_vec(&serve_file)?)?;
+        let state = AppState {
+            settings,
+            store,
+            admin_token: Arc::new(token),
+            templates: Arc::new(web::templates::environment()),
+        };
+        Ok(Application {
+            listener,
+            state,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves; then flushes the store and removes the address file.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
+        let store = self.state.store.clone();
+        warp::serve(web::routes(self.state))
+            .incoming(self.listener)
+            .graceful(shutdown)
+            .run()
+            .await;
+        store.flush().await?;
+        let _ = std::fs::remove_file(self.data_dir.join(SERVE_FILE));
+        tracing::info!("laris stopped; store flushed");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,482 @@
+//! Settings: `config/laris.toml` merged with `LARIS_…` environment variables, validated once.
+//!
+//! Every key except a shop's `id` has a default, so a shop block of a few lines works. A bad
+//! value is refused here with the key, the value and the fix; inner code only sees
+//! [`Settings`], whose values are already domain types.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::domain::ShopId;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {error}. Pass --config PATH (or set LARIS_CONFIG) to a laris.toml; the repository ships config/laris.toml")]
+    Read { path: PathBuf, error: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {key} = {value:?}: {fix}")]
+    Invalid { key: String, value: String, fix: String },
+}
+
+fn invalid(key: impl Into<String>, value: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        value: value.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Everything the service and the CLI need to know, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub log: LogSettings,
+    /// The admin bearer token from config or `LARIS_ADMIN_TOKEN`; `None` means the service
+    /// keeps a generated one in the data directory.
+    pub admin_token: Option<String>,
+    pub shops: Vec<ShopSettings>,
+    /// Directory the config was read from: relative paths in it are resolved against the
+    /// working directory, as a shop owner running `laris` from their project would expect.
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub addr: SocketAddr,
+    /// Directory served at `/demo/images/` (the demo shop's product pictures).
+    pub demo_images: PathBuf,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShopSettings {
+    pub id: ShopId,
+    pub name: String,
+    pub timezone: TimeZone,
+    /// Cron expression with seconds, used by the sync agent.
+    pub sync_schedule: String,
+    /// A recording replayed on first start when the store holds no data for this shop.
+    pub seed_recording: Option<PathBuf>,
+    /// Origins allowed to call the widget endpoints (`*` for any).
+    pub allowed_origins: Vec<String>,
+    /// Raw source tables (`[[shops.sources]]`), read by the sync agent.
+    pub sources: Vec<toml::Table>,
+}
+
+/// The shop's time zone. Indonesia has no daylight saving, so a fixed offset is exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone {
+    pub name: String,
+    pub offset_seconds: i32,
+}
+
+impl TimeZone {
+    const KNOWN: &'static [(&'static str, i32)] = &[
+        ("Asia/Jakarta", 7 * 3600),
+        ("Asia/Pontianak", 7 * 3600),
+        ("Asia/Makassar", 8 * 3600),
+        ("Asia/Jayapura", 9 * 3600),
+        ("UTC", 0),
+    ];
+
+    pub fn parse(name: &str) -> Option<TimeZone> {
+        let alias = match name {
+            "WIB" => "Asia/Jakarta",
+            "WITA" => "Asia/Makassar",
+            "WIT" => "Asia/Jayapura",
+            other => other,
+        };
+        Self::KNOWN
+            .iter()
+            .find(|(n, _)| *n == alias)
+            .map(|(n, off)| TimeZone {
+                name: n.to_string(),
+                offset_seconds: *off,
+            })
+    }
+
+    pub fn offset(&self) -> chrono::FixedOffset {
+        chrono::FixedOffset::east_opt(self.offset_seconds).expect("known offsets are valid")
+    }
+}
+
+impl Settings {
+    pub fn shop(&self, id: &ShopId) -> Option<&ShopSettings> {
+        self.shops.iter().find(|s| &s.id == id)
+    }
+
+    /// Loads the file at `path`, applies `LARIS_…` overrides from `env`, validates.
+    pub fn load(path: &Path, env: &[(String, String)]) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Self::from_toml(&text, path, env)
+    }
+
+    pub fn from_toml(text: &str, path: &Path, env: &[(String, String)]) -> Result<Settings, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        apply_env_overrides(&mut table, env)?;
+        let raw: RawSettings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        raw.validate(path)
+    }
+}
+
+/// Environment variables that override scalar keys: `LARIS_<SECTION>_<KEY>` for the
+/// `[server]`, `[log]` and `[admin]` keys, and `LARIS_SHOP_<ID>_<KEY>` for a shop's keys
+/// (ID upper-cased, `-` as `_`). Lists are comma-separated.
+const SECTION_KEYS: &[(&str, &[&str])] = &[
+    ("server", &["addr", "demo_images", "max_body_bytes"]),
+    ("log", &["format", "level"]),
+    ("admin", &["token"]),
+];
+const SHOP_KEYS: &[&str] = &[
+    "name",
+    "timezone",
+    "sync_schedule",
+    "seed_recording",
+    "allowed_origins",
+];
+const LIST_KEYS: &[&str] = &["allowed_origins"];
+const INTEGER_KEYS: &[&str] = &["max_body_bytes"];
+
+fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {
+    if LIST_KEYS.contains(&key) {
+        return Ok(toml::Value::Array(
+            raw.split(',')
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        ));
+    }
+    if INTEGER_KEYS.contains(&key) {
+        return raw
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| invalid(env_name, raw, "set it to a whole number"));
+    }
+    Ok(toml::Value::String(raw.to_string()))
+}
+
+fn apply_env_overrides(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix("LARIS_") else {
+            continue;
+        };
+        for (section, keys) in SECTION_KEYS {
+            for key in *keys {
+                if rest == format!("{}_{}", section, key).to_uppercase() {
+                    let entry = table
+                        .entry(section.to_string())
+                        .or_insert_with(|| toml::Value::Table(Default::default()));
+                    if let toml::Value::Table(t) = entry {
+                        t.insert(key.to_string(), env_value(key, name, raw)?);
+                    }
+                }
+            }
+        }
+        if let Some(shop_part) = rest.strip_prefix("SHOP_") {
+            let Some(toml::Value::Array(shops)) = table.get_mut("shops") else {
+                continue;
+            };
+            for shop in shops.iter_mut() {
+                let Some(t) = shop.as_table_mut() else { continue };
+                let Some(id) = t.get("id").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                let prefix = format!("{}_", id.to_uppercase().replace('-', "_"));
+                let Some(key_part) = shop_part.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if let Some(key) = SHOP_KEYS.iter().find(|k| k.to_uppercase() == key_part) {
+                    t.insert(key.to_string(), env_value(key, name, raw)?);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawSettings {
+    server: RawServer,
+    log: RawLog,
+    admin: RawAdmin,
+    shops: Vec<RawShop>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawServer {
+    addr: String,
+    demo_images: String,
+    max_body_bytes: u64,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            addr: "127.0.0.1:8080".into(),
+            demo_images: "demo/lengkuas/images".into(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    format: String,
+    level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: "human".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawAdmin {
+    token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShop {
+    id: String,
+    name: Option<String>,
+    #[serde(default = "default_timezone")]
+    timezone: String,
+    #[serde(default = "default_schedule")]
+    sync_schedule: String,
+    seed_recording: Option<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    sources: Vec<toml::Table>,
+}
+
+fn default_timezone() -> String {
+    "Asia/Jakarta".into()
+}
+
+fn default_schedule() -> String {
+    "0 */30 * * * *".into()
+}
+
+impl RawSettings {
+    fn validate(self, path: &Path) -> Result<Settings, ConfigError> {
+        let addr = self.server.addr.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "server.addr",
+                &self.server.addr,
+                "write HOST:PORT with an IP address, e.g. 127.0.0.1:8080 (or LARIS_SERVER_ADDR / --addr)",
+            )
+        })?;
+        let format = match self.log.format.as_str() {
+            "human" => LogFormat::Human,
+            "json" => LogFormat::Json,
+            other => return Err(invalid("log.format", other, "use \"human\" or \"json\"")),
+        };
+        if self.log.level.trim().is_empty() {
+            return Err(invalid(
+                "log.level",
+                &self.log.level,
+                "use a tracing filter such as \"info\" or \"laris=debug,info\"",
+            ));
+        }
+        let admin_token = match self.admin.token {
+            Some(t) if t.trim().len() < 16 => {
+                return Err(invalid(
+                    "admin.token",
+                    "(hidden)",
+                    "use at least 16 random characters, or remove it to let `laris serve` generate one",
+                ))
+            }
+            other => other,
+        };
+        let mut shops: Vec<ShopSettings> = Vec::new();
+        for (i, raw) in self.shops.into_iter().enumerate() {
+            let key = |k: &str| format!("shops[{i}].{k}");
+            let id = ShopId::parse(&raw.id).map_err(|e| invalid(key("id"), &raw.id, e.to_string()))?;
+            if shops.iter().any(|s| s.id == id) {
+                return Err(invalid(key("id"), &raw.id, "each shop needs its own id"));
+            }
+            let timezone = TimeZone::parse(&raw.timezone).ok_or_else(|| {
+                invalid(
+                    key("timezone"),
+                    &raw.timezone,
+                    "use Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT) or UTC",
+                )
+            })?;
+            if raw.sync_schedule.split_whitespace().count() != 6 {
+                return Err(invalid(
+                    key("sync_schedule"),
+                    &raw.sync_schedule,
+                    "write a cron expression with six fields, seconds first, e.g. \"0 */30 * * * *\"",
+                ));
+            }
+            for origin in &raw.allowed_origins {
+                let ok = origin == "*" || origin.starts_with("http://") || origin.starts_with("https://");
+                if !ok || origin.ends_with('/') {
+                    return Err(invalid(
+                        key("allowed_origins"),
+                        origin,
+                        "write an origin such as \"https://shop.example\" (scheme and host, no path) or \"*\"",
+                    ));
+                }
+            }
+            shops.push(ShopSettings {
+                name: raw.name.unwrap_or_else(|| raw.id.clone()),
+                id,
+                timezone,
+                sync_schedule: raw.sync_schedule,
+                seed_recording: raw.seed_recording.map(PathBuf::from),
+                allowed_origins: raw.allowed_origins,
+                sources: raw.sources,
+            });
+        }
+        Ok(Settings {
+            server: ServerSettings {
+                addr,
+                demo_images: PathBuf::from(self.server.demo_images),
+                max_body_bytes: self.server.max_body_bytes,
+            },
+            log: LogSettings {
+                format,
+                level: self.log.level,
+            },
+            admin_token,
+            shops,
+            source: path.to_path_buf(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_toml(text, Path::new("test.toml"), &env)
+    }
+
+    #[test]
+    fn a_shop_block_of_one_line_gets_defaults() {
+        let s = load("[[shops]]\nid = \"toko\"\n", &[]).unwrap();
+        let shop = &s.shops[0];
+        assert_eq!(shop.name, "toko");
+        assert_eq!(shop.timezone.offset_seconds, 7 * 3600);
+        assert_eq!(shop.sync_schedule, "0 */30 * * * *");
+        assert_eq!(s.server.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.log.format, LogFormat::Human);
+        assert!(s.admin_token.is_none());
+    }
+
+    #[test]
+    fn environment_variables_override_file_values() {
+        let text = "[server]\naddr = \"127.0.0.1:1\"\n[[shops]]\nid = \"toko-a\"\nname = \"A\"\n";
+        let s = load(
+            text,
+            &[
+                ("LARIS_SERVER_ADDR", "0.0.0.0:9000"),
+                ("LARIS_LOG_FORMAT", "json"),
+                ("LARIS_ADMIN_TOKEN", "0123456789abcdef0123"),
+                ("LARIS_SHOP_TOKO_A_NAME", "Toko A"),
+                (
+                    "LARIS_SHOP_TOKO_A_ALLOWED_ORIGINS",
+                    "https://a.example, https://b.example",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.server.addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert_eq!(s.admin_token.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(s.shops[0].name, "Toko A");
+        assert_eq!(
+            s.shops[0].allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key_the_value_and_the_fix() {
+        let err = load("[[shops]]\nid = \"toko\"\ntimezone = \"Asia/Jakrta\"\n", &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("shops[0].timezone"), "{msg}");
+        assert!(msg.contains("Asia/Jakrta"), "{msg}");
+        assert!(msg.contains("Asia/Jakarta (WIB)"), "{msg}");
+
+        let msg = load("[server]\naddr = \"localhost\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("server.addr") && msg.contains("localhost") && msg.contains("HOST:PORT"),
+            "{msg}"
+        );
+
+        let msg = load("[[shops]]\nid = \"Toko Saya\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("shops[0].id") && msg.contains("Toko Saya"), "{msg}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_name() {
+        let msg = load("[[shops]]\nid = \"toko\"\ntimezon = \"UTC\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("timezon"), "{msg}");
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused_without_echoing_it() {
+        let msg = load("[admin]\ntoken = \"secret\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("admin.token") && !msg.contains("secret\""), "{msg}");
+    }
+
+    #[test]
+    fn the_shipped_default_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/laris.toml");
+        let s = Settings::load(&path, &[]).unwrap();
+        assert_eq!(s.shops[0].id.as_str(), "lengkuas");
+        assert!(s.admin_token.is_none(), "no default token in the repo");
+    }
+}

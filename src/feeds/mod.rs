@@ -1,0 +1,16 @@
+//! Feed parsers: one module per source kind, pure functions from raw bytes to records.
+//! Fetching, retries and storing belong to the sync layer.
+
+pub mod marketplace;
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FeedError {
+    /// A whole page (response) is unusable: nothing of it is imported.
+    #[error("page refused: {0}")]
+    Page(String),
+    /// One record is unusable: it is quarantined, the rest of the page is imported.
+    #[error("{0}")]
+    Record(String),
+}

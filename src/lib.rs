@@ -1,0 +1,33 @@
+//! Laris ("laku laris": it sells) — a self-hosted service for small online shops. It keeps
+//! an embedded sled store synchronised with a shop's marketplace feeds and serves a widget
+//! and HTML fragments with similar products, premium upgrades, bundle offers and
+//! loyalty-tier discounts, plus a small CRM for the shop owner.
+//!
+//! # Layout
+//!
+//! Data flows one way: feeds → sync → store → recommend (rebuild) → store → web.
+//!
+//! - [`cli`]: the command line; [`app`]: the running service (build, run, shutdown).
+//! - [`config`]: `config/laris.toml` + `LARIS_…` variables, validated into [`config::Settings`].
+//! - [`domain`]: ids, money ([`domain::Rupiah`]), order statuses, pack sizes: parsed once.
+//! - [`records`]: products, orders, customers, reports: the data the store keeps.
+//! - [`store`]: the only code that knows sled.
+//! - [`feeds`]: pure parsers of each source kind's raw data.
+//! - [`sync`]: the import pipeline, recordings and replay.
+//! - [`customers`]: customers derived from orders.
+//! - [`recommend`]: the models, pure code over plain data.
+//! - [`status`]: what `laris status` reports.
+//! - [`web`]: HTTP routes and handlers, templates.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod customers;
+pub mod domain;
+pub mod feeds;
+pub mod recommend;
+pub mod records;
+pub mod status;
+pub mod store;
+pub mod sync;
+pub mod web;

@@ -1,0 +1,1 @@
+//! Frequent itemsets and one-consequent association rules mined from shop orders: the

@@ -1,0 +1,1 @@
+//! Exact one-dimensional k-means, and the silhouette score to pick k.

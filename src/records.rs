@@ -1,0 +1,171 @@
+//! The records Laris keeps per shop: products, orders, customers, sync reports and
+//! quarantined feed records. Plain data; the store encodes them, feeds produce them.
+//!
+//! Every field added later must carry `#[serde(default)]` so that records written by an
+//! older Laris still decode (the store's encoding is versioned JSON).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{CustomerId, OrderStatus, PackSize, ProductId, Rupiah};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProductStatus {
+    Active,
+    Inactive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: ProductId,
+    /// The marketplace's own product id (order lines refer to it), kept as text.
+    #[serde(default)]
+    pub marketplace_id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub price: Rupiah,
+    /// `None`: the shop does not track stock for it.
+    #[serde(default)]
+    pub stock: Option<i64>,
+    pub status: ProductStatus,
+    /// Category path from the root, e.g. `["Makanan & Minuman", "Bumbu & Rempah"]`.
+    #[serde(default)]
+    pub category: Vec<String>,
+    #[serde(default)]
+    pub weight_grams: Option<u32>,
+    #[serde(default)]
+    pub pack: Option<PackSize>,
+    /// Form, flavour, colour, … (keys lower-case, e.g. `bentuk`, `rasa`).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub sold_count: Option<u64>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Product {
+    /// Active and in stock (or stock not tracked): the only products that may be recommended.
+    pub fn is_available(&self) -> bool {
+        self.status == ProductStatus::Active && self.stock.is_none_or(|s| s > 0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// Our product id when the line's product is known; a line for an unknown product is kept.
+    #[serde(default)]
+    pub product: Option<ProductId>,
+    #[serde(default)]
+    pub marketplace_product_id: Option<String>,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: Rupiah,
+}
+
+impl OrderLine {
+    pub fn total(&self) -> Rupiah {
+        Rupiah(self.unit_price.0 * i64::from(self.quantity))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// The invoice number (`INV/20261102/MPL/3512345678`): the order's key.
+    pub invoice: String,
+    #[serde(default)]
+    pub marketplace_id: Option<String>,
+    pub customer: CustomerId,
+    /// Personal data: admin pages and the owner's exports only, never a widget fragment.
+    #[serde(default)]
+    pub buyer_name: Option<String>,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub lines: Vec<OrderLine>,
+    /// Sum of the lines, without shipping.
+    pub products_total: Rupiah,
+    #[serde(default)]
+    pub shipping: Rupiah,
+}
+
+impl Order {
+    pub fn is_purchase(&self) -> bool {
+        self.status.is_purchase()
+    }
+}
+
+/// A customer as derived from their orders (only purchases count toward spend).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    /// Personal data, from the latest order that named them.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub total_spend: Rupiah,
+    pub order_count: u32,
+    pub first_order: DateTime<Utc>,
+    pub last_order: DateTime<Utc>,
+    pub average_order_value: Rupiah,
+}
+
+/// Counts of one record kind in one import.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpsertCounts {
+    pub seen: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl UpsertCounts {
+    pub fn add(&mut self, other: &UpsertCounts) {
+        self.seen += other.seen;
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// What one sync, replay or import did; kept for `laris status` and the admin page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// `replay`, `sync` or `import`.
+    pub kind: String,
+    /// Where the data came from: a recording directory, a source kind, a file.
+    pub source: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub products: UpsertCounts,
+    pub orders: UpsertCounts,
+    pub quarantined: u64,
+    #[serde(default)]
+    pub errors: Vec<String>,
+    pub ok: bool,
+}
+
+/// A feed record that could not be imported, kept with the reason so nothing is lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quarantined {
+    pub at: DateTime<Utc>,
+    /// `product` or `order`.
+    pub kind: String,
+    /// Where it came from (URL or file and position).
+    pub origin: String,
+    pub reason: String,
+    /// The raw record, truncated to a few kilobytes.
+    pub record: String,
+}

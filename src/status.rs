@@ -1,0 +1,85 @@
+//! `laris status`: per shop the counts of its records and its last sync report. Computed
+//! from the store here, served by `GET /admin/api/status` when a service holds the store.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::records::SyncReport;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub shops: Vec<ShopStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShopStatus {
+    pub id: String,
+    pub name: String,
+    pub products: usize,
+    pub active_products: usize,
+    pub orders: usize,
+    pub paid_orders: usize,
+    pub customers: usize,
+    pub quarantined: usize,
+    pub last_sync: Option<SyncReport>,
+}
+
+pub fn status(settings: &Settings, store: &Store, only: Option<&str>) -> Result<StatusReport, StoreError> {
+    let mut shops = Vec::new();
+    for shop in settings
+        .shops
+        .iter()
+        .filter(|s| only.is_none_or(|id| s.id.as_str() == id))
+    {
+        let products = store.products(&shop.id)?;
+        let orders = store.orders(&shop.id)?;
+        shops.push(ShopStatus {
+            id: shop.id.to_string(),
+            name: shop.name.clone(),
+            products: products.len(),
+            active_products: products
+                .iter()
+                .filter(|p| p.status == crate::records::ProductStatus::Active)
+                .count(),
+            orders: orders.len(),
+            paid_orders: orders.iter().filter(|o| o.is_purchase()).count(),
+            customers: store.customer_count(&shop.id),
+            quarantined: store.quarantined_count(&shop.id),
+            last_sync: store.last_sync_report(&shop.id)?,
+        });
+    }
+    Ok(StatusReport { shops })
+}
+
+impl StatusReport {
+    /// The human-readable form `laris status` prints.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for s in &self.shops {
+            out.push_str(&format!(
+                "{} ({})\n  products   {} ({} active)\n  orders     {} ({} paid)\n  customers  {}\n  quarantined {}\n",
+                s.id, s.name, s.products, s.active_products, s.orders, s.paid_orders, s.customers, s.quarantined
+            ));
+            match &s.last_sync {
+                Some(r) => out.push_str(&format!(
+                    "  last {}   {} from {}: {} products ({} new, {} changed), {} orders ({} new, {} changed), {} quarantined, {} ms{}\n",
+                    r.kind,
+                    r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    r.source,
+                    r.products.seen,
+                    r.products.inserted,
+                    r.products.updated,
+                    r.orders.seen,
+                    r.orders.inserted,
+                    r.orders.updated,
+                    r.quarantined,
+                    r.duration_ms,
+                    if r.ok { String::new() } else { format!(", errors: {}", r.errors.join("; ")) }
+                )),
+                None => out.push_str("  last sync  never\n"),
+            }
+        }
+        out
+    }
+}

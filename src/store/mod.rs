@@ -1,0 +1,515 @@
+//! The store: the only code that knows sled.
+//!
+//! Layout: one tree `records` holds every shop's data under the key
+//! `{shop}\0{kind}\0{id}` (kinds below), so that everything one import writes (products,
+//! orders, the product-id map, quarantined records, the report, later the sync cursor)
+//! goes in one atomic `sled::Batch`. Events, which arrive at a much higher rate and are
+//! only appended, live in their own tree keyed `{shop}\0{sequence as big-endian u64}`.
+//!
+//! Values are encoded by [`codec`]: a version byte, then JSON. Adding a field with a serde
+//! default never breaks an existing store.
+//!
+//! sled lets one process open a store; a second one gets [`StoreError::Locked`], whose
+//! message says how to go through the running service instead.
+
+pub mod codec;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::domain::{ProductId, ShopId};
+use crate::records::{Customer, Order, Product, Quarantined, SyncReport, UpsertCounts};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the store in {0} is held by another laris process (a running `laris serve`?). sled lets one process open a store: stop that process, or run the command while it runs — `laris status` and `laris replay` go through the running service by themselves when its address file `laris.serve.json` is in the data directory")]
+    Locked(PathBuf),
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("record {key:?} in the store cannot be decoded: {reason}")]
+    Decode { key: String, reason: String },
+}
+
+/// Record kinds: the middle part of a key.
+mod kind {
+    pub const PRODUCT: &str = "p";
+    /// marketplace product id → our product id
+    pub const PRODUCT_REF: &str = "pr";
+    pub const ORDER: &str = "o";
+    pub const CUSTOMER: &str = "c";
+    pub const QUARANTINE: &str = "q";
+    /// sync reports keyed by start time (big-endian millis) so the newest is last
+    pub const REPORT: &str = "r";
+    /// sync state: cursors and the like, by name
+    pub const STATE: &str = "s";
+    /// model snapshots by name
+    pub const MODEL: &str = "m";
+}
+
+fn key(shop: &ShopId, kind: &str, id: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(shop.as_str().len() + kind.len() + id.len() + 2);
+    k.extend_from_slice(shop.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(kind.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id);
+    k
+}
+
+fn prefix(shop: &ShopId, kind: &str) -> Vec<u8> {
+    key(shop, kind, b"")
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    /// Every shop's records, so that an import's writes fit one atomic batch.
+    records: sled::Tree,
+    /// Widget events: append-only, high rate, kept apart from the records.
+    events: sled::Tree,
+    path: PathBuf,
+}
+
+/// Writes that belong together, applied atomically by [`Store::apply`].
+#[derive(Default)]
+pub struct ImportBatch {
+    batch: sled::Batch,
+    pub products: UpsertCounts,
+    pub orders: UpsertCounts,
+    pub quarantined: u64,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        let path = dir.join("store");
+        let db = sled::Config::new().path(&path).open().map_err(|e| match e {
+            sled::Error::Io(ref io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
+                StoreError::Locked(dir.to_path_buf())
+            }
+            other => StoreError::Sled(other),
+        })?;
+        let records = db.open_tree("records")?;
+        let events = db.open_tree("events")?;
+        Ok(Store {
+            db,
+            records,
+            events,
+            path: dir.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.records.get(key)? {
+            Some(bytes) => codec::decode(&bytes)
+                .map(Some)
+                .map_err(|reason| StoreError::Decode {
+                    key: String::from_utf8_lossy(key).replace('\0', "/"),
+                    reason,
+                }),
+            None => Ok(None),
+        }
+    }
+
+    fn scan<T: DeserializeOwned>(&self, shop: &ShopId, kind: &str) -> Result<Vec<T>, StoreError> {
+        self.records
+            .scan_prefix(prefix(shop, kind))
+            .map(|item| {
+                let (k, v) = item?;
+                codec::decode(&v).map_err(|reason| StoreError::Decode {
+                    key: String::from_utf8_lossy(&k).replace('\0', "/"),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    fn count(&self, shop: &ShopId, kind: &str) -> usize {
+        self.records.scan_prefix(prefix(shop, kind)).keys().count()
+    }
+
+    /// Whether the store holds any product or order of this shop.
+    pub fn has_data(&self, shop: &ShopId) -> Result<bool, StoreError> {
+        for k in [kind::PRODUCT, kind::ORDER] {
+            if self
+                .records
+                .scan_prefix(prefix(shop, k))
+                .next()
+                .transpose()?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    pub fn product(&self, shop: &ShopId, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        self.get(&key(shop, kind::PRODUCT, id.as_str().as_bytes()))
+    }
+
+    pub fn products(&self, shop: &ShopId) -> Result<Vec<Product>, StoreError> {
+        self.scan(shop, kind::PRODUCT)
+    }
+
+    pub fn product_for_marketplace_id(
+        &self,
+        shop: &ShopId,
+        marketplace_id: &str,
+    ) -> Result<Option<ProductId>, StoreError> {
+        self.get(&key(shop, kind::PRODUCT_REF, marketplace_id.as_bytes()))
+    }
+
+    pub fn order(&self, shop: &ShopId, invoice: &str) -> Result<Option<Order>, StoreError> {
+        self.get(&key(shop, kind::ORDER, invoice.as_bytes()))
+    }
+
+    pub fn orders(&self, shop: &ShopId) -> Result<Vec<Order>, StoreError> {
+        self.scan(shop, kind::ORDER)
+    }
+
+    pub fn order_count(&self, shop: &ShopId) -> usize {
+        self.count(shop, kind::ORDER)
+    }
+
+    pub fn customers(&self, shop: &ShopId) -> Result<Vec<Customer>, StoreError> {
+        self.scan(shop, kind::CUSTOMER)
+    }
+
+    pub fn customer_count(&self, shop: &ShopId) -> usize {
+        self.count(shop, kind::CUSTOMER)
+    }
+
+    /// Replaces the shop's customer records with `customers`, atomically.
+    pub fn replace_customers(&self, shop: &ShopId, customers: &[Customer]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for k in self.records.scan_prefix(prefix(shop, kind::CUSTOMER)).keys() {
+            batch.remove(k?);
+        }
+        for c in customers {
+            batch.insert(key(shop, kind::CUSTOMER, c.id.0.as_bytes()), codec::encode(c));
+        }
+        self.records.apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub fn quarantined(&self, shop: &ShopId) -> Result<Vec<Quarantined>, StoreError> {
+        self.scan(shop, kind::QUARANTINE)
+    }
+
+    pub fn quarantined_count(&self, shop: &ShopId) -> usize {
+        self.count(shop, kind::QUARANTINE)
+    }
+
+    /// Sync reports, newest first, at most `limit`.
+    pub fn sync_reports(&self, shop: &ShopId, limit: usize) -> Result<Vec<SyncReport>, StoreError> {
+        self.records
+            .scan_prefix(prefix(shop, kind::REPORT))
+            .values()
+            .rev()
+            .take(limit)
+            .map(|v| {
+                codec::decode(&v?).map_err(|reason| StoreError::Decode {
+                    key: "report".into(),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    pub fn last_sync_report(&self, shop: &ShopId) -> Result<Option<SyncReport>, StoreError> {
+        Ok(self.sync_reports(shop, 1)?.into_iter().next())
+    }
+
+    pub fn put_sync_report(&self, shop: &ShopId, report: &SyncReport) -> Result<(), StoreError> {
+        let mut batch = ImportBatch::default();
+        batch.report(shop, report);
+        self.apply(batch)
+    }
+
+    pub fn state<T: DeserializeOwned>(&self, shop: &ShopId, name: &str) -> Result<Option<T>, StoreError> {
+        self.get(&key(shop, kind::STATE, name.as_bytes()))
+    }
+
+    pub fn model<T: DeserializeOwned>(&self, shop: &ShopId, name: &str) -> Result<Option<T>, StoreError> {
+        self.get(&key(shop, kind::MODEL, name.as_bytes()))
+    }
+
+    pub fn put_model<T: Serialize>(&self, shop: &ShopId, name: &str, model: &T) -> Result<(), StoreError> {
+        self.records
+            .insert(key(shop, kind::MODEL, name.as_bytes()), codec::encode(model))?;
+        Ok(())
+    }
+
+    /// Appends an event; returns its sequence number.
+    pub fn append_event<T: Serialize>(&self, shop: &ShopId, event: &T) -> Result<u64, StoreError> {
+        let seq = self.db.generate_id()?;
+        let mut k = Vec::with_capacity(shop.as_str().len() + 9);
+        k.extend_from_slice(shop.as_str().as_bytes());
+        k.push(0);
+        k.extend_from_slice(&seq.to_be_bytes());
+        self.events.insert(k, codec::encode(event))?;
+        Ok(seq)
+    }
+
+    pub fn events<T: DeserializeOwned>(&self, shop: &ShopId) -> Result<Vec<T>, StoreError> {
+        let mut p = shop.as_str().as_bytes().to_vec();
+        p.push(0);
+        self.events
+            .scan_prefix(p)
+            .values()
+            .map(|v| {
+                codec::decode(&v?).map_err(|reason| StoreError::Decode {
+                    key: "event".into(),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Starts a batch of writes that [`Store::apply`] commits atomically. Upserts compare
+    /// with what is stored, so re-importing the same data writes nothing and counts as
+    /// unchanged.
+    pub fn batch(&self) -> ImportBatch {
+        ImportBatch::default()
+    }
+
+    pub fn upsert_product(
+        &self,
+        batch: &mut ImportBatch,
+        shop: &ShopId,
+        product: &Product,
+    ) -> Result<(), StoreError> {
+        let k = key(shop, kind::PRODUCT, product.id.as_str().as_bytes());
+        let encoded = codec::encode(product);
+        batch.products.add(&self.upsert(&mut batch.batch, k, encoded)?);
+        if let Some(mid) = &product.marketplace_id {
+            let k = key(shop, kind::PRODUCT_REF, mid.as_bytes());
+            self.upsert(&mut batch.batch, k, codec::encode(&product.id))?;
+        }
+        Ok(())
+    }
+
+    pub fn upsert_order(
+        &self,
+        batch: &mut ImportBatch,
+        shop: &ShopId,
+        order: &Order,
+    ) -> Result<(), StoreError> {
+        let k = key(shop, kind::ORDER, order.invoice.as_bytes());
+        batch
+            .orders
+            .add(&self.upsert(&mut batch.batch, k, codec::encode(order))?);
+        Ok(())
+    }
+
+    fn upsert(
+        &self,
+        batch: &mut sled::Batch,
+        k: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<UpsertCounts, StoreError> {
+        let mut counts = UpsertCounts {
+            seen: 1,
+            ..Default::default()
+        };
+        match self.records.get(&k)? {
+            Some(old) if old.as_ref() == value.as_slice() => counts.unchanged = 1,
+            Some(_) => {
+                counts.updated = 1;
+                batch.insert(k, value);
+            }
+            None => {
+                counts.inserted = 1;
+                batch.insert(k, value);
+            }
+        }
+        Ok(counts)
+    }
+
+    pub fn apply(&self, batch: ImportBatch) -> Result<(), StoreError> {
+        self.records.apply_batch(batch.batch)?;
+        Ok(())
+    }
+
+    /// A hash of the shop's products, orders and customers: equal before and after a
+    /// re-import means the re-import changed nothing.
+    pub fn fingerprint(&self, shop: &ShopId) -> Result<u64, StoreError> {
+        let mut h = DefaultHasher::new();
+        for k in [kind::PRODUCT, kind::PRODUCT_REF, kind::ORDER, kind::CUSTOMER] {
+            for item in self.records.scan_prefix(prefix(shop, k)) {
+                let (key, value) = item?;
+                key.as_ref().hash(&mut h);
+                value.as_ref().hash(&mut h);
+            }
+        }
+        Ok(h.finish())
+    }
+}
+
+impl ImportBatch {
+    /// Quarantines a bad record. Its key is a hash of kind, origin and record, so that
+    /// re-importing the same bad record does not pile up copies.
+    pub fn quarantine(&mut self, shop: &ShopId, record: &Quarantined) {
+        let mut h = DefaultHasher::new();
+        (&record.kind, &record.origin, &record.record).hash(&mut h);
+        self.batch.insert(
+            key(shop, kind::QUARANTINE, &h.finish().to_be_bytes()),
+            codec::encode(record),
+        );
+        self.quarantined += 1;
+    }
+
+    pub fn report(&mut self, shop: &ShopId, report: &SyncReport) {
+        let millis = report.started_at.timestamp_millis().max(0) as u64;
+        let mut id = millis.to_be_bytes().to_vec();
+        id.extend_from_slice(report.kind.as_bytes());
+        self.batch
+            .insert(key(shop, kind::REPORT, &id), codec::encode(report));
+    }
+
+    pub fn set_state<T: Serialize>(&mut self, shop: &ShopId, name: &str, value: &T) {
+        self.batch
+            .insert(key(shop, kind::STATE, name.as_bytes()), codec::encode(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ProductId, Rupiah};
+    use crate::records::ProductStatus;
+
+    fn product(id: &str, price: i64) -> Product {
+        Product {
+            id: ProductId::parse(id).unwrap(),
+            marketplace_id: Some(format!("m-{id}")),
+            name: format!("Produk {id}"),
+            sku: Some(id.into()),
+            price: Rupiah(price),
+            stock: Some(3),
+            status: ProductStatus::Active,
+            category: vec!["A".into()],
+            weight_grams: None,
+            pack: None,
+            attributes: Default::default(),
+            description: String::new(),
+            image: None,
+            url: None,
+            sold_count: None,
+            updated_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn upserting_the_same_product_twice_writes_nothing_the_second_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("toko").unwrap();
+        let mut b = store.batch();
+        store.upsert_product(&mut b, &shop, &product("A", 1000)).unwrap();
+        assert_eq!(b.products.inserted, 1);
+        store.apply(b).unwrap();
+        let before = store.fingerprint(&shop).unwrap();
+
+        let mut b = store.batch();
+        store.upsert_product(&mut b, &shop, &product("A", 1000)).unwrap();
+        assert_eq!(b.products.unchanged, 1);
+        store.apply(b).unwrap();
+        assert_eq!(store.fingerprint(&shop).unwrap(), before);
+
+        let mut b = store.batch();
+        store.upsert_product(&mut b, &shop, &product("A", 1200)).unwrap();
+        assert_eq!(b.products.updated, 1);
+        store.apply(b).unwrap();
+        assert_eq!(
+            store
+                .product(&shop, &ProductId::parse("A").unwrap())
+                .unwrap()
+                .unwrap()
+                .price,
+            Rupiah(1200)
+        );
+        assert_eq!(
+            store.product_for_marketplace_id(&shop, "m-A").unwrap(),
+            Some(ProductId::parse("A").unwrap())
+        );
+    }
+
+    #[test]
+    fn shops_do_not_see_each_others_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = ShopId::parse("a").unwrap();
+        let ab = ShopId::parse("ab").unwrap();
+        let mut b = store.batch();
+        store.upsert_product(&mut b, &a, &product("X", 1)).unwrap();
+        store.apply(b).unwrap();
+        assert_eq!(store.products(&a).unwrap().len(), 1);
+        assert!(store.products(&ab).unwrap().is_empty());
+        assert!(!store.has_data(&ab).unwrap());
+    }
+
+    #[test]
+    fn a_second_opener_of_a_held_store_is_told_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = Store::open(dir.path()).unwrap();
+        // sled's lock is per process (fcntl/flock on the same file), so model the second
+        // process in a child: the integration tests do it with two real laris processes.
+        // Within one process sled reopens, so here we only check the error's wording.
+        let msg = StoreError::Locked(dir.path().to_path_buf()).to_string();
+        assert!(msg.contains("held by another laris process") && msg.contains("laris.serve.json"));
+    }
+
+    #[test]
+    fn sync_reports_come_back_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("toko").unwrap();
+        for (i, kind) in ["replay", "sync"].iter().enumerate() {
+            let at = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap();
+            store
+                .put_sync_report(
+                    &shop,
+                    &SyncReport {
+                        kind: kind.to_string(),
+                        source: "x".into(),
+                        started_at: at,
+                        finished_at: at,
+                        duration_ms: 0,
+                        products: Default::default(),
+                        orders: Default::default(),
+                        quarantined: 0,
+                        errors: vec![],
+                        ok: true,
+                    },
+                )
+                .unwrap();
+        }
+        assert_eq!(store.last_sync_report(&shop).unwrap().unwrap().kind, "sync");
+        assert_eq!(store.sync_reports(&shop, 10).unwrap().len(), 2);
+    }
+}

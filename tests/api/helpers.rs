@@ -1,0 +1,111 @@
+//! `spawn_app()`: a real laris on 127.0.0.1:0 with a temporary store seeded from the demo
+//! shop's recording, and a client for it.
+
+use std::path::{Path, PathBuf};
+
+use laris::app::Application;
+use laris::config::Settings;
+
+pub const TOKEN: &str = "test-admin-token-0123456789";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn demo_recording() -> PathBuf {
+    repo().join("demo/lengkuas/recording")
+}
+
+/// The config the tests run with: the demo shop, an admin token, paths made absolute.
+pub fn test_config_text() -> String {
+    format!(
+        r#"
+[server]
+demo_images = "{images}"
+max_body_bytes = 4096
+[admin]
+token = "{TOKEN}"
+[[shops]]
+id = "lengkuas"
+name = "Lengkuas Nusantara"
+seed_recording = "{rec}"
+allowed_origins = ["*"]
+"#,
+        images = repo().join("demo/lengkuas/images").display(),
+        rec = demo_recording().display()
+    )
+}
+
+pub fn test_settings() -> Settings {
+    Settings::from_toml(&test_config_text(), Path::new("test.toml"), &[]).expect("test config is valid")
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// Kept so the temporary store outlives the server.
+    _data_dir: tempfile::TempDir,
+    pub store: laris::store::Store,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = Application::build(test_settings(), data_dir.path(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("app builds");
+    let base = format!("http://{}", app.local_addr());
+    let store = app.state().store.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    TestApp {
+        base,
+        _data_dir: data_dir,
+        store,
+        http: reqwest::Client::new(),
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stops the server the way Ctrl-C does and waits for it to flush.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap();
+        }
+    }
+}
+
+/// Counts the orders in the demo recording's bodies, independently of the importer.
+pub fn orders_in_demo_recording() -> usize {
+    let index = std::fs::read_to_string(demo_recording().join("index.jsonl")).unwrap();
+    let mut n = 0;
+    for line in index.lines() {
+        let ex: serde_json::Value = serde_json::from_str(line).unwrap();
+        if ex["url"].as_str().unwrap().contains("/order/list") {
+            let body = std::fs::read_to_string(demo_recording().join(ex["body"].as_str().unwrap())).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            n += v["data"].as_array().unwrap().len();
+        }
+    }
+    n
+}
