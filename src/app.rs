@@ -56,12 +56,46 @@ pub fn admin_token(settings: &Settings, data_dir: &Path, create: bool) -> anyhow
     if let Some(t) = &settings.admin_token {
         return Ok(Some(t.clone()));
     }
-    let path = data_dir.join(TOKEN_FILE);
+    kept_secret(
+        data_dir,
+        TOKEN_FILE,
+        create,
+        "admin token",
+        "set admin.token or LARIS_ADMIN_TOKEN",
+    )
+}
+
+/// Fills each shop's `customer_secret` that config leaves empty with one kept in the data
+/// directory (`customer-secret-{shop}`, made on first use), so tokens work out of the box
+/// and no secret ships in the repository.
+pub fn fill_customer_secrets(settings: &mut Settings, data_dir: &Path) -> anyhow::Result<()> {
+    for shop in &mut settings.shops {
+        if shop.customer_secret.is_none() {
+            let hint = format!(
+                "set customer_secret in the shop's [[shops]] block or LARIS_SHOP_{}_CUSTOMER_SECRET",
+                shop.id.as_str().to_uppercase().replace('-', "_")
+            );
+            let name = format!("customer-secret-{}", shop.id);
+            shop.customer_secret = kept_secret(data_dir, &name, true, "customer token secret", &hint)?;
+        }
+    }
+    Ok(())
+}
+
+/// A random secret kept in `data_dir/name`, readable only by its owner.
+fn kept_secret(
+    data_dir: &Path,
+    name: &str,
+    create: bool,
+    what: &str,
+    hint: &str,
+) -> anyhow::Result<Option<String>> {
+    let path = data_dir.join(name);
     match std::fs::read_to_string(&path) {
         Ok(t) if !t.trim().is_empty() => return Ok(Some(t.trim().to_string())),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading the admin token {}", path.display())),
+        Err(e) => return Err(e).with_context(|| format!("reading the {what} {}", path.display())),
     }
     if !create {
         return Ok(None);
@@ -77,9 +111,9 @@ pub fn admin_token(settings: &Settings, data_dir: &Path, create: bool) -> anyhow
     }
     let mut f = opts
         .open(&path)
-        .with_context(|| format!("creating the admin token file {}", path.display()))?;
+        .with_context(|| format!("creating the {what} file {}", path.display()))?;
     f.write_all(token.as_bytes())?;
-    tracing::info!(path = %path.display(), "generated an admin token (readable only by this user); set admin.token or LARIS_ADMIN_TOKEN to choose your own");
+    tracing::info!(path = %path.display(), "generated a {what} (readable only by this user); {hint} to choose your own");
     Ok(Some(token))
 }
 
@@ -106,13 +140,24 @@ pub struct Application {
 
 impl Application {
     /// Opens the store, seeds empty demo shops, binds `addr` (port 0 picks a free port).
-    pub async fn build(settings: Settings, data_dir: &Path, addr: SocketAddr) -> anyhow::Result<Application> {
+    pub async fn build(
+        mut settings: Settings,
+        data_dir: &Path,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Application> {
         let store = Store::open(data_dir)?;
         let token = admin_token(&settings, data_dir, true)?.expect("created when missing");
+        fill_customer_secrets(&mut settings, data_dir)?;
         let settings = Arc::new(settings);
+        let models = Arc::new(crate::rebuild::Models::default());
         {
-            let (settings, store) = (settings.clone(), store.clone());
-            tokio::task::spawn_blocking(move || seed_empty_shops(&settings, &store)).await??;
+            let (settings, store, models) = (settings.clone(), store.clone(), models.clone());
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                seed_empty_shops(&settings, &store)?;
+                crate::rebuild::load_all(&settings, &store, &models)?;
+                Ok(())
+            })
+            .await??;
         }
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on {addr}: is another program using it? pass --addr HOST:PORT")
@@ -128,6 +173,7 @@ impl Application {
             store,
             admin_token: Arc::new(token),
             templates: Arc::new(web::templates::environment()),
+            models,
         };
         Ok(Application {
             listener,

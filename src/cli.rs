@@ -60,6 +60,101 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild the recommendation models of one shop or all.
+    Rebuild {
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// What the widget would show on a product page: similar, upgrades, bundles.
+    Recommend {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        product: String,
+        /// A customer id (the owner's view: no token needed).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Products already in the cart, comma-separated.
+        #[arg(long)]
+        cart: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Language of the reasons: id or en.
+        #[arg(long, default_value = "id")]
+        lang: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mine association rules (or itemsets) from any basket file: one transaction per line,
+    /// items comma-separated, kept exactly as written.
+    Rules {
+        #[arg(long)]
+        baskets: PathBuf,
+        #[arg(long, default_value_t = 0.01)]
+        min_support: f64,
+        #[arg(long, default_value_t = 0.1)]
+        min_confidence: f64,
+        #[arg(long, default_value_t = 0.0)]
+        min_lift: f64,
+        /// Largest itemset size.
+        #[arg(long, default_value_t = 10)]
+        max_len: usize,
+        /// Print the frequent itemsets instead of the rules.
+        #[arg(long)]
+        itemsets: bool,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: OutputFormat,
+    },
+    /// Export customers with tier and segment (personal data included: the owner's export).
+    Customers {
+        #[arg(long)]
+        shop: String,
+        /// Only this segment (Champions, Loyal, New, Potential, At risk, Hibernating, Lost).
+        #[arg(long)]
+        segment: Option<String>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: OutputFormat,
+    },
+    /// Cluster any CSV of `customer,total` (header row present) into tiers.
+    Tiers {
+        #[arg(long)]
+        totals: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        k: usize,
+        #[arg(long, value_enum, default_value = "kmeans")]
+        method: TierClustering,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a signed customer token for the widget (what a shop's backend makes).
+    Token {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        customer: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+    },
+    /// Offline evaluation: train on earlier purchases, measure every model on later ones.
+    Eval {
+        #[command(flatten)]
+        args: crate::eval::EvalArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TierClustering {
+    /// Exact 1-D k-means (optimal SSE).
+    Kmeans,
+    /// Seed 002's centres: steps of (max − min)/(k + 1).
+    EqualWidth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Json,
 }
 
 pub fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -86,6 +181,67 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Serve { addr } => serve(settings, &cli.data_dir, addr.as_deref()),
         Command::Replay { dir, shop, json } => replay(&settings, &cli.data_dir, dir, shop, *json),
         Command::Status { shop, json } => status(&settings, &cli.data_dir, shop.as_deref(), *json),
+        Command::Rebuild { shop } => rebuild(&settings, &cli.data_dir, shop.as_deref()),
+        Command::Recommend {
+            shop,
+            product,
+            customer,
+            cart,
+            limit,
+            lang,
+            json,
+        } => {
+            let args = RecommendArgs {
+                shop,
+                product,
+                customer: customer.as_deref(),
+                cart: cart.as_deref(),
+                limit: *limit,
+                lang,
+                json: *json,
+            };
+            recommend(&settings, &cli.data_dir, &args)
+        }
+        Command::Rules {
+            baskets,
+            min_support,
+            min_confidence,
+            min_lift,
+            max_len,
+            itemsets,
+            format,
+        } => {
+            let t = crate::recommend::fpgrowth::MiningThresholds {
+                min_support: *min_support,
+                min_confidence: *min_confidence,
+                min_lift: *min_lift,
+                max_len: *max_len,
+            };
+            crate::analyst::rules(
+                baskets,
+                &t,
+                *itemsets,
+                *format == OutputFormat::Json,
+                &mut std::io::stdout().lock(),
+            )
+        }
+        Command::Token { shop, customer, ttl } => {
+            let mut settings = settings;
+            app::fill_customer_secrets(&mut settings, &cli.data_dir)?;
+            token(&settings, shop, customer, *ttl)
+        }
+        Command::Customers {
+            shop,
+            segment,
+            format,
+        } => customers(&settings, &cli.data_dir, shop, segment.as_deref(), *format),
+        Command::Tiers {
+            totals,
+            k,
+            method,
+            json,
+        } => crate::analyst::tiers(totals, *k, *method, *json),
+        Command::Eval { args } => crate::eval::run_cli(&settings, &cli.data_dir, args),
     }
 }
 
@@ -216,7 +372,8 @@ fn replay(settings: &Settings, data_dir: &Path, dir: &Path, shop: &str, json: bo
         }
         None => {
             let store = open_store(data_dir)?;
-            let report = crate::sync::replay::replay(&store, &shop, dir)?;
+            let (report, _) =
+                crate::rebuild::replay_and_rebuild(&store, settings.shop(&shop).expect("checked"), dir)?;
             store.flush_blocking()?;
             report
         }
@@ -269,6 +426,177 @@ fn status(settings: &Settings, data_dir: &Path, shop: Option<&str>, json: bool) 
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{}", report.to_text());
+    }
+    Ok(())
+}
+
+fn rebuild(settings: &Settings, data_dir: &Path, shop: Option<&str>) -> anyhow::Result<()> {
+    let shops: Vec<ShopId> = match shop {
+        Some(s) => vec![shop_id(settings, s)?],
+        None => settings.shops.iter().map(|s| s.id.clone()).collect(),
+    };
+    let service = ServiceClient::find(settings, data_dir)?;
+    let store = match service {
+        Some(_) => None,
+        None => Some(open_store(data_dir)?),
+    };
+    for id in shops {
+        let summary: crate::rebuild::ModelSummary = match (&service, &store) {
+            (Some(client), _) => {
+                client.post(&format!("/admin/api/shops/{id}/rebuild"), &serde_json::json!({}))?
+            }
+            (None, Some(store)) => {
+                let shop = settings.shop(&id).expect("checked");
+                crate::rebuild::summary(&crate::rebuild::rebuild_shop(store, shop)?)
+            }
+            (None, None) => unreachable!("either a service or a store"),
+        };
+        println!(
+            "{id}: {} products, {} paid orders, {} rules, {} price clusters (silhouette {}), built in {} ms",
+            summary.products,
+            summary.paid_orders,
+            summary.rules,
+            summary
+                .price_clusters
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| "no".into()),
+            summary
+                .price_silhouette
+                .map(|s| format!("{s:.3}"))
+                .unwrap_or_else(|| "-".into()),
+            summary.build_ms
+        );
+    }
+    if let Some(store) = store {
+        store.flush_blocking()?;
+    }
+    Ok(())
+}
+
+struct RecommendArgs<'a> {
+    shop: &'a str,
+    product: &'a str,
+    customer: Option<&'a str>,
+    cart: Option<&'a str>,
+    limit: Option<usize>,
+    lang: &'a str,
+    json: bool,
+}
+
+fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs) -> anyhow::Result<()> {
+    use crate::recommend::serve::{Lang, Recommendations, Request};
+    let shop = shop_id(settings, a.shop)?;
+    let lang = Lang::parse(a.lang).ok_or_else(|| anyhow!("--lang {:?}: use id or en", a.lang))?;
+    let product = crate::domain::ProductId::parse(a.product)?;
+    let cart: Vec<crate::domain::ProductId> = a
+        .cart
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| crate::domain::ProductId::parse(s.trim()))
+        .collect::<Result<_, _>>()?;
+    let recs: Recommendations = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => {
+            let mut path = format!(
+                "/admin/api/shops/{shop}/recommendations?product={}&lang={}",
+                urlencode(a.product),
+                a.lang
+            );
+            if let Some(c) = a.customer {
+                path.push_str(&format!("&customer_id={}", urlencode(c)));
+            }
+            if let Some(c) = a.cart {
+                path.push_str(&format!("&cart={}", urlencode(c)));
+            }
+            if let Some(l) = a.limit {
+                path.push_str(&format!("&limit={l}"));
+            }
+            client.get(&path)?
+        }
+        None => {
+            let store = open_store(data_dir)?;
+            let shop_settings = settings.shop(&shop).expect("checked");
+            let model = crate::rebuild::load_or_rebuild(&store, shop_settings)?;
+            let customer = a.customer.map(|c| crate::domain::CustomerId(c.to_string()));
+            let req = Request {
+                product: &product,
+                customer: customer.as_ref(),
+                cart: &cart,
+                limit: a.limit.unwrap_or(shop_settings.recommend.limit),
+                lang,
+            };
+            crate::recommend::serve::recommend(
+                &model,
+                shop.as_str(),
+                &shop_settings.recommend,
+                &shop_settings.offers,
+                &req,
+            )
+            .ok_or_else(|| {
+                anyhow!(
+                    "unknown product {:?} in shop {shop}: `laris status --shop {shop}` counts its products",
+                    a.product
+                )
+            })?
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&recs)?);
+    } else {
+        print!("{}", crate::analyst::recommendations_text(&recs));
+    }
+    Ok(())
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn token(settings: &Settings, shop: &str, customer: &str, ttl: i64) -> anyhow::Result<()> {
+    let id = shop_id(settings, shop)?;
+    let secret = settings.shop(&id).and_then(|s| s.customer_secret.clone()).ok_or_else(|| {
+        anyhow!("shop {id} has no customer_secret: set customer_secret in its [[shops]] block or LARIS_SHOP_{}_CUSTOMER_SECRET", id.as_str().to_uppercase().replace('-', "_"))
+    })?;
+    if ttl <= 0 {
+        bail!("--ttl {ttl}: use a lifetime in seconds above 0");
+    }
+    let exp = chrono::Utc::now().timestamp() + ttl;
+    println!("{}", crate::token::make(customer, secret.as_bytes(), exp));
+    Ok(())
+}
+
+fn customers(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &str,
+    segment: Option<&str>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let shop = shop_id(settings, shop)?;
+    if let Some(s) = segment {
+        if !crate::recommend::segments::SEGMENTS.contains(&s) {
+            bail!(
+                "--segment {s:?}: use one of {}",
+                crate::recommend::segments::SEGMENTS.join(", ")
+            );
+        }
+    }
+    let all: Vec<crate::records::Customer> = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => client.get(&format!("/admin/api/shops/{shop}/customers"))?,
+        None => open_store(data_dir)?.customers(&shop)?,
+    };
+    let rows: Vec<&crate::records::Customer> = all
+        .iter()
+        .filter(|c| segment.is_none_or(|s| c.segment.as_deref() == Some(s)))
+        .collect();
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Csv => crate::analyst::customers_csv(&rows, &mut std::io::stdout().lock())?,
     }
     Ok(())
 }

@@ -78,6 +78,149 @@ pub struct ShopSettings {
     pub allowed_origins: Vec<String>,
     /// Raw source tables (`[[shops.sources]]`), read by the sync agent.
     pub sources: Vec<toml::Table>,
+    /// HMAC secret of the shop's customer tokens; `None`: every visitor is anonymous.
+    pub customer_secret: Option<String>,
+    /// How recommendations are built and served (`[shops.recommend]`).
+    pub recommend: RecommendSettings,
+    /// Fixed bundle offers defined by the shop owner (`[[shops.offers]]`).
+    pub offers: Vec<FixedOffer>,
+    /// Loyalty tiers (`[shops.loyalty]`).
+    pub loyalty: LoyaltySettings,
+}
+
+/// `[shops.recommend]`: every key has a default.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecommendSettings {
+    /// Items per list when the request gives no `limit`.
+    pub limit: usize,
+    /// Similar products precomputed per product (the request filters and cuts from these).
+    pub candidates: usize,
+    /// Weights of the feature blocks in the similarity.
+    pub weights: crate::recommend::features::FeatureWeights,
+    /// Number of price clusters; 0 chooses k in 2..=8 by silhouette.
+    pub price_clusters: usize,
+    /// An upgrade costs at least this many times the viewed product (a bigger pack of the
+    /// same thing always qualifies).
+    pub upsell_min_price_ratio: f64,
+    /// Discount shown on an upgrade, in percent (seed 000: "Premium 250g, 10% off").
+    pub upsell_discount_pct: f64,
+    pub bundle_min_support: f64,
+    pub bundle_min_confidence: f64,
+    pub bundle_min_lift: f64,
+    /// Discount on a mined bundle's total, in percent.
+    pub bundle_discount_pct: f64,
+    /// Products per mined bundle, the viewed one included.
+    pub bundle_max_items: usize,
+    /// Products shown first in the similar list of a product: `{ "SRD-100" = ["HMP-01"] }`.
+    pub pin: std::collections::BTreeMap<String, Vec<String>>,
+    /// Products never recommended.
+    pub exclude: Vec<String>,
+}
+
+impl Default for RecommendSettings {
+    fn default() -> Self {
+        RecommendSettings {
+            limit: 4,
+            candidates: 20,
+            weights: Default::default(),
+            price_clusters: 0,
+            upsell_min_price_ratio: 1.15,
+            upsell_discount_pct: 0.0,
+            bundle_min_support: 0.01,
+            bundle_min_confidence: 0.1,
+            bundle_min_lift: 1.0,
+            bundle_discount_pct: 0.0,
+            bundle_max_items: 3,
+            pin: Default::default(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// `[shops.loyalty]`: tiers by total paid spend (seed 002).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoyaltySettings {
+    pub method: TierMethod,
+    /// Spend counted over the last N days; 0 = lifetime.
+    pub window_days: u32,
+    /// Never lower a customer's tier, even when their spend falls.
+    pub never_demote: bool,
+    /// The ladder, lowest first.
+    pub tiers: Vec<TierSetting>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TierMethod {
+    /// Exact 1-D k-means on spend, k = number of tiers.
+    #[default]
+    Kmeans,
+    /// Fixed lower bounds (`min_spend`) from config.
+    Thresholds,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSetting {
+    pub name: String,
+    #[serde(default)]
+    pub discount_pct: f64,
+    /// Lower bound in rupiah (required by `thresholds`; a fallback for `kmeans`).
+    #[serde(default)]
+    pub min_spend: Option<i64>,
+}
+
+impl Default for LoyaltySettings {
+    fn default() -> Self {
+        let tier = |name: &str, discount_pct: f64, min: i64| TierSetting {
+            name: name.into(),
+            discount_pct,
+            min_spend: Some(min),
+        };
+        LoyaltySettings {
+            method: TierMethod::Kmeans,
+            window_days: 0,
+            never_demote: false,
+            tiers: vec![
+                tier("Bronze", 0.0, 0),
+                tier("Silver", 2.0, 250_000),
+                tier("Gold", 3.0, 750_000),
+                tier("Platinum", 5.0, 2_000_000),
+            ],
+        }
+    }
+}
+
+/// `[[shops.offers]]`: "buy 2 SRD-100, get TPG-100 free".
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedOffer {
+    /// Shown as the offer's reason, e.g. "Beli 2 Serundeng, gratis Tepung Lengkuas".
+    pub title: String,
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// What the customer pays for.
+    pub buy: Vec<OfferLine>,
+    /// What comes free with it.
+    #[serde(default)]
+    pub free: Vec<OfferLine>,
+    /// Extra discount on the bought lines, in percent.
+    #[serde(default)]
+    pub discount_pct: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferLine {
+    pub product: String,
+    #[serde(default = "one")]
+    pub quantity: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The shop's time zone. Indonesia has no daylight saving, so a fixed offset is exact.
@@ -161,6 +304,7 @@ const SHOP_KEYS: &[&str] = &[
     "sync_schedule",
     "seed_recording",
     "allowed_origins",
+    "customer_secret",
 ];
 const LIST_KEYS: &[&str] = &["allowed_origins"];
 const INTEGER_KEYS: &[&str] = &["max_body_bytes"];
@@ -287,6 +431,13 @@ struct RawShop {
     allowed_origins: Vec<String>,
     #[serde(default)]
     sources: Vec<toml::Table>,
+    customer_secret: Option<String>,
+    #[serde(default)]
+    recommend: RecommendSettings,
+    #[serde(default)]
+    offers: Vec<FixedOffer>,
+    #[serde(default)]
+    loyalty: LoyaltySettings,
 }
 
 fn default_timezone() -> String {
@@ -359,6 +510,39 @@ impl RawSettings {
                     ));
                 }
             }
+            if raw.customer_secret.as_ref().is_some_and(|s| s.len() < 16) {
+                return Err(invalid(
+                    key("customer_secret"),
+                    "(hidden)",
+                    "use at least 16 random characters (e.g. `openssl rand -hex 32`)",
+                ));
+            }
+            validate_recommend(&raw.recommend, &key)?;
+            validate_loyalty(&raw.loyalty, &key)?;
+            for (j, offer) in raw.offers.iter().enumerate() {
+                let okey = |k: &str| key(&format!("offers[{j}].{k}"));
+                if offer.buy.is_empty() {
+                    return Err(invalid(
+                        okey("buy"),
+                        "[]",
+                        "list at least one { product = \"SKU\", quantity = N }",
+                    ));
+                }
+                for line in offer.buy.iter().chain(&offer.free) {
+                    crate::domain::ProductId::parse(&line.product)
+                        .map_err(|e| invalid(okey("product"), &line.product, e.to_string()))?;
+                    if line.quantity == 0 {
+                        return Err(invalid(okey("quantity"), "0", "use a quantity of at least 1"));
+                    }
+                }
+                if !(0.0..100.0).contains(&offer.discount_pct) {
+                    return Err(invalid(
+                        okey("discount_pct"),
+                        offer.discount_pct.to_string(),
+                        "use a percentage from 0 to 99",
+                    ));
+                }
+            }
             shops.push(ShopSettings {
                 name: raw.name.unwrap_or_else(|| raw.id.clone()),
                 id,
@@ -367,6 +551,10 @@ impl RawSettings {
                 seed_recording: raw.seed_recording.map(PathBuf::from),
                 allowed_origins: raw.allowed_origins,
                 sources: raw.sources,
+                customer_secret: raw.customer_secret,
+                recommend: raw.recommend,
+                offers: raw.offers,
+                loyalty: raw.loyalty,
             });
         }
         Ok(Settings {
@@ -384,6 +572,129 @@ impl RawSettings {
             source: path.to_path_buf(),
         })
     }
+}
+
+fn validate_loyalty(l: &LoyaltySettings, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+    let k = |name: &str| key(&format!("loyalty.{name}"));
+    if !(1..=10).contains(&l.tiers.len()) {
+        return Err(invalid(
+            k("tiers"),
+            l.tiers.len().to_string(),
+            "list 1 to 10 tiers, lowest first",
+        ));
+    }
+    let mut last_min = -1i64;
+    for (i, t) in l.tiers.iter().enumerate() {
+        if t.name.trim().is_empty() {
+            return Err(invalid(
+                k(&format!("tiers[{i}].name")),
+                &t.name,
+                "give every tier a name",
+            ));
+        }
+        if !(0.0..100.0).contains(&t.discount_pct) {
+            return Err(invalid(
+                k(&format!("tiers[{i}].discount_pct")),
+                t.discount_pct.to_string(),
+                "use a percentage from 0 to 99",
+            ));
+        }
+        match (l.method, t.min_spend) {
+            (TierMethod::Thresholds, None) => {
+                return Err(invalid(
+                    k(&format!("tiers[{i}].min_spend")),
+                    "(missing)",
+                    "method = \"thresholds\" needs min_spend (rupiah) on every tier",
+                ))
+            }
+            (_, Some(m)) if m <= last_min || (i == 0 && m != 0) => {
+                return Err(invalid(
+                    k(&format!("tiers[{i}].min_spend")),
+                    m.to_string(),
+                    "start the first tier at 0 and let min_spend rise from tier to tier",
+                ))
+            }
+            (_, Some(m)) => last_min = m,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn validate_recommend(r: &RecommendSettings, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+    let k = |name: &str| key(&format!("recommend.{name}"));
+    if !(1..=50).contains(&r.limit) {
+        return Err(invalid(
+            k("limit"),
+            r.limit.to_string(),
+            "use 1 to 50 items per list",
+        ));
+    }
+    if !(1..=200).contains(&r.candidates) {
+        return Err(invalid(k("candidates"), r.candidates.to_string(), "use 1 to 200"));
+    }
+    if r.price_clusters > 50 {
+        return Err(invalid(
+            k("price_clusters"),
+            r.price_clusters.to_string(),
+            "use 0 (choose by silhouette) to 50",
+        ));
+    }
+    for (name, v) in [
+        ("upsell_discount_pct", r.upsell_discount_pct),
+        ("bundle_discount_pct", r.bundle_discount_pct),
+    ] {
+        if !(0.0..100.0).contains(&v) {
+            return Err(invalid(k(name), v.to_string(), "use a percentage from 0 to 99"));
+        }
+    }
+    for (name, v) in [
+        ("bundle_min_support", r.bundle_min_support),
+        ("bundle_min_confidence", r.bundle_min_confidence),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            return Err(invalid(
+                k(name),
+                v.to_string(),
+                "use a fraction above 0 and at most 1, e.g. 0.01",
+            ));
+        }
+    }
+    if r.bundle_min_lift < 0.0 || r.upsell_min_price_ratio < 1.0 {
+        return Err(invalid(
+            k("bundle_min_lift / upsell_min_price_ratio"),
+            format!("{} / {}", r.bundle_min_lift, r.upsell_min_price_ratio),
+            "use a lift of at least 0 and a price ratio of at least 1",
+        ));
+    }
+    if !(2..=5).contains(&r.bundle_max_items) {
+        return Err(invalid(
+            k("bundle_max_items"),
+            r.bundle_max_items.to_string(),
+            "use 2 to 5",
+        ));
+    }
+    let w = &r.weights;
+    if [w.category, w.price, w.pack, w.attributes, w.name]
+        .iter()
+        .any(|x| !(x.is_finite() && *x >= 0.0))
+        || w.category + w.price + w.pack + w.attributes + w.name <= 0.0
+    {
+        return Err(invalid(
+            k("weights"),
+            format!("{w:?}"),
+            "use weights of 0 or more, not all 0",
+        ));
+    }
+    for id in r
+        .exclude
+        .iter()
+        .chain(r.pin.keys())
+        .chain(r.pin.values().flatten())
+    {
+        crate::domain::ProductId::parse(id).map_err(|e| invalid(k("pin/exclude"), id, e.to_string()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -470,6 +781,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("admin.token") && !msg.contains("secret\""), "{msg}");
+    }
+
+    #[test]
+    fn recommendation_settings_and_fixed_offers_are_read_and_checked() {
+        let text = r#"
+[[shops]]
+id = "toko"
+[shops.recommend]
+upsell_discount_pct = 10
+pin = { "SRD-100" = ["HMP-01"] }
+[[shops.offers]]
+title = "Beli 2 Serundeng, gratis Tepung"
+buy = [{ product = "SRD-100", quantity = 2 }]
+free = [{ product = "TPG-100" }]
+"#;
+        let s = load(text, &[]).unwrap();
+        assert_eq!(s.shops[0].recommend.upsell_discount_pct, 10.0);
+        assert_eq!(s.shops[0].recommend.limit, 4);
+        assert_eq!(s.shops[0].offers[0].free[0].quantity, 1);
+        let msg = load(
+            &text.replace("upsell_discount_pct = 10", "upsell_discount_pct = 150"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("shops[0].recommend.upsell_discount_pct") && msg.contains("150"),
+            "{msg}"
+        );
+        let msg = load(&text.replace("quantity = 2", "quantity = 0"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("offers[0]") && msg.contains("quantity"), "{msg}");
     }
 
     #[test]

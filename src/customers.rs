@@ -1,9 +1,14 @@
 //! Customers derived from orders: only purchases (FEEDS.md §1) count toward spend, so a
 //! cancellation lowers a customer's total when the order's status changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
+
+use crate::config::LoyaltySettings;
 use crate::domain::{CustomerId, Rupiah};
+use crate::recommend::segments::{rfm_scores, segment, RfmInput};
+use crate::recommend::tiers::{assign_tiers, LoyaltyModel, Standing};
 use crate::records::{Customer, Order};
 
 pub fn derive_customers(orders: &[Order]) -> Vec<Customer> {
@@ -19,6 +24,11 @@ pub fn derive_customers(orders: &[Order]) -> Vec<Customer> {
             first_order: o.paid_at,
             last_order: o.paid_at,
             average_order_value: Rupiah(0),
+            tier: None,
+            tier_since: None,
+            next_tier_needed: None,
+            segment: None,
+            rfm: None,
         });
         c.total_spend.0 += o.products_total.0;
         c.order_count += 1;
@@ -34,6 +44,49 @@ pub fn derive_customers(orders: &[Order]) -> Vec<Customer> {
             c
         })
         .collect()
+}
+
+/// Places customers on the loyalty ladder (spend within the configured window) and in RFM
+/// segments, returning the enriched records and the ladder for serving.
+pub fn tiers_and_segments(
+    mut customers: Vec<Customer>,
+    orders: &[Order],
+    settings: &LoyaltySettings,
+    previous: &HashMap<CustomerId, Standing>,
+    now: DateTime<Utc>,
+) -> (Vec<Customer>, LoyaltyModel) {
+    let since =
+        (settings.window_days > 0).then(|| now - chrono::Duration::days(i64::from(settings.window_days)));
+    let mut spend: BTreeMap<CustomerId, Rupiah> =
+        customers.iter().map(|c| (c.id.clone(), Rupiah(0))).collect();
+    for o in orders
+        .iter()
+        .filter(|o| o.is_purchase() && since.is_none_or(|s| o.paid_at >= s))
+    {
+        if let Some(total) = spend.get_mut(&o.customer) {
+            total.0 += o.products_total.0;
+        }
+    }
+    let model = assign_tiers(&spend, previous, settings, now);
+    let inputs: Vec<RfmInput> = customers
+        .iter()
+        .map(|c| RfmInput {
+            last_order: c.last_order,
+            orders: c.order_count,
+            spend: c.total_spend.0,
+        })
+        .collect();
+    let scores = rfm_scores(&inputs, now);
+    for (c, score) in customers.iter_mut().zip(scores) {
+        if let Some(st) = model.standing(&c.id) {
+            c.tier = model.ladder.get(st.tier).map(|t| t.name.clone());
+            c.tier_since = Some(st.since);
+            c.next_tier_needed = model.progress(st).map(|p| p.needed);
+        }
+        c.segment = Some(segment(score).to_string());
+        c.rfm = Some(score);
+    }
+    (customers, model)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //!
 //! Data flows one way: feeds → sync → store → recommend (rebuild) → store → web.
 //!
+//! - [`analyst`]: `laris rules` and text renderings for analysts.
 //! - [`cli`]: the command line; [`app`]: the running service (build, run, shutdown).
 //! - [`config`]: `config/laris.toml` + `LARIS_…` variables, validated into [`config::Settings`].
 //! - [`domain`]: ids, money ([`domain::Rupiah`]), order statuses, pack sizes: parsed once.
@@ -16,18 +17,24 @@
 //! - [`sync`]: the import pipeline, recordings and replay.
 //! - [`customers`]: customers derived from orders.
 //! - [`recommend`]: the models, pure code over plain data.
+//! - [`rebuild`]: model rebuilds and the live snapshots; [`token`]: signed customer tokens.
 //! - [`status`]: what `laris status` reports.
+//! - [`eval`]: offline evaluation (`laris eval`): time split, protocols, metrics, statistics.
 //! - [`web`]: HTTP routes and handlers, templates.
 
+pub mod analyst;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod customers;
 pub mod domain;
+pub mod eval;
 pub mod feeds;
+pub mod rebuild;
 pub mod recommend;
 pub mod records;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod token;
 pub mod web;

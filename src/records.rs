@@ -119,6 +119,19 @@ pub struct Customer {
     pub first_order: DateTime<Utc>,
     pub last_order: DateTime<Utc>,
     pub average_order_value: Rupiah,
+    /// Loyalty tier name, set by the model rebuild.
+    #[serde(default)]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub tier_since: Option<DateTime<Utc>>,
+    /// Rupiah still needed for the next tier (none at the top).
+    #[serde(default)]
+    pub next_tier_needed: Option<Rupiah>,
+    /// RFM segment name and scores, set by the model rebuild.
+    #[serde(default)]
+    pub segment: Option<String>,
+    #[serde(default)]
+    pub rfm: Option<crate::recommend::segments::Rfm>,
 }
 
 /// Counts of one record kind in one import.

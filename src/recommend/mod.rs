@@ -1,4 +1,13 @@
 //! Recommendation models: pure code over plain data. Nothing here does I/O.
 
+pub mod bundles;
+pub mod features;
 pub mod fpgrowth;
 pub mod kmeans;
+pub mod model;
+pub mod popular;
+pub mod segments;
+pub mod serve;
+pub mod similar;
+pub mod tiers;
+pub mod upsell;

@@ -2,6 +2,7 @@
 //! error `{"error": "…"}` with the right status. Handlers only read the store and
 //! precomputed models; nothing here computes a model.
 
+pub mod recommendations;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// Bearer token for `/admin/api/*` (from config, env, or the data directory).
     pub admin_token: Arc<String>,
     pub templates: Arc<minijinja::Environment<'static>>,
+    /// Every shop's current model snapshot, swapped atomically by rebuilds.
+    pub models: Arc<crate::rebuild::Models>,
 }
 
 /// A request that cannot be answered, with the status and a message for the client.
@@ -54,7 +57,7 @@ pub fn internal(context: &str, err: impl std::fmt::Display) -> Rejection {
     )
 }
 
-fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
+pub(crate) fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
     warp::any().map(move || state.clone())
 }
 
@@ -79,6 +82,10 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(products_list(state.clone()))
         .or(product_detail(state.clone()))
         .or(admin_status(state.clone()))
+        .or(recommendations::recommendations(state.clone()))
+        .or(recommendations::admin_recommendations(state.clone()))
+        .or(admin_rebuild(state.clone()))
+        .or(admin_customers(state.clone()))
         .or(admin_replay(state, max_body))
         .recover(handle_rejection)
         .with(warp::trace::request())
@@ -197,7 +204,7 @@ impl From<&Product> for PublicProduct {
     }
 }
 
-fn parse_limit(raw: Option<&String>, default: usize, max: usize) -> Result<usize, Rejection> {
+pub(crate) fn parse_limit(raw: Option<&String>, default: usize, max: usize) -> Result<usize, Rejection> {
     match raw {
         None => Ok(default),
         Some(s) => match s.parse::<usize>() {
@@ -282,7 +289,7 @@ fn percent_decode(raw: &str) -> String {
 }
 
 /// Requires `Authorization: Bearer <admin token>`, compared in constant time.
-fn admin_auth(state: AppState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+pub(crate) fn admin_auth(state: AppState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(with_state(state))
         .and_then(|auth: Option<String>, state: AppState| async move {
@@ -353,12 +360,15 @@ fn admin_replay(
             let shop = known_shop(&state, &shop)?;
             let dir = PathBuf::from(&req.dir);
             let store = state.store.clone();
-            let result =
-                tokio::task::spawn_blocking(move || crate::sync::replay::replay(&store, &shop, &dir))
-                    .await
-                    .map_err(|e| internal("replay task", e))?;
+            let settings = state.settings.shop(&shop).expect("known shop").clone();
+            let result = tokio::task::spawn_blocking(move || {
+                crate::rebuild::replay_and_rebuild(&store, &settings, &dir)
+            })
+            .await
+            .map_err(|e| internal("replay task", e))?;
             match result {
-                Ok(report) => {
+                Ok((report, model)) => {
+                    state.models.put(shop.clone(), model);
                     state.store.flush().await.map_err(|e| internal("flush", e))?;
                     Ok::<_, Rejection>(warp::reply::json(&report))
                 }
@@ -368,6 +378,79 @@ fn admin_replay(
                 Err(e) => Err(internal("replay", e)),
             }
         })
+}
+
+/// Rebuilds one shop's model off the request threads and swaps it in.
+pub async fn rebuild_in_background(state: &AppState, shop: &ShopId) -> Result<(), Rejection> {
+    let settings = state.settings.shop(shop).expect("known shop").clone();
+    let store = state.store.clone();
+    let model = tokio::task::spawn_blocking(move || crate::rebuild::rebuild_shop(&store, &settings))
+        .await
+        .map_err(|e| internal("rebuild task", e))?
+        .map_err(|e| internal("rebuild", e))?;
+    state.models.put(shop.clone(), model);
+    Ok(())
+}
+
+/// GET /admin/api/shops/{shop}/customers — customers with tier and segment (personal data:
+/// admin only).
+fn admin_customers(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("admin" / "api" / "shops" / String / "customers")
+        .and(warp::get())
+        .and(admin_auth(state.clone()))
+        .and(with_state(state))
+        .and_then(|shop: String, state: AppState| async move {
+            let shop = known_shop(&state, &shop)?;
+            let customers = state
+                .store
+                .customers(&shop)
+                .map_err(|e| internal("customers", e))?;
+            Ok::<_, Rejection>(warp::reply::json(&customers))
+        })
+}
+
+/// POST /admin/api/shops/{shop}/rebuild — `laris rebuild` through the running service.
+fn admin_rebuild(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("admin" / "api" / "shops" / String / "rebuild")
+        .and(warp::post())
+        .and(admin_auth(state.clone()))
+        .and(with_state(state))
+        .and_then(|shop: String, state: AppState| async move {
+            let shop = known_shop(&state, &shop)?;
+            rebuild_in_background(&state, &shop).await?;
+            let model = state.models.get(&shop).expect("just built");
+            Ok::<_, Rejection>(warp::reply::json(&crate::rebuild::summary(&model)))
+        })
+}
+
+/// The customer a request names with `customer=TOKEN`, when the token is valid; anonymous
+/// otherwise (a forged, expired or malformed token never gets an error, nor anyone's data).
+pub fn customer_from_query(
+    state: &AppState,
+    shop: &ShopId,
+    q: &HashMap<String, String>,
+) -> Option<crate::domain::CustomerId> {
+    let token = q.get("customer")?;
+    let secret = state.settings.shop(shop)?.customer_secret.as_deref()?;
+    crate::token::verify(token, secret.as_bytes(), chrono::Utc::now().timestamp()).ok()
+}
+
+/// Adds CORS headers for the shop's `allowed_origins`.
+pub fn with_cors(state: &AppState, shop: &ShopId, origin: Option<&str>, reply: impl Reply) -> Response {
+    let mut resp = reply.into_response();
+    let allowed = &state.settings.shop(shop).expect("known shop").allowed_origins;
+    let value = if allowed.iter().any(|o| o == "*") {
+        Some("*".to_string())
+    } else {
+        origin
+            .filter(|o| allowed.iter().any(|a| a == o))
+            .map(str::to_string)
+    };
+    if let Some(v) = value.and_then(|v| v.parse().ok()) {
+        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        resp.headers_mut().insert(header::VARY, "Origin".parse().unwrap());
+    }
+    resp
 }
 
 #[derive(Serialize)]

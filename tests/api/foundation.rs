@@ -93,6 +93,7 @@ async fn replaying_the_same_recording_again_changes_nothing() {
     let app = spawn_app().await;
     let shop = ShopId::parse("lengkuas").unwrap();
     let before = app.store.fingerprint(&shop).unwrap();
+    let cust_before = app.store.customers(&shop).unwrap();
     let r = app
         .http
         .post(format!("{}/admin/api/shops/lengkuas/replay", app.base))
@@ -110,6 +111,10 @@ async fn replaying_the_same_recording_again_changes_nothing() {
         report["orders"]["unchanged"].as_u64().unwrap() as usize,
         orders_in_demo_recording()
     );
+    let cust_after = app.store.customers(&shop).unwrap();
+    for (a, b) in cust_before.iter().zip(&cust_after) {
+        assert_eq!(a, b);
+    }
     assert_eq!(app.store.fingerprint(&shop).unwrap(), before);
     app.stop().await;
 }

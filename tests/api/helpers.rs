@@ -7,6 +7,7 @@ use laris::app::Application;
 use laris::config::Settings;
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
+pub const SECRET: &str = "test-customer-secret-0123456789";
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,6 +31,14 @@ id = "lengkuas"
 name = "Lengkuas Nusantara"
 seed_recording = "{rec}"
 allowed_origins = ["*"]
+customer_secret = "{SECRET}"
+[shops.recommend]
+upsell_discount_pct = 10
+bundle_discount_pct = 5
+[[shops.offers]]
+title = "Beli 2 Serundeng, gratis Tepung Lengkuas"
+buy = [{{ product = "SRD-100", quantity = 2 }}]
+free = [{{ product = "TPG-100", quantity = 1 }}]
 "#,
         images = repo().join("demo/lengkuas/images").display(),
         rec = demo_recording().display()
@@ -76,6 +85,22 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    pub async fn admin_post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))

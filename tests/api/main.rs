@@ -3,5 +3,7 @@
 
 mod helpers;
 
+mod analyst;
 mod cli;
 mod foundation;
+mod recommendations;

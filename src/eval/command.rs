@@ -1,0 +1,295 @@
+//! The `laris eval` command: its arguments, turned into an [`EvalConfig`] in one place; the
+//! data read from the store (or `--orders FILE`); a progress counter on a terminal; and the
+//! report printed as a table, JSON or Markdown.
+//!
+//! The evaluation reads the store directly and builds its own models, so it needs the store
+//! to itself: while `laris serve` holds it, the command says so instead of waiting.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+
+use crate::app::ServeFile;
+use crate::config::{Settings, ShopSettings};
+use crate::domain::ShopId;
+use crate::eval::{evaluate, EvalConfig, ModelKind, Progress, SplitRule};
+use crate::store::Store;
+
+/// `laris eval`: offline evaluation of every model on a shop's own purchases.
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "\
+Purchases paid before the split train the models; the later ones are the test set, in time
+order. Two protocols are reported: basket_completion (one item of each test basket with 2+
+products is hidden, drawn with --seed; the rest is the context) and next_order (the
+customer's earlier purchases are the context; the whole order is the truth).
+
+Models: similar, upsell, bundles, hybrid (what the widget serves: bundle items, then similar,
+then upgrades, then best-sellers), and the baselines best_sellers and random.
+
+--orders FILE reads marketplace API order records (FEEDS.md §1) instead of the store's orders:
+a JSON array, JSON lines, or an order-list answer {\"data\": [...]}. Products still come from
+the store. Seller Center CSV exports are not read yet.
+
+Examples:
+  laris eval --shop lengkuas
+  laris eval --shop lengkuas --split-at 2026-10-01 --top-n 3,5,10 --compare hybrid,best_sellers
+  laris eval --shop lengkuas --orders export.jsonl --format markdown")]
+pub struct EvalArgs {
+    /// The shop to evaluate (its id in the config).
+    #[arg(long)]
+    pub shop: String,
+    /// Split point: purchases paid before it train. A date (midnight in the shop's timezone),
+    /// or a time such as 2026-10-01T12:00:00+07:00.
+    #[arg(long, value_name = "DATE", conflicts_with = "test_fraction")]
+    pub split_at: Option<String>,
+    /// Share of the purchases, the latest by payment time, that form the test set [default: 0.2].
+    #[arg(long, value_name = "F")]
+    pub test_fraction: Option<f64>,
+    /// List lengths N to measure at, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "3,5")]
+    pub top_n: Vec<usize>,
+    /// Models to evaluate, comma-separated: similar, upsell, bundles, hybrid, best_sellers,
+    /// random.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "similar,upsell,bundles,hybrid,best_sellers,random"
+    )]
+    pub models: Vec<String>,
+    /// Two models A,B: a paired t-test of A − B per protocol, N and metric (both are
+    /// evaluated even when --models leaves them out).
+    #[arg(long, value_name = "A,B")]
+    pub compare: Option<String>,
+    /// Seed of the hidden basket items and of the random model.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
+    /// Evaluate the orders of this file (marketplace API order records) instead of the
+    /// store's; products come from the store.
+    #[arg(long, value_name = "FILE")]
+    pub orders: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+fn model(raw: &str) -> anyhow::Result<ModelKind> {
+    ModelKind::parse(raw).ok_or_else(|| {
+        let known: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+        anyhow!("unknown model {raw:?}: use {}", known.join(", "))
+    })
+}
+
+/// `--split-at`: a date is midnight in the shop's timezone; an RFC 3339 time is taken as is.
+pub fn parse_split_at(raw: &str, shop: &ShopSettings) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+        anyhow!(
+            "--split-at {raw:?}: use a date such as 2026-10-01 or a time such as 2026-10-01T12:00:00+07:00"
+        )
+    })?;
+    let offset = chrono::FixedOffset::east_opt(shop.timezone.offset_seconds)
+        .ok_or_else(|| anyhow!("shop {} has an impossible timezone offset", shop.id))?;
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let local = offset
+        .from_local_datetime(&midnight)
+        .single()
+        .ok_or_else(|| anyhow!("--split-at {raw:?}: no such local time"))?;
+    Ok(local.with_timezone(&Utc))
+}
+
+/// The arguments as an [`EvalConfig`].
+pub fn eval_config(args: &EvalArgs, shop: &ShopSettings) -> anyhow::Result<EvalConfig> {
+    let split = match (&args.split_at, args.test_fraction) {
+        (Some(raw), _) => SplitRule::At(parse_split_at(raw, shop)?),
+        (None, Some(f)) => {
+            if !(f > 0.0 && f < 1.0) {
+                bail!("--test-fraction {f}: use a fraction between 0 and 1, e.g. 0.2");
+            }
+            SplitRule::TestFraction(f)
+        }
+        (None, None) => SplitRule::TestFraction(0.2),
+    };
+    let mut top_n = args.top_n.clone();
+    if top_n.is_empty() {
+        bail!("--top-n: give at least one list length, e.g. 3,5");
+    }
+    if let Some(bad) = top_n.iter().find(|&&n| n == 0 || n > 100) {
+        bail!("--top-n {bad}: use list lengths from 1 to 100, e.g. 3,5");
+    }
+    top_n.sort_unstable();
+    top_n.dedup();
+    let mut models = Vec::new();
+    for raw in args.models.iter().filter(|m| !m.trim().is_empty()) {
+        let m = model(raw)?;
+        if !models.contains(&m) {
+            models.push(m);
+        }
+    }
+    if models.is_empty() {
+        bail!("--models: name at least one model, e.g. hybrid,best_sellers");
+    }
+    let compare = match &args.compare {
+        None => None,
+        Some(raw) => {
+            let parts: Vec<&str> = raw.split(',').map(str::trim).collect();
+            let [a, b] = parts[..] else {
+                bail!("--compare {raw:?}: name two models, e.g. hybrid,best_sellers");
+            };
+            let (a, b) = (model(a)?, model(b)?);
+            if a == b {
+                bail!("--compare {raw:?}: name two different models, e.g. hybrid,best_sellers");
+            }
+            Some((a, b))
+        }
+    };
+    Ok(EvalConfig {
+        split,
+        top_n,
+        models,
+        compare,
+        seed: args.seed,
+    })
+}
+
+fn shop_settings<'a>(settings: &'a Settings, raw: &str) -> anyhow::Result<&'a ShopSettings> {
+    let id = ShopId::parse(raw)?;
+    settings.shop(&id).ok_or_else(|| {
+        let known: Vec<&str> = settings.shops.iter().map(|s| s.id.as_str()).collect();
+        anyhow!(
+            "unknown shop {raw:?}: {} configures {}",
+            settings.source.display(),
+            if known.is_empty() {
+                "no shops".to_string()
+            } else {
+                known.join(", ")
+            }
+        )
+    })
+}
+
+/// Prints `\r…` progress to stderr, only when stderr is a terminal, at most every 1%.
+struct ProgressLine {
+    on: bool,
+    last_pct: Option<usize>,
+}
+
+impl ProgressLine {
+    fn new() -> Self {
+        ProgressLine {
+            on: std::io::stderr().is_terminal(),
+            last_pct: None,
+        }
+    }
+
+    fn update(&mut self, p: Progress) {
+        if !self.on || p.total == 0 {
+            return;
+        }
+        let pct = p.done * 100 / p.total;
+        if self.last_pct == Some(pct) && p.done != p.total {
+            return;
+        }
+        self.last_pct = Some(pct);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\rlaris eval: {:>3}% {:<17} {:<12} {}/{}",
+            pct,
+            p.protocol.name(),
+            p.model.name(),
+            p.done,
+            p.total
+        );
+        let _ = err.flush();
+    }
+
+    fn finish(&mut self) {
+        if self.on && self.last_pct.is_some() {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{}\r", " ".repeat(72));
+            let _ = err.flush();
+        }
+    }
+}
+
+/// `laris eval …`.
+pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow::Result<()> {
+    let shop = shop_settings(settings, &args.shop)?;
+    let config = eval_config(args, shop)?;
+    if let Some(running) = ServeFile::find(data_dir) {
+        bail!(
+            "a laris service (pid {}) holds the store in {}: `laris eval` reads the store itself, so stop the service (Ctrl-C or SIGTERM) and run it again",
+            running.pid,
+            data_dir.display()
+        );
+    }
+    if !data_dir.exists() {
+        bail!(
+            "no store in {}: replay the shop's data first (`laris --data-dir {} replay DIR --shop {}`) or pass the right --data-dir",
+            data_dir.display(),
+            data_dir.display(),
+            shop.id
+        );
+    }
+    let store =
+        Store::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let products = store.products(&shop.id)?;
+    if products.is_empty() {
+        bail!(
+            "shop {} has no products in the store in {}: replay or sync its data first (`laris replay DIR --shop {}`)",
+            shop.id,
+            data_dir.display(),
+            shop.id
+        );
+    }
+    let orders = match &args.orders {
+        Some(path) => {
+            let file = super::orders_file::read_orders_file(path, &products)?;
+            eprintln!(
+                "laris eval: {} orders read from {} ({} records left out, {} lines of products not in the catalogue)",
+                file.orders.len(),
+                path.display(),
+                file.refused.len(),
+                file.unknown_lines
+            );
+            for (at, why) in file.refused.iter().take(5) {
+                eprintln!("  left out {at}: {why}");
+            }
+            file.orders
+        }
+        None => store.orders(&shop.id)?,
+    };
+    drop(store);
+    let mut line = ProgressLine::new();
+    let report = evaluate(
+        shop.id.as_str(),
+        products,
+        &orders,
+        &shop.recommend,
+        &config,
+        &mut |p| line.update(p),
+    );
+    line.finish();
+    let report = report?;
+    let text = match args.format {
+        EvalFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        EvalFormat::Table => report.to_text(),
+        EvalFormat::Markdown => report.to_markdown(),
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // `laris eval … | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,126 @@
+//! Model rebuilds and the live snapshots: read a shop's products and orders from the store,
+//! build its [`ShopModel`] (CPU-bound: callers run it in `spawn_blocking`), keep the
+//! snapshot in the store, and swap it into [`Models`] atomically so readers never wait.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::config::{Settings, ShopSettings};
+use crate::domain::ShopId;
+use crate::recommend::model::{build_model, ShopModel, MODEL_VERSION};
+use crate::store::{Store, StoreError};
+
+/// Name of the snapshot in the store.
+const SNAPSHOT: &str = "recommend";
+
+/// The current model of every shop. Readers take an `Arc` without locking; a rebuild
+/// replaces the whole map (shops are few), so a reader sees the old or the new snapshot.
+#[derive(Default)]
+pub struct Models {
+    current: ArcSwap<HashMap<ShopId, Arc<ShopModel>>>,
+}
+
+impl Models {
+    pub fn get(&self, shop: &ShopId) -> Option<Arc<ShopModel>> {
+        self.current.load().get(shop).cloned()
+    }
+
+    pub fn put(&self, shop: ShopId, model: ShopModel) {
+        let model = Arc::new(model);
+        self.current.rcu(|old| {
+            let mut next = HashMap::clone(old);
+            next.insert(shop.clone(), model.clone());
+            next
+        });
+    }
+}
+
+/// Builds the shop's model from the store, places customers on the loyalty ladder and in
+/// segments, and saves both.
+pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+    let products = store.products(&shop.id)?;
+    let orders = store.orders(&shop.id)?;
+    let previous = match store.model::<ShopModel>(&shop.id, SNAPSHOT) {
+        Ok(Some(m)) => m.loyalty.standings,
+        _ => Default::default(),
+    };
+    let mut model = build_model(products, &orders, &shop.recommend);
+    let customers = crate::customers::derive_customers(&orders);
+    let (customers, loyalty) = crate::customers::tiers_and_segments(
+        customers,
+        &orders,
+        &shop.loyalty,
+        &previous,
+        chrono::Utc::now(),
+    );
+    store.replace_customers(&shop.id, &customers)?;
+    model.loyalty = loyalty;
+    store.put_model(&shop.id, SNAPSHOT, &model)?;
+    tracing::info!(
+        shop = %shop.id,
+        products = model.products.len(),
+        paid_orders = model.paid_orders,
+        rules = model.bundles.rules.len(),
+        build_ms = model.build_ms,
+        "recommendation model rebuilt"
+    );
+    Ok(model)
+}
+
+/// Replays a recording into the shop and rebuilds its model: what `laris replay` does,
+/// offline or through the running service.
+pub fn replay_and_rebuild(
+    store: &Store,
+    shop: &ShopSettings,
+    dir: &std::path::Path,
+) -> Result<(crate::records::SyncReport, ShopModel), crate::sync::replay::ReplayError> {
+    let report = crate::sync::replay::replay(store, &shop.id, dir)?;
+    let model = rebuild_shop(store, shop).map_err(|e| {
+        crate::sync::replay::ReplayError::Import(crate::sync::pipeline::ImportError::Store(e))
+    })?;
+    Ok((report, model))
+}
+
+/// The stored snapshot when it is current, else a fresh build.
+pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+    match store.model::<ShopModel>(&shop.id, SNAPSHOT) {
+        Ok(Some(m)) if m.version == MODEL_VERSION => Ok(m),
+        Ok(_) => rebuild_shop(store, shop),
+        Err(StoreError::Decode { .. }) => rebuild_shop(store, shop),
+        Err(e) => Err(e),
+    }
+}
+
+/// Loads (or builds) every configured shop's model into `models`.
+pub fn load_all(settings: &Settings, store: &Store, models: &Models) -> Result<(), StoreError> {
+    for shop in &settings.shops {
+        models.put(shop.id.clone(), load_or_rebuild(store, shop)?);
+    }
+    Ok(())
+}
+
+/// What a rebuild produced, for `laris rebuild` and the admin API.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ModelSummary {
+    pub products: usize,
+    pub paid_orders: usize,
+    pub rules: usize,
+    pub price_clusters: Option<usize>,
+    pub price_silhouette: Option<f64>,
+    pub build_ms: u64,
+    pub built_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn summary(m: &ShopModel) -> ModelSummary {
+    ModelSummary {
+        products: m.products.len(),
+        paid_orders: m.paid_orders,
+        rules: m.bundles.rules.len(),
+        price_clusters: m.price_clusters.as_ref().map(|c| c.clustering.k),
+        price_silhouette: m.price_clusters.as_ref().map(|c| c.silhouette),
+        build_ms: m.build_ms,
+        built_at: m.built_at,
+    }
+}

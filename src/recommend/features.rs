@@ -1,0 +1,943 @@
+//! Product feature vectors for content-based similarity (SPEC §5, seed 000 section E): this
+//! module owns how a [`Product`] becomes a vector, and the vector arithmetic that similarity
+//! and customer profiles need (dot product, cosine, the profile mean of seed 000 eq. 1–2).
+//!
+//! Seed 000 describes a product as `[kategori, harga, bentuk, rasa]`, e.g. `[1, 20000, 1, 0]`,
+//! and compares with cosine similarity. Next to 0/1 features the raw price (20000) decides the
+//! direction of every vector on its own, so every pair of its products scores above 0.999 and
+//! the ranking says nothing (see the first test). Here a product is made of *blocks*:
+//!
+//! | block | features | encoding |
+//! |---|---|---|
+//! | category | `category:Makanan & Minuman`, `category:Makanan & Minuman > Lauk Kering` | one-hot over every prefix of the path, so sibling categories share their parent |
+//! | price | `price:cos`, `price:sin` | ln(price) standardised over the catalogue, as an angle (below) |
+//! | pack | `pack:gram:cos`, `pack:gram:sin`, … per unit | ln(pack amount) standardised within its unit, as an angle; no pack, no block |
+//! | attributes | `attr:rasa=pedas` | one-hot over key=value (trimmed, lower-case) |
+//! | name | `word:serundeng` | TF-IDF over the lower-case alphabetic words of the name, without numbers and units |
+//!
+//! Each block is normalised to unit length, then scaled by `sqrt(weight / W)` where `W` is the
+//! sum of the weights of the blocks this product has. The whole vector then has unit length,
+//! and the cosine of two products with the same blocks is the weighted average of their block
+//! cosines: a block counts as much as its weight says, whatever its units.
+//!
+//! **Why an angle for price and pack.** Cosine similarity sees directions, not distances. A
+//! single scalar feature contributes `x_a · x_b` to the dot product: raw prices are all
+//! positive, so they all point the same way (seed 000's problem); z-scored prices only say
+//! whether both are on the same side of the mean (z = 0.1 and z = 2.5 agree fully, z = 0.1
+//! and z = −0.1 disagree fully). Mapping z (clamped to ±3) to an angle θ = z·π/12 and encoding
+//! it as the unit vector (cos θ, sin θ) makes the block's dot product cos(θa − θb): 1 for equal
+//! prices, falling smoothly with the difference on the log scale (so 10 000 vs 20 000 is as far
+//! apart as 100 000 vs 200 000), and 0 for prices six standard deviations apart. It is never
+//! negative, so a far price only stops adding similarity; it never subtracts any.
+//!
+//! Layout of the feature indices: price (0–1) and pack (2–7) come first and are dense; then the
+//! sparse blocks category, attributes and name words, each sorted by name. [`FeatureSpace`]
+//! keeps the readable name of every index, so a score can be explained.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::f64::consts::PI;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::PackUnit;
+use crate::records::Product;
+
+/// Feature indices of the price block: `price:cos`, `price:sin`.
+pub const PRICE_FEATURES: Range<u32> = 0..2;
+/// Feature indices of the pack block: a (cos, sin) pair per unit, gram, millilitre, piece.
+pub const PACK_FEATURES: Range<u32> = 2..8;
+/// Indices below this are dense blocks (price, pack); from it on the sparse blocks begin.
+pub const DENSE_FEATURES: u32 = 8;
+
+/// Standardised log values are clamped to ±this many standard deviations.
+const Z_CLAMP: f64 = 3.0;
+/// Radians per standard deviation: ±3σ spans ±π/4, so the two ends are π/2 apart (cosine 0).
+const RADIANS_PER_SIGMA: f64 = PI / 12.0;
+
+/// How much each block of a product vector counts. A block's share of the cosine of two
+/// products is its weight divided by the sum of the weights of the blocks they have.
+///
+/// The defaults make "what it is" (category, attributes such as form and flavour, the words
+/// of its name) count twice as much as "how much of it, for how much" (price, pack): seed 000's
+/// shop sells serundeng, tepung and sambal at similar prices, and a shopper looking at
+/// Serundeng Lengkuas wants other serundeng first, the cheaper or bigger one second. Price and
+/// pack still break ties between otherwise alike products, which is what an up-sell needs.
+/// A weight of 0 turns its block off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeatureWeights {
+    pub category: f32,
+    pub price: f32,
+    pub pack: f32,
+    pub attributes: f32,
+    pub name: f32,
+}
+
+impl Default for FeatureWeights {
+    fn default() -> Self {
+        Self {
+            category: 1.0,
+            price: 0.5,
+            pack: 0.5,
+            attributes: 1.0,
+            name: 1.0,
+        }
+    }
+}
+
+/// A feature weight that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FeatureWeightsError {
+    #[error(
+        "feature weight {block} = {value} is not usable: use a finite number ≥ 0 (0 turns the block off)"
+    )]
+    Invalid { block: &'static str, value: f32 },
+    #[error("every feature weight is 0: give at least one of category, price, pack, attributes, name a positive weight")]
+    AllZero,
+}
+
+impl FeatureWeights {
+    /// Checks the weights as read from config: each finite and ≥ 0, at least one positive.
+    pub fn validate(&self) -> Result<(), FeatureWeightsError> {
+        for block in Block::ALL {
+            let value = self.of(block);
+            if !value.is_finite() || value < 0.0 {
+                return Err(FeatureWeightsError::Invalid {
+                    block: block.label(),
+                    value,
+                });
+            }
+        }
+        if Block::ALL.iter().all(|&b| self.of(b) == 0.0) {
+            return Err(FeatureWeightsError::AllZero);
+        }
+        Ok(())
+    }
+
+    /// The weight of one block.
+    pub fn of(&self, block: Block) -> f32 {
+        match block {
+            Block::Price => self.price,
+            Block::Pack => self.pack,
+            Block::Category => self.category,
+            Block::Attributes => self.attributes,
+            Block::Name => self.name,
+        }
+    }
+
+    /// The weight actually used: a negative or non-finite weight (which `validate` refuses)
+    /// turns its block off rather than poisoning every vector.
+    fn effective(&self, block: Block) -> f64 {
+        let w = self.of(block);
+        if w.is_finite() && w > 0.0 {
+            f64::from(w)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The blocks a product vector is made of, in index order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Block {
+    Price,
+    Pack,
+    Category,
+    Attributes,
+    Name,
+}
+
+impl Block {
+    pub const ALL: [Block; 5] = [
+        Block::Price,
+        Block::Pack,
+        Block::Category,
+        Block::Attributes,
+        Block::Name,
+    ];
+
+    /// The name used in config and error messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Block::Price => "price",
+            Block::Pack => "pack",
+            Block::Category => "category",
+            Block::Attributes => "attributes",
+            Block::Name => "name",
+        }
+    }
+}
+
+/// A sparse vector: indices strictly increasing, one value per index. Product vectors and
+/// profiles built here are L2-normalised (or empty, when there is nothing to describe).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SparseVec {
+    pub idx: Vec<u32>,
+    pub val: Vec<f32>,
+}
+
+impl SparseVec {
+    /// The dot product, summed in index order (so it is the same bit for bit whichever
+    /// argument comes first).
+    pub fn dot(&self, other: &SparseVec) -> f32 {
+        let (mut i, mut j) = (0, 0);
+        let mut sum = 0.0f32;
+        while i < self.idx.len() && j < other.idx.len() {
+            match self.idx[i].cmp(&other.idx[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    sum += self.val[i] * other.val[j];
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        sum
+    }
+
+    /// The Euclidean length.
+    pub fn norm(&self) -> f32 {
+        self.val.iter().map(|v| v * v).sum::<f32>().sqrt()
+    }
+
+    /// Seed 000 eq. 1–2: a customer's profile is the mean of the vectors of what they bought,
+    /// `(1/N) Σ v_i`; it is then re-normalised to unit length so that it compares with product
+    /// vectors by dot product like any product does. No vectors (or vectors that cancel out)
+    /// give the empty vector, which is similar to nothing.
+    pub fn mean(vectors: &[&SparseVec]) -> SparseVec {
+        if vectors.is_empty() {
+            return SparseVec::default();
+        }
+        let mut sums: BTreeMap<u32, f64> = BTreeMap::new();
+        for v in vectors {
+            for (&i, &x) in v.idx.iter().zip(&v.val) {
+                *sums.entry(i).or_insert(0.0) += f64::from(x);
+            }
+        }
+        let n = vectors.len() as f64;
+        let entries: Vec<(u32, f64)> = sums
+            .into_iter()
+            .map(|(i, s)| (i, s / n))
+            .filter(|&(_, x)| x != 0.0)
+            .collect();
+        from_entries_normalised(entries)
+    }
+}
+
+/// Cosine similarity: `a·b / (|a| |b|)`, 0 when either is empty or zero, clamped to [−1, 1]
+/// against rounding. For the unit vectors of a [`FeatureSpace`] it equals the dot product up
+/// to rounding.
+pub fn cosine(a: &SparseVec, b: &SparseVec) -> f32 {
+    let norms = a.norm() * b.norm();
+    if norms == 0.0 || !norms.is_finite() {
+        return 0.0;
+    }
+    (a.dot(b) / norms).clamp(-1.0, 1.0)
+}
+
+/// Mean and standard deviation of ln(amount) over a catalogue: what turns an amount into an
+/// angle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogStats {
+    pub mean: f64,
+    /// Population standard deviation; 0 when all amounts are equal (then every angle is 0).
+    pub std: f64,
+    /// How many amounts the statistics were taken over.
+    pub count: u32,
+}
+
+impl LogStats {
+    fn of(amounts: impl Iterator<Item = f64>) -> LogStats {
+        let logs: Vec<f64> = amounts
+            .filter(|&a| a > 0.0 && a.is_finite())
+            .map(f64::ln)
+            .collect();
+        if logs.is_empty() {
+            return LogStats::default();
+        }
+        let n = logs.len() as f64;
+        let mean = logs.iter().sum::<f64>() / n;
+        let var = logs.iter().map(|l| (l - mean) * (l - mean)).sum::<f64>() / n;
+        LogStats {
+            mean,
+            std: var.sqrt(),
+            count: logs.len() as u32,
+        }
+    }
+
+    /// θ = clamp(z, ±3)·π/12 for z the standard score of ln(amount); `amount` must be > 0.
+    pub fn angle(&self, amount: f64) -> f64 {
+        let z = if self.std > 1e-12 {
+            ((amount.ln() - self.mean) / self.std).clamp(-Z_CLAMP, Z_CLAMP)
+        } else {
+            0.0
+        };
+        z * RADIANS_PER_SIGMA
+    }
+}
+
+/// The feature vectors of a catalogue and what is needed to read them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeatureSpace {
+    /// Feature index → readable name: `price:cos`, `pack:gram:sin`,
+    /// `category:Makanan & Minuman > Lauk Kering`, `attr:rasa=pedas`, `word:serundeng`.
+    pub names: Vec<String>,
+    /// One unit-length vector per product (empty when a product has no usable block), in the
+    /// order of the products slice.
+    pub vectors: Vec<SparseVec>,
+    /// The weights the vectors were built with.
+    pub weights: FeatureWeights,
+    /// ln(price) over the products with a positive price.
+    pub price: LogStats,
+    /// ln(pack amount) per unit, in the order gram, millilitre, piece.
+    pub pack: [LogStats; 3],
+    /// First index of the attribute block (the category block starts at [`DENSE_FEATURES`]).
+    pub attributes_start: u32,
+    /// First index of the name-word block; it runs to the end.
+    pub words_start: u32,
+}
+
+impl FeatureSpace {
+    /// How many features (dimensions) there are.
+    pub fn feature_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The block a feature index belongs to.
+    pub fn block_of(&self, index: u32) -> Block {
+        if PRICE_FEATURES.contains(&index) {
+            Block::Price
+        } else if index < DENSE_FEATURES {
+            Block::Pack
+        } else if index < self.attributes_start {
+            Block::Category
+        } else if index < self.words_start {
+            Block::Attributes
+        } else {
+            Block::Name
+        }
+    }
+}
+
+const PACK_UNITS: [PackUnit; 3] = [PackUnit::Gram, PackUnit::Millilitre, PackUnit::Piece];
+
+fn pack_slot(unit: PackUnit) -> usize {
+    match unit {
+        PackUnit::Gram => 0,
+        PackUnit::Millilitre => 1,
+        PackUnit::Piece => 2,
+    }
+}
+
+fn pack_unit_name(unit: PackUnit) -> &'static str {
+    match unit {
+        PackUnit::Gram => "gram",
+        PackUnit::Millilitre => "ml",
+        PackUnit::Piece => "piece",
+    }
+}
+
+/// The category features of a path: every non-empty prefix, joined with " > ".
+fn category_prefixes(path: &[String]) -> Vec<String> {
+    let mut prefixes = Vec::with_capacity(path.len());
+    let mut joined = String::new();
+    for segment in path.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if !joined.is_empty() {
+            joined.push_str(" > ");
+        }
+        joined.push_str(segment);
+        prefixes.push(joined.clone());
+    }
+    prefixes
+}
+
+/// An attribute as it is compared: key and value trimmed and lower-cased; `None` when either
+/// is empty.
+pub(crate) fn normalised_attribute(key: &str, value: &str) -> Option<(String, String)> {
+    let (key, value) = (key.trim().to_lowercase(), value.trim().to_lowercase());
+    (!key.is_empty() && !value.is_empty()).then_some((key, value))
+}
+
+/// Units that are never a word of the name ("100 g", "1,5 kg", "250ml").
+const UNIT_WORDS: &[&str] = &[
+    "g", "gr", "grm", "gm", "gram", "grams", "kg", "kgs", "mg", "ml", "l", "lt", "ltr", "liter", "litre",
+    "cc", "oz", "pcs", "pc",
+];
+/// Counting words that are units only right after a number ("isi 2 buah", "3 pack"); "buah"
+/// alone also means fruit.
+const COUNT_WORDS: &[&str] = &[
+    "buah", "biji", "pack", "pak", "sachet", "saset", "bungkus", "botol", "lembar", "butir", "x",
+];
+
+/// The words of a product name as the name block sees them: lower-case runs of letters, in
+/// order, repeats kept; numbers, units and one-letter words dropped.
+pub fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut after_number = false;
+    let mut chars = name.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_alphabetic() {
+            let mut word = String::new();
+            while let Some(&c) = chars.peek().filter(|c| c.is_alphabetic()) {
+                word.extend(c.to_lowercase());
+                chars.next();
+            }
+            let is_unit =
+                UNIT_WORDS.contains(&word.as_str()) || (after_number && COUNT_WORDS.contains(&word.as_str()));
+            if !is_unit && word.chars().count() > 1 {
+                words.push(word);
+            }
+            after_number = false;
+        } else if c.is_ascii_digit() {
+            while chars
+                .peek()
+                .is_some_and(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
+            {
+                chars.next();
+            }
+            after_number = true;
+        } else {
+            if !c.is_whitespace() {
+                after_number = false;
+            }
+            chars.next();
+        }
+    }
+    words
+}
+
+/// The distinct words of a name in order of first appearance.
+pub(crate) fn distinct_name_words(name: &str) -> Vec<String> {
+    let mut words = name_words(name);
+    let mut seen = BTreeSet::new();
+    words.retain(|w| seen.insert(w.clone()));
+    words
+}
+
+/// Builds the feature vector of every product (see the module doc for the blocks).
+///
+/// Statistics (price and pack spreads, word document frequencies) are taken over `products`
+/// itself, so the vectors of one catalogue compare with each other, not with another build's.
+/// Time and memory are linear in the total size of the products.
+pub fn build_features(products: &[Product], weights: &FeatureWeights) -> FeatureSpace {
+    let price = LogStats::of(products.iter().map(|p| p.price.0 as f64));
+    let pack = PACK_UNITS.map(|unit| {
+        LogStats::of(
+            products
+                .iter()
+                .filter_map(|p| p.pack)
+                .filter(|pk| pk.unit == unit)
+                .map(|pk| f64::from(pk.amount)),
+        )
+    });
+
+    // What every product has, read once.
+    let categories: Vec<Vec<String>> = products.iter().map(|p| category_prefixes(&p.category)).collect();
+    let attributes: Vec<Vec<String>> = products
+        .iter()
+        .map(|p| {
+            p.attributes
+                .iter()
+                .filter_map(|(k, v)| normalised_attribute(k, v))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        })
+        .collect();
+    let words: Vec<Vec<String>> = products.iter().map(|p| name_words(&p.name)).collect();
+
+    // Indices: dense blocks, then each sparse block sorted by name.
+    let mut names: Vec<String> = vec!["price:cos".into(), "price:sin".into()];
+    for unit in PACK_UNITS {
+        names.push(format!("pack:{}:cos", pack_unit_name(unit)));
+        names.push(format!("pack:{}:sin", pack_unit_name(unit)));
+    }
+    debug_assert_eq!(names.len() as u32, DENSE_FEATURES);
+    let mut index_of = |distinct: BTreeSet<&String>, prefix: &str| -> HashMap<String, u32> {
+        distinct
+            .into_iter()
+            .map(|key| {
+                names.push(format!("{prefix}:{key}"));
+                (key.clone(), names.len() as u32 - 1)
+            })
+            .collect()
+    };
+    let category_index = index_of(categories.iter().flatten().collect(), "category");
+    let attributes_start = DENSE_FEATURES + category_index.len() as u32;
+    let attribute_index = index_of(attributes.iter().flatten().collect(), "attr");
+    let words_start = attributes_start + attribute_index.len() as u32;
+    let word_index = index_of(words.iter().flatten().collect(), "word");
+    // Document frequency by feature index: in how many names each word occurs.
+    let mut document_frequency = vec![0u32; names.len()];
+    for name in &words {
+        for w in name.iter().collect::<BTreeSet<_>>() {
+            document_frequency[word_index[w] as usize] += 1;
+        }
+    }
+
+    let n = products.len() as f64;
+    let vectors = products
+        .iter()
+        .enumerate()
+        .map(|(i, product)| {
+            let mut blocks: Vec<(Block, Vec<(u32, f64)>)> = Vec::with_capacity(5);
+            if product.price.0 > 0 {
+                let theta = price.angle(product.price.0 as f64);
+                blocks.push((Block::Price, vec![(0, theta.cos()), (1, theta.sin())]));
+            }
+            if let Some(pk) = product.pack.filter(|pk| pk.amount > 0) {
+                let slot = pack_slot(pk.unit);
+                let theta = pack[slot].angle(f64::from(pk.amount));
+                let base = PACK_FEATURES.start + 2 * slot as u32;
+                blocks.push((Block::Pack, vec![(base, theta.cos()), (base + 1, theta.sin())]));
+            }
+            let one_hot = |keys: &[String], index: &HashMap<String, u32>| -> Vec<(u32, f64)> {
+                let mut entries: Vec<(u32, f64)> = keys.iter().map(|k| (index[k], 1.0)).collect();
+                entries.sort_unstable_by_key(|e| e.0);
+                entries.dedup_by_key(|e| e.0);
+                entries
+            };
+            blocks.push((Block::Category, one_hot(&categories[i], &category_index)));
+            blocks.push((Block::Attributes, one_hot(&attributes[i], &attribute_index)));
+            let mut tf: BTreeMap<u32, f64> = BTreeMap::new();
+            for w in &words[i] {
+                *tf.entry(word_index[w]).or_insert(0.0) += 1.0;
+            }
+            let tf_idf = tf
+                .into_iter()
+                .map(|(index, count)| {
+                    let df = f64::from(document_frequency[index as usize]);
+                    (index, count * (((1.0 + n) / (1.0 + df)).ln() + 1.0))
+                })
+                .collect();
+            blocks.push((Block::Name, tf_idf));
+            combine_blocks(blocks, weights)
+        })
+        .collect();
+
+    FeatureSpace {
+        names,
+        vectors,
+        weights: *weights,
+        price,
+        pack,
+        attributes_start,
+        words_start,
+    }
+}
+
+/// Normalises each non-empty block with a positive weight, scales it by
+/// `sqrt(weight / sum of the weights of such blocks)` and concatenates (blocks come in index
+/// order, so the result is sorted).
+fn combine_blocks(blocks: Vec<(Block, Vec<(u32, f64)>)>, weights: &FeatureWeights) -> SparseVec {
+    let present: Vec<(f64, f64, Vec<(u32, f64)>)> = blocks
+        .into_iter()
+        .filter_map(|(block, entries)| {
+            let weight = weights.effective(block);
+            let norm = entries.iter().map(|e| e.1 * e.1).sum::<f64>().sqrt();
+            (weight > 0.0 && norm > 0.0).then_some((weight, norm, entries))
+        })
+        .collect();
+    let total: f64 = present.iter().map(|b| b.0).sum();
+    let mut out = SparseVec::default();
+    for (weight, norm, entries) in present {
+        let scale = (weight / total).sqrt() / norm;
+        for (index, value) in entries {
+            let value = (value * scale) as f32;
+            if value != 0.0 {
+                out.idx.push(index);
+                out.val.push(value);
+            }
+        }
+    }
+    out
+}
+
+/// Sorted entries → a unit-length vector (empty when all are zero).
+fn from_entries_normalised(entries: Vec<(u32, f64)>) -> SparseVec {
+    let norm = entries.iter().map(|e| e.1 * e.1).sum::<f64>().sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return SparseVec::default();
+    }
+    let (idx, val) = entries.into_iter().map(|(i, x)| (i, (x / norm) as f32)).unzip();
+    SparseVec { idx, val }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::{PackSize, ProductId, Rupiah};
+    use crate::records::ProductStatus;
+    use chrono::{DateTime, Utc};
+
+    /// A product as a feed would give it; the pack is read from the name like the importer does.
+    pub(crate) fn product(
+        id: &str,
+        name: &str,
+        price: i64,
+        category: &[&str],
+        attrs: &[(&str, &str)],
+    ) -> Product {
+        Product {
+            id: ProductId::parse(id).unwrap(),
+            marketplace_id: None,
+            name: name.to_string(),
+            sku: Some(id.to_string()),
+            price: Rupiah(price),
+            stock: Some(10),
+            status: ProductStatus::Active,
+            category: category.iter().map(|s| s.to_string()).collect(),
+            weight_grams: None,
+            pack: PackSize::find_in(name),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            description: String::new(),
+            image: None,
+            url: None,
+            sold_count: None,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    /// The demo shop of seed 000 (demo/lengkuas), as its recording lists it.
+    pub(crate) fn lengkuas_catalogue() -> Vec<Product> {
+        const MM: &str = "Makanan & Minuman";
+        vec![
+            product(
+                "SRD-100",
+                "Serundeng Lengkuas 100 g",
+                20000,
+                &[MM, "Lauk Kering"],
+                &[("bentuk", "butiran"), ("rasa", "gurih")],
+            ),
+            product(
+                "SRD-100P",
+                "Serundeng Lengkuas Pedas 100 g",
+                21000,
+                &[MM, "Lauk Kering"],
+                &[("bentuk", "butiran"), ("rasa", "pedas")],
+            ),
+            product(
+                "SRD-250P",
+                "Serundeng Lengkuas Premium 250 g",
+                45000,
+                &[MM, "Lauk Kering"],
+                &[("bentuk", "butiran"), ("rasa", "gurih")],
+            ),
+            product(
+                "TPG-100",
+                "Tepung Lengkuas 100 g",
+                15000,
+                &[MM, "Bumbu & Rempah"],
+                &[("bentuk", "bubuk"), ("rasa", "original")],
+            ),
+            product(
+                "TPG-100I",
+                "Tepung Lengkuas Instan 100 g",
+                17000,
+                &[MM, "Bumbu & Rempah"],
+                &[("bentuk", "bubuk"), ("rasa", "gurih")],
+            ),
+            product(
+                "TPG-250P",
+                "Tepung Lengkuas Premium 250 g",
+                32000,
+                &[MM, "Bumbu & Rempah"],
+                &[("bentuk", "bubuk"), ("rasa", "original")],
+            ),
+            product(
+                "BRL-100",
+                "Bumbu Rendang Lengkuas 100 g",
+                19000,
+                &[MM, "Bumbu & Rempah"],
+                &[("bentuk", "pasta"), ("rasa", "gurih")],
+            ),
+            product(
+                "SMB-150",
+                "Sambal Lengkuas 150 g",
+                18000,
+                &[MM, "Sambal"],
+                &[("bentuk", "pasta"), ("rasa", "pedas")],
+            ),
+            product(
+                "KRP-80",
+                "Keripik Lengkuas 80 g",
+                12000,
+                &[MM, "Camilan"],
+                &[("bentuk", "keripik"), ("rasa", "manis-gurih")],
+            ),
+            product(
+                "HMP-1",
+                "Paket Hampers Lengkuas",
+                55000,
+                &[MM, "Paket & Hampers"],
+                &[("bentuk", "paket"), ("rasa", "campuran")],
+            ),
+        ]
+    }
+
+    fn find(products: &[Product], id: &str) -> usize {
+        products.iter().position(|p| p.id.as_str() == id).unwrap()
+    }
+
+    fn raw_cosine(a: &[f64], b: &[f64]) -> f64 {
+        let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>();
+        dot(a, b) / (dot(a, a) * dot(b, b)).sqrt()
+    }
+
+    #[test]
+    fn seed_000_raw_vectors_are_all_alike_because_the_price_swamps_the_cosine() {
+        // Seed 000 table 3 and figure 4: [kategori, harga, bentuk, rasa].
+        let serundeng = [1.0, 20000.0, 1.0, 0.0];
+        let tepung = [1.0, 15000.0, 0.0, 1.0];
+        let sambal = [0.0, 18000.0, 1.0, 0.7];
+        // serundeng·tepung 0.999999996, serundeng·sambal 0.999999998, tepung·sambal 0.999999996:
+        // a serundeng looks as much like flour as like itself, whatever form and flavour say.
+        for (a, b) in [(&serundeng, &tepung), (&serundeng, &sambal), (&tepung, &sambal)] {
+            assert!(raw_cosine(a, b) > 0.999, "{a:?} vs {b:?}: {}", raw_cosine(a, b));
+        }
+    }
+
+    #[test]
+    fn scaled_features_tell_serundeng_like_products_apart() {
+        let products = lengkuas_catalogue();
+        let space = build_features(&products, &FeatureWeights::default());
+        let v = |id| &space.vectors[find(&products, id)];
+        let pedas = cosine(v("SRD-100"), v("SRD-100P"));
+        let tepung = cosine(v("SRD-100"), v("TPG-100"));
+        let keripik = cosine(v("SRD-100"), v("KRP-80"));
+        assert!(
+            pedas > tepung,
+            "serundeng pedas {pedas} should beat tepung {tepung}"
+        );
+        assert!(
+            tepung > keripik,
+            "tepung {tepung} (same pack, closer price) should beat keripik {keripik}"
+        );
+        // And the spread is real, not 0.999 against 0.998.
+        assert!(pedas - keripik > 0.2, "pedas {pedas}, keripik {keripik}");
+        // The same shop's flour in two forms is closer to itself than the serundeng is.
+        let tepung_instan = cosine(v("TPG-100"), v("TPG-100I"));
+        assert!(tepung_instan > tepung, "{tepung_instan} vs {tepung}");
+    }
+
+    #[test]
+    fn identical_products_have_cosine_one() {
+        let mut products = lengkuas_catalogue();
+        let mut twin = products[0].clone();
+        twin.id = ProductId::parse("SRD-100-TWIN").unwrap();
+        products.push(twin);
+        let space = build_features(&products, &FeatureWeights::default());
+        let c = cosine(&space.vectors[0], &space.vectors[products.len() - 1]);
+        assert!((c - 1.0).abs() < 1e-6, "{c}");
+        assert_eq!(space.vectors[0], space.vectors[products.len() - 1]);
+    }
+
+    #[test]
+    fn every_vector_has_unit_length_whatever_blocks_it_has() {
+        let mut products = lengkuas_catalogue();
+        products.push(product("X-1", "1000", 0, &[], &[]));
+        products.push(product("X-2", "Gula Aren", 0, &[], &[]));
+        products.push(product("X-3", "500 ml", 9000, &[], &[("rasa", " ")]));
+        products.push(product("X-4", "", 9000, &["Lain"], &[("warna", "Merah")]));
+        let space = build_features(&products, &FeatureWeights::default());
+        for (p, v) in products.iter().zip(&space.vectors) {
+            if p.id.as_str() == "X-1" {
+                assert!(v.idx.is_empty(), "nothing to describe: {v:?}");
+            } else {
+                assert!((v.norm() - 1.0).abs() < 1e-6, "{}: {}", p.name, v.norm());
+                assert!(
+                    v.idx.windows(2).all(|w| w[0] < w[1]),
+                    "{}: unsorted {:?}",
+                    p.name,
+                    v.idx
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_profile_mean_of_two_vectors_lies_between_them() {
+        let products = lengkuas_catalogue();
+        let space = build_features(&products, &FeatureWeights::default());
+        let a = &space.vectors[find(&products, "SRD-100")];
+        let b = &space.vectors[find(&products, "TPG-100")];
+        let profile = SparseVec::mean(&[a, b]);
+        assert!((profile.norm() - 1.0).abs() < 1e-6);
+        let (ca, cb, ab) = (cosine(&profile, a), cosine(&profile, b), cosine(a, b));
+        assert!(ca > ab && cb > ab, "profile·a {ca}, profile·b {cb}, a·b {ab}");
+        // For unit vectors the normalised mean bisects the angle: cos = sqrt((1 + a·b) / 2).
+        let bisector = ((1.0 + ab) / 2.0).sqrt();
+        assert!((ca - bisector).abs() < 1e-5 && (cb - bisector).abs() < 1e-5);
+        assert_eq!(SparseVec::mean(&[]), SparseVec::default());
+        assert_eq!(SparseVec::mean(&[a]), *a);
+    }
+
+    #[test]
+    fn sibling_categories_share_their_parent() {
+        let only_category = FeatureWeights {
+            category: 1.0,
+            price: 0.0,
+            pack: 0.0,
+            attributes: 0.0,
+            name: 0.0,
+        };
+        let products = lengkuas_catalogue();
+        let space = build_features(&products, &only_category);
+        let v = |id| &space.vectors[find(&products, id)];
+        assert!((cosine(v("SRD-100"), v("SRD-100P")) - 1.0).abs() < 1e-6);
+        // Two levels each, one shared: 1/√2 · 1/√2.
+        assert!((cosine(v("SRD-100"), v("TPG-100")) - 0.5).abs() < 1e-6);
+        assert!(space
+            .names
+            .contains(&"category:Makanan & Minuman > Lauk Kering".to_string()));
+    }
+
+    #[test]
+    fn the_price_block_is_the_cosine_of_the_angle_between_prices() {
+        let only_price = FeatureWeights {
+            category: 0.0,
+            price: 1.0,
+            pack: 0.0,
+            attributes: 0.0,
+            name: 0.0,
+        };
+        // Many products at 20 000 and two far out: they clamp at ±3σ, π/2 apart.
+        let mut products: Vec<Product> = (0..50)
+            .map(|i| product(&format!("P{i}"), "x", 20000, &[], &[]))
+            .collect();
+        products.push(product("CHEAP", "x", 100, &[], &[]));
+        products.push(product("DEAR", "x", 4_000_000, &[], &[]));
+        let space = build_features(&products, &only_price);
+        let (cheap, dear) = (&space.vectors[50], &space.vectors[51]);
+        assert!(
+            (cosine(&space.vectors[0], &space.vectors[1]) - 1.0).abs() < 1e-6,
+            "equal prices"
+        );
+        assert!(
+            cosine(cheap, dear).abs() < 1e-6,
+            "6σ apart: {}",
+            cosine(cheap, dear)
+        );
+        let typical = cosine(&space.vectors[0], dear);
+        assert!(typical > 0.0 && typical < 1.0, "{typical}");
+        assert!(space.price.std > 0.0 && space.price.count == 52);
+    }
+
+    #[test]
+    fn packs_compare_within_a_unit_only() {
+        let only_pack = FeatureWeights {
+            category: 0.0,
+            price: 0.0,
+            pack: 1.0,
+            attributes: 0.0,
+            name: 0.0,
+        };
+        let products = vec![
+            product("A", "Kopi 100 g", 1, &[], &[]),
+            product("B", "Kopi 250 g", 1, &[], &[]),
+            product("C", "Sirup 100 ml", 1, &[], &[]),
+            product("D", "Kopi", 1, &[], &[]),
+        ];
+        let space = build_features(&products, &only_pack);
+        let c = |a: usize, b: usize| cosine(&space.vectors[a], &space.vectors[b]);
+        assert!(c(0, 1) > 0.0 && c(0, 1) < 1.0, "{}", c(0, 1));
+        assert_eq!(c(0, 2), 0.0);
+        assert!(space.vectors[3].idx.is_empty());
+    }
+
+    #[test]
+    fn name_words_are_lower_case_letters_without_numbers_or_units() {
+        assert_eq!(name_words("Serundeng Lengkuas 100 g"), ["serundeng", "lengkuas"]);
+        assert_eq!(
+            name_words("Kopi Bubuk 1,5kg (isi 2 buah)"),
+            ["kopi", "bubuk", "isi"]
+        );
+        assert_eq!(name_words("Keripik Buah 250gr"), ["keripik", "buah"]);
+        assert_eq!(
+            name_words("SAMBAL-Bawang 2x100 ml pedas pedas"),
+            ["sambal", "bawang", "pedas", "pedas"]
+        );
+        assert_eq!(distinct_name_words("pedas Pedas manis"), ["pedas", "manis"]);
+        assert!(name_words("100 250 ml").is_empty());
+    }
+
+    #[test]
+    fn rare_words_weigh_more_than_words_every_product_has() {
+        let only_name = FeatureWeights {
+            category: 0.0,
+            price: 0.0,
+            pack: 0.0,
+            attributes: 0.0,
+            name: 1.0,
+        };
+        let products = lengkuas_catalogue();
+        let space = build_features(&products, &only_name);
+        let v = &space.vectors[find(&products, "SRD-100")];
+        let value = |word: &str| {
+            let i = space
+                .names
+                .iter()
+                .position(|n| n == &format!("word:{word}"))
+                .unwrap() as u32;
+            v.val[v.idx.iter().position(|&j| j == i).unwrap()]
+        };
+        assert!(value("serundeng") > 1.5 * value("lengkuas"));
+    }
+
+    #[test]
+    fn a_zero_weight_turns_its_block_off_and_bad_weights_are_refused_with_the_value() {
+        let no_price = FeatureWeights {
+            price: 0.0,
+            ..FeatureWeights::default()
+        };
+        let products = lengkuas_catalogue();
+        let space = build_features(&products, &no_price);
+        assert!(space
+            .vectors
+            .iter()
+            .all(|v| v.idx.iter().all(|i| !PRICE_FEATURES.contains(i))));
+        assert_eq!(FeatureWeights::default().validate(), Ok(()));
+        let err = FeatureWeights {
+            pack: -1.0,
+            ..FeatureWeights::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("pack = -1"), "{err}");
+        let zero = FeatureWeights {
+            category: 0.0,
+            price: 0.0,
+            pack: 0.0,
+            attributes: 0.0,
+            name: 0.0,
+        };
+        assert_eq!(zero.validate(), Err(FeatureWeightsError::AllZero));
+        let parsed: FeatureWeights = serde_json::from_str(r#"{"price": 0.25}"#).unwrap();
+        assert_eq!(parsed.price, 0.25);
+        assert_eq!(parsed.category, 1.0);
+        assert!(serde_json::from_str::<FeatureWeights>(r#"{"prize": 1}"#).is_err());
+    }
+
+    #[test]
+    fn block_of_reads_the_layout() {
+        let products = lengkuas_catalogue();
+        let space = build_features(&products, &FeatureWeights::default());
+        for (i, name) in space.names.iter().enumerate() {
+            let block = space.block_of(i as u32);
+            let expected = match name.split(':').next().unwrap() {
+                "price" => Block::Price,
+                "pack" => Block::Pack,
+                "category" => Block::Category,
+                "attr" => Block::Attributes,
+                "word" => Block::Name,
+                other => panic!("unexpected feature family {other}"),
+            };
+            assert_eq!(block, expected, "{name}");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! A shop's model snapshot: everything a recommendation request needs, precomputed by
+//! [`build_model`] from the catalogue and the orders (off the request path), so that
+//! serving is a lookup whatever the catalogue size.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::RecommendSettings;
+use crate::domain::{CustomerId, ProductId};
+use crate::recommend::bundles::{mine_bundles, BundleModel};
+use crate::recommend::features::{build_features, FeatureSpace};
+use crate::recommend::fpgrowth::MiningThresholds;
+use crate::recommend::kmeans::{best_k_by_silhouette, kmeans_1d, silhouette_1d, Clustering};
+use crate::recommend::popular::best_sellers;
+use crate::recommend::similar::{similar_top_n, Neighbour};
+use crate::recommend::upsell::{upgrades, Upgrade};
+use crate::records::{Order, Product};
+
+/// Bumped when the snapshot's shape changes: an older stored snapshot is rebuilt.
+pub const MODEL_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceClusters {
+    pub clustering: Clustering,
+    pub silhouette: f64,
+    /// Cluster of each product, in catalogue order.
+    pub of_product: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShopModel {
+    pub version: u32,
+    pub built_at: DateTime<Utc>,
+    /// Time the build took, for the admin page and the logs.
+    pub build_ms: u64,
+    /// Milliseconds per step (features, similar, upsell, bundles, …), in order.
+    #[serde(default)]
+    pub build_steps: Vec<(String, u64)>,
+    /// The catalogue as it was at build time; indices below refer to it.
+    pub products: Vec<Product>,
+    pub index: HashMap<ProductId, u32>,
+    pub features: FeatureSpace,
+    pub similar: Vec<Vec<Neighbour>>,
+    pub upsell: Vec<Vec<Upgrade>>,
+    pub bundles: BundleModel,
+    /// (product index, units sold), best first.
+    pub best_sellers: Vec<(u32, u64)>,
+    pub price_clusters: Option<PriceClusters>,
+    /// Distinct products each customer bought (purchases only), for profiles.
+    pub purchases_by_customer: BTreeMap<CustomerId, Vec<u32>>,
+    pub paid_orders: usize,
+    /// The loyalty ladder and every customer's standing (ids and tiers only, nothing personal).
+    #[serde(default)]
+    pub loyalty: crate::recommend::tiers::LoyaltyModel,
+}
+
+impl ShopModel {
+    pub fn product_index(&self, id: &ProductId) -> Option<usize> {
+        self.index.get(id).map(|&i| i as usize)
+    }
+}
+
+/// Paid baskets as product indices (unknown products dropped, duplicates kept once).
+pub fn baskets(orders: &[Order], index: &HashMap<ProductId, u32>) -> Vec<Vec<u32>> {
+    orders
+        .iter()
+        .filter(|o| o.is_purchase())
+        .map(|o| {
+            let mut b: Vec<u32> = o
+                .lines
+                .iter()
+                .filter_map(|l| l.product.as_ref())
+                .filter_map(|p| index.get(p).copied())
+                .collect();
+            b.sort_unstable();
+            b.dedup();
+            b
+        })
+        .collect()
+}
+
+pub fn price_clusters(products: &[Product], k: usize) -> Option<PriceClusters> {
+    let prices: Vec<f64> = products.iter().map(|p| p.price.0 as f64).collect();
+    let distinct = {
+        let mut d = prices.clone();
+        d.sort_by(f64::total_cmp);
+        d.dedup();
+        d.len()
+    };
+    if distinct < 2 {
+        return None;
+    }
+    let (clustering, silhouette) = if k == 0 {
+        best_k_by_silhouette(&prices, 2..=8.min(distinct)).ok()?
+    } else {
+        let c = kmeans_1d(&prices, k).ok()?;
+        let s = silhouette_1d(&prices, &c);
+        (c, s)
+    };
+    let of_product = prices.iter().map(|&p| clustering.cluster_of(p) as u32).collect();
+    Some(PriceClusters {
+        clustering,
+        silhouette,
+        of_product,
+    })
+}
+
+/// Builds the snapshot. Pure and CPU-bound: call it from `spawn_blocking`.
+pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &RecommendSettings) -> ShopModel {
+    let started = std::time::Instant::now();
+    let mut steps: Vec<(String, u64)> = Vec::new();
+    let mut lap = std::time::Instant::now();
+    let mut step = |name: &str| {
+        steps.push((name.to_string(), lap.elapsed().as_millis() as u64));
+        lap = std::time::Instant::now();
+    };
+    products.sort_by(|a, b| a.id.cmp(&b.id));
+    let index: HashMap<ProductId, u32> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.clone(), i as u32))
+        .collect();
+    step("index");
+    let features = build_features(&products, &settings.weights);
+    step("features");
+    let similar = similar_top_n(&features, &products, settings.candidates);
+    step("similar");
+    let upsell = upgrades(&products, settings.upsell_min_price_ratio, settings.candidates);
+    step("upsell");
+    let paid = baskets(orders, &index);
+    let thresholds = MiningThresholds {
+        min_support: settings.bundle_min_support,
+        min_confidence: settings.bundle_min_confidence,
+        min_lift: settings.bundle_min_lift,
+        max_len: settings.bundle_max_items,
+    };
+    let bundles = mine_bundles(&paid, products.len(), &thresholds);
+    step("bundles");
+    let best = best_sellers(orders)
+        .into_iter()
+        .filter_map(|(id, n)| index.get(&id).map(|&i| (i, n)))
+        .collect();
+    let mut purchases_by_customer: BTreeMap<CustomerId, Vec<u32>> = BTreeMap::new();
+    for o in orders.iter().filter(|o| o.is_purchase()) {
+        let bought = purchases_by_customer.entry(o.customer.clone()).or_default();
+        for p in o
+            .lines
+            .iter()
+            .filter_map(|l| l.product.as_ref())
+            .filter_map(|p| index.get(p))
+        {
+            if !bought.contains(p) {
+                bought.push(*p);
+            }
+        }
+    }
+    step("customers");
+    let price_clusters = price_clusters(&products, settings.price_clusters);
+    step("price_clusters");
+    ShopModel {
+        version: MODEL_VERSION,
+        built_at: Utc::now(),
+        build_ms: started.elapsed().as_millis() as u64,
+        build_steps: steps,
+        products,
+        index,
+        features,
+        similar,
+        upsell,
+        bundles,
+        best_sellers: best,
+        price_clusters,
+        purchases_by_customer,
+        paid_orders: paid.len(),
+        loyalty: Default::default(),
+    }
+}

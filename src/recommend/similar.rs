@@ -1,0 +1,1220 @@
+//! Similar products (SPEC §5, seed 000): for every product of a catalogue, the `n` other
+//! products whose feature vectors ([`super::features`]) have the highest cosine with it, and
+//! what each pair shares, for the human reason ("mirip: kategori & rasa sama").
+//!
+//! The result is exactly the brute-force ranking — score descending, ties by index, the product
+//! itself excluded, only positive scores — which [`similar_top_n_naive`] computes with n² dot
+//! products. [`similar_top_n`] gets it from an inverted index over the sparse blocks (category
+//! prefixes, attributes, name words), so that a product is compared only with the products
+//! that could still make its list. For a product `p`:
+//!
+//! 1. **Walk postings lists, cheapest first.** `p`'s sparse features are walked one list at a
+//!    time, next the one that lowers the bound below the most per posting (a leaf category or
+//!    a rare word before a top-level category, that before an attribute value every other
+//!    product has). A product met on a list for the first time is checked against its own
+//!    bound — what it shares on this list, its exact price and pack terms, and for each of
+//!    `p`'s lists not walked yet whether it is on it (a 64-bit mask of the most frequent
+//!    features) times its largest value in that block — and scored exactly only if it could
+//!    still make the list.
+//! 2. **Stop when no unseen product can qualify.** A product on none of the lists walked so far
+//!    shares with `p` at most the features still to walk, plus price and pack. Cauchy–Schwarz
+//!    per block bounds that by Σ_b |p's rest in b|·|q's block b|, and q's block norms take only
+//!    the few values that the sets of blocks a product has give ("profiles"). Once that bound
+//!    is below the n-th best score, the long lists left (a top-level category, a common
+//!    attribute value or word) are never walked.
+//! 3. **Price and pack only.** When every list was walked and a product sharing no sparse
+//!    feature with `p` could still qualify (its score is at most |p_dense|·|q_dense|) — or fewer
+//!    than `n` were found — the remaining products are scanned by decreasing dense norm until
+//!    that bound falls below the n-th score.
+//!
+//! Every score that reaches a list is computed like [`SparseVec::dot`] (the same products,
+//! summed in the same index order), so the two functions agree bit for bit, ties included;
+//! bounds keep a small slack against rounding. Products are processed on 2+ threads
+//! (`std::thread::scope`, chunks handed out from an atomic counter) and stored sorted by
+//! category, so that products compared with one another sit together in memory.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+
+use serde::{Deserialize, Serialize};
+
+use super::features::{
+    distinct_name_words, normalised_attribute, Block, FeatureSpace, SparseVec, DENSE_FEATURES, PACK_FEATURES,
+};
+use crate::records::Product;
+
+/// One similar product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Neighbour {
+    /// Position in the products slice.
+    pub index: u32,
+    /// Cosine similarity, in (0, 1].
+    pub score: f32,
+    pub traits: SharedTraits,
+}
+
+/// What two products share, for the human reason ("mirip: kategori & rasa sama").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SharedTraits {
+    /// The same full category path (not just the same top-level category).
+    pub same_category: bool,
+    /// Attributes with the same value in both, as compared: key and value trimmed and
+    /// lower-case, in key order.
+    pub attributes: Vec<(String, String)>,
+    /// Words both names have (as the name block reads them), in the order of this product's name.
+    pub words: Vec<String>,
+    /// The other product's price divided by this one's; 0 when this one has no positive price.
+    pub price_ratio: f32,
+}
+
+/// Products per chunk of work handed to a thread.
+const CHUNK: usize = 64;
+/// Slack for upper bounds, which are summed in another order than the exact scores.
+const SLACK: f32 = 1e-4;
+/// The mask of frequent features a product has holds this many bits.
+const MASK_BITS: usize = 64;
+const NO_BIT: u8 = u8::MAX;
+/// Beyond this many distinct block profiles the bound uses their component-wise maximum.
+const MAX_PROFILES: usize = 64;
+/// Block norms are rounded up to multiples of 1/PROFILE_GRID to find the distinct profiles.
+const PROFILE_GRID: f32 = 4096.0;
+
+/// For every product, its `n` most similar other products: score descending, ties by index,
+/// only products with a positive score (a product sharing nothing is not similar, so a list may
+/// be shorter than `n`), never the product itself.
+///
+/// `space` must have been built from `products` (same length, same order).
+pub fn similar_top_n(space: &FeatureSpace, products: &[Product], n: usize) -> Vec<Vec<Neighbour>> {
+    similar_top_n_with(space, products, n, MASK_BITS)
+}
+
+/// The same by brute force: every pair's dot product. For tests and benches.
+pub fn similar_top_n_naive(space: &FeatureSpace, products: &[Product], n: usize) -> Vec<Vec<Neighbour>> {
+    check_lengths(space, products);
+    if n == 0 || products.len() < 2 {
+        return vec![Vec::new(); products.len()];
+    }
+    let keys = in_parallel(products.len(), || (), |_, i| TraitKeys::of(&products[i]));
+    let vectors = &space.vectors;
+    in_parallel(
+        products.len(),
+        || (),
+        |_, p| {
+            let mut top = TopN::new(n);
+            for q in (0..vectors.len()).filter(|&q| q != p) {
+                top.offer(vectors[p].dot(&vectors[q]), q as u32);
+            }
+            neighbours(products, &keys, p, top.into_sorted())
+        },
+    )
+}
+
+/// What `b` shares with `a` (see [`SharedTraits`]).
+pub fn shared_traits(a: &Product, b: &Product) -> SharedTraits {
+    TraitKeys::of(a).shared_with(a, &TraitKeys::of(b), b)
+}
+
+/// A product's category path, attributes and name words as they are compared, read once.
+struct TraitKeys {
+    path: Vec<String>,
+    /// Sorted.
+    attributes: Vec<(String, String)>,
+    words: Vec<String>,
+}
+
+impl TraitKeys {
+    fn of(p: &Product) -> TraitKeys {
+        let mut attributes: Vec<(String, String)> = p
+            .attributes
+            .iter()
+            .filter_map(|(k, v)| normalised_attribute(k, v))
+            .collect();
+        attributes.sort();
+        attributes.dedup();
+        TraitKeys {
+            path: p
+                .category
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            attributes,
+            words: distinct_name_words(&p.name),
+        }
+    }
+
+    fn shared_with(&self, a: &Product, other: &TraitKeys, b: &Product) -> SharedTraits {
+        SharedTraits {
+            same_category: !self.path.is_empty() && self.path == other.path,
+            attributes: self
+                .attributes
+                .iter()
+                .filter(|kv| other.attributes.binary_search(kv).is_ok())
+                .cloned()
+                .collect(),
+            words: self
+                .words
+                .iter()
+                .filter(|w| other.words.contains(w))
+                .cloned()
+                .collect(),
+            price_ratio: if a.price.0 > 0 {
+                (b.price.0 as f64 / a.price.0 as f64) as f32
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+fn check_lengths(space: &FeatureSpace, products: &[Product]) {
+    assert_eq!(
+        space.vectors.len(),
+        products.len(),
+        "the feature space must be built from the same products slice"
+    );
+}
+
+/// [`similar_top_n`] with a mask of `mask_bits` bits (fewer bits: looser candidate bounds, the
+/// same result; tests use it to reach every path).
+fn similar_top_n_with(
+    space: &FeatureSpace,
+    products: &[Product],
+    n: usize,
+    mask_bits: usize,
+) -> Vec<Vec<Neighbour>> {
+    check_lengths(space, products);
+    if n == 0 || products.len() < 2 {
+        return vec![Vec::new(); products.len()];
+    }
+    let index = Index::build(space, mask_bits);
+    let keys = in_parallel(products.len(), || (), |_, i| TraitKeys::of(&products[i]));
+    let by_slot = in_parallel(
+        products.len(),
+        || Scratch::new(space.feature_count(), products.len()),
+        |scratch, slot| {
+            let ranked = index.top_n(slot, n, scratch);
+            neighbours(products, &keys, index.product_of[slot] as usize, ranked)
+        },
+    );
+    let mut out: Vec<Vec<Neighbour>> = vec![Vec::new(); products.len()];
+    for (slot, list) in by_slot.into_iter().enumerate() {
+        out[index.product_of[slot] as usize] = list;
+    }
+    out
+}
+
+fn neighbours(products: &[Product], keys: &[TraitKeys], p: usize, ranked: Vec<Ranked>) -> Vec<Neighbour> {
+    ranked
+        .into_iter()
+        .map(|r| {
+            let q = r.index as usize;
+            Neighbour {
+                index: r.index,
+                score: r.score,
+                traits: keys[p].shared_with(&products[p], &keys[q], &products[q]),
+            }
+        })
+        .collect()
+}
+
+/// A scored product. Ordered so that *greater is worse* (lower score, then higher index): the
+/// top of a `BinaryHeap` is the entry to evict, and an ascending sort is the ranking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ranked {
+    score: f32,
+    index: u32,
+}
+
+impl Eq for Ranked {}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.index.cmp(&other.index))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The best `n` offers so far.
+struct TopN {
+    n: usize,
+    heap: BinaryHeap<Ranked>,
+}
+
+impl TopN {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            heap: BinaryHeap::with_capacity(n + 1),
+        }
+    }
+
+    /// The n-th best score, once there are `n`.
+    fn threshold(&self) -> Option<f32> {
+        (self.heap.len() == self.n).then(|| self.heap.peek().map_or(0.0, |r| r.score))
+    }
+
+    /// Whether a product whose score is at most `bound` could still enter.
+    fn could_enter(&self, bound: f32) -> bool {
+        self.threshold().is_none_or(|t| bound >= t - SLACK)
+    }
+
+    fn offer(&mut self, score: f32, index: u32) {
+        if score <= 0.0 || self.n == 0 {
+            return;
+        }
+        let entry = Ranked { score, index };
+        if self.heap.len() < self.n {
+            self.heap.push(entry);
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            if entry < *worst {
+                *worst = entry;
+            }
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Ranked> {
+        self.heap.into_sorted_vec()
+    }
+}
+
+/// Runs `work` on 0..count on 2+ threads (one for fewer than two chunks), each thread with its
+/// own scratch, and returns the results in item order.
+fn in_parallel<S, R, F, W>(count: usize, make_scratch: F, work: W) -> Vec<R>
+where
+    R: Send,
+    F: Fn() -> S + Sync,
+    W: Fn(&mut S, usize) -> R + Sync,
+{
+    let available = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let threads = available.min(count.div_ceil(CHUNK));
+    if threads <= 1 {
+        let mut scratch = make_scratch();
+        return (0..count).map(|i| work(&mut scratch, i)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut scratch = make_scratch();
+                    let mut done = Vec::new();
+                    loop {
+                        let start = next.fetch_add(CHUNK, AtomicOrdering::Relaxed);
+                        if start >= count {
+                            break;
+                        }
+                        for i in start..(start + CHUNK).min(count) {
+                            done.push((i, work(&mut scratch, i)));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut results: Vec<Option<R>> = (0..count).map(|_| None).collect();
+    for (i, r) in parts.into_iter().flatten() {
+        results[i] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every item was handed out"))
+        .collect()
+}
+
+/// Per-thread working memory, reused from one product to the next.
+struct Scratch {
+    /// The current product's vector, scattered over all features (zero elsewhere).
+    p_value: Vec<f32>,
+    /// Slots already scored or ruled out for the current product, one bit each (small enough
+    /// to stay in the first-level cache).
+    seen: Vec<u64>,
+    /// The current product's sparse features not walked yet.
+    to_walk: Vec<u32>,
+    /// By mask bit, for the current product's masked features: the block and the value.
+    bit_block: [u8; MASK_BITS],
+    bit_value: [f32; MASK_BITS],
+    /// Postings that passed the first sieve.
+    survivors: Vec<Posting>,
+}
+
+impl Scratch {
+    fn new(features: usize, products: usize) -> Self {
+        Self {
+            p_value: vec![0.0; features],
+            seen: vec![0; products.div_ceil(64)],
+            to_walk: Vec::new(),
+            bit_block: [0; MASK_BITS],
+            bit_value: [0.0; MASK_BITS],
+            survivors: Vec::new(),
+        }
+    }
+
+    /// Marks `slot` seen; false when it already was.
+    fn first_sight(&mut self, slot: usize) -> bool {
+        let (word, bit) = (slot / 64, 1u64 << (slot % 64));
+        let fresh = self.seen[word] & bit == 0;
+        self.seen[word] |= bit;
+        fresh
+    }
+}
+
+/// Position of a block in per-block arrays (feature-index order).
+fn block_slot(block: Block) -> usize {
+    match block {
+        Block::Price => 0,
+        Block::Pack => 1,
+        Block::Category => 2,
+        Block::Attributes => 3,
+        Block::Name => 4,
+    }
+}
+
+/// The first sparse block's slot; sparse blocks are 2..5.
+const SPARSE_BLOCK: usize = 2;
+const NO_PACK: u8 = u8::MAX;
+const PACK_START: u32 = PACK_FEATURES.start;
+
+/// What the bound of one candidate needs to know about it, in half a cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(32))]
+struct Summary {
+    /// Which of the masked (most frequent) features the product has.
+    mask: u64,
+    /// The price terms (cos, sin) as scaled in the vector; zero without a price.
+    price: [f32; 2],
+    /// The norm of the pack block, of unit `pack_unit` (or `NO_PACK`).
+    pack_norm: f32,
+    /// The largest value in each sparse block (category, attributes, name), rounded up to
+    /// 1/65535.
+    max_value: [u16; 3],
+    pack_unit: u8,
+}
+
+impl Summary {
+    /// At least the price and pack part of the dot product of two products (exact for price;
+    /// for pack as if the amounts were equal).
+    fn dense_bound(&self, other: &Summary) -> f32 {
+        let price = self.price[0] * other.price[0] + self.price[1] * other.price[1];
+        if self.pack_unit != NO_PACK && self.pack_unit == other.pack_unit {
+            price + self.pack_norm * other.pack_norm
+        } else {
+            price
+        }
+    }
+
+    fn max_value(&self, block: usize) -> f32 {
+        f32::from(self.max_value[block]) / MAX_VALUE_SCALE
+    }
+}
+
+/// Scale of the quantised `Summary::max_value` (values are at most 1).
+const MAX_VALUE_SCALE: f32 = 65535.0;
+
+/// The current product's features not walked yet, as a candidate bound needs them.
+struct Later {
+    /// The masked ones.
+    mask: u64,
+    /// The sum of the values of the others, per sparse block.
+    unmasked: [f32; 3],
+}
+
+/// One entry of a postings list: a product that has the feature, its value, and its mask (so
+/// that most candidates are ruled out without a look at the product itself).
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    slot: u32,
+    value: f32,
+    mask: u64,
+}
+
+/// The catalogue laid out for the search. Products live in *slots*, sorted by category, so
+/// that a product and its likely neighbours are close in memory.
+struct Index {
+    /// Slot → position in the products slice.
+    product_of: Vec<u32>,
+    /// Vectors by slot, contiguous (index, value) pairs: slot s has
+    /// `entries[vector_start[s]..vector_start[s + 1]]`.
+    vector_start: Vec<u32>,
+    entries: Vec<(u32, f32)>,
+    /// Postings of each sparse feature, slot ascending: feature f has
+    /// `postings[posting_start[f]..posting_start[f + 1]]`; dense features have none.
+    posting_start: Vec<u32>,
+    postings: Vec<Posting>,
+    /// By feature: its block's slot (see `block_slot`).
+    block: Vec<u8>,
+    /// By feature: its bit in the masks (the most frequent features have one) or `NO_BIT`.
+    bit: Vec<u8>,
+    /// By slot.
+    summary: Vec<Summary>,
+    /// The largest value of any feature of each sparse block, in any product.
+    block_max: [f32; 3],
+    /// The distinct per-block norms of the vectors (price, pack, category, attributes, name),
+    /// rounded up.
+    profiles: Vec<[f32; 5]>,
+    /// By slot: the norm of the price and pack part.
+    dense_norm: Vec<f32>,
+    /// The largest of `dense_norm`.
+    dense_norm_max: f32,
+    /// Slots by decreasing dense norm.
+    by_dense_norm: Vec<u32>,
+}
+
+impl Index {
+    fn build(space: &FeatureSpace, mask_bits: usize) -> Index {
+        let vectors = &space.vectors;
+        let features = space.feature_count();
+        let block: Vec<u8> = (0..features as u32)
+            .map(|f| block_slot(space.block_of(f)) as u8)
+            .collect();
+
+        fn category_of(v: &SparseVec, attributes_start: u32) -> &[u32] {
+            let from = v.idx.partition_point(|&f| f < DENSE_FEATURES);
+            let to = v.idx.partition_point(|&f| f < attributes_start);
+            &v.idx[from..to]
+        }
+        let category_of = |p: u32| category_of(&vectors[p as usize], space.attributes_start);
+        let mut product_of: Vec<u32> = (0..vectors.len() as u32).collect();
+        product_of.sort_by(|&a, &b| category_of(a).cmp(category_of(b)).then(a.cmp(&b)));
+        let slots = product_of.len();
+
+        let total: usize = vectors.iter().map(|v| v.idx.len()).sum();
+        let mut vector_start = Vec::with_capacity(slots + 1);
+        let mut entries = Vec::with_capacity(total);
+        vector_start.push(0);
+        for &p in &product_of {
+            let v = &vectors[p as usize];
+            entries.extend(v.idx.iter().copied().zip(v.val.iter().copied()));
+            vector_start.push(entries.len() as u32);
+        }
+        let vector = |slot: usize| &entries[vector_start[slot] as usize..vector_start[slot + 1] as usize];
+
+        let mut df = vec![0u32; features];
+        for &(f, _) in entries.iter().filter(|e| e.0 >= DENSE_FEATURES) {
+            df[f as usize] += 1;
+        }
+        // The most frequent features get mask bits: they are the lists most often left unwalked.
+        let mut by_df: Vec<u32> = (DENSE_FEATURES..features as u32)
+            .filter(|&f| df[f as usize] > 1)
+            .collect();
+        by_df.sort_by(|&a, &b| df[b as usize].cmp(&df[a as usize]).then(a.cmp(&b)));
+        let mut bit = vec![NO_BIT; features];
+        for (b, &f) in by_df.iter().take(mask_bits.min(MASK_BITS)).enumerate() {
+            bit[f as usize] = b as u8;
+        }
+
+        let mut summary = Vec::with_capacity(slots);
+        let mut norms = vec![[0f32; 5]; slots];
+        let mut block_max = [0f32; 3];
+        for (slot, norm) in norms.iter_mut().enumerate() {
+            let mut s = Summary {
+                mask: 0,
+                price: [0.0; 2],
+                pack_norm: 0.0,
+                max_value: [0; 3],
+                pack_unit: NO_PACK,
+            };
+            let mut max_value = [0f32; 3];
+            for &(f, x) in vector(slot) {
+                let b = block[f as usize] as usize;
+                norm[b] += x * x;
+                if f < PACK_START {
+                    s.price[f as usize] = x;
+                } else if f < DENSE_FEATURES {
+                    s.pack_unit = ((f - PACK_START) / 2) as u8;
+                } else {
+                    max_value[b - SPARSE_BLOCK] = max_value[b - SPARSE_BLOCK].max(x);
+                    if bit[f as usize] != NO_BIT {
+                        s.mask |= 1 << bit[f as usize];
+                    }
+                }
+            }
+            for x in norm.iter_mut() {
+                *x = x.sqrt();
+            }
+            for (m, x) in block_max.iter_mut().zip(max_value) {
+                *m = m.max(x);
+            }
+            // Rounded up, so that the bounds built from them stay bounds.
+            s.pack_norm = norm[block_slot(Block::Pack)].next_up();
+            s.max_value = max_value.map(|x| (x * MAX_VALUE_SCALE).ceil().min(MAX_VALUE_SCALE) as u16);
+            summary.push(s);
+        }
+
+        let mut posting_start = Vec::with_capacity(features + 1);
+        posting_start.push(0u32);
+        for &d in &df {
+            posting_start.push(posting_start.last().copied().unwrap_or(0) + d);
+        }
+        let empty = Posting {
+            slot: 0,
+            value: 0.0,
+            mask: 0,
+        };
+        let mut postings = vec![empty; posting_start.last().copied().unwrap_or(0) as usize];
+        let mut fill = posting_start.clone();
+        for slot in 0..slots {
+            for &(f, x) in vector(slot).iter().filter(|e| e.0 >= DENSE_FEATURES) {
+                postings[fill[f as usize] as usize] = Posting {
+                    slot: slot as u32,
+                    value: x,
+                    mask: summary[slot].mask,
+                };
+                fill[f as usize] += 1;
+            }
+        }
+
+        let dense_norm: Vec<f32> = norms.iter().map(|n| (n[0] * n[0] + n[1] * n[1]).sqrt()).collect();
+        let dense_norm_max = dense_norm.iter().fold(0.0f32, |m, &x| m.max(x));
+        let mut by_dense_norm: Vec<u32> = (0..slots as u32).collect();
+        by_dense_norm.sort_by(|&a, &b| {
+            dense_norm[b as usize]
+                .total_cmp(&dense_norm[a as usize])
+                .then(a.cmp(&b))
+        });
+        // Block norms differ in their last bits from product to product; rounded up (so that
+        // bounds stay bounds) they take the few values that the sets of blocks give.
+        let mut profiles: Vec<[f32; 5]> = norms
+            .iter()
+            .map(|n| n.map(|x| (x * PROFILE_GRID).ceil() / PROFILE_GRID))
+            .collect();
+        profiles.sort_by_key(|p| p.map(f32::to_bits));
+        profiles.dedup();
+        if profiles.len() > MAX_PROFILES {
+            let mut max = [0f32; 5];
+            for p in &profiles {
+                for (m, x) in max.iter_mut().zip(p) {
+                    *m = m.max(*x);
+                }
+            }
+            profiles = vec![max];
+        }
+
+        Index {
+            product_of,
+            vector_start,
+            entries,
+            posting_start,
+            postings,
+            block,
+            bit,
+            summary,
+            block_max,
+            profiles,
+            dense_norm,
+            dense_norm_max,
+            by_dense_norm,
+        }
+    }
+
+    fn vector(&self, slot: usize) -> &[(u32, f32)] {
+        &self.entries[self.vector_start[slot] as usize..self.vector_start[slot + 1] as usize]
+    }
+
+    fn postings(&self, f: u32) -> &[Posting] {
+        &self.postings[self.posting_start[f as usize] as usize..self.posting_start[f as usize + 1] as usize]
+    }
+
+    fn df(&self, f: u32) -> usize {
+        (self.posting_start[f as usize + 1] - self.posting_start[f as usize]) as usize
+    }
+
+    /// The exact score of `slot` against the scattered product: the same products, summed in
+    /// the same index order, as [`SparseVec::dot`] (terms of features only one side has are
+    /// ±0 and change nothing).
+    fn score(&self, slot: usize, p_value: &[f32]) -> f32 {
+        let mut sum = 0.0f32;
+        for &(f, x) in self.vector(slot) {
+            sum += p_value[f as usize] * x;
+        }
+        sum
+    }
+
+    /// The most that a product sharing with `p` nothing but some of the sparse features whose
+    /// squared values sum to `rest[b]` per sparse block can score, price and pack included:
+    /// Cauchy–Schwarz per block against each profile's block norms, and over the whole. Also
+    /// returns the profile that gives the bound.
+    fn rest_bound(&self, rest: &[f32; 3], p_dense: [f32; 2]) -> (f32, usize) {
+        let rest_norm = rest.map(f32::sqrt);
+        let (mut best, mut best_profile) = (0.0f32, 0);
+        for (i, q) in self.profiles.iter().enumerate() {
+            let bound = p_dense[0] * q[0]
+                + p_dense[1] * q[1]
+                + rest_norm[0] * q[SPARSE_BLOCK]
+                + rest_norm[1] * q[SPARSE_BLOCK + 1]
+                + rest_norm[2] * q[SPARSE_BLOCK + 2];
+            if bound > best {
+                (best, best_profile) = (bound, i);
+            }
+        }
+        let whole = (rest.iter().sum::<f32>() + p_dense[0] * p_dense[0] + p_dense[1] * p_dense[1]).sqrt();
+        (best.min(whole), best_profile)
+    }
+
+    /// The best `n` for the product in `slot`, exactly (see the module doc).
+    fn top_n(&self, slot: usize, n: usize, s: &mut Scratch) -> Vec<Ranked> {
+        let mut top = TopN::new(n);
+        let p_entries = self.vector(slot);
+        if p_entries.is_empty() {
+            return Vec::new();
+        }
+        s.seen.fill(0);
+        s.first_sight(slot);
+        let p_summary = self.summary[slot];
+        let mut p_dense_sq = [0f32; 2];
+        s.to_walk.clear();
+        for &(f, x) in p_entries {
+            s.p_value[f as usize] = x;
+            if f < DENSE_FEATURES {
+                p_dense_sq[self.block[f as usize] as usize] += x * x;
+            } else {
+                let bit = self.bit[f as usize];
+                if bit != NO_BIT {
+                    s.bit_block[bit as usize] = self.block[f as usize] - SPARSE_BLOCK as u8;
+                    s.bit_value[bit as usize] = x;
+                }
+                s.to_walk.push(f);
+            }
+        }
+        let p_dense = p_dense_sq.map(f32::sqrt);
+        let p_dense_norm = (p_dense_sq[0] + p_dense_sq[1]).sqrt();
+
+        // 1–2. Walk lists while a product on none of those walked could still qualify.
+        let mut walked_all = true;
+        while !s.to_walk.is_empty() {
+            let mut rest = [0f32; 3];
+            for &g in &s.to_walk {
+                rest[self.block[g as usize] as usize - SPARSE_BLOCK] += s.p_value[g as usize].powi(2);
+            }
+            let (bound, profile) = self.rest_bound(&rest, p_dense);
+            if !top.could_enter(bound) {
+                walked_all = false;
+                break;
+            }
+            // Next, the list that lowers the bound most per posting (for the bounding profile).
+            let q_norms = &self.profiles[profile];
+            let cut_per_posting = |g: u32| {
+                let b = self.block[g as usize] as usize - SPARSE_BLOCK;
+                let left = (rest[b] - s.p_value[g as usize].powi(2)).max(0.0);
+                q_norms[SPARSE_BLOCK + b] * (rest[b].sqrt() - left.sqrt()) / self.df(g) as f32
+            };
+            let pick = (0..s.to_walk.len())
+                .max_by(|&a, &b| {
+                    let (fa, fb) = (s.to_walk[a], s.to_walk[b]);
+                    cut_per_posting(fa)
+                        .total_cmp(&cut_per_posting(fb))
+                        .then(fb.cmp(&fa))
+                })
+                .unwrap_or(0);
+            let f = s.to_walk.swap_remove(pick);
+            self.walk(f, p_dense_norm, &p_summary, &mut top, s);
+        }
+
+        // 3. Products sharing no sparse feature: price and pack only, at most |p_d|·|q_d|.
+        if walked_all && p_dense_norm > 0.0 {
+            for &q in &self.by_dense_norm {
+                let qu = q as usize;
+                let q_norm = self.dense_norm[qu];
+                if q_norm == 0.0 || !top.could_enter(p_dense_norm * q_norm) {
+                    break;
+                }
+                if s.first_sight(qu) {
+                    top.offer(self.score(qu, &s.p_value), self.product_of[qu]);
+                }
+            }
+        }
+
+        for &(f, _) in p_entries {
+            s.p_value[f as usize] = 0.0;
+        }
+        top.into_sorted()
+    }
+
+    /// Offers the products on `f`'s list not seen yet, in two sieves. A product met first on
+    /// this list shares none of the lists walked before; of those still to walk, at most the
+    /// ones its mask does not rule out, each at most the largest value of its block. The first
+    /// sieve reads only the posting (the catalogue-wide largest values, the largest dense
+    /// norm); the second the product's summary (its own largest values, its price and pack).
+    fn walk(&self, f: u32, p_dense_norm: f32, p_summary: &Summary, top: &mut TopN, s: &mut Scratch) {
+        let mut later = Later {
+            mask: 0,
+            unmasked: [0.0; 3],
+        };
+        for &g in &s.to_walk {
+            match self.bit[g as usize] {
+                NO_BIT => {
+                    later.unmasked[self.block[g as usize] as usize - SPARSE_BLOCK] += s.p_value[g as usize]
+                }
+                bit => later.mask |= 1 << bit,
+            }
+        }
+        let p_f = s.p_value[f as usize];
+        let list = self.postings(f);
+        let Some(threshold) = top.threshold() else {
+            // Not n yet: everything counts until there are.
+            for posting in list {
+                let q = posting.slot as usize;
+                if s.first_sight(q) && top.could_enter(self.summary_bound(p_f, posting, p_summary, &later, s))
+                {
+                    top.offer(self.score(q, &s.p_value), self.product_of[q]);
+                }
+            }
+            return;
+        };
+        let cut = threshold - SLACK;
+        let global = p_dense_norm * self.dense_norm_max
+            + (0..3).map(|b| later.unmasked[b] * self.block_max[b]).sum::<f32>();
+        s.survivors.clear();
+        for posting in list {
+            if !s.first_sight(posting.slot as usize) {
+                continue;
+            }
+            let mut bound = global + p_f * posting.value;
+            let mut shared = posting.mask & later.mask;
+            while shared != 0 {
+                let bit = shared.trailing_zeros() as usize;
+                bound += s.bit_value[bit] * self.block_max[s.bit_block[bit] as usize];
+                shared &= shared - 1;
+            }
+            if bound >= cut {
+                s.survivors.push(*posting);
+            }
+        }
+        for i in 0..s.survivors.len() {
+            let posting = s.survivors[i];
+            if top.could_enter(self.summary_bound(p_f, &posting, p_summary, &later, s)) {
+                let q = posting.slot as usize;
+                top.offer(self.score(q, &s.p_value), self.product_of[q]);
+            }
+        }
+    }
+
+    /// The second sieve's bound for the product of `posting` (see `walk`).
+    fn summary_bound(
+        &self,
+        p_f: f32,
+        posting: &Posting,
+        p_summary: &Summary,
+        later: &Later,
+        s: &Scratch,
+    ) -> f32 {
+        let q_summary = &self.summary[posting.slot as usize];
+        let mut shared_values = later.unmasked;
+        let mut shared = posting.mask & later.mask;
+        while shared != 0 {
+            let bit = shared.trailing_zeros() as usize;
+            shared_values[s.bit_block[bit] as usize] += s.bit_value[bit];
+            shared &= shared - 1;
+        }
+        p_f * posting.value
+            + p_summary.dense_bound(q_summary)
+            + shared_values[0] * q_summary.max_value(0)
+            + shared_values[1] * q_summary.max_value(1)
+            + shared_values[2] * q_summary.max_value(2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PackSize, PackUnit};
+    use crate::recommend::features::tests::{lengkuas_catalogue, product};
+    use crate::recommend::features::{build_features, FeatureWeights};
+
+    /// A deterministic generator (Knuth's MMIX LCG), so failures replay.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            self.0 >> 11
+        }
+        fn unit(&mut self) -> f64 {
+            self.next() as f64 / (1u64 << 53) as f64
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.unit() * n as f64) as usize % n.max(1)
+        }
+        fn chance(&mut self, p: f64) -> bool {
+            self.unit() < p
+        }
+        /// About standard normal (Irwin–Hall).
+        fn normal(&mut self) -> f64 {
+            (0..12).map(|_| self.unit()).sum::<f64>() - 6.0
+        }
+    }
+
+    /// The shape of a synthetic catalogue.
+    struct Shape {
+        parents: usize,
+        leaves: usize,
+        vocabulary: usize,
+        /// (attribute, number of values); each product has each with probability 0.7.
+        attributes: &'static [(&'static str, usize)],
+        /// Probability that a product lacks its category, name words or price (edge cases).
+        gaps: f64,
+    }
+
+    const BENCH_SHAPE: Shape = Shape {
+        parents: 20,
+        leaves: 300,
+        vocabulary: 2000,
+        attributes: &[
+            ("bentuk", 6),
+            ("rasa", 5),
+            ("warna", 8),
+            ("ukuran", 4),
+            ("asal", 6),
+        ],
+        gaps: 0.0,
+    };
+
+    /// Letters only, so that the name block reads every one as a word: "bacidu", "bacife", …
+    fn word(i: usize) -> String {
+        const SYLLABLES: [&str; 16] = [
+            "ba", "ci", "du", "fe", "go", "ha", "ji", "ku", "le", "mo", "na", "pi", "ru", "sa", "te", "wu",
+        ];
+        (0..3).map(|k| SYLLABLES[(i >> (4 * k)) & 15]).collect()
+    }
+
+    /// Categories under parents, attributes with a few values, names of 3–5 words drawn with a
+    /// Zipf-like law (P(rank r) ∝ 1/(r+1)), log-normal prices, mostly gram packs.
+    fn synthetic_catalogue(count: usize, shape: &Shape, seed: u64) -> Vec<Product> {
+        let mut rng = Lcg(seed);
+        let mut cumulative = Vec::with_capacity(shape.vocabulary);
+        let mut total = 0.0;
+        for r in 0..shape.vocabulary {
+            total += 1.0 / (r as f64 + 1.0);
+            cumulative.push(total);
+        }
+        let grams = [50, 80, 100, 150, 200, 250, 500, 1000];
+        (0..count)
+            .map(|i| {
+                let leaf = rng.below(shape.leaves);
+                let category = [
+                    format!("Induk {:02}", leaf % shape.parents),
+                    format!("Kategori {leaf:03}"),
+                ];
+                let category: Vec<&str> = if rng.chance(shape.gaps) {
+                    Vec::new()
+                } else {
+                    category.iter().map(String::as_str).collect()
+                };
+                let words = if rng.chance(shape.gaps) {
+                    0
+                } else {
+                    3 + rng.below(3)
+                };
+                let mut name: Vec<String> = (0..words)
+                    .map(|_| {
+                        let u = rng.unit() * total;
+                        word(cumulative.partition_point(|&c| c < u).min(shape.vocabulary - 1))
+                    })
+                    .collect();
+                let pack = match rng.below(20) {
+                    0..=13 => Some(PackSize {
+                        amount: grams[rng.below(grams.len())],
+                        unit: PackUnit::Gram,
+                    }),
+                    14..=16 => Some(PackSize {
+                        amount: [100, 250, 600, 1000][rng.below(4)],
+                        unit: PackUnit::Millilitre,
+                    }),
+                    _ => None,
+                };
+                if let Some(pack) = pack {
+                    name.push(match pack.unit {
+                        PackUnit::Millilitre => format!("{} ml", pack.amount),
+                        _ => format!("{} g", pack.amount),
+                    });
+                }
+                let price = if rng.chance(shape.gaps) {
+                    0
+                } else {
+                    ((50_000f64.ln() + 0.8 * rng.normal()).exp() / 500.0).round() as i64 * 500 + 500
+                };
+                let mut attributes: Vec<(String, String)> = Vec::new();
+                for &(key, values) in shape.attributes {
+                    if rng.chance(0.7) {
+                        attributes.push((key.to_string(), format!("nilai{}", word(rng.below(values)))));
+                    }
+                }
+                let attributes: Vec<(&str, &str)> =
+                    attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let mut p = product(
+                    &format!("SYN-{i}"),
+                    &name.join(" "),
+                    price,
+                    &category,
+                    &attributes,
+                );
+                p.pack = pack;
+                p
+            })
+            .collect()
+    }
+
+    /// A catalogue small enough to compare by brute force, with many overlaps, gaps and exact
+    /// duplicates (ties).
+    fn tangled_catalogue(count: usize, seed: u64) -> Vec<Product> {
+        const SHAPE: Shape = Shape {
+            parents: 3,
+            leaves: 10,
+            vocabulary: 40,
+            attributes: &[("bentuk", 3), ("rasa", 2), ("warna", 4)],
+            gaps: 0.1,
+        };
+        let mut products = synthetic_catalogue(count, &SHAPE, seed);
+        let mut rng = Lcg(seed ^ 0x5eed);
+        for i in 0..count / 10 {
+            let mut twin = products[rng.below(products.len())].clone();
+            twin.id = crate::domain::ProductId::parse(&format!("TWIN-{i}")).unwrap();
+            products.push(twin);
+        }
+        products
+    }
+
+    fn assert_same(pruned: &[Vec<Neighbour>], naive: &[Vec<Neighbour>], what: &str) {
+        assert_eq!(pruned.len(), naive.len());
+        for (p, (a, b)) in pruned.iter().zip(naive).enumerate() {
+            assert_eq!(a, b, "{what}: product {p} differs");
+        }
+    }
+
+    #[test]
+    fn pruned_search_equals_brute_force_on_random_catalogues() {
+        for (count, seed) in [(300, 1), (450, 7), (200, 42)] {
+            let products = tangled_catalogue(count, seed);
+            let space = build_features(&products, &FeatureWeights::default());
+            for n in [1, 3, 10, products.len()] {
+                let naive = similar_top_n_naive(&space, &products, n);
+                assert_same(
+                    &similar_top_n(&space, &products, n),
+                    &naive,
+                    &format!("seed {seed}, n {n}"),
+                );
+                // With no mask (every later feature may be shared) and with a small one.
+                for mask_bits in [0, 5] {
+                    let pruned = similar_top_n_with(&space, &products, n, mask_bits);
+                    assert_same(
+                        &pruned,
+                        &naive,
+                        &format!("seed {seed}, n {n}, mask_bits {mask_bits}"),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pruned_search_equals_brute_force_with_other_weights() {
+        let products = tangled_catalogue(300, 3);
+        for weights in [
+            FeatureWeights {
+                price: 3.0,
+                pack: 2.0,
+                ..FeatureWeights::default()
+            },
+            FeatureWeights {
+                category: 0.0,
+                name: 0.1,
+                ..FeatureWeights::default()
+            },
+        ] {
+            let space = build_features(&products, &weights);
+            for mask_bits in [0, 20, 64] {
+                assert_same(
+                    &similar_top_n_with(&space, &products, 5, mask_bits),
+                    &similar_top_n_naive(&space, &products, 5),
+                    &format!("{weights:?}, mask_bits {mask_bits}"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lists_are_ranked_by_score_then_index_without_the_product_itself() {
+        let products = tangled_catalogue(250, 11);
+        let space = build_features(&products, &FeatureWeights::default());
+        let lists = similar_top_n(&space, &products, 8);
+        let mut ties = 0;
+        for (p, list) in lists.iter().enumerate() {
+            assert!(list.len() <= 8);
+            for w in list.windows(2) {
+                assert!(
+                    w[0].score > w[1].score || (w[0].score == w[1].score && w[0].index < w[1].index),
+                    "product {p}: {:?} before {:?}",
+                    (w[0].index, w[0].score),
+                    (w[1].index, w[1].score)
+                );
+                ties += usize::from(w[0].score == w[1].score);
+            }
+            assert!(list
+                .iter()
+                .all(|nb| nb.index as usize != p && nb.score > 0.0 && nb.score <= 1.0 + 1e-6));
+        }
+        assert!(ties > 0, "the duplicates should have produced ties to order");
+    }
+
+    #[test]
+    fn empty_single_and_pair_catalogues_work() {
+        let weights = FeatureWeights::default();
+        let none: Vec<Product> = Vec::new();
+        let space = build_features(&none, &weights);
+        assert!(similar_top_n(&space, &none, 10).is_empty());
+        assert!(similar_top_n_naive(&space, &none, 10).is_empty());
+
+        let one = vec![product("A", "Serundeng Lengkuas 100 g", 20000, &["Lauk"], &[])];
+        let space = build_features(&one, &weights);
+        assert_eq!(similar_top_n(&space, &one, 10), vec![Vec::<Neighbour>::new()]);
+
+        let two = vec![
+            product("A", "Serundeng Lengkuas 100 g", 20000, &["Lauk"], &[]),
+            product("B", "Serundeng Pedas 100 g", 21000, &["Lauk"], &[]),
+        ];
+        let space = build_features(&two, &weights);
+        let lists = similar_top_n(&space, &two, 10);
+        assert_eq!(lists, similar_top_n_naive(&space, &two, 10));
+        assert_eq!(lists[0].len(), 1);
+        assert_eq!(lists[0][0].index, 1);
+        assert_eq!(lists[1][0].index, 0);
+        assert_eq!(lists[0][0].score, lists[1][0].score);
+        assert_eq!(similar_top_n(&space, &two, 0), vec![Vec::<Neighbour>::new(); 2]);
+    }
+
+    #[test]
+    fn products_sharing_nothing_are_not_similar() {
+        let products = vec![
+            product("A", "Serundeng", 0, &["Lauk"], &[]),
+            product("B", "Sambal", 0, &["Sambal"], &[]),
+            product("C", "", 0, &[], &[]),
+        ];
+        let space = build_features(&products, &FeatureWeights::default());
+        let lists = similar_top_n(&space, &products, 5);
+        assert!(lists.iter().all(Vec::is_empty), "{lists:?}");
+        assert_eq!(lists, similar_top_n_naive(&space, &products, 5));
+    }
+
+    #[test]
+    fn the_demo_shop_ranks_serundeng_before_flour_before_crisps() {
+        let products = lengkuas_catalogue();
+        let space = build_features(&products, &FeatureWeights::default());
+        let lists = similar_top_n(&space, &products, 9);
+        let ids: Vec<&str> = lists[0]
+            .iter()
+            .map(|nb| products[nb.index as usize].id.as_str())
+            .collect();
+        assert_eq!(&ids[..2], ["SRD-250P", "SRD-100P"], "{ids:?}");
+        let at = |id: &str| ids.iter().position(|&x| x == id).unwrap();
+        assert!(at("TPG-100") < at("KRP-80"), "{ids:?}");
+        let pedas = &lists[0][at("SRD-100P")].traits;
+        assert!(pedas.same_category);
+        assert_eq!(pedas.attributes, [("bentuk".to_string(), "butiran".to_string())]);
+        assert_eq!(pedas.words, ["serundeng", "lengkuas"]);
+        assert!((pedas.price_ratio - 1.05).abs() < 1e-6);
+    }
+
+    #[test]
+    fn shared_traits_compare_attributes_and_words_as_the_features_do() {
+        let a = product(
+            "A",
+            "Sambal Bawang Pedas 150 g",
+            18000,
+            &["Makanan", "Sambal"],
+            &[("Rasa", "Pedas "), ("bentuk", "pasta")],
+        );
+        let b = product(
+            "B",
+            "sambal PEDAS manis",
+            27000,
+            &["Makanan", "Sambal "],
+            &[("rasa", "pedas"), ("bentuk", "cair")],
+        );
+        let t = shared_traits(&a, &b);
+        assert!(t.same_category);
+        assert_eq!(t.attributes, [("rasa".to_string(), "pedas".to_string())]);
+        assert_eq!(t.words, ["sambal", "pedas"]);
+        assert!((t.price_ratio - 1.5).abs() < 1e-6);
+        let free = product("F", "Gratis", 0, &[], &[]);
+        assert_eq!(shared_traits(&free, &a).price_ratio, 0.0);
+        assert!(!shared_traits(&free, &product("G", "Gratis", 0, &[], &[])).same_category);
+    }
+
+    fn median(mut times: Vec<std::time::Duration>) -> std::time::Duration {
+        times.sort();
+        times[times.len() / 2]
+    }
+
+    /// Run with `cargo test --release --lib recommend::similar -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing; run in release mode"]
+    fn timing_100k_products_top_10_and_the_ratio_to_brute_force_at_5k() {
+        use std::time::Instant;
+        let weights = FeatureWeights::default();
+
+        let small = synthetic_catalogue(5_000, &BENCH_SHAPE, 7);
+        let space = build_features(&small, &weights);
+        let (mut pruned_times, mut naive_times) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let start = Instant::now();
+            let pruned = similar_top_n(&space, &small, 10);
+            pruned_times.push(start.elapsed());
+            let start = Instant::now();
+            let naive = similar_top_n_naive(&space, &small, 10);
+            naive_times.push(start.elapsed());
+            assert_same(&pruned, &naive, "5k");
+        }
+        let (pruned, naive) = (median(pruned_times), median(naive_times));
+        println!(
+            "n = 5,000, top 10: similar_top_n median {pruned:?}, naive median {naive:?}, ratio {:.1}x",
+            naive.as_secs_f64() / pruned.as_secs_f64()
+        );
+
+        let start = Instant::now();
+        let products = synthetic_catalogue(100_000, &BENCH_SHAPE, 42);
+        let generated = start.elapsed();
+        let (mut builds, mut searches) = (Vec::new(), Vec::new());
+        let mut lists = Vec::new();
+        for _ in 0..3 {
+            let start = Instant::now();
+            let space = build_features(&products, &weights);
+            builds.push(start.elapsed());
+            let start = Instant::now();
+            lists = similar_top_n(&space, &products, 10);
+            searches.push(start.elapsed());
+        }
+        let space = build_features(&products, &weights);
+        let full = lists.iter().filter(|l| l.len() == 10).count();
+        let mean_tenth = lists
+            .iter()
+            .filter_map(|l| l.get(9))
+            .map(|nb| f64::from(nb.score))
+            .sum::<f64>()
+            / full.max(1) as f64;
+        println!(
+            "n = 100,000 ({} features, generated in {generated:?}), top 10: build_features median {:?}, \
+             similar_top_n median {:?}; {full} full lists, mean 10th score {mean_tenth:.3}",
+            space.feature_count(),
+            median(builds),
+            median(searches),
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! `GET /v1/shops/{shop}/recommendations`: the JSON contract of SPEC §6, read from the
+//! shop's current model snapshot (no store access, no model work on the request path).
+
+use std::collections::HashMap;
+
+use warp::http::StatusCode;
+use warp::{Filter, Rejection, Reply};
+
+use crate::domain::{CustomerId, ProductId, ShopId};
+use crate::recommend::serve::{recommend, Lang, Recommendations, Request};
+use crate::web::{known_shop, reject, with_state, AppState};
+
+/// Query parameters shared by the recommendation and fragment endpoints, parsed once.
+pub struct RecQuery {
+    pub product: ProductId,
+    pub cart: Vec<ProductId>,
+    pub limit: Option<usize>,
+    pub lang: Lang,
+}
+
+impl RecQuery {
+    pub fn parse(q: &HashMap<String, String>) -> Result<RecQuery, Rejection> {
+        let bad = |m: String| reject(StatusCode::BAD_REQUEST, m);
+        let raw = q.get("product").ok_or_else(|| {
+            bad("missing product=ID: name the product the page shows, e.g. ?product=SRD-100".into())
+        })?;
+        let product = ProductId::parse(raw).map_err(|e| bad(e.to_string()))?;
+        let cart = match q.get("cart") {
+            Some(c) if !c.trim().is_empty() => c
+                .split(',')
+                .map(|s| ProductId::parse(s.trim()).map_err(|e| bad(format!("cart: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => Vec::new(),
+        };
+        if cart.len() > 100 {
+            return Err(bad(format!("cart has {} items: send at most 100", cart.len())));
+        }
+        let limit = q
+            .get("limit")
+            .map(|_| super::parse_limit(q.get("limit"), 4, 20))
+            .transpose()?;
+        let lang = match q.get("lang") {
+            None => Lang::Id,
+            Some(l) => {
+                Lang::parse(l).ok_or_else(|| bad(format!("lang={l:?} is not supported: use id or en")))?
+            }
+        };
+        Ok(RecQuery {
+            product,
+            cart,
+            limit,
+            lang,
+        })
+    }
+}
+
+/// Recommendations for a parsed query; 404 when the shop has no model or no such product.
+pub fn answer(
+    state: &AppState,
+    shop: &ShopId,
+    q: &RecQuery,
+    customer: Option<&CustomerId>,
+) -> Result<Recommendations, Rejection> {
+    let settings = state.settings.shop(shop).expect("known_shop checked it");
+    let model = state.models.get(shop).ok_or_else(|| {
+        reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the model of shop {shop} is still being built: retry shortly"),
+        )
+    })?;
+    let req = Request {
+        product: &q.product,
+        customer,
+        cart: &q.cart,
+        limit: q.limit.unwrap_or(settings.recommend.limit),
+        lang: q.lang,
+    };
+    recommend(&model, shop.as_str(), &settings.recommend, &settings.offers, &req).ok_or_else(|| {
+        reject(
+            StatusCode::NOT_FOUND,
+            format!("unknown product {:?} in shop {shop}", q.product.as_str()),
+        )
+    })
+}
+
+/// GET /v1/shops/{shop}/recommendations?product=ID[&customer=TOKEN][&cart=ID,ID][&limit=N][&lang=id|en]
+pub fn recommendations(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "shops" / String / "recommendations")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(warp::header::optional::<String>("origin"))
+        .and(with_state(state))
+        .and_then(
+            |shop: String, q: HashMap<String, String>, origin: Option<String>, state: AppState| async move {
+                let shop = known_shop(&state, &shop)?;
+                let parsed = RecQuery::parse(&q)?;
+                let customer = crate::web::customer_from_query(&state, &shop, &q);
+                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                let reply = warp::reply::json(&recs);
+                Ok::<_, Rejection>(crate::web::with_cors(&state, &shop, origin.as_deref(), reply))
+            },
+        )
+}
+
+/// GET /admin/api/shops/{shop}/recommendations?product=ID[&customer_id=ID] — what
+/// `laris recommend` prints, for a raw customer id (admin only: no token needed).
+pub fn admin_recommendations(
+    state: AppState,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("admin" / "api" / "shops" / String / "recommendations")
+        .and(warp::get())
+        .and(crate::web::admin_auth(state.clone()))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_state(state))
+        .and_then(
+            |shop: String, q: HashMap<String, String>, state: AppState| async move {
+                let shop = known_shop(&state, &shop)?;
+                let parsed = RecQuery::parse(&q)?;
+                let customer = q.get("customer_id").map(|c| CustomerId(c.clone()));
+                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                Ok::<_, Rejection>(warp::reply::json(&recs))
+            },
+        )
+}

@@ -1,0 +1,230 @@
+//! The recommendation endpoint on the demo shop: the JSON contract, the done-criteria of
+//! the recommendation issue, filters and fallbacks.
+
+use laris::domain::{ProductId, ShopId};
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn srd_100_gets_serundeng_neighbours_its_premium_upgrade_and_a_tepung_bundle() {
+    let app = spawn_app().await;
+    let r = app
+        .get("/v1/shops/lengkuas/recommendations?product=SRD-100")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["shop"], "lengkuas");
+    assert_eq!(v["product"]["id"], "SRD-100");
+
+    let similar = ids(&v["similar"]);
+    assert_eq!(similar.len(), 4, "the shop's default limit");
+    assert!(
+        similar[..2].contains(&"SRD-250P".to_string()) && similar[..2].contains(&"SRD-PDS-100".to_string()),
+        "{similar:?}"
+    );
+    for item in v["similar"].as_array().unwrap() {
+        for key in ["id", "name", "price", "url", "image", "score", "reason"] {
+            assert!(item.get(key).is_some(), "item lacks {key}: {item}");
+        }
+        assert!(item["price"].is_i64(), "prices are integer rupiah");
+        assert!(item["reason"].as_str().unwrap().starts_with("Mirip"), "{item}");
+    }
+
+    let upsell = &v["upsell"][0];
+    assert_eq!(upsell["id"], "SRD-250P");
+    assert_eq!(upsell["price"], 45000);
+    assert_eq!(
+        upsell["discounted_price"], 40500,
+        "10% upgrade discount from config"
+    );
+
+    let mined = v["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "mined")
+        .expect("a mined bundle");
+    assert_eq!(ids(&mined["items"]), vec!["SRD-100", "TPG-100"]);
+    assert_eq!(mined["price"], 35000);
+    assert_eq!(mined["bundle_price"], 33250);
+    // Support, confidence and lift recomputed here from the stored orders.
+    let shop = ShopId::parse("lengkuas").unwrap();
+    let orders = app.store.orders(&shop).unwrap();
+    let paid: Vec<Vec<String>> = orders
+        .iter()
+        .filter(|o| o.is_purchase())
+        .map(|o| {
+            o.lines
+                .iter()
+                .filter_map(|l| l.product.as_ref().map(|p| p.to_string()))
+                .collect()
+        })
+        .collect();
+    let n = paid.len() as f64;
+    let has = |b: &Vec<String>, p: &str| b.iter().any(|x| x == p);
+    let a = paid.iter().filter(|b| has(b, "SRD-100")).count() as f64;
+    let c = paid.iter().filter(|b| has(b, "TPG-100")).count() as f64;
+    let both = paid
+        .iter()
+        .filter(|b| has(b, "SRD-100") && has(b, "TPG-100"))
+        .count() as f64;
+    assert!((mined["support"].as_f64().unwrap() - both / n).abs() < 1e-9);
+    assert!((mined["confidence"].as_f64().unwrap() - both / a).abs() < 1e-9);
+    assert!((mined["lift"].as_f64().unwrap() - (both / a) / (c / n)).abs() < 1e-9);
+    assert!(mined["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("Sering dibeli bersama"));
+
+    let fixed = v["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "fixed")
+        .expect("the fixed offer");
+    assert_eq!(fixed["price"], 55000, "2 × 20.000 + 15.000");
+    assert_eq!(fixed["bundle_price"], 40000, "the tepung is free");
+    assert!(v["loyalty"].is_object() || v["loyalty"].is_null());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reasons_speak_english_when_asked() {
+    let app = spawn_app().await;
+    let v = app
+        .get_json("/v1/shops/lengkuas/recommendations?product=SRD-100&lang=en")
+        .await;
+    assert!(v["similar"][0]["reason"].as_str().unwrap().starts_with("Similar"));
+    let mined = v["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "mined")
+        .unwrap();
+    assert!(mined["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("Often bought together"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_viewed_product_cart_items_and_out_of_stock_products_are_never_recommended() {
+    let app = spawn_app().await;
+    let shop = ShopId::parse("lengkuas").unwrap();
+    // Keripik runs out of stock; the next rebuild must drop it everywhere.
+    let mut krp = app
+        .store
+        .product(&shop, &ProductId::parse("KRP-80").unwrap())
+        .unwrap()
+        .unwrap();
+    krp.stock = Some(0);
+    let mut batch = app.store.batch();
+    app.store.upsert_product(&mut batch, &shop, &krp).unwrap();
+    app.store.apply(batch).unwrap();
+    assert_eq!(
+        app.admin_post("/admin/api/shops/lengkuas/rebuild", serde_json::json!({}))
+            .await
+            .status(),
+        200
+    );
+
+    for product in ["SRD-100", "SBL-150", "TPG-100", "HMP-01"] {
+        let v = app
+            .get_json(&format!(
+                "/v1/shops/lengkuas/recommendations?product={product}&cart=TPG-100,SRD-250P&limit=8"
+            ))
+            .await;
+        let mut all = ids(&v["similar"]);
+        all.extend(ids(&v["upsell"]));
+        for b in v["bundles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["kind"] != "fixed")
+        {
+            all.extend(ids(&b["items"]).into_iter().filter(|i| i != product));
+        }
+        for banned in [product, "TPG-100", "SRD-250P", "KRP-80"] {
+            assert!(
+                !all.iter().any(|i| i == banned),
+                "{banned} recommended on {product}: {all:?}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_product_without_neighbours_or_rules_falls_back_to_best_sellers() {
+    let app = spawn_app().await;
+    let v = app
+        .get_json("/v1/shops/lengkuas/recommendations?product=HMP-01")
+        .await;
+    let bundle = &v["bundles"][0];
+    assert!(
+        bundle["kind"] == "best_sellers" || bundle["kind"] == "mined",
+        "{bundle}"
+    );
+    // SBL-150 has no upgrade of its own line: pricier best-sellers stand in.
+    let v = app
+        .get_json("/v1/shops/lengkuas/recommendations?product=SBL-150")
+        .await;
+    let ups = v["upsell"].as_array().unwrap();
+    assert!(!ups.is_empty());
+    assert!(ups.iter().all(
+        |u| u["price"].as_i64().unwrap() > 18000 && u["reason"].as_str().unwrap().starts_with("Terlaris")
+    ));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_recommendation_requests_get_clear_errors() {
+    let app = spawn_app().await;
+    for (path, status, needle) in [
+        ("/v1/shops/lengkuas/recommendations", 400, "missing product"),
+        ("/v1/shops/lengkuas/recommendations?product=NOPE", 404, "NOPE"),
+        (
+            "/v1/shops/nope/recommendations?product=SRD-100",
+            404,
+            "unknown shop",
+        ),
+        (
+            "/v1/shops/lengkuas/recommendations?product=SRD-100&limit=0",
+            400,
+            "limit",
+        ),
+        (
+            "/v1/shops/lengkuas/recommendations?product=SRD-100&lang=fr",
+            400,
+            "lang",
+        ),
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), status, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains(needle), "{path}: {body}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_limit_parameter_caps_every_list() {
+    let app = spawn_app().await;
+    let v = app
+        .get_json("/v1/shops/lengkuas/recommendations?product=SRD-100&limit=2")
+        .await;
+    assert_eq!(v["similar"].as_array().unwrap().len(), 2);
+    assert!(v["upsell"].as_array().unwrap().len() <= 2);
+    app.stop().await;
+}
