@@ -168,12 +168,15 @@ impl Application {
             pid: std::process::id(),
         };
         std::fs::write(data_dir.join(SERVE_FILE), serde_json::to_vec(&serve_file)?)?;
+        let templates = Arc::new(web::templates::environment_for(&settings).map_err(|e| anyhow::anyhow!(e))?);
         let state = AppState {
             settings,
             store,
             admin_token: Arc::new(token),
-            templates: Arc::new(web::templates::environment()),
+            templates,
             models,
+            // 60 events at once per address, 5 a second after that.
+            event_limiter: Arc::new(web::events::RateLimiter::new(60.0, 5.0)),
         };
         Ok(Application {
             listener,

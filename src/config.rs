@@ -86,6 +86,8 @@ pub struct ShopSettings {
     pub offers: Vec<FixedOffer>,
     /// Loyalty tiers (`[shops.loyalty]`).
     pub loyalty: LoyaltySettings,
+    /// A directory whose `fragments/{slot}.html` override the built-in fragment templates.
+    pub templates: Option<PathBuf>,
 }
 
 /// `[shops.recommend]`: every key has a default.
@@ -438,6 +440,7 @@ struct RawShop {
     offers: Vec<FixedOffer>,
     #[serde(default)]
     loyalty: LoyaltySettings,
+    templates: Option<String>,
 }
 
 fn default_timezone() -> String {
@@ -555,6 +558,7 @@ impl RawSettings {
                 recommend: raw.recommend,
                 offers: raw.offers,
                 loyalty: raw.loyalty,
+                templates: raw.templates.map(PathBuf::from),
             });
         }
         Ok(Settings {

@@ -1,58 +1,423 @@
-/*! Laris widget: finds [data-laris-slot] placeholders, fetches their HTML fragments in one
- * request, renders each into an open Shadow DOM. Never throws into the host page: on any
- * failure a slot stays empty. See README.md "Embedding the widget". */
-(function () {
+/*! Laris widget: recommendations on shop pages. Full docs: README "Embedding the widget".
+ *
+ *   <script async src="https://LARIS-HOST/widget.js" data-shop="SHOP-ID"></script>
+ *   <div data-laris-slot="similar|upsell|bundle|loyalty" data-product="SRD-100"></div>
+ *
+ * Options on the script tag (all slots) or a slot (wins): data-customer-token,
+ * data-lang ("id"|"en"; else <html lang>), data-limit (1-20).
+ *
+ * Each slot gets an open shadow root with its fragment and styles (theme with
+ * --laris-accent, --laris-text, --laris-font on the slot), data-laris-state =
+ * loading|ready|empty|error, and a reserved min-height while loading. The bundle button
+ * fires `laris:add-to-cart` on the slot, detail {products, slot, product}.
+ * window.Laris = {version, refresh(), formatRupiah(n)}; refresh() re-scans the page.
+ *
+ * One GET {base}v1/shops/{shop}/fragments per distinct (product, token, lang, limit),
+ * normally one per page, when a slot nears the viewport. Beacons to {base}v1/shops/{shop}/events:
+ * impression (slot half visible), click (item link), add_to_cart ({"events": [...]}).
+ * {base} is the directory of widget.js. Strict-CSP safe: no eval, no inline handlers or
+ * style attributes, constructed stylesheets; Trusted Types policy name "laris".
+ * Never throws into the page: on any failure the slot stays empty.
+ */
+(function (window, document) {
   "use strict";
-  try {
-    if (window.Laris) return;
-    var script = document.currentScript ||
-      document.querySelector("script[src*='widget.js'][data-shop]");
-    if (!script) return;
-    var shop = script.getAttribute("data-shop");
-    var base = new URL(script.src, location.href).origin;
-    var loaded = false;
 
-    function slots() {
-      return Array.prototype.slice.call(document.querySelectorAll("[data-laris-slot]"));
+  var VERSION = "1.0.0";
+  var SLOT_TYPES = { similar: 1, upsell: 1, bundle: 1, loyalty: 1 };
+  /** Space held for a loading slot, close to its usual rendered height. */
+  var RESERVED_HEIGHT = { similar: "320px", upsell: "320px", bundle: "280px", loyalty: "96px" };
+  var LOAD_MARGIN = "200px 0px";
+  var TIMEOUT_MS = 8000;
+  var MAX_LIMIT = 20;
+
+  var CSS =
+    ":host{all:initial;display:block;color:var(--laris-text,#2b2118);" +
+    "font:14px/1.4 var(--laris-font,system-ui,-apple-system,'Segoe UI',Roboto,sans-serif)}" +
+    "*{box-sizing:border-box}" +
+    ".laris{display:block;margin:0;padding:12px 0}" +
+    ".laris-title{margin:0 0 8px;font-size:17px;font-weight:700;line-height:1.3}" +
+    ".laris-list{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));" +
+    "gap:12px;margin:0;padding:0;list-style:none}" +
+    ".laris-item{display:block;margin:0;padding:0}" +
+    ".laris-link{display:flex;flex-direction:column;gap:4px;height:100%;padding:8px;" +
+    "border:1px solid #e6ddd2;border-radius:10px;background:#fff;color:inherit;text-decoration:none}" +
+    ".laris-link:hover{border-color:var(--laris-accent,#b4441c)}" +
+    ".laris-link:focus-visible,.laris-add:focus-visible{outline:2px solid #1a5fb4;outline-offset:2px}" +
+    ".laris-img{display:block;width:100%;height:auto;aspect-ratio:1;object-fit:cover;" +
+    "border-radius:6px;background:#f3ede5}" +
+    ".laris-name{font-weight:600}" +
+    ".laris-price,.laris-bundle-price strong{color:var(--laris-accent,#b4441c);font-weight:700}" +
+    "s{color:#8a7d70;font-weight:400}" +
+    ".laris-badge{padding:0 4px;border-radius:4px;background:var(--laris-accent,#b4441c);" +
+    "color:#fff;font-size:12px}" +
+    ".laris-reason{color:#6b5d50;font-size:12px}" +
+    ".laris-bundle .laris-list{grid-template-columns:repeat(auto-fill,minmax(110px,1fr))}" +
+    ".laris-bundle-offer+.laris-bundle-offer{margin-top:16px}" +
+    ".laris-bundle-offer p{margin:8px 0}" +
+    ".laris-bundle-price strong{font-size:16px}" +
+    ".laris-add{padding:10px 16px;border:0;border-radius:8px;background:var(--laris-accent,#b4441c);" +
+    "color:#fff;font:inherit;font-weight:700;cursor:pointer}" +
+    ".laris-add:hover{filter:brightness(.9)}" +
+    ".laris-loyalty{padding:10px 12px;border-radius:10px;background:#f6efe6}" +
+    ".laris-loyalty p{margin:0 0 4px}" +
+    ".laris-ladder{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0 0;padding:0;" +
+    "list-style:none;font-size:12px}" +
+    ".laris-ladder li{padding:2px 8px;border:1px solid #e6ddd2;border-radius:999px;background:#fff}" +
+    ".laris-ladder .laris-current{border-color:#5b3a1e;background:#5b3a1e;color:#fff}";
+
+  /** Runs fn, swallowing anything it throws: the host page must never see our errors. */
+  function guarded(fn) {
+    return function () {
+      try {
+        return fn.apply(this, arguments);
+      } catch (e) {
+        return undefined;
+      }
+    };
+  }
+
+  /** The <script> tag that loaded us: its data-shop and options. */
+  var script;
+  var shop;
+  /** The directory widget.js came from; the API lives beside it. */
+  var base;
+  /** Slot records of the current scan, by host element; replaced by refresh(). */
+  var records;
+  /** Bumped by refresh(), so answers to an older scan are ignored. */
+  var generation = 0;
+  var loadObserver = null;
+  var impressionObserver = null;
+  var stylesheet = null;
+  var htmlPolicy;
+
+  // ---- options --------------------------------------------------------------------------
+
+  function option(el, name) {
+    return el.getAttribute(name) || script.getAttribute(name) || "";
+  }
+
+  function langOf(el) {
+    var raw = (option(el, "data-lang") || document.documentElement.lang || "").toLowerCase();
+    var code = raw.slice(0, 2);
+    if (code === "in") code = "id";
+    return code === "id" || code === "en" ? code : "";
+  }
+
+  function limitOf(el) {
+    var n = parseInt(option(el, "data-limit"), 10);
+    return n > 0 ? String(Math.min(n, MAX_LIMIT)) : "";
+  }
+
+  // ---- scanning and grouping ------------------------------------------------------------
+
+  /** Placeholders need a known slot type and a product; item links inside fragments,
+   * which also carry data-laris-slot, have no data-product and are never picked up. */
+  function findSlots(gen) {
+    var found = [];
+    var els = document.querySelectorAll("[data-laris-slot][data-product]");
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      var type = el.getAttribute("data-laris-slot");
+      var product = el.getAttribute("data-product");
+      if (!SLOT_TYPES[type] || !product) continue;
+      found.push({
+        el: el,
+        type: type,
+        product: product,
+        token: option(el, "data-customer-token"),
+        lang: langOf(el),
+        limit: limitOf(el),
+        gen: gen,
+        group: null,
+        shown: false
+      });
     }
+    return found;
+  }
 
-    function render(el, html) {
-      var root = el.shadowRoot || el.attachShadow({ mode: "open" });
-      var tpl = document.createElement("template");
-      tpl.innerHTML = html;
-      root.replaceChildren(tpl.content);
+  /** Slots that can share one request: same product, token, language and limit. */
+  function groupSlots(recs) {
+    var groups = {};
+    var list = [];
+    recs.forEach(function (rec) {
+      var key = [rec.product, rec.token, rec.lang, rec.limit].join("\n");
+      var group = groups[key];
+      if (!group) {
+        group = groups[key] = { first: rec, slots: [], loading: false };
+        list.push(group);
+      }
+      group.slots.push(rec);
+      rec.group = group;
+    });
+    return list;
+  }
+
+  function fragmentsUrl(group) {
+    var rec = group.first;
+    var types = [];
+    group.slots.forEach(function (r) {
+      if (types.indexOf(r.type) < 0) types.push(r.type);
+    });
+    var q = "product=" + encodeURIComponent(rec.product) + "&slots=" + types.join(",");
+    if (rec.token) q += "&customer=" + encodeURIComponent(rec.token);
+    if (rec.lang) q += "&lang=" + rec.lang;
+    if (rec.limit) q += "&limit=" + rec.limit;
+    return base + "v1/shops/" + encodeURIComponent(shop) + "/fragments?" + q;
+  }
+
+  // ---- space reservation and state ------------------------------------------------------
+
+  function hasContent(el) {
+    return !!(el.shadowRoot && el.shadowRoot.childNodes.length);
+  }
+
+  function reserve(rec) {
+    rec.el.setAttribute("data-laris-state", "loading");
+    if (hasContent(rec.el)) return;
+    rec.heldMinHeight = rec.el.style.minHeight;
+    rec.el.style.minHeight = RESERVED_HEIGHT[rec.type];
+  }
+
+  function release(rec) {
+    if (rec.heldMinHeight !== undefined) {
+      rec.el.style.minHeight = rec.heldMinHeight;
+      rec.heldMinHeight = undefined;
     }
+  }
 
-    function load() {
-      var found = slots();
-      if (!found.length || !shop) return;
-      var product = found[0].getAttribute("data-product") || "";
-      var names = found.map(function (el) { return el.getAttribute("data-laris-slot"); });
-      var q = "product=" + encodeURIComponent(product) + "&slots=" + encodeURIComponent(names.join(","));
-      var token = script.getAttribute("data-customer-token");
-      if (token) q += "&customer=" + encodeURIComponent(token);
-      var lang = script.getAttribute("data-lang");
-      if (lang) q += "&lang=" + encodeURIComponent(lang);
-      fetch(base + "/v1/shops/" + encodeURIComponent(shop) + "/fragments?" + q, { credentials: "omit" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (body) {
-          if (!body || !body.fragments) return;
-          found.forEach(function (el) {
-            var html = body.fragments[el.getAttribute("data-laris-slot")];
-            if (typeof html === "string") render(el, html);
-          });
-        })
-        .catch(function () {});
+  function finish(rec, state) {
+    release(rec);
+    rec.el.setAttribute("data-laris-state", state);
+  }
+
+  // ---- loading --------------------------------------------------------------------------
+
+  function loadGroup(group) {
+    if (group.loading) return;
+    group.loading = true;
+    group.slots.forEach(function (rec) {
+      if (loadObserver) loadObserver.unobserve(rec.el);
+    });
+    var gen = group.first.gen;
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort && setTimeout(function () { abort.abort(); }, TIMEOUT_MS);
+    var failAll = guarded(function () {
+      group.slots.forEach(function (rec) {
+        if (rec.gen === generation) showNothing(rec, "error");
+      });
+    });
+    if (!window.fetch) return failAll();
+    window.fetch(fragmentsUrl(group), { credentials: "omit", signal: abort ? abort.signal : null })
+      .then(function (resp) {
+        if (!resp.ok) throw new Error("HTTP " + resp.status);
+        return resp.json();
+      })
+      .then(function (body) {
+        if (gen !== generation) return;
+        var fragments = body && body.fragments;
+        if (!fragments || typeof fragments !== "object") throw new Error("no fragments");
+        group.slots.forEach(function (rec) {
+          renderSlot(rec, fragments[rec.type]);
+        });
+      })
+      .then(null, failAll)
+      .then(function () { clearTimeout(timer); });
+  }
+
+  // ---- rendering ------------------------------------------------------------------------
+
+  function renderSlot(rec, html) {
+    try {
+      if (typeof html !== "string" || !/\S/.test(html)) return showNothing(rec, "empty");
+      var root = shadowRootOf(rec.el);
+      root.innerHTML = trustedHtml(html);
+      addStyles(root);
+      finish(rec, "ready");
+      watchImpression(rec);
+    } catch (e) {
+      showNothing(rec, "error");
     }
+  }
 
+  function showNothing(rec, state) {
+    try {
+      if (rec.el.shadowRoot) rec.el.shadowRoot.textContent = "";
+    } finally {
+      finish(rec, state);
+    }
+  }
+
+  function shadowRootOf(el) {
+    if (el.shadowRoot) return el.shadowRoot;
+    var root = el.attachShadow({ mode: "open" });
+    var onClick = guarded(function (event) { handleClick(el, event); });
+    root.addEventListener("click", onClick);
+    root.addEventListener("auxclick", function (event) {
+      if (event.button === 1) onClick(event);
+    });
+    return root;
+  }
+
+  /** One constructed sheet shared by every slot: allowed by style-src 'self', unlike a
+   * <style> element, which is the fallback for browsers without constructable sheets. */
+  function addStyles(root) {
+    if (stylesheet === null) {
+      try {
+        stylesheet = new CSSStyleSheet();
+        stylesheet.replaceSync(CSS);
+        if (!("adoptedStyleSheets" in root)) stylesheet = false;
+      } catch (e) {
+        stylesheet = false;
+      }
+    }
+    if (stylesheet) {
+      root.adoptedStyleSheets = [stylesheet];
+    } else {
+      var style = document.createElement("style");
+      style.textContent = CSS;
+      root.insertBefore(style, root.firstChild);
+    }
+  }
+
+  /** Under an enforced Trusted Types CSP, innerHTML needs a policy; elsewhere a string. */
+  function trustedHtml(html) {
+    if (htmlPolicy === undefined) {
+      htmlPolicy = null;
+      var tt = window.trustedTypes;
+      if (tt && tt.createPolicy) {
+        try {
+          htmlPolicy = tt.createPolicy("laris", { createHTML: function (s) { return s; } });
+        } catch (e) { /* not allowed by the page: innerHTML will refuse, the slot stays empty */ }
+      }
+    }
+    return htmlPolicy ? htmlPolicy.createHTML(html) : html;
+  }
+
+  // ---- beacons --------------------------------------------------------------------------
+
+  function beacon(body) {
+    var url = base + "v1/shops/" + encodeURIComponent(shop) + "/events";
+    var json = JSON.stringify(body);
+    var nav = window.navigator;
+    if (nav.sendBeacon && nav.sendBeacon(url, new Blob([json], { type: "text/plain" }))) return;
+    if (window.fetch) {
+      window.fetch(url, { method: "POST", body: json, mode: "no-cors", credentials: "omit", keepalive: true })
+        .then(null, function () {});
+    }
+  }
+
+  function eventFor(rec, type, item) {
+    var ev = { type: type, slot: rec.type, product: rec.product };
+    if (item) ev.item = item;
+    return ev;
+  }
+
+  function handleClick(host, event) {
+    var rec = records.get(host);
+    var target = event.target;
+    if (!rec || !target || !target.closest) return;
+    var link = target.closest("a[data-laris-item]");
+    if (link) {
+      beacon(eventFor(rec, "click", link.getAttribute("data-laris-item")));
+      return;
+    }
+    var button = target.closest("[data-laris-add]");
+    if (button) addToCart(rec, button);
+  }
+
+  function addToCart(rec, button) {
+    var products = (button.getAttribute("data-laris-add") || "").split(",")
+      .map(function (s) { return s.trim(); })
+      .filter(Boolean);
+    if (!products.length) return;
+    beacon({ events: products.map(function (id) { return eventFor(rec, "add_to_cart", id); }) });
+    rec.el.dispatchEvent(new CustomEvent("laris:add-to-cart", {
+      detail: { products: products, slot: rec.type, product: rec.product },
+      bubbles: true,
+      composed: true
+    }));
+  }
+
+  function watchImpression(rec) {
+    if (!window.IntersectionObserver) return sendImpression(rec);
+    if (!impressionObserver) {
+      impressionObserver = new IntersectionObserver(guarded(function (entries) {
+        entries.forEach(function (entry) {
+          if (entry.isIntersecting && entry.intersectionRatio >= 0.5) {
+            impressionObserver.unobserve(entry.target);
+            var current = records.get(entry.target);
+            if (current) sendImpression(current);
+          }
+        });
+      }), { threshold: 0.5 });
+    }
+    impressionObserver.observe(rec.el);
+  }
+
+  function sendImpression(rec) {
+    if (rec.shown || rec.gen !== generation) return;
+    rec.shown = true;
+    beacon(eventFor(rec, "impression"));
+  }
+
+  // ---- scanning the page ----------------------------------------------------------------
+
+  function scan() {
+    generation += 1;
+    if (loadObserver) loadObserver.disconnect();
+    if (impressionObserver) impressionObserver.disconnect();
+    loadObserver = null;
+    var recs = findSlots(generation);
+    if (!shop || !recs.length) return;
+    var groups = groupSlots(recs);
+    recs.forEach(function (rec) {
+      var old = records.get(rec.el);
+      if (old) release(old);
+      records.set(rec.el, rec);
+      reserve(rec);
+    });
+    if (!window.IntersectionObserver) {
+      groups.forEach(loadGroup);
+      return;
+    }
+    loadObserver = new IntersectionObserver(guarded(function (entries) {
+      entries.forEach(function (entry) {
+        var rec = records.get(entry.target);
+        if (entry.isIntersecting && rec) loadGroup(rec.group);
+      });
+    }), { rootMargin: LOAD_MARGIN });
+    recs.forEach(function (rec) { loadObserver.observe(rec.el); });
+  }
+
+  // ---- public API -----------------------------------------------------------------------
+
+  /** 20000 → "Rp20.000"; -1500 → "-Rp1.500"; not a number → "". */
+  function formatRupiah(n) {
+    var value = Math.round(Number(n));
+    if (!isFinite(value)) return "";
+    var digits = String(Math.abs(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+    return (value < 0 ? "-" : "") + "Rp" + digits;
+  }
+
+  function start() {
+    if (window.Laris) return; // loaded twice: the first copy serves the page
+    script = document.currentScript ||
+      document.querySelector("script[data-shop][src*='widget']");
+    if (!script || !script.src) return;
+    shop = script.getAttribute("data-shop") || "";
+    base = new URL(".", script.src).href;
+    records = new WeakMap();
     window.Laris = {
-      refresh: function () { try { load(); } catch (e) {} }
+      version: VERSION,
+      refresh: guarded(scan),
+      formatRupiah: guarded(formatRupiah)
     };
     if (document.readyState === "loading") {
-      document.addEventListener("DOMContentLoaded", function () { if (!loaded) { loaded = true; load(); } });
+      document.addEventListener("DOMContentLoaded", guarded(scan));
     } else {
-      loaded = true;
-      load();
+      scan();
     }
-  } catch (e) { /* the host page must never see our errors */ }
-})();
+  }
+
+  guarded(start)();
+})(window, document);

@@ -293,3 +293,76 @@ pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow:
         other => Ok(other?),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: EvalArgs,
+    }
+
+    fn shop(timezone: &str) -> ShopSettings {
+        let text = format!("[[shops]]\nid = \"toko\"\ntimezone = \"{timezone}\"\n");
+        let settings = Settings::from_toml(&text, Path::new("t.toml"), &[]).unwrap();
+        settings.shops[0].clone()
+    }
+
+    fn config(argv: &[&str]) -> anyhow::Result<EvalConfig> {
+        let mut full = vec!["eval", "--shop", "toko"];
+        full.extend_from_slice(argv);
+        let w = Wrapper::try_parse_from(full)?;
+        eval_config(&w.args, &shop("WIB"))
+    }
+
+    #[test]
+    fn the_defaults_are_the_last_fifth_n_3_and_5_every_model_seed_42() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c, EvalConfig::default());
+        assert_eq!(c.models, ModelKind::ALL.to_vec());
+    }
+
+    #[test]
+    fn lists_are_read_and_bad_values_are_quoted_with_the_fix() {
+        let c = config(&[
+            "--top-n",
+            "5,3,5",
+            "--models",
+            "hybrid,best-sellers",
+            "--compare",
+            "hybrid,random",
+        ])
+        .unwrap();
+        assert_eq!(c.top_n, vec![3, 5]);
+        assert_eq!(c.models, vec![ModelKind::Hybrid, ModelKind::BestSellers]);
+        assert_eq!(c.compare, Some((ModelKind::Hybrid, ModelKind::Random)));
+        let err = |argv: &[&str]| config(argv).unwrap_err().to_string();
+        assert!(err(&["--models", "cf"]).contains("unknown model \"cf\": use similar, upsell"));
+        assert!(err(&["--top-n", "0"]).contains("--top-n 0: use list lengths from 1 to 100"));
+        assert!(err(&["--compare", "hybrid"]).contains("name two models"));
+        assert!(err(&["--compare", "random,random"]).contains("two different models"));
+        assert!(err(&["--test-fraction", "0"]).contains("--test-fraction 0: use a fraction between 0 and 1"));
+        assert!(err(&["--split-at", "1/10/2026"]).contains("--split-at \"1/10/2026\": use a date such as"));
+        assert!(config(&["--split-at", "2026-10-01", "--test-fraction", "0.3"]).is_err());
+    }
+
+    #[test]
+    fn a_split_date_is_midnight_in_the_shops_timezone() {
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            parse_split_at("2026-10-01", &shop("WIB")).unwrap(),
+            utc("2026-09-30T17:00:00Z")
+        );
+        assert_eq!(
+            parse_split_at("2026-10-01", &shop("WIT")).unwrap(),
+            utc("2026-09-30T15:00:00Z")
+        );
+        assert_eq!(
+            parse_split_at("2026-10-01T12:00:00+07:00", &shop("UTC")).unwrap(),
+            utc("2026-10-01T05:00:00Z")
+        );
+    }
+}

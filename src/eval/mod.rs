@@ -166,7 +166,10 @@ fn result_row(
     }
 }
 
-const COMPARED_METRICS: [(&str, fn(&CaseScore) -> f64); 4] = [
+/// Reads one metric of a case.
+type Metric = fn(&CaseScore) -> f64;
+
+const COMPARED_METRICS: [(&str, Metric); 4] = [
     ("precision", |s| s.precision),
     ("recall", |s| s.recall),
     ("hit_rate", |s| s.hit),

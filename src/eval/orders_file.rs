@@ -158,3 +158,86 @@ pub fn parse_orders_text(
         unknown_lines,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::fixtures::product;
+
+    fn catalogue() -> Vec<Product> {
+        let mut srd = product("SRD-100", "Serundeng Lengkuas 100 g", 20000, &[], &[]);
+        srd.marketplace_id = Some("15001001".into());
+        let mut tpg = product("TPG-100", "Tepung Lengkuas 100 g", 15000, &[], &[]);
+        tpg.marketplace_id = Some("15001004".into());
+        vec![srd, tpg]
+    }
+
+    fn record(invoice: &str, status: i64, lines: &str) -> String {
+        format!(
+            r#"{{"order_id": 1, "invoice_ref_num": "{invoice}", "buyer": {{"id": 777001, "name": "Sri W."}},
+               "products": [{lines}], "order_status": {status},
+               "create_time": 1730530000, "payment_date": 1730530300, "update_time": 1730900000}}"#
+        )
+    }
+
+    const SRD_BY_ID: &str = r#"{"id": 15001001, "name": "Serundeng", "quantity": 2, "price": 20000}"#;
+    const TPG_BY_SKU: &str =
+        r#"{"id": 99, "sku": "TPG-100", "name": "Tepung", "quantity": 1, "price": 15000}"#;
+    const UNKNOWN: &str = r#"{"id": 42, "sku": "NOPE", "name": "Gone", "quantity": 1, "price": 1000}"#;
+
+    fn product_ids(o: &Order) -> Vec<Option<&str>> {
+        o.lines
+            .iter()
+            .map(|l| l.product.as_ref().map(|p| p.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn json_lines_are_read_and_lines_matched_by_marketplace_id_then_sku() {
+        let text = format!(
+            "{}\n\n{}\n",
+            record("INV/1", 700, &format!("{SRD_BY_ID}, {TPG_BY_SKU}")).replace('\n', " "),
+            record("INV/2", 700, UNKNOWN).replace('\n', " ")
+        );
+        let f = parse_orders_text(&text, "x.jsonl", &catalogue()).unwrap();
+        assert_eq!(f.orders.len(), 2);
+        assert_eq!(product_ids(&f.orders[0]), [Some("SRD-100"), Some("TPG-100")]);
+        assert_eq!(product_ids(&f.orders[1]), [None]);
+        assert_eq!(f.unknown_lines, 1);
+        assert!(f.refused.is_empty());
+    }
+
+    #[test]
+    fn an_array_or_an_order_list_answer_reads_the_same_and_the_later_record_of_an_invoice_wins() {
+        let a = record("INV/1", 400, SRD_BY_ID);
+        let b = record("INV/1", 0, SRD_BY_ID);
+        let array = format!("[{a}, {b}]");
+        let page = format!(r#"{{"header": {{"reason": ""}}, "data": [{a}, {b}]}}"#);
+        for text in [array, page] {
+            let f = parse_orders_text(&text, "x.json", &catalogue()).unwrap();
+            assert_eq!(f.orders.len(), 1, "{text}");
+            assert_eq!(f.orders[0].status.0, 0, "the cancellation came later");
+        }
+    }
+
+    #[test]
+    fn a_bad_record_is_left_out_with_its_reason_and_a_non_json_line_is_refused() {
+        let good = record("INV/1", 700, SRD_BY_ID).replace('\n', " ");
+        let text = format!("{good}\n{{\"invoice_ref_num\": \"INV/2\"}}\n");
+        let f = parse_orders_text(&text, "x.jsonl", &catalogue()).unwrap();
+        assert_eq!(f.orders.len(), 1);
+        assert_eq!(f.refused.len(), 1);
+        assert!(
+            f.refused[0].0 == "line 2" && f.refused[0].1.contains("buyer"),
+            "{:?}",
+            f.refused
+        );
+        let err = parse_orders_text(&format!("{good}\nnot json\n"), "x.jsonl", &catalogue()).unwrap_err();
+        assert!(err.to_string().contains("x.jsonl line 2 is not JSON"), "{err}");
+        let err = parse_orders_text("[]", "empty.json", &catalogue()).unwrap_err();
+        assert!(
+            err.to_string().contains("empty.json holds no order records"),
+            "{err}"
+        );
+    }
+}

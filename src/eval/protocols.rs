@@ -146,11 +146,14 @@ pub fn basket_completion(test: &[Order], index: &HashMap<ProductId, u32>, seed: 
     }
 }
 
+/// When a customer paid, and which catalogue products they bought.
+type Purchase = (chrono::DateTime<chrono::Utc>, Vec<u32>);
+
 /// Next order over the test purchases (in time order); `train` and `test` as the split gives
 /// them (purchases only).
 pub fn next_order(train: &[Order], test: &[Order], index: &HashMap<ProductId, u32>) -> Cases {
     // Each customer's purchases, in time order: (paid_at, products).
-    let mut history: HashMap<&CustomerId, Vec<(chrono::DateTime<chrono::Utc>, Vec<u32>)>> = HashMap::new();
+    let mut history: HashMap<&CustomerId, Vec<Purchase>> = HashMap::new();
     for o in train.iter().chain(test) {
         history
             .entry(&o.customer)

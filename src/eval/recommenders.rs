@@ -197,3 +197,177 @@ pub fn random(model: &ShopModel, context: &[u32], n: usize, rng: &mut ChaCha8Rng
     candidates.truncate(take);
     candidates
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RecommendSettings;
+    use crate::eval::fixtures::{catalogue, orders};
+    use crate::recommend::model::build_model;
+    use rand::SeedableRng;
+
+    fn model() -> ShopModel {
+        build_model(catalogue(), &orders(), &RecommendSettings::default())
+    }
+
+    fn idx(m: &ShopModel, id: &str) -> u32 {
+        m.product_index(&crate::domain::ProductId::parse(id).unwrap())
+            .unwrap() as u32
+    }
+
+    /// Every context of one or two products.
+    fn contexts(m: &ShopModel) -> Vec<Vec<u32>> {
+        let n = m.products.len() as u32;
+        let mut out: Vec<Vec<u32>> = (0..n).map(|i| vec![i]).collect();
+        for i in 0..n {
+            for j in i + 1..n {
+                out.push(vec![i, j]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_model_recommends_the_context_and_a_shorter_list_is_a_prefix_of_a_longer_one() {
+        let m = model();
+        for kind in ModelKind::ALL {
+            for ctx in contexts(&m) {
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                let five = recommend(kind, &m, &ctx, 5, &mut rng);
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                let three = recommend(kind, &m, &ctx, 3, &mut rng);
+                assert!(five.len() <= 5, "{kind:?}");
+                assert!(
+                    five.iter().all(|i| !ctx.contains(i)),
+                    "{kind:?} {ctx:?}: {five:?}"
+                );
+                let distinct: std::collections::BTreeSet<_> = five.iter().collect();
+                assert_eq!(distinct.len(), five.len(), "{kind:?}: duplicates in {five:?}");
+                assert_eq!(three[..], five[..three.len()], "{kind:?} {ctx:?}");
+                assert_eq!(three.len(), five.len().min(3), "{kind:?} {ctx:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn similar_to_one_product_is_that_products_similar_list() {
+        let m = model();
+        for i in 0..m.products.len() {
+            let expected: Vec<u32> = m.similar[i].iter().map(|nb| nb.index).take(4).collect();
+            assert_eq!(similar(&m, &[i as u32], 4), expected, "{}", m.products[i].id);
+        }
+    }
+
+    #[test]
+    fn upsell_offers_the_bigger_pack_of_what_is_in_the_cart() {
+        let m = model();
+        let srd = idx(&m, "SRD-100");
+        assert_eq!(upsell(&m, &[srd], 5), vec![idx(&m, "SRD-250P")]);
+        assert!(
+            upsell(&m, &[idx(&m, "HMP-01")], 5).is_empty(),
+            "nothing above the hampers"
+        );
+    }
+
+    #[test]
+    fn bundles_rank_every_applicable_consequent_by_confidence_then_lift() {
+        let m = model();
+        for ctx in contexts(&m) {
+            let got = bundles(&m, &ctx, usize::MAX);
+            let applicable = |r: &&crate::recommend::fpgrowth::Rule| {
+                !ctx.contains(&r.consequent) && r.antecedent.iter().all(|a| ctx.contains(a))
+            };
+            let best = |c: u32| {
+                m.bundles
+                    .rules
+                    .iter()
+                    .filter(applicable)
+                    .filter(|r| r.consequent == c)
+                    .map(|r| (r.confidence, r.lift))
+                    .fold((f64::MIN, f64::MIN), |a, b| if b > a { b } else { a })
+            };
+            let mut expected: Vec<u32> = m
+                .bundles
+                .rules
+                .iter()
+                .filter(applicable)
+                .map(|r| r.consequent)
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let mut sorted_got = got.clone();
+            sorted_got.sort_unstable();
+            assert_eq!(sorted_got, expected, "{ctx:?}");
+            for w in got.windows(2) {
+                assert!(best(w[0]) >= best(w[1]), "{ctx:?}: {got:?}");
+            }
+        }
+        // Serundeng's strongest partner in these baskets is tepung.
+        let srd = idx(&m, "SRD-100");
+        assert_eq!(bundles(&m, &[srd], 1), vec![idx(&m, "TPG-100")]);
+    }
+
+    #[test]
+    fn hybrid_is_bundles_then_similar_then_upsell_then_best_sellers() {
+        let m = model();
+        for ctx in contexts(&m) {
+            let mut expected: Vec<u32> = Vec::new();
+            for i in bundles(&m, &ctx, 10)
+                .into_iter()
+                .chain(similar(&m, &ctx, 10))
+                .chain(upsell(&m, &ctx, 10))
+                .chain(best_sellers(&m, &ctx, 10))
+            {
+                if !expected.contains(&i) {
+                    expected.push(i);
+                }
+            }
+            expected.truncate(4);
+            assert_eq!(hybrid(&m, &ctx, 4), expected, "{ctx:?}");
+        }
+    }
+
+    #[test]
+    fn best_sellers_follow_units_sold_and_skip_the_cart() {
+        let m = model();
+        let all = best_sellers(&m, &[], 100);
+        let units: Vec<u64> = all
+            .iter()
+            .map(|i| m.best_sellers.iter().find(|(j, _)| j == i).unwrap().1)
+            .collect();
+        assert!(units.windows(2).all(|w| w[0] >= w[1]), "{units:?}");
+        let top = all[0];
+        assert_eq!(best_sellers(&m, &[top], 1), vec![all[1]]);
+    }
+
+    #[test]
+    fn random_draws_uniformly_from_the_rest_of_the_catalogue_and_repeats_with_the_seed() {
+        let m = model();
+        let ctx = vec![0u32, 1];
+        let mut counts = vec![0usize; m.products.len()];
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..6000 {
+            for i in random(&m, &ctx, 1, &mut rng) {
+                counts[i as usize] += 1;
+            }
+        }
+        assert_eq!(counts[0] + counts[1], 0);
+        // 6 candidates, 1000 expected each; 4σ ≈ 4·√(6000·(1/6)(5/6)) ≈ 115.
+        assert!(
+            counts[2..].iter().all(|&c| (885..=1115).contains(&c)),
+            "{counts:?}"
+        );
+        let draw = |seed| random(&m, &ctx, 3, &mut ChaCha8Rng::seed_from_u64(seed));
+        assert_eq!(draw(5), draw(5));
+    }
+
+    #[test]
+    fn model_names_parse_in_either_spelling() {
+        assert_eq!(ModelKind::parse("best-sellers"), Some(ModelKind::BestSellers));
+        assert_eq!(ModelKind::parse(" Hybrid "), Some(ModelKind::Hybrid));
+        assert_eq!(ModelKind::parse("cf"), None);
+        for m in ModelKind::ALL {
+            assert_eq!(ModelKind::parse(m.name()), Some(m));
+        }
+    }
+}

@@ -370,3 +370,113 @@ impl EvalReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RecommendSettings;
+    use crate::eval::fixtures::{catalogue, orders};
+    use crate::eval::{evaluate, EvalConfig};
+
+    fn report() -> EvalReport {
+        let config = EvalConfig {
+            compare: Some((ModelKind::Hybrid, ModelKind::BestSellers)),
+            ..EvalConfig::default()
+        };
+        evaluate(
+            "toko",
+            catalogue(),
+            &orders(),
+            &RecommendSettings::default(),
+            &config,
+            &mut |_| {},
+        )
+        .unwrap()
+    }
+
+    fn keys(v: &serde_json::Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+
+    #[test]
+    fn the_json_has_the_keys_issue_8_gives() {
+        let v = serde_json::to_value(report()).unwrap();
+        for key in ["shop", "split", "results", "comparisons", "clusters"] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        assert_eq!(keys(&v["split"]), ["split_at", "test_orders", "train_orders"]);
+        assert_eq!(
+            keys(&v["results"][0]),
+            [
+                "coverage",
+                "f1",
+                "hit_rate",
+                "model",
+                "n",
+                "ndcg",
+                "orders",
+                "precision",
+                "protocol",
+                "recall"
+            ]
+        );
+        assert_eq!(keys(&v["results"][0]["precision"]), ["mean", "std"]);
+        assert_eq!(
+            keys(&v["comparisons"][0]),
+            [
+                "a",
+                "b",
+                "ci95",
+                "mean_diff",
+                "metric",
+                "n",
+                "p_value",
+                "protocol",
+                "t"
+            ]
+        );
+        assert_eq!(keys(&v["clusters"]), ["price", "tiers"]);
+        assert_eq!(keys(&v["clusters"]["tiers"]), ["k", "silhouette", "sse"]);
+        assert_eq!(v["results"][0]["protocol"], "basket_completion");
+        assert_eq!(v["results"][0]["model"], "similar");
+        // 2 protocols × 6 models × 2 lengths; 2 × 2 × 4 metrics compared.
+        assert_eq!(v["results"].as_array().unwrap().len(), 24);
+        assert_eq!(v["comparisons"].as_array().unwrap().len(), 16);
+        let back: EvalReport = serde_json::from_value(v).unwrap();
+        assert_eq!(back, report());
+    }
+
+    #[test]
+    fn table_and_markdown_show_the_same_numbers() {
+        let r = report();
+        let (text, md) = (r.to_text(), r.to_markdown());
+        for row in &r.results {
+            let cells = [
+                mean_std(&row.precision),
+                mean_std(&row.recall),
+                num(row.f1),
+                num(row.hit_rate),
+                num(row.ndcg),
+                format!("{:.3}", row.coverage),
+            ];
+            for cell in &cells {
+                assert!(
+                    text.contains(cell.as_str()) && md.contains(cell.as_str()),
+                    "{cell}"
+                );
+            }
+            let md_row = format!("| {} | {} | {} |", row.model.name(), row.n, cells.join(" | "));
+            assert!(md.contains(&md_row), "{md_row}\n{md}");
+        }
+        for c in &r.comparisons {
+            let ci = format!("[{}, {}]", signed(c.ci95[0]), signed(c.ci95[1]));
+            assert!(text.contains(&ci) && md.contains(&ci), "{ci}");
+        }
+        for s in &r.protocols {
+            assert!(text.contains(&r.protocol_text(s)) && md.contains(&r.protocol_text(s)));
+        }
+        assert!(text.contains("customer tiers") && md.contains("| customer tiers | 4 |"));
+    }
+}

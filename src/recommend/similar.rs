@@ -346,11 +346,6 @@ struct Scratch {
     seen: Vec<u64>,
     /// The current product's sparse features not walked yet.
     to_walk: Vec<u32>,
-    /// By mask bit, for the current product's masked features: the block and the value.
-    bit_block: [u8; MASK_BITS],
-    bit_value: [f32; MASK_BITS],
-    /// Postings that passed the first sieve.
-    survivors: Vec<Posting>,
 }
 
 impl Scratch {
@@ -359,9 +354,6 @@ impl Scratch {
             p_value: vec![0.0; features],
             seen: vec![0; products.div_ceil(64)],
             to_walk: Vec::new(),
-            bit_block: [0; MASK_BITS],
-            bit_value: [0.0; MASK_BITS],
-            survivors: Vec::new(),
         }
     }
 
@@ -390,57 +382,24 @@ const SPARSE_BLOCK: usize = 2;
 const NO_PACK: u8 = u8::MAX;
 const PACK_START: u32 = PACK_FEATURES.start;
 
-/// What the bound of one candidate needs to know about it, in half a cache line.
-#[derive(Debug, Clone, Copy)]
-#[repr(align(32))]
-struct Summary {
-    /// Which of the masked (most frequent) features the product has.
-    mask: u64,
-    /// The price terms (cos, sin) as scaled in the vector; zero without a price.
-    price: [f32; 2],
-    /// The norm of the pack block, of unit `pack_unit` (or `NO_PACK`).
-    pack_norm: f32,
-    /// The largest value in each sparse block (category, attributes, name), rounded up to
-    /// 1/65535.
-    max_value: [u16; 3],
-    pack_unit: u8,
-}
-
-impl Summary {
-    /// At least the price and pack part of the dot product of two products (exact for price;
-    /// for pack as if the amounts were equal).
-    fn dense_bound(&self, other: &Summary) -> f32 {
-        let price = self.price[0] * other.price[0] + self.price[1] * other.price[1];
-        if self.pack_unit != NO_PACK && self.pack_unit == other.pack_unit {
-            price + self.pack_norm * other.pack_norm
-        } else {
-            price
-        }
-    }
-
-    fn max_value(&self, block: usize) -> f32 {
-        f32::from(self.max_value[block]) / MAX_VALUE_SCALE
-    }
-}
-
-/// Scale of the quantised `Summary::max_value` (values are at most 1).
+/// Scale of the quantised `Posting::max_value` (values are at most 1).
 const MAX_VALUE_SCALE: f32 = 65535.0;
 
-/// The current product's features not walked yet, as a candidate bound needs them.
-struct Later {
-    /// The masked ones.
-    mask: u64,
-    /// The sum of the values of the others, per sparse block.
-    unmasked: [f32; 3],
-}
-
-/// One entry of a postings list: a product that has the feature, its value, and its mask (so
-/// that most candidates are ruled out without a look at the product itself).
+/// One entry of a postings list: a product that has the feature and its value, with what the
+/// product's bound needs, so that most candidates are ruled out without a look at the product
+/// itself (a random memory access on a large catalogue).
 #[derive(Debug, Clone, Copy)]
 struct Posting {
     slot: u32,
     value: f32,
+    /// Which of the masked (most frequent) features the product has.
     mask: u64,
+    /// The product's largest value in each sparse block (category, attributes, name), rounded
+    /// up to 1/65535.
+    max_value: [u16; 3],
+    /// The product's profile: its block norms.
+    profile: u8,
+    pack_unit: u8,
 }
 
 /// The catalogue laid out for the search. Products live in *slots*, sorted by category, so
@@ -460,17 +419,14 @@ struct Index {
     block: Vec<u8>,
     /// By feature: its bit in the masks (the most frequent features have one) or `NO_BIT`.
     bit: Vec<u8>,
-    /// By slot.
-    summary: Vec<Summary>,
-    /// The largest value of any feature of each sparse block, in any product.
-    block_max: [f32; 3],
+
+    /// By slot: the unit slot of its pack, or `NO_PACK`.
+    pack_unit: Vec<u8>,
     /// The distinct per-block norms of the vectors (price, pack, category, attributes, name),
     /// rounded up.
     profiles: Vec<[f32; 5]>,
     /// By slot: the norm of the price and pack part.
     dense_norm: Vec<f32>,
-    /// The largest of `dense_norm`.
-    dense_norm_max: f32,
     /// Slots by decreasing dense norm.
     by_dense_norm: Vec<u32>,
 }
@@ -518,43 +474,55 @@ impl Index {
             bit[f as usize] = b as u8;
         }
 
-        let mut summary = Vec::with_capacity(slots);
+        let mut masks = vec![0u64; slots];
+        let mut max_values = vec![[0u16; 3]; slots];
+        let mut pack_unit = vec![NO_PACK; slots];
         let mut norms = vec![[0f32; 5]; slots];
-        let mut block_max = [0f32; 3];
-        for (slot, norm) in norms.iter_mut().enumerate() {
-            let mut s = Summary {
-                mask: 0,
-                price: [0.0; 2],
-                pack_norm: 0.0,
-                max_value: [0; 3],
-                pack_unit: NO_PACK,
-            };
+        for slot in 0..slots {
             let mut max_value = [0f32; 3];
             for &(f, x) in vector(slot) {
                 let b = block[f as usize] as usize;
-                norm[b] += x * x;
-                if f < PACK_START {
-                    s.price[f as usize] = x;
-                } else if f < DENSE_FEATURES {
-                    s.pack_unit = ((f - PACK_START) / 2) as u8;
-                } else {
+                norms[slot][b] += x * x;
+                if (PACK_START..DENSE_FEATURES).contains(&f) {
+                    pack_unit[slot] = ((f - PACK_START) / 2) as u8;
+                } else if f >= DENSE_FEATURES {
                     max_value[b - SPARSE_BLOCK] = max_value[b - SPARSE_BLOCK].max(x);
                     if bit[f as usize] != NO_BIT {
-                        s.mask |= 1 << bit[f as usize];
+                        masks[slot] |= 1 << bit[f as usize];
                     }
                 }
             }
-            for x in norm.iter_mut() {
+            for x in norms[slot].iter_mut() {
                 *x = x.sqrt();
             }
-            for (m, x) in block_max.iter_mut().zip(max_value) {
-                *m = m.max(x);
-            }
             // Rounded up, so that the bounds built from them stay bounds.
-            s.pack_norm = norm[block_slot(Block::Pack)].next_up();
-            s.max_value = max_value.map(|x| (x * MAX_VALUE_SCALE).ceil().min(MAX_VALUE_SCALE) as u16);
-            summary.push(s);
+            max_values[slot] = max_value.map(|x| (x * MAX_VALUE_SCALE).ceil().min(MAX_VALUE_SCALE) as u16);
         }
+        // Block norms differ in their last bits from product to product; rounded up (so that
+        // bounds stay bounds) they take the few values that the sets of blocks give.
+        let rounded: Vec<[f32; 5]> = norms
+            .iter()
+            .map(|n| n.map(|x| (x * PROFILE_GRID).ceil() / PROFILE_GRID))
+            .collect();
+        let mut profiles = rounded.clone();
+        profiles.sort_by_key(|p| p.map(f32::to_bits));
+        profiles.dedup();
+        let profile_of: Vec<u8> = if profiles.len() > MAX_PROFILES {
+            let mut max = [0f32; 5];
+            for p in &profiles {
+                for (m, x) in max.iter_mut().zip(p) {
+                    *m = m.max(*x);
+                }
+            }
+            profiles = vec![max];
+            vec![0; slots]
+        } else {
+            let key = |p: &[f32; 5]| p.map(f32::to_bits);
+            rounded
+                .iter()
+                .map(|r| profiles.binary_search_by_key(&key(r), key).unwrap_or(0) as u8)
+                .collect()
+        };
 
         let mut posting_start = Vec::with_capacity(features + 1);
         posting_start.push(0u32);
@@ -565,6 +533,9 @@ impl Index {
             slot: 0,
             value: 0.0,
             mask: 0,
+            max_value: [0; 3],
+            profile: 0,
+            pack_unit: NO_PACK,
         };
         let mut postings = vec![empty; posting_start.last().copied().unwrap_or(0) as usize];
         let mut fill = posting_start.clone();
@@ -573,37 +544,22 @@ impl Index {
                 postings[fill[f as usize] as usize] = Posting {
                     slot: slot as u32,
                     value: x,
-                    mask: summary[slot].mask,
+                    mask: masks[slot],
+                    max_value: max_values[slot],
+                    profile: profile_of[slot],
+                    pack_unit: pack_unit[slot],
                 };
                 fill[f as usize] += 1;
             }
         }
 
         let dense_norm: Vec<f32> = norms.iter().map(|n| (n[0] * n[0] + n[1] * n[1]).sqrt()).collect();
-        let dense_norm_max = dense_norm.iter().fold(0.0f32, |m, &x| m.max(x));
         let mut by_dense_norm: Vec<u32> = (0..slots as u32).collect();
         by_dense_norm.sort_by(|&a, &b| {
             dense_norm[b as usize]
                 .total_cmp(&dense_norm[a as usize])
                 .then(a.cmp(&b))
         });
-        // Block norms differ in their last bits from product to product; rounded up (so that
-        // bounds stay bounds) they take the few values that the sets of blocks give.
-        let mut profiles: Vec<[f32; 5]> = norms
-            .iter()
-            .map(|n| n.map(|x| (x * PROFILE_GRID).ceil() / PROFILE_GRID))
-            .collect();
-        profiles.sort_by_key(|p| p.map(f32::to_bits));
-        profiles.dedup();
-        if profiles.len() > MAX_PROFILES {
-            let mut max = [0f32; 5];
-            for p in &profiles {
-                for (m, x) in max.iter_mut().zip(p) {
-                    *m = m.max(*x);
-                }
-            }
-            profiles = vec![max];
-        }
 
         Index {
             product_of,
@@ -613,11 +569,9 @@ impl Index {
             postings,
             block,
             bit,
-            summary,
-            block_max,
+            pack_unit,
             profiles,
             dense_norm,
-            dense_norm_max,
             by_dense_norm,
         }
     }
@@ -675,7 +629,7 @@ impl Index {
         }
         s.seen.fill(0);
         s.first_sight(slot);
-        let p_summary = self.summary[slot];
+        let p_pack_unit = self.pack_unit[slot];
         let mut p_dense_sq = [0f32; 2];
         s.to_walk.clear();
         for &(f, x) in p_entries {
@@ -683,11 +637,6 @@ impl Index {
             if f < DENSE_FEATURES {
                 p_dense_sq[self.block[f as usize] as usize] += x * x;
             } else {
-                let bit = self.bit[f as usize];
-                if bit != NO_BIT {
-                    s.bit_block[bit as usize] = self.block[f as usize] - SPARSE_BLOCK as u8;
-                    s.bit_value[bit as usize] = x;
-                }
                 s.to_walk.push(f);
             }
         }
@@ -722,7 +671,7 @@ impl Index {
                 })
                 .unwrap_or(0);
             let f = s.to_walk.swap_remove(pick);
-            self.walk(f, p_dense_norm, &p_summary, &mut top, s);
+            self.walk(f, p_dense, p_pack_unit, &mut top, s);
         }
 
         // 3. Products sharing no sparse feature: price and pack only, at most |p_d|·|q_d|.
@@ -745,87 +694,51 @@ impl Index {
         top.into_sorted()
     }
 
-    /// Offers the products on `f`'s list not seen yet, in two sieves. A product met first on
-    /// this list shares none of the lists walked before; of those still to walk, at most the
-    /// ones its mask does not rule out, each at most the largest value of its block. The first
-    /// sieve reads only the posting (the catalogue-wide largest values, the largest dense
-    /// norm); the second the product's summary (its own largest values, its price and pack).
-    fn walk(&self, f: u32, p_dense_norm: f32, p_summary: &Summary, top: &mut TopN, s: &mut Scratch) {
-        let mut later = Later {
-            mask: 0,
-            unmasked: [0.0; 3],
-        };
+    /// Offers the products on `f`'s list not seen yet that could still make the list. A product
+    /// met first on this list shares none of the lists walked before; of those still to walk, at
+    /// most the ones its mask does not rule out, each at most its largest value in that block;
+    /// its price and pack terms at most the product of the block norms. All of that is in the
+    /// posting, so a product is read only to be scored.
+    fn walk(&self, f: u32, p_dense: [f32; 2], p_pack_unit: u8, top: &mut TopN, s: &mut Scratch) {
+        // Per sparse block: the masked features left (a shared one adds at most the largest of
+        // their values; category and attribute values are all equal within a vector) and the sum
+        // of the others. Values are pre-divided by the scale of the quantised maxima.
+        let mut later_mask = [0u64; 3];
+        let mut later_value = [0f32; 3];
+        let mut unmasked = [0f32; 3];
         for &g in &s.to_walk {
+            let b = self.block[g as usize] as usize - SPARSE_BLOCK;
+            let value = s.p_value[g as usize] / MAX_VALUE_SCALE;
             match self.bit[g as usize] {
-                NO_BIT => {
-                    later.unmasked[self.block[g as usize] as usize - SPARSE_BLOCK] += s.p_value[g as usize]
+                NO_BIT => unmasked[b] += value,
+                bit => {
+                    later_mask[b] |= 1 << bit;
+                    later_value[b] = later_value[b].max(value);
                 }
-                bit => later.mask |= 1 << bit,
             }
         }
         let p_f = s.p_value[f as usize];
-        let list = self.postings(f);
-        let Some(threshold) = top.threshold() else {
-            // Not n yet: everything counts until there are.
-            for posting in list {
-                let q = posting.slot as usize;
-                if s.first_sight(q) && top.could_enter(self.summary_bound(p_f, posting, p_summary, &later, s))
-                {
-                    top.offer(self.score(q, &s.p_value), self.product_of[q]);
-                }
-            }
-            return;
-        };
-        let cut = threshold - SLACK;
-        let global = p_dense_norm * self.dense_norm_max
-            + (0..3).map(|b| later.unmasked[b] * self.block_max[b]).sum::<f32>();
-        s.survivors.clear();
-        for posting in list {
-            if !s.first_sight(posting.slot as usize) {
+        for posting in self.postings(f) {
+            let q = posting.slot as usize;
+            if !s.first_sight(q) {
                 continue;
             }
-            let mut bound = global + p_f * posting.value;
-            let mut shared = posting.mask & later.mask;
-            while shared != 0 {
-                let bit = shared.trailing_zeros() as usize;
-                bound += s.bit_value[bit] * self.block_max[s.bit_block[bit] as usize];
-                shared &= shared - 1;
+            if let Some(threshold) = top.threshold() {
+                // Branch-free, and summed as a tree: this runs for every posting walked.
+                let q_norms = &self.profiles[posting.profile as usize];
+                let block = |b: usize| {
+                    let shared = (posting.mask & later_mask[b]).count_ones() as f32;
+                    (unmasked[b] + shared * later_value[b]) * f32::from(posting.max_value[b])
+                };
+                let same_pack = (p_pack_unit != NO_PACK && p_pack_unit == posting.pack_unit) as u8;
+                let dense = p_dense[0] * q_norms[0] + f32::from(same_pack) * p_dense[1] * q_norms[1];
+                let bound = (p_f * posting.value + dense) + (block(0) + (block(1) + block(2)));
+                if bound < threshold - SLACK {
+                    continue;
+                }
             }
-            if bound >= cut {
-                s.survivors.push(*posting);
-            }
+            top.offer(self.score(q, &s.p_value), self.product_of[q]);
         }
-        for i in 0..s.survivors.len() {
-            let posting = s.survivors[i];
-            if top.could_enter(self.summary_bound(p_f, &posting, p_summary, &later, s)) {
-                let q = posting.slot as usize;
-                top.offer(self.score(q, &s.p_value), self.product_of[q]);
-            }
-        }
-    }
-
-    /// The second sieve's bound for the product of `posting` (see `walk`).
-    fn summary_bound(
-        &self,
-        p_f: f32,
-        posting: &Posting,
-        p_summary: &Summary,
-        later: &Later,
-        s: &Scratch,
-    ) -> f32 {
-        let q_summary = &self.summary[posting.slot as usize];
-        let mut shared_values = later.unmasked;
-        let mut shared = posting.mask & later.mask;
-        while shared != 0 {
-            let bit = shared.trailing_zeros() as usize;
-            shared_values[s.bit_block[bit] as usize] += s.bit_value[bit];
-            shared &= shared - 1;
-        }
-        p_f * posting.value
-            + p_summary.dense_bound(q_summary)
-            + shared_values[0] * q_summary.max_value(0)
-            + shared_values[1] * q_summary.max_value(1)
-            + shared_values[2] * q_summary.max_value(2)
     }
 }
 

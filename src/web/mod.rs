@@ -2,6 +2,8 @@
 //! error `{"error": "…"}` with the right status. Handlers only read the store and
 //! precomputed models; nothing here computes a model.
 
+pub mod events;
+pub mod fragments;
 pub mod recommendations;
 pub mod templates;
 
@@ -30,6 +32,8 @@ pub struct AppState {
     pub templates: Arc<minijinja::Environment<'static>>,
     /// Every shop's current model snapshot, swapped atomically by rebuilds.
     pub models: Arc<crate::rebuild::Models>,
+    /// Per-client limit on widget events, so one page cannot flood the store.
+    pub event_limiter: Arc<events::RateLimiter>,
 }
 
 /// A request that cannot be answered, with the status and a message for the client.
@@ -83,6 +87,10 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(product_detail(state.clone()))
         .or(admin_status(state.clone()))
         .or(recommendations::recommendations(state.clone()))
+        .or(fragments::batched(state.clone()))
+        .or(fragments::single(state.clone()))
+        .or(events::events(state.clone()))
+        .or(events_preflight(state.clone()))
         .or(recommendations::admin_recommendations(state.clone()))
         .or(admin_rebuild(state.clone()))
         .or(admin_customers(state.clone()))
@@ -433,6 +441,31 @@ pub fn customer_from_query(
     let token = q.get("customer")?;
     let secret = state.settings.shop(shop)?.customer_secret.as_deref()?;
     crate::token::verify(token, secret.as_bytes(), chrono::Utc::now().timestamp()).ok()
+}
+
+/// OPTIONS /v1/shops/{shop}/… — CORS preflight for browsers that send one.
+fn events_preflight(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "shops" / String / ..)
+        .and(warp::options())
+        .and(warp::header::optional::<String>("origin"))
+        .and(with_state(state))
+        .and_then(
+            |shop: String, origin: Option<String>, state: AppState| async move {
+                let shop = known_shop(&state, &shop)?;
+                let mut resp = with_cors(&state, &shop, origin.as_deref(), warp::reply());
+                let h = resp.headers_mut();
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    "GET, POST, OPTIONS".parse().unwrap(),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    "content-type".parse().unwrap(),
+                );
+                h.insert(header::ACCESS_CONTROL_MAX_AGE, "86400".parse().unwrap());
+                Ok::<_, Rejection>(resp)
+            },
+        )
 }
 
 /// Adds CORS headers for the shop's `allowed_origins`.

@@ -5,16 +5,73 @@
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Built-in templates: (name, source).
-const BUILTIN: &[(&str, &str)] = &[("demo.html", include_str!("../../templates/demo.html"))];
+const BUILTIN: &[(&str, &str)] = &[
+    ("demo.html", include_str!("../../templates/demo.html")),
+    (
+        "fragments/similar.html",
+        include_str!("../../templates/fragments/similar.html"),
+    ),
+    (
+        "fragments/upsell.html",
+        include_str!("../../templates/fragments/upsell.html"),
+    ),
+    (
+        "fragments/bundle.html",
+        include_str!("../../templates/fragments/bundle.html"),
+    ),
+    (
+        "fragments/loyalty.html",
+        include_str!("../../templates/fragments/loyalty.html"),
+    ),
+];
+
+/// `{{ 2.0 | pct }}` → `2`, `{{ 2.5 | pct }}` → `2.5`: discounts without a trailing `.0`.
+fn pct(value: f64) -> String {
+    let s = format!("{value:.1}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
 
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_filter("pct", pct);
     for (name, source) in BUILTIN {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
     }
     env
+}
+
+/// The built-in templates plus each shop's overrides: `{templates}/fragments/{slot}.html`
+/// from the shop's `templates` directory, registered as `{shop}/fragments/{slot}.html`. A
+/// broken override is refused at start with its file and the template error.
+pub fn environment_for(settings: &crate::config::Settings) -> Result<Environment<'static>, String> {
+    let mut env = environment();
+    for shop in &settings.shops {
+        let Some(dir) = &shop.templates else { continue };
+        for slot in crate::web::fragments::SLOTS {
+            let path = dir.join("fragments").join(format!("{slot}.html"));
+            if let Ok(source) = std::fs::read_to_string(&path) {
+                env.add_template_owned(format!("{}/fragments/{slot}.html", shop.id), source)
+                    .map_err(|e| format!("template {}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(env)
+}
+
+/// Renders a slot with the shop's override when it has one.
+pub fn render_fragment(
+    env: &Environment<'static>,
+    shop: &crate::domain::ShopId,
+    slot: &str,
+    ctx: minijinja::Value,
+) -> Result<String, minijinja::Error> {
+    let own = format!("{shop}/fragments/{slot}.html");
+    match env.get_template(&own) {
+        Ok(t) => t.render(ctx),
+        Err(_) => render(env, &format!("fragments/{slot}.html"), ctx),
+    }
 }
 
 pub fn render(

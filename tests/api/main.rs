@@ -6,4 +6,6 @@ mod helpers;
 mod analyst;
 mod cli;
 mod foundation;
+mod loyalty;
 mod recommendations;
+mod widget;

@@ -1,0 +1,298 @@
+//! HTML fragments of the recommendation slots, rendered by minijinja with autoescape:
+//! `GET /v1/shops/{shop}/fragments/{slot}` for servers that include HTML directly, and the
+//! batched `GET /v1/shops/{shop}/fragments?slots=…` the widget calls once per page.
+//!
+//! Fragments carry nothing personal: product data, reasons, and for a valid customer token
+//! that customer's own tier. Item links carry `laris_src` (slot) and `laris_from` (viewed
+//! product) so a later purchase can be attributed to a click.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+
+use serde::Serialize;
+use warp::http::{header, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::domain::{ProductId, Rupiah, ShopId};
+use crate::recommend::serve::{Item, Lang, Recommendations};
+use crate::web::recommendations::{answer, RecQuery};
+use crate::web::{known_shop, reject, with_cors, with_state, AppState};
+
+pub const SLOTS: &[&str] = &["similar", "upsell", "bundle", "loyalty"];
+
+#[derive(Serialize)]
+struct FragmentItem {
+    id: String,
+    name: String,
+    price_text: String,
+    discounted_text: Option<String>,
+    discount_pct: Option<String>,
+    image: Option<String>,
+    link: String,
+    reason: String,
+}
+
+fn tracked_link(url: Option<&str>, slot: &str, viewed: &ProductId) -> String {
+    let base = url.unwrap_or("#");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let from: String = viewed
+        .as_str()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{base}{sep}laris_src={slot}&laris_from={from}")
+}
+
+/// Makes a root-relative URL (`/demo/images/x.svg`) absolute against this service, so
+/// that it works on a shop page of another origin.
+fn absolute(url: Option<&str>, base: &str) -> Option<String> {
+    url.map(|u| {
+        if u.starts_with('/') && !u.starts_with("//") {
+            format!("{base}{u}")
+        } else {
+            u.to_string()
+        }
+    })
+}
+
+fn fragment_item(it: &Item, slot: &str, viewed: &ProductId, base: &str) -> FragmentItem {
+    let url = absolute(it.url.as_deref(), base);
+    FragmentItem {
+        id: it.id.clone(),
+        name: it.name.clone(),
+        price_text: Rupiah(it.price).to_string(),
+        discounted_text: it.discounted_price.map(|d| Rupiah(d).to_string()),
+        discount_pct: it.discount_pct.map(|p| format!("{p}")),
+        image: absolute(it.image.as_deref(), base),
+        link: tracked_link(url.as_deref(), slot, viewed),
+        reason: it.reason.clone(),
+    }
+}
+
+fn title(slot: &str, lang: Lang) -> &'static str {
+    match (slot, lang) {
+        ("similar", Lang::Id) => "Produk serupa",
+        ("similar", Lang::En) => "Similar products",
+        ("upsell", Lang::Id) => "Naik kelas",
+        ("upsell", Lang::En) => "Upgrade",
+        ("bundle", Lang::Id) => "Sering dibeli bersama",
+        ("bundle", Lang::En) => "Frequently bought together",
+        (_, Lang::Id) => "Pelanggan setia",
+        (_, Lang::En) => "Loyal customers",
+    }
+}
+
+/// Renders one slot; an empty string when there is nothing to show.
+pub fn render_slot(
+    state: &AppState,
+    shop: &ShopId,
+    slot: &str,
+    recs: &Recommendations,
+    lang: Lang,
+    base: &str,
+) -> Result<String, Rejection> {
+    let viewed = ProductId::parse(&recs.product.id).map_err(|e| crate::web::internal("viewed id", e))?;
+    let ctx = match slot {
+        "similar" | "upsell" => {
+            let list = if slot == "similar" {
+                &recs.similar
+            } else {
+                &recs.upsell
+            };
+            if list.is_empty() {
+                return Ok(String::new());
+            }
+            let items: Vec<FragmentItem> = list
+                .iter()
+                .map(|i| fragment_item(i, slot, &viewed, base))
+                .collect();
+            minijinja::context! { slot => slot, title => title(slot, lang), items => minijinja::Value::from(minijinja::value::Serde(&items)) }
+        }
+        "bundle" => {
+            if recs.bundles.is_empty() {
+                return Ok(String::new());
+            }
+            let bundles: Vec<BTreeMap<&str, minijinja::Value>> = recs
+                .bundles
+                .iter()
+                .map(|b| {
+                    let items: Vec<FragmentItem> = b
+                        .items
+                        .iter()
+                        .map(|i| fragment_item(i, "bundle", &viewed, base))
+                        .collect();
+                    let ids: Vec<&str> = b.items.iter().map(|i| i.id.as_str()).collect();
+                    BTreeMap::from([
+                        ("items", minijinja::Value::from(minijinja::value::Serde(&items))),
+                        ("reason", minijinja::Value::from(b.reason.clone())),
+                        ("price", minijinja::Value::from(b.price)),
+                        ("bundle_price", minijinja::Value::from(b.bundle_price)),
+                        ("price_text", minijinja::Value::from(Rupiah(b.price).to_string())),
+                        (
+                            "bundle_price_text",
+                            minijinja::Value::from(Rupiah(b.bundle_price).to_string()),
+                        ),
+                        ("add_ids", minijinja::Value::from(ids.join(","))),
+                    ])
+                })
+                .collect();
+            let add_label = match lang {
+                Lang::Id => "Tambah paket ke keranjang",
+                Lang::En => "Add bundle to cart",
+            };
+            minijinja::context! { title => title(slot, lang), bundles => bundles, add_label => add_label }
+        }
+        _ => {
+            if recs.loyalty.is_null() {
+                return Ok(String::new());
+            }
+            let discount_label = match lang {
+                Lang::Id => "diskon",
+                Lang::En => "discount",
+            };
+            minijinja::context! {
+                title => title(slot, lang),
+                loyalty => minijinja::Value::from(minijinja::value::Serde(&recs.loyalty)),
+                discount_label => discount_label,
+            }
+        }
+    };
+    crate::web::templates::render_fragment(&state.templates, shop, slot, ctx)
+        .map_err(|e| crate::web::internal("rendering a fragment", e))
+}
+
+/// Replies with `body`, an ETag, and `304 Not Modified` when the client has it already.
+fn cached(body: String, content_type: &str, private: bool, if_none_match: Option<&str>) -> Response {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    let etag = format!("\"{:016x}\"", h.finish());
+    let mut resp = if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        let mut r = Response::new("".into());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(body.into());
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        r
+    };
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, etag.parse().unwrap());
+    let cc = if private {
+        "private, max-age=60"
+    } else {
+        "public, max-age=60"
+    };
+    h.insert(header::CACHE_CONTROL, cc.parse().unwrap());
+    resp
+}
+
+fn parse_slots(raw: Option<&String>) -> Result<Vec<&'static str>, Rejection> {
+    let raw = raw.map(String::as_str).unwrap_or("similar,upsell,bundle,loyalty");
+    raw.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            SLOTS.iter().copied().find(|k| *k == s.trim()).ok_or_else(|| {
+                reject(
+                    StatusCode::BAD_REQUEST,
+                    format!("slot {s:?} is unknown: use {}", SLOTS.join(", ")),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Origin, If-None-Match, and this service's base URL as the client reached it.
+type Headers = (Option<String>, Option<String>, String);
+
+fn request_headers() -> impl Filter<Extract = (Headers,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("origin")
+        .and(warp::header::optional::<String>("if-none-match"))
+        .and(warp::header::optional::<String>("host"))
+        .map(|o, e, host: Option<String>| {
+            let host = host.filter(|h| {
+                h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            });
+            (o, e, host.map(|h| format!("http://{h}")).unwrap_or_default())
+        })
+}
+
+/// GET /v1/shops/{shop}/fragments?product=ID&slots=similar,upsell,…
+pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "shops" / String / "fragments")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(request_headers())
+        .and(with_state(state))
+        .and_then(|shop: String, q: HashMap<String, String>, (origin, inm, base): Headers, state: AppState| async move {
+            let shop = known_shop(&state, &shop)?;
+            let parsed = RecQuery::parse(&q)?;
+            let slots = parse_slots(q.get("slots"))?;
+            let customer = crate::web::customer_from_query(&state, &shop, &q);
+            let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+            let mut fragments = BTreeMap::new();
+            for slot in slots {
+                fragments.insert(slot, render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?);
+            }
+            let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
+                .map_err(|e| crate::web::internal("fragments json", e))?;
+            let resp = cached(body, "application/json", q.contains_key("customer"), inm.as_deref());
+            Ok::<_, Rejection>(with_cors(&state, &shop, origin.as_deref(), resp))
+        })
+}
+
+/// GET /v1/shops/{shop}/fragments/{slot}?product=ID[&customer=TOKEN][&lang=id|en]
+pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "shops" / String / "fragments" / String)
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(request_headers())
+        .and(with_state(state))
+        .and_then(
+            |shop: String,
+             slot: String,
+             q: HashMap<String, String>,
+             (origin, inm, base): Headers,
+             state: AppState| async move {
+                let shop = known_shop(&state, &shop)?;
+                let slot = parse_slots(Some(&slot))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
+                let parsed = RecQuery::parse(&q)?;
+                let customer = crate::web::customer_from_query(&state, &shop, &q);
+                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                let html = render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?;
+                let resp = cached(
+                    html,
+                    "text/html; charset=utf-8",
+                    q.contains_key("customer"),
+                    inm.as_deref(),
+                );
+                Ok::<_, Rejection>(with_cors(&state, &shop, origin.as_deref(), resp))
+            },
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_links_carry_the_slot_and_the_viewed_product() {
+        let viewed = ProductId::parse("SRD 100").unwrap_or_else(|_| ProductId::parse("SRD-100").unwrap());
+        assert_eq!(
+            tracked_link(Some("/demo?product=TPG-100"), "similar", &viewed),
+            "/demo?product=TPG-100&laris_src=similar&laris_from=SRD-100"
+        );
+        assert_eq!(
+            tracked_link(Some("https://x.id/p"), "bundle", &viewed),
+            "https://x.id/p?laris_src=bundle&laris_from=SRD-100"
+        );
+    }
+}

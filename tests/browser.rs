@@ -1,0 +1,1120 @@
+//! The widget in a real browser: headless Chromium driven through chromedriver with the W3C
+//! WebDriver protocol (plain HTTP, spoken with reqwest), against the real laris server on
+//! port 0 and, for pages of another origin, a tiny HTTP server of this file.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); without them
+//! every test here fails and says how to install them.
+//!
+//! Each test starts its own laris, page server, chromedriver and browser, and stops them
+//! when it ends (also on panic). Every wait polls against a deadline.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use laris::app::Application;
+use laris::config::Settings;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const INSTALL_HINT: &str = "the browser tests need Debian's Chromium and ChromeDriver: run `apt-get install -y chromium chromium-driver` (as .ci/run does)";
+/// How long a page may take to reach the state a test waits for.
+const DEADLINE: Duration = Duration::from_secs(20);
+const SLOTS: [&str; 4] = ["similar", "upsell", "bundle", "loyalty"];
+
+// ---- the laris server -------------------------------------------------------------------
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo shop, allowing the widget endpoints from `origin` only (not `*`), so that the
+/// cross-origin pages prove the shop's CORS setting works.
+fn config_text(origin: &str) -> String {
+    format!(
+        r#"
+[server]
+demo_images = "{images}"
+[admin]
+token = "browser-test-admin-token-0123456789"
+[[shops]]
+id = "lengkuas"
+name = "Lengkuas Nusantara"
+seed_recording = "{rec}"
+allowed_origins = ["{origin}"]
+customer_secret = "browser-test-customer-secret-0123456789"
+"#,
+        images = repo().join("demo/lengkuas/images").display(),
+        rec = repo().join("demo/lengkuas/recording").display(),
+    )
+}
+
+/// A running laris on 127.0.0.1:0 with a temporary store, stopped when dropped.
+struct Laris {
+    base: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Kept so the temporary store outlives the server.
+    _data_dir: tempfile::TempDir,
+}
+
+impl Laris {
+    async fn start(allowed_origin: &str) -> Laris {
+        let settings = Settings::from_toml(&config_text(allowed_origin), Path::new("browser-test.toml"), &[])
+            .expect("the browser test config is valid");
+        let data_dir = tempfile::tempdir().unwrap();
+        let app = Application::build(settings, data_dir.path(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("laris builds");
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = app
+                .run_until_stopped(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Laris {
+            base,
+            shutdown: Some(tx),
+            _data_dir: data_dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Laris {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+// ---- a tiny page server of another origin -----------------------------------------------
+
+/// What the page server answers on one path (the query string is ignored).
+#[derive(Clone)]
+enum Reply {
+    Ok {
+        content_type: &'static str,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    Status(u16, String),
+    /// Reads the request, then closes the connection without answering: a network error.
+    Hangup,
+    /// Never answers (until the test ends).
+    Silence,
+}
+
+fn html(body: String) -> Reply {
+    Reply::Ok {
+        content_type: "text/html; charset=utf-8",
+        headers: Vec::new(),
+        body,
+    }
+}
+
+fn script(body: &str) -> Reply {
+    Reply::Ok {
+        content_type: "text/javascript; charset=utf-8",
+        headers: Vec::new(),
+        body: body.to_string(),
+    }
+}
+
+fn css(body: &str) -> Reply {
+    Reply::Ok {
+        content_type: "text/css; charset=utf-8",
+        headers: Vec::new(),
+        body: body.to_string(),
+    }
+}
+
+/// Hand-written HTTP/1.1 on 127.0.0.1:0, one request per connection: the shop's own
+/// site in these tests, a different origin (port) from laris.
+struct PageServer {
+    origin: String,
+    routes: Arc<Mutex<HashMap<String, Reply>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PageServer {
+    async fn start() -> PageServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
+        routes
+            .lock()
+            .unwrap()
+            .insert("/watch.js".into(), script(WATCHER_JS));
+        let table = routes.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_connection(stream, table.clone()));
+            }
+        });
+        PageServer { origin, routes, task }
+    }
+
+    fn route(&self, path: &str, reply: Reply) {
+        self.routes.lock().unwrap().insert(path.to_string(), reply);
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_connection(mut stream: tokio::net::TcpStream, routes: Arc<Mutex<HashMap<String, Reply>>>) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let target = head.split_whitespace().nth(1).unwrap_or("/");
+    let path = target.split('?').next().unwrap_or("/").to_string();
+    let reply = routes.lock().unwrap().get(&path).cloned();
+    let (status, content_type, headers, body) = match reply {
+        Some(Reply::Ok {
+            content_type,
+            headers,
+            body,
+        }) => (200, content_type, headers, body),
+        Some(Reply::Status(code, body)) => (code, "application/json", Vec::new(), body),
+        Some(Reply::Hangup) => return,
+        Some(Reply::Silence) => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            return;
+        }
+        None => (404, "text/plain", Vec::new(), format!("no route {path}")),
+    };
+    let mut response = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str("\r\n");
+    response.push_str(&body);
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Loaded (synchronously, before the widget) by every page of the page server: records CSP
+/// violations, uncaught errors, beacons and add-to-cart events, the globals present before
+/// the widget, and keeps clicks inside slots from navigating away.
+const WATCHER_JS: &str = r#"
+window.__violations = [];
+window.__errors = [];
+window.__beacons = [];
+window.__cart = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  __violations.push(e.violatedDirective + " blocked " + e.blockedURI + " (" + e.sourceFile + ":" + e.lineNumber + ")");
+});
+window.addEventListener("error", function (e) { __errors.push("error: " + e.message); });
+window.addEventListener("unhandledrejection", function (e) { __errors.push("unhandled rejection: " + e.reason); });
+var realSendBeacon = navigator.sendBeacon.bind(navigator);
+navigator.sendBeacon = function (url, data) {
+  var call = { url: String(url), type: data && data.type, body: null };
+  __beacons.push(call);
+  if (data && data.text) data.text().then(function (t) { call.body = t; });
+  return realSendBeacon(url, data);
+};
+document.addEventListener("laris:add-to-cart", function (e) { __cart.push(e.detail); });
+document.addEventListener("click", function (e) {
+  if (e.target.closest && e.target.closest("[data-laris-slot]")) e.preventDefault();
+});
+window.__keysBefore = Object.keys(window);
+"#;
+
+/// A shop page on the page server: the watcher, optional stylesheet, the embed snippet
+/// with `script_src`, and the slots.
+fn shop_page(script_src: &str, shop: &str, product: &str, extra_head: &str, extra_body: &str) -> String {
+    let slots: String = SLOTS
+        .iter()
+        .map(|s| format!("<div data-laris-slot=\"{s}\" data-product=\"{product}\"></div>\n"))
+        .collect();
+    format!(
+        "<!doctype html>\n<html lang=\"id\"><head><meta charset=\"utf-8\"><title>Toko</title>\n\
+         <link rel=\"icon\" href=\"data:,\">\n<script src=\"/watch.js\"></script>\n{extra_head}</head>\n\
+         <body>\n<h1>Serundeng</h1>\n{extra_body}\n\
+         <script async src=\"{script_src}\" data-shop=\"{shop}\"></script>\n{slots}</body></html>\n"
+    )
+}
+
+// ---- chromedriver and the browser -------------------------------------------------------
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A chromedriver child process, killed when dropped.
+struct ChromeDriver {
+    child: Child,
+    base: String,
+}
+
+impl ChromeDriver {
+    async fn start(log: &Path) -> ChromeDriver {
+        let binary =
+            on_path("chromedriver").unwrap_or_else(|| panic!("chromedriver is not on PATH: {INSTALL_HINT}"));
+        assert!(
+            Path::new(CHROMIUM).exists(),
+            "{CHROMIUM} is missing: {INSTALL_HINT}"
+        );
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", log.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}; {INSTALL_HINT}"));
+        let driver = ChromeDriver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            let ready = http
+                .get(format!("{}/status", driver.base))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if let Ok(r) = ready {
+                if let Ok(v) = r.json::<Value>().await {
+                    if v["value"]["ready"] == true {
+                        return driver;
+                    }
+                }
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "chromedriver did not answer /status within {DEADLINE:?} on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One headless Chromium session. Dropping it ends the session (closing Chromium), then
+/// stops chromedriver.
+struct Browser {
+    http: reqwest::Client,
+    /// Emptied once the session has ended.
+    session: String,
+    /// Dropped after `Drop::drop` has ended the session.
+    driver: ChromeDriver,
+    /// Chromium's profile and chromedriver's log, removed last.
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let log = profile.path().join("chromedriver.log");
+        let driver = ChromeDriver::start(&log).await;
+        let user_data = profile.path().join("chromium");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={}", user_data.display()),
+                ],
+            },
+        }}});
+        let http = reqwest::Client::new();
+        let resp = http
+            .post(format!("{}/session", driver.base))
+            .json(&caps)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .expect("chromedriver answers POST /session");
+        let body: Value = resp.json().await.expect("a JSON answer to POST /session");
+        let session = match body["value"]["sessionId"].as_str() {
+            Some(id) => id.to_string(),
+            None => panic!(
+                "Chromium did not start: {body}\nchromedriver log tail:\n{}",
+                log_tail(&log)
+            ),
+        };
+        Browser {
+            http,
+            session,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}/session/{}{path}", self.driver.base, self.session)
+    }
+
+    /// One WebDriver command; its `value`, or the WebDriver error as Err.
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .http
+            .request(method.clone(), self.endpoint(path))
+            .timeout(Duration::from_secs(30));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        let ok = resp.status().is_success();
+        let v: Value = resp.json().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        if ok {
+            Ok(v["value"].clone())
+        } else {
+            Err(format!("{method} {path}: {}", v["value"]))
+        }
+    }
+
+    async fn goto(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await
+            .unwrap_or_else(|e| panic!("navigating to {url}: {e}"));
+    }
+
+    /// Runs `body` as a function body in the page and returns what it returns.
+    async fn run(&self, body: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": body, "args": [] })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{body}"))
+    }
+
+    /// Polls `body` until it returns something other than null/false, or panics naming
+    /// `what` after the deadline.
+    async fn wait_for(&self, what: &str, body: &str) -> Value {
+        self.wait_for_within(what, body, DEADLINE).await
+    }
+
+    async fn wait_for_within(&self, what: &str, body: &str, deadline: Duration) -> Value {
+        let started = Instant::now();
+        loop {
+            let v = self.run(body).await;
+            if !(v.is_null() || v == false) {
+                return v;
+            }
+            if started.elapsed() > deadline {
+                let debug = self
+                    .run(
+                        "return {url: location.href, slots: window.__slotStates && __slotStates(), \
+                         errors: window.__errors, violations: window.__violations}",
+                    )
+                    .await;
+                panic!("timed out after {deadline:?} waiting for {what}; page: {debug}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until every slot on the page has settled (ready, empty or error) and returns
+    /// `{slot: state}`.
+    async fn slots_settled(&self) -> HashMap<String, String> {
+        let v = self
+            .wait_for(
+                "every slot to settle",
+                "const s = __slotStates(); \
+                 return Object.values(s).every(x => ['ready','empty','error'].includes(x)) && Object.keys(s).length ? s : null",
+            )
+            .await;
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// The element id of the first match of `inner` inside the shadow root of `host`.
+    async fn shadow_element(&self, host: &str, inner: &str) -> String {
+        let host_el = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": host})),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("finding {host}: {e}"));
+        let host_id = element_id(&host_el);
+        let root = self
+            .command(reqwest::Method::GET, &format!("/element/{host_id}/shadow"), None)
+            .await
+            .unwrap_or_else(|e| panic!("{host} has no open shadow root: {e}"));
+        let root_id = root["shadow-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let el = self
+            .command(
+                reqwest::Method::POST,
+                &format!("/shadow/{root_id}/element"),
+                Some(json!({"using": "css selector", "value": inner})),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("finding {inner} in the shadow root of {host}: {e}"));
+        element_id(&el)
+    }
+
+    /// A real click (scrolled into view, hit-tested) on an element.
+    async fn click(&self, element: &str) {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("clicking: {e}"));
+    }
+
+    async fn press_tab(&self) {
+        let tab = "\u{E004}";
+        self.command(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": tab}, {"type": "keyUp", "value": tab}
+            ]}]})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("pressing Tab: {e}"));
+    }
+
+    /// Ends the session now, while the servers still answer Chromium's last requests.
+    async fn quit(mut self) {
+        let _ = self.command(reqwest::Method::DELETE, "", None).await;
+        self.session.clear();
+    }
+}
+
+impl Drop for Browser {
+    /// On a panic the session is ended with a blocking request (no runtime here), so that
+    /// no Chromium outlives the test.
+    fn drop(&mut self) {
+        if self.session.is_empty() {
+            return;
+        }
+        let addr: SocketAddr = self.driver.base.trim_start_matches("http://").parse().unwrap();
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                s,
+                "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    }
+}
+
+fn element_id(v: &Value) -> String {
+    v["element-6066-11e4-a52e-4f735466cecf"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an element: {v}"))
+        .to_string()
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// Defines `__slotStates()` in the page (the demo page has no watcher): `{slot: state}`.
+const SLOT_STATES_JS: &str = "window.__slotStates = () => Object.fromEntries(\
+    [...document.querySelectorAll('[data-laris-slot]')].map(e => [e.dataset.larisSlot, e.dataset.larisState || 'none']));";
+
+/// Navigates and installs the page helpers the waits use.
+async fn open(browser: &Browser, url: &str) {
+    browser.goto(url).await;
+    browser.run(SLOT_STATES_JS).await;
+}
+
+/// What a slot shows: `{state, html, items, minHeight}`, html null without a shadow root.
+async fn slot(browser: &Browser, name: &str) -> Value {
+    browser
+        .run(&format!(
+            "const el = document.querySelector('[data-laris-slot={name}]'); const sr = el.shadowRoot; \
+             return {{state: el.dataset.larisState || null, html: sr ? sr.innerHTML : null, \
+                      text: sr ? sr.textContent : '', \
+                      items: sr ? [...sr.querySelectorAll('[data-laris-item]')].map(a => a.dataset.larisItem) : [], \
+                      minHeight: el.style.minHeight}}"
+        ))
+        .await
+}
+
+fn str_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Everything a test needs: laris, the shop's own site (another origin), a browser.
+struct Rig {
+    browser: Browser,
+    pages: PageServer,
+    laris: Laris,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let pages = PageServer::start().await;
+        let laris = Laris::start(&pages.origin).await;
+        let browser = Browser::start().await;
+        Rig {
+            browser,
+            pages,
+            laris,
+        }
+    }
+
+    /// The shop page of this rig embedding laris's own /widget.js, at `path`.
+    fn shop_page_at(&self, path: &str, product: &str, extra_head: &str, extra_body: &str) -> String {
+        let page = shop_page(
+            &self.laris.url("/widget.js"),
+            "lengkuas",
+            product,
+            extra_head,
+            extra_body,
+        );
+        self.pages.route(path, html(page));
+        self.pages.url(path)
+    }
+
+    async fn stop(self) {
+        self.browser.quit().await;
+    }
+}
+
+// ---- the tests --------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_renders_all_four_slots_into_open_shadow_roots_with_the_right_products_and_prices() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    open(b, &rig.laris.url("/demo")).await;
+    let states = b.slots_settled().await;
+    for s in SLOTS {
+        assert_eq!(states[s], "ready", "slot {s}: {states:?}");
+    }
+    let upsell = slot(b, "upsell").await;
+    let bundle = slot(b, "bundle").await;
+    let similar = slot(b, "similar").await;
+    let loyalty = slot(b, "loyalty").await;
+    assert!(
+        str_list(&upsell["items"]).contains(&"SRD-250P".to_string()),
+        "upsell: {upsell}"
+    );
+    assert!(
+        str_list(&bundle["items"]).contains(&"TPG-100".to_string()),
+        "bundle: {bundle}"
+    );
+    assert!(!str_list(&similar["items"]).is_empty(), "similar: {similar}");
+    assert!(
+        loyalty["html"].as_str().unwrap().contains("laris-loyalty"),
+        "loyalty: {loyalty}"
+    );
+    for s in [&upsell, &bundle, &similar, &loyalty] {
+        assert_eq!(
+            s["minHeight"], "",
+            "reserved space is released after rendering: {s}"
+        );
+    }
+
+    // Each shown price is the product's price as the product API formats it.
+    let http = reqwest::Client::new();
+    let shown: Value = b
+        .run(
+            "return [...document.querySelectorAll('[data-laris-slot]')].flatMap(el => \
+               [...el.shadowRoot.querySelectorAll('a[data-laris-item]')].map(a => \
+                 [a.dataset.larisItem, (a.querySelector('.laris-price') || a).textContent]))",
+        )
+        .await;
+    let shown = shown.as_array().unwrap();
+    assert!(shown.len() >= 3, "{shown:?}");
+    for pair in shown {
+        let (id, text) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+        let product: Value = http
+            .get(rig.laris.url(&format!("/v1/shops/lengkuas/products/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let price = product["price_text"].as_str().unwrap();
+        assert!(price.starts_with("Rp"), "{product}");
+        assert!(text.contains(price), "{id} shows {text:?}, its price is {price}");
+    }
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_strict_csp_on_another_origin_the_widget_renders_from_one_request_without_violations() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let csp = format!(
+        "default-src 'self'; script-src 'self' {l}; connect-src {l}; style-src 'self'; img-src * data:",
+        l = rig.laris.base
+    );
+    let page = shop_page(&rig.laris.url("/widget.js"), "lengkuas", "SRD-100", "", "");
+    rig.pages.route(
+        "/strict",
+        Reply::Ok {
+            content_type: "text/html; charset=utf-8",
+            headers: vec![("Content-Security-Policy".into(), csp)],
+            body: page,
+        },
+    );
+    b.goto(&rig.pages.url("/strict")).await;
+    // Defined by a script run through WebDriver, which the page's CSP does not govern.
+    b.run(SLOT_STATES_JS).await;
+    let states = b.slots_settled().await;
+    for s in SLOTS {
+        assert_eq!(states[s], "ready", "slot {s}: {states:?}");
+    }
+    assert!(str_list(&slot(b, "upsell").await["items"]).contains(&"SRD-250P".to_string()));
+    let styled: Value = b
+        .run(
+            "const sr = document.querySelector('[data-laris-slot=similar]').shadowRoot; \
+             return getComputedStyle(sr.querySelector('.laris-list')).display",
+        )
+        .await;
+    assert_eq!(styled, "grid", "the widget's own styles apply under the CSP");
+    let requests: Value = b
+        .run("return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/fragments'))")
+        .await;
+    assert_eq!(
+        requests.as_array().unwrap().len(),
+        1,
+        "one fragments request for four slots: {requests}"
+    );
+    let report: Value = b.run("return {violations: __violations, errors: __errors}").await;
+    assert_eq!(report, json!({"violations": [], "errors": []}));
+
+    // The watcher does see violations: a style attribute is one under this policy.
+    b.run("const d = document.createElement('div'); d.setAttribute('style', 'color: red'); document.body.append(d);")
+        .await;
+    b.wait_for(
+        "the control violation to be reported",
+        "return __violations.length > 0",
+    )
+    .await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_page_css_does_not_reach_into_the_widget_and_widget_css_does_not_leak_out() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    rig.pages.route(
+        "/host.css",
+        css(
+            "a { color: rgb(255, 0, 0); } .laris-item { display: none; } img { display: none; }\n\
+             body { color: rgb(255, 0, 0); letter-spacing: 7px; text-align: right; }\n\
+             .probe { padding: 0; margin: 0; border: 0; background: transparent; font: 16px serif; }",
+        ),
+    );
+    // Host elements wearing the class names the widget styles, beside plain twins.
+    let probes = "<div id=probes>\
+        <ul class=\"laris-list probe\"><li class=probe>x</li></ul><ul class=probe><li class=probe>x</li></ul>\
+        <a class=\"laris-link probe\" href=#>x</a><a class=probe href=#>x</a>\
+        <button class=\"laris-add probe\">x</button><button class=probe>x</button>\
+        <p class=\"laris-title probe\">x</p><p class=probe>x</p>\
+        <span class=\"laris-price probe\">x</span><span class=probe>x</span>\
+        <section class=\"laris probe\">x</section><section class=probe>x</section></div>";
+    let url = rig.shop_page_at(
+        "/styled",
+        "SRD-100",
+        "<link rel=\"stylesheet\" href=\"/host.css\">",
+        probes,
+    );
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["similar"], "ready", "{states:?}");
+
+    let inside: Value = b
+        .run(
+            "const sr = document.querySelector('[data-laris-slot=similar]').shadowRoot; \
+             const a = sr.querySelector('a[data-laris-item]'), item = sr.querySelector('.laris-item'), img = sr.querySelector('img'); \
+             const cs = getComputedStyle(a); \
+             return {linkColor: cs.color, letterSpacing: cs.letterSpacing, textAlign: cs.textAlign, \
+                     itemDisplay: getComputedStyle(item).display, itemHeight: item.getBoundingClientRect().height, \
+                     imgDisplay: img ? getComputedStyle(img).display : 'no image'}",
+        )
+        .await;
+    assert_ne!(inside["linkColor"], "rgb(255, 0, 0)", "{inside}");
+    assert_eq!(
+        inside["letterSpacing"], "normal",
+        "inherited page text styles stop at the slot: {inside}"
+    );
+    assert_ne!(inside["textAlign"], "right", "{inside}");
+    assert_ne!(inside["itemDisplay"], "none", "{inside}");
+    assert!(inside["itemHeight"].as_f64().unwrap() > 20.0, "{inside}");
+    assert_ne!(inside["imgDisplay"], "none", "{inside}");
+
+    let outside: Value = b
+        .run(
+            "const props = ['display','paddingTop','paddingLeft','marginTop','borderTopWidth','backgroundColor', \
+                            'color','fontWeight','fontSize','listStyleType','gridTemplateColumns','textDecorationLine','borderRadius']; \
+             const els = [...document.querySelectorAll('#probes .probe')].filter(e => e.parentElement.id === 'probes'); \
+             const diffs = []; \
+             for (let i = 0; i < els.length; i += 2) { \
+               const a = getComputedStyle(els[i]), b = getComputedStyle(els[i + 1]); \
+               for (const p of props) if (a[p] !== b[p]) diffs.push(els[i].className + ' ' + p + ': ' + a[p] + ' vs ' + b[p]); \
+             } \
+             return {pairs: els.length / 2, diffs}",
+        )
+        .await;
+    assert_eq!(outside["pairs"], 6, "{outside}");
+    assert_eq!(
+        outside["diffs"],
+        json!([]),
+        "widget CSS leaked onto the host page"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_server_leaves_the_slots_empty_releases_their_space_and_throws_nothing() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let widget = reqwest::get(rig.laris.url("/widget.js"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let fragments = "/v1/shops/lengkuas/fragments";
+    // A copy of the widget served by the page server under /{case}/, so that its
+    // fragments request goes to /{case}/v1/… of the page server, which fails as told.
+    let failures: Vec<(&str, Reply)> = vec![
+        (
+            "status-500",
+            Reply::Status(500, "{\"error\":\"internal error\"}".into()),
+        ),
+        (
+            "not-json",
+            Reply::Ok {
+                content_type: "application/json",
+                headers: Vec::new(),
+                body: "<html>proxy error</html>".into(),
+            },
+        ),
+        (
+            "wrong-shape",
+            Reply::Ok {
+                content_type: "application/json",
+                headers: Vec::new(),
+                body: "{\"fragments\": {\"similar\": 42, \"upsell\": null, \"bundle\": [\"<b>x</b>\"]}}"
+                    .into(),
+            },
+        ),
+        (
+            "no-fragments",
+            Reply::Ok {
+                content_type: "application/json",
+                headers: Vec::new(),
+                body: "[]".into(),
+            },
+        ),
+        ("hangup", Reply::Hangup),
+        ("silence", Reply::Silence),
+    ];
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for (name, reply) in failures {
+        rig.pages.route(&format!("/{name}/widget.js"), script(&widget));
+        rig.pages.route(&format!("/{name}{fragments}"), reply);
+        let page = shop_page(&format!("/{name}/widget.js"), "lengkuas", "SRD-100", "", "");
+        rig.pages.route(&format!("/{name}/page"), html(page));
+        cases.push((name.to_string(), rig.pages.url(&format!("/{name}/page"))));
+    }
+    // The real laris: a shop it does not know, a product the shop does not have.
+    let unknown_shop = shop_page(&rig.laris.url("/widget.js"), "no-such-shop", "SRD-100", "", "");
+    rig.pages.route("/unknown-shop", html(unknown_shop));
+    cases.push(("unknown shop".into(), rig.pages.url("/unknown-shop")));
+    let unknown_product = shop_page(&rig.laris.url("/widget.js"), "lengkuas", "NOPE-999", "", "");
+    rig.pages.route("/unknown-product", html(unknown_product));
+    cases.push(("unknown product".into(), rig.pages.url("/unknown-product")));
+
+    for (name, url) in cases {
+        open(b, &url).await;
+        b.wait_for("the widget to start", "return window.Laris ? true : null")
+            .await;
+        let started = Instant::now();
+        let states = b.slots_settled().await;
+        for s in SLOTS {
+            assert!(
+                states[s] == "error" || states[s] == "empty",
+                "{name}: slot {s} is {:?}",
+                states[s]
+            );
+            let shown = slot(b, s).await;
+            assert!(
+                shown["html"].is_null() || shown["html"] == "",
+                "{name}: slot {s} shows {shown}"
+            );
+            assert_eq!(shown["minHeight"], "", "{name}: slot {s} still holds its space");
+        }
+        let report: Value = b.run("return {errors: __errors, violations: __violations}").await;
+        assert_eq!(report, json!({"errors": [], "violations": []}), "{name}");
+        if name == "silence" {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "a silent server is given up on within the widget's timeout"
+            );
+        }
+    }
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clicking_an_item_sends_a_click_beacon_after_the_impression_and_laris_accepts_both() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let url = rig.shop_page_at("/click", "SRD-100", "", "");
+    open(b, &url).await;
+    assert_eq!(b.slots_settled().await["similar"], "ready");
+    b.wait_for(
+        "an impression beacon of the similar slot",
+        "return __beacons.some(c => c.body && JSON.parse(c.body).type === 'impression' && JSON.parse(c.body).slot === 'similar')",
+    )
+    .await;
+
+    let link = b
+        .shadow_element("[data-laris-slot=similar]", "a[data-laris-item]")
+        .await;
+    let item: Value = b
+        .run("return document.querySelector('[data-laris-slot=similar]').shadowRoot.querySelector('a[data-laris-item]').dataset.larisItem")
+        .await;
+    b.click(&link).await;
+    let click = b
+        .wait_for(
+            "a click beacon",
+            "const c = __beacons.find(c => c.body && JSON.parse(c.body).type === 'click'); return c || null",
+        )
+        .await;
+    let body: Value = serde_json::from_str(click["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"type": "click", "slot": "similar", "product": "SRD-100", "item": item})
+    );
+    assert_eq!(click["url"], rig.laris.url("/v1/shops/lengkuas/events"));
+    assert_eq!(click["type"], "text/plain");
+    assert_eq!(
+        b.run("return location.href").await,
+        url,
+        "the watcher kept the page"
+    );
+
+    // Every beacon the widget sent is one laris accepts, sent the way sendBeacon sends it.
+    let beacons: Value = b.run("return __beacons").await;
+    let http = reqwest::Client::new();
+    for beacon in beacons.as_array().unwrap() {
+        let resp = http
+            .post(beacon["url"].as_str().unwrap())
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("origin", &rig.pages.origin)
+            .body(beacon["body"].as_str().unwrap().to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        assert_eq!(
+            status,
+            202,
+            "laris refused {beacon}: {}",
+            resp.text().await.unwrap()
+        );
+    }
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundle_button_asks_the_page_to_add_the_bundle_and_sends_an_add_to_cart_beacon() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let url = rig.shop_page_at("/bundle", "SRD-100", "", "");
+    open(b, &url).await;
+    assert_eq!(b.slots_settled().await["bundle"], "ready");
+    let button = b
+        .shadow_element("[data-laris-slot=bundle]", "button[data-laris-add]")
+        .await;
+    let ids: Value = b
+        .run("return document.querySelector('[data-laris-slot=bundle]').shadowRoot.querySelector('button[data-laris-add]').dataset.larisAdd.split(',')")
+        .await;
+    b.click(&button).await;
+    let cart = b
+        .wait_for(
+            "a laris:add-to-cart event",
+            "return __cart.length ? __cart : null",
+        )
+        .await;
+    assert_eq!(
+        cart,
+        json!([{"products": ids, "slot": "bundle", "product": "SRD-100"}])
+    );
+    let beacon = b
+        .wait_for(
+            "an add-to-cart beacon",
+            "const c = __beacons.find(c => c.body && c.body.includes('add_to_cart')); return c ? JSON.parse(c.body) : null",
+        )
+        .await;
+    let items: Vec<Value> = beacon["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                (&e["type"], &e["slot"], &e["product"]),
+                (&json!("add_to_cart"), &json!("bundle"), &json!("SRD-100"))
+            );
+            e["item"].clone()
+        })
+        .collect();
+    assert_eq!(Value::from(items), ids);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widgets_links_and_bundle_button_are_reachable_with_the_tab_key() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let url = rig.shop_page_at("/keyboard", "SRD-100", "", "");
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(
+        (states["similar"].as_str(), states["bundle"].as_str()),
+        ("ready", "ready")
+    );
+    let mut reached = Vec::new();
+    for _ in 0..40 {
+        b.press_tab().await;
+        let focus: Value = b
+            .run(
+                "const host = document.activeElement; const inner = host && host.shadowRoot && host.shadowRoot.activeElement; \
+                 return inner ? host.dataset.larisSlot + ' ' + inner.tagName + '.' + inner.className : null",
+            )
+            .await;
+        if let Some(f) = focus.as_str() {
+            reached.push(f.to_string());
+        }
+    }
+    assert!(reached.iter().any(|f| f == "similar A.laris-link"), "{reached:?}");
+    assert!(
+        reached.iter().any(|f| f == "bundle BUTTON.laris-add"),
+        "{reached:?}"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_laris_is_the_only_global_the_widget_adds() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let url = rig.shop_page_at("/globals", "SRD-100", "", "");
+    open(b, &url).await;
+    b.slots_settled().await;
+    let added: Value = b
+        .run("return Object.keys(window).filter(k => !__keysBefore.includes(k) && k !== '__slotStates')")
+        .await;
+    assert_eq!(added, json!(["Laris"]));
+    let api: Value = b
+        .run("return {keys: Object.keys(Laris).sort(), rupiah: [Laris.formatRupiah(20000), Laris.formatRupiah(1250000), Laris.formatRupiah(0), Laris.formatRupiah(-1500)], version: typeof Laris.version}")
+        .await;
+    assert_eq!(
+        api,
+        json!({"keys": ["formatRupiah", "refresh", "version"], "rupiah": ["Rp20.000", "Rp1.250.000", "Rp0", "-Rp1.500"], "version": "string"})
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn laris_refresh_reloads_the_slots_after_a_single_page_navigation() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let url = rig.shop_page_at("/spa", "SRD-100", "", "");
+    open(b, &url).await;
+    assert_eq!(b.slots_settled().await["similar"], "ready");
+    assert!(slot(b, "similar").await["html"]
+        .as_str()
+        .unwrap()
+        .contains("laris_from=SRD-100"));
+    b.run(
+        "document.querySelectorAll('[data-laris-slot]').forEach(e => e.dataset.product = 'TPG-100'); Laris.refresh();",
+    )
+    .await;
+    b.wait_for(
+        "the similar slot to show TPG-100's neighbours",
+        "const sr = document.querySelector('[data-laris-slot=similar]').shadowRoot; \
+         return sr.innerHTML.includes('laris_from=TPG-100') && document.querySelector('[data-laris-slot=similar]').dataset.larisState === 'ready'",
+    )
+    .await;
+    let requests: Value = b
+        .run("return performance.getEntriesByType('resource').filter(e => e.name.includes('/fragments')).map(e => e.name)")
+        .await;
+    assert_eq!(
+        requests.as_array().unwrap().len(),
+        2,
+        "one request per scan: {requests}"
+    );
+    let report: Value = b.run("return __errors").await;
+    assert_eq!(report, json!([]));
+    rig.stop().await;
+}
