@@ -68,6 +68,7 @@ pub fn rules(
     t: &MiningThresholds,
     itemsets: bool,
     json: bool,
+    timing: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     if !(t.min_support > 0.0 && t.min_support <= 1.0) {
@@ -89,7 +90,17 @@ pub fn rules(
         )
     })?;
     let (labels, baskets) = read_baskets(&text);
+    let started = std::time::Instant::now();
     let (sets, rules) = mine_rules(&baskets, t);
+    if timing {
+        eprintln!(
+            "mined {} itemsets and {} rules from {} baskets in {:.1} ms",
+            sets.len(),
+            rules.len(),
+            baskets.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     if itemsets {
         let rows: Vec<ItemsetRow> = sets
             .iter()

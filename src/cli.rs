@@ -102,6 +102,9 @@ pub enum Command {
         /// Print the frequent itemsets instead of the rules.
         #[arg(long)]
         itemsets: bool,
+        /// Print the mining time (reading and writing excluded) to stderr.
+        #[arg(long)]
+        timing: bool,
         #[arg(long, value_enum, default_value = "csv")]
         format: OutputFormat,
     },
@@ -209,6 +212,7 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             min_lift,
             max_len,
             itemsets,
+            timing,
             format,
         } => {
             let t = crate::recommend::fpgrowth::MiningThresholds {
@@ -222,6 +226,7 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 &t,
                 *itemsets,
                 *format == OutputFormat::Json,
+                *timing,
                 &mut std::io::stdout().lock(),
             )
         }

@@ -26,6 +26,7 @@ pub fn derive_customers(orders: &[Order]) -> Vec<Customer> {
             average_order_value: Rupiah(0),
             tier: None,
             tier_since: None,
+            tier_history: Vec::new(),
             next_tier_needed: None,
             segment: None,
             rfm: None,
@@ -53,6 +54,7 @@ pub fn tiers_and_segments(
     orders: &[Order],
     settings: &LoyaltySettings,
     previous: &HashMap<CustomerId, Standing>,
+    history: &HashMap<CustomerId, Vec<(DateTime<Utc>, String)>>,
     now: DateTime<Utc>,
 ) -> (Vec<Customer>, LoyaltyModel) {
     let since =
@@ -80,6 +82,12 @@ pub fn tiers_and_segments(
     for (c, score) in customers.iter_mut().zip(scores) {
         if let Some(st) = model.standing(&c.id) {
             c.tier = model.ladder.get(st.tier).map(|t| t.name.clone());
+            c.tier_history = history.get(&c.id).cloned().unwrap_or_default();
+            if let Some(name) = &c.tier {
+                if c.tier_history.last().map(|(_, t)| t) != Some(name) {
+                    c.tier_history.push((st.since, name.clone()));
+                }
+            }
             c.tier_since = Some(st.since);
             c.next_tier_needed = model.progress(st).map(|p| p.needed);
         }

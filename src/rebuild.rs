@@ -47,12 +47,19 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
         _ => Default::default(),
     };
     let mut model = build_model(products, &orders, &shop.recommend);
+    let history = store
+        .customers(&shop.id)?
+        .into_iter()
+        .filter(|c| !c.tier_history.is_empty())
+        .map(|c| (c.id, c.tier_history))
+        .collect();
     let customers = crate::customers::derive_customers(&orders);
     let (customers, loyalty) = crate::customers::tiers_and_segments(
         customers,
         &orders,
         &shop.loyalty,
         &previous,
+        &history,
         chrono::Utc::now(),
     );
     store.replace_customers(&shop.id, &customers)?;

@@ -124,6 +124,9 @@ pub struct Customer {
     pub tier: Option<String>,
     #[serde(default)]
     pub tier_since: Option<DateTime<Utc>>,
+    /// Every tier change: (date, new tier), oldest first.
+    #[serde(default)]
+    pub tier_history: Vec<(DateTime<Utc>, String)>,
     /// Rupiah still needed for the next tier (none at the top).
     #[serde(default)]
     pub next_tier_needed: Option<Rupiah>,

@@ -35,7 +35,7 @@ fn repo() -> PathBuf {
 
 /// The demo shop, allowing the widget endpoints from `origin` only (not `*`), so that the
 /// cross-origin pages prove the shop's CORS setting works.
-fn config_text(origin: &str) -> String {
+fn config_text(origin: &str, recording: &Path) -> String {
     format!(
         r#"
 [server]
@@ -50,7 +50,7 @@ allowed_origins = ["{origin}"]
 customer_secret = "browser-test-customer-secret-0123456789"
 "#,
         images = repo().join("demo/lengkuas/images").display(),
-        rec = repo().join("demo/lengkuas/recording").display(),
+        rec = recording.display(),
     )
 }
 
@@ -63,8 +63,9 @@ struct Laris {
 }
 
 impl Laris {
-    async fn start(allowed_origin: &str) -> Laris {
-        let settings = Settings::from_toml(&config_text(allowed_origin), Path::new("browser-test.toml"), &[])
+    async fn start(allowed_origin: &str, recording: &Path) -> Laris {
+        let config = config_text(allowed_origin, recording);
+        let settings = Settings::from_toml(&config, Path::new("browser-test.toml"), &[])
             .expect("the browser test config is valid");
         let data_dir = tempfile::tempdir().unwrap();
         let app = Application::build(settings, data_dir.path(), "127.0.0.1:0".parse().unwrap())
@@ -222,7 +223,7 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, routes: Arc<Mutex<H
 }
 
 /// Loaded (synchronously, before the widget) by every page of the page server: records CSP
-/// violations, uncaught errors, beacons and add-to-cart events, the globals present before
+/// violations, uncaught errors and alerts, beacons and add-to-cart events, the globals present before
 /// the widget, and keeps clicks inside slots from navigating away.
 const WATCHER_JS: &str = r#"
 window.__violations = [];
@@ -241,6 +242,7 @@ navigator.sendBeacon = function (url, data) {
   if (data && data.text) data.text().then(function (t) { call.body = t; });
   return realSendBeacon(url, data);
 };
+window.alert = function (message) { __errors.push("alert: " + message); };
 document.addEventListener("laris:add-to-cart", function (e) { __cart.push(e.detail); });
 document.addEventListener("click", function (e) {
   if (e.target.closest && e.target.closest("[data-laris-slot]")) e.preventDefault();
@@ -572,23 +574,35 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-/// Defines `__slotStates()` in the page (the demo page has no watcher): `{slot: state}`.
-const SLOT_STATES_JS: &str = "window.__slotStates = () => Object.fromEntries(\
-    [...document.querySelectorAll('[data-laris-slot]')].map(e => [e.dataset.larisSlot, e.dataset.larisState || 'none']));";
+/// Helpers the tests' scripts use, installed in each page through WebDriver (which the
+/// page's CSP does not govern): slot states, a slot's host and shadow root, the fragments
+/// requests made, and the events the widget sent by beacon (batches flattened).
+const PAGE_HELPERS_JS: &str = r#"
+const slots = () => [...document.querySelectorAll('[data-laris-slot]')];
+window.__slotStates = () =>
+  Object.fromEntries(slots().map(e => [e.dataset.larisSlot, e.dataset.larisState || 'none']));
+window.__host = name => document.querySelector(`[data-laris-slot=${name}]`);
+window.__shadow = name => __host(name).shadowRoot;
+window.__fragmentRequests = () =>
+  performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/fragments'));
+window.__sent = type => (window.__beacons || [])
+  .filter(c => c.body)
+  .flatMap(c => { const b = JSON.parse(c.body); return b.events || [b]; })
+  .filter(e => e.type === type);
+"#;
 
 /// Navigates and installs the page helpers the waits use.
 async fn open(browser: &Browser, url: &str) {
     browser.goto(url).await;
-    browser.run(SLOT_STATES_JS).await;
+    browser.run(PAGE_HELPERS_JS).await;
 }
 
 /// What a slot shows: `{state, html, items, minHeight}`, html null without a shadow root.
 async fn slot(browser: &Browser, name: &str) -> Value {
     browser
         .run(&format!(
-            "const el = document.querySelector('[data-laris-slot={name}]'); const sr = el.shadowRoot; \
+            "const el = __host('{name}'), sr = el.shadowRoot; \
              return {{state: el.dataset.larisState || null, html: sr ? sr.innerHTML : null, \
-                      text: sr ? sr.textContent : '', \
                       items: sr ? [...sr.querySelectorAll('[data-laris-item]')].map(a => a.dataset.larisItem) : [], \
                       minHeight: el.style.minHeight}}"
         ))
@@ -613,9 +627,14 @@ struct Rig {
 }
 
 impl Rig {
+    /// The demo shop as recorded.
     async fn start() -> Rig {
+        Rig::start_with(&repo().join("demo/lengkuas/recording")).await
+    }
+
+    async fn start_with(recording: &Path) -> Rig {
         let pages = PageServer::start().await;
-        let laris = Laris::start(&pages.origin).await;
+        let laris = Laris::start(&pages.origin, recording).await;
         let browser = Browser::start().await;
         Rig {
             browser,
@@ -724,32 +743,30 @@ async fn under_a_strict_csp_on_another_origin_the_widget_renders_from_one_reques
     );
     b.goto(&rig.pages.url("/strict")).await;
     // Defined by a script run through WebDriver, which the page's CSP does not govern.
-    b.run(SLOT_STATES_JS).await;
+    b.run(PAGE_HELPERS_JS).await;
     let states = b.slots_settled().await;
     for s in SLOTS {
         assert_eq!(states[s], "ready", "slot {s}: {states:?}");
     }
     assert!(str_list(&slot(b, "upsell").await["items"]).contains(&"SRD-250P".to_string()));
+    let report: Value = b.run("return {violations: __violations, errors: __errors}").await;
+    assert_eq!(report, json!({"violations": [], "errors": []}));
     let styled: Value = b
         .run(
-            "const sr = document.querySelector('[data-laris-slot=similar]').shadowRoot; \
+            "const sr = __shadow('similar'); \
              return getComputedStyle(sr.querySelector('.laris-list')).display",
         )
         .await;
     assert_eq!(styled, "grid", "the widget's own styles apply under the CSP");
-    let requests: Value = b
-        .run("return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/fragments'))")
-        .await;
+    let requests: Value = b.run("return __fragmentRequests()").await;
     assert_eq!(
         requests.as_array().unwrap().len(),
         1,
         "one fragments request for four slots: {requests}"
     );
-    let report: Value = b.run("return {violations: __violations, errors: __errors}").await;
-    assert_eq!(report, json!({"violations": [], "errors": []}));
 
     // The watcher does see violations: a style attribute is one under this policy.
-    b.run("const d = document.createElement('div'); d.setAttribute('style', 'color: red'); document.body.append(d);")
+    b.run("const d = document.createElement('div'); d.setAttribute('style', 'color: red'); document.body.append(d)")
         .await;
     b.wait_for(
         "the control violation to be reported",
@@ -791,7 +808,7 @@ async fn host_page_css_does_not_reach_into_the_widget_and_widget_css_does_not_le
 
     let inside: Value = b
         .run(
-            "const sr = document.querySelector('[data-laris-slot=similar]').shadowRoot; \
+            "const sr = __shadow('similar'); \
              const a = sr.querySelector('a[data-laris-item]'), item = sr.querySelector('.laris-item'), img = sr.querySelector('img'); \
              const cs = getComputedStyle(a); \
              return {linkColor: cs.color, letterSpacing: cs.letterSpacing, textAlign: cs.textAlign, \
@@ -897,6 +914,14 @@ async fn a_failing_server_leaves_the_slots_empty_releases_their_space_and_throws
         open(b, &url).await;
         b.wait_for("the widget to start", "return window.Laris ? true : null")
             .await;
+        if name == "silence" {
+            b.wait_for(
+                "every slot to hold its space while loading",
+                "const s = [...document.querySelectorAll('[data-laris-slot]')]; \
+                 return s.every(e => e.dataset.larisState === 'loading' && parseInt(e.style.minHeight) > 0)",
+            )
+            .await;
+        }
         let started = Instant::now();
         let states = b.slots_settled().await;
         for s in SLOTS {
@@ -933,7 +958,7 @@ async fn clicking_an_item_sends_a_click_beacon_after_the_impression_and_laris_ac
     assert_eq!(b.slots_settled().await["similar"], "ready");
     b.wait_for(
         "an impression beacon of the similar slot",
-        "return __beacons.some(c => c.body && JSON.parse(c.body).type === 'impression' && JSON.parse(c.body).slot === 'similar')",
+        "return __sent('impression').some(e => e.slot === 'similar')",
     )
     .await;
 
@@ -941,13 +966,13 @@ async fn clicking_an_item_sends_a_click_beacon_after_the_impression_and_laris_ac
         .shadow_element("[data-laris-slot=similar]", "a[data-laris-item]")
         .await;
     let item: Value = b
-        .run("return document.querySelector('[data-laris-slot=similar]').shadowRoot.querySelector('a[data-laris-item]').dataset.larisItem")
+        .run("return __shadow('similar').querySelector('a[data-laris-item]').dataset.larisItem")
         .await;
     b.click(&link).await;
     let click = b
         .wait_for(
             "a click beacon",
-            "const c = __beacons.find(c => c.body && JSON.parse(c.body).type === 'click'); return c || null",
+            "return __beacons.find(c => c.body && JSON.parse(c.body).type === 'click') || null",
         )
         .await;
     let body: Value = serde_json::from_str(click["body"].as_str().unwrap()).unwrap();
@@ -997,7 +1022,7 @@ async fn the_bundle_button_asks_the_page_to_add_the_bundle_and_sends_an_add_to_c
         .shadow_element("[data-laris-slot=bundle]", "button[data-laris-add]")
         .await;
     let ids: Value = b
-        .run("return document.querySelector('[data-laris-slot=bundle]').shadowRoot.querySelector('button[data-laris-add]').dataset.larisAdd.split(',')")
+        .run("return __shadow('bundle').querySelector('button[data-laris-add]').dataset.larisAdd.split(',')")
         .await;
     b.click(&button).await;
     let cart = b
@@ -1072,7 +1097,12 @@ async fn window_laris_is_the_only_global_the_widget_adds() {
     open(b, &url).await;
     b.slots_settled().await;
     let added: Value = b
-        .run("return Object.keys(window).filter(k => !__keysBefore.includes(k) && k !== '__slotStates')")
+        // `__*` are the watcher's and this file's; `ret_nodes` is leaked by chromedriver's own
+        // execute-script wrapper.
+        .run(
+            "return Object.keys(window).filter(k => !__keysBefore.includes(k) && !k.startsWith('__') \
+             && k !== 'ret_nodes')",
+        )
         .await;
     assert_eq!(added, json!(["Laris"]));
     let api: Value = b
@@ -1102,13 +1132,11 @@ async fn laris_refresh_reloads_the_slots_after_a_single_page_navigation() {
     .await;
     b.wait_for(
         "the similar slot to show TPG-100's neighbours",
-        "const sr = document.querySelector('[data-laris-slot=similar]').shadowRoot; \
-         return sr.innerHTML.includes('laris_from=TPG-100') && document.querySelector('[data-laris-slot=similar]').dataset.larisState === 'ready'",
+        "const sr = __shadow('similar'); \
+         return sr.innerHTML.includes('laris_from=TPG-100') && __host('similar').dataset.larisState === 'ready'",
     )
     .await;
-    let requests: Value = b
-        .run("return performance.getEntriesByType('resource').filter(e => e.name.includes('/fragments')).map(e => e.name)")
-        .await;
+    let requests: Value = b.run("return __fragmentRequests()").await;
     assert_eq!(
         requests.as_array().unwrap().len(),
         2,
@@ -1116,5 +1144,93 @@ async fn laris_refresh_reloads_the_slots_after_a_single_page_navigation() {
     );
     let report: Value = b.run("return __errors").await;
     assert_eq!(report, json!([]));
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slots_far_below_the_fold_load_only_when_scrolled_near_and_count_one_impression_once_seen() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    rig.pages.route("/long.css", css(".spacer { height: 4000px; }"));
+    let url = rig.shop_page_at(
+        "/long",
+        "SRD-100",
+        "<link rel=\"stylesheet\" href=\"/long.css\">",
+        "<div class=spacer></div>",
+    );
+    open(b, &url).await;
+    b.wait_for("the widget to start", "return window.Laris ? true : null")
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before: Value = b
+        .run(
+            "return {requests: __fragmentRequests().length, states: __slotStates(), beacons: __beacons.length}",
+        )
+        .await;
+    let loading =
+        json!({"similar": "loading", "upsell": "loading", "bundle": "loading", "loyalty": "loading"});
+    assert_eq!(
+        before,
+        json!({"requests": 0, "states": loading, "beacons": 0}),
+        "nothing is fetched for slots 4000px below the viewport"
+    );
+    b.run("__host('similar').scrollIntoView()").await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["similar"], "ready", "{states:?}");
+    b.wait_for(
+        "an impression of the similar slot",
+        "return __sent('impression').some(e => e.slot === 'similar')",
+    )
+    .await;
+    // Give a duplicate the time to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let impressions: Value = b.run("return __sent('impression')").await;
+    let similar = impressions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["slot"] == "similar")
+        .count();
+    assert_eq!(similar, 1, "{impressions}");
+    let requests: Value = b.run("return __fragmentRequests().length").await;
+    assert_eq!(requests, 1, "the four slots still share one request");
+    rig.stop().await;
+}
+
+/// The demo recording with every "Tepung Lengkuas 100 g" (TPG-100, in SRD-100's bundle)
+/// renamed to `name`, in a temporary directory.
+fn demo_recording_renaming_tepung(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let quoted = serde_json::to_string(name).unwrap();
+    for entry in std::fs::read_dir(repo().join("demo/lengkuas/recording")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let renamed = text.replace("\"Tepung Lengkuas 100 g\"", &quoted);
+        std::fs::write(dir.path().join(path.file_name().unwrap()), renamed).unwrap();
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_named_like_markup_shows_as_text_and_creates_no_element() {
+    let payload = "<img src=x onerror=alert(1)>";
+    let recording = demo_recording_renaming_tepung(payload);
+    let rig = Rig::start_with(recording.path()).await;
+    let b = &rig.browser;
+    let url = rig.shop_page_at("/markup", "SRD-100", "", "");
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["bundle"], "ready", "{states:?}");
+    let seen: Value = b
+        .run(
+            "const roots = Object.keys(__slotStates()).map(__shadow).filter(Boolean); \
+             return {names: roots.flatMap(r => [...r.querySelectorAll('.laris-name')].map(n => n.textContent)), \
+                     injected: roots.reduce((n, r) => n + r.querySelectorAll('img[src=x], img:not([src])').length, 0), \
+                     errors: __errors}",
+        )
+        .await;
+    assert!(str_list(&seen["names"]).iter().any(|n| n == payload), "{seen}");
+    assert_eq!(seen["injected"], 0, "{seen}");
+    assert_eq!(seen["errors"], json!([]), "{seen}");
     rig.stop().await;
 }

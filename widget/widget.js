@@ -23,9 +23,9 @@
   "use strict";
 
   var VERSION = "1.0.0";
-  var SLOT_TYPES = { similar: 1, upsell: 1, bundle: 1, loyalty: 1 };
+  var SLOT_TYPES = ["similar", "upsell", "bundle", "loyalty"];
   /** Space held for a loading slot, close to its usual rendered height. */
-  var RESERVED_HEIGHT = { similar: "320px", upsell: "320px", bundle: "280px", loyalty: "96px" };
+  var RESERVED_HEIGHT = { similar: "360px", upsell: "360px", bundle: "360px", loyalty: "72px" };
   var LOAD_MARGIN = "200px 0px";
   var TIMEOUT_MS = 8000;
   var MAX_LIMIT = 20;
@@ -119,7 +119,7 @@
       var el = els[i];
       var type = el.getAttribute("data-laris-slot");
       var product = el.getAttribute("data-product");
-      if (!SLOT_TYPES[type] || !product) continue;
+      if (SLOT_TYPES.indexOf(type) < 0 || !product) continue;
       found.push({
         el: el,
         type: type,
@@ -400,7 +400,7 @@
   }
 
   function start() {
-    if (window.Laris) return; // loaded twice: the first copy serves the page
+    if (window.Laris && window.Laris.version) return; // loaded twice: the first copy serves
     script = document.currentScript ||
       document.querySelector("script[data-shop][src*='widget']");
     if (!script || !script.src) return;

@@ -66,6 +66,7 @@ pub struct EvalArgs {
     /// Seed of the hidden basket items and of the random model.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// A table for the terminal, JSON (the shape of issue 8) or Markdown.
     #[arg(long, value_enum, default_value = "table")]
     pub format: EvalFormat,
     /// Evaluate the orders of this file (marketplace API order records) instead of the

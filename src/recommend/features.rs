@@ -34,9 +34,10 @@
 //! sparse blocks category, attributes and name words, each sorted by name. [`FeatureSpace`]
 //! keeps the readable name of every index, so a score can be explained.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::f64::consts::PI;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use serde::{Deserialize, Serialize};
 
@@ -341,7 +342,7 @@ fn pack_unit_name(unit: PackUnit) -> &'static str {
 }
 
 /// The category features of a path: every non-empty prefix, joined with " > ".
-fn category_prefixes(path: &[String]) -> Vec<String> {
+pub(crate) fn category_prefixes(path: &[String]) -> Vec<String> {
     let mut prefixes = Vec::with_capacity(path.len());
     let mut joined = String::new();
     for segment in path.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -435,53 +436,75 @@ pub fn build_features(products: &[Product], weights: &FeatureWeights) -> Feature
     });
 
     // What every product has, read once.
-    let categories: Vec<Vec<String>> = products.iter().map(|p| category_prefixes(&p.category)).collect();
-    let attributes: Vec<Vec<String>> = products
-        .iter()
-        .map(|p| {
-            p.attributes
-                .iter()
-                .filter_map(|(k, v)| normalised_attribute(k, v))
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect()
-        })
-        .collect();
-    let words: Vec<Vec<String>> = products.iter().map(|p| name_words(&p.name)).collect();
+    let read = |_: &mut (), i: usize| {
+        let p = &products[i];
+        let attributes: Vec<String> = p
+            .attributes
+            .iter()
+            .filter_map(|(k, v)| normalised_attribute(k, v))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        (category_prefixes(&p.category), attributes, name_words(&p.name))
+    };
+    let (mut categories, mut attributes, mut words) = (Vec::new(), Vec::new(), Vec::new());
+    for (c, a, w) in in_parallel(products.len(), || (), read) {
+        categories.push(c);
+        attributes.push(a);
+        words.push(w);
+    }
 
-    // Indices: dense blocks, then each sparse block sorted by name.
+    // Indices: dense blocks, then each sparse block's distinct keys sorted by name.
     let mut names: Vec<String> = vec!["price:cos".into(), "price:sin".into()];
     for unit in PACK_UNITS {
         names.push(format!("pack:{}:cos", pack_unit_name(unit)));
         names.push(format!("pack:{}:sin", pack_unit_name(unit)));
     }
     debug_assert_eq!(names.len() as u32, DENSE_FEATURES);
-    let mut index_of = |distinct: BTreeSet<&String>, prefix: &str| -> HashMap<String, u32> {
-        distinct
+    fn index_block<'a>(
+        keys: &'a [Vec<String>],
+        prefix: &str,
+        names: &mut Vec<String>,
+    ) -> HashMap<&'a str, u32> {
+        let distinct: HashSet<&str> = keys.iter().flatten().map(String::as_str).collect();
+        let mut sorted: Vec<&str> = distinct.into_iter().collect();
+        sorted.sort_unstable();
+        sorted
             .into_iter()
             .map(|key| {
                 names.push(format!("{prefix}:{key}"));
-                (key.clone(), names.len() as u32 - 1)
+                (key, names.len() as u32 - 1)
             })
             .collect()
-    };
-    let category_index = index_of(categories.iter().flatten().collect(), "category");
+    }
+    let category_index = index_block(&categories, "category", &mut names);
     let attributes_start = DENSE_FEATURES + category_index.len() as u32;
-    let attribute_index = index_of(attributes.iter().flatten().collect(), "attr");
+    let attribute_index = index_block(&attributes, "attr", &mut names);
     let words_start = attributes_start + attribute_index.len() as u32;
-    let word_index = index_of(words.iter().flatten().collect(), "word");
+    let word_index = index_block(&words, "word", &mut names);
+
+    let sorted_ids = |keys: &[String], index: &HashMap<&str, u32>| -> Vec<u32> {
+        let mut ids: Vec<u32> = keys.iter().map(|k| index[k.as_str()]).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let word_ids: Vec<Vec<u32>> =
+        in_parallel(products.len(), || (), |_, i| sorted_ids(&words[i], &word_index));
     // Document frequency by feature index: in how many names each word occurs.
     let mut document_frequency = vec![0u32; names.len()];
-    for name in &words {
-        for w in name.iter().collect::<BTreeSet<_>>() {
-            document_frequency[word_index[w] as usize] += 1;
+    for ids in &word_ids {
+        for (k, &id) in ids.iter().enumerate() {
+            if k == 0 || ids[k - 1] != id {
+                document_frequency[id as usize] += 1;
+            }
         }
     }
 
     let n = products.len() as f64;
-    let vectors = products
-        .iter()
-        .enumerate()
-        .map(|(i, product)| {
+    let vectors = in_parallel(
+        products.len(),
+        || (),
+        |_, i| {
+            let product = &products[i];
             let mut blocks: Vec<(Block, Vec<(u32, f64)>)> = Vec::with_capacity(5);
             if product.price.0 > 0 {
                 let theta = price.angle(product.price.0 as f64);
@@ -493,29 +516,35 @@ pub fn build_features(products: &[Product], weights: &FeatureWeights) -> Feature
                 let base = PACK_FEATURES.start + 2 * slot as u32;
                 blocks.push((Block::Pack, vec![(base, theta.cos()), (base + 1, theta.sin())]));
             }
-            let one_hot = |keys: &[String], index: &HashMap<String, u32>| -> Vec<(u32, f64)> {
-                let mut entries: Vec<(u32, f64)> = keys.iter().map(|k| (index[k], 1.0)).collect();
-                entries.sort_unstable_by_key(|e| e.0);
+            let one_hot = |ids: Vec<u32>| -> Vec<(u32, f64)> {
+                let mut entries: Vec<(u32, f64)> = ids.into_iter().map(|id| (id, 1.0)).collect();
                 entries.dedup_by_key(|e| e.0);
                 entries
             };
-            blocks.push((Block::Category, one_hot(&categories[i], &category_index)));
-            blocks.push((Block::Attributes, one_hot(&attributes[i], &attribute_index)));
-            let mut tf: BTreeMap<u32, f64> = BTreeMap::new();
-            for w in &words[i] {
-                *tf.entry(word_index[w]).or_insert(0.0) += 1.0;
+            blocks.push((
+                Block::Category,
+                one_hot(sorted_ids(&categories[i], &category_index)),
+            ));
+            blocks.push((
+                Block::Attributes,
+                one_hot(sorted_ids(&attributes[i], &attribute_index)),
+            ));
+            // Term frequency times smooth idf, over the runs of equal ids.
+            let mut tf_idf: Vec<(u32, f64)> = Vec::with_capacity(word_ids[i].len());
+            for &id in &word_ids[i] {
+                match tf_idf.last_mut() {
+                    Some((last, count)) if *last == id => *count += 1.0,
+                    _ => tf_idf.push((id, 1.0)),
+                }
             }
-            let tf_idf = tf
-                .into_iter()
-                .map(|(index, count)| {
-                    let df = f64::from(document_frequency[index as usize]);
-                    (index, count * (((1.0 + n) / (1.0 + df)).ln() + 1.0))
-                })
-                .collect();
+            for (id, count) in &mut tf_idf {
+                let df = f64::from(document_frequency[*id as usize]);
+                *count *= ((1.0 + n) / (1.0 + df)).ln() + 1.0;
+            }
             blocks.push((Block::Name, tf_idf));
             combine_blocks(blocks, weights)
-        })
-        .collect();
+        },
+    );
 
     FeatureSpace {
         names,
@@ -532,19 +561,17 @@ pub fn build_features(products: &[Product], weights: &FeatureWeights) -> Feature
 /// `sqrt(weight / sum of the weights of such blocks)` and concatenates (blocks come in index
 /// order, so the result is sorted).
 fn combine_blocks(blocks: Vec<(Block, Vec<(u32, f64)>)>, weights: &FeatureWeights) -> SparseVec {
-    let present: Vec<(f64, f64, Vec<(u32, f64)>)> = blocks
-        .into_iter()
-        .filter_map(|(block, entries)| {
-            let weight = weights.effective(block);
-            let norm = entries.iter().map(|e| e.1 * e.1).sum::<f64>().sqrt();
-            (weight > 0.0 && norm > 0.0).then_some((weight, norm, entries))
-        })
+    let norm = |entries: &[(u32, f64)]| entries.iter().map(|e| e.1 * e.1).sum::<f64>().sqrt();
+    let present: Vec<(f64, &[(u32, f64)])> = blocks
+        .iter()
+        .map(|(block, entries)| (weights.effective(*block), entries.as_slice()))
+        .filter(|&(weight, entries)| weight > 0.0 && norm(entries) > 0.0)
         .collect();
     let total: f64 = present.iter().map(|b| b.0).sum();
     let mut out = SparseVec::default();
-    for (weight, norm, entries) in present {
-        let scale = (weight / total).sqrt() / norm;
-        for (index, value) in entries {
+    for (weight, entries) in present {
+        let scale = (weight / total).sqrt() / norm(entries);
+        for &(index, value) in entries {
             let value = (value * scale) as f32;
             if value != 0.0 {
                 out.idx.push(index);
@@ -563,6 +590,60 @@ fn from_entries_normalised(entries: Vec<(u32, f64)>) -> SparseVec {
     }
     let (idx, val) = entries.into_iter().map(|(i, x)| (i, (x / norm) as f32)).unzip();
     SparseVec { idx, val }
+}
+
+/// Items per chunk of work handed to a thread.
+const CHUNK: usize = 64;
+
+/// Runs `work` on 0..count on 2+ threads (one for fewer than two chunks), each thread with its
+/// own scratch, and returns the results in item order. Chunks of consecutive items are handed
+/// out from an atomic counter, so a slow chunk does not hold the others up. Model rebuilds use
+/// it for their per-product work (they run off the request path, in `spawn_blocking`).
+pub(crate) fn in_parallel<S, R, F, W>(count: usize, make_scratch: F, work: W) -> Vec<R>
+where
+    R: Send,
+    F: Fn() -> S + Sync,
+    W: Fn(&mut S, usize) -> R + Sync,
+{
+    let available = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let threads = available.min(count.div_ceil(CHUNK));
+    if threads <= 1 {
+        let mut scratch = make_scratch();
+        return (0..count).map(|i| work(&mut scratch, i)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut scratch = make_scratch();
+                    let mut done = Vec::new();
+                    loop {
+                        let start = next.fetch_add(CHUNK, AtomicOrdering::Relaxed);
+                        if start >= count {
+                            break;
+                        }
+                        for i in start..(start + CHUNK).min(count) {
+                            done.push((i, work(&mut scratch, i)));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut results: Vec<Option<R>> = (0..count).map(|_| None).collect();
+    for (i, r) in parts.into_iter().flatten() {
+        results[i] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every item was handed out"))
+        .collect()
 }
 
 #[cfg(test)]

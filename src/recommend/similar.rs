@@ -5,42 +5,50 @@
 //! The result is exactly the brute-force ranking — score descending, ties by index, the product
 //! itself excluded, only positive scores — which [`similar_top_n_naive`] computes with n² dot
 //! products. [`similar_top_n`] gets it from an inverted index over the sparse blocks (category
-//! prefixes, attributes, name words), so that a product is compared only with the products
-//! that could still make its list. For a product `p`:
+//! prefixes, attribute values, name words), comparing a product only with the products that
+//! could still make its list. For a product `p`:
 //!
-//! 1. **Walk postings lists, cheapest first.** `p`'s sparse features are walked one list at a
-//!    time, next the one that lowers the bound below the most per posting (a leaf category or
-//!    a rare word before a top-level category, that before an attribute value every other
-//!    product has). A product met on a list for the first time is checked against its own
-//!    bound — what it shares on this list, its exact price and pack terms, and for each of
-//!    `p`'s lists not walked yet whether it is on it (a 64-bit mask of the most frequent
-//!    features) times its largest value in that block — and scored exactly only if it could
-//!    still make the list.
-//! 2. **Stop when no unseen product can qualify.** A product on none of the lists walked so far
-//!    shares with `p` at most the features still to walk, plus price and pack. Cauchy–Schwarz
-//!    per block bounds that by Σ_b |p's rest in b|·|q's block b|, and q's block norms take only
-//!    the few values that the sets of blocks a product has give ("profiles"). Once that bound
-//!    is below the n-th best score, the long lists left (a top-level category, a common
-//!    attribute value or word) are never walked.
-//! 3. **Price and pack only.** When every list was walked and a product sharing no sparse
-//!    feature with `p` could still qualify (its score is at most |p_dense|·|q_dense|) — or fewer
-//!    than `n` were found — the remaining products are scanned by decreasing dense norm until
-//!    that bound falls below the n-th score.
+//! 1. **Regions by category.** Products are stored sorted by category path, so the products
+//!    under each prefix of `p`'s path are one run of slots. That splits the catalogue into
+//!    regions — under `p`'s whole path, under all but its last level, …, the rest — in each of
+//!    which every product shares the same category levels with `p`. Regions are searched
+//!    innermost first, which finds a high n-th best score early.
+//! 2. **Walk lists, cheapest first.** Within a region, `p`'s attribute and word lists
+//!    (restricted to the region by binary search: postings are sorted by slot) are walked one
+//!    at a time, next the one that lowers the bound below most per posting. A product met for
+//!    the first time is checked against its own bound, from the 16-byte card copied into its
+//!    posting — the region's category levels, what it shares on this list, which of `p`'s
+//!    lists not walked yet it is on (a 64-bit mask of the most frequent attribute values and
+//!    words) times its largest value in that block, its price and pack terms at most the
+//!    product of the block norms — and scored exactly only if it could still make the list.
+//! 3. **Stop when no unseen product can qualify.** A product of the region on none of the lists
+//!    walked shares with `p` at most the region's category levels and the lists left, plus
+//!    price and pack: Cauchy–Schwarz per block bounds that by Σ_b |p's rest in b|·|q's block b|,
+//!    and block norms take only the few values that the sets of blocks a product has give
+//!    ("profiles"). Once that is below the n-th best score the region is done; the long lists
+//!    (a common attribute value or word) are seldom walked, and the outermost region often not
+//!    at all. (A fixed cap on list length with a price-only bound for the rest would not be
+//!    exact: it would miss products that share only long-list features.)
+//! 4. **Scan what is left.** When every list of a region was walked and an unseen product could
+//!    still qualify — or while there are not `n` yet in a small region — the region's slots are
+//!    checked card by card; outside `p`'s categories, where an unseen product shares only price
+//!    and pack (at most |p_dense|·|q_dense|), by decreasing dense norm until that bound fails.
 //!
 //! Every score that reaches a list is computed like [`SparseVec::dot`] (the same products,
 //! summed in the same index order), so the two functions agree bit for bit, ties included;
-//! bounds keep a small slack against rounding. Products are processed on 2+ threads
-//! (`std::thread::scope`, chunks handed out from an atomic counter) and stored sorted by
-//! category, so that products compared with one another sit together in memory.
+//! bounds are rounded up and keep a small slack against rounding. Products are processed on 2+
+//! threads (`std::thread::scope`, chunks of slots handed out from an atomic counter, so that
+//! neighbouring products, which walk the same lists, run on one thread one after the other).
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::collections::{BinaryHeap, HashMap};
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
 use super::features::{
-    distinct_name_words, normalised_attribute, Block, FeatureSpace, SparseVec, DENSE_FEATURES, PACK_FEATURES,
+    category_prefixes, distinct_name_words, in_parallel, normalised_attribute, Block, FeatureSpace,
+    SparseVec, DENSE_FEATURES, PACK_FEATURES,
 };
 use crate::records::Product;
 
@@ -68,8 +76,6 @@ pub struct SharedTraits {
     pub price_ratio: f32,
 }
 
-/// Products per chunk of work handed to a thread.
-const CHUNK: usize = 64;
 /// Slack for upper bounds, which are summed in another order than the exact scores.
 const SLACK: f32 = 1e-4;
 /// The mask of frequent features a product has holds this many bits.
@@ -95,7 +101,8 @@ pub fn similar_top_n_naive(space: &FeatureSpace, products: &[Product], n: usize)
     if n == 0 || products.len() < 2 {
         return vec![Vec::new(); products.len()];
     }
-    let keys = in_parallel(products.len(), || (), |_, i| TraitKeys::of(&products[i]));
+    let identity: Vec<u32> = (0..products.len() as u32).collect();
+    let keys = TraitKeys::of_all(space, products, &identity);
     let vectors = &space.vectors;
     in_parallel(
         products.len(),
@@ -105,60 +112,104 @@ pub fn similar_top_n_naive(space: &FeatureSpace, products: &[Product], n: usize)
             for q in (0..vectors.len()).filter(|&q| q != p) {
                 top.offer(vectors[p].dot(&vectors[q]), q as u32);
             }
-            neighbours(products, &keys, p, top.into_sorted())
+            neighbours(products, &keys, |i| i, p, top.into_sorted())
         },
     )
 }
 
 /// What `b` shares with `a` (see [`SharedTraits`]).
 pub fn shared_traits(a: &Product, b: &Product) -> SharedTraits {
-    TraitKeys::of(a).shared_with(a, &TraitKeys::of(b), b)
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut id = |key: &str| {
+        let next = ids.len() as u32;
+        *ids.entry(key.to_string()).or_insert(next)
+    };
+    let a_keys = TraitKeys::of(a, &mut id);
+    a_keys.shared_with(a, &TraitKeys::of(b, &mut id), b)
 }
 
-/// A product's category path, attributes and name words as they are compared, read once.
+/// A product's category path, attributes and name words as they are compared, read once:
+/// as ids (equal for equal feature names) to compare, and as text for the reason.
 struct TraitKeys {
-    path: Vec<String>,
+    /// The full category path; `None` without one.
+    path: Option<u32>,
     /// Sorted.
+    attribute_ids: Vec<u32>,
+    /// In the order of `attribute_ids`.
     attributes: Vec<(String, String)>,
+    /// In the order of `words`.
+    word_ids: Vec<u32>,
+    /// Distinct, in the order of the name.
     words: Vec<String>,
 }
 
+/// An id no key gets: never shared.
+const NO_ID: u32 = u32::MAX;
+
 impl TraitKeys {
-    fn of(p: &Product) -> TraitKeys {
-        let mut attributes: Vec<(String, String)> = p
+    /// `id` gives the same id to the same feature name (`category:…`, `attr:key=value`,
+    /// `word:…`), or `NO_ID`.
+    fn of(p: &Product, id: &mut impl FnMut(&str) -> u32) -> TraitKeys {
+        let path = category_prefixes(&p.category)
+            .pop()
+            .map(|full| id(&format!("category:{full}")));
+        let mut attributes: Vec<(u32, (String, String))> = p
             .attributes
             .iter()
             .filter_map(|(k, v)| normalised_attribute(k, v))
+            .map(|(k, v)| (id(&format!("attr:{k}={v}")), (k, v)))
             .collect();
         attributes.sort();
-        attributes.dedup();
+        attributes.dedup_by_key(|a| a.0);
+        let words = distinct_name_words(&p.name);
         TraitKeys {
-            path: p
-                .category
-                .iter()
-                .map(|s| s.trim())
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-            attributes,
-            words: distinct_name_words(&p.name),
+            path,
+            attribute_ids: attributes.iter().map(|a| a.0).collect(),
+            attributes: attributes.into_iter().map(|a| a.1).collect(),
+            word_ids: words.iter().map(|w| id(&format!("word:{w}"))).collect(),
+            words,
         }
     }
 
+    /// The keys of `products[order[0]]`, `products[order[1]]`, …, with the ids of the feature
+    /// space's names.
+    fn of_all(space: &FeatureSpace, products: &[Product], order: &[u32]) -> Vec<TraitKeys> {
+        let ids: HashMap<&str, u32> = space
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i as u32))
+            .collect();
+        in_parallel(
+            order.len(),
+            || (),
+            |_, i| {
+                TraitKeys::of(&products[order[i] as usize], &mut |key| {
+                    ids.get(key).copied().unwrap_or(NO_ID)
+                })
+            },
+        )
+    }
+
     fn shared_with(&self, a: &Product, other: &TraitKeys, b: &Product) -> SharedTraits {
+        let shared = |id: &u32, others: &[u32]| *id != NO_ID && others.contains(id);
+        let mut attributes: Vec<(String, String)> = self
+            .attribute_ids
+            .iter()
+            .zip(&self.attributes)
+            .filter(|(id, _)| shared(id, &other.attribute_ids))
+            .map(|(_, kv)| kv.clone())
+            .collect();
+        attributes.sort();
         SharedTraits {
-            same_category: !self.path.is_empty() && self.path == other.path,
-            attributes: self
-                .attributes
-                .iter()
-                .filter(|kv| other.attributes.binary_search(kv).is_ok())
-                .cloned()
-                .collect(),
+            same_category: self.path.is_some_and(|id| id != NO_ID && Some(id) == other.path),
+            attributes,
             words: self
-                .words
+                .word_ids
                 .iter()
-                .filter(|w| other.words.contains(w))
-                .cloned()
+                .zip(&self.words)
+                .filter(|(id, _)| shared(id, &other.word_ids))
+                .map(|(_, w)| w.clone())
                 .collect(),
             price_ratio: if a.price.0 > 0 {
                 (b.price.0 as f64 / a.price.0 as f64) as f32
@@ -190,13 +241,19 @@ fn similar_top_n_with(
         return vec![Vec::new(); products.len()];
     }
     let index = Index::build(space, mask_bits);
-    let keys = in_parallel(products.len(), || (), |_, i| TraitKeys::of(&products[i]));
+    // Keys by slot, like everything else: a product's neighbours are mostly nearby slots.
+    let keys = TraitKeys::of_all(space, products, &index.product_of);
+    let mut slot_of = vec![0u32; products.len()];
+    for (slot, &p) in index.product_of.iter().enumerate() {
+        slot_of[p as usize] = slot as u32;
+    }
     let by_slot = in_parallel(
         products.len(),
         || Scratch::new(space.feature_count(), products.len()),
         |scratch, slot| {
             let ranked = index.top_n(slot, n, scratch);
-            neighbours(products, &keys, index.product_of[slot] as usize, ranked)
+            let key_of = |p: usize| slot_of[p] as usize;
+            neighbours(products, &keys, key_of, index.product_of[slot] as usize, ranked)
         },
     );
     let mut out: Vec<Vec<Neighbour>> = vec![Vec::new(); products.len()];
@@ -206,7 +263,16 @@ fn similar_top_n_with(
     out
 }
 
-fn neighbours(products: &[Product], keys: &[TraitKeys], p: usize, ranked: Vec<Ranked>) -> Vec<Neighbour> {
+/// The ranking of product `p` with what each neighbour shares with it; `key_of` maps a
+/// product to its position in `keys`.
+fn neighbours(
+    products: &[Product],
+    keys: &[TraitKeys],
+    key_of: impl Fn(usize) -> usize,
+    p: usize,
+    ranked: Vec<Ranked>,
+) -> Vec<Neighbour> {
+    let p_keys = &keys[key_of(p)];
     ranked
         .into_iter()
         .map(|r| {
@@ -214,7 +280,7 @@ fn neighbours(products: &[Product], keys: &[TraitKeys], p: usize, ranked: Vec<Ra
             Neighbour {
                 index: r.index,
                 score: r.score,
-                traits: keys[p].shared_with(&products[p], &keys[q], &products[q]),
+                traits: p_keys.shared_with(&products[p], &keys[key_of(q)], &products[q]),
             }
         })
         .collect()
@@ -288,55 +354,6 @@ impl TopN {
     }
 }
 
-/// Runs `work` on 0..count on 2+ threads (one for fewer than two chunks), each thread with its
-/// own scratch, and returns the results in item order.
-fn in_parallel<S, R, F, W>(count: usize, make_scratch: F, work: W) -> Vec<R>
-where
-    R: Send,
-    F: Fn() -> S + Sync,
-    W: Fn(&mut S, usize) -> R + Sync,
-{
-    let available = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
-    let threads = available.min(count.div_ceil(CHUNK));
-    if threads <= 1 {
-        let mut scratch = make_scratch();
-        return (0..count).map(|i| work(&mut scratch, i)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut scratch = make_scratch();
-                    let mut done = Vec::new();
-                    loop {
-                        let start = next.fetch_add(CHUNK, AtomicOrdering::Relaxed);
-                        if start >= count {
-                            break;
-                        }
-                        for i in start..(start + CHUNK).min(count) {
-                            done.push((i, work(&mut scratch, i)));
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    let mut results: Vec<Option<R>> = (0..count).map(|_| None).collect();
-    for (i, r) in parts.into_iter().flatten() {
-        results[i] = Some(r);
-    }
-    results
-        .into_iter()
-        .map(|r| r.expect("every item was handed out"))
-        .collect()
-}
-
 /// Per-thread working memory, reused from one product to the next.
 struct Scratch {
     /// The current product's vector, scattered over all features (zero elsewhere).
@@ -344,8 +361,12 @@ struct Scratch {
     /// Slots already scored or ruled out for the current product, one bit each (small enough
     /// to stay in the first-level cache).
     seen: Vec<u64>,
-    /// The current product's sparse features not walked yet.
-    to_walk: Vec<u32>,
+    /// The current product's category features, root first, with the slots that have each.
+    categories: Vec<(u32, Range<usize>)>,
+    /// The current product's attribute and word features.
+    others: Vec<u32>,
+    /// Those not walked yet in the current region, with their postings there.
+    to_walk: Vec<RegionList>,
 }
 
 impl Scratch {
@@ -353,6 +374,8 @@ impl Scratch {
         Self {
             p_value: vec![0.0; features],
             seen: vec![0; products.div_ceil(64)],
+            categories: Vec::new(),
+            others: Vec::new(),
             to_walk: Vec::new(),
         }
     }
@@ -363,6 +386,19 @@ impl Scratch {
         let fresh = self.seen[word] & bit == 0;
         self.seen[word] |= bit;
         fresh
+    }
+}
+
+/// A feature's postings within a region: up to two runs of its list.
+#[derive(Debug, Clone)]
+struct RegionList {
+    feature: u32,
+    runs: [Range<usize>; 2],
+}
+
+impl RegionList {
+    fn len(&self) -> usize {
+        self.runs[0].len() + self.runs[1].len()
     }
 }
 
@@ -377,33 +413,77 @@ fn block_slot(block: Block) -> usize {
     }
 }
 
-/// The first sparse block's slot; sparse blocks are 2..5.
+/// The first sparse block's slot; sparse blocks are 2..5, and 0..3 in per-sparse-block arrays.
 const SPARSE_BLOCK: usize = 2;
+const CATEGORY: usize = 0;
 const NO_PACK: u8 = u8::MAX;
 const PACK_START: u32 = PACK_FEATURES.start;
-
-/// Scale of the quantised `Posting::max_value` (values are at most 1).
+/// Scale of the quantised `Card::max_value` (values are at most 1).
 const MAX_VALUE_SCALE: f32 = 65535.0;
 
-/// One entry of a postings list: a product that has the feature and its value, with what the
-/// product's bound needs, so that most candidates are ruled out without a look at the product
-/// itself (a random memory access on a large catalogue).
+/// What a candidate's bound needs to know about it, in 16 bytes: kept by slot and copied into
+/// every posting, so that most candidates are ruled out without a look at the product itself
+/// (a random memory access on a large catalogue).
+#[derive(Debug, Clone, Copy)]
+struct Card {
+    /// Which of the masked (most frequent) features the product has.
+    mask: u64,
+    /// The largest value in each sparse block (category, attributes, name), rounded up to
+    /// 1/65535. Category and attribute values are all equal within a vector.
+    max_value: [u16; 3],
+    /// Index into `Index::profiles`: the product's block norms.
+    profile: u8,
+    /// The unit slot of the pack, or `NO_PACK`.
+    pack_unit: u8,
+}
+
+/// One entry of a postings list: a product that has the feature, its value, and its card.
 #[derive(Debug, Clone, Copy)]
 struct Posting {
     slot: u32,
     value: f32,
-    /// Which of the masked (most frequent) features the product has.
-    mask: u64,
-    /// The product's largest value in each sparse block (category, attributes, name), rounded
-    /// up to 1/65535.
-    max_value: [u16; 3],
-    /// The product's profile: its block norms.
-    profile: u8,
+    card: Card,
+}
+
+/// The product whose list is being built, as the bounds need it.
+struct Current {
+    /// Norms of its price and pack blocks.
+    dense: [f32; 2],
     pack_unit: u8,
 }
 
-/// The catalogue laid out for the search. Products live in *slots*, sorted by category, so
-/// that a product and its likely neighbours are close in memory.
+/// What a candidate met now may still share with the current product, per sparse block: the
+/// masked features (each adds at most the largest of their values), and the sum of the values
+/// of the features that are unmasked or shared for sure. Values are pre-divided by
+/// `MAX_VALUE_SCALE`, the scale of the quantised maxima they multiply.
+#[derive(Debug, Clone, Copy, Default)]
+struct Later {
+    mask: [u64; 3],
+    value: [f32; 3],
+    unmasked: [f32; 3],
+}
+
+impl Later {
+    /// At most what a product with `card` scores beyond `known`. Branch-free and summed as a
+    /// tree: this runs for every posting walked.
+    fn bound(&self, known: f32, card: &Card, q_norms: &[f32; 5], p: &Current) -> f32 {
+        let q_max = card.max_value.map(f32::from);
+        let same_pack = u8::from(p.pack_unit != NO_PACK && p.pack_unit == card.pack_unit);
+        let dense = p.dense[0] * q_norms[0] + f32::from(same_pack) * p.dense[1] * q_norms[1];
+        let unmasked =
+            self.unmasked[0] * q_max[0] + (self.unmasked[1] * q_max[1] + self.unmasked[2] * q_max[2]);
+        let bound = (known + dense) + unmasked;
+        if card.mask & (self.mask[0] | self.mask[1] | self.mask[2]) == 0 {
+            return bound;
+        }
+        let shared = |b: usize| (card.mask & self.mask[b]).count_ones() as f32 * self.value[b] * q_max[b];
+        bound + (shared(0) + (shared(1) + shared(2)))
+    }
+}
+
+/// The catalogue laid out for the search. Products live in *slots*, sorted by category path,
+/// so that the products under one category prefix are one run of slots (which the search
+/// uses) and sit together in memory.
 struct Index {
     /// Slot → position in the products slice.
     product_of: Vec<u32>,
@@ -419,9 +499,8 @@ struct Index {
     block: Vec<u8>,
     /// By feature: its bit in the masks (the most frequent features have one) or `NO_BIT`.
     bit: Vec<u8>,
-
-    /// By slot: the unit slot of its pack, or `NO_PACK`.
-    pack_unit: Vec<u8>,
+    /// By slot.
+    cards: Vec<Card>,
     /// The distinct per-block norms of the vectors (price, pack, category, attributes, name),
     /// rounded up.
     profiles: Vec<[f32; 5]>,
@@ -439,6 +518,8 @@ impl Index {
             .map(|f| block_slot(space.block_of(f)) as u8)
             .collect();
 
+        // Category features come in path order (a prefix sorts before its extensions), so
+        // sorting by them makes every category prefix one run of slots.
         fn category_of(v: &SparseVec, attributes_start: u32) -> &[u32] {
             let from = v.idx.partition_point(|&f| f < DENSE_FEATURES);
             let to = v.idx.partition_point(|&f| f < attributes_start);
@@ -464,8 +545,9 @@ impl Index {
         for &(f, _) in entries.iter().filter(|e| e.0 >= DENSE_FEATURES) {
             df[f as usize] += 1;
         }
-        // The most frequent features get mask bits: they are the lists most often left unwalked.
-        let mut by_df: Vec<u32> = (DENSE_FEATURES..features as u32)
+        // The most frequent attribute values and words get mask bits: they are the lists most
+        // often left unwalked.
+        let mut by_df: Vec<u32> = (space.attributes_start..features as u32)
             .filter(|&f| df[f as usize] > 1)
             .collect();
         by_df.sort_by(|&a, &b| df[b as usize].cmp(&df[a as usize]).then(a.cmp(&b)));
@@ -474,29 +556,34 @@ impl Index {
             bit[f as usize] = b as u8;
         }
 
-        let mut masks = vec![0u64; slots];
-        let mut max_values = vec![[0u16; 3]; slots];
-        let mut pack_unit = vec![NO_PACK; slots];
+        let mut cards = Vec::with_capacity(slots);
         let mut norms = vec![[0f32; 5]; slots];
-        for slot in 0..slots {
+        for (slot, norm) in norms.iter_mut().enumerate() {
+            let mut card = Card {
+                mask: 0,
+                max_value: [0; 3],
+                profile: 0,
+                pack_unit: NO_PACK,
+            };
             let mut max_value = [0f32; 3];
             for &(f, x) in vector(slot) {
                 let b = block[f as usize] as usize;
-                norms[slot][b] += x * x;
+                norm[b] += x * x;
                 if (PACK_START..DENSE_FEATURES).contains(&f) {
-                    pack_unit[slot] = ((f - PACK_START) / 2) as u8;
+                    card.pack_unit = ((f - PACK_START) / 2) as u8;
                 } else if f >= DENSE_FEATURES {
                     max_value[b - SPARSE_BLOCK] = max_value[b - SPARSE_BLOCK].max(x);
                     if bit[f as usize] != NO_BIT {
-                        masks[slot] |= 1 << bit[f as usize];
+                        card.mask |= 1 << bit[f as usize];
                     }
                 }
             }
-            for x in norms[slot].iter_mut() {
+            for x in norm.iter_mut() {
                 *x = x.sqrt();
             }
             // Rounded up, so that the bounds built from them stay bounds.
-            max_values[slot] = max_value.map(|x| (x * MAX_VALUE_SCALE).ceil().min(MAX_VALUE_SCALE) as u16);
+            card.max_value = max_value.map(|x| (x * MAX_VALUE_SCALE).ceil().min(MAX_VALUE_SCALE) as u16);
+            cards.push(card);
         }
         // Block norms differ in their last bits from product to product; rounded up (so that
         // bounds stay bounds) they take the few values that the sets of blocks give.
@@ -504,10 +591,11 @@ impl Index {
             .iter()
             .map(|n| n.map(|x| (x * PROFILE_GRID).ceil() / PROFILE_GRID))
             .collect();
+        let key = |p: &[f32; 5]| p.map(f32::to_bits);
         let mut profiles = rounded.clone();
-        profiles.sort_by_key(|p| p.map(f32::to_bits));
+        profiles.sort_by_key(key);
         profiles.dedup();
-        let profile_of: Vec<u8> = if profiles.len() > MAX_PROFILES {
+        if profiles.len() > MAX_PROFILES {
             let mut max = [0f32; 5];
             for p in &profiles {
                 for (m, x) in max.iter_mut().zip(p) {
@@ -515,14 +603,11 @@ impl Index {
                 }
             }
             profiles = vec![max];
-            vec![0; slots]
         } else {
-            let key = |p: &[f32; 5]| p.map(f32::to_bits);
-            rounded
-                .iter()
-                .map(|r| profiles.binary_search_by_key(&key(r), key).unwrap_or(0) as u8)
-                .collect()
-        };
+            for (card, r) in cards.iter_mut().zip(&rounded) {
+                card.profile = profiles.binary_search_by_key(&key(r), key).unwrap_or(0) as u8;
+            }
+        }
 
         let mut posting_start = Vec::with_capacity(features + 1);
         posting_start.push(0u32);
@@ -532,22 +617,21 @@ impl Index {
         let empty = Posting {
             slot: 0,
             value: 0.0,
-            mask: 0,
-            max_value: [0; 3],
-            profile: 0,
-            pack_unit: NO_PACK,
+            card: cards.first().copied().unwrap_or(Card {
+                mask: 0,
+                max_value: [0; 3],
+                profile: 0,
+                pack_unit: NO_PACK,
+            }),
         };
         let mut postings = vec![empty; posting_start.last().copied().unwrap_or(0) as usize];
         let mut fill = posting_start.clone();
-        for slot in 0..slots {
+        for (slot, &card) in cards.iter().enumerate() {
             for &(f, x) in vector(slot).iter().filter(|e| e.0 >= DENSE_FEATURES) {
                 postings[fill[f as usize] as usize] = Posting {
                     slot: slot as u32,
                     value: x,
-                    mask: masks[slot],
-                    max_value: max_values[slot],
-                    profile: profile_of[slot],
-                    pack_unit: pack_unit[slot],
+                    card,
                 };
                 fill[f as usize] += 1;
             }
@@ -569,7 +653,7 @@ impl Index {
             postings,
             block,
             bit,
-            pack_unit,
+            cards,
             profiles,
             dense_norm,
             by_dense_norm,
@@ -582,10 +666,6 @@ impl Index {
 
     fn postings(&self, f: u32) -> &[Posting] {
         &self.postings[self.posting_start[f as usize] as usize..self.posting_start[f as usize + 1] as usize]
-    }
-
-    fn df(&self, f: u32) -> usize {
-        (self.posting_start[f as usize + 1] - self.posting_start[f as usize]) as usize
     }
 
     /// The exact score of `slot` against the scattered product: the same products, summed in
@@ -629,116 +709,223 @@ impl Index {
         }
         s.seen.fill(0);
         s.first_sight(slot);
-        let p_pack_unit = self.pack_unit[slot];
-        let mut p_dense_sq = [0f32; 2];
-        s.to_walk.clear();
+        s.categories.clear();
+        s.others.clear();
+        let mut dense_sq = [0f32; 2];
         for &(f, x) in p_entries {
             s.p_value[f as usize] = x;
+            let b = self.block[f as usize] as usize;
             if f < DENSE_FEATURES {
-                p_dense_sq[self.block[f as usize] as usize] += x * x;
+                dense_sq[b] += x * x;
+            } else if b == SPARSE_BLOCK + CATEGORY
+                && s.others.is_empty()
+                && self.extends_path(f, &s.categories)
+            {
+                let list = self.postings(f);
+                s.categories
+                    .push((f, list[0].slot as usize..list[list.len() - 1].slot as usize + 1));
             } else {
-                s.to_walk.push(f);
+                // Including a category level that is not one run of slots nested in the level
+                // above (a segment named "A > B" next to a path A, B): searched like a word.
+                s.others.push(f);
             }
         }
-        let p_dense = p_dense_sq.map(f32::sqrt);
-        let p_dense_norm = (p_dense_sq[0] + p_dense_sq[1]).sqrt();
-
-        // 1–2. Walk lists while a product on none of those walked could still qualify.
-        let mut walked_all = true;
-        while !s.to_walk.is_empty() {
-            let mut rest = [0f32; 3];
-            for &g in &s.to_walk {
-                rest[self.block[g as usize] as usize - SPARSE_BLOCK] += s.p_value[g as usize].powi(2);
-            }
-            let (bound, profile) = self.rest_bound(&rest, p_dense);
-            if !top.could_enter(bound) {
-                walked_all = false;
-                break;
-            }
-            // Next, the list that lowers the bound most per posting (for the bounding profile).
-            let q_norms = &self.profiles[profile];
-            let cut_per_posting = |g: u32| {
-                let b = self.block[g as usize] as usize - SPARSE_BLOCK;
-                let left = (rest[b] - s.p_value[g as usize].powi(2)).max(0.0);
-                q_norms[SPARSE_BLOCK + b] * (rest[b].sqrt() - left.sqrt()) / self.df(g) as f32
-            };
-            let pick = (0..s.to_walk.len())
-                .max_by(|&a, &b| {
-                    let (fa, fb) = (s.to_walk[a], s.to_walk[b]);
-                    cut_per_posting(fa)
-                        .total_cmp(&cut_per_posting(fb))
-                        .then(fb.cmp(&fa))
-                })
-                .unwrap_or(0);
-            let f = s.to_walk.swap_remove(pick);
-            self.walk(f, p_dense, p_pack_unit, &mut top, s);
+        let p = Current {
+            dense: dense_sq.map(f32::sqrt),
+            pack_unit: self.cards[slot].pack_unit,
+        };
+        // Regions from the innermost out: the products under all of p's category path, those
+        // under all but its last level, …, the rest of the catalogue.
+        for shared in (0..=s.categories.len()).rev() {
+            let runs = self.region(shared, &s.categories);
+            self.search_region(shared, runs, &p, &mut top, s);
         }
-
-        // 3. Products sharing no sparse feature: price and pack only, at most |p_d|·|q_d|.
-        if walked_all && p_dense_norm > 0.0 {
-            for &q in &self.by_dense_norm {
-                let qu = q as usize;
-                let q_norm = self.dense_norm[qu];
-                if q_norm == 0.0 || !top.could_enter(p_dense_norm * q_norm) {
-                    break;
-                }
-                if s.first_sight(qu) {
-                    top.offer(self.score(qu, &s.p_value), self.product_of[qu]);
-                }
-            }
-        }
-
         for &(f, _) in p_entries {
             s.p_value[f as usize] = 0.0;
         }
         top.into_sorted()
     }
 
-    /// Offers the products on `f`'s list not seen yet that could still make the list. A product
-    /// met first on this list shares none of the lists walked before; of those still to walk, at
-    /// most the ones its mask does not rule out, each at most its largest value in that block;
-    /// its price and pack terms at most the product of the block norms. All of that is in the
-    /// posting, so a product is read only to be scored.
-    fn walk(&self, f: u32, p_dense: [f32; 2], p_pack_unit: u8, top: &mut TopN, s: &mut Scratch) {
-        // Per sparse block: the masked features left (a shared one adds at most the largest of
-        // their values; category and attribute values are all equal within a vector) and the sum
-        // of the others. Values are pre-divided by the scale of the quantised maxima.
-        let mut later_mask = [0u64; 3];
-        let mut later_value = [0f32; 3];
-        let mut unmasked = [0f32; 3];
-        for &g in &s.to_walk {
-            let b = self.block[g as usize] as usize - SPARSE_BLOCK;
-            let value = s.p_value[g as usize] / MAX_VALUE_SCALE;
-            match self.bit[g as usize] {
-                NO_BIT => unmasked[b] += value,
-                bit => {
-                    later_mask[b] |= 1 << bit;
-                    later_value[b] = later_value[b].max(value);
+    /// Whether the products with category feature `f` are one run of slots within the run of
+    /// the last level in `path` (so that the runs can be searched region by region).
+    fn extends_path(&self, f: u32, path: &[(u32, Range<usize>)]) -> bool {
+        let list = self.postings(f);
+        let (first, last) = (list[0].slot as usize, list[list.len() - 1].slot as usize);
+        let one_run = last + 1 - first == list.len();
+        one_run
+            && path
+                .last()
+                .is_none_or(|(_, outer)| outer.start <= first && last < outer.end)
+    }
+
+    /// The slots that share exactly the first `shared` levels of the category path: up to two
+    /// runs.
+    fn region(&self, shared: usize, categories: &[(u32, Range<usize>)]) -> [Range<usize>; 2] {
+        let all = 0..self.product_of.len();
+        let outer = if shared == 0 {
+            all
+        } else {
+            categories[shared - 1].1.clone()
+        };
+        match categories.get(shared) {
+            Some((_, inner)) => [outer.start..inner.start, inner.end..outer.end],
+            None => [outer, 0..0],
+        }
+    }
+
+    /// Offers every product of one region that could make the list. A product there shares
+    /// the first `shared` category levels with `p` for sure, and any of `p`'s attribute values
+    /// and words maybe: those lists are walked within the region, the one that lowers the
+    /// bound most per posting first, until a product on none of those walked cannot qualify;
+    /// if that never happens the rest of the region is scanned (at once, while there are not
+    /// `n` yet and the region is smaller than its lists).
+    fn search_region(
+        &self,
+        shared: usize,
+        runs: [Range<usize>; 2],
+        p: &Current,
+        top: &mut TopN,
+        s: &mut Scratch,
+    ) {
+        let size = runs[0].len() + runs[1].len();
+        if size == 0 {
+            return;
+        }
+        let (mut category_sum, mut category_sq) = (0.0f32, 0.0f32);
+        for &(f, _) in &s.categories[..shared] {
+            category_sum += s.p_value[f as usize];
+            category_sq += s.p_value[f as usize].powi(2);
+        }
+        // Often nothing in the region can qualify: no need to look for p's lists there.
+        let mut rest = [category_sq, 0.0, 0.0];
+        for &f in &s.others {
+            rest[self.block[f as usize] as usize - SPARSE_BLOCK] += s.p_value[f as usize].powi(2);
+        }
+        if !top.could_enter(self.rest_bound(&rest, p.dense).0) {
+            return;
+        }
+        s.to_walk.clear();
+        for &f in &s.others {
+            let list = self.postings(f);
+            let within = |r: &Range<usize>| {
+                list.partition_point(|e| (e.slot as usize) < r.start)
+                    ..list.partition_point(|e| (e.slot as usize) < r.end)
+            };
+            let region_list = RegionList {
+                feature: f,
+                runs: [within(&runs[0]), within(&runs[1])],
+            };
+            if region_list.len() > 0 {
+                s.to_walk.push(region_list);
+            }
+        }
+
+        loop {
+            let mut rest = [category_sq, 0.0, 0.0];
+            let mut left = 0;
+            for list in s.to_walk.iter() {
+                rest[self.block[list.feature as usize] as usize - SPARSE_BLOCK] +=
+                    s.p_value[list.feature as usize].powi(2);
+                left += list.len();
+            }
+            let (bound, profile) = self.rest_bound(&rest, p.dense);
+            if !top.could_enter(bound) {
+                return;
+            }
+            // Until there are n, nothing can be ruled out: a small region is scanned at once.
+            if s.to_walk.is_empty() || (top.threshold().is_none() && left >= size) {
+                break;
+            }
+            // Next, the list that lowers the bound most per posting (for the bounding profile).
+            let q_norms = &self.profiles[profile];
+            let cut_per_posting = |list: &RegionList| {
+                let g = list.feature as usize;
+                let b = self.block[g] as usize - SPARSE_BLOCK;
+                let after = (rest[b] - s.p_value[g].powi(2)).max(0.0);
+                q_norms[SPARSE_BLOCK + b] * (rest[b].sqrt() - after.sqrt()) / list.len() as f32
+            };
+            let pick = (0..s.to_walk.len())
+                .max_by(|&a, &b| {
+                    let (la, lb) = (&s.to_walk[a], &s.to_walk[b]);
+                    cut_per_posting(la)
+                        .total_cmp(&cut_per_posting(lb))
+                        .then(lb.feature.cmp(&la.feature))
+                })
+                .unwrap_or(0);
+            let list = s.to_walk.swap_remove(pick);
+            let later = self.later(category_sum, s);
+            let p_f = s.p_value[list.feature as usize];
+            let postings = self.postings(list.feature);
+            for run in &list.runs {
+                for posting in &postings[run.clone()] {
+                    let q = posting.slot as usize;
+                    if !s.first_sight(q) {
+                        continue;
+                    }
+                    if let Some(threshold) = top.threshold() {
+                        let q_norms = &self.profiles[posting.card.profile as usize];
+                        if later.bound(p_f * posting.value, &posting.card, q_norms, p) < threshold - SLACK {
+                            continue;
+                        }
+                    }
+                    top.offer(self.score(q, &s.p_value), self.product_of[q]);
                 }
             }
         }
-        let p_f = s.p_value[f as usize];
-        for posting in self.postings(f) {
-            let q = posting.slot as usize;
-            if !s.first_sight(q) {
-                continue;
+
+        // Nothing left that is cheaper to walk than the region is to scan.
+        if shared == 0 && s.to_walk.is_empty() {
+            // Outside p's categories, sharing no sparse feature: price and pack only, at most
+            // |p_dense|·|q_dense|, so by decreasing dense norm until that cannot qualify.
+            let p_dense_norm = (p.dense[0] * p.dense[0] + p.dense[1] * p.dense[1]).sqrt();
+            let in_region = |q: usize| runs.iter().any(|r| r.contains(&q));
+            for &q in &self.by_dense_norm {
+                let q = q as usize;
+                let q_norm = self.dense_norm[q];
+                if p_dense_norm == 0.0 || q_norm == 0.0 || !top.could_enter(p_dense_norm * q_norm) {
+                    break;
+                }
+                if in_region(q) && s.first_sight(q) {
+                    top.offer(self.score(q, &s.p_value), self.product_of[q]);
+                }
             }
-            if let Some(threshold) = top.threshold() {
-                // Branch-free, and summed as a tree: this runs for every posting walked.
-                let q_norms = &self.profiles[posting.profile as usize];
-                let block = |b: usize| {
-                    let shared = (posting.mask & later_mask[b]).count_ones() as f32;
-                    (unmasked[b] + shared * later_value[b]) * f32::from(posting.max_value[b])
-                };
-                let same_pack = (p_pack_unit != NO_PACK && p_pack_unit == posting.pack_unit) as u8;
-                let dense = p_dense[0] * q_norms[0] + f32::from(same_pack) * p_dense[1] * q_norms[1];
-                let bound = (p_f * posting.value + dense) + (block(0) + (block(1) + block(2)));
-                if bound < threshold - SLACK {
+            return;
+        }
+        let later = self.later(category_sum, s);
+        for run in &runs {
+            for q in run.clone() {
+                if !s.first_sight(q) {
                     continue;
                 }
+                if let Some(threshold) = top.threshold() {
+                    let card = &self.cards[q];
+                    if later.bound(0.0, card, &self.profiles[card.profile as usize], p) < threshold - SLACK {
+                        continue;
+                    }
+                }
+                top.offer(self.score(q, &s.p_value), self.product_of[q]);
             }
-            top.offer(self.score(q, &s.p_value), self.product_of[q]);
         }
+    }
+
+    /// What a product of the current region, met now, may still share with `p` (see `Later`):
+    /// the category levels of the region for sure, the lists not walked yet maybe.
+    fn later(&self, category_sum: f32, s: &Scratch) -> Later {
+        let mut later = Later::default();
+        later.unmasked[CATEGORY] = category_sum / MAX_VALUE_SCALE;
+        for list in &s.to_walk {
+            let g = list.feature as usize;
+            let b = self.block[g] as usize - SPARSE_BLOCK;
+            let value = s.p_value[g] / MAX_VALUE_SCALE;
+            match self.bit[g] {
+                NO_BIT => later.unmasked[b] += value,
+                bit => {
+                    later.mask[b] |= 1 << bit;
+                    later.value[b] = later.value[b].max(value);
+                }
+            }
+        }
+        later
     }
 }
 
@@ -897,6 +1084,15 @@ mod tests {
         };
         let mut products = synthetic_catalogue(count, &SHAPE, seed);
         let mut rng = Lcg(seed ^ 0x5eed);
+        // Deeper and shallower paths, and a segment that reads like a path of its own.
+        for p in products.iter_mut().filter(|p| p.category.len() == 2) {
+            match rng.below(8) {
+                0 => p.category.push(format!("Sub {}", rng.below(2))),
+                1 => p.category.truncate(1),
+                2 => p.category = vec![p.category.join(" > ")],
+                _ => {}
+            }
+        }
         for i in 0..count / 10 {
             let mut twin = products[rng.below(products.len())].clone();
             twin.id = crate::domain::ProductId::parse(&format!("TWIN-{i}")).unwrap();

@@ -179,8 +179,29 @@ impl<'a> Importer<'a> {
     /// Derives the shop's customers from its orders and stores the run's report.
     pub fn finish(self, kind: &str, source: &str) -> Result<SyncReport, StoreError> {
         let orders = self.store.orders(&self.shop)?;
-        self.store
-            .replace_customers(&self.shop, &derive_customers(&orders))?;
+        // Spend and counts are re-derived; tier and segment stay until the model rebuild
+        // that follows every import recomputes them (and extends the tier history).
+        let mut kept: HashMap<_, _> = self
+            .store
+            .customers(&self.shop)?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let customers: Vec<_> = derive_customers(&orders)
+            .into_iter()
+            .map(|mut c| {
+                if let Some(old) = kept.remove(&c.id) {
+                    c.tier = old.tier;
+                    c.tier_since = old.tier_since;
+                    c.tier_history = old.tier_history;
+                    c.next_tier_needed = old.next_tier_needed;
+                    c.segment = old.segment;
+                    c.rfm = old.rfm;
+                }
+                c
+            })
+            .collect();
+        self.store.replace_customers(&self.shop, &customers)?;
         let finished = Utc::now();
         let report = SyncReport {
             kind: kind.to_string(),

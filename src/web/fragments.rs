@@ -285,7 +285,7 @@ mod tests {
 
     #[test]
     fn item_links_carry_the_slot_and_the_viewed_product() {
-        let viewed = ProductId::parse("SRD 100").unwrap_or_else(|_| ProductId::parse("SRD-100").unwrap());
+        let viewed = ProductId::parse("SRD-100").unwrap();
         assert_eq!(
             tracked_link(Some("/demo?product=TPG-100"), "similar", &viewed),
             "/demo?product=TPG-100&laris_src=similar&laris_from=SRD-100"
@@ -294,5 +294,7 @@ mod tests {
             tracked_link(Some("https://x.id/p"), "bundle", &viewed),
             "https://x.id/p?laris_src=bundle&laris_from=SRD-100"
         );
+        let odd = ProductId::parse("A&B 1").unwrap();
+        assert_eq!(tracked_link(None, "upsell", &odd), "#?laris_src=upsell&laris_from=A%26B%201");
     }
 }
