@@ -33,6 +33,9 @@
 //! Layout of the feature indices: price (0–1) and pack (2–7) come first and are dense; then the
 //! sparse blocks category, attributes and name words, each sorted by name. [`FeatureSpace`]
 //! keeps the readable name of every index, so a score can be explained.
+//!
+//! The module also holds `in_parallel`, the chunked 2+-thread map over products that the
+//! feature build and the similar-products search share.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::f64::consts::PI;
@@ -422,7 +425,8 @@ pub(crate) fn distinct_name_words(name: &str) -> Vec<String> {
 ///
 /// Statistics (price and pack spreads, word document frequencies) are taken over `products`
 /// itself, so the vectors of one catalogue compare with each other, not with another build's.
-/// Time and memory are linear in the total size of the products.
+/// Time and memory are linear in the total size of the products; the per-product work runs on
+/// 2+ threads.
 pub fn build_features(products: &[Product], weights: &FeatureWeights) -> FeatureSpace {
     let price = LogStats::of(products.iter().map(|p| p.price.0 as f64));
     let pack = PACK_UNITS.map(|unit| {
@@ -1002,6 +1006,25 @@ pub(crate) mod tests {
         assert_eq!(parsed.price, 0.25);
         assert_eq!(parsed.category, 1.0);
         assert!(serde_json::from_str::<FeatureWeights>(r#"{"prize": 1}"#).is_err());
+    }
+
+    #[test]
+    fn in_parallel_returns_every_result_in_item_order() {
+        for count in [0, 1, 63, 64, 65, 1000] {
+            let squares = in_parallel(
+                count,
+                || 0usize,
+                |calls, i| {
+                    *calls += 1;
+                    i * i
+                },
+            );
+            assert_eq!(
+                squares,
+                (0..count).map(|i| i * i).collect::<Vec<_>>(),
+                "count {count}"
+            );
+        }
     }
 
     #[test]

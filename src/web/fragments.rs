@@ -295,6 +295,9 @@ mod tests {
             "https://x.id/p?laris_src=bundle&laris_from=SRD-100"
         );
         let odd = ProductId::parse("A&B 1").unwrap();
-        assert_eq!(tracked_link(None, "upsell", &odd), "#?laris_src=upsell&laris_from=A%26B%201");
+        assert_eq!(
+            tracked_link(None, "upsell", &odd),
+            "#?laris_src=upsell&laris_from=A%26B%201"
+        );
     }
 }

@@ -77,7 +77,7 @@ pub fn known_shop(state: &AppState, raw: &str) -> Result<ShopId, Rejection> {
     Ok(id)
 }
 
-pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let max_body = state.settings.server.max_body_bytes;
     healthz()
         .or(widget_js())
@@ -99,6 +99,48 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .with(warp::trace::request())
 }
 
+/// Whether the client accepts `encoding` (`br`, `gzip`).
+fn accepts(encoding: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("accept-encoding")
+        .and_then(move |h: Option<String>| async move {
+            let ok = h.is_some_and(|h| {
+                h.split(',').any(|part| {
+                    let mut it = part.trim().split(';');
+                    it.next() == Some(encoding) && it.all(|q| q.trim() != "q=0")
+                })
+            });
+            if ok {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .untuple_one()
+}
+
+/// Every route, answered with brotli or gzip when the client accepts it.
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let plain = uncompressed(state);
+    accepts("br")
+        .and(plain.clone())
+        .with(warp::compression::brotli())
+        .map(with_vary)
+        .or(accepts("gzip")
+            .and(plain.clone())
+            .with(warp::compression::gzip())
+            .map(with_vary))
+        .unify()
+        .or(plain.map(with_vary))
+        .unify()
+}
+
+fn with_vary<R: Reply>(reply: R) -> Response {
+    let mut resp = reply.into_response();
+    resp.headers_mut()
+        .append(header::VARY, "accept-encoding".parse().unwrap());
+    resp
+}
+
 /// GET /healthz
 fn healthz() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("healthz")
@@ -109,19 +151,46 @@ fn healthz() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone 
 /// The widget script, compiled into the binary so that `laris` runs from any directory.
 pub const WIDGET_JS: &str = include_str!("../../widget/widget.js");
 
-/// GET /widget.js
+/// The widget's version: a hash of its source, for `?v=` cache busting and the ETag.
+pub fn widget_version() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    WIDGET_JS.hash(&mut h);
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
+}
+
+/// GET /widget.js[?v=VERSION] — five minutes of cache, or a year (immutable) when the URL
+/// carries the current version; `ETag` and `304` either way.
 fn widget_js() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("widget.js").and(warp::get()).map(|| {
-        let mut resp = Response::new(WIDGET_JS.into());
-        let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            "text/javascript; charset=utf-8".parse().unwrap(),
-        );
-        h.insert(header::CACHE_CONTROL, "public, max-age=300".parse().unwrap());
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".parse().unwrap());
-        resp
-    })
+    warp::path!("widget.js")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(warp::header::optional::<String>("if-none-match"))
+        .map(|q: HashMap<String, String>, inm: Option<String>| {
+            let version = widget_version();
+            let etag = format!("\"{version}\"");
+            let mut resp = if inm.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+                let mut r = Response::new("".into());
+                *r.status_mut() = StatusCode::NOT_MODIFIED;
+                r
+            } else {
+                Response::new(WIDGET_JS.into())
+            };
+            let cache = if q.get("v") == Some(&version) {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=300"
+            };
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8".parse().unwrap(),
+            );
+            h.insert(header::CACHE_CONTROL, cache.parse().unwrap());
+            h.insert(header::ETAG, etag.parse().unwrap());
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".parse().unwrap());
+            resp
+        })
 }
 
 #[derive(Deserialize)]

@@ -186,3 +186,71 @@ async fn a_flood_of_events_from_one_client_is_rate_limited() {
     assert!(statuses.contains(&429), "{statuses:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn responses_are_compressed_when_the_client_accepts_it() {
+    let app = spawn_app().await;
+    let url = format!("{}/widget.js", app.base);
+    for (accept, want) in [
+        ("br", Some("br")),
+        ("gzip, deflate", Some("gzip")),
+        ("gzip;q=0", None),
+        ("identity", None),
+    ] {
+        let r = app
+            .http
+            .get(&url)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let got = r
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(got.as_deref(), want, "Accept-Encoding: {accept}");
+    }
+    let plain = app.http.get(&url).send().await.unwrap().bytes().await.unwrap();
+    let gz = app
+        .http
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        gz.len() < plain.len() / 2,
+        "gzip {} vs plain {}",
+        gz.len(),
+        plain.len()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn widget_js_has_an_etag_and_a_long_cache_at_its_versioned_url() {
+    let app = spawn_app().await;
+    let r = app.get("/widget.js").await;
+    assert_eq!(r.headers()["cache-control"], "public, max-age=300");
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let version = laris::web::widget_version();
+    assert_eq!(etag, format!("\"{version}\""));
+    let r = app.get(&format!("/widget.js?v={version}")).await;
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let r = app
+        .http
+        .get(format!("{}/widget.js", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    app.stop().await;
+}
