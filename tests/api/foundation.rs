@@ -122,6 +122,11 @@ async fn replaying_the_same_recording_again_changes_nothing() {
 async fn assert_json_error(app: &crate::helpers::TestApp, r: reqwest::Response, status: u16, needle: &str) {
     let _ = app;
     assert_eq!(r.status(), status);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "*",
+        "a widget on another origin can read the error"
+    );
     let body: Value = r.json().await.unwrap();
     let msg = body["error"].as_str().expect("an error field");
     assert!(msg.contains(needle), "{msg:?} should mention {needle:?}");
