@@ -143,6 +143,9 @@ struct TraitKeys {
     words: Vec<String>,
 }
 
+/// No cuts known for a feature (see `Scratch::cuts_at`).
+const NO_CUTS: u32 = u32::MAX;
+
 /// An id no key gets: never shared.
 const NO_ID: u32 = u32::MAX;
 
@@ -365,6 +368,18 @@ struct Scratch {
     categories: Vec<(u32, Range<usize>)>,
     /// The current product's attribute and word features.
     others: Vec<u32>,
+    /// The starts and ends of the current product's category runs, in slot order
+    /// (`R1.start ≤ … ≤ Rd.start ≤ Rd.end ≤ … ≤ R1.end`).
+    boundaries: Vec<usize>,
+    /// By feature: where in `cuts` the places of `boundaries` in its postings list start, or
+    /// `NO_CUTS`. Kept while the boundaries stay the same — the products of one category come
+    /// one after the other — since finding them is a binary search through a long list.
+    cuts_at: Vec<u32>,
+    cuts: Vec<usize>,
+    /// The features with cuts, to forget them when the boundaries change.
+    cut_features: Vec<u32>,
+    /// Whether the current product's lists have their cuts.
+    cut: bool,
     /// Those not walked yet in the current region, with their postings there.
     to_walk: Vec<RegionList>,
 }
@@ -376,6 +391,11 @@ impl Scratch {
             seen: vec![0; products.div_ceil(64)],
             categories: Vec::new(),
             others: Vec::new(),
+            boundaries: Vec::new(),
+            cuts_at: vec![NO_CUTS; features],
+            cuts: Vec::new(),
+            cut_features: Vec::new(),
+            cut: false,
             to_walk: Vec::new(),
         }
     }
@@ -464,8 +484,8 @@ struct Later {
 }
 
 impl Later {
-    /// At most what a product with `card` scores beyond `known`. Branch-free and summed as a
-    /// tree: this runs for every posting walked.
+    /// At most what a product with `card` scores beyond `known`. Summed as a tree, with a fast
+    /// path for the usual case of no masked feature shared: this runs for every posting walked.
     fn bound(&self, known: f32, card: &Card, q_norms: &[f32; 5], p: &Current) -> f32 {
         let q_max = card.max_value.map(f32::from);
         let same_pack = u8::from(p.pack_unit != NO_PACK && p.pack_unit == card.pack_unit);
@@ -495,6 +515,8 @@ struct Index {
     /// `postings[posting_start[f]..posting_start[f + 1]]`; dense features have none.
     posting_start: Vec<u32>,
     postings: Vec<Posting>,
+    /// The slots of `postings` alone, dense, for binary searches.
+    posting_slot: Vec<u32>,
     /// By feature: its block's slot (see `block_slot`).
     block: Vec<u8>,
     /// By feature: its bit in the masks (the most frequent features have one) or `NO_BIT`.
@@ -625,6 +647,7 @@ impl Index {
             }),
         };
         let mut postings = vec![empty; posting_start.last().copied().unwrap_or(0) as usize];
+        let mut posting_slot = vec![0u32; postings.len()];
         let mut fill = posting_start.clone();
         for (slot, &card) in cards.iter().enumerate() {
             for &(f, x) in vector(slot).iter().filter(|e| e.0 >= DENSE_FEATURES) {
@@ -633,6 +656,7 @@ impl Index {
                     value: x,
                     card,
                 };
+                posting_slot[fill[f as usize] as usize] = slot as u32;
                 fill[f as usize] += 1;
             }
         }
@@ -651,6 +675,7 @@ impl Index {
             entries,
             posting_start,
             postings,
+            posting_slot,
             block,
             bit,
             cards,
@@ -711,6 +736,7 @@ impl Index {
         s.first_sight(slot);
         s.categories.clear();
         s.others.clear();
+        s.cut = false;
         let mut dense_sq = [0f32; 2];
         for &(f, x) in p_entries {
             s.p_value[f as usize] = x;
@@ -804,19 +830,23 @@ impl Index {
         if !top.could_enter(self.rest_bound(&rest, p.dense).0) {
             return;
         }
+        if !s.cut {
+            self.cut_lists(s);
+        }
         s.to_walk.clear();
+        let levels = s.categories.len();
         for &f in &s.others {
-            let list = self.postings(f);
-            let within = |r: &Range<usize>| {
-                list.partition_point(|e| (e.slot as usize) < r.start)
-                    ..list.partition_point(|e| (e.slot as usize) < r.end)
+            let cut = |j: usize| s.cuts[s.cuts_at[f as usize] as usize + j];
+            let len = self.postings(f).len();
+            let runs = match shared {
+                _ if levels == 0 => [0..len, 0..0],
+                0 => [0..cut(0), cut(2 * levels - 1)..len],
+                k if k == levels => [cut(k - 1)..cut(k), 0..0],
+                k => [cut(k - 1)..cut(k), cut(2 * levels - k - 1)..cut(2 * levels - k)],
             };
-            let region_list = RegionList {
-                feature: f,
-                runs: [within(&runs[0]), within(&runs[1])],
-            };
-            if region_list.len() > 0 {
-                s.to_walk.push(region_list);
+            let list = RegionList { feature: f, runs };
+            if list.len() > 0 {
+                s.to_walk.push(list);
             }
         }
 
@@ -906,6 +936,37 @@ impl Index {
                 top.offer(self.score(q, &s.p_value), self.product_of[q]);
             }
         }
+    }
+
+    /// Finds where each boundary of `p`'s category runs falls in each of `p`'s other lists
+    /// (every region's part of a list lies between two of them), unless known already.
+    fn cut_lists(&self, s: &mut Scratch) {
+        let starts = s.categories.iter().map(|c| c.1.start);
+        let boundaries = starts.chain(s.categories.iter().rev().map(|c| c.1.end));
+        if !boundaries.clone().eq(s.boundaries.iter().copied()) {
+            s.boundaries.clear();
+            s.boundaries.extend(boundaries);
+            for &f in &s.cut_features {
+                s.cuts_at[f as usize] = NO_CUTS;
+            }
+            s.cut_features.clear();
+            s.cuts.clear();
+        }
+        for &f in &s.others {
+            if s.cuts_at[f as usize] != NO_CUTS {
+                continue;
+            }
+            s.cuts_at[f as usize] = s.cuts.len() as u32;
+            s.cut_features.push(f);
+            let range = self.posting_start[f as usize] as usize..self.posting_start[f as usize + 1] as usize;
+            let slots = &self.posting_slot[range];
+            let mut at = 0;
+            for &boundary in &s.boundaries {
+                at += slots[at..].partition_point(|&slot| (slot as usize) < boundary);
+                s.cuts.push(at);
+            }
+        }
+        s.cut = true;
     }
 
     /// What a product of the current region, met now, may still share with `p` (see `Later`):

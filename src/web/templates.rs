@@ -8,6 +8,10 @@ use minijinja::{Environment, UndefinedBehavior};
 const BUILTIN: &[(&str, &str)] = &[
     ("demo.html", include_str!("../../templates/demo.html")),
     (
+        "fragments/list.html",
+        include_str!("../../templates/fragments/list.html"),
+    ),
+    (
         "fragments/similar.html",
         include_str!("../../templates/fragments/similar.html"),
     ),
@@ -104,5 +108,23 @@ mod tests {
         let mut env = environment();
         env.add_template("t.html", "{{ nmae }}").unwrap();
         assert!(render(&env, "t.html", minijinja::context! { name => "x" }).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fragment_tests {
+    use super::*;
+
+    #[test]
+    fn similar_and_upsell_render_the_shared_list() {
+        let env = environment();
+        let ctx = minijinja::context! { slot => "upsell", title => "Naik kelas", items => vec![minijinja::context! {
+        id => "A", name => "N", price_text => "Rp1", discounted_text => minijinja::Value::from(()), discount_pct => minijinja::Value::from(()),
+        image => minijinja::Value::from(()), link => "/x", reason => "r" }] };
+        let out = render(&env, "fragments/upsell.html", ctx).unwrap();
+        assert!(
+            out.contains("data-laris-item=\"A\"") && out.contains("laris-upsell"),
+            "{out}"
+        );
     }
 }
