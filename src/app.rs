@@ -113,7 +113,7 @@ fn kept_secret(
         .open(&path)
         .with_context(|| format!("creating the {what} file {}", path.display()))?;
     f.write_all(token.as_bytes())?;
-    tracing::info!(path = %path.display(), "generated a {what} (readable only by this user); {hint} to choose your own");
+    tracing::info!(path = %path.display(), "generated the {what} (readable only by this user); {hint} to choose your own");
     Ok(Some(token))
 }
 

@@ -333,9 +333,15 @@ impl TopN {
         (self.heap.len() == self.n).then(|| self.heap.peek().map_or(0.0, |r| r.score))
     }
 
+    /// A product whose score is at most a bound below this cannot enter: the n-th best score
+    /// less the slack, or −∞ while there are fewer than n.
+    fn cut(&self) -> f32 {
+        self.threshold().map_or(f32::NEG_INFINITY, |t| t - SLACK)
+    }
+
     /// Whether a product whose score is at most `bound` could still enter.
     fn could_enter(&self, bound: f32) -> bool {
-        self.threshold().is_none_or(|t| bound >= t - SLACK)
+        bound >= self.cut()
     }
 
     fn offer(&mut self, score: f32, index: u32) {
@@ -886,19 +892,19 @@ impl Index {
             let later = self.later(category_sum, s);
             let p_f = s.p_value[list.feature as usize];
             let postings = self.postings(list.feature);
+            let mut cut = top.cut();
             for run in &list.runs {
                 for posting in &postings[run.clone()] {
                     let q = posting.slot as usize;
                     if !s.first_sight(q) {
                         continue;
                     }
-                    if let Some(threshold) = top.threshold() {
-                        let q_norms = &self.profiles[posting.card.profile as usize];
-                        if later.bound(p_f * posting.value, &posting.card, q_norms, p) < threshold - SLACK {
-                            continue;
-                        }
+                    let q_norms = &self.profiles[posting.card.profile as usize];
+                    if later.bound(p_f * posting.value, &posting.card, q_norms, p) < cut {
+                        continue;
                     }
                     top.offer(self.score(q, &s.p_value), self.product_of[q]);
+                    cut = top.cut();
                 }
             }
         }
@@ -922,18 +928,18 @@ impl Index {
             return;
         }
         let later = self.later(category_sum, s);
+        let mut cut = top.cut();
         for run in &runs {
             for q in run.clone() {
                 if !s.first_sight(q) {
                     continue;
                 }
-                if let Some(threshold) = top.threshold() {
-                    let card = &self.cards[q];
-                    if later.bound(0.0, card, &self.profiles[card.profile as usize], p) < threshold - SLACK {
-                        continue;
-                    }
+                let card = &self.cards[q];
+                if later.bound(0.0, card, &self.profiles[card.profile as usize], p) < cut {
+                    continue;
                 }
                 top.offer(self.score(q, &s.p_value), self.product_of[q]);
+                cut = top.cut();
             }
         }
     }
@@ -1174,7 +1180,7 @@ mod tests {
         for (count, seed) in [(300, 1), (450, 7), (200, 42)] {
             let products = tangled_catalogue(count, seed);
             let space = build_features(&products, &FeatureWeights::default());
-            for n in [1, 3, 10, products.len()] {
+            for n in [1, 10, products.len()] {
                 let naive = similar_top_n_naive(&space, &products, n);
                 assert_same(
                     &similar_top_n(&space, &products, n),
@@ -1328,50 +1334,56 @@ mod tests {
         assert!(!shared_traits(&free, &product("G", "Gratis", 0, &[], &[])).same_category);
     }
 
-    fn median(mut times: Vec<std::time::Duration>) -> std::time::Duration {
-        times.sort();
-        times[times.len() / 2]
+    /// CPU time of this process so far, all threads (Linux; `None` elsewhere): on a shared
+    /// machine it says more than the wall clock.
+    fn cpu_time() -> Option<std::time::Duration> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(std::time::Duration::from_millis(ticks * 10)) // USER_HZ is 100 on Linux
+    }
+
+    /// Runs `f` `runs` times; the median wall time, the median CPU time and the last result.
+    fn timed<R>(runs: usize, mut f: impl FnMut() -> R) -> (std::time::Duration, std::time::Duration, R) {
+        let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+        let mut last = None;
+        for _ in 0..runs {
+            let (start, cpu_start) = (std::time::Instant::now(), cpu_time());
+            last = Some(f());
+            walls.push(start.elapsed());
+            cpus.push(
+                cpu_time()
+                    .zip(cpu_start)
+                    .map(|(end, start)| end - start)
+                    .unwrap_or_default(),
+            );
+        }
+        walls.sort();
+        cpus.sort();
+        (walls[runs / 2], cpus[runs / 2], last.expect("runs > 0"))
     }
 
     /// Run with `cargo test --release --lib recommend::similar -- --ignored --nocapture`.
     #[test]
     #[ignore = "timing; run in release mode"]
     fn timing_100k_products_top_10_and_the_ratio_to_brute_force_at_5k() {
-        use std::time::Instant;
         let weights = FeatureWeights::default();
 
         let small = synthetic_catalogue(5_000, &BENCH_SHAPE, 7);
         let space = build_features(&small, &weights);
-        let (mut pruned_times, mut naive_times) = (Vec::new(), Vec::new());
-        for _ in 0..3 {
-            let start = Instant::now();
-            let pruned = similar_top_n(&space, &small, 10);
-            pruned_times.push(start.elapsed());
-            let start = Instant::now();
-            let naive = similar_top_n_naive(&space, &small, 10);
-            naive_times.push(start.elapsed());
-            assert_same(&pruned, &naive, "5k");
-        }
-        let (pruned, naive) = (median(pruned_times), median(naive_times));
+        let (pruned, pruned_cpu, pruned_lists) = timed(3, || similar_top_n(&space, &small, 10));
+        let (naive, naive_cpu, naive_lists) = timed(3, || similar_top_n_naive(&space, &small, 10));
+        assert_same(&pruned_lists, &naive_lists, "5k");
         println!(
-            "n = 5,000, top 10: similar_top_n median {pruned:?}, naive median {naive:?}, ratio {:.1}x",
-            naive.as_secs_f64() / pruned.as_secs_f64()
+            "n = 5,000, top 10: similar_top_n {pruned:?} (cpu {pruned_cpu:?}), naive {naive:?} (cpu \
+             {naive_cpu:?}): {:.1}x by wall clock, {:.1}x by cpu",
+            naive.as_secs_f64() / pruned.as_secs_f64(),
+            naive_cpu.as_secs_f64() / pruned_cpu.as_secs_f64().max(1e-3),
         );
 
-        let start = Instant::now();
         let products = synthetic_catalogue(100_000, &BENCH_SHAPE, 42);
-        let generated = start.elapsed();
-        let (mut builds, mut searches) = (Vec::new(), Vec::new());
-        let mut lists = Vec::new();
-        for _ in 0..3 {
-            let start = Instant::now();
-            let space = build_features(&products, &weights);
-            builds.push(start.elapsed());
-            let start = Instant::now();
-            lists = similar_top_n(&space, &products, 10);
-            searches.push(start.elapsed());
-        }
-        let space = build_features(&products, &weights);
+        let (build, build_cpu, space) = timed(3, || build_features(&products, &weights));
+        let (search, search_cpu, lists) = timed(3, || similar_top_n(&space, &products, 10));
         let full = lists.iter().filter(|l| l.len() == 10).count();
         let mean_tenth = lists
             .iter()
@@ -1380,11 +1392,10 @@ mod tests {
             .sum::<f64>()
             / full.max(1) as f64;
         println!(
-            "n = 100,000 ({} features, generated in {generated:?}), top 10: build_features median {:?}, \
-             similar_top_n median {:?}; {full} full lists, mean 10th score {mean_tenth:.3}",
+            "n = 100,000 ({} features), top 10: build_features {build:?} (cpu {build_cpu:?}), \
+             similar_top_n {search:?} (cpu {search_cpu:?}); medians of 3; {full} full lists, mean 10th \
+             score {mean_tenth:.3}",
             space.feature_count(),
-            median(builds),
-            median(searches),
         );
     }
 }
