@@ -148,6 +148,7 @@ fn tiny_report() -> EvalReport {
         models: vec![ModelKind::BestSellers, ModelKind::Bundles],
         compare: Some((ModelKind::Bundles, ModelKind::BestSellers)),
         seed: 7,
+        tiers_k: 4,
     };
     evaluate(
         "tiny",

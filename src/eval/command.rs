@@ -160,6 +160,7 @@ pub fn eval_config(args: &EvalArgs, shop: &ShopSettings) -> anyhow::Result<EvalC
         models,
         compare,
         seed: args.seed,
+        tiers_k: shop.loyalty.tiers.len(),
     })
 }
 

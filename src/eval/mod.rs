@@ -57,8 +57,8 @@ use report::{
     ClusterReport, ClusterSummary, ComparisonRow, MeanStd, ProtocolSummary, ResultRow, SplitSummary,
 };
 
-/// Number of customer tiers clustered: the loyalty ladder's default (Bronze, Silver, Gold,
-/// Platinum).
+/// Tiers clustered when no shop config says otherwise: the loyalty ladder's default (Bronze,
+/// Silver, Gold, Platinum). `laris eval` uses the length of the shop's `loyalty.tiers`.
 pub const TIERS_K: usize = 4;
 
 /// Why an evaluation could not run; each message says how to fix it.
@@ -81,6 +81,8 @@ pub struct EvalConfig {
     /// A paired t-test of a − b per protocol, N and metric.
     pub compare: Option<(ModelKind, ModelKind)>,
     pub seed: u64,
+    /// Number of spend tiers whose clustering is reported (the shop's configured tiers).
+    pub tiers_k: usize,
 }
 
 impl Default for EvalConfig {
@@ -91,6 +93,7 @@ impl Default for EvalConfig {
             models: ModelKind::ALL.to_vec(),
             compare: None,
             seed: 42,
+            tiers_k: TIERS_K,
         }
     }
 }
@@ -286,7 +289,7 @@ pub fn evaluate(
             sse: c.clustering.sse,
             silhouette: c.silhouette,
         }),
-        tiers: tier_clusters(&split.train, TIERS_K),
+        tiers: tier_clusters(&split.train, config.tiers_k),
     };
     Ok(EvalReport {
         shop: shop.to_string(),
