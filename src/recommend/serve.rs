@@ -413,8 +413,6 @@ fn bundle_list(
     let max_extra = s.bundle_max_items.saturating_sub(1).max(1);
     for r in rules.iter().take(max_extra.min(2)) {
         let other = &model.products[r.consequent as usize];
-        let price = viewed_p.price.0 + other.price.0;
-        let bundle_price = Rupiah(price).discounted(s.bundle_discount_pct).0;
         let reason = req.lang.pick(
             format!(
                 "Sering dibeli bersama: {} pembeli {} juga membeli {} (lift {})",
@@ -431,53 +429,51 @@ fn bundle_list(
                 decimal(r.lift, Lang::En)
             ),
         );
-        out.push(BundleOffer {
-            items: vec![
-                item(
-                    viewed_p,
-                    1.0,
-                    req.lang.pick("Produk ini".into(), "This product".into()),
-                ),
-                item(other, r.confidence as f32, reason.clone()),
-            ],
-            price,
-            bundle_price,
-            discount_pct: s.bundle_discount_pct,
-            support: Some(r.support),
-            confidence: Some(r.confidence),
-            lift: Some(r.lift),
-            reason,
-            kind: "mined".into(),
-        });
+        let other = item(other, r.confidence as f32, reason);
+        let stats = Some((r.support, r.confidence, r.lift));
+        out.push(pair_offer(
+            viewed_p,
+            other,
+            s.bundle_discount_pct,
+            stats,
+            req.lang,
+        ));
     }
     if out.is_empty() {
         let mut fallback = Vec::new();
         fill_with_best_sellers(model, allowed, &mut fallback, 1, None, req.lang);
         if let Some(best) = fallback.pop() {
-            let price = viewed_p.price.0 + best.price;
-            let bundle_price = Rupiah(price).discounted(s.bundle_discount_pct).0;
-            let reason = best.reason.clone();
-            out.push(BundleOffer {
-                items: vec![
-                    item(
-                        viewed_p,
-                        1.0,
-                        req.lang.pick("Produk ini".into(), "This product".into()),
-                    ),
-                    best,
-                ],
-                price,
-                bundle_price,
-                discount_pct: s.bundle_discount_pct,
-                support: None,
-                confidence: None,
-                lift: None,
-                reason,
-                kind: "best_sellers".into(),
-            });
+            out.push(pair_offer(viewed_p, best, s.bundle_discount_pct, None, req.lang));
         }
     }
     out
+}
+
+/// A two-item offer: the viewed product and `other`, with the bundle discount; `stats` are
+/// the rule's (support, confidence, lift) when it was mined. The reason is `other`'s.
+fn pair_offer(
+    viewed: &Product,
+    other: Item,
+    discount_pct: f64,
+    stats: Option<(f64, f64, f64)>,
+    lang: Lang,
+) -> BundleOffer {
+    let price = viewed.price.0 + other.price;
+    let reason = other.reason.clone();
+    BundleOffer {
+        price,
+        bundle_price: Rupiah(price).discounted(discount_pct).0,
+        discount_pct,
+        support: stats.map(|t| t.0),
+        confidence: stats.map(|t| t.1),
+        lift: stats.map(|t| t.2),
+        reason,
+        kind: if stats.is_some() { "mined" } else { "best_sellers" }.into(),
+        items: vec![
+            item(viewed, 1.0, lang.pick("Produk ini".into(), "This product".into())),
+            other,
+        ],
+    }
 }
 
 /// The `loyalty` part: for a known customer their tier, discount and progress; for an
