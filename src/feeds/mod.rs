@@ -2,6 +2,7 @@
 //! Fetching, retries and storing belong to the sync layer.
 
 pub mod marketplace;
+pub mod storefront;
 
 use thiserror::Error;
 
