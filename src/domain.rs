@@ -221,6 +221,10 @@ impl fmt::Display for Rupiah {
 pub struct OrderStatus(pub i64);
 
 impl OrderStatus {
+    /// A status text an export used that we do not know: the order is kept (labelled
+    /// "unknown", never a purchase) and the text reported rather than guessed.
+    pub const UNKNOWN: OrderStatus = OrderStatus(-1);
+
     /// A purchase for models and tiers: 220–600 and 700–701. Cancelled, rejected, returned
     /// (550) and fraud statuses are kept but never count.
     pub fn is_purchase(self) -> bool {
