@@ -21,7 +21,9 @@
 //! - [`status`]: what `laris status` reports.
 //! - [`eval`]: offline evaluation (`laris eval`): time split, protocols, metrics, statistics.
 //! - [`web`]: HTTP routes and handlers, templates.
+//! - [`admin`]: the owner's dashboard: sales and recommendation analytics, SVG charts.
 
+pub mod admin;
 pub mod analyst;
 pub mod app;
 pub mod cli;

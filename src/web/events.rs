@@ -36,6 +36,10 @@ pub struct Event {
     pub item: Option<String>,
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
+    /// The pseudonymous customer id, set by the server from a verified customer token (never
+    /// from the body, never personal data); attribution then only credits that customer's orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +107,8 @@ fn validate(e: &mut Event) -> Result<(), String> {
     }
     // The server's clock, not the client's, dates events.
     e.at = Some(Utc::now());
+    // Only a verified customer token may name the customer; a body cannot claim one.
+    e.customer = None;
     Ok(())
 }
 
@@ -166,6 +172,7 @@ mod tests {
             product: None,
             item: None,
             at: None,
+            customer: None,
         };
         assert!(validate(&mut e).unwrap_err().contains("\"view\""));
         let mut e = Event {
@@ -174,6 +181,7 @@ mod tests {
             product: None,
             item: None,
             at: None,
+            customer: None,
         };
         assert!(validate(&mut e).unwrap_err().contains("\"sidebar\""));
     }
