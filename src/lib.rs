@@ -21,7 +21,10 @@
 //! - [`status`]: what `laris status` reports.
 //! - [`eval`]: offline evaluation (`laris eval`): time split, protocols, metrics, statistics.
 //! - [`web`]: HTTP routes and handlers, templates.
+//! - [`admin_auth`]: admin sign-in: password hashes, sessions and CSRF tokens, the limit on
+//!   wrong passwords, and the filters admitting a session cookie or the admin token.
 
+pub mod admin_auth;
 pub mod analyst;
 pub mod app;
 pub mod cli;
