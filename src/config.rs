@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::admin_auth::PhcHash;
 use crate::domain::ShopId;
 
 #[derive(Debug, Error)]
@@ -38,10 +39,22 @@ pub struct Settings {
     /// The admin bearer token from config or `LARIS_ADMIN_TOKEN`; `None` means the service
     /// keeps a generated one in the data directory.
     pub admin_token: Option<String>,
+    /// Password login to the admin pages (`[admin]`).
+    pub admin: AdminSettings,
     pub shops: Vec<ShopSettings>,
     /// Directory the config was read from: relative paths in it are resolved against the
     /// working directory, as a shop owner running `laris` from their project would expect.
     pub source: PathBuf,
+}
+
+/// `[admin]`: how the shop owner signs in to the admin pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminSettings {
+    /// Hash of the password of user `admin` (every shop); `laris admin set-password`
+    /// writes one to the data directory instead, which wins over this one.
+    pub password_hash: Option<PhcHash>,
+    /// A signed-in session lasts this long.
+    pub session_hours: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +101,27 @@ pub struct ShopSettings {
     pub loyalty: LoyaltySettings,
     /// A directory whose `fragments/{slot}.html` override the built-in fragment templates.
     pub templates: Option<PathBuf>,
+    /// Hash of the password of the user named by this shop's id, who sees only this shop.
+    pub admin_password_hash: Option<PhcHash>,
+    /// How the admin dashboard counts (`[shops.analytics]`).
+    pub analytics: AnalyticsSettings,
+}
+
+/// `[shops.analytics]`: every key has a default.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsSettings {
+    /// An order counts as following a recommendation click made at most this many hours
+    /// before it.
+    pub attribution_window_hours: u32,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        AnalyticsSettings {
+            attribution_window_hours: 72,
+        }
+    }
 }
 
 /// `[shops.recommend]`: every key has a default.
@@ -298,7 +332,7 @@ impl Settings {
 const SECTION_KEYS: &[(&str, &[&str])] = &[
     ("server", &["addr", "demo_images", "max_body_bytes"]),
     ("log", &["format", "level"]),
-    ("admin", &["token"]),
+    ("admin", &["token", "password_hash", "session_hours"]),
 ];
 const SHOP_KEYS: &[&str] = &[
     "name",
@@ -307,9 +341,10 @@ const SHOP_KEYS: &[&str] = &[
     "seed_recording",
     "allowed_origins",
     "customer_secret",
+    "admin_password_hash",
 ];
 const LIST_KEYS: &[&str] = &["allowed_origins"];
-const INTEGER_KEYS: &[&str] = &["max_body_bytes"];
+const INTEGER_KEYS: &[&str] = &["max_body_bytes", "session_hours"];
 
 fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {
     if LIST_KEYS.contains(&key) {
@@ -413,10 +448,22 @@ impl Default for RawLog {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawAdmin {
     token: Option<String>,
+    password_hash: Option<String>,
+    session_hours: u32,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        RawAdmin {
+            token: None,
+            password_hash: None,
+            session_hours: 12,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -441,6 +488,9 @@ struct RawShop {
     #[serde(default)]
     loyalty: LoyaltySettings,
     templates: Option<String>,
+    admin_password_hash: Option<String>,
+    #[serde(default)]
+    analytics: AnalyticsSettings,
 }
 
 fn default_timezone() -> String {
@@ -482,6 +532,23 @@ impl RawSettings {
             }
             other => other,
         };
+        let admin = AdminSettings {
+            password_hash: password_hash(
+                "admin.password_hash",
+                self.admin.password_hash.as_deref(),
+                "laris admin set-password",
+            )?,
+            session_hours: match self.admin.session_hours {
+                h @ 1..=720 => h,
+                h => {
+                    return Err(invalid(
+                        "admin.session_hours",
+                        h.to_string(),
+                        "use 1 to 720 hours (30 days)",
+                    ))
+                }
+            },
+        };
         let mut shops: Vec<ShopSettings> = Vec::new();
         for (i, raw) in self.shops.into_iter().enumerate() {
             let key = |k: &str| format!("shops[{i}].{k}");
@@ -518,6 +585,25 @@ impl RawSettings {
                     key("customer_secret"),
                     "(hidden)",
                     "use at least 16 random characters (e.g. `openssl rand -hex 32`)",
+                ));
+            }
+            let admin_password_hash = password_hash(
+                &key("admin_password_hash"),
+                raw.admin_password_hash.as_deref(),
+                &format!("laris admin set-password --shop {}", raw.id),
+            )?;
+            if admin_password_hash.is_some() && id.as_str() == crate::admin_auth::ADMIN_USER {
+                return Err(invalid(
+                    key("admin_password_hash"),
+                    "(hidden)",
+                    "the user name admin means every shop: give this shop another id, or use admin.password_hash",
+                ));
+            }
+            if !(1..=720).contains(&raw.analytics.attribution_window_hours) {
+                return Err(invalid(
+                    key("analytics.attribution_window_hours"),
+                    raw.analytics.attribution_window_hours.to_string(),
+                    "use 1 to 720 hours (30 days)",
                 ));
             }
             validate_recommend(&raw.recommend, &key)?;
@@ -559,6 +645,8 @@ impl RawSettings {
                 offers: raw.offers,
                 loyalty: raw.loyalty,
                 templates: raw.templates.map(PathBuf::from),
+                admin_password_hash,
+                analytics: raw.analytics,
             });
         }
         Ok(Settings {
@@ -572,10 +660,26 @@ impl RawSettings {
                 level: self.log.level,
             },
             admin_token,
+            admin,
             shops,
             source: path.to_path_buf(),
         })
     }
+}
+
+/// A password hash from config, parsed as a PHC string. The value is not echoed: even a
+/// hash helps someone guessing the password offline.
+fn password_hash(key: &str, raw: Option<&str>, command: &str) -> Result<Option<PhcHash>, ConfigError> {
+    raw.map(|raw| {
+        PhcHash::parse(raw).map_err(|e| {
+            invalid(
+                key,
+                "(hidden)",
+                format!("{e}; run `{command}` instead, which keeps a correct hash in the data directory"),
+            )
+        })
+    })
+    .transpose()
 }
 
 fn validate_loyalty(l: &LoyaltySettings, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
@@ -818,6 +922,96 @@ free = [{ product = "TPG-100" }]
             .unwrap_err()
             .to_string();
         assert!(msg.contains("offers[0]") && msg.contains("quantity"), "{msg}");
+    }
+
+    #[test]
+    fn admin_password_hashes_are_parsed_and_a_bad_one_names_the_key_and_the_command() {
+        let hash = crate::admin_auth::tests::cheap_hash("sandi-pemilik-toko");
+        let text = format!(
+            "[admin]\npassword_hash = \"{h}\"\n[[shops]]\nid = \"toko\"\nadmin_password_hash = \"{h}\"\n",
+            h = hash.as_str()
+        );
+        let s = load(&text, &[]).unwrap();
+        assert_eq!(s.admin.password_hash.as_ref(), Some(&hash));
+        assert_eq!(s.shops[0].admin_password_hash.as_ref(), Some(&hash));
+
+        let msg = load("[admin]\npassword_hash = \"hunter2-plain\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("admin.password_hash") && msg.contains("`laris admin set-password`"),
+            "{msg}"
+        );
+        assert!(!msg.contains("hunter2"), "the value is not echoed: {msg}");
+        let msg = load(
+            "[[shops]]\nid = \"toko\"\nadmin_password_hash = \"$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("shops[0].admin_password_hash")
+                && msg.contains("argon2i hash")
+                && msg.contains("laris admin set-password --shop toko"),
+            "{msg}"
+        );
+        let msg = load(
+            &format!(
+                "[[shops]]\nid = \"admin\"\nadmin_password_hash = \"{}\"\n",
+                hash.as_str()
+            ),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("admin means every shop"), "{msg}");
+    }
+
+    #[test]
+    fn admin_and_analytics_settings_have_defaults_bounds_and_env_overrides() {
+        let s = load("[[shops]]\nid = \"toko\"\n", &[]).unwrap();
+        assert_eq!(s.admin.session_hours, 12);
+        assert!(s.admin.password_hash.is_none());
+        assert!(s.shops[0].admin_password_hash.is_none());
+        assert_eq!(s.shops[0].analytics.attribution_window_hours, 72);
+
+        let hash = crate::admin_auth::tests::cheap_hash("sandi-pemilik-toko");
+        let s = load(
+            "[[shops]]\nid = \"toko\"\n[shops.analytics]\nattribution_window_hours = 24\n",
+            &[
+                ("LARIS_ADMIN_SESSION_HOURS", "8"),
+                ("LARIS_ADMIN_PASSWORD_HASH", hash.as_str()),
+                ("LARIS_SHOP_TOKO_ADMIN_PASSWORD_HASH", hash.as_str()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.admin.session_hours, 8);
+        assert_eq!(s.admin.password_hash.as_ref(), Some(&hash));
+        assert_eq!(s.shops[0].admin_password_hash.as_ref(), Some(&hash));
+        assert_eq!(s.shops[0].analytics.attribution_window_hours, 24);
+
+        let msg = load("[admin]\nsession_hours = 0\n", &[]).unwrap_err().to_string();
+        assert!(
+            msg.contains("admin.session_hours") && msg.contains("1 to 720"),
+            "{msg}"
+        );
+        let msg = load("", &[("LARIS_ADMIN_SESSION_HOURS", "twelve")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("LARIS_ADMIN_SESSION_HOURS") && msg.contains("twelve"),
+            "{msg}"
+        );
+        let msg = load(
+            "[[shops]]\nid = \"toko\"\n[shops.analytics]\nattribution_window_hours = 721\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("shops[0].analytics.attribution_window_hours") && msg.contains("721"),
+            "{msg}"
+        );
     }
 
     #[test]

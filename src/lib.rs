@@ -22,8 +22,11 @@
 //! - [`eval`]: offline evaluation (`laris eval`): time split, protocols, metrics, statistics.
 //! - [`web`]: HTTP routes and handlers, templates.
 //! - [`admin`]: the owner's dashboard: sales and recommendation analytics, SVG charts.
+//! - [`admin_auth`]: admin sign-in: password hashes, sessions and CSRF tokens, the limit on
+//!   wrong passwords, and the filters admitting a session cookie or the admin token.
 
 pub mod admin;
+pub mod admin_auth;
 pub mod analyst;
 pub mod app;
 pub mod cli;
