@@ -169,7 +169,13 @@ impl Application {
         };
         std::fs::write(data_dir.join(SERVE_FILE), serde_json::to_vec(&serve_file)?)?;
         let templates = Arc::new(web::templates::environment_for(&settings).map_err(|e| anyhow::anyhow!(e))?);
+        let sync = Arc::new(crate::sync::agent::SyncAgent::new(
+            settings.clone(),
+            store.clone(),
+            models.clone(),
+        ));
         let state = AppState {
+            sync,
             settings,
             store,
             admin_token: Arc::new(token),
@@ -201,16 +207,57 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
         let store = self.state.store.clone();
+        let schedules = start_schedules(&self.state);
         warp::serve(web::routes(self.state))
             .incoming(self.listener)
             .graceful(shutdown)
             .run()
             .await;
+        for task in schedules {
+            task.abort();
+        }
         store.flush().await?;
         let _ = std::fs::remove_file(self.data_dir.join(SERVE_FILE));
         tracing::info!("laris stopped; store flushed");
         Ok(())
     }
+}
+
+/// Starts each shop's sync schedule (shops without sources have none).
+fn start_schedules(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let clock = crate::sync::schedule::Clock::starting_at(chrono::Utc::now());
+    let mut tasks = Vec::new();
+    for shop in state.settings.shops.iter().filter(|s| !s.sources.is_empty()) {
+        let cron = crate::sync::schedule::parse(&shop.sync_schedule).expect("validated with the config");
+        let (agent, id) = (state.sync.clone(), shop.id.clone());
+        tracing::info!(shop = %id, schedule = %shop.sync_schedule, "sync scheduled");
+        tasks.push(tokio::spawn(crate::sync::schedule::every(
+            cron,
+            shop.timezone.offset(),
+            clock,
+            move |tick| {
+                let (agent, id) = (agent.clone(), id.clone());
+                async move {
+                    let options = crate::sync::agent::SyncOptions {
+                        now: Some(tick.max(chrono::Utc::now())),
+                        ..Default::default()
+                    };
+                    match agent.sync_shop(id.as_str(), &options).await {
+                        Ok(run) if run.ok => {
+                            tracing::info!(shop = %id, changed = run.changed, "scheduled sync finished")
+                        }
+                        Ok(run) => tracing::warn!(
+                            shop = %id,
+                            errors = ?run.reports.iter().flat_map(|r| r.errors.clone()).collect::<Vec<_>>(),
+                            "scheduled sync finished with errors"
+                        ),
+                        Err(e) => tracing::warn!(shop = %id, error = %e, "scheduled sync skipped"),
+                    }
+                }
+            },
+        )));
+    }
+    tasks
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -53,6 +53,43 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sync now: run every source of one shop (or all) once, through the running service
+    /// when it holds the store. Exits non-zero when a source failed.
+    Sync {
+        #[arg(long)]
+        shop: Option<String>,
+        /// Write a recording of the run (one new directory per shop) under DIR.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
+        /// Read every product page and mark vanished products inactive.
+        #[arg(long)]
+        full: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import Seller Center export files (CSV or XLSX, FEEDS.md §2) into a shop.
+    Import {
+        #[arg(long)]
+        shop: String,
+        /// A product list (repeatable).
+        #[arg(long, value_name = "FILE")]
+        products: Vec<PathBuf>,
+        /// A sales report, "Laporan Penjualan" (repeatable).
+        #[arg(long, value_name = "FILE")]
+        orders: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve a recording as a live marketplace API, for testers (FEEDS.md §1 and §5).
+    MockMarketplace {
+        /// The recording directory (holding index.jsonl).
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+        /// Lifetime of the tokens it issues, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        token_lifetime: u64,
+    },
     /// Per shop: products, orders, customers, quarantined records, last sync.
     Status {
         #[arg(long)]
@@ -183,6 +220,30 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { addr } => serve(settings, &cli.data_dir, addr.as_deref()),
         Command::Replay { dir, shop, json } => replay(&settings, &cli.data_dir, dir, shop, *json),
+        Command::Sync {
+            shop,
+            record,
+            full,
+            json,
+        } => sync(
+            &settings,
+            &cli.data_dir,
+            shop.as_deref(),
+            record.as_deref(),
+            *full,
+            *json,
+        ),
+        Command::Import {
+            shop,
+            products,
+            orders,
+            json,
+        } => import(&settings, &cli.data_dir, shop, products, orders, *json),
+        Command::MockMarketplace {
+            dir,
+            addr,
+            token_lifetime,
+        } => mock_marketplace(dir, addr, *token_lifetime),
         Command::Status { shop, json } => status(&settings, &cli.data_dir, shop.as_deref(), *json),
         Command::Rebuild { shop } => rebuild(&settings, &cli.data_dir, shop.as_deref()),
         Command::Recommend {
@@ -604,4 +665,257 @@ fn customers(
         OutputFormat::Csv => crate::analyst::customers_csv(&rows, &mut std::io::stdout().lock())?,
     }
     Ok(())
+}
+
+/// A spinner on a terminal, nothing otherwise (logs still say what happens).
+struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Spinner {
+    fn new() -> Spinner {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Spinner(Some(bar))
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl crate::sync::api::Progress for Spinner {
+    fn step(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_string());
+        }
+    }
+}
+
+/// One line per source report, as `laris sync` and `laris import` print them.
+fn report_lines(shop: &str, report: &SyncReport) -> String {
+    let mut out = format!(
+        "{shop} {}: {} pages, {} fetched; products {} new, {} changed, {} unchanged; orders {} new, {} changed, {} unchanged; {} quarantined; {} ms{}\n",
+        report.source,
+        report.pages,
+        report.fetched(),
+        report.products.inserted,
+        report.products.updated,
+        report.products.unchanged,
+        report.orders.inserted,
+        report.orders.updated,
+        report.orders.unchanged,
+        report.quarantined,
+        report.duration_ms,
+        if report.ok { "" } else { " — FAILED" }
+    );
+    for e in &report.errors {
+        out.push_str(&format!("  error: {e}\n"));
+    }
+    for w in &report.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    out
+}
+
+fn print_runs(runs: &[crate::sync::agent::ShopSync], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(runs)?);
+        return Ok(());
+    }
+    for run in runs {
+        if run.reports.is_empty() {
+            println!(
+                "{}: no sources configured ([[shops.sources]] in the config; see README \"Sources\")",
+                run.shop
+            );
+        }
+        for r in &run.reports {
+            print!("{}", report_lines(&run.shop, r));
+        }
+        if let Some(m) = &run.model {
+            println!(
+                "{}: model rebuilt: {} products, {} paid orders, {} rules",
+                run.shop, m.products, m.paid_orders, m.rules
+            );
+        }
+        if let Some(dir) = &run.recording {
+            println!("{}: recorded into {}", run.shop, dir.display());
+        }
+    }
+    Ok(())
+}
+
+fn sync(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: Option<&str>,
+    record: Option<&Path>,
+    full: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let shops: Vec<ShopId> = match shop {
+        Some(s) => vec![shop_id(settings, s)?],
+        None => settings.shops.iter().map(|s| s.id.clone()).collect(),
+    };
+    let runs: Vec<crate::sync::agent::ShopSync> = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => {
+            if record.is_some() {
+                bail!(
+                    "--record needs the store: the running service at {} holds it. Stop it, or record with a second data directory (--data-dir)",
+                    client.base
+                );
+            }
+            eprintln!(
+                "the store is held by the running service at {}: syncing through it",
+                client.base
+            );
+            shops
+                .iter()
+                .map(|s| {
+                    client.post(
+                        &format!(
+                            "/admin/api/shops/{s}/sync{}",
+                            if full { "?full=true" } else { "" }
+                        ),
+                        &serde_json::json!({}),
+                    )
+                })
+                .collect::<anyhow::Result<_>>()?
+        }
+        None => {
+            let mut settings = settings.clone();
+            app::fill_customer_secrets(&mut settings, data_dir)?;
+            let store = open_store(data_dir)?;
+            let models = std::sync::Arc::new(crate::rebuild::Models::default());
+            let agent = crate::sync::agent::SyncAgent::new(std::sync::Arc::new(settings), store, models);
+            let spinner = std::sync::Arc::new(Spinner::new());
+            let runtime = tokio::runtime::Runtime::new()?;
+            let runs = runtime.block_on(async {
+                let mut runs = Vec::new();
+                for s in &shops {
+                    let options = crate::sync::agent::SyncOptions {
+                        record: record.map(Path::to_path_buf),
+                        full,
+                        progress: spinner.clone(),
+                        now: None,
+                    };
+                    runs.push(agent.sync_shop(s.as_str(), &options).await?);
+                }
+                Ok::<_, crate::sync::agent::SyncError>(runs)
+            });
+            spinner.finish();
+            runs?
+        }
+    };
+    print_runs(&runs, json)?;
+    let failed: Vec<String> = runs
+        .iter()
+        .flat_map(|r| {
+            r.reports
+                .iter()
+                .filter(|x| !x.ok)
+                .map(move |x| format!("{} {}", r.shop, x.source))
+        })
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "sync failed for {} (errors above; the cursors stay where they were, the next run catches up)",
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn import(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &str,
+    products: &[PathBuf],
+    orders: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<()> {
+    let shop = shop_id(settings, shop)?;
+    if products.is_empty() && orders.is_empty() {
+        bail!(
+            "nothing to import: give --products FILE and/or --orders FILE (CSV or XLSX exports, FEEDS.md §2)"
+        );
+    }
+    if let Some(client) = ServiceClient::find(settings, data_dir)? {
+        bail!(
+            "the running service at {} holds the store: configure the files as an export_files source and run `laris sync --shop {shop}`, or stop the service first",
+            client.base
+        );
+    }
+    let store = open_store(data_dir)?;
+    let mut importer = crate::sync::pipeline::Importer::new(&store, shop.clone());
+    let files = products
+        .iter()
+        .map(|f| (crate::sync::files::FileKind::Products, f))
+        .chain(orders.iter().map(|f| (crate::sync::files::FileKind::Orders, f)));
+    for (kind, path) in files {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path.display().to_string();
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map(chrono::DateTime::<chrono::Utc>::from)
+            .unwrap_or_else(|_| chrono::Utc::now());
+        crate::sync::files::import_file(&mut importer, kind, &name, &bytes, modified)?;
+    }
+    let names: Vec<String> = products
+        .iter()
+        .chain(orders)
+        .map(|p| p.display().to_string())
+        .collect();
+    let report = importer.finish("import", &names.join(", "))?;
+    let model = if report.changed() {
+        let shop_settings = settings.shop(&shop).expect("checked");
+        Some(crate::rebuild::summary(&crate::rebuild::rebuild_shop(
+            &store,
+            shop_settings,
+        )?))
+    } else {
+        None
+    };
+    store.flush_blocking()?;
+    let run = crate::sync::agent::ShopSync {
+        shop: shop.to_string(),
+        ok: report.ok,
+        changed: report.changed(),
+        reports: vec![report],
+        model,
+        recording: None,
+    };
+    print_runs(std::slice::from_ref(&run), json)?;
+    if !run.ok {
+        bail!("some files could not be imported (errors above); fix them and import again: re-importing changes nothing twice");
+    }
+    Ok(())
+}
+
+fn mock_marketplace(dir: &Path, addr: &str, token_lifetime: u64) -> anyhow::Result<()> {
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| anyhow!("--addr {addr:?} is not HOST:PORT with an IP address, e.g. 127.0.0.1:9090"))?;
+    let mock = crate::sync::mock::MockMarketplace::open(dir)?;
+    mock.set_token_lifetime(token_lifetime);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}: pass another --addr"))?;
+        let local = listener.local_addr()?;
+        println!("mock marketplace serving {} at http://{local}", dir.display());
+        println!("  base_url  = \"http://{local}\"\n  token_url = \"http://{local}/token\"");
+        crate::sync::mock::serve(mock, listener, app::shutdown_signal()).await?;
+        Ok(())
+    })
 }

@@ -89,8 +89,8 @@ pub struct ShopSettings {
     pub seed_recording: Option<PathBuf>,
     /// Origins allowed to call the widget endpoints (`*` for any).
     pub allowed_origins: Vec<String>,
-    /// Raw source tables (`[[shops.sources]]`), read by the sync agent.
-    pub sources: Vec<toml::Table>,
+    /// Where the sync agent gets the shop's data (`[[shops.sources]]`, FEEDS.md §4).
+    pub sources: Vec<crate::sync::source::SourceSettings>,
     /// HMAC secret of the shop's customer tokens; `None`: every visitor is anonymous.
     pub customer_secret: Option<String>,
     /// How recommendations are built and served (`[shops.recommend]`).
@@ -570,6 +570,15 @@ impl RawSettings {
                     "write a cron expression with six fields, seconds first, e.g. \"0 */30 * * * *\"",
                 ));
             }
+            if let Err(e) = crate::sync::schedule::parse(&raw.sync_schedule) {
+                return Err(invalid(
+                    key("sync_schedule"),
+                    &raw.sync_schedule,
+                    format!(
+                        "{e}; write six fields, seconds first, e.g. \"0 */30 * * * *\" (every 30 minutes)"
+                    ),
+                ));
+            }
             for origin in &raw.allowed_origins {
                 let ok = origin == "*" || origin.starts_with("http://") || origin.starts_with("https://");
                 if !ok || origin.ends_with('/') {
@@ -606,6 +615,14 @@ impl RawSettings {
                     "use 1 to 720 hours (30 days)",
                 ));
             }
+            let sources = raw
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    crate::sync::source::SourceSettings::from_table(t, &key(&format!("sources[{j}]")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             validate_recommend(&raw.recommend, &key)?;
             validate_loyalty(&raw.loyalty, &key)?;
             for (j, offer) in raw.offers.iter().enumerate() {
@@ -639,7 +656,7 @@ impl RawSettings {
                 sync_schedule: raw.sync_schedule,
                 seed_recording: raw.seed_recording.map(PathBuf::from),
                 allowed_origins: raw.allowed_origins,
-                sources: raw.sources,
+                sources,
                 customer_secret: raw.customer_secret,
                 recommend: raw.recommend,
                 offers: raw.offers,

@@ -171,6 +171,24 @@ pub struct SyncReport {
     #[serde(default)]
     pub errors: Vec<String>,
     pub ok: bool,
+    /// Pages (answers, files, storefront pages) imported.
+    #[serde(default)]
+    pub pages: u64,
+    /// Things kept but worth a look (an unknown status text, a duplicate page).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl SyncReport {
+    /// Records fetched: products and orders seen, whatever became of them.
+    pub fn fetched(&self) -> u64 {
+        self.products.seen + self.orders.seen
+    }
+
+    /// Whether the run wrote any product or order.
+    pub fn changed(&self) -> bool {
+        self.products.inserted + self.products.updated + self.orders.inserted + self.orders.updated > 0
+    }
 }
 
 /// A feed record that could not be imported, kept with the reason so nothing is lost.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::records::SyncReport;
+use crate::records::{Quarantined, SyncReport};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +23,18 @@ pub struct ShopStatus {
     pub customers: usize,
     pub quarantined: usize,
     pub last_sync: Option<SyncReport>,
+    /// The newest sync reports (every source of the last runs), newest first.
+    #[serde(default)]
+    pub recent_syncs: Vec<SyncReport>,
+    /// The newest quarantined records with their reasons (with `--shop`).
+    #[serde(default)]
+    pub quarantine: Vec<Quarantined>,
 }
+
+/// Reports listed under `recent_syncs`.
+const RECENT_SYNCS: usize = 10;
+/// Quarantined records listed for one shop.
+const QUARANTINE_LISTED: usize = 50;
 
 pub fn status(settings: &Settings, store: &Store, only: Option<&str>) -> Result<StatusReport, StoreError> {
     let mut shops = Vec::new();
@@ -47,6 +58,15 @@ pub fn status(settings: &Settings, store: &Store, only: Option<&str>) -> Result<
             customers: store.customer_count(&shop.id),
             quarantined: store.quarantined_count(&shop.id),
             last_sync: store.last_sync_report(&shop.id)?,
+            recent_syncs: store.sync_reports(&shop.id, RECENT_SYNCS)?,
+            quarantine: if only.is_some() {
+                let mut q = store.quarantined(&shop.id)?;
+                q.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.origin.cmp(&b.origin)));
+                q.truncate(QUARANTINE_LISTED);
+                q
+            } else {
+                Vec::new()
+            },
         });
     }
     Ok(StatusReport { shops })
@@ -78,6 +98,21 @@ impl StatusReport {
                     if r.ok { String::new() } else { format!(", errors: {}", r.errors.join("; ")) }
                 )),
                 None => out.push_str("  last sync  never\n"),
+            }
+            if !s.quarantine.is_empty() {
+                out.push_str(&format!(
+                    "  quarantined records (newest {}):\n",
+                    s.quarantine.len()
+                ));
+                for q in &s.quarantine {
+                    out.push_str(&format!(
+                        "    {} {} from {}: {}\n",
+                        q.at.format("%Y-%m-%d %H:%M"),
+                        q.kind,
+                        q.origin,
+                        q.reason
+                    ));
+                }
             }
         }
         out

@@ -65,6 +65,9 @@ fn prefix(shop: &ShopId, kind: &str) -> Vec<u8> {
     key(shop, kind, b"")
 }
 
+/// Sync reports kept per shop (the admin's history); older ones are dropped.
+pub const REPORTS_KEPT: usize = 100;
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -244,10 +247,24 @@ impl Store {
         Ok(self.sync_reports(shop, 1)?.into_iter().next())
     }
 
+    /// Stores a report and drops the oldest beyond [`REPORTS_KEPT`].
     pub fn put_sync_report(&self, shop: &ShopId, report: &SyncReport) -> Result<(), StoreError> {
         let mut batch = ImportBatch::default();
         batch.report(shop, report);
-        self.apply(batch)
+        self.apply(batch)?;
+        let keys: Vec<_> = self
+            .records
+            .scan_prefix(prefix(shop, kind::REPORT))
+            .keys()
+            .collect::<Result<_, _>>()?;
+        if keys.len() > REPORTS_KEPT {
+            let mut prune = sled::Batch::default();
+            for k in &keys[..keys.len() - REPORTS_KEPT] {
+                prune.remove(k.clone());
+            }
+            self.records.apply_batch(prune)?;
+        }
+        Ok(())
     }
 
     pub fn state<T: DeserializeOwned>(&self, shop: &ShopId, name: &str) -> Result<Option<T>, StoreError> {
@@ -387,6 +404,8 @@ impl ImportBatch {
         let millis = report.started_at.timestamp_millis().max(0) as u64;
         let mut id = millis.to_be_bytes().to_vec();
         id.extend_from_slice(report.kind.as_bytes());
+        id.push(0);
+        id.extend_from_slice(report.source.as_bytes());
         self.batch
             .insert(key(shop, kind::REPORT, &id), codec::encode(report));
     }
@@ -489,7 +508,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let shop = ShopId::parse("toko").unwrap();
-        for (i, kind) in ["replay", "sync"].iter().enumerate() {
+        for i in 0..105 {
+            let kind = if i == 104 { "sync" } else { "replay" };
             let at = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap();
             store
                 .put_sync_report(
@@ -505,11 +525,19 @@ mod tests {
                         quarantined: 0,
                         errors: vec![],
                         ok: true,
+                        pages: 1,
+                        warnings: vec![],
                     },
                 )
                 .unwrap();
         }
         assert_eq!(store.last_sync_report(&shop).unwrap().unwrap().kind, "sync");
-        assert_eq!(store.sync_reports(&shop, 10).unwrap().len(), 2);
+        assert_eq!(store.sync_reports(&shop, 1000).unwrap().len(), REPORTS_KEPT);
+        let oldest = store.sync_reports(&shop, 1000).unwrap().pop().unwrap();
+        assert_eq!(
+            oldest.started_at.timestamp(),
+            1_700_000_005,
+            "the five oldest are dropped"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! a bad record is quarantined with its reason while the good records of the page are
 //! stored; a page that cannot be read at all writes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::customers::derive_customers;
 use crate::domain::{ProductId, ShopId};
 use crate::feeds::{marketplace, FeedError};
-use crate::records::{Order, Quarantined, SyncReport, UpsertCounts};
+use crate::records::{Order, Product, ProductStatus, Quarantined, SyncReport, UpsertCounts};
 use crate::store::{ImportBatch, Store, StoreError};
 
 /// Raw records kept in quarantine are cut to this many bytes.
@@ -37,6 +37,117 @@ pub struct Importer<'a> {
     /// SKU → marketplace id of the product that claimed it in this import, so that a SKU
     /// shared by two products is our id for neither (FEEDS.md §1: "unique within the shop").
     claimed_skus: HashMap<String, String>,
+    pages: u64,
+    warnings: Vec<String>,
+    /// Marketplace ids seen since [`Importer::begin_full_pass`].
+    full_pass: Option<HashSet<String>>,
+    names: Option<HashMap<String, ProductId>>,
+}
+
+/// One record on its way in.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A marketplace product: our id is chosen from its SKU and marketplace id.
+    ApiProduct(marketplace::FeedProduct),
+    /// A product from an export or a storefront page: fields the source does not carry
+    /// (stock, category, marketplace id, …) keep their stored values.
+    Product(Product),
+    Order(Order),
+    /// A record that could not be read, kept in quarantine with the reason.
+    Bad {
+        kind: &'static str,
+        origin: String,
+        raw: Value,
+        reason: FeedError,
+    },
+}
+
+/// What one page brings: its records and the sync state to write with them.
+#[derive(Debug)]
+pub struct Page {
+    pub origin: String,
+    pub records: Vec<Incoming>,
+    /// `(name, value)` pairs stored with the page's data, in the same atomic batch.
+    pub state: Vec<(String, Value)>,
+    /// This page ends a full product pass ([`Importer::begin_full_pass`]).
+    pub ends_full_pass: bool,
+}
+
+impl Page {
+    pub fn new(origin: &str, records: Vec<Incoming>) -> Page {
+        Page {
+            origin: origin.to_string(),
+            records,
+            state: Vec::new(),
+            ends_full_pass: false,
+        }
+    }
+}
+
+/// A marketplace product page's records; a page that cannot be read at all is an error.
+pub fn api_products(origin: &str, body: &str) -> Result<Vec<Incoming>, FeedError> {
+    Ok(marketplace::page_records(body)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| match marketplace::parse_product(&raw) {
+            Ok(feed) => Incoming::ApiProduct(feed),
+            Err(reason) => Incoming::Bad {
+                kind: "product",
+                origin: format!("{origin} #{i}"),
+                raw,
+                reason,
+            },
+        })
+        .collect())
+}
+
+/// A marketplace order page's records.
+pub fn api_orders(origin: &str, body: &str) -> Result<Vec<Incoming>, FeedError> {
+    Ok(marketplace::page_records(body)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| match marketplace::parse_order(&raw) {
+            Ok(feed) => Incoming::Order(feed.order),
+            Err(reason) => Incoming::Bad {
+                kind: "order",
+                origin: format!("{origin} #{i}"),
+                raw,
+                reason,
+            },
+        })
+        .collect())
+}
+
+/// A product from a source that knows less than the marketplace, merged over the stored
+/// one: what the new record lacks keeps its stored value. The update time stays the stored
+/// one when nothing else changed (exports and pages carry no update time of their own:
+/// reading the same data again must change nothing).
+fn fill_from(mut new: Product, stored: Product) -> Product {
+    new.marketplace_id = new.marketplace_id.or_else(|| stored.marketplace_id.clone());
+    new.sku = new.sku.or_else(|| stored.sku.clone());
+    new.stock = new.stock.or(stored.stock);
+    if new.category.is_empty() {
+        new.category = stored.category.clone();
+    }
+    new.weight_grams = new.weight_grams.or(stored.weight_grams);
+    new.pack = new.pack.or(stored.pack);
+    for (k, v) in &stored.attributes {
+        new.attributes.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if new.description.is_empty() {
+        new.description = stored.description.clone();
+    }
+    new.image = new.image.or_else(|| stored.image.clone());
+    new.url = new.url.or_else(|| stored.url.clone());
+    new.sold_count = new.sold_count.or(stored.sold_count);
+    let same_but_time = Product {
+        updated_at: stored.updated_at,
+        ..new.clone()
+    } == stored;
+    if same_but_time {
+        new.updated_at = stored.updated_at;
+    }
+    new
 }
 
 fn truncate(raw: &str) -> String {
@@ -61,11 +172,20 @@ impl<'a> Importer<'a> {
             quarantined: 0,
             errors: Vec::new(),
             claimed_skus: HashMap::new(),
+            pages: 0,
+            warnings: Vec::new(),
+            full_pass: None,
+            names: None,
         }
     }
 
     pub fn shop(&self) -> &ShopId {
         &self.shop
+    }
+
+    /// A piece of sync state (a cursor) as last committed.
+    pub fn state<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        self.store.state(&self.shop, name)
     }
 
     /// Notes an error that stopped part of the run (a page, a source) for the report.
@@ -125,55 +245,143 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    /// One page of the marketplace product list.
-    pub fn import_products_page(&mut self, origin: &str, body: &str) -> Result<(), ImportError> {
-        let records = marketplace::page_records(body)?;
+    /// Imports one page (an API answer, a file, a storefront page) as one atomic batch: good
+    /// records are upserted, bad ones quarantined, and the page's state (a sync cursor) is
+    /// written in the same batch, so a crash never leaves a cursor ahead of its data.
+    pub fn import_page(&mut self, page: Page) -> Result<(), ImportError> {
         let mut batch = self.store.batch();
-        for (i, record) in records.iter().enumerate() {
-            match marketplace::parse_product(record) {
-                Ok(mut feed) => {
+        for record in page.records {
+            match record {
+                Incoming::ApiProduct(mut feed) => {
                     self.choose_id(&mut feed)?;
+                    if let Some(seen) = self.full_pass.as_mut() {
+                        seen.insert(feed.marketplace_id.clone());
+                    }
                     self.store.upsert_product(&mut batch, &self.shop, &feed.product)?;
                 }
-                Err(e) => self.quarantine(&mut batch, "product", &format!("{origin} #{i}"), record, &e),
+                Incoming::Product(product) => {
+                    let product = match self.store.product(&self.shop, &product.id)? {
+                        Some(stored) => fill_from(product, stored),
+                        None => product,
+                    };
+                    self.store.upsert_product(&mut batch, &self.shop, &product)?;
+                }
+                Incoming::Order(mut order) => {
+                    self.resolve_lines(&mut order)?;
+                    self.store.upsert_order(&mut batch, &self.shop, &order)?;
+                }
+                Incoming::Bad {
+                    kind,
+                    origin,
+                    raw,
+                    reason,
+                } => self.quarantine(&mut batch, kind, &origin, &raw, &reason),
             }
         }
+        if page.ends_full_pass {
+            self.mark_vanished(&mut batch)?;
+        }
+        for (name, value) in &page.state {
+            batch.set_state(&self.shop, name, value);
+        }
+        self.pages += 1;
         self.commit(batch)?;
         Ok(())
     }
 
-    /// Finds our product for an order line: by marketplace product id, else by SKU.
-    fn resolve_lines(&self, order: &mut Order) -> Result<(), StoreError> {
-        for line in &mut order.lines {
-            if let Some(mid) = &line.marketplace_product_id {
-                line.product = self.store.product_for_marketplace_id(&self.shop, mid)?;
-            }
-            if line.product.is_none() {
-                if let Some(id) = line.sku.as_deref().and_then(|s| ProductId::parse(s).ok()) {
-                    if self.store.product(&self.shop, &id)?.is_some() {
-                        line.product = Some(id);
-                    }
-                }
+    /// Starts a full product pass: the marketplace ids of the products imported from now on
+    /// are noted, and the page that ends the pass marks every other marketplace product
+    /// inactive (it vanished from the shop).
+    pub fn begin_full_pass(&mut self) {
+        self.full_pass = Some(HashSet::new());
+    }
+
+    fn mark_vanished(&mut self, batch: &mut ImportBatch) -> Result<(), StoreError> {
+        let Some(seen) = self.full_pass.take() else {
+            return Ok(());
+        };
+        for mut product in self.store.products(&self.shop)? {
+            let vanished = product
+                .marketplace_id
+                .as_ref()
+                .is_some_and(|mid| !seen.contains(mid));
+            if vanished && product.status == ProductStatus::Active {
+                tracing::info!(shop = %self.shop, product = %product.id, "product vanished from the marketplace: marked inactive");
+                product.status = ProductStatus::Inactive;
+                self.store.upsert_product(batch, &self.shop, &product)?;
             }
         }
         Ok(())
+    }
+
+    /// Notes something kept but worth a look, for the report.
+    pub fn warn(&mut self, warning: impl Into<String>) {
+        self.warnings.push(warning.into());
+    }
+
+    /// Whether an error was recorded in this run.
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// One page of the marketplace product list.
+    pub fn import_products_page(&mut self, origin: &str, body: &str) -> Result<(), ImportError> {
+        let records = api_products(origin, body)?;
+        self.import_page(Page::new(origin, records))
     }
 
     /// One page of the marketplace order list.
     pub fn import_orders_page(&mut self, origin: &str, body: &str) -> Result<(), ImportError> {
-        let records = marketplace::page_records(body)?;
-        let mut batch = self.store.batch();
-        for (i, record) in records.iter().enumerate() {
-            match marketplace::parse_order(record) {
-                Ok(mut feed) => {
-                    self.resolve_lines(&mut feed.order)?;
-                    self.store.upsert_order(&mut batch, &self.shop, &feed.order)?;
+        let records = api_orders(origin, body)?;
+        self.import_page(Page::new(origin, records))
+    }
+
+    /// Finds our product for an order line: by the line's product id (the marketplace's, or
+    /// ours as our exports write it), else by SKU, else by exact name (exports carry
+    /// nothing else). A line whose product stays unknown is still stored.
+    fn resolve_lines(&mut self, order: &mut Order) -> Result<(), StoreError> {
+        for line in &mut order.lines {
+            if line.product.is_some() {
+                continue;
+            }
+            if let Some(mid) = &line.marketplace_product_id {
+                line.product = self.store.product_for_marketplace_id(&self.shop, mid)?;
+                if line.product.is_none() {
+                    line.product = self.known_id(mid)?;
                 }
-                Err(e) => self.quarantine(&mut batch, "order", &format!("{origin} #{i}"), record, &e),
+            }
+            if line.product.is_none() {
+                if let Some(sku) = line.sku.as_deref() {
+                    line.product = self.known_id(sku)?;
+                }
+            }
+            if line.product.is_none() {
+                line.product = self.by_name()?.get(&line.name).cloned();
             }
         }
-        self.commit(batch)?;
         Ok(())
+    }
+
+    fn known_id(&self, raw: &str) -> Result<Option<ProductId>, StoreError> {
+        let Ok(id) = ProductId::parse(raw) else {
+            return Ok(None);
+        };
+        Ok(self.store.product(&self.shop, &id)?.map(|p| p.id))
+    }
+
+    /// Product name → id, read once per import, names shared by two products left out.
+    fn by_name(&mut self) -> Result<&HashMap<String, ProductId>, StoreError> {
+        if self.names.is_none() {
+            let mut names: HashMap<String, Option<ProductId>> = HashMap::new();
+            for p in self.store.products(&self.shop)? {
+                names
+                    .entry(p.name.clone())
+                    .and_modify(|v| *v = None)
+                    .or_insert(Some(p.id));
+            }
+            self.names = Some(names.into_iter().filter_map(|(n, id)| Some((n, id?))).collect());
+        }
+        Ok(self.names.as_ref().expect("just filled"))
     }
 
     /// Derives the shop's customers from its orders and stores the run's report.
@@ -214,6 +422,8 @@ impl<'a> Importer<'a> {
             quarantined: self.quarantined,
             ok: self.errors.is_empty(),
             errors: self.errors,
+            pages: self.pages,
+            warnings: self.warnings,
         };
         self.store.put_sync_report(&self.shop, &report)?;
         tracing::info!(

@@ -36,6 +36,11 @@ pub struct Exchange {
     #[serde(default)]
     pub body: Option<String>,
     pub at: String,
+    /// What the answer is, written by `laris sync --record`: `token`, `products`,
+    /// `products_full`, `orders`, `export_products`, `export_orders`, `sitemap`,
+    /// `storefront_page`. Older recordings have none: replay then judges by the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 pub struct Recording {
@@ -81,11 +86,18 @@ impl Recording {
         })
     }
 
-    /// The body of an exchange, or `None` when none was recorded.
+    /// The body of an exchange as text, or `None` when none was recorded.
     pub fn body(&self, ex: &Exchange) -> Result<Option<String>, RecordingError> {
+        Ok(self
+            .body_bytes(ex)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// The body as recorded, bytes (an XLSX export is not text).
+    pub fn body_bytes(&self, ex: &Exchange) -> Result<Option<Vec<u8>>, RecordingError> {
         let Some(name) = &ex.body else { return Ok(None) };
         let path = self.dir.join(name);
-        std::fs::read_to_string(&path)
+        std::fs::read(&path)
             .map(Some)
             .map_err(|error| RecordingError::Read { path, error })
     }

@@ -3,11 +3,15 @@
 
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::ShopId;
 use crate::records::SyncReport;
 use crate::store::Store;
-use crate::sync::pipeline::{ImportError, Importer};
-use crate::sync::recording::{Recording, RecordingError};
+use crate::sync::files::{import_file, FileKind};
+use crate::sync::pages::import_html;
+use crate::sync::pipeline::{api_products, ImportError, Importer, Page};
+use crate::sync::recording::{Exchange, Recording, RecordingError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -17,12 +21,19 @@ pub enum ReplayError {
     Import(#[from] ImportError),
 }
 
-/// What a recorded request fetched, judged by its URL path.
+/// What a recorded answer holds: its `role` when the recording names one (FEEDS.md §5),
+/// else judged by the URL path (recordings made before roles existed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Products,
+    /// A page of a full product pass: when the pass's last page is in the recording,
+    /// products that vanished are marked inactive, as the live run did.
+    ProductsFull,
     Orders,
-    /// Token exchanges and anything else: nothing to import.
+    ExportProducts,
+    ExportOrders,
+    StorefrontPage,
+    /// Tokens, sitemaps and anything else: nothing to import.
     Other,
 }
 
@@ -37,25 +48,89 @@ pub fn endpoint_of(url: &str) -> Endpoint {
     }
 }
 
-/// Replays the recording in `dir` into `shop`'s data.
+fn endpoint(ex: &Exchange) -> Endpoint {
+    match ex.role.as_deref() {
+        None => endpoint_of(&ex.url),
+        Some("products") => Endpoint::Products,
+        Some("products_full") => Endpoint::ProductsFull,
+        Some("orders") => Endpoint::Orders,
+        Some("export_products") => Endpoint::ExportProducts,
+        Some("export_orders") => Endpoint::ExportOrders,
+        Some("storefront_page") => Endpoint::StorefrontPage,
+        Some(_) => Endpoint::Other,
+    }
+}
+
+/// A query parameter of a recorded URL.
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Replays the recording in `dir` into `shop`'s data: every recorded answer of every source
+/// kind, in order, through the same pipeline as the live run. Answers that were retried
+/// (429, 5xx, 401) are part of the recording's story, not data. Sync cursors are not
+/// touched: a replay is data, not a position in a live feed.
 pub fn replay(store: &Store, shop: &ShopId, dir: &Path) -> Result<SyncReport, ReplayError> {
     let recording = Recording::open(dir)?;
     let mut importer = Importer::new(store, shop.clone());
-    for ex in &recording.exchanges {
-        let endpoint = endpoint_of(&ex.url);
+    let mut in_full_pass = false;
+    for (i, ex) in recording.exchanges.iter().enumerate() {
+        // An answer the live run asked for again (it was cut off, or not a page) was a
+        // failed attempt: its retry, later in the recording, holds the data.
+        let retried = recording.exchanges[i + 1..]
+            .iter()
+            .any(|later| later.url == ex.url && later.method == ex.method);
+        let endpoint = endpoint(ex);
         if endpoint == Endpoint::Other || ex.status != 200 {
-            // Answers that were retried (429, 5xx) are part of the recording's story, not data.
             continue;
         }
-        let Some(body) = recording.body(ex)? else { continue };
+        let Some(bytes) = recording.body_bytes(ex)? else {
+            continue;
+        };
+        let body = String::from_utf8_lossy(&bytes);
         let origin = format!("{} seq {}", dir.display(), ex.seq);
+        let fetched_at = DateTime::parse_from_rfc3339(&ex.at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
         let result = match endpoint {
             Endpoint::Products => importer.import_products_page(&origin, &body),
+            Endpoint::ProductsFull => {
+                if query_param(&ex.url, "page").as_deref() == Some("1") {
+                    importer.begin_full_pass();
+                    in_full_pass = true;
+                }
+                match api_products(&origin, &body) {
+                    Ok(records) => {
+                        let per_page = query_param(&ex.url, "per_page")
+                            .and_then(|p| p.parse::<usize>().ok())
+                            .unwrap_or(50);
+                        let mut page = Page::new(&origin, records);
+                        page.ends_full_pass = in_full_pass && page.records.len() < per_page;
+                        importer.import_page(page)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
             Endpoint::Orders => importer.import_orders_page(&origin, &body),
+            Endpoint::ExportProducts | Endpoint::ExportOrders => {
+                let kind = if endpoint == Endpoint::ExportProducts {
+                    FileKind::Products
+                } else {
+                    FileKind::Orders
+                };
+                let name = ex.url.rsplit('/').next().unwrap_or(&ex.url).to_string();
+                import_file(&mut importer, kind, &name, &bytes, fetched_at)
+            }
+            Endpoint::StorefrontPage => import_html(&mut importer, &ex.url, &body, fetched_at),
             Endpoint::Other => Ok(()),
         };
         match result {
             Ok(()) => {}
+            Err(ImportError::Feed(_)) if retried => {}
             Err(ImportError::Feed(e)) => importer.record_error(format!("{origin}: {e}")),
             Err(e) => return Err(e.into()),
         }

@@ -5,6 +5,7 @@
 pub mod events;
 pub mod fragments;
 pub mod recommendations;
+pub mod sync;
 pub mod templates;
 
 use std::collections::HashMap;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub models: Arc<crate::rebuild::Models>,
     /// Per-client limit on widget events, so one page cannot flood the store.
     pub event_limiter: Arc<events::RateLimiter>,
+    /// Runs syncs (on schedule and on demand), one at a time per shop.
+    pub sync: Arc<crate::sync::agent::SyncAgent>,
 }
 
 /// A request that cannot be answered, with the status and a message for the client.
@@ -94,6 +97,7 @@ fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .or(recommendations::admin_recommendations(state.clone()))
         .or(admin_rebuild(state.clone()))
         .or(admin_customers(state.clone()))
+        .or(sync::admin_sync(state.clone()))
         .or(admin_replay(state, max_body))
         .recover(handle_rejection)
         .with(warp::trace::request())
@@ -435,6 +439,10 @@ fn admin_replay(
         .and(with_state(state))
         .and_then(|shop: String, req: ReplayRequest, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
+            let _claim = state
+                .sync
+                .claim(&shop)
+                .map_err(|e| reject(StatusCode::CONFLICT, e.to_string()))?;
             let dir = PathBuf::from(&req.dir);
             let store = state.store.clone();
             let settings = state.settings.shop(&shop).expect("known shop").clone();

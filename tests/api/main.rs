@@ -8,4 +8,5 @@ mod cli;
 mod foundation;
 mod loyalty;
 mod recommendations;
+mod sync;
 mod widget;

@@ -1,0 +1,235 @@
+//! The sync agent: runs a shop's sources one after the other, each through the shared
+//! import pipeline with its own report, then rebuilds the shop's recommendation model when
+//! anything changed. Used by `laris sync`, the schedule inside `laris serve`, and
+//! `POST /admin/api/shops/{shop}/sync`. Two runs of one shop never overlap: the second is
+//! refused with [`SyncError::Busy`] (replays and imports take the same claim).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Settings, ShopSettings};
+use crate::domain::ShopId;
+use crate::rebuild::{ModelSummary, Models};
+use crate::records::SyncReport;
+use crate::store::{Store, StoreError};
+use crate::sync::api::{ApiRun, Progress, Tokens};
+use crate::sync::http::{Fetcher, Recorder};
+use crate::sync::pipeline::{ImportError, Importer};
+use crate::sync::source::SourceSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("unknown shop {0:?}: shops are configured as [[shops]] in laris.toml")]
+    UnknownShop(String),
+    #[error("shop {0} is syncing already; wait for that run to finish (`laris status --shop {0}` shows its report)")]
+    Busy(ShopId),
+    #[error("cannot record into {dir}: {error}")]
+    Record { dir: PathBuf, error: std::io::Error },
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How one run goes.
+pub struct SyncOptions {
+    /// Write a recording of the run into a new directory under this one.
+    pub record: Option<PathBuf>,
+    /// Read every product page (and mark vanished products inactive) whatever the schedule.
+    pub full: bool,
+    pub progress: Arc<dyn Progress>,
+    /// The run's "now" (order windows end here); the clock when `None`.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            record: None,
+            full: false,
+            progress: Arc::new(crate::sync::api::Quiet),
+            now: None,
+        }
+    }
+}
+
+/// What one run of one shop did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShopSync {
+    pub shop: String,
+    /// One report per source, in configuration order.
+    pub reports: Vec<SyncReport>,
+    /// Every source finished without an error.
+    pub ok: bool,
+    /// Some product or order was written.
+    pub changed: bool,
+    /// The rebuilt model, when data changed.
+    pub model: Option<ModelSummary>,
+    /// The recording written, with `--record`.
+    pub recording: Option<PathBuf>,
+}
+
+/// Shared by every run of the service (or of one `laris sync`).
+pub struct SyncAgent {
+    settings: Arc<Settings>,
+    store: Store,
+    models: Arc<Models>,
+    tokens: Tokens,
+    running: Mutex<HashSet<ShopId>>,
+}
+
+/// A claim on a shop for one run; dropping it lets the next run in.
+pub struct Claim<'a> {
+    agent: &'a SyncAgent,
+    shop: ShopId,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.agent
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.shop);
+    }
+}
+
+impl SyncAgent {
+    pub fn new(settings: Arc<Settings>, store: Store, models: Arc<Models>) -> SyncAgent {
+        SyncAgent {
+            settings,
+            store,
+            models,
+            tokens: Tokens::default(),
+            running: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn shop(&self, id: &str) -> Result<&ShopSettings, SyncError> {
+        ShopId::parse(id)
+            .ok()
+            .and_then(|id| self.settings.shop(&id))
+            .ok_or_else(|| SyncError::UnknownShop(id.to_string()))
+    }
+
+    /// Claims the shop for one run (sync, replay or import), or says it is busy.
+    pub fn claim(&self, shop: &ShopId) -> Result<Claim<'_>, SyncError> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if !running.insert(shop.clone()) {
+            return Err(SyncError::Busy(shop.clone()));
+        }
+        Ok(Claim {
+            agent: self,
+            shop: shop.clone(),
+        })
+    }
+
+    /// Runs every source of the shop once.
+    pub async fn sync_shop(&self, shop_id: &str, options: &SyncOptions) -> Result<ShopSync, SyncError> {
+        let shop = self.shop(shop_id)?.clone();
+        let _claim = self.claim(&shop.id)?;
+        let now = options.now.unwrap_or_else(Utc::now);
+        let recorder = match &options.record {
+            Some(parent) => {
+                let dir = parent.join(format!("{}-{}", shop.id, now.format("%Y%m%dT%H%M%SZ")));
+                let recorder = Recorder::create(&dir).map_err(|error| SyncError::Record { dir, error })?;
+                Some(Arc::new(recorder))
+            }
+            None => None,
+        };
+        tracing::info!(shop = %shop.id, sources = shop.sources.len(), "sync started");
+        let mut reports = Vec::new();
+        for (index, source) in shop.sources.iter().enumerate() {
+            let name = format!("{}#{index}", source.kind());
+            let progress = Prefixed {
+                inner: options.progress.clone(),
+                prefix: format!("{} {name}", shop.id),
+            };
+            let interval = match source {
+                SourceSettings::Storefront(s) => Duration::from_millis(s.delay_ms),
+                _ => Duration::ZERO,
+            };
+            let mut importer = Importer::new(&self.store, shop.id.clone());
+            match Fetcher::new(source.http(), index, interval, recorder.clone()) {
+                Err(e) => importer.record_error(e.to_string()),
+                Ok(fetcher) => match source {
+                    SourceSettings::MarketplaceApi(api) => {
+                        let run = ApiRun {
+                            api,
+                            source: index,
+                            fetcher: &fetcher,
+                            tokens: &self.tokens,
+                            now,
+                            progress: &progress,
+                            full: options.full,
+                        };
+                        run.products(&mut importer).await?;
+                        if !importer.failed() {
+                            run.orders(&mut importer).await?;
+                        }
+                    }
+                    SourceSettings::ExportFiles(files) => {
+                        crate::sync::files::run(files, &fetcher, &mut importer, &progress, now).await?
+                    }
+                    SourceSettings::Storefront(front) => {
+                        crate::sync::pages::run(front, Arc::new(fetcher), &mut importer, &progress, now)
+                            .await?
+                    }
+                },
+            }
+            let report = importer.finish("sync", &name)?;
+            tracing::info!(
+                shop = %shop.id, source = %name, ok = report.ok, pages = report.pages,
+                fetched = report.fetched(), quarantined = report.quarantined,
+                "source synced"
+            );
+            reports.push(report);
+        }
+        let changed = reports.iter().any(SyncReport::changed);
+        let model = if changed {
+            Some(self.rebuild(&shop).await?)
+        } else {
+            None
+        };
+        self.store.flush().await?;
+        Ok(ShopSync {
+            shop: shop.id.to_string(),
+            ok: reports.iter().all(|r| r.ok),
+            changed,
+            reports,
+            model,
+            recording: recorder.map(|r| r.dir().to_path_buf()),
+        })
+    }
+
+    /// Rebuilds the shop's model off the async threads and swaps it in.
+    pub async fn rebuild(&self, shop: &ShopSettings) -> Result<ModelSummary, SyncError> {
+        let store = self.store.clone();
+        let settings = shop.clone();
+        let model = tokio::task::spawn_blocking(move || crate::rebuild::rebuild_shop(&store, &settings))
+            .await
+            .map_err(|e| SyncError::Other(format!("the rebuild task failed: {e}")))??;
+        let summary = crate::rebuild::summary(&model);
+        self.models.put(shop.id.clone(), model);
+        Ok(summary)
+    }
+}
+
+/// Progress lines prefixed with the shop and source.
+struct Prefixed {
+    inner: Arc<dyn Progress>,
+    prefix: String,
+}
+
+impl Progress for Prefixed {
+    fn step(&self, message: &str) {
+        self.inner.step(&format!("{}: {message}", self.prefix));
+    }
+}

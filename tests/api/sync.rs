@@ -1,0 +1,450 @@
+//! The sync agent against a real HTTP marketplace on 127.0.0.1: the mock marketplace
+//! playing recordings from `tests/fixtures/marketplace/` (made by its `generate.py`), with
+//! faults scripted in them; record and replay; the service syncing on demand and on
+//! schedule.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use laris::config::Settings;
+use laris::domain::{OrderStatus, ProductId, ShopId};
+use laris::rebuild::Models;
+use laris::store::Store;
+use laris::sync::agent::{SyncAgent, SyncError, SyncOptions};
+use laris::sync::api::{OrderCursor, ProductCursor};
+use laris::sync::mock::{self, MockMarketplace};
+
+use crate::helpers::{repo, TOKEN};
+
+const DAY: i64 = 86_400;
+/// `RUN1` of generate.py: 2026-11-02T00:00:00Z.
+const RUN1: i64 = 1_793_577_600;
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/marketplace").join(name)
+}
+
+fn at(unix: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(unix, 0).unwrap()
+}
+
+/// A mock marketplace on a free loopback port, stopped when dropped.
+pub struct MockServer {
+    pub base: String,
+    pub mock: Arc<MockMarketplace>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn start_mock(dir: &Path) -> MockServer {
+    let mock = MockMarketplace::open(dir).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(mock::serve(mock.clone(), listener, async {
+        let _ = rx.await;
+    }));
+    MockServer {
+        base,
+        mock,
+        stop: Some(tx),
+    }
+}
+
+/// A shop `toko` whose one source is the marketplace API at `base`, as the fixtures expect.
+fn settings(base: &str) -> Settings {
+    let text = format!(
+        r#"
+[admin]
+token = "{TOKEN}"
+[[shops]]
+id = "toko"
+[[shops.sources]]
+kind = "marketplace_api"
+base_url = "{base}"
+token_url = "{base}/token"
+fs_id = "15001"
+shop_id = "479573"
+client_id = "laris-test"
+client_secret = "s3cret-for-tests"
+history_days = 6
+full_pass_hours = 48
+products_per_page = 2
+http = {{ read_timeout_secs = 1, connect_timeout_secs = 1, backoff_ms = 10, retries = 3 }}
+"#
+    );
+    Settings::from_toml(&text, Path::new("test.toml"), &[]).unwrap()
+}
+
+fn agent(settings: Settings, store: &Store) -> SyncAgent {
+    SyncAgent::new(Arc::new(settings), store.clone(), Arc::new(Models::default()))
+}
+
+fn run_at(unix: i64) -> SyncOptions {
+    SyncOptions {
+        now: Some(at(unix)),
+        ..Default::default()
+    }
+}
+
+fn shop() -> ShopId {
+    ShopId::parse("toko").unwrap()
+}
+
+#[tokio::test]
+async fn every_fault_of_the_recording_ends_with_the_right_data() {
+    let server = start_mock(&fixture("faults")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let agent = agent(settings(&server.base), &store);
+
+    // Run 1: 429 + Retry-After, 500 then 200, a duplicate page, a bad price, a 401 mid-run,
+    // a read timeout and a cut-off body — all overcome.
+    let run = agent.sync_shop("toko", &run_at(RUN1)).await.unwrap();
+    let r = &run.reports[0];
+    assert!(run.ok, "{:?}", r.errors);
+    assert_eq!(r.source, "marketplace_api#0");
+    assert_eq!(
+        (r.products.seen, r.products.inserted, r.products.unchanged),
+        (3, 2, 1)
+    );
+    assert_eq!(
+        r.quarantined, 2,
+        "product B on page 1 and again on the duplicate page 2"
+    );
+    assert_eq!((r.orders.seen, r.orders.inserted), (3, 3));
+    assert_eq!(r.pages, 5, "three product pages and two order windows");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("page 2 repeated")),
+        "{:?}",
+        r.warnings
+    );
+    let statuses: Vec<u16> = server.mock.requests().iter().map(|s| s.status).collect();
+    for code in [429, 500, 401] {
+        assert!(statuses.contains(&code), "the mock answered {code}: {statuses:?}");
+    }
+
+    let products = store.products(&shop()).unwrap();
+    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["A-100", "C-300"]);
+    let quarantine = store.quarantined(&shop()).unwrap();
+    assert!(!quarantine.is_empty());
+    assert!(
+        quarantine
+            .iter()
+            .all(|q| q.kind == "product" && q.reason.contains("price.value") && q.reason.contains("harga?")),
+        "{quarantine:?}"
+    );
+    let cursor: ProductCursor = store.state(&shop(), "source:0:products").unwrap().unwrap();
+    assert_eq!(cursor.newest_update, Some(RUN1 - 2 * DAY));
+    assert_eq!(cursor.last_full_pass, Some(at(RUN1)));
+    let orders: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    assert_eq!(orders.synced_to, RUN1);
+    assert_eq!(
+        store.order(&shop(), "INV/A").unwrap().unwrap().status,
+        OrderStatus(400)
+    );
+    let a = store.order(&shop(), "INV/A").unwrap().unwrap();
+    assert_eq!(a.lines[0].product, Some(ProductId::parse("A-100").unwrap()));
+    assert!(run.model.is_some(), "new data rebuilds the model");
+
+    // Run 2, a day later: products stop at the cursor; orders re-read the overlap and find
+    // INV/A cancelled (400 → 0).
+    let run = agent.sync_shop("toko", &run_at(RUN1 + DAY)).await.unwrap();
+    let r = &run.reports[0];
+    assert!(run.ok, "{:?}", r.errors);
+    assert_eq!(r.products.inserted + r.products.updated, 0);
+    assert_eq!(
+        (
+            r.orders.seen,
+            r.orders.inserted,
+            r.orders.updated,
+            r.orders.unchanged
+        ),
+        (3, 0, 1, 2)
+    );
+    assert_eq!(
+        store.order(&shop(), "INV/A").unwrap().unwrap().status,
+        OrderStatus(0)
+    );
+    let orders: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    assert_eq!(orders.synced_to, RUN1 + DAY);
+    let buyer = store
+        .customers(&shop())
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id.0 == "777001")
+        .unwrap();
+    assert_eq!(
+        buyer.total_spend.0,
+        3 * 18_000,
+        "the cancelled order no longer counts"
+    );
+    assert_eq!(buyer.order_count, 1);
+    let history = store.sync_reports(&shop(), 10).unwrap();
+    assert_eq!(history.len(), 2, "each run keeps its report");
+}
+
+#[tokio::test]
+async fn a_page_that_keeps_failing_stops_the_source_and_the_next_run_catches_up() {
+    let server = start_mock(&fixture("stops")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let agent = agent(settings(&server.base), &store);
+
+    let run = agent.sync_shop("toko", &run_at(RUN1)).await.unwrap();
+    let r = &run.reports[0];
+    assert!(!run.ok && !r.ok);
+    assert!(
+        r.errors[0].contains("HTTP 500")
+            && r.errors[0].contains("gave up after 4 attempts")
+            && r.errors[0].contains("cursor stays"),
+        "{:?}",
+        r.errors
+    );
+    let cursor: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    assert_eq!(
+        cursor.synced_to,
+        RUN1 - 3 * DAY,
+        "the end of the first window, the last one read whole"
+    );
+    assert!(
+        store.order(&shop(), "INV/B").unwrap().is_some(),
+        "the first window's orders are kept"
+    );
+    assert!(store.order(&shop(), "INV/C").unwrap().is_none());
+
+    let run = agent.sync_shop("toko", &run_at(RUN1)).await.unwrap();
+    assert!(run.ok, "{:?}", run.reports[0].errors);
+    assert!(
+        store.order(&shop(), "INV/C").unwrap().is_some(),
+        "the next run catches up"
+    );
+    let cursor: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    assert_eq!(cursor.synced_to, RUN1);
+}
+
+#[tokio::test]
+async fn two_syncs_of_one_shop_never_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let agent = agent(settings("http://127.0.0.1:9"), &store);
+    let claim = agent.claim(&shop()).unwrap();
+    match agent.sync_shop("toko", &SyncOptions::default()).await {
+        Err(SyncError::Busy(s)) => assert_eq!(s, shop()),
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    drop(claim);
+    assert!(agent.claim(&shop()).is_ok(), "free again once the first run ends");
+}
+
+#[tokio::test]
+async fn a_recorded_sync_replays_into_the_same_products_and_orders_every_time() {
+    let server = start_mock(&fixture("faults")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("live")).unwrap();
+    let agent = agent(settings(&server.base), &store);
+    let options = SyncOptions {
+        record: Some(dir.path().join("recordings")),
+        ..run_at(RUN1)
+    };
+    let run = agent.sync_shop("toko", &options).await.unwrap();
+    let recording = run.recording.clone().expect("a recording was written");
+    let index = std::fs::read_to_string(recording.join("index.jsonl")).unwrap();
+    assert!(!index.contains("s3cret"), "no secret in the recording");
+    assert!(!index.to_lowercase().contains("authorization"));
+    assert!(index.contains("\"role\":\"token\"") && index.contains("\"body\":null"));
+
+    let mut fingerprints = Vec::new();
+    for copy in ["a", "b"] {
+        let replayed = Store::open(&dir.path().join(copy)).unwrap();
+        let report = laris::sync::replay::replay(&replayed, &shop(), &recording).unwrap();
+        assert!(report.ok, "{:?}", report.errors);
+        assert_eq!(
+            replayed.products(&shop()).unwrap(),
+            store.products(&shop()).unwrap()
+        );
+        assert_eq!(replayed.orders(&shop()).unwrap(), store.orders(&shop()).unwrap());
+        fingerprints.push(replayed.fingerprint(&shop()).unwrap());
+    }
+    assert_eq!(fingerprints[0], fingerprints[1], "same recording, same store");
+}
+
+fn shop_with_source(source: &str) -> Settings {
+    let text =
+        format!("[admin]\ntoken = \"{TOKEN}\"\n[[shops]]\nid = \"toko\"\n[[shops.sources]]\n{source}\n");
+    Settings::from_toml(&text, Path::new("test.toml"), &[]).unwrap()
+}
+
+const JSON_LD_PAGE: &str = r#"<html><head>
+<script type="application/ld+json">{"@context":"https://schema.org","@graph":[{"@type":"WebPage","name":"x"},
+ {"@type":"Product","name":"Serundeng Lengkuas 100 g","sku":"SRD-100","image":["/img/srd.jpg"],
+  "offers":{"@type":"Offer","price":"20000","priceCurrency":"IDR","availability":"https://schema.org/InStock"}}]}</script>
+</head><body>Serundeng</body></html>"#;
+const OG_PAGE: &str = r#"<html><head>
+<meta property="og:title" content="Sambal Lengkuas 150 g">
+<meta property="og:image" content="/img/sbl.jpg">
+<meta property="product:price:amount" content="18000">
+<meta property="product:price:currency" content="IDR">
+<meta property="product:retailer_item_id" content="SBL-150">
+</head><body></body></html>"#;
+const PLAIN_PAGE: &str = "<html><head><title>Tentang kami</title></head><body>Toko kami</body></html>";
+
+#[tokio::test]
+async fn a_storefront_is_read_from_its_sitemap_and_replays_the_same() {
+    let sitemap = br#"<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>BASE/p/srd-100</loc></url><url><loc>BASE/p/sbl-150</loc></url><url><loc>BASE/tentang</loc></url>
+</urlset>"#;
+    // The sitemap names absolute URLs: pick the port first, then fill it in.
+    let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener_probe.local_addr().unwrap().port();
+    drop(listener_probe);
+    let base = format!("http://127.0.0.1:{port}");
+    let sitemap = String::from_utf8_lossy(sitemap)
+        .replace("BASE", &base)
+        .into_bytes();
+    let files = vec![
+        ("/sitemap.xml", "application/xml", sitemap),
+        ("/p/srd-100", "text/html", JSON_LD_PAGE.as_bytes().to_vec()),
+        ("/p/sbl-150", "text/html", OG_PAGE.as_bytes().to_vec()),
+        ("/tentang", "text/html", PLAIN_PAGE.as_bytes().to_vec()),
+    ];
+    let _stop = serve_files_at(port, files).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("live")).unwrap();
+    let settings = shop_with_source(&format!(
+        "kind = \"storefront\"\nsitemap = \"{base}/sitemap.xml\"\nconcurrency = 2\ndelay_ms = 20"
+    ));
+    let agent = agent(settings, &store);
+    let options = SyncOptions {
+        record: Some(dir.path().join("rec")),
+        ..Default::default()
+    };
+    let run = agent.sync_shop("toko", &options).await.unwrap();
+    let r = &run.reports[0];
+    assert!(run.ok, "{:?}", r.errors);
+    assert_eq!((r.products.inserted, r.quarantined, r.pages), (2, 1, 3));
+    let products = store.products(&shop()).unwrap();
+    let srd = products.iter().find(|p| p.id.as_str() == "SRD-100").unwrap();
+    assert_eq!(srd.price.0, 20_000);
+    assert_eq!(srd.image.as_deref(), Some(format!("{base}/img/srd.jpg").as_str()));
+    let sbl = products.iter().find(|p| p.id.as_str() == "SBL-150").unwrap();
+    assert_eq!(sbl.price.0, 18_000);
+    let q = store.quarantined(&shop()).unwrap();
+    assert!(
+        q[0].origin.ends_with("/tentang") && q[0].reason.contains("Open Graph"),
+        "{q:?}"
+    );
+
+    let replayed = Store::open(&dir.path().join("replayed")).unwrap();
+    let report = laris::sync::replay::replay(&replayed, &shop(), run.recording.as_ref().unwrap()).unwrap();
+    assert_eq!(report.quarantined, 1);
+    let strip = |mut ps: Vec<laris::records::Product>| {
+        // A page carries no update time: the fetch time stands in, so compare the rest.
+        for p in &mut ps {
+            p.updated_at = at(0);
+        }
+        ps
+    };
+    assert_eq!(strip(replayed.products(&shop()).unwrap()), strip(products));
+}
+
+/// Serves fixed files `(path, content type, body)` on 127.0.0.1:`port`.
+async fn serve_files_at(
+    port: u16,
+    files: Vec<(&'static str, &'static str, Vec<u8>)>,
+) -> tokio::sync::oneshot::Sender<()> {
+    use warp::Filter;
+    let files = Arc::new(files);
+    let route = warp::path::full().map(move |p: warp::path::FullPath| {
+        match files.iter().find(|(path, _, _)| *path == p.as_str()) {
+            Some((_, ctype, body)) => warp::http::Response::builder()
+                .header("content-type", *ctype)
+                .body(body.clone())
+                .unwrap(),
+            None => warp::http::Response::builder()
+                .status(404)
+                .body(Vec::new())
+                .unwrap(),
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        warp::serve(route)
+            .incoming(listener)
+            .graceful(async {
+                let _ = rx.await;
+            })
+            .run(),
+    );
+    tx
+}
+
+/// A sales report as Seller Center writes it: title rows above the header (on row 5),
+/// columns in its own order, WIB dates, money in every format of FEEDS.md §2.
+const SALES_CSV: &str = "Laporan Penjualan\nToko: Lengkuas\nPeriode: 01-10-2026 - 31-10-2026\n\n\
+Nomor Invoice,Status Terakhir,Tanggal Pembayaran,Nama Produk,Nomor SKU,Jumlah Produk Dibeli,Harga Jual (IDR),Nama Pembeli,No Telp Pembeli,Catatan\n\
+INV/1,Pesanan Selesai,02-10-2026 10:15:00,Serundeng Lengkuas 100 g,SRD-100,2,Rp20.000,Sri W.,0812-1111-2222,\n\
+,,,Sambal Lengkuas 150 g,SBL-150,1,\"18.000,00\",,,\n\
+INV/2,Dibatalkan Pembeli,03-10-2026 08:00,Serundeng Lengkuas 100 g,SRD-100,1,Rp 20.000,Budi,+62 813 0000 1111,x\n\
+INV/3,Pesanan Tiba,04-10-2026 23:30:00,Serundeng Lengkuas 100 g,SRD-100,3,20000,Sri W.,6281211112222,\n";
+
+#[tokio::test]
+async fn export_files_from_urls_import_record_and_replay() {
+    let products_csv = "Daftar Produk\n\nHarga (Rp),Nama Produk*,SKU Name,Jumlah Stok,Status\n\
+\"20.000\",Serundeng Lengkuas 100 g,SRD-100,42,Aktif\nRp18.000,Sambal Lengkuas 150 g,SBL-150,7,Aktif\n";
+    let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener_probe.local_addr().unwrap().port();
+    drop(listener_probe);
+    let _stop = serve_files_at(
+        port,
+        vec![
+            ("/produk.csv", "text/csv", products_csv.as_bytes().to_vec()),
+            ("/penjualan.csv", "text/csv", SALES_CSV.as_bytes().to_vec()),
+        ],
+    )
+    .await;
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("live")).unwrap();
+    let settings = shop_with_source(&format!(
+        "kind = \"export_files\"\nproducts = [\"{base}/produk.csv\"]\norders = [\"{base}/penjualan.csv\"]"
+    ));
+    let agent = agent(settings, &store);
+    let options = SyncOptions {
+        record: Some(dir.path().join("rec")),
+        ..Default::default()
+    };
+    let run = agent.sync_shop("toko", &options).await.unwrap();
+    let r = &run.reports[0];
+    assert!(run.ok, "{:?}", r.errors);
+    assert_eq!((r.products.inserted, r.orders.inserted, r.quarantined), (2, 3, 0));
+    let inv1 = store.order(&shop(), "INV/1").unwrap().unwrap();
+    assert_eq!(
+        inv1.paid_at,
+        at(1_790_910_900),
+        "02-10-2026 10:15 WIB is 03:15 UTC"
+    );
+    assert_eq!(inv1.products_total.0, 2 * 20_000 + 18_000);
+    assert_eq!(inv1.lines[1].product, Some(ProductId::parse("SBL-150").unwrap()));
+    assert!(inv1.is_purchase());
+    assert!(!store.order(&shop(), "INV/2").unwrap().unwrap().is_purchase());
+    let inv3 = store.order(&shop(), "INV/3").unwrap().unwrap();
+    assert_eq!(inv3.customer, inv1.customer, "0812… and 62812… are one buyer");
+
+    let replayed = Store::open(&dir.path().join("replayed")).unwrap();
+    let report = laris::sync::replay::replay(&replayed, &shop(), run.recording.as_ref().unwrap()).unwrap();
+    assert!(report.ok, "{:?}", report.errors);
+    assert_eq!(replayed.orders(&shop()).unwrap(), store.orders(&shop()).unwrap());
+}
