@@ -203,3 +203,51 @@ pub struct Quarantined {
     /// The raw record, truncated to a few kilobytes.
     pub record: String,
 }
+
+/// A message a customer left through the feedback slot (seed 001's "kritik & saran").
+/// `contact` is personal data: admin pages only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Set by the store when the message is kept.
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    pub message: String,
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// The page it was sent from.
+    #[serde(default)]
+    pub page: Option<String>,
+    /// The product page it was sent from, when on one.
+    #[serde(default)]
+    pub product: Option<String>,
+    pub status: FeedbackStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedbackStatus {
+    New,
+    Read,
+    Answered,
+}
+
+impl FeedbackStatus {
+    pub const CHOICES: &'static str = "new, read or answered";
+
+    pub fn parse(raw: &str) -> Option<FeedbackStatus> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "new" => Some(FeedbackStatus::New),
+            "read" => Some(FeedbackStatus::Read),
+            "answered" => Some(FeedbackStatus::Answered),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedbackStatus::New => "new",
+            FeedbackStatus::Read => "read",
+            FeedbackStatus::Answered => "answered",
+        }
+    }
+}

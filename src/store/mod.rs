@@ -23,7 +23,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::domain::{ProductId, ShopId};
-use crate::records::{Customer, Order, Product, Quarantined, SyncReport, UpsertCounts};
+use crate::records::{
+    Customer, Feedback, FeedbackStatus, Order, Product, Quarantined, SyncReport, UpsertCounts,
+};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -49,6 +51,8 @@ mod kind {
     pub const STATE: &str = "s";
     /// model snapshots by name
     pub const MODEL: &str = "m";
+    /// customers' feedback messages by id (big-endian u64, so the newest is last)
+    pub const FEEDBACK: &str = "f";
 }
 
 fn key(shop: &ShopId, kind: &str, id: &[u8]) -> Vec<u8> {
@@ -279,6 +283,39 @@ impl Store {
         self.records
             .insert(key(shop, kind::MODEL, name.as_bytes()), codec::encode(model))?;
         Ok(())
+    }
+
+    /// Stores a new feedback message under a fresh id (set in the record and returned).
+    pub fn put_feedback(&self, shop: &ShopId, feedback: &mut Feedback) -> Result<u64, StoreError> {
+        feedback.id = self.db.generate_id()?;
+        self.records.insert(
+            key(shop, kind::FEEDBACK, &feedback.id.to_be_bytes()),
+            codec::encode(feedback),
+        )?;
+        Ok(feedback.id)
+    }
+
+    /// Feedback messages, newest first.
+    pub fn feedback(&self, shop: &ShopId) -> Result<Vec<Feedback>, StoreError> {
+        let mut all: Vec<Feedback> = self.scan(shop, kind::FEEDBACK)?;
+        all.reverse();
+        Ok(all)
+    }
+
+    /// Sets a message's status (new, read, answered); `false` when there is no such message.
+    pub fn set_feedback_status(
+        &self,
+        shop: &ShopId,
+        id: u64,
+        status: FeedbackStatus,
+    ) -> Result<bool, StoreError> {
+        let k = key(shop, kind::FEEDBACK, &id.to_be_bytes());
+        let Some(mut feedback) = self.get::<Feedback>(&k)? else {
+            return Ok(false);
+        };
+        feedback.status = status;
+        self.records.insert(k, codec::encode(&feedback))?;
+        Ok(true)
     }
 
     /// Appends an event; returns its sequence number.
@@ -539,5 +576,37 @@ mod tests {
             1_700_000_005,
             "the five oldest are dropped"
         );
+    }
+
+    #[test]
+    fn feedback_comes_back_newest_first_and_keeps_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("toko").unwrap();
+        let mut ids = Vec::new();
+        for text in ["pertama", "kedua"] {
+            let mut f = Feedback {
+                id: 0,
+                at: chrono::Utc::now(),
+                message: text.into(),
+                contact: None,
+                page: None,
+                product: None,
+                status: FeedbackStatus::New,
+            };
+            ids.push(store.put_feedback(&shop, &mut f).unwrap());
+        }
+        let all = store.feedback(&shop).unwrap();
+        assert_eq!(
+            all.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(),
+            ["kedua", "pertama"]
+        );
+        assert!(store
+            .set_feedback_status(&shop, ids[0], FeedbackStatus::Answered)
+            .unwrap());
+        assert!(!store
+            .set_feedback_status(&shop, 999_999, FeedbackStatus::Read)
+            .unwrap());
+        assert_eq!(store.feedback(&shop).unwrap()[1].status, FeedbackStatus::Answered);
     }
 }
