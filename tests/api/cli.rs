@@ -157,3 +157,189 @@ fn an_unknown_shop_on_the_command_line_lists_the_configured_ones() {
 fn the_shipped_config_runs_from_the_repository_root() {
     assert!(repo().join("config/laris.toml").exists());
 }
+
+/// `laris mock-marketplace` on a free port; returns the child and its base URL.
+fn start_mock_marketplace(dir: &std::path::Path) -> (Server, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_laris"))
+        .arg("mock-marketplace")
+        .arg(dir)
+        .args(["--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (Server(child), base)
+}
+
+/// The demo shop without its seed, synced from `base` (history reaching back to May 2026).
+fn write_sync_config(dir: &std::path::Path, base: &str, retries: u32) -> std::path::PathBuf {
+    let days =
+        (chrono::Utc::now() - chrono::DateTime::from_timestamp(1_775_000_000, 0).unwrap()).num_days() + 30;
+    let text = test_config_text().replace("seed_recording", "# seed_recording")
+        + &format!(
+            r#"
+[[shops.sources]]
+kind = "marketplace_api"
+base_url = "{base}"
+token_url = "{base}/token"
+fs_id = "15001"
+shop_id = "479573"
+client_id = "laris-demo"
+client_secret = "demo-secret"
+history_days = {days}
+http = {{ retries = {retries}, backoff_ms = 10, connect_timeout_secs = 2 }}
+"#
+        );
+    let path = dir.join("laris.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn laris_sync_pulls_the_demo_shop_from_laris_mock_marketplace_and_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_mock, base) = start_mock_marketplace(&crate::helpers::demo_recording());
+    let config = write_sync_config(tmp.path(), &base, 2);
+    let data = tmp.path().join("data");
+    let out = laris(&config, &data)
+        .args(["sync", "--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("lengkuas marketplace_api#0") && stdout.contains("model rebuilt"),
+        "{stdout}"
+    );
+    let s = status_json(&config, &data);
+    assert_eq!(
+        (
+            s["shops"][0]["products"].as_u64(),
+            s["shops"][0]["orders"].as_u64()
+        ),
+        (Some(10), Some(600))
+    );
+
+    // With the service running, `laris sync` goes through it.
+    let _server = start_server(&config, &data);
+    let out = laris(&config, &data)
+        .args(["sync", "--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("syncing through it"));
+}
+
+#[test]
+fn laris_sync_exits_non_zero_when_a_source_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1.
+    let config = write_sync_config(tmp.path(), "http://127.0.0.1:1", 0);
+    let out = laris(&config, &tmp.path().join("data"))
+        .args(["sync", "--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("cannot connect"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sync failed for lengkuas marketplace_api#0"));
+}
+
+#[test]
+fn laris_import_reads_an_xlsx_product_list_and_a_csv_sales_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), true);
+    let config_text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("seed_recording", "# seed_recording");
+    std::fs::write(&config, config_text).unwrap();
+    let data = tmp.path().join("data");
+
+    // The product list as Seller Center gives it: a title row, the header on row 3, a
+    // required column marked with `*`, money as text in two formats.
+    let xlsx = tmp.path().join("produk.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let rows: [[&str; 4]; 5] = [
+        ["Daftar Produk Lengkuas Nusantara", "", "", ""],
+        ["", "", "", ""],
+        ["SKU Name", "Nama Produk*", "Harga (Rp)*", "Jumlah Stok"],
+        ["SRD-100", "Serundeng Lengkuas 100 g", "Rp20.000", "42"],
+        ["SBL-150", "Sambal Lengkuas 150 g", "18.000,00", "7"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+    }
+    sheet.write_number(5, 0, 777.0).unwrap();
+    sheet.write_string(5, 1, "Produk Rusak").unwrap();
+    sheet.write_string(5, 2, "dua puluh ribu").unwrap();
+    book.save(&xlsx).unwrap();
+    let csv = tmp.path().join("penjualan.csv");
+    std::fs::write(
+        &csv,
+        "Laporan Penjualan\n\nTanggal Pembayaran,Nomor Invoice,Nama Produk,Jumlah Produk Dibeli,Harga Jual (IDR),Nama Pembeli,No Telp Pembeli\n\
+         02-10-2026 10:15,INV/1,Serundeng Lengkuas 100 g,2,20000,Sri W.,081211112222\n",
+    )
+    .unwrap();
+
+    let out = laris(&config, &data)
+        .args(["import", "--shop", "lengkuas", "--products"])
+        .arg(&xlsx)
+        .arg("--orders")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("products 2 new")
+            && stdout.contains("orders 1 new")
+            && stdout.contains("1 quarantined"),
+        "{stdout}"
+    );
+    let s = status_json(&config, &data);
+    assert_eq!(
+        (
+            s["shops"][0]["products"].as_u64(),
+            s["shops"][0]["paid_orders"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+
+    // `status --shop` lists the quarantined row with its reason.
+    let out = laris(&config, &data)
+        .args(["status", "--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("quarantined records") && text.contains("dua puluh ribu") && text.contains("row 6"),
+        "{text}"
+    );
+}

@@ -448,3 +448,148 @@ async fn export_files_from_urls_import_record_and_replay() {
     assert!(report.ok, "{:?}", report.errors);
     assert_eq!(replayed.orders(&shop()).unwrap(), store.orders(&shop()).unwrap());
 }
+
+/// The demo shop with no seed: its only source is the marketplace API at `base`.
+fn demo_settings(base: &str, schedule: &str) -> Settings {
+    // Reach back to before the demo's first order (May 2026), whatever today's date.
+    let history_days = (Utc::now() - at(1_775_000_000)).num_days() + 30;
+    let text = format!(
+        r#"
+[admin]
+token = "{TOKEN}"
+[[shops]]
+id = "lengkuas"
+sync_schedule = "{schedule}"
+customer_secret = "{secret}"
+[[shops.sources]]
+kind = "marketplace_api"
+base_url = "{base}"
+token_url = "{base}/token"
+fs_id = "15001"
+shop_id = "479573"
+client_id = "laris-demo"
+client_secret_env = "LARIS_TEST_DEMO_CLIENT_SECRET"
+history_days = {history_days}
+"#,
+        secret = crate::helpers::SECRET
+    );
+    Settings::from_toml(&text, Path::new("test.toml"), &[]).unwrap()
+}
+
+/// Starts the real service on a free port with `settings` and an empty store.
+async fn serve(settings: Settings) -> (String, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = laris::app::Application::build(settings, dir.path(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    (base, dir, tx)
+}
+
+async fn status(http: &reqwest::Client, base: &str) -> serde_json::Value {
+    http.get(format!("{base}/admin/api/status"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_shop_syncs_completely_from_the_mock_marketplace_on_demand() {
+    std::env::set_var("LARIS_TEST_DEMO_CLIENT_SECRET", "demo-secret");
+    let mock = start_mock(&repo().join("demo/lengkuas/recording")).await;
+    // A schedule that will not fire during the test: once a year.
+    let (base, _dir, _stop) = serve(demo_settings(&mock.base, "0 0 3 1 1 *")).await;
+    let http = reqwest::Client::new();
+    let before = status(&http, &base).await;
+    assert_eq!(before["shops"][0]["orders"], 0);
+
+    let r = http
+        .post(format!("{base}/admin/api/shops/lengkuas/sync"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let run: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(run["ok"], true, "{run}");
+    assert_eq!(run["reports"][0]["products"]["inserted"], 10);
+    assert_eq!(
+        run["reports"][0]["orders"]["inserted"],
+        crate::helpers::orders_in_demo_recording()
+    );
+    assert!(
+        run["model"]["rules"].as_u64().unwrap() > 0,
+        "the model was rebuilt: {run}"
+    );
+
+    let after = status(&http, &base).await;
+    let shop = &after["shops"][0];
+    assert_eq!(
+        (shop["products"].as_u64(), shop["orders"].as_u64()),
+        (Some(10), Some(600))
+    );
+    assert_eq!(shop["paid_orders"], 582);
+    assert_eq!(shop["last_sync"]["kind"], "sync");
+    assert_eq!(shop["last_sync"]["source"], "marketplace_api#0");
+
+    // The recommendations the widget gets come from the synced data.
+    let rec: serde_json::Value = http
+        .get(format!(
+            "{base}/v1/shops/lengkuas/recommendations?product=SRD-100"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let similar: Vec<&str> = rec["similar"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(similar[..2].contains(&"SRD-250P"), "{rec}");
+
+    // A second sync right away reads the overlap again and changes nothing.
+    let again: serde_json::Value = http
+        .post(format!("{base}/admin/api/shops/lengkuas/sync"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(again["reports"][0]["orders"]["inserted"], 0);
+}
+
+#[tokio::test]
+async fn the_service_syncs_the_demo_shop_on_its_schedule() {
+    std::env::set_var("LARIS_TEST_DEMO_CLIENT_SECRET", "demo-secret");
+    let mock = start_mock(&repo().join("demo/lengkuas/recording")).await;
+    let (base, _dir, _stop) = serve(demo_settings(&mock.base, "*/2 * * * * *")).await;
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let s = status(&http, &base).await;
+        if s["shops"][0]["orders"] == 600 && s["shops"][0]["last_sync"]["kind"] == "sync" {
+            assert_eq!(s["shops"][0]["products"], 10);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled sync within 60 s: {s}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
