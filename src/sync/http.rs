@@ -416,3 +416,88 @@ fn extension(req: &Request<'_>, answer: &Answer, bytes: &[u8]) -> &'static str {
         "txt"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serves `body` with `status` for every request on a free loopback port.
+    async fn serve(status: u16, headers: Vec<(&'static str, &'static str)>, body: Vec<u8>) -> String {
+        use warp::Filter;
+        let route = warp::any().map(move || {
+            let mut resp = warp::http::Response::builder().status(status);
+            for (k, v) in &headers {
+                resp = resp.header(*k, *v);
+            }
+            resp.body(body.clone()).unwrap()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(warp::serve(route).incoming(listener).run());
+        base
+    }
+
+    fn fetcher(settings: HttpSettings) -> Fetcher {
+        Fetcher::new(&settings, 0, Duration::ZERO, None).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_size_limit_fails_without_retrying() {
+        let base = serve(200, vec![], vec![b'x'; 5000]).await;
+        let f = fetcher(HttpSettings {
+            max_response_bytes: 1024,
+            retries: 3,
+            ..Default::default()
+        });
+        let err = f.get(&format!("{base}/big"), "sitemap").await.unwrap_err();
+        assert!(
+            err.contains("larger than 1024 bytes") && err.contains("http.max_response_bytes"),
+            "{err}"
+        );
+        assert!(!err.contains("gave up"), "a size failure is not retried: {err}");
+    }
+
+    #[tokio::test]
+    async fn a_client_error_is_not_retried_and_names_the_reason() {
+        let body = br#"{"header":{"reason":"shop not found","error_code":"404"},"data":null}"#.to_vec();
+        let base = serve(404, vec![("content-type", "application/json")], body).await;
+        let f = fetcher(HttpSettings {
+            retries: 3,
+            backoff_ms: 1,
+            ..Default::default()
+        });
+        let err = f.get(&format!("{base}/x"), "products").await.unwrap_err();
+        assert!(
+            err.contains("HTTP 404") && err.contains("shop not found (404)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_then_given_up_with_the_count() {
+        let base = serve(503, vec![], Vec::new()).await;
+        let f = fetcher(HttpSettings {
+            retries: 2,
+            backoff_ms: 1,
+            ..Default::default()
+        });
+        let err = f.get(&format!("{base}/x"), "products").await.unwrap_err();
+        assert!(
+            err.contains("HTTP 503") && err.contains("gave up after 3 attempts"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_within_half_and_one_and_a_half() {
+        let f = fetcher(HttpSettings {
+            backoff_ms: 100,
+            ..Default::default()
+        });
+        for n in 0..4u32 {
+            let base = 100u64 << n;
+            let d = f.backoff(n).as_millis() as u64;
+            assert!(d >= base / 2 && d < base * 3 / 2, "attempt {n}: {d} ms");
+        }
+    }
+}
