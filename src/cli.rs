@@ -201,6 +201,14 @@ pub fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("LARIS_"))
         .collect();
+    // Commands that read no shop, run by testers and analysts anywhere, need no config file.
+    let standalone = matches!(
+        cli.command,
+        Command::MockMarketplace { .. } | Command::Rules { .. } | Command::Tiers { .. }
+    );
+    if standalone && !cli.config.exists() {
+        return Ok(Settings::from_toml("", &cli.config, &env)?);
+    }
     Ok(Settings::load(&cli.config, &env)?)
 }
 
