@@ -921,8 +921,12 @@ fn mock_marketplace(dir: &Path, addr: &str, token_lifetime: u64) -> anyhow::Resu
             .await
             .with_context(|| format!("cannot listen on {addr}: pass another --addr"))?;
         let local = listener.local_addr()?;
-        println!("mock marketplace serving {} at http://{local}", dir.display());
-        println!("  base_url  = \"http://{local}\"\n  token_url = \"http://{local}/token\"");
+        // Said once at start; a closed stdout (a tester's `| head`) must not stop the mock.
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "mock marketplace serving {} at http://{local}", dir.display());
+        let _ = writeln!(out, "  base_url  = \"http://{local}\"\n  token_url = \"http://{local}/token\"");
+        let _ = out.flush();
         crate::sync::mock::serve(mock, listener, app::shutdown_signal()).await?;
         Ok(())
     })

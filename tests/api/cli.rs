@@ -171,9 +171,10 @@ fn start_mock_marketplace(dir: &std::path::Path) -> (Server, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    // Keep reading what it prints, so that it never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let base = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
