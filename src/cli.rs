@@ -924,8 +924,15 @@ fn mock_marketplace(dir: &Path, addr: &str, token_lifetime: u64) -> anyhow::Resu
         // Said once at start; a closed stdout (a tester's `| head`) must not stop the mock.
         use std::io::Write;
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "mock marketplace serving {} at http://{local}", dir.display());
-        let _ = writeln!(out, "  base_url  = \"http://{local}\"\n  token_url = \"http://{local}/token\"");
+        let _ = writeln!(
+            out,
+            "mock marketplace serving {} at http://{local}",
+            dir.display()
+        );
+        let _ = writeln!(
+            out,
+            "  base_url  = \"http://{local}\"\n  token_url = \"http://{local}/token\""
+        );
         let _ = out.flush();
         crate::sync::mock::serve(mock, listener, app::shutdown_signal()).await?;
         Ok(())

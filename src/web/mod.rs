@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod fragments;
+pub mod metrics;
 pub mod recommendations;
 pub mod sync;
 pub mod templates;
@@ -83,6 +84,7 @@ pub fn known_shop(state: &AppState, raw: &str) -> Result<ShopId, Rejection> {
 fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let max_body = state.settings.server.max_body_bytes;
     healthz()
+        .or(metrics::metrics(state.clone()))
         .or(widget_js())
         .or(demo_page(state.clone()))
         .or(demo_images(state.settings.server.demo_images.clone()))
@@ -100,6 +102,9 @@ fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .or(sync::admin_sync(state.clone()))
         .or(admin_replay(state, max_body))
         .recover(handle_rejection)
+        .with(warp::log::custom(|info| {
+            metrics::count_answer(info.status().as_u16())
+        }))
         .with(warp::trace::request())
 }
 

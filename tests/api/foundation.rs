@@ -226,3 +226,31 @@ async fn admin_status_counts_the_demo_shop() {
     assert_eq!(shop["last_sync"]["kind"], "replay");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_behind_the_admin_token() {
+    let app = crate::helpers::spawn_app().await;
+    assert_eq!(app.get("/metrics").await.status(), 401);
+    let _ = app.get("/healthz").await;
+    let r = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(crate::helpers::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = r.text().await.unwrap();
+    let orders = crate::helpers::orders_in_demo_recording();
+    assert!(text.contains(&format!("laris_orders{{shop=\"lengkuas\"}} {orders}")), "{text}");
+    assert!(text.contains("laris_products{shop=\"lengkuas\"} 10"), "{text}");
+    assert!(text.contains("# TYPE laris_http_responses_total counter"));
+    let ok: u64 = text
+        .lines()
+        .find(|l| l.starts_with("laris_http_responses_total{class=\"2xx\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap();
+    assert!(ok >= 1, "the /healthz answer was counted: {text}");
+    app.stop().await;
+}

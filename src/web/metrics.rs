@@ -1,0 +1,203 @@
+//! `GET /metrics`: Prometheus text exposition (version 0.0.4) behind the admin bearer
+//! token — a scraper sends it with `authorization: Bearer …` (`bearer_token` in a scrape
+//! config). Per shop: records, quarantine, the last sync of each source, the model; for the
+//! process: HTTP answers by status class, counted as they leave.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use warp::http::header;
+use warp::{Filter, Rejection, Reply};
+
+use crate::web::{admin_auth, internal, with_state, AppState};
+
+/// HTTP answers by status class: 1xx … 5xx.
+static ANSWERS: [AtomicU64; 5] = [
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+];
+
+/// Counts one answer (called for every response the service sends).
+pub fn count_answer(status: u16) {
+    if let Some(c) = (status / 100)
+        .checked_sub(1)
+        .and_then(|i| ANSWERS.get(usize::from(i)))
+    {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub fn metrics(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(admin_auth(state.clone()))
+        .and(with_state(state))
+        .and_then(|state: AppState| async move {
+            let text = tokio::task::spawn_blocking(move || render(&state))
+                .await
+                .map_err(|e| internal("metrics task", e))?
+                .map_err(|e| internal("metrics", e))?;
+            Ok::<_, Rejection>(warp::reply::with_header(
+                text,
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ))
+        })
+}
+
+/// A label value escaped as the exposition format wants.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, rows: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (labels, value) in rows {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    };
+    let status = crate::status::status(&state.settings, &state.store, None)?;
+    let per_shop = |f: &dyn Fn(&crate::status::ShopStatus) -> f64| {
+        status
+            .shops
+            .iter()
+            .map(|s| (format!("shop=\"{}\"", label(&s.id)), f(s)))
+            .collect::<Vec<_>>()
+    };
+    gauge(
+        "laris_products",
+        "Products stored.",
+        per_shop(&|s| s.products as f64),
+    );
+    gauge(
+        "laris_active_products",
+        "Active products.",
+        per_shop(&|s| s.active_products as f64),
+    );
+    gauge(
+        "laris_orders",
+        "Orders stored, any status.",
+        per_shop(&|s| s.orders as f64),
+    );
+    gauge(
+        "laris_paid_orders",
+        "Orders that count as purchases.",
+        per_shop(&|s| s.paid_orders as f64),
+    );
+    gauge(
+        "laris_customers",
+        "Customers derived from purchases.",
+        per_shop(&|s| s.customers as f64),
+    );
+    gauge(
+        "laris_quarantined_records",
+        "Feed records kept in quarantine.",
+        per_shop(&|s| s.quarantined as f64),
+    );
+    // The newest report of each source (reports are newest first).
+    let mut last: Vec<(String, &crate::records::SyncReport)> = Vec::new();
+    for s in &status.shops {
+        for r in &s.recent_syncs {
+            let labels = format!(
+                "shop=\"{}\",kind=\"{}\",source=\"{}\"",
+                label(&s.id),
+                label(&r.kind),
+                label(&r.source)
+            );
+            if !last.iter().any(|(l, _)| l == &labels) {
+                last.push((labels, r));
+            }
+        }
+    }
+    let rows = |f: &dyn Fn(&crate::records::SyncReport) -> f64| {
+        last.iter().map(|(l, r)| (l.clone(), f(r))).collect()
+    };
+    gauge(
+        "laris_sync_last_finished_timestamp_seconds",
+        "When the last run of a source finished.",
+        rows(&|r| r.finished_at.timestamp() as f64),
+    );
+    gauge(
+        "laris_sync_last_ok",
+        "1 when the last run of a source ended without an error.",
+        rows(&|r| f64::from(u8::from(r.ok))),
+    );
+    gauge(
+        "laris_sync_last_duration_seconds",
+        "How long the last run of a source took.",
+        rows(&|r| r.duration_ms as f64 / 1000.0),
+    );
+    gauge(
+        "laris_sync_last_quarantined",
+        "Records the last run of a source quarantined.",
+        rows(&|r| r.quarantined as f64),
+    );
+    let models: Vec<_> = state
+        .settings
+        .shops
+        .iter()
+        .filter_map(|s| {
+            state
+                .models
+                .get(&s.id)
+                .map(|m| (format!("shop=\"{}\"", label(s.id.as_str())), m))
+        })
+        .collect();
+    gauge(
+        "laris_model_build_seconds",
+        "Time of the last model rebuild.",
+        models
+            .iter()
+            .map(|(l, m)| (l.clone(), m.build_ms as f64 / 1000.0))
+            .collect(),
+    );
+    gauge(
+        "laris_model_built_timestamp_seconds",
+        "When the current model was built.",
+        models
+            .iter()
+            .map(|(l, m)| (l.clone(), m.built_at.timestamp() as f64))
+            .collect(),
+    );
+    gauge(
+        "laris_model_bundle_rules",
+        "Association rules in the current model.",
+        models
+            .iter()
+            .map(|(l, m)| (l.clone(), m.bundles.rules.len() as f64))
+            .collect(),
+    );
+    let _ = writeln!(out, "# HELP laris_http_responses_total HTTP responses sent, by status class.\n# TYPE laris_http_responses_total counter");
+    for (i, c) in ANSWERS.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "laris_http_responses_total{{class=\"{}xx\"}} {}",
+            i + 1,
+            c.load(Ordering::Relaxed)
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn answers_are_counted_by_class() {
+        let before = ANSWERS[3].load(Ordering::Relaxed);
+        count_answer(404);
+        count_answer(999);
+        assert!(ANSWERS[3].load(Ordering::Relaxed) > before);
+    }
+}
