@@ -1277,11 +1277,7 @@ async fn a_customer_types_feedback_waits_sends_it_and_is_thanked_and_laris_keeps
                      honeypotLeft: hp.getBoundingClientRect().right, minHeight: __host('feedback').style.minHeight}",
         )
         .await;
-    assert_eq!(
-        shown["labels"],
-        json!(["Pesan", "Kontak (opsional)"]),
-        "{shown}"
-    );
+    assert_eq!(shown["labels"], json!(["Pesan", "Kontak (opsional)"]), "{shown}");
     assert!(
         shown["honeypotLeft"].as_f64().unwrap() < 0.0,
         "the honeypot is off-screen: {shown}"

@@ -95,7 +95,11 @@ impl RateLimiter {
             Ok(())
         } else {
             let wait = ((n - *tokens) / self.per_second).min(86_400.0);
-            Err(Duration::from_secs_f64(if wait.is_finite() { wait } else { 86_400.0 }))
+            Err(Duration::from_secs_f64(if wait.is_finite() {
+                wait
+            } else {
+                86_400.0
+            }))
         }
     }
 }
@@ -194,7 +198,10 @@ mod tests {
         let a: IpAddr = [10, 0, 0, 1].into();
         assert_eq!(limiter.take(a, 1.0), Ok(()));
         let wait = limiter.take(a, 1.0).unwrap_err();
-        assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(59) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
         let never = RateLimiter::new(1.0, 0.0);
         assert_eq!(never.take(a, 1.0), Ok(()));
         assert_eq!(never.take(a, 1.0), Err(Duration::from_secs(86_400)));

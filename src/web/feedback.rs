@@ -100,6 +100,13 @@ pub fn check_form_token(token: &str, secret: &[u8], now: i64) -> Result<(), Form
 
 // ---- the fragment -----------------------------------------------------------------------
 
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Id => "id",
+        Lang::En => "en",
+    }
+}
+
 /// The form's texts, Indonesian first.
 fn texts(lang: Lang) -> minijinja::Value {
     let id = lang == Lang::Id;
@@ -134,7 +141,7 @@ pub fn render_fragment(
     let secret = shop_secret(state, shop)?;
     let ctx = minijinja::context! {
         t => texts(lang),
-        lang => match lang { Lang::Id => "id", Lang::En => "en" },
+        lang => lang_code(lang),
         action => format!("{base}/v1/shops/{shop}/feedback"),
         form_token => form_token(secret.as_bytes(), Utc::now().timestamp()),
         product => product.map(ProductId::as_str),
@@ -206,16 +213,19 @@ fn refuse(status: StatusCode, lang: Lang, id: String, en: String) -> Refusal {
 }
 
 /// A message's fields after validation: trimmed, within their limits, empty ones `None`.
+/// (`page` is checked too; the handler may take it from the `Referer` instead.)
 #[derive(Debug, PartialEq)]
 pub struct Checked {
     pub message: String,
     pub contact: Option<String>,
-    pub page: Option<String>,
     pub product: Option<ProductId>,
 }
 
 fn optional(raw: &Option<String>) -> Option<String> {
-    raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    raw.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Validates the fields people fill in (not the token or the honeypot).
@@ -235,22 +245,33 @@ pub fn check_fields(form: &FeedbackForm, lang: Lang) -> Result<Checked, Refusal>
     }
     if n > MAX_MESSAGE_CHARS {
         return bad(
-            format!("Pesan terlalu panjang ({n} karakter): tulis paling banyak {MAX_MESSAGE_CHARS} karakter."),
+            format!(
+                "Pesan terlalu panjang ({n} karakter): tulis paling banyak {MAX_MESSAGE_CHARS} karakter."
+            ),
             format!("message has {n} characters: shorten it to at most {MAX_MESSAGE_CHARS}"),
         );
     }
     let contact = optional(&form.contact);
-    if let Some(n) = contact.as_ref().map(|c| c.chars().count()).filter(|n| *n > MAX_CONTACT_CHARS) {
+    if let Some(n) = contact
+        .as_ref()
+        .map(|c| c.chars().count())
+        .filter(|n| *n > MAX_CONTACT_CHARS)
+    {
         return bad(
             format!("Kontak terlalu panjang: tulis paling banyak {MAX_CONTACT_CHARS} karakter (email atau nomor telepon)."),
             format!("contact has {n} characters: give at most {MAX_CONTACT_CHARS} (an email address or a phone number), or leave it out"),
         );
     }
-    let page = optional(&form.page);
-    if let Some(n) = page.as_ref().map(|p| p.chars().count()).filter(|n| *n > MAX_PAGE_CHARS) {
+    if let Some(n) = optional(&form.page)
+        .as_ref()
+        .map(|p| p.chars().count())
+        .filter(|n| *n > MAX_PAGE_CHARS)
+    {
         return bad(
             format!("Alamat halaman terlalu panjang (paling banyak {MAX_PAGE_CHARS} karakter)."),
-            format!("page has {n} characters: send at most {MAX_PAGE_CHARS} (the page's URL), or leave it out"),
+            format!(
+                "page has {n} characters: send at most {MAX_PAGE_CHARS} (the page's URL), or leave it out"
+            ),
         );
     }
     let product = match optional(&form.product) {
@@ -267,7 +288,6 @@ pub fn check_fields(form: &FeedbackForm, lang: Lang) -> Result<Checked, Refusal>
     Ok(Checked {
         message,
         contact,
-        page,
         product,
     })
 }
@@ -355,94 +375,128 @@ pub fn feedback(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())
         .and(with_state(state))
-        .and_then(|shop: String, info: RequestInfo, body: Bytes, state: AppState| async move {
-            let shop = known_shop(&state, &shop)?;
-            let kind = match &info.content_type {
-                Some(ct) if ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") => Kind::Form,
-                _ => Kind::Json,
-            };
-            let span = tracing::info_span!("feedback", shop = %shop);
-            let _guard = span.enter();
-            let (outcome, page, lang) = match receive(&state, &shop, kind, &info, &body) {
-                Ok((outcome, page, lang)) => (Ok(outcome), page, lang),
-                Err((refusal, page, lang)) => (Err(refusal), page, lang),
-            };
-            Ok::<_, Rejection>(answer(&state, &shop, kind, &info, outcome, page.as_deref(), lang))
-        })
+        .and_then(
+            |shop: String, info: RequestInfo, body: Bytes, state: AppState| async move {
+                let shop = known_shop(&state, &shop)?;
+                let kind = match &info.content_type {
+                    Some(ct)
+                        if ct
+                            .to_ascii_lowercase()
+                            .starts_with("application/x-www-form-urlencoded") =>
+                    {
+                        Kind::Form
+                    }
+                    _ => Kind::Json,
+                };
+                let span = tracing::info_span!("feedback", shop = %shop);
+                let _guard = span.enter();
+                let handled = receive(&state, &shop, kind, &info, &body);
+                Ok::<_, Rejection>(answer(&state, &shop, kind, &info, handled))
+            },
+        )
 }
 
-type Received = (Outcome, Option<String>, Lang);
-type Refused = (Refusal, Option<String>, Lang);
+/// A message's fate, with what the answer needs: the page it came from and its language.
+struct Handled {
+    outcome: Result<Outcome, Refusal>,
+    page: Option<String>,
+    lang: Lang,
+}
 
-/// Checks and stores one message; the page it came from and the language of the answer
-/// come back either way.
-fn receive(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, body: &[u8]) -> Result<Received, Refused> {
+fn internal_refusal() -> Refusal {
+    Refusal {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        message: "internal error; the server log has the details".into(),
+        retry_after: None,
+    }
+}
+
+/// Reads the body, then checks and stores the message.
+fn receive(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, body: &[u8]) -> Handled {
     let form = match kind {
         Kind::Form => FeedbackForm::from_urlencoded(body),
-        Kind::Json => serde_json::from_slice(body).map_err(|e| {
-            let refusal = Refusal {
-                status: StatusCode::BAD_REQUEST,
-                message: format!(
+        Kind::Json => match serde_json::from_slice(body) {
+            Ok(form) => form,
+            Err(e) => {
+                let message = format!(
                     r#"feedback body is not valid: {e}; send JSON such as {{"message": "…", "contact": "…", "form_token": "…"}} or a form"#
-                ),
-                retry_after: None,
-            };
-            (refusal, None, Lang::En)
-        })?,
+                );
+                return Handled {
+                    outcome: Err(Refusal {
+                        status: StatusCode::BAD_REQUEST,
+                        message,
+                        retry_after: None,
+                    }),
+                    page: None,
+                    lang: Lang::En,
+                };
+            }
+        },
     };
     let lang = form.lang.as_deref().and_then(Lang::parse).unwrap_or(match kind {
         Kind::Form => Lang::Id,
         Kind::Json => Lang::En,
     });
     // The page the form was on: as sent, else as the browser's Referer names it.
-    let referer = info.referer.clone().filter(|r| r.chars().count() <= MAX_PAGE_CHARS);
+    let referer = info
+        .referer
+        .clone()
+        .filter(|r| r.chars().count() <= MAX_PAGE_CHARS);
     let page = optional(&form.page).or(referer);
-    let fail = |refusal: Refusal| (refusal, page.clone(), lang);
-    let checked = check_fields(&form, lang).map_err(fail)?;
+    Handled {
+        outcome: check_and_store(state, shop, info, &form, lang, page.clone()),
+        page,
+        lang,
+    }
+}
+
+/// The fields, the honeypot, the form token, the rate limit, in this order; then the store.
+fn check_and_store(
+    state: &AppState,
+    shop: &ShopId,
+    info: &RequestInfo,
+    form: &FeedbackForm,
+    lang: Lang,
+    page: Option<String>,
+) -> Result<Outcome, Refusal> {
+    let checked = check_fields(form, lang)?;
     if optional(&form.website).is_some() {
         tracing::info!("feedback with the honeypot field filled: answered as accepted, not kept");
-        return Ok((Outcome::Ignored, page, lang));
+        return Ok(Outcome::Ignored);
     }
-    let secret = shop_secret(state, shop).map_err(|_| {
-        fail(Refusal {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "internal error; the server log has the details".into(),
-            retry_after: None,
-        })
-    })?;
+    let secret = shop_secret(state, shop).map_err(|_| internal_refusal())?;
     let token = form.form_token.as_deref().unwrap_or("");
-    check_form_token(token, secret.as_bytes(), Utc::now().timestamp()).map_err(|e| fail(token_refusal(e, lang)))?;
+    check_form_token(token, secret.as_bytes(), Utc::now().timestamp()).map_err(|e| token_refusal(e, lang))?;
     let ip = info.addr.map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    if let Err(wait) = state.feedback_limiter.take(crate::admin_auth::client_key(ip), 1.0) {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Err(wait) = state
+        .feedback_limiter
+        .take(crate::admin_auth::client_key(ip), 1.0)
+    {
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         let mut refusal = refuse(
             StatusCode::TOO_MANY_REQUESTS,
             lang,
             format!("Terlalu banyak pesan dari alamat ini: coba lagi dalam {secs} detik."),
             format!("too many messages from this address: try again in {secs} seconds"),
         );
-        refusal.retry_after = Some(secs.max(1));
-        return Err(fail(refusal));
+        refusal.retry_after = Some(secs);
+        return Err(refusal);
     }
     let mut record = Feedback {
         id: 0,
         at: Utc::now(),
         message: checked.message,
         contact: checked.contact,
-        page: checked.page.or_else(|| page.clone()),
+        page,
         product: checked.product.map(|p| p.as_str().to_string()),
         status: FeedbackStatus::New,
     };
     let id = state.store.put_feedback(shop, &mut record).map_err(|e| {
         tracing::error!(err = %e, "storing feedback");
-        fail(Refusal {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "internal error; the server log has the details".into(),
-            retry_after: None,
-        })
+        internal_refusal()
     })?;
     tracing::info!(id, "feedback received");
-    Ok((Outcome::Stored(id), page, lang))
+    Ok(Outcome::Stored(id))
 }
 
 /// Where a form post goes back to: the page it came from, when that is an http(s) page of an
@@ -460,16 +514,10 @@ fn back_to(state: &AppState, shop: &ShopId, page: Option<&str>) -> Option<String
         .then(|| url.to_string())
 }
 
-fn answer(
-    state: &AppState,
-    shop: &ShopId,
-    kind: Kind,
-    info: &RequestInfo,
-    outcome: Result<Outcome, Refusal>,
-    page: Option<&str>,
-    lang: Lang,
-) -> Response {
-    let back = back_to(state, shop, page);
+/// The answer as JSON, or for a form post as a redirect or a small page.
+fn answer(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, handled: Handled) -> Response {
+    let Handled { outcome, page, lang } = handled;
+    let back = back_to(state, shop, page.as_deref());
     let mut resp = match (kind, &outcome) {
         (Kind::Json, Ok(Outcome::Stored(id))) => warp::reply::with_status(
             warp::reply::json(&serde_json::json!({"id": id, "status": FeedbackStatus::New.as_str()})),
@@ -503,7 +551,7 @@ fn answer(
                 &state.templates,
                 "feedback_reply.html",
                 minijinja::context! {
-                    lang => match lang { Lang::Id => "id", Lang::En => "en" },
+                    lang => lang_code(lang),
                     t => texts(lang),
                     error => message,
                     back => back,
@@ -532,12 +580,25 @@ mod tests {
     #[test]
     fn a_form_token_is_good_from_three_seconds_to_a_day_after_it_was_issued() {
         let t = form_token(SECRET, 1_000_000);
-        assert_eq!(check_form_token(&t, SECRET, 1_000_000), Err(FormTokenError::TooYoung));
-        assert_eq!(check_form_token(&t, SECRET, 1_000_002), Err(FormTokenError::TooYoung));
+        assert_eq!(
+            check_form_token(&t, SECRET, 1_000_000),
+            Err(FormTokenError::TooYoung)
+        );
+        assert_eq!(
+            check_form_token(&t, SECRET, 1_000_002),
+            Err(FormTokenError::TooYoung)
+        );
         assert_eq!(check_form_token(&t, SECRET, 1_000_003), Ok(()));
         assert_eq!(check_form_token(&t, SECRET, 1_000_000 + 86_400), Ok(()));
-        assert_eq!(check_form_token(&t, SECRET, 1_000_000 + 86_401), Err(FormTokenError::Expired));
-        assert_eq!(check_form_token(&t, SECRET, 999_000), Err(FormTokenError::TooYoung), "issued in the future");
+        assert_eq!(
+            check_form_token(&t, SECRET, 1_000_000 + 86_401),
+            Err(FormTokenError::Expired)
+        );
+        assert_eq!(
+            check_form_token(&t, SECRET, 999_000),
+            Err(FormTokenError::TooYoung),
+            "issued in the future"
+        );
     }
 
     #[test]
@@ -545,15 +606,38 @@ mod tests {
         let t = form_token(SECRET, 1_000_000);
         let sig = t.split_once('.').unwrap().1;
         let older = format!("900000.{sig}");
-        assert_eq!(check_form_token(&older, SECRET, 1_000_000), Err(FormTokenError::Forged));
-        assert_eq!(check_form_token(&t, b"another-secret", 1_000_010), Err(FormTokenError::Forged));
-        for bad in ["x", "1000000", "1000000.", "abc.00", "1000000.zz", &t.to_uppercase()] {
-            assert_eq!(check_form_token(bad, SECRET, 1_000_010), Err(FormTokenError::Forged), "{bad:?}");
+        assert_eq!(
+            check_form_token(&older, SECRET, 1_000_000),
+            Err(FormTokenError::Forged)
+        );
+        assert_eq!(
+            check_form_token(&t, b"another-secret", 1_000_010),
+            Err(FormTokenError::Forged)
+        );
+        for bad in [
+            "x",
+            "1000000",
+            "1000000.",
+            "abc.00",
+            "1000000.zz",
+            &t.to_uppercase(),
+        ] {
+            assert_eq!(
+                check_form_token(bad, SECRET, 1_000_010),
+                Err(FormTokenError::Forged),
+                "{bad:?}"
+            );
         }
-        assert_eq!(check_form_token("  ", SECRET, 1_000_010), Err(FormTokenError::Missing));
+        assert_eq!(
+            check_form_token("  ", SECRET, 1_000_010),
+            Err(FormTokenError::Missing)
+        );
         // A customer token signed with the same secret is no form token.
         let customer = crate::token::make("777001", SECRET, 2_000_000_000);
-        assert_eq!(check_form_token(&customer, SECRET, 1_000_010), Err(FormTokenError::Forged));
+        assert_eq!(
+            check_form_token(&customer, SECRET, 1_000_010),
+            Err(FormTokenError::Forged)
+        );
     }
 
     #[test]
@@ -588,20 +672,37 @@ mod tests {
         let too_long = "a".repeat(MAX_MESSAGE_CHARS + 1);
         let cases: Vec<(FeedbackForm, &str, &str)> = vec![
             (form(""), "message is missing", "Pesan terlalu pendek"),
-            (form(" ab "), "message \"ab\" is too short", "Pesan terlalu pendek"),
-            (form(&too_long), "message has 2001 characters", "Pesan terlalu panjang"),
             (
-                FeedbackForm { contact: Some("c".repeat(201)), ..form("pesan") },
+                form(" ab "),
+                "message \"ab\" is too short",
+                "Pesan terlalu pendek",
+            ),
+            (
+                form(&too_long),
+                "message has 2001 characters",
+                "Pesan terlalu panjang",
+            ),
+            (
+                FeedbackForm {
+                    contact: Some("c".repeat(201)),
+                    ..form("pesan")
+                },
                 "contact has 201 characters",
                 "Kontak terlalu panjang",
             ),
             (
-                FeedbackForm { page: Some("p".repeat(501)), ..form("pesan") },
+                FeedbackForm {
+                    page: Some("p".repeat(501)),
+                    ..form("pesan")
+                },
                 "page has 501 characters",
                 "Alamat halaman",
             ),
             (
-                FeedbackForm { product: Some("A\u{1}B".into()), ..form("pesan") },
+                FeedbackForm {
+                    product: Some("A\u{1}B".into()),
+                    ..form("pesan")
+                },
                 "product: invalid product id",
                 "Kode produk",
             ),
@@ -609,7 +710,11 @@ mod tests {
         for (f, en, id) in cases {
             let e = check_fields(&f, Lang::En).unwrap_err();
             assert_eq!(e.status, StatusCode::BAD_REQUEST);
-            assert!(e.message.starts_with(en), "{:?} does not start with {en:?}", e.message);
+            assert!(
+                e.message.starts_with(en),
+                "{:?} does not start with {en:?}",
+                e.message
+            );
             assert!(check_fields(&f, Lang::Id).unwrap_err().message.starts_with(id));
         }
         // 2000 characters of a multi-byte letter are 2000 characters, not 4000 bytes.

@@ -524,7 +524,11 @@ pub fn customer_from_query(
 }
 
 /// The customer a customer token names, when it is valid for the shop; `None` otherwise.
-pub fn customer_from_token(state: &AppState, shop: &ShopId, token: &str) -> Option<crate::domain::CustomerId> {
+pub fn customer_from_token(
+    state: &AppState,
+    shop: &ShopId,
+    token: &str,
+) -> Option<crate::domain::CustomerId> {
     let secret = state.settings.shop(shop)?.customer_secret.as_deref()?;
     crate::token::verify(token, secret.as_bytes(), chrono::Utc::now().timestamp()).ok()
 }

@@ -31,7 +31,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "fragments/feedback.html",
         include_str!("../../templates/fragments/feedback.html"),
     ),
-    ("feedback_reply.html", include_str!("../../templates/feedback_reply.html")),
+    (
+        "feedback_reply.html",
+        include_str!("../../templates/feedback_reply.html"),
+    ),
 ];
 
 /// `{{ 2.0 | pct }}` → `2`, `{{ 2.5 | pct }}` → `2.5`: discounts without a trailing `.0`.
@@ -58,7 +61,9 @@ pub fn environment_for(settings: &crate::config::Settings) -> Result<Environment
     let mut env = environment();
     for shop in &settings.shops {
         let Some(dir) = &shop.templates else { continue };
-        let slots = crate::web::fragments::SLOTS.iter().chain([&crate::web::fragments::FEEDBACK_SLOT]);
+        let slots = crate::web::fragments::SLOTS
+            .iter()
+            .chain([&crate::web::fragments::FEEDBACK_SLOT]);
         for slot in slots {
             let path = dir.join("fragments").join(format!("{slot}.html"));
             if let Ok(source) = std::fs::read_to_string(&path) {

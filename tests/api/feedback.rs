@@ -39,7 +39,10 @@ async fn post(app: &TestApp, body: &Value) -> reqwest::Response {
 
 async fn error_of(resp: reqwest::Response) -> String {
     let v: Value = resp.json().await.unwrap();
-    v["error"].as_str().unwrap_or_else(|| panic!("no error in {v}")).to_string()
+    v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error in {v}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -79,7 +82,10 @@ async fn an_empty_or_too_long_message_is_refused_naming_message() {
         assert_eq!(r.status(), 400, "{text:?}");
         let e = error_of(r).await;
         assert!(e.starts_with("message"), "{e}");
-        assert!(e.contains("2000") || e.contains("at least 3"), "says the fix: {e}");
+        assert!(
+            e.contains("2000") || e.contains("at least 3"),
+            "says the fix: {e}"
+        );
     }
     let mut no_message = message("x");
     no_message.as_object_mut().unwrap().remove("message");
@@ -140,9 +146,18 @@ async fn a_missing_forged_too_young_or_expired_form_token_is_refused_with_what_t
         (None, "form_token is missing: reload the page"),
         (Some(forged_time), "form_token is not valid: reload the page"),
         (Some(other_secret), "form_token is not valid: reload the page"),
-        (Some(token_of_age(0)), "sent too fast; wait a moment and send again"),
-        (Some(token_of_age(1)), "sent too fast; wait a moment and send again"),
-        (Some(token_of_age(24 * 3600 + 60)), "the form expired; reload the page"),
+        (
+            Some(token_of_age(0)),
+            "sent too fast; wait a moment and send again",
+        ),
+        (
+            Some(token_of_age(1)),
+            "sent too fast; wait a moment and send again",
+        ),
+        (
+            Some(token_of_age(24 * 3600 + 60)),
+            "the form expired; reload the page",
+        ),
     ];
     for (token, says) in cases {
         let mut body = message("Kemasannya bagus sekali.");
@@ -159,7 +174,10 @@ async fn a_missing_forged_too_young_or_expired_form_token_is_refused_with_what_t
     }
     assert!(app.store.feedback(&shop()).unwrap().is_empty());
     // The same message with a good token goes through: the refusals were the token's.
-    assert_eq!(post(&app, &message("Kemasannya bagus sekali.")).await.status(), 201);
+    assert_eq!(
+        post(&app, &message("Kemasannya bagus sekali.")).await.status(),
+        201
+    );
     app.stop().await;
 }
 
@@ -206,10 +224,7 @@ async fn a_form_post_without_javascript_is_stored_and_sent_back_to_its_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(
-        r.headers()["location"],
-        "https://toko.example/serundeng?ref=x"
-    );
+    assert_eq!(r.headers()["location"], "https://toko.example/serundeng?ref=x");
     let stored = app.store.feedback(&shop()).unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].message, "Tolong sediakan kemasan 1 kg.");
@@ -224,10 +239,16 @@ async fn a_form_post_without_javascript_is_stored_and_sent_back_to_its_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let page = r.text().await.unwrap();
     assert!(page.contains("Pesan terlalu pendek"), "{page}");
-    assert!(page.contains("href=\"https:&#x2f;&#x2f;toko.example&#x2f;tepung\""), "{page}");
+    assert!(
+        page.contains("href=\"https:&#x2f;&#x2f;toko.example&#x2f;tepung\""),
+        "{page}"
+    );
 
     // Not a web page to go back to: a thank-you page instead of a redirect anywhere.
     let r = http
@@ -241,7 +262,11 @@ async fn a_form_post_without_javascript_is_stored_and_sent_back_to_its_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("Terima kasih! Pesan Anda sudah kami terima."));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Terima kasih! Pesan Anda sudah kami terima."));
     app.stop().await;
 }
 
@@ -263,7 +288,11 @@ async fn a_form_post_goes_back_only_to_an_origin_the_shop_allows() {
         let r = http
             .post(&url)
             .header("origin", "https://toko.example")
-            .form(&[("message", "Mantap"), ("form_token", token.as_str()), ("page", page)])
+            .form(&[
+                ("message", "Mantap"),
+                ("form_token", token.as_str()),
+                ("page", page),
+            ])
             .send()
             .await
             .unwrap();
@@ -318,7 +347,10 @@ async fn an_allowed_origin_may_post_feedback_from_the_browser() {
 
 /// The form token in a fragment's HTML (attributes are escaped: `.` stays `.`).
 fn form_token_in(html: &str) -> String {
-    let at = html.find("name=\"form_token\" value=\"").expect("a form_token input") + 25;
+    let at = html
+        .find("name=\"form_token\" value=\"")
+        .expect("a form_token input")
+        + 25;
     html[at..].split('"').next().unwrap().to_string()
 }
 
@@ -337,7 +369,11 @@ async fn the_feedback_fragment_has_a_fresh_form_token_a_honeypot_labels_and_noth
         ))
         .await;
     let html = v["fragments"]["feedback"].as_str().unwrap().to_string();
-    assert_eq!(v["fragments"].as_object().unwrap().len(), 1, "only the slot asked for");
+    assert_eq!(
+        v["fragments"].as_object().unwrap().len(),
+        1,
+        "only the slot asked for"
+    );
     let token = form_token_in(&html);
     let issued: i64 = token.split('.').next().unwrap().parse().unwrap();
     assert!((now() - issued).abs() <= 5, "fresh: issued {issued}");
@@ -365,17 +401,31 @@ async fn the_feedback_fragment_has_a_fresh_form_token_a_honeypot_labels_and_noth
         .await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
-    assert!(html.contains(">Feedback</h2>") && html.contains(">Send</button>"), "{html}");
+    assert!(
+        html.contains(">Feedback</h2>") && html.contains(">Send</button>"),
+        "{html}"
+    );
     assert!(html.contains("name=\"product\" value=\"SRD-100\""), "{html}");
 
     // With recommendation slots, in the same one request.
     let v = app
         .get_json("/v1/shops/lengkuas/fragments?product=SRD-100&slots=similar,feedback")
         .await;
-    assert!(v["fragments"]["similar"].as_str().unwrap().contains("laris-similar"));
-    assert!(v["fragments"]["feedback"].as_str().unwrap().contains("laris-feedback"));
+    assert!(v["fragments"]["similar"]
+        .as_str()
+        .unwrap()
+        .contains("laris-similar"));
+    assert!(v["fragments"]["feedback"]
+        .as_str()
+        .unwrap()
+        .contains("laris-feedback"));
     // Recommendation slots still need a product.
-    assert_eq!(app.get("/v1/shops/lengkuas/fragments?slots=similar,feedback").await.status(), 400);
+    assert_eq!(
+        app.get("/v1/shops/lengkuas/fragments?slots=similar,feedback")
+            .await
+            .status(),
+        400
+    );
     app.stop().await;
 }
 
@@ -401,7 +451,10 @@ async fn events_carry_the_customer_of_a_verified_token_and_never_one_the_body_cl
             b["customer_token"] = json!(good);
             b
         }),
-        ("TPG-100", json!({"events": [click("TPG-100")], "customer_token": good})),
+        (
+            "TPG-100",
+            json!({"events": [click("TPG-100")], "customer_token": good}),
+        ),
         ("SRD-PDS-100", {
             let mut b = click("SRD-PDS-100");
             b["customer_token"] = json!(forged);
