@@ -323,7 +323,7 @@ fn random_token() -> String {
 
 /// An IPv6 client counts by its /64, which one user usually holds whole; IPv4-mapped
 /// addresses count as the IPv4 address.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -183,6 +183,7 @@ impl Application {
             models,
             // 60 events at once per address, 5 a second after that.
             event_limiter: Arc::new(web::events::RateLimiter::new(60.0, 5.0)),
+            feedback_limiter: Arc::new(web::feedback::limiter()),
         };
         Ok(Application {
             listener,

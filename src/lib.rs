@@ -20,7 +20,7 @@
 //! - [`rebuild`]: model rebuilds and the live snapshots; [`token`]: signed customer tokens.
 //! - [`status`]: what `laris status` reports.
 //! - [`eval`]: offline evaluation (`laris eval`): time split, protocols, metrics, statistics.
-//! - [`web`]: HTTP routes and handlers, templates.
+//! - [`web`]: HTTP routes and handlers (widget fragments, events, feedback), templates.
 //! - [`admin`]: the owner's dashboard: sales and recommendation analytics, SVG charts.
 //! - [`admin_auth`]: admin sign-in: password hashes, sessions and CSRF tokens, the limit on
 //!   wrong passwords, and the filters admitting a session cookie or the admin token.

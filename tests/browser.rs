@@ -57,6 +57,8 @@ customer_secret = "browser-test-customer-secret-0123456789"
 /// A running laris on 127.0.0.1:0 with a temporary store, stopped when dropped.
 struct Laris {
     base: String,
+    /// The running service's store, to check what it kept.
+    store: laris::store::Store,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// Kept so the temporary store outlives the server.
     _data_dir: tempfile::TempDir,
@@ -72,6 +74,7 @@ impl Laris {
             .await
             .expect("laris builds");
         let base = format!("http://{}", app.local_addr());
+        let store = app.state().store.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = app
@@ -82,6 +85,7 @@ impl Laris {
         });
         Laris {
             base,
+            store,
             shutdown: Some(tx),
             _data_dir: data_dir,
         }
@@ -224,7 +228,7 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, routes: Arc<Mutex<H
 
 /// Loaded (synchronously, before the widget) by every page of the page server: records CSP
 /// violations, uncaught errors and alerts, beacons and add-to-cart events, the globals present before
-/// the widget, and keeps clicks inside slots from navigating away.
+/// the widget, and keeps clicks inside slots (but on a form's submit button) from navigating away.
 const WATCHER_JS: &str = r#"
 window.__violations = [];
 window.__errors = [];
@@ -245,7 +249,8 @@ navigator.sendBeacon = function (url, data) {
 window.alert = function (message) { __errors.push("alert: " + message); };
 document.addEventListener("laris:add-to-cart", function (e) { __cart.push(e.detail); });
 document.addEventListener("click", function (e) {
-  if (e.target.closest && e.target.closest("[data-laris-slot]")) e.preventDefault();
+  var submit = e.composedPath()[0].type === "submit";
+  if (!submit && e.target.closest && e.target.closest("[data-laris-slot]")) e.preventDefault();
 });
 window.__keysBefore = Object.keys(window);
 "#;
@@ -508,6 +513,17 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("finding {inner} in the shadow root of {host}: {e}"));
         element_id(&el)
+    }
+
+    /// Types `text` into an element, key by key, as a person would.
+    async fn type_text(&self, element: &str, text: &str) {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("typing {text:?}: {e}"));
     }
 
     /// A real click (scrolled into view, hit-tested) on an element.
@@ -1232,5 +1248,83 @@ async fn a_product_named_like_markup_shows_as_text_and_creates_no_element() {
     assert!(str_list(&seen["names"]).iter().any(|n| n == payload), "{seen}");
     assert_eq!(seen["injected"], 0, "{seen}");
     assert_eq!(seen["errors"], json!([]), "{seen}");
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_types_feedback_waits_sends_it_and_is_thanked_and_laris_keeps_it() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let url = rig.shop_page_at(
+        "/feedback",
+        "SRD-100",
+        "",
+        "<div data-laris-slot=\"feedback\"></div>",
+    );
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["feedback"], "ready", "{states:?}");
+    let requests: Value = b.run("return __fragmentRequests()").await;
+    assert_eq!(
+        requests.as_array().unwrap().len(),
+        1,
+        "the feedback slot shares the page's one request: {requests}"
+    );
+    let shown: Value = b
+        .run(
+            "const sr = __shadow('feedback'), hp = sr.querySelector('.laris-hp'); \
+             return {labels: [...sr.querySelectorAll('label')].filter(l => !hp.contains(l)).map(l => l.textContent), \
+                     honeypotLeft: hp.getBoundingClientRect().right, minHeight: __host('feedback').style.minHeight}",
+        )
+        .await;
+    assert_eq!(shown["labels"], json!(["Pesan", "Kontak (opsional)"]), "{shown}");
+    assert!(
+        shown["honeypotLeft"].as_f64().unwrap() < 0.0,
+        "the honeypot is off-screen: {shown}"
+    );
+    assert_eq!(shown["minHeight"], "", "reserved space released: {shown}");
+
+    let message = "Serundengnya enak, tapi kemasannya susah dibuka.";
+    let textarea = b
+        .shadow_element("[data-laris-slot=feedback]", "textarea[name=message]")
+        .await;
+    b.type_text(&textarea, message).await;
+    // A person takes a while; the form refuses anything sent within 3 s of being served.
+    b.wait_for(
+        "the form to be more than 3 s old",
+        "const t = __shadow('feedback').querySelector('[name=form_token]').value; \
+         return Date.now() / 1000 > Number(t.split('.')[0]) + 3.5",
+    )
+    .await;
+    let send = b
+        .shadow_element("[data-laris-slot=feedback]", "button[type=submit]")
+        .await;
+    b.click(&send).await;
+    let said = b
+        .wait_for(
+            "the thank-you in the live region",
+            "const t = __shadow('feedback').querySelector('[aria-live]').textContent; return t || null",
+        )
+        .await;
+    assert_eq!(said, "Terima kasih! Pesan Anda sudah kami terima.");
+    assert_eq!(b.run("return location.href").await, url, "no navigation");
+    let after: Value = b
+        .run(
+            "return {left: __shadow('feedback').querySelector('textarea').value, errors: __errors, \
+                     violations: __violations, feedbackBeacons: __beacons.filter(c => (c.body || '').includes('feedback')).length}",
+        )
+        .await;
+    assert_eq!(
+        after,
+        json!({"left": "", "errors": [], "violations": [], "feedbackBeacons": 0}),
+        "the form is cleared, nothing thrown, no events for the feedback slot"
+    );
+
+    let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
+    let kept = rig.laris.store.feedback(&shop).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].message, message);
+    assert_eq!(kept[0].page.as_deref(), Some(url.as_str()));
+    assert_eq!(kept[0].status, laris::records::FeedbackStatus::New);
     rig.stop().await;
 }

@@ -2,6 +2,7 @@
  *
  *   <script async src="https://LARIS-HOST/widget.js" data-shop="SHOP-ID"></script>
  *   <div data-laris-slot="similar|upsell|bundle|loyalty" data-product="SRD-100"></div>
+ *   <div data-laris-slot="feedback"></div>   (the "kritik & saran" form)
  *
  * Options on the script tag (all slots) or a slot (wins): data-customer-token,
  * data-lang ("id"|"en"; else <html lang>), data-limit (1-20).
@@ -13,8 +14,9 @@
  * window.Laris = {version, refresh(), formatRupiah(n)}; refresh() re-scans the page.
  *
  * One GET {base}v1/shops/{shop}/fragments per distinct (product, token, lang, limit),
- * normally one per page, when a slot nears the viewport. Beacons to {base}v1/shops/{shop}/events:
- * impression (slot half visible), click (item link), add_to_cart ({"events": [...]}).
+ * normally one per page, when a slot nears the viewport (feedback joins one of its lang).
+ * Beacons to {base}v1/shops/{shop}/events: impression (slot half visible), click (item
+ * link), add_to_cart ({"events": [...]}); customer_token added when known.
  * {base} is the directory of widget.js. Strict-CSP safe: no eval, no inline handlers or
  * style attributes, constructed stylesheets; Trusted Types policy name "laris".
  * Never throws into the page: on any failure the slot stays empty.
@@ -23,9 +25,10 @@
   "use strict";
 
   var VERSION = "1.0.0";
-  var SLOT_TYPES = ["similar", "upsell", "bundle", "loyalty"];
+  var FEEDBACK = "feedback";
+  var SLOT_TYPES = ["similar", "upsell", "bundle", "loyalty", FEEDBACK];
   /** Space held for a loading slot, close to its usual rendered height. */
-  var RESERVED_HEIGHT = { similar: "360px", upsell: "360px", bundle: "360px", loyalty: "72px" };
+  var RESERVED_HEIGHT = { similar: "360px", upsell: "360px", bundle: "360px", loyalty: "72px", feedback: "350px" };
   var LOAD_MARGIN = "200px 0px";
   var TIMEOUT_MS = 8000;
   var MAX_LIMIT = 20;
@@ -63,7 +66,10 @@
     ".laris-ladder{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0 0;padding:0;" +
     "list-style:none;font-size:12px}" +
     ".laris-ladder li{padding:2px 8px;border:1px solid #e6ddd2;border-radius:999px;background:#fff}" +
-    ".laris-ladder .laris-current{border-color:#5b3a1e;background:#5b3a1e;color:#fff}";
+    ".laris-ladder .laris-current{border-color:#5b3a1e;background:#5b3a1e;color:#fff}" +
+    ".laris-form{display:flex;flex-direction:column;align-items:start;gap:6px;max-width:560px}" +
+    ".laris-input{width:100%;padding:8px;border:1px solid #e6ddd2;border-radius:8px;font:inherit}" +
+    ".laris-hp{position:absolute;left:-9999px}";
 
   /** Runs fn, swallowing anything it throws: the host page must never see our errors. */
   function guarded(fn) {
@@ -110,16 +116,16 @@
 
   // ---- scanning and grouping ------------------------------------------------------------
 
-  /** Placeholders need a known slot type and a product; item links inside fragments,
-   * which also carry data-laris-slot, have no data-product and are never picked up. */
+  /** Placeholders need a known slot type and a product (but feedback); item links inside
+   * fragments, which also carry data-laris-slot, have no data-product and are never picked up. */
   function findSlots(gen) {
     var found = [];
-    var els = document.querySelectorAll("[data-laris-slot][data-product]");
+    var els = document.querySelectorAll("[data-laris-slot]");
     for (var i = 0; i < els.length; i++) {
       var el = els[i];
       var type = el.getAttribute("data-laris-slot");
-      var product = el.getAttribute("data-product");
-      if (SLOT_TYPES.indexOf(type) < 0 || !product) continue;
+      var product = el.getAttribute("data-product") || "";
+      if (SLOT_TYPES.indexOf(type) < 0 || !(product || type === FEEDBACK)) continue;
       found.push({
         el: el,
         type: type,
@@ -135,19 +141,27 @@
     return found;
   }
 
-  /** Slots that can share one request: same product, token, language and limit. */
+  /** Slots that can share one request: same product, token, language and limit; a
+   * feedback form, the same on every page, joins the first request of its language. */
   function groupSlots(recs) {
     var groups = {};
     var list = [];
-    recs.forEach(function (rec) {
-      var key = [rec.product, rec.token, rec.lang, rec.limit].join("\n");
+    function join(rec, key) {
       var group = groups[key];
       if (!group) {
-        group = groups[key] = { first: rec, slots: [], loading: false };
+        group = groups[key] = { key: key, first: rec, slots: [], loading: false };
         list.push(group);
       }
       group.slots.push(rec);
       rec.group = group;
+    }
+    recs.forEach(function (rec) {
+      if (rec.type !== FEEDBACK) join(rec, [rec.product, rec.token, rec.lang, rec.limit].join("\n"));
+    });
+    recs.forEach(function (rec) {
+      if (rec.type !== FEEDBACK) return;
+      var same = list.filter(function (g) { return g.first.lang === rec.lang; })[0];
+      join(rec, same ? same.key : rec.lang);
     });
     return list;
   }
@@ -158,7 +172,8 @@
     group.slots.forEach(function (r) {
       if (types.indexOf(r.type) < 0) types.push(r.type);
     });
-    var q = "product=" + encodeURIComponent(rec.product) + "&slots=" + types.join(",");
+    var q = "slots=" + types.join(",");
+    if (rec.product) q += "&product=" + encodeURIComponent(rec.product);
     if (rec.token) q += "&customer=" + encodeURIComponent(rec.token);
     if (rec.lang) q += "&lang=" + rec.lang;
     if (rec.limit) q += "&limit=" + rec.limit;
@@ -233,7 +248,7 @@
       root.innerHTML = trustedHtml(html);
       addStyles(root);
       finish(rec, "ready");
-      watchImpression(rec);
+      if (rec.type !== FEEDBACK) watchImpression(rec);
     } catch (e) {
       showNothing(rec, "error");
     }
@@ -255,6 +270,14 @@
     root.addEventListener("auxclick", function (event) {
       if (event.button === 1) onClick(event);
     });
+    // Without fetch the form posts itself.
+    root.addEventListener("submit", guarded(function (event) {
+      var rec = records.get(el);
+      if (rec && window.fetch) {
+        event.preventDefault();
+        sendFeedback(rec, event.target);
+      }
+    }));
     return root;
   }
 
@@ -295,7 +318,8 @@
 
   // ---- beacons --------------------------------------------------------------------------
 
-  function beacon(body) {
+  function beacon(body, rec) {
+    if (rec.token) body.customer_token = rec.token;
     var url = base + "v1/shops/" + encodeURIComponent(shop) + "/events";
     var json = JSON.stringify(body);
     var nav = window.navigator;
@@ -318,7 +342,7 @@
     if (!rec || !target || !target.closest) return;
     var link = target.closest("a[data-laris-item]");
     if (link) {
-      beacon(eventFor(rec, "click", link.getAttribute("data-laris-item")));
+      beacon(eventFor(rec, "click", link.getAttribute("data-laris-item")), rec);
       return;
     }
     var button = target.closest("[data-laris-add]");
@@ -330,7 +354,7 @@
       .map(function (s) { return s.trim(); })
       .filter(Boolean);
     if (!products.length) return;
-    beacon({ events: products.map(function (id) { return eventFor(rec, "add_to_cart", id); }) });
+    beacon({ events: products.map(function (id) { return eventFor(rec, "add_to_cart", id); }) }, rec);
     rec.el.dispatchEvent(new CustomEvent("laris:add-to-cart", {
       detail: { products: products, slot: rec.type, product: rec.product },
       bubbles: true,
@@ -357,7 +381,33 @@
   function sendImpression(rec) {
     if (rec.shown || rec.gen !== generation) return;
     rec.shown = true;
-    beacon(eventFor(rec, "impression"));
+    beacon(eventFor(rec, "impression"), rec);
+  }
+
+  // ---- feedback -------------------------------------------------------------------------
+
+  /** Posts the form as JSON (text/plain: no preflight); its live region then says how it went. */
+  function sendFeedback(rec, form) {
+    var button = form.querySelector("[type=submit]");
+    var say = function (text) {
+      var out = form.querySelector("[aria-live]");
+      if (out) out.textContent = text || form.getAttribute("data-laris-failed") || "";
+      if (button) button.disabled = false;
+    };
+    var body = { page: location.href.slice(0, 500) };
+    new FormData(form).forEach(function (value, name) { body[name] = value; });
+    if (rec.product) body.product = rec.product;
+    if (button) button.disabled = true;
+    window.fetch(base + "v1/shops/" + encodeURIComponent(shop) + "/feedback",
+      { method: "POST", body: JSON.stringify(body), credentials: "omit" })
+      .then(function (resp) {
+        return resp.json().then(function (answer) {
+          if (!resp.ok) return say(answer.error);
+          form.reset();
+          say(form.getAttribute("data-laris-sent"));
+        });
+      })
+      .then(null, function () { say(""); });
   }
 
   // ---- scanning the page ----------------------------------------------------------------

@@ -1,11 +1,15 @@
 //! `POST /v1/shops/{shop}/events`: the widget's beacons (impression, click, add_to_cart,
 //! purchase), as JSON or as the `text/plain` body `navigator.sendBeacon` sends; validated,
 //! rate-limited per client address, stored for analytics and attribution. Answers 202.
+//!
+//! A body may carry the visitor's customer token at the top level (`customer_token`, next
+//! to `events` or to a single event's fields); when it verifies, every event of the body
+//! is stored with that customer's id, so attribution credits only their own orders.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -67,21 +71,35 @@ impl RateLimiter {
 
     /// Takes `n` tokens for `ip`; false when the client is over its rate.
     pub fn allow(&self, ip: IpAddr, n: f64) -> bool {
+        self.take(ip, n).is_ok()
+    }
+
+    /// Takes `n` tokens for `ip`, or says how long until the bucket would hold them
+    /// (for `Retry-After`; a day at most).
+    pub fn take(&self, ip: IpAddr, n: f64) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > 100_000 {
-            // Forget idle clients rather than grow without bound.
-            let burst = self.burst;
-            buckets.retain(|_, (tokens, _)| *tokens < burst);
-        }
         let now = Instant::now();
+        let refilled = |tokens: f64, last: Instant, per_second: f64| {
+            tokens + now.duration_since(last).as_secs_f64() * per_second
+        };
+        if buckets.len() > 100_000 {
+            // Forget clients whose bucket has filled up again rather than grow without bound.
+            let (burst, per_second) = (self.burst, self.per_second);
+            buckets.retain(|_, (tokens, last)| refilled(*tokens, *last, per_second) < burst);
+        }
         let (tokens, last) = buckets.entry(ip).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
+        *tokens = refilled(*tokens, *last, self.per_second).min(self.burst);
         *last = now;
         if *tokens >= n {
             *tokens -= n;
-            true
+            Ok(())
         } else {
-            false
+            let wait = ((n - *tokens) / self.per_second).min(86_400.0);
+            Err(Duration::from_secs_f64(if wait.is_finite() {
+                wait
+            } else {
+                86_400.0
+            }))
         }
     }
 }
@@ -124,9 +142,12 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
         .and_then(|shop: String, addr: Option<SocketAddr>, origin: Option<String>, body: Bytes, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
             let bad = |m: String| reject(StatusCode::BAD_REQUEST, m);
-            let parsed: Body = serde_json::from_slice(&body).map_err(|e| {
-                bad(format!("event body is not valid: {e}; send {{\"type\":\"click\",\"slot\":\"similar\",\"product\":\"SRD-100\",\"item\":\"TPG-100\"}}"))
-            })?;
+            let example = r#"send {"type":"click","slot":"similar","product":"SRD-100","item":"TPG-100"}"#;
+            let mut value: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| bad(format!("event body is not valid: {e}; {example}")))?;
+            let token = value.as_object_mut().and_then(|o| o.remove("customer_token"));
+            let parsed: Body = serde_json::from_value(value)
+                .map_err(|e| bad(format!("event body is not valid: {e}; {example}")))?;
             let mut events = match parsed {
                 Body::Batch { events } => events,
                 Body::One(e) => vec![e],
@@ -134,8 +155,15 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
             if events.is_empty() || events.len() > MAX_EVENTS_PER_BODY {
                 return Err(bad(format!("send 1 to {MAX_EVENTS_PER_BODY} events per request, not {}", events.len())));
             }
+            // After validate(), which clears any `customer` the body claimed.
+            let customer = token
+                .as_ref()
+                .and_then(|t| t.as_str())
+                .and_then(|t| crate::web::customer_from_token(&state, &shop, t))
+                .map(|id| id.0);
             for e in &mut events {
                 validate(e).map_err(bad)?;
+                e.customer = customer.clone();
             }
             let ip = addr.map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
             if !state.event_limiter.allow(ip, events.len() as f64) {
@@ -162,6 +190,21 @@ mod tests {
         assert!(limiter.allow(a, 1.0));
         assert!(!limiter.allow(a, 1.0));
         assert!(limiter.allow(b, 3.0));
+    }
+
+    #[test]
+    fn a_refused_client_is_told_how_long_until_it_may_send_again() {
+        let limiter = RateLimiter::new(1.0, 1.0 / 60.0);
+        let a: IpAddr = [10, 0, 0, 1].into();
+        assert_eq!(limiter.take(a, 1.0), Ok(()));
+        let wait = limiter.take(a, 1.0).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(59) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        let never = RateLimiter::new(1.0, 0.0);
+        assert_eq!(never.take(a, 1.0), Ok(()));
+        assert_eq!(never.take(a, 1.0), Err(Duration::from_secs(86_400)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! HTML fragments of the recommendation slots, rendered by minijinja with autoescape:
-//! `GET /v1/shops/{shop}/fragments/{slot}` for servers that include HTML directly, and the
-//! batched `GET /v1/shops/{shop}/fragments?slots=…` the widget calls once per page.
+//! HTML fragments of the recommendation slots and of the feedback form, rendered by
+//! minijinja with autoescape: `GET /v1/shops/{shop}/fragments/{slot}` for servers that
+//! include HTML directly, and the batched `GET /v1/shops/{shop}/fragments?slots=…` the widget
+//! calls once per page. The feedback slot needs no product; the others do.
 //!
 //! Fragments carry nothing personal: product data, reasons, and for a valid customer token
 //! that customer's own tier. Item links carry `laris_src` (slot) and `laris_from` (viewed
@@ -19,7 +20,10 @@ use crate::recommend::serve::{Item, Lang, Recommendations};
 use crate::web::recommendations::{answer, RecQuery};
 use crate::web::{known_shop, reject, with_cors, with_state, AppState};
 
+/// The recommendation slots (each needs a product), also the slots events may name.
 pub const SLOTS: &[&str] = &["similar", "upsell", "bundle", "loyalty"];
+/// The feedback form's slot (`feedback.rs`): no product, no recommendations.
+pub const FEEDBACK_SLOT: &str = "feedback";
 
 #[derive(Serialize)]
 struct FragmentItem {
@@ -165,6 +169,19 @@ pub fn render_slot(
         .map_err(|e| crate::web::internal("rendering a fragment", e))
 }
 
+/// The feedback form, in `lang`; a valid `product` goes into the form, an invalid one is
+/// left out (the form is the same on every page).
+fn feedback_fragment(
+    state: &AppState,
+    shop: &ShopId,
+    q: &HashMap<String, String>,
+    base: &str,
+) -> Result<String, Rejection> {
+    let lang = crate::web::recommendations::parse_lang(q)?;
+    let product = q.get("product").and_then(|p| ProductId::parse(p).ok());
+    crate::web::feedback::render_fragment(state, shop, lang, product.as_ref(), base)
+}
+
 /// Replies with `body`, an ETag, and `304 Not Modified` when the client has it already.
 fn cached(body: String, content_type: &str, private: bool, if_none_match: Option<&str>) -> Response {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -196,12 +213,17 @@ fn parse_slots(raw: Option<&String>) -> Result<Vec<&'static str>, Rejection> {
     raw.split(',')
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            SLOTS.iter().copied().find(|k| *k == s.trim()).ok_or_else(|| {
-                reject(
-                    StatusCode::BAD_REQUEST,
-                    format!("slot {s:?} is unknown: use {}", SLOTS.join(", ")),
-                )
-            })
+            SLOTS
+                .iter()
+                .copied()
+                .chain([FEEDBACK_SLOT])
+                .find(|k| *k == s.trim())
+                .ok_or_else(|| {
+                    reject(
+                        StatusCode::BAD_REQUEST,
+                        format!("slot {s:?} is unknown: use {}, {FEEDBACK_SLOT}", SLOTS.join(", ")),
+                    )
+                })
         })
         .collect()
 }
@@ -231,13 +253,18 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
         .and(with_state(state))
         .and_then(|shop: String, q: HashMap<String, String>, (origin, inm, base): Headers, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
-            let parsed = RecQuery::parse(&q)?;
             let slots = parse_slots(q.get("slots"))?;
-            let customer = crate::web::customer_from_query(&state, &shop, &q);
-            let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
             let mut fragments = BTreeMap::new();
-            for slot in slots {
-                fragments.insert(slot, render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?);
+            if slots.iter().any(|s| *s != FEEDBACK_SLOT) {
+                let parsed = RecQuery::parse(&q)?;
+                let customer = crate::web::customer_from_query(&state, &shop, &q);
+                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                for slot in slots.iter().filter(|s| **s != FEEDBACK_SLOT) {
+                    fragments.insert(*slot, render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?);
+                }
+            }
+            if slots.contains(&FEEDBACK_SLOT) {
+                fragments.insert(FEEDBACK_SLOT, feedback_fragment(&state, &shop, &q, &base)?);
             }
             let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
                 .map_err(|e| crate::web::internal("fragments json", e))?;
@@ -264,10 +291,14 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                     .into_iter()
                     .next()
                     .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
-                let parsed = RecQuery::parse(&q)?;
-                let customer = crate::web::customer_from_query(&state, &shop, &q);
-                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
-                let html = render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?;
+                let html = if slot == FEEDBACK_SLOT {
+                    feedback_fragment(&state, &shop, &q, &base)?
+                } else {
+                    let parsed = RecQuery::parse(&q)?;
+                    let customer = crate::web::customer_from_query(&state, &shop, &q);
+                    let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                    render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?
+                };
                 let resp = cached(
                     html,
                     "text/html; charset=utf-8",

@@ -3,6 +3,7 @@
 //! precomputed models; nothing here computes a model.
 
 pub mod events;
+pub mod feedback;
 pub mod fragments;
 pub mod metrics;
 pub mod recommendations;
@@ -36,6 +37,9 @@ pub struct AppState {
     pub models: Arc<crate::rebuild::Models>,
     /// Per-client limit on widget events, so one page cannot flood the store.
     pub event_limiter: Arc<events::RateLimiter>,
+    /// Per-client limit on feedback messages, much slower than events: a person writes a
+    /// few, a spammer many.
+    pub feedback_limiter: Arc<events::RateLimiter>,
     /// Runs syncs (on schedule and on demand), one at a time per shop.
     pub sync: Arc<crate::sync::agent::SyncAgent>,
 }
@@ -96,6 +100,7 @@ fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .or(fragments::single(state.clone()))
         .or(events::events(state.clone()))
         .or(events_preflight(state.clone()))
+        .or(feedback::feedback(state.clone()))
         .or(recommendations::admin_recommendations(state.clone()))
         .or(admin_rebuild(state.clone()))
         .or(admin_customers(state.clone()))
@@ -520,7 +525,15 @@ pub fn customer_from_query(
     shop: &ShopId,
     q: &HashMap<String, String>,
 ) -> Option<crate::domain::CustomerId> {
-    let token = q.get("customer")?;
+    customer_from_token(state, shop, q.get("customer")?)
+}
+
+/// The customer a customer token names, when it is valid for the shop; `None` otherwise.
+pub fn customer_from_token(
+    state: &AppState,
+    shop: &ShopId,
+    token: &str,
+) -> Option<crate::domain::CustomerId> {
     let secret = state.settings.shop(shop)?.customer_secret.as_deref()?;
     crate::token::verify(token, secret.as_bytes(), chrono::Utc::now().timestamp()).ok()
 }

@@ -39,18 +39,26 @@ impl RecQuery {
             .get("limit")
             .map(|_| super::parse_limit(q.get("limit"), 4, 20))
             .transpose()?;
-        let lang = match q.get("lang") {
-            None => Lang::Id,
-            Some(l) => {
-                Lang::parse(l).ok_or_else(|| bad(format!("lang={l:?} is not supported: use id or en")))?
-            }
-        };
+        let lang = parse_lang(q)?;
         Ok(RecQuery {
             product,
             cart,
             limit,
             lang,
         })
+    }
+}
+
+/// `lang=id|en`; Indonesian when absent.
+pub fn parse_lang(q: &HashMap<String, String>) -> Result<Lang, Rejection> {
+    match q.get("lang") {
+        None => Ok(Lang::Id),
+        Some(l) => Lang::parse(l).ok_or_else(|| {
+            reject(
+                StatusCode::BAD_REQUEST,
+                format!("lang={l:?} is not supported: use id or en"),
+            )
+        }),
     }
 }
 

@@ -27,6 +27,14 @@ const BUILTIN: &[(&str, &str)] = &[
         "fragments/loyalty.html",
         include_str!("../../templates/fragments/loyalty.html"),
     ),
+    (
+        "fragments/feedback.html",
+        include_str!("../../templates/fragments/feedback.html"),
+    ),
+    (
+        "feedback_reply.html",
+        include_str!("../../templates/feedback_reply.html"),
+    ),
 ];
 
 /// `{{ 2.0 | pct }}` → `2`, `{{ 2.5 | pct }}` → `2.5`: discounts without a trailing `.0`.
@@ -53,7 +61,10 @@ pub fn environment_for(settings: &crate::config::Settings) -> Result<Environment
     let mut env = environment();
     for shop in &settings.shops {
         let Some(dir) = &shop.templates else { continue };
-        for slot in crate::web::fragments::SLOTS {
+        let slots = crate::web::fragments::SLOTS
+            .iter()
+            .chain([&crate::web::fragments::FEEDBACK_SLOT]);
+        for slot in slots {
             let path = dir.join("fragments").join(format!("{slot}.html"));
             if let Ok(source) = std::fs::read_to_string(&path) {
                 env.add_template_owned(format!("{}/fragments/{slot}.html", shop.id), source)

@@ -60,8 +60,13 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings()).await
+}
+
+/// `spawn_app()` with settings a test changed.
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
-    let app = Application::build(test_settings(), data_dir.path(), "127.0.0.1:0".parse().unwrap())
+    let app = Application::build(settings, data_dir.path(), "127.0.0.1:0".parse().unwrap())
         .await
         .expect("app builds");
     let base = format!("http://{}", app.local_addr());

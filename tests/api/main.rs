@@ -5,6 +5,7 @@ mod helpers;
 
 mod analyst;
 mod cli;
+mod feedback;
 mod foundation;
 mod loyalty;
 mod recommendations;
