@@ -105,6 +105,11 @@ fn percent(value: f64) -> String {
     format!("{:.1}%", value * 100.0)
 }
 
+/// `{{ 1.6 | signed_percent }}` → `+160.0%`: a relative change.
+fn signed_percent(value: f64) -> String {
+    format!("{:+.1}%", value * 100.0)
+}
+
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -113,6 +118,7 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("localtime", localtime);
     env.add_filter("dec", dec);
     env.add_filter("percent", percent);
+    env.add_filter("signed_percent", signed_percent);
     for (name, source) in BUILTIN {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
@@ -182,11 +188,11 @@ mod tests {
         let mut env = environment();
         env.add_template(
             "f.html",
-            "{{ 1250000 | rp }} {{ t | localtime(25200) }} {{ 1.73449 | dec(2) }} {{ 0.1234 | percent }}",
+            "{{ 1250000 | rp }} {{ t | localtime(25200) }} {{ 1.73449 | dec(2) }} {{ 0.1234 | percent }} {{ -0.05 | signed_percent }}",
         )
         .unwrap();
         let out = render(&env, "f.html", minijinja::context! { t => "2026-10-31T18:00:00Z" }).unwrap();
-        assert_eq!(out, "Rp1.250.000 2026-11-01 01:00 1.73 12.3%");
+        assert_eq!(out, "Rp1.250.000 2026-11-01 01:00 1.73 12.3% -5.0%");
     }
 
     #[test]

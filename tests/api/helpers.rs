@@ -60,8 +60,13 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings()).await
+}
+
+/// A laris with these settings (e.g. with admin passwords or a second shop).
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
-    let app = Application::build(test_settings(), data_dir.path(), "127.0.0.1:0".parse().unwrap())
+    let app = Application::build(settings, data_dir.path(), "127.0.0.1:0".parse().unwrap())
         .await
         .expect("app builds");
     let base = format!("http://{}", app.local_addr());
@@ -85,6 +90,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// The data directory the server runs with.
+    pub fn data_dir(&self) -> &Path {
+        self._data_dir.path()
+    }
+
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         let r = self.get(path).await;
         assert_eq!(r.status(), 200, "GET {path}");
