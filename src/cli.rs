@@ -707,14 +707,24 @@ fn customers(
             );
         }
     }
+    // The dashboard's customer list, highest spend first, whether the service or the store
+    // answers.
     let all: Vec<crate::records::Customer> = match ServiceClient::find(settings, data_dir)? {
-        Some(client) => client.get(&format!("/admin/api/shops/{shop}/customers"))?,
-        None => open_store(data_dir)?.customers(&shop)?,
+        Some(client) => client.get(&match segment {
+            Some(s) => format!("/admin/api/shops/{shop}/customers?segment={}", urlencode(s)),
+            None => format!("/admin/api/shops/{shop}/customers"),
+        })?,
+        None => {
+            let query = crate::admin::pages::CustomerQuery {
+                segment: segment.map(str::to_string),
+                tier: None,
+            };
+            let store = open_store(data_dir)?;
+            crate::admin::pages::customers(&store, settings.shop(&shop).expect("checked"), &query)
+                .map_err(|e| anyhow!("{e}"))?
+        }
     };
-    let rows: Vec<&crate::records::Customer> = all
-        .iter()
-        .filter(|c| segment.is_none_or(|s| c.segment.as_deref() == Some(s)))
-        .collect();
+    let rows: Vec<&crate::records::Customer> = all.iter().collect();
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Csv => crate::analyst::customers_csv(&rows, &mut std::io::stdout().lock())?,

@@ -14,8 +14,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::admin::analytics::{
-    self, best_sellers, default_range, performance, spend_histogram, tier_boundaries, BestSeller,
-    Histogram, Overview, Performance, Period,
+    self, best_sellers, default_range, performance, spend_histogram, tier_boundaries, BestSeller, Histogram,
+    Overview, Performance, Period,
 };
 use crate::config::{ShopSettings, TierMethod};
 use crate::domain::{ProductId, Rupiah};
@@ -73,26 +73,27 @@ fn only_known(q: &Query, known: &[&str]) -> Result<(), PageError> {
     match unknown.first() {
         None => Ok(()),
         Some(k) if known.is_empty() => Err(bad(format!("unknown parameter {k:?}: this page takes none"))),
-        Some(k) => Err(bad(format!(
-            "unknown parameter {k:?}: use {}",
-            known.join(", ")
-        ))),
+        Some(k) => Err(bad(format!("unknown parameter {k:?}: use {}", known.join(", ")))),
     }
 }
 
 fn date_param(q: &Query, name: &str) -> Result<Option<NaiveDate>, PageError> {
     match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| bad(format!("{name}={raw:?} is not a date: use YYYY-MM-DD, e.g. 2026-10-01"))),
+        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| {
+            bad(format!(
+                "{name}={raw:?} is not a date: use YYYY-MM-DD, e.g. 2026-10-01"
+            ))
+        }),
     }
 }
 
 fn lang_param(q: &Query) -> Result<Lang, PageError> {
     match q.get("lang").map(String::as_str) {
         None | Some("") => Ok(Lang::Id),
-        Some(raw) => Lang::parse(raw).ok_or_else(|| bad(format!("lang={raw:?} is not supported: use id or en"))),
+        Some(raw) => {
+            Lang::parse(raw).ok_or_else(|| bad(format!("lang={raw:?} is not supported: use id or en")))
+        }
     }
 }
 
@@ -135,7 +136,9 @@ pub fn overview(store: &Store, shop: &ShopSettings, q: &OverviewQuery) -> Result
     let today = analytics::local_date(Utc::now(), offset);
     let (default_from, default_to) = default_range(&orders, q.period, offset).unwrap_or((today, today));
     let to = q.to.unwrap_or(default_to);
-    let from = q.from.unwrap_or(if default_from <= to { default_from } else { to });
+    let from = q
+        .from
+        .unwrap_or(if default_from <= to { default_from } else { to });
     if from > to {
         return Err(bad(format!(
             "from={from} is after the range's end {to}: give to=YYYY-MM-DD too"
@@ -259,10 +262,7 @@ pub fn product(
     };
     let recommendations = recommend(model, shop.id.as_str(), &shop.recommend, &shop.offers, &req)
         .ok_or_else(|| {
-            PageError::NotReady(format!(
-                "{} (product {id:?} is newer than its model)",
-                shop.id
-            ))
+            PageError::NotReady(format!("{} (product {id:?} is newer than its model)", shop.id))
         })?;
     let orders = store.orders(&shop.id)?;
     Ok(ProductPage {
@@ -281,11 +281,18 @@ pub struct CustomerQuery {
 impl CustomerQuery {
     pub fn parse(q: &Query, shop: &ShopSettings) -> Result<CustomerQuery, PageError> {
         only_known(q, &["segment", "tier"])?;
-        let pick = |name: &str| q.get(name).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let pick = |name: &str| {
+            q.get(name)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
         let segment = pick("segment");
         if let Some(s) = &segment {
             if !SEGMENTS.contains(&s.as_str()) {
-                return Err(bad(format!("segment={s:?} is unknown: use {}", SEGMENTS.join(", "))));
+                return Err(bad(format!(
+                    "segment={s:?} is unknown: use {}",
+                    SEGMENTS.join(", ")
+                )));
             }
         }
         let tier = pick("tier");
@@ -639,7 +646,12 @@ pub fn source_view(source: &SourceSettings) -> SourceView {
             .products
             .iter()
             .map(|p| format!("products: {}", public_address(p)))
-            .chain(files.orders.iter().map(|o| format!("orders: {}", public_address(o))))
+            .chain(
+                files
+                    .orders
+                    .iter()
+                    .map(|o| format!("orders: {}", public_address(o))),
+            )
             .collect::<Vec<_>>()
             .join("; "),
         SourceSettings::Storefront(site) => {
@@ -651,10 +663,7 @@ pub fn source_view(source: &SourceSettings) -> SourceView {
             match site.urls.len() {
                 0 => {}
                 1 => parts.push(format!("page: {}", public_address(&site.urls[0]))),
-                n => parts.push(format!(
-                    "{n} pages from {}",
-                    public_address(&site.urls[0])
-                )),
+                n => parts.push(format!("{n} pages from {}", public_address(&site.urls[0]))),
             }
             parts.join("; ")
         }
@@ -704,10 +713,14 @@ pub struct FeedbackPage {
 
 pub fn feedback(store: &Store, shop: &ShopSettings) -> Result<FeedbackPage, PageError> {
     let messages = store.feedback(&shop.id)?;
-    let mut counts: BTreeMap<String, usize> = [FeedbackStatus::New, FeedbackStatus::Read, FeedbackStatus::Answered]
-        .iter()
-        .map(|s| (s.as_str().to_string(), 0))
-        .collect();
+    let mut counts: BTreeMap<String, usize> = [
+        FeedbackStatus::New,
+        FeedbackStatus::Read,
+        FeedbackStatus::Answered,
+    ]
+    .iter()
+    .map(|s| (s.as_str().to_string(), 0))
+    .collect();
     for m in &messages {
         *counts.entry(m.status.as_str().to_string()).or_default() += 1;
     }
@@ -769,16 +782,28 @@ mod tests {
         assert_eq!(parsed.period, Period::Week);
         assert_eq!(parsed.from, Some("2026-10-01".parse().unwrap()));
 
-        let err = OverviewQuery::parse(&q(&[("period", "year")])).unwrap_err().to_string();
+        let err = OverviewQuery::parse(&q(&[("period", "year")]))
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "period=\"year\" is not valid: use day, week, month");
-        let err = OverviewQuery::parse(&q(&[("from", "01/10/2026")])).unwrap_err().to_string();
-        assert!(err.contains("from=\"01/10/2026\"") && err.contains("YYYY-MM-DD"), "{err}");
+        let err = OverviewQuery::parse(&q(&[("from", "01/10/2026")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("from=\"01/10/2026\"") && err.contains("YYYY-MM-DD"),
+            "{err}"
+        );
         let err = OverviewQuery::parse(&q(&[("from", "2026-10-02"), ("to", "2026-10-01")]))
             .unwrap_err()
             .to_string();
         assert!(err.contains("after"), "{err}");
-        let err = OverviewQuery::parse(&q(&[("perod", "week")])).unwrap_err().to_string();
-        assert!(err.contains("\"perod\"") && err.contains("period, from, to"), "{err}");
+        let err = OverviewQuery::parse(&q(&[("perod", "week")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"perod\"") && err.contains("period, from, to"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -458,32 +458,34 @@ fn admin_replay(
         .and(warp::body::content_length_limit(max_body))
         .and(warp::body::json::<ReplayRequest>())
         .and(with_state(state))
-        .and_then(|shop: String, access: Access, req: ReplayRequest, state: AppState| async move {
-            let shop = allowed_shop(&state, &access, &shop)?;
-            let _claim = state
-                .sync
-                .claim(&shop)
-                .map_err(|e| reject(StatusCode::CONFLICT, e.to_string()))?;
-            let dir = PathBuf::from(&req.dir);
-            let store = state.store.clone();
-            let settings = state.settings.shop(&shop).expect("known shop").clone();
-            let result = tokio::task::spawn_blocking(move || {
-                crate::rebuild::replay_and_rebuild(&store, &settings, &dir)
-            })
-            .await
-            .map_err(|e| internal("replay task", e))?;
-            match result {
-                Ok((report, model)) => {
-                    state.models.put(shop.clone(), model);
-                    state.store.flush().await.map_err(|e| internal("flush", e))?;
-                    Ok::<_, Rejection>(warp::reply::json(&report))
+        .and_then(
+            |shop: String, access: Access, req: ReplayRequest, state: AppState| async move {
+                let shop = allowed_shop(&state, &access, &shop)?;
+                let _claim = state
+                    .sync
+                    .claim(&shop)
+                    .map_err(|e| reject(StatusCode::CONFLICT, e.to_string()))?;
+                let dir = PathBuf::from(&req.dir);
+                let store = state.store.clone();
+                let settings = state.settings.shop(&shop).expect("known shop").clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    crate::rebuild::replay_and_rebuild(&store, &settings, &dir)
+                })
+                .await
+                .map_err(|e| internal("replay task", e))?;
+                match result {
+                    Ok((report, model)) => {
+                        state.models.put(shop.clone(), model);
+                        state.store.flush().await.map_err(|e| internal("flush", e))?;
+                        Ok::<_, Rejection>(warp::reply::json(&report))
+                    }
+                    Err(crate::sync::replay::ReplayError::Recording(e)) => {
+                        Err(reject(StatusCode::BAD_REQUEST, e.to_string()))
+                    }
+                    Err(e) => Err(internal("replay", e)),
                 }
-                Err(crate::sync::replay::ReplayError::Recording(e)) => {
-                    Err(reject(StatusCode::BAD_REQUEST, e.to_string()))
-                }
-                Err(e) => Err(internal("replay", e)),
-            }
-        })
+            },
+        )
 }
 
 /// Rebuilds one shop's model off the request threads and swaps it in.

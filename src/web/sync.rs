@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
-use crate::sync::agent::{SyncError, SyncOptions};
 use crate::admin_auth::Access;
+use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::{admin_access_csrf, allowed_shop, internal, reject, with_state, AppState};
 
 pub fn admin_sync(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
@@ -29,7 +29,11 @@ pub fn admin_sync(state: AppState) -> impl Filter<Extract = (impl Reply,), Error
         )
 }
 
-pub(crate) async fn run(state: &AppState, shop: &str, options: SyncOptions) -> Result<warp::reply::Json, Rejection> {
+pub(crate) async fn run(
+    state: &AppState,
+    shop: &str,
+    options: SyncOptions,
+) -> Result<warp::reply::Json, Rejection> {
     match state.sync.sync_shop(shop, &options).await {
         Ok(outcome) => Ok(warp::reply::json(&outcome)),
         Err(e @ SyncError::Busy(_)) => Err(reject(StatusCode::CONFLICT, e.to_string())),

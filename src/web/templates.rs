@@ -28,8 +28,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/fragments/loyalty.html"),
     ),
     ("admin/base.html", include_str!("../../templates/admin/base.html")),
-    ("admin/login.html", include_str!("../../templates/admin/login.html")),
-    ("admin/error.html", include_str!("../../templates/admin/error.html")),
+    (
+        "admin/login.html",
+        include_str!("../../templates/admin/login.html"),
+    ),
+    (
+        "admin/error.html",
+        include_str!("../../templates/admin/error.html"),
+    ),
     (
         "admin/overview.html",
         include_str!("../../templates/admin/overview.html"),
@@ -50,7 +56,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "admin/customer.html",
         include_str!("../../templates/admin/customer.html"),
     ),
-    ("admin/tiers.html", include_str!("../../templates/admin/tiers.html")),
+    (
+        "admin/tiers.html",
+        include_str!("../../templates/admin/tiers.html"),
+    ),
     (
         "admin/bundles.html",
         include_str!("../../templates/admin/bundles.html"),
@@ -191,7 +200,12 @@ mod tests {
             "{{ 1250000 | rp }} {{ t | localtime(25200) }} {{ 1.73449 | dec(2) }} {{ 0.1234 | percent }} {{ -0.05 | signed_percent }}",
         )
         .unwrap();
-        let out = render(&env, "f.html", minijinja::context! { t => "2026-10-31T18:00:00Z" }).unwrap();
+        let out = render(
+            &env,
+            "f.html",
+            minijinja::context! { t => "2026-10-31T18:00:00Z" },
+        )
+        .unwrap();
         assert_eq!(out, "Rp1.250.000 2026-11-01 01:00 1.73 12.3% -5.0%");
     }
 

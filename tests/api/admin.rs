@@ -43,8 +43,9 @@ pub fn admin_config_text() -> String {
 }
 
 pub async fn spawn_admin_app() -> TestApp {
-    let settings = laris::config::Settings::from_toml(&admin_config_text(), Path::new("admin-test.toml"), &[])
-        .expect("the admin test config is valid");
+    let settings =
+        laris::config::Settings::from_toml(&admin_config_text(), Path::new("admin-test.toml"), &[])
+            .expect("the admin test config is valid");
     spawn_app_with(settings).await
 }
 
@@ -79,7 +80,10 @@ pub async fn sign_in(app: &TestApp, user: &str, password: &str) -> SignedIn {
     assert_eq!(resp.headers()["location"], "/admin");
     let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     let cookie = set_cookie.split(';').next().unwrap().to_string();
-    assert!(cookie.starts_with("laris_session=") && cookie.len() > 30, "{set_cookie}");
+    assert!(
+        cookie.starts_with("laris_session=") && cookie.len() > 30,
+        "{set_cookie}"
+    );
     let home = client()
         .get(format!("{}/admin", app.base))
         .header("cookie", &cookie)
@@ -135,7 +139,7 @@ fn rupiah(n: i64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -202,9 +206,16 @@ async fn without_a_session_pages_go_to_the_sign_in_page_and_the_api_answers_401(
         .unwrap();
     assert_eq!(resp.status(), 401);
     // The sign-in page itself is open, with a form and no CDN.
-    let resp = client().get(format!("{}/admin/login", app.base)).send().await.unwrap();
+    let resp = client()
+        .get(format!("{}/admin/login", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     let page = resp.text().await.unwrap();
     assert!(page.contains("name=\"password\"") && page.contains("action=\"/admin/login\""));
@@ -269,7 +280,10 @@ async fn the_right_password_sets_an_http_only_same_site_strict_cookie_that_opens
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
-    assert!(resp.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
     let resp = client()
         .get(format!("{}/admin/shops/lengkuas", app.base))
         .header("cookie", &me.cookie)
@@ -297,7 +311,10 @@ async fn forms_and_cookie_api_calls_need_the_sessions_csrf_token_and_bearer_call
     let me = sign_in(&app, "admin", OWNER_PW).await;
     let path = format!("{}/admin/shops/lengkuas/feedback/{id}", app.base);
 
-    for form in [vec![("status", "answered")], vec![("status", "answered"), ("csrf", "not-the-token")]] {
+    for form in [
+        vec![("status", "answered")],
+        vec![("status", "answered"), ("csrf", "not-the-token")],
+    ] {
         let resp = client()
             .post(&path)
             .header("cookie", &me.cookie)
@@ -318,13 +335,23 @@ async fn forms_and_cookie_api_calls_need_the_sessions_csrf_token_and_bearer_call
         .unwrap();
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/admin/shops/lengkuas/feedback");
-    assert_eq!(app.store.feedback(&shop).unwrap()[0].status, FeedbackStatus::Answered);
+    assert_eq!(
+        app.store.feedback(&shop).unwrap()[0].status,
+        FeedbackStatus::Answered
+    );
 
     // The page shows the message escaped, with its contact and new status.
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/feedback").await;
     let r = row(&page, &format!("data-feedback=\"{id}\""));
-    assert!(r.contains("Kemasannya bocor &lt;b&gt;sedikit&lt;&#x2f;b&gt;"), "{r}");
-    assert!(r.contains("0812-0000-0000") && r.contains("<span class=\"status-answered\" data-status>answered</span>"), "{r}");
+    assert!(
+        r.contains("Kemasannya bocor &lt;b&gt;sedikit&lt;&#x2f;b&gt;"),
+        "{r}"
+    );
+    assert!(
+        r.contains("0812-0000-0000")
+            && r.contains("<span class=\"status-answered\" data-status>answered</span>"),
+        "{r}"
+    );
 
     // The API from a cookie session: the token goes in X-CSRF-Token.
     let api = format!("{}/admin/api/shops/lengkuas/feedback/{id}", app.base);
@@ -346,17 +373,38 @@ async fn forms_and_cookie_api_calls_need_the_sessions_csrf_token_and_bearer_call
         .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!((body["id"].as_u64(), body["status"].as_str()), (Some(id), Some("read")));
+    assert_eq!(
+        (body["id"].as_u64(), body["status"].as_str()),
+        (Some(id), Some("read"))
+    );
 
     // The bearer token needs no CSRF token; a bad status is refused with the choices.
-    let resp = app.admin_post(&format!("/admin/api/shops/lengkuas/feedback/{id}"), json!({"status": "new"})).await;
+    let resp = app
+        .admin_post(
+            &format!("/admin/api/shops/lengkuas/feedback/{id}"),
+            json!({"status": "new"}),
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(app.store.feedback(&shop).unwrap()[0].status, FeedbackStatus::New);
-    let resp = app.admin_post(&format!("/admin/api/shops/lengkuas/feedback/{id}"), json!({"status": "done"})).await;
+    let resp = app
+        .admin_post(
+            &format!("/admin/api/shops/lengkuas/feedback/{id}"),
+            json!({"status": "done"}),
+        )
+        .await;
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"], "status=\"done\" is not valid: use new, read or answered");
-    let resp = app.admin_post("/admin/api/shops/lengkuas/feedback/999999", json!({"status": "read"})).await;
+    assert_eq!(
+        body["error"],
+        "status=\"done\" is not valid: use new, read or answered"
+    );
+    let resp = app
+        .admin_post(
+            "/admin/api/shops/lengkuas/feedback/999999",
+            json!({"status": "read"}),
+        )
+        .await;
     assert_eq!(resp.status(), 404);
     let listed = bearer_json(&app, "/admin/api/shops/lengkuas/feedback").await;
     assert_eq!(listed["messages"][0]["contact"], "0812-0000-0000");
@@ -379,7 +427,10 @@ async fn forms_and_cookie_api_calls_need_the_sessions_csrf_token_and_bearer_call
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
-    assert_eq!(resp.headers()["location"], "/admin/shops/lengkuas/sync?result=none");
+    assert_eq!(
+        resp.headers()["location"],
+        "/admin/shops/lengkuas/sync?result=none"
+    );
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/sync?result=none").await;
     assert!(page.contains("No sources are configured"), "{page}");
     app.stop().await;
@@ -391,9 +442,16 @@ async fn a_shop_user_sees_its_own_shop_only_and_the_bearer_token_sees_all() {
     let me = sign_in(&app, OTHER, SHOP_PW).await;
     // `/admin` led the shop's user to its shop (sign_in followed it).
     let page = get_page(&app, &me.cookie, &format!("/admin/shops/{OTHER}")).await;
-    assert!(page.contains("Toko Uji") && !page.contains("Lengkuas Nusantara"), "{page}");
+    assert!(
+        page.contains("Toko Uji") && !page.contains("Lengkuas Nusantara"),
+        "{page}"
+    );
 
-    for path in ["/admin/shops/lengkuas", "/admin/shops/lengkuas/customers", "/admin/shops/no-such-shop"] {
+    for path in [
+        "/admin/shops/lengkuas",
+        "/admin/shops/lengkuas/customers",
+        "/admin/shops/no-such-shop",
+    ] {
         let resp = client()
             .get(format!("{}{path}", app.base))
             .header("cookie", &me.cookie)
@@ -432,15 +490,30 @@ async fn a_shop_user_sees_its_own_shop_only_and_the_bearer_token_sees_all() {
         .json()
         .await
         .unwrap();
-    let ids: Vec<&str> = status["shops"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = status["shops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![OTHER]);
 
     // The shop's password is not the owner's, and the bearer token sees both shops.
     assert_eq!(post_login(&app, "admin", SHOP_PW).await.status(), 401);
     let status = bearer_json(&app, "/admin/api/status").await;
     assert_eq!(status["shops"].as_array().unwrap().len(), 2);
-    assert_eq!(bearer_get(&app, "/admin/api/shops/lengkuas/bundles").await.status(), 200);
-    assert_eq!(bearer_get(&app, "/admin/api/shops/no-such-shop/bundles").await.status(), 404);
+    assert_eq!(
+        bearer_get(&app, "/admin/api/shops/lengkuas/bundles")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        bearer_get(&app, "/admin/api/shops/no-such-shop/bundles")
+            .await
+            .status(),
+        404
+    );
     let resp = client()
         .get(format!("{}/admin/api/shops/lengkuas/bundles", app.base))
         .bearer_auth("not-the-token-at-all")
@@ -468,16 +541,32 @@ async fn set_password_saves_a_hash_that_the_running_service_takes_at_the_next_si
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"sandi-baru-yang-panjang\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"sandi-baru-yang-panjang\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let file = app.data_dir().join(format!("admin-password-{OTHER}"));
     assert!(stdout.contains(&file.display().to_string()), "{stdout}");
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("$argon2id$") && !text.contains("sandi-baru"), "{text}");
+    assert!(
+        text.starts_with("$argon2id$") && !text.contains("sandi-baru"),
+        "{text}"
+    );
 
-    assert_eq!(post_login(&app, OTHER, SHOP_PW).await.status(), 401, "the old password is gone");
+    assert_eq!(
+        post_login(&app, OTHER, SHOP_PW).await.status(),
+        401,
+        "the old password is gone"
+    );
     sign_in(&app, OTHER, "sandi-baru-yang-panjang").await;
 
     // Too short a password is refused with the rule.
@@ -512,19 +601,37 @@ fn local_month(at: DateTime<Utc>) -> (i32, u32) {
 async fn the_month_overview_and_its_csv_show_octobers_orders_and_revenue_computed_from_the_store() {
     let app = spawn_admin_app().await;
     let orders = app.store.orders(&lengkuas()).unwrap();
-    let october: Vec<_> = orders.iter().filter(|o| local_month(o.paid_at) == (2026, 10)).collect();
+    let october: Vec<_> = orders
+        .iter()
+        .filter(|o| local_month(o.paid_at) == (2026, 10))
+        .collect();
     let paid: Vec<_> = october.iter().filter(|o| o.is_purchase()).collect();
     let revenue: i64 = paid.iter().map(|o| o.products_total.0).sum();
     assert!(paid.len() > 50 && revenue > 1_000_000, "the demo has an October");
     let aov = revenue / paid.len() as i64;
 
     let me = sign_in(&app, "admin", OWNER_PW).await;
-    let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas?period=month&from=2026-10-01&to=2026-10-31").await;
+    let page = get_page(
+        &app,
+        &me.cookie,
+        "/admin/shops/lengkuas?period=month&from=2026-10-01&to=2026-10-31",
+    )
+    .await;
     let r = row(&page, "data-bucket=\"2026-10\"");
-    assert!(r.contains(&format!(">{}<", rupiah(revenue))), "{r} should show {}", rupiah(revenue));
-    assert!(r.contains(&format!(">{}<", paid.len())) && r.contains(&format!(">{}<", october.len())), "{r}");
+    assert!(
+        r.contains(&format!(">{}<", rupiah(revenue))),
+        "{r} should show {}",
+        rupiah(revenue)
+    );
+    assert!(
+        r.contains(&format!(">{}<", paid.len())) && r.contains(&format!(">{}<", october.len())),
+        "{r}"
+    );
     assert!(page.contains(&format!("data-total=\"revenue\">{}<", rupiah(revenue))));
-    assert!(page.contains("<svg") && page.contains("Paid revenue per month"), "the revenue chart");
+    assert!(
+        page.contains("<svg") && page.contains("Paid revenue per month"),
+        "the revenue chart"
+    );
     assert!(page.contains("New and returning customers per month"));
 
     // The default view (12 months to the latest order) holds October too.
@@ -532,20 +639,40 @@ async fn the_month_overview_and_its_csv_show_octobers_orders_and_revenue_compute
     assert!(row(&page, "data-bucket=\"2026-10\"").contains(&rupiah(revenue)));
     // Weeks and days render too.
     get_page(&app, &me.cookie, "/admin/shops/lengkuas?period=week").await;
-    get_page(&app, &me.cookie, "/admin/shops/lengkuas?period=day&from=2026-10-01&to=2026-10-31").await;
+    get_page(
+        &app,
+        &me.cookie,
+        "/admin/shops/lengkuas?period=day&from=2026-10-01&to=2026-10-31",
+    )
+    .await;
 
     let resp = client()
-        .get(format!("{}/admin/shops/lengkuas/overview.csv?period=month&from=2026-10-01&to=2026-10-31", app.base))
+        .get(format!(
+            "{}/admin/shops/lengkuas/overview.csv?period=month&from=2026-10-01&to=2026-10-31",
+            app.base
+        ))
         .header("cookie", &me.cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    let disposition = resp.headers()["content-disposition"].to_str().unwrap().to_string();
-    assert!(disposition.starts_with("attachment;") && disposition.contains(".csv"), "{disposition}");
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains(".csv"),
+        "{disposition}"
+    );
     let text = resp.text().await.unwrap();
-    let line = text.lines().find(|l| l.starts_with("2026-10,")).unwrap_or_else(|| panic!("{text}"));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("2026-10,"))
+        .unwrap_or_else(|| panic!("{text}"));
     let fields: Vec<&str> = line.split(',').collect();
     assert_eq!(fields[1], "2026-10-01");
     assert_eq!(fields[2], october.len().to_string());
@@ -554,7 +681,11 @@ async fn the_month_overview_and_its_csv_show_octobers_orders_and_revenue_compute
     assert_eq!(fields[5], aov.to_string());
 
     // The API has the same figures.
-    let api = bearer_json(&app, "/admin/api/shops/lengkuas/overview?period=month&from=2026-10-01&to=2026-10-31").await;
+    let api = bearer_json(
+        &app,
+        "/admin/api/shops/lengkuas/overview?period=month&from=2026-10-01&to=2026-10-31",
+    )
+    .await;
     assert_eq!(api["buckets"][0]["revenue"], revenue);
     assert_eq!(api["totals"]["paid_orders"], paid.len());
     app.stop().await;
@@ -564,21 +695,52 @@ async fn the_month_overview_and_its_csv_show_octobers_orders_and_revenue_compute
 async fn bad_query_values_answer_400_naming_the_value_and_the_choices() {
     let app = spawn_admin_app().await;
     for (path, wanted) in [
-        ("/admin/api/shops/lengkuas/overview?period=year", "period=\"year\" is not valid: use day, week, month"),
-        ("/admin/api/shops/lengkuas/overview?from=1-10-2026", "from=\"1-10-2026\" is not a date: use YYYY-MM-DD"),
-        ("/admin/api/shops/lengkuas/overview?period=day&from=1900-01-01&to=2026-10-31", "at most 1000 days"),
-        ("/admin/api/shops/lengkuas/customers?segment=VIP", "segment=\"VIP\" is unknown: use Champions, Loyal"),
-        ("/admin/api/shops/lengkuas/customers?tier=Diamond", "tier=\"Diamond\" is unknown: use Bronze, Silver, Gold, Platinum"),
-        ("/admin/api/shops/lengkuas/products/SRD-100?lang=fr", "lang=\"fr\" is not supported: use id or en"),
-        ("/admin/api/shops/lengkuas/tiers?sort=size", "unknown parameter \"sort\""),
+        (
+            "/admin/api/shops/lengkuas/overview?period=year",
+            "period=\"year\" is not valid: use day, week, month",
+        ),
+        (
+            "/admin/api/shops/lengkuas/overview?from=1-10-2026",
+            "from=\"1-10-2026\" is not a date: use YYYY-MM-DD",
+        ),
+        (
+            "/admin/api/shops/lengkuas/overview?period=day&from=1900-01-01&to=2026-10-31",
+            "at most 1000 days",
+        ),
+        (
+            "/admin/api/shops/lengkuas/customers?segment=VIP",
+            "segment=\"VIP\" is unknown: use Champions, Loyal",
+        ),
+        (
+            "/admin/api/shops/lengkuas/customers?tier=Diamond",
+            "tier=\"Diamond\" is unknown: use Bronze, Silver, Gold, Platinum",
+        ),
+        (
+            "/admin/api/shops/lengkuas/products/SRD-100?lang=fr",
+            "lang=\"fr\" is not supported: use id or en",
+        ),
+        (
+            "/admin/api/shops/lengkuas/tiers?sort=size",
+            "unknown parameter \"sort\"",
+        ),
     ] {
         let resp = bearer_get(&app, path).await;
         assert_eq!(resp.status(), 400, "{path}");
         let body: Value = resp.json().await.unwrap();
         assert!(body["error"].as_str().unwrap().contains(wanted), "{path}: {body}");
     }
-    assert_eq!(bearer_get(&app, "/admin/api/shops/lengkuas/products/NOPE-1").await.status(), 404);
-    assert_eq!(bearer_get(&app, "/admin/api/shops/lengkuas/customers/nobody").await.status(), 404);
+    assert_eq!(
+        bearer_get(&app, "/admin/api/shops/lengkuas/products/NOPE-1")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        bearer_get(&app, "/admin/api/shops/lengkuas/customers/nobody")
+            .await
+            .status(),
+        404
+    );
     // A page says the same as a page.
     let me = sign_in(&app, "admin", OWNER_PW).await;
     let resp = client()
@@ -588,7 +750,11 @@ async fn bad_query_values_answer_400_naming_the_value_and_the_choices() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
-    assert!(resp.text().await.unwrap().contains("period=&quot;year&quot; is not valid: use day, week, month"));
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("period=&quot;year&quot; is not valid: use day, week, month"));
     app.stop().await;
 }
 
@@ -615,12 +781,21 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
         .unwrap();
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/products").await;
     let first = page.find("data-best-seller=\"").unwrap() + "data-best-seller=\"".len();
-    assert!(page[first..].starts_with(&format!("{top}\"")), "the first best-seller is {top}");
+    assert!(
+        page[first..].starts_with(&format!("{top}\"")),
+        "the first best-seller is {top}"
+    );
     let r = row(&page, &format!("data-best-seller=\"{top}\""));
-    assert!(r.contains(&format!(">{top_units}<")) && r.contains(&rupiah(*top_revenue)), "{r}");
+    assert!(
+        r.contains(&format!(">{top_units}<")) && r.contains(&rupiah(*top_revenue)),
+        "{r}"
+    );
     assert!(page.contains("<svg") && page.contains("Best-sellers"));
     let catalogue = row(&page, "data-product=\"SRD-100\"");
-    assert!(catalogue.contains("Rp20.000") || catalogue.contains("Rp"), "{catalogue}");
+    assert!(
+        catalogue.contains("Rp20.000") || catalogue.contains("Rp"),
+        "{catalogue}"
+    );
     let products = app.store.products(&shop).unwrap();
     assert!(page.contains(&format!("Catalogue ({} products)", products.len())));
 
@@ -629,18 +804,35 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
     assert!(page.contains("Serundeng Lengkuas Premium 250 g"), "the upgrade");
     assert!(page.contains("Tepung Lengkuas 100 g"), "the bundle");
     assert!(page.contains("Sering dibeli bersama"), "a reason");
-    assert!(page.contains("Beli 2 Serundeng, gratis Tepung Lengkuas"), "the fixed offer");
+    assert!(
+        page.contains("Beli 2 Serundeng, gratis Tepung Lengkuas"),
+        "the fixed offer"
+    );
     let en = get_page(&app, &me.cookie, "/admin/shops/lengkuas/products/SRD-100?lang=en").await;
     assert!(en.contains("Often bought together"), "English reasons");
 
     // Customers: every customer, and the CSV has them all with segments.
     let customers = app.store.customers(&shop).unwrap();
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/customers").await;
-    assert!(page.contains(&format!("<strong data-count=\"customers\">{}</strong>", customers.len())));
+    assert!(page.contains(&format!(
+        "<strong data-count=\"customers\">{}</strong>",
+        customers.len()
+    )));
     let named = customers.iter().find(|c| c.name.is_some()).unwrap();
-    assert!(!page.contains(&html_escape(named.name.as_ref().unwrap())), "no names in the list");
-    let champions = customers.iter().filter(|c| c.segment.as_deref() == Some("Champions")).count();
-    let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/customers?segment=Champions").await;
+    assert!(
+        !page.contains(&html_escape(named.name.as_ref().unwrap())),
+        "no names in the list"
+    );
+    let champions = customers
+        .iter()
+        .filter(|c| c.segment.as_deref() == Some("Champions"))
+        .count();
+    let page = get_page(
+        &app,
+        &me.cookie,
+        "/admin/shops/lengkuas/customers?segment=Champions",
+    )
+    .await;
     assert!(page.contains(&format!("<strong data-count=\"customers\">{champions}</strong>")));
     let csv = client()
         .get(format!("{}/admin/shops/lengkuas/customers.csv", app.base))
@@ -648,13 +840,21 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
         .send()
         .await
         .unwrap();
-    assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("lengkuas-customers.csv"));
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("lengkuas-customers.csv"));
     let text = csv.text().await.unwrap();
     assert!(text.starts_with("customer,name,total_spend,orders"), "{text}");
     assert_eq!(text.lines().count(), customers.len() + 1);
 
     // One customer: the name, every order and the tier history.
-    let page = get_page(&app, &me.cookie, &format!("/admin/shops/lengkuas/customers/{}", named.id)).await;
+    let page = get_page(
+        &app,
+        &me.cookie,
+        &format!("/admin/shops/lengkuas/customers/{}", named.id),
+    )
+    .await;
     assert!(page.contains(&html_escape(named.name.as_ref().unwrap())));
     let theirs = orders.iter().filter(|o| o.customer == named.id).count();
     assert!(page.contains(&format!("Orders ({theirs})")));
@@ -663,22 +863,36 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
     // Tiers: each tier's customers.
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/tiers").await;
     for tier in ["Bronze", "Silver", "Gold", "Platinum"] {
-        let n = customers.iter().filter(|c| c.tier.as_deref() == Some(tier)).count();
+        let n = customers
+            .iter()
+            .filter(|c| c.tier.as_deref() == Some(tier))
+            .count();
         let r = row(&page, &format!("data-tier=\"{tier}\""));
         assert!(r.contains(&format!("data-col=\"customers\">{n}<")), "{tier}: {r}");
     }
     assert!(page.contains("Customers by spend") && page.contains("<svg"));
 
     // Bundles: SRD-100 → TPG-100, its support, confidence and lift from the baskets.
-    let has = |o: &&&laris::records::Order, id: &str| o.lines.iter().any(|l| l.product.as_ref().is_some_and(|p| p.as_str() == id));
+    let has = |o: &&&laris::records::Order, id: &str| {
+        o.lines
+            .iter()
+            .any(|l| l.product.as_ref().is_some_and(|p| p.as_str() == id))
+    };
     let n = purchases.len() as f64;
     let a = purchases.iter().filter(|o| has(o, "SRD-100")).count() as f64;
     let b = purchases.iter().filter(|o| has(o, "TPG-100")).count() as f64;
-    let ab = purchases.iter().filter(|o| has(o, "SRD-100") && has(o, "TPG-100")).count() as f64;
+    let ab = purchases
+        .iter()
+        .filter(|o| has(o, "SRD-100") && has(o, "TPG-100"))
+        .count() as f64;
     let (support, confidence, lift) = (ab / n, ab / a, ab * n / (a * b));
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/bundles").await;
     let r = row(&page, "data-rule=\"SRD-100:TPG-100\"");
-    for figure in [format!("{support:.3}"), format!("{confidence:.3}"), format!("{lift:.2}")] {
+    for figure in [
+        format!("{support:.3}"),
+        format!("{confidence:.3}"),
+        format!("{lift:.2}"),
+    ] {
         assert!(r.contains(&format!(">{figure}<")), "{figure} in {r}");
     }
     assert!(page.contains("Beli 2 Serundeng, gratis Tepung Lengkuas"));
@@ -687,7 +901,11 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["antecedent"][0]["id"] == "SRD-100" && r["antecedent"].as_array().unwrap().len() == 1 && r["consequent"]["id"] == "TPG-100")
+        .find(|r| {
+            r["antecedent"][0]["id"] == "SRD-100"
+                && r["antecedent"].as_array().unwrap().len() == 1
+                && r["consequent"]["id"] == "TPG-100"
+        })
         .unwrap();
     assert!((rule["lift"].as_f64().unwrap() - lift).abs() < 1e-9);
     app.stop().await;
@@ -718,7 +936,10 @@ async fn the_sync_page_lists_the_replay_report_and_a_quarantined_records_reason(
     let dir = tempfile::tempdir().unwrap();
     recording_with_a_bad_order(dir.path());
     let resp = app
-        .admin_post("/admin/api/shops/lengkuas/replay", json!({"dir": dir.path().display().to_string()}))
+        .admin_post(
+            "/admin/api/shops/lengkuas/replay",
+            json!({"dir": dir.path().display().to_string()}),
+        )
         .await;
     assert_eq!(resp.status(), 200);
     let report: Value = resp.json().await.unwrap();
@@ -730,7 +951,10 @@ async fn the_sync_page_lists_the_replay_report_and_a_quarantined_records_reason(
 
     let me = sign_in(&app, "admin", OWNER_PW).await;
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/sync").await;
-    assert!(page.contains(&html_escape(reason)), "the reason {reason:?} is on the page");
+    assert!(
+        page.contains(&html_escape(reason)),
+        "the reason {reason:?} is on the page"
+    );
     assert!(page.contains("Quarantined records (1)"));
     assert!(page.contains(&html_escape("0 */30 * * * *")), "the schedule");
     assert!(page.contains("<button class=\"primary\" type=\"submit\">Sync now</button>"));
@@ -792,7 +1016,9 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
         product_record(2, "B-1", "Produk B", 50_000),
         product_record(3, "C-1", "Produk C", 30_000),
     ]});
-    importer.import_products_page("test products", &products.to_string()).unwrap();
+    importer
+        .import_products_page("test products", &products.to_string())
+        .unwrap();
     let orders = json!({"data": [
         // Before any widget event: neither attributed nor in the comparison group.
         order_record(1, 101, 700, h(-1), &[(2, "B-1", 50_000)]),
@@ -807,7 +1033,9 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
         // A was never clicked: an "other" order.
         order_record(6, 106, 700, h(6), &[(1, "A-1", 20_000)]),
     ]});
-    importer.import_orders_page("test orders", &orders.to_string()).unwrap();
+    importer
+        .import_orders_page("test orders", &orders.to_string())
+        .unwrap();
     let report = importer.finish("import", "hand-made").unwrap();
     assert_eq!(report.orders.inserted, 6);
 
@@ -833,9 +1061,26 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
     assert_eq!(a["other_revenue"], 30_000 + 20_000);
     assert_eq!(a["aov_other"], 25_000);
     assert!((a["uplift"].as_f64().unwrap() - (65_000.0 / 25_000.0 - 1.0)).abs() < 1e-12);
-    assert_eq!(a["per_slot"], json!([{"slot": "similar", "orders": 1, "revenue": 70_000}, {"slot": "upsell", "orders": 1, "revenue": 60_000}]));
-    let slot = |name: &str| p["slots"].as_array().unwrap().iter().find(|s| s["slot"] == name).unwrap().clone();
-    assert_eq!((slot("similar")["impressions"].as_u64(), slot("similar")["clicks"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        a["per_slot"],
+        json!([{"slot": "similar", "orders": 1, "revenue": 70_000}, {"slot": "upsell", "orders": 1, "revenue": 60_000}])
+    );
+    let slot = |name: &str| {
+        p["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["slot"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            slot("similar")["impressions"].as_u64(),
+            slot("similar")["clicks"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
     assert_eq!(slot("similar")["ctr"], 0.5);
     assert_eq!(slot("bundle")["add_to_carts"], 1);
     assert_eq!(p["events"], 6);
@@ -843,7 +1088,10 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
     // The page states the rule and shows the same figures.
     let me = sign_in(&app, "admin", OWNER_PW).await;
     let page = get_page(&app, &me.cookie, &format!("/admin/shops/{OTHER}/performance")).await;
-    assert!(page.contains("paid within 72 hours after a click on a recommended product"), "{page}");
+    assert!(
+        page.contains("paid within 72 hours after a click on a recommended product"),
+        "{page}"
+    );
     assert!(page.contains("data-attr=\"orders\">2<"));
     assert!(page.contains("data-attr=\"revenue\">Rp130.000<"));
     assert!(page.contains("data-attr=\"aov_after_click\">Rp65.000<"));

@@ -47,7 +47,12 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 }
 
 /// The page data of an allowed shop as JSON.
-async fn answer<T, F>(state: AppState, access: Access, raw_shop: String, compute: F) -> Result<Response, Rejection>
+async fn answer<T, F>(
+    state: AppState,
+    access: Access,
+    raw_shop: String,
+    compute: F,
+) -> Result<Response, Rejection>
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
@@ -60,7 +65,9 @@ where
 fn no_params(q: &Query) -> Result<(), PageError> {
     match q.keys().next() {
         None => Ok(()),
-        Some(k) => Err(PageError::BadQuery(format!("unknown parameter {k:?}: this endpoint takes none"))),
+        Some(k) => Err(PageError::BadQuery(format!(
+            "unknown parameter {k:?}: this endpoint takes none"
+        ))),
     }
 }
 

@@ -17,7 +17,9 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::{clearing_cookie, csrf_ok, session_cookie, LoginError};
-use crate::web::admin::{error_page, html, render_failed, see_other, viewer, visible_shops, Viewer, ADMIN_CSS};
+use crate::web::admin::{
+    error_page, html, render_failed, see_other, viewer, visible_shops, Viewer, ADMIN_CSS,
+};
 use crate::web::{templates, with_state, AppState};
 
 /// Largest sign-in or sign-out form accepted.
@@ -126,7 +128,8 @@ fn login(state: AppState) -> BoxedFilter<(Response,)> {
                         resp
                     }
                     Ok(Err(LoginError::Invalid)) => {
-                        tracing::warn!(%user, %ip, "wrong admin user name or password");
+                        // The typed user name is not logged: people type passwords into it by mistake.
+                        tracing::warn!(%ip, "wrong admin user name or password");
                         login_page(
                             &state,
                             StatusCode::UNAUTHORIZED,
@@ -135,7 +138,7 @@ fn login(state: AppState) -> BoxedFilter<(Response,)> {
                         )
                     }
                     Ok(Err(LoginError::TooMany { retry_after_secs })) => {
-                        tracing::warn!(%user, %ip, "admin sign-in refused: too many wrong passwords");
+                        tracing::warn!(%ip, "admin sign-in refused: too many wrong passwords");
                         let mut resp = login_page(
                             &state,
                             StatusCode::TOO_MANY_REQUESTS,
@@ -173,27 +176,29 @@ fn logout(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::body::content_length_limit(MAX_FORM_BYTES))
         .and(warp::body::form::<HashMap<String, String>>())
         .and(viewer(state))
-        .map(|proto: Option<String>, form: HashMap<String, String>, v: Viewer| {
-            let Some(session) = &v.session else {
-                return see_other("/admin/login");
-            };
-            if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
-                return error_page(
-                    &v.state,
-                    Some(session),
-                    None,
-                    StatusCode::FORBIDDEN,
-                    crate::admin_auth::CsrfMismatch::MESSAGE,
-                );
-            }
-            v.state.sessions.logout(&session.id);
-            let secure = proto.is_some_and(|p| p.eq_ignore_ascii_case("https"));
-            let mut resp = see_other("/admin/login");
-            if let Ok(v) = HeaderValue::from_str(&clearing_cookie(secure)) {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
-            resp
-        })
+        .map(
+            |proto: Option<String>, form: HashMap<String, String>, v: Viewer| {
+                let Some(session) = &v.session else {
+                    return see_other("/admin/login");
+                };
+                if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
+                    return error_page(
+                        &v.state,
+                        Some(session),
+                        None,
+                        StatusCode::FORBIDDEN,
+                        crate::admin_auth::CsrfMismatch::MESSAGE,
+                    );
+                }
+                v.state.sessions.logout(&session.id);
+                let secure = proto.is_some_and(|p| p.eq_ignore_ascii_case("https"));
+                let mut resp = see_other("/admin/login");
+                if let Ok(v) = HeaderValue::from_str(&clearing_cookie(secure)) {
+                    resp.headers_mut().append(header::SET_COOKIE, v);
+                }
+                resp
+            },
+        )
         .boxed()
 }
 
@@ -204,8 +209,14 @@ fn stylesheet() -> BoxedFilter<(Response,)> {
         .map(|| {
             let mut resp = Response::new(ADMIN_CSS.into());
             let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            );
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
             resp.into_response()
         })
         .boxed()

@@ -56,7 +56,10 @@ pub fn html(status: StatusCode, body: String) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     resp
 }
@@ -152,7 +155,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(state: &AppState, session: &Session, shop: Option<&ShopSettings>, active: &'static str, title: String) -> Layout {
+    pub fn new(
+        state: &AppState,
+        session: &Session,
+        shop: Option<&ShopSettings>,
+        active: &'static str,
+        title: String,
+    ) -> Layout {
         Layout {
             user: session.access.user_name().to_string(),
             csrf: session.csrf.clone(),
@@ -165,7 +174,10 @@ impl Layout {
 }
 
 /// The configured shops `access` may see, in configuration order.
-pub fn visible_shops<'a>(state: &'a AppState, access: &'a Access) -> impl Iterator<Item = &'a ShopSettings> + 'a {
+pub fn visible_shops<'a>(
+    state: &'a AppState,
+    access: &'a Access,
+) -> impl Iterator<Item = &'a ShopSettings> + 'a {
     state.settings.shops.iter().filter(|s| access.allows(&s.id))
 }
 
@@ -261,7 +273,10 @@ mod tests {
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
         let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ use crate::domain::Rupiah;
 use crate::recommend::model::ShopModel;
 use crate::store::Store;
 use crate::sync::agent::{SyncError, SyncOptions};
-use crate::web::admin::{charts, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout, Viewer};
+use crate::web::admin::{
+    charts, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout, Viewer,
+};
 use crate::web::{percent_decode, templates, AppState};
 
 type Query = HashMap<String, String>;
@@ -87,9 +89,9 @@ struct Extras {
 
 /// The signed-in session and the shop of the path, or the answer for a request that may
 /// not see it: the sign-in page, 403, 404.
-fn open<'a>(v: &'a Viewer, raw_shop: &str) -> Result<(&'a Session, &'a ShopSettings), Response> {
+fn open<'a>(v: &'a Viewer, raw_shop: &str) -> Result<(&'a Session, &'a ShopSettings), Box<Response>> {
     let Some(session) = &v.session else {
-        return Err(see_other("/admin/login"));
+        return Err(Box::new(see_other("/admin/login")));
     };
     let shop = v.state.settings.shops.iter().find(|s| s.id.as_str() == raw_shop);
     let may_see = match &session.access {
@@ -97,7 +99,7 @@ fn open<'a>(v: &'a Viewer, raw_shop: &str) -> Result<(&'a Session, &'a ShopSetti
         Access::Shop(own) => own.as_str() == raw_shop,
     };
     if !may_see {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             &v.state,
             Some(session),
             None,
@@ -107,17 +109,17 @@ fn open<'a>(v: &'a Viewer, raw_shop: &str) -> Result<(&'a Session, &'a ShopSetti
                 session.access.user_name(),
                 session.access.user_name()
             ),
-        ));
+        )));
     }
     match shop {
         Some(shop) => Ok((session, shop)),
-        None => Err(error_page(
+        None => Err(Box::new(error_page(
             &v.state,
             Some(session),
             None,
             StatusCode::NOT_FOUND,
             &format!("Unknown shop {raw_shop:?}: shops are configured as [[shops]] in laris.toml."),
-        )),
+        ))),
     }
 }
 
@@ -126,16 +128,16 @@ fn open_form<'a>(
     v: &'a Viewer,
     raw_shop: &str,
     form: &HashMap<String, String>,
-) -> Result<(&'a Session, &'a ShopSettings), Response> {
+) -> Result<(&'a Session, &'a ShopSettings), Box<Response>> {
     let (session, shop) = open(v, raw_shop)?;
     if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             &v.state,
             Some(session),
             Some(shop),
             StatusCode::FORBIDDEN,
             CsrfMismatch::MESSAGE,
-        ));
+        )));
     }
     Ok((session, shop))
 }
@@ -163,7 +165,13 @@ fn render<T: Serialize>(
 }
 
 /// Gathers a page's data and renders it, or renders why not.
-async fn show<T, F, X>(v: Viewer, raw_shop: String, spec: Spec, compute: F, extras: X) -> Result<Response, Rejection>
+async fn show<T, F, X>(
+    v: Viewer,
+    raw_shop: String,
+    spec: Spec,
+    compute: F,
+    extras: X,
+) -> Result<Response, Rejection>
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
@@ -171,7 +179,7 @@ where
 {
     let (session, shop) = match open(&v, &raw_shop) {
         Ok(x) => x,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     Ok(match page_data(&v.state, &shop.id, compute).await {
         Ok(page) => {
@@ -258,7 +266,10 @@ fn overview(state: AppState) -> BoxedFilter<(Response,)> {
 fn csv(filename: &str, body: String) -> Response {
     let mut resp = Response::new(body.into());
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
@@ -275,7 +286,7 @@ fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|raw: String, q: Query, v: Viewer| async move {
             let (session, shop) = match open(&v, &raw) {
                 Ok(x) => x,
-                Err(resp) => return Ok::<_, Rejection>(resp),
+                Err(resp) => return Ok::<_, Rejection>(*resp),
             };
             let result = page_data(&v.state, &shop.id, move |store, shop, _| {
                 data::overview(store, shop, &data::OverviewQuery::parse(&q)?)
@@ -283,7 +294,13 @@ fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
             .await;
             Ok(match result {
                 Ok(o) => csv(
-                    &format!("{}-overview-{}-{}-{}.csv", shop.id, o.period.as_str(), o.from, o.to),
+                    &format!(
+                        "{}-overview-{}-{}-{}.csv",
+                        shop.id,
+                        o.period.as_str(),
+                        o.from,
+                        o.to
+                    ),
                     crate::admin::analytics::overview_csv(&o),
                 ),
                 Err(e) => failed(&v.state, session, shop, e),
@@ -338,7 +355,9 @@ fn product(state: AppState) -> BoxedFilter<(Response,)> {
                 v,
                 shop,
                 Spec::new("products", "admin/product.html", format!("Product {id}")),
-                move |store, shop, model| data::product(store, shop, model, &id, &data::ProductQuery::parse(&q)?),
+                move |store, shop, model| {
+                    data::product(store, shop, model, &id, &data::ProductQuery::parse(&q)?)
+                },
                 |_: &data::ProductPage, _| Extras::default(),
             )
         })
@@ -360,7 +379,11 @@ fn customer_form(q: &Query, shop: &ShopSettings) -> serde_json::Value {
 fn url_query(q: &Query, keys: &[&str]) -> String {
     let parts: Vec<String> = keys
         .iter()
-        .filter_map(|k| q.get(*k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", urlencode(v))))
+        .filter_map(|k| {
+            q.get(*k)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", urlencode(v)))
+        })
         .collect();
     if parts.is_empty() {
         String::new()
@@ -410,13 +433,14 @@ fn customers_csv(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|raw: String, q: Query, v: Viewer| async move {
             let (session, shop) = match open(&v, &raw) {
                 Ok(x) => x,
-                Err(resp) => return Ok::<_, Rejection>(resp),
+                Err(resp) => return Ok::<_, Rejection>(*resp),
             };
             let result = page_data(&v.state, &shop.id, move |store, shop, _| {
                 let rows = data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?)?;
                 let mut out = Vec::new();
                 let refs: Vec<&crate::records::Customer> = rows.iter().collect();
-                crate::analyst::customers_csv(&refs, &mut out).map_err(|e| PageError::Internal(e.to_string()))?;
+                crate::analyst::customers_csv(&refs, &mut out)
+                    .map_err(|e| PageError::Internal(e.to_string()))?;
                 String::from_utf8(out).map_err(|e| PageError::Internal(e.to_string()))
             })
             .await;
@@ -453,7 +477,9 @@ fn customer(state: AppState) -> BoxedFilter<(Response,)> {
 fn no_params(q: &Query) -> Result<(), PageError> {
     match q.keys().next() {
         None => Ok(()),
-        Some(k) => Err(PageError::BadQuery(format!("unknown parameter {k:?}: this page takes none"))),
+        Some(k) => Err(PageError::BadQuery(format!(
+            "unknown parameter {k:?}: this page takes none"
+        ))),
     }
 }
 
@@ -515,7 +541,11 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
             show(
                 v,
                 shop,
-                Spec::new("performance", "admin/performance.html", "Recommendation performance"),
+                Spec::new(
+                    "performance",
+                    "admin/performance.html",
+                    "Recommendation performance",
+                ),
                 move |store, shop, _| {
                     no_params(&q)?;
                     data::performance_page(store, shop)
@@ -543,13 +573,17 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
 /// What `?result=` on the sync page says after "Sync now".
 fn sync_notice(q: &Query) -> Result<Option<String>, PageError> {
     if let Some(k) = q.keys().find(|k| k.as_str() != "result") {
-        return Err(PageError::BadQuery(format!("unknown parameter {k:?}: use result")));
+        return Err(PageError::BadQuery(format!(
+            "unknown parameter {k:?}: use result"
+        )));
     }
     Ok(match q.get("result").map(String::as_str) {
         None => None,
         Some("ok") => Some("Sync finished: every source answered.".into()),
         Some("failed") => Some("Sync finished with errors: the newest reports below say which.".into()),
-        Some("busy") => Some("This shop is syncing already: wait for that run to finish, then reload.".into()),
+        Some("busy") => {
+            Some("This shop is syncing already: wait for that run to finish, then reload.".into())
+        }
         Some("none") => Some("No sources are configured: add [[shops.sources]] to laris.toml.".into()),
         Some(other) => {
             return Err(PageError::BadQuery(format!(
@@ -594,7 +628,7 @@ fn sync_now(state: AppState) -> BoxedFilter<(Response,)> {
         .and_then(|raw: String, form: HashMap<String, String>, v: Viewer| async move {
             let (session, shop) = match open_form(&v, &raw, &form) {
                 Ok(x) => x,
-                Err(resp) => return Ok::<_, Rejection>(resp),
+                Err(resp) => return Ok::<_, Rejection>(*resp),
             };
             let back = |result: &str| see_other(&format!("/admin/shops/{}/sync?result={result}", shop.id));
             if shop.sources.is_empty() {
@@ -642,23 +676,25 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::body::content_length_limit(MAX_FORM_BYTES))
         .and(warp::body::form::<HashMap<String, String>>())
         .and(viewer(state))
-        .and_then(|raw: String, id: String, form: HashMap<String, String>, v: Viewer| async move {
-            let (session, shop) = match open_form(&v, &raw, &form) {
-                Ok(x) => x,
-                Err(resp) => return Ok::<_, Rejection>(resp),
-            };
-            let status = form.get("status").cloned();
-            let result = page_data(&v.state, &shop.id, move |store, shop, _| {
-                let id = data::parse_feedback_id(&id)?;
-                let status = data::parse_feedback_status(status.as_deref())?;
-                data::set_feedback_status(store, shop, id, status)
-            })
-            .await;
-            Ok(match result {
-                Ok(_) => see_other(&format!("/admin/shops/{}/feedback", shop.id)),
-                Err(e) => failed(&v.state, session, shop, e),
-            })
-        })
+        .and_then(
+            |raw: String, id: String, form: HashMap<String, String>, v: Viewer| async move {
+                let (session, shop) = match open_form(&v, &raw, &form) {
+                    Ok(x) => x,
+                    Err(resp) => return Ok::<_, Rejection>(*resp),
+                };
+                let status = form.get("status").cloned();
+                let result = page_data(&v.state, &shop.id, move |store, shop, _| {
+                    let id = data::parse_feedback_id(&id)?;
+                    let status = data::parse_feedback_status(status.as_deref())?;
+                    data::set_feedback_status(store, shop, id, status)
+                })
+                .await;
+                Ok(match result {
+                    Ok(_) => see_other(&format!("/admin/shops/{}/feedback", shop.id)),
+                    Err(e) => failed(&v.state, session, shop, e),
+                })
+            },
+        )
         .boxed()
 }
 
@@ -681,7 +717,10 @@ mod tests {
             .unwrap()
             .contains("syncing already"));
         let err = sync_notice(&q(&[("result", "great")])).unwrap_err().to_string();
-        assert!(err.contains("\"great\"") && err.contains("ok, failed, busy or none"), "{err}");
+        assert!(
+            err.contains("\"great\"") && err.contains("ok, failed, busy or none"),
+            "{err}"
+        );
         assert!(sync_notice(&q(&[("x", "1")])).is_err());
     }
 
