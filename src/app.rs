@@ -148,6 +148,14 @@ impl Application {
         let store = Store::open(data_dir)?;
         let token = admin_token(&settings, data_dir, true)?.expect("created when missing");
         fill_customer_secrets(&mut settings, data_dir)?;
+        let credentials = crate::admin_auth::load_password_hashes(data_dir, &settings)?;
+        if credentials.is_empty() {
+            tracing::info!("no admin password is set: run `laris admin set-password` to sign in at /admin");
+        }
+        let sessions = Arc::new(crate::admin_auth::Sessions::new(
+            credentials,
+            std::time::Duration::from_secs(u64::from(settings.admin.session_hours) * 3600),
+        ));
         let settings = Arc::new(settings);
         let models = Arc::new(crate::rebuild::Models::default());
         {
@@ -179,6 +187,8 @@ impl Application {
             settings,
             store,
             admin_token: Arc::new(token),
+            sessions,
+            data_dir: Arc::new(data_dir.to_path_buf()),
             templates,
             models,
             // 60 events at once per address, 5 a second after that.

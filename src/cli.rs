@@ -181,6 +181,22 @@ pub enum Command {
         #[command(flatten)]
         args: crate::eval::EvalArgs,
     },
+    /// The admin dashboard's sign-in.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set the password of user `admin` (every shop), or with --shop of the user named by
+    /// that shop's id (that shop only). Reads it from the first line of stdin; keeps only an
+    /// argon2id hash, in DATA_DIR/admin-password[-SHOP].
+    SetPassword {
+        #[arg(long)]
+        shop: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -316,7 +332,46 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             json,
         } => crate::analyst::tiers(totals, *k, *method, *json),
         Command::Eval { args } => crate::eval::run_cli(&settings, &cli.data_dir, args),
+        Command::Admin {
+            command: AdminCommand::SetPassword { shop },
+        } => set_password(&settings, &cli.data_dir, shop.as_deref()),
     }
+}
+
+/// `laris admin set-password [--shop ID]`: the password from stdin's first line (with a
+/// prompt on a terminal), hashed, saved in the data directory.
+fn set_password(settings: &Settings, data_dir: &Path, shop: Option<&str>) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let access = match shop {
+        Some(s) => crate::admin_auth::Access::Shop(shop_id(settings, s)?),
+        None => crate::admin_auth::Access::All,
+    };
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("New password: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!(
+            "no password on stdin: type it at the prompt, or pipe it in, e.g. `printf '%s\\n' \"$PASSWORD\" | laris admin set-password`"
+        );
+    }
+    let hash = crate::admin_auth::hash_password(password)?;
+    let path = crate::admin_auth::save_password_hash(data_dir, &access, &hash)?;
+    println!(
+        "saved the password hash of user {} in {} (readable only by you)",
+        access.user_name(),
+        path.display()
+    );
+    println!(
+        "sign in at http://{}/admin as user {}; a running `laris serve` with this data directory takes the new password at the next sign-in, no restart needed",
+        settings.server.addr,
+        access.user_name()
+    );
+    Ok(())
 }
 
 fn serve(mut settings: Settings, data_dir: &Path, addr: Option<&str>) -> anyhow::Result<()> {
@@ -660,14 +715,24 @@ fn customers(
             );
         }
     }
+    // The dashboard's customer list, highest spend first, whether the service or the store
+    // answers.
     let all: Vec<crate::records::Customer> = match ServiceClient::find(settings, data_dir)? {
-        Some(client) => client.get(&format!("/admin/api/shops/{shop}/customers"))?,
-        None => open_store(data_dir)?.customers(&shop)?,
+        Some(client) => client.get(&match segment {
+            Some(s) => format!("/admin/api/shops/{shop}/customers?segment={}", urlencode(s)),
+            None => format!("/admin/api/shops/{shop}/customers"),
+        })?,
+        None => {
+            let query = crate::admin::pages::CustomerQuery {
+                segment: segment.map(str::to_string),
+                tier: None,
+            };
+            let store = open_store(data_dir)?;
+            crate::admin::pages::customers(&store, settings.shop(&shop).expect("checked"), &query)
+                .map_err(|e| anyhow!("{e}"))?
+        }
     };
-    let rows: Vec<&crate::records::Customer> = all
-        .iter()
-        .filter(|c| segment.is_none_or(|s| c.segment.as_deref() == Some(s)))
-        .collect();
+    let rows: Vec<&crate::records::Customer> = all.iter().collect();
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Csv => crate::analyst::customers_csv(&rows, &mut std::io::stdout().lock())?,

@@ -20,8 +20,10 @@
 //! - [`rebuild`]: model rebuilds and the live snapshots; [`token`]: signed customer tokens.
 //! - [`status`]: what `laris status` reports.
 //! - [`eval`]: offline evaluation (`laris eval`): time split, protocols, metrics, statistics.
-//! - [`web`]: HTTP routes and handlers (widget fragments, events, feedback), templates.
-//! - [`admin`]: the owner's dashboard: sales and recommendation analytics, SVG charts.
+//! - [`web`]: HTTP routes and handlers (widget fragments, events, feedback), templates;
+//!   `web::admin` serves the dashboard's sign-in, pages and admin API.
+//! - [`admin`]: the owner's dashboard: sales and recommendation analytics, SVG charts, and
+//!   the data of each page (shared by the HTML page and the admin API).
 //! - [`admin_auth`]: admin sign-in: password hashes, sessions and CSRF tokens, the limit on
 //!   wrong passwords, and the filters admitting a session cookie or the admin token.
 

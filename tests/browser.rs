@@ -1328,3 +1328,177 @@ async fn a_customer_types_feedback_waits_sends_it_and_is_thanked_and_laris_keeps
     assert_eq!(kept[0].status, laris::records::FeedbackStatus::New);
     rig.stop().await;
 }
+
+// ---- the admin dashboard ------------------------------------------------------------------
+
+const ADMIN_PW: &str = "kopi-susu-gula-aren";
+
+/// The demo shop (widget endpoints from any origin) with user `admin`'s password, hashed with
+/// tiny argon2 parameters so that the debug build signs in quickly.
+fn admin_config_text() -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let params = argon2::Params::new(8, 1, 1, None).unwrap();
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let hash = argon
+        .hash_password(ADMIN_PW.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    config_text("*", &repo().join("demo/lengkuas/recording")).replacen(
+        "[admin]\n",
+        &format!("[admin]\npassword_hash = \"{hash}\"\n"),
+        1,
+    )
+}
+
+/// Paid revenue of October 2026 (WIB) summed straight from the demo recording's order pages.
+fn october_revenue_in_the_demo_recording() -> i64 {
+    let dir = repo().join("demo/lengkuas/recording");
+    let mut by_invoice: HashMap<String, (i64, i64, i64)> = HashMap::new();
+    for line in std::fs::read_to_string(dir.join("index.jsonl")).unwrap().lines() {
+        let ex: Value = serde_json::from_str(line).unwrap();
+        if !ex["url"].as_str().unwrap().contains("/order/list") || ex["status"] != 200 {
+            continue;
+        }
+        let body: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(ex["body"].as_str().unwrap())).unwrap())
+                .unwrap();
+        for o in body["data"].as_array().unwrap() {
+            let total: i64 = o["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["price"].as_i64().unwrap() * p["quantity"].as_i64().unwrap())
+                .sum();
+            let paid = o["payment_date"]
+                .as_i64()
+                .unwrap_or_else(|| o["create_time"].as_i64().unwrap());
+            by_invoice.insert(
+                o["invoice_ref_num"].as_str().unwrap().to_string(),
+                (o["order_status"].as_i64().unwrap(), paid, total),
+            );
+        }
+    }
+    // October 2026 in WIB: from 2026-10-01T00:00+07:00 to 2026-11-01T00:00+07:00.
+    let (start, end) = (1_790_787_600, 1_793_466_000);
+    by_invoice
+        .values()
+        .filter(|(status, paid, _)| {
+            matches!(status, 220..=549 | 551..=600 | 700..=701) && (start..end).contains(paid)
+        })
+        .map(|(_, _, total)| total)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_signs_in_through_the_form_and_sees_octobers_revenue_and_the_charts_on_the_overview() {
+    let settings = Settings::from_toml(&admin_config_text(), Path::new("browser-admin.toml"), &[])
+        .expect("the browser admin config is valid");
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = Application::build(settings, data_dir.path(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("laris builds");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let laris = Laris {
+        base: format!("http://{}", app.local_addr()),
+        shutdown: Some(tx),
+        _data_dir: data_dir,
+    };
+    tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    let b = Browser::start().await;
+
+    b.goto(&laris.url("/admin/shops/lengkuas")).await;
+    b.wait_for(
+        "the sign-in page (no session yet)",
+        "return location.pathname === '/admin/login' && document.querySelector('#password') ? true : null",
+    )
+    .await;
+    let find = |css: &str| {
+        let css = css.to_string();
+        let b = &b;
+        async move {
+            let el = b
+                .command(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("finding {css}: {e}"));
+            element_id(&el)
+        }
+    };
+    let password = find("#password").await;
+    b.command(
+        reqwest::Method::POST,
+        &format!("/element/{password}/value"),
+        Some(json!({ "text": ADMIN_PW })),
+    )
+    .await
+    .unwrap();
+    let submit = find("form.login button[type=submit]").await;
+    b.click(&submit).await;
+    b.wait_for(
+        "the overview after signing in",
+        "return location.pathname === '/admin/shops/lengkuas' && document.querySelector('tr[data-bucket]') ? true : null",
+    )
+    .await;
+
+    let revenue = october_revenue_in_the_demo_recording();
+    assert!(revenue > 1_000_000, "{revenue}");
+    let digits = revenue.to_string();
+    let grouped: String = digits
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            ((i > 0 && (digits.len() - i).is_multiple_of(3)).then_some('.'))
+                .into_iter()
+                .chain([c])
+        })
+        .collect();
+    let seen: Value = b
+        .run(
+            "const row = document.querySelector('tr[data-bucket=\"2026-10\"]'); \
+             const charts = [...document.querySelectorAll('.chart svg')]; \
+             return {row: row && [...row.cells].map(c => c.textContent), \
+                     charts: charts.length, \
+                     widths: charts.map(s => s.getBoundingClientRect().width), \
+                     lines: charts.map(s => s.querySelectorAll('polyline, path, circle').length), \
+                     titles: charts.map(s => s.getAttribute('aria-label'))}",
+        )
+        .await;
+    assert_eq!(seen["row"][3], format!("Rp{grouped}"), "{seen}");
+    assert!(seen["charts"].as_u64().unwrap() >= 2, "{seen}");
+    for (i, w) in seen["widths"].as_array().unwrap().iter().enumerate() {
+        assert!(w.as_f64().unwrap() > 200.0, "chart {i} is laid out: {seen}");
+        assert!(
+            seen["lines"][i].as_u64().unwrap() > 0,
+            "chart {i} draws its series: {seen}"
+        );
+    }
+
+    let png = b
+        .command(reqwest::Method::GET, "/screenshot", None)
+        .await
+        .expect("a screenshot");
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(png.as_str().unwrap())
+        .unwrap();
+    assert!(
+        bytes.len() > 1000 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "a PNG"
+    );
+    let out = repo().join("target/admin-overview.png");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, &bytes).unwrap();
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    b.quit().await;
+    drop(laris);
+}

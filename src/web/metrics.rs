@@ -1,5 +1,5 @@
 //! `GET /metrics`: Prometheus text exposition (version 0.0.4) behind the admin bearer
-//! token — a scraper sends it with `authorization: Bearer …` (`bearer_token` in a scrape
+//! token (or user `admin`'s session) — a scraper sends it with `authorization: Bearer …` (`bearer_token` in a scrape
 //! config). Per shop: records, quarantine, the last sync of each source, the model; for the
 //! process: HTTP answers by status class, counted as they leave.
 
@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use warp::http::header;
 use warp::{Filter, Rejection, Reply};
 
-use crate::web::{admin_auth, internal, with_state, AppState};
+use crate::admin_auth::Access;
+use crate::web::{admin_access, internal, reject, with_state, AppState};
 
 /// HTTP answers by status class: 1xx … 5xx.
 static ANSWERS: [AtomicU64; 5] = [
@@ -33,9 +34,15 @@ pub fn count_answer(status: u16) {
 pub fn metrics(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("metrics")
         .and(warp::get())
-        .and(admin_auth(state.clone()))
+        .and(admin_access(&state))
         .and(with_state(state))
-        .and_then(|state: AppState| async move {
+        .and_then(|access: Access, state: AppState| async move {
+            if !matches!(access, Access::All) {
+                return Err(reject(
+                    warp::http::StatusCode::FORBIDDEN,
+                    "metrics cover every shop: use the admin token or user admin",
+                ));
+            }
             let text = tokio::task::spawn_blocking(move || render(&state))
                 .await
                 .map_err(|e| internal("metrics task", e))?

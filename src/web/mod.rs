@@ -2,6 +2,7 @@
 //! error `{"error": "…"}` with the right status. Handlers only read the store and
 //! precomputed models; nothing here computes a model.
 
+pub mod admin;
 pub mod events;
 pub mod feedback;
 pub mod fragments;
@@ -20,6 +21,7 @@ use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::admin_auth::{Access, CsrfMismatch, Sessions, Unauthenticated};
 use crate::config::Settings;
 use crate::domain::{ProductId, ShopId};
 use crate::records::Product;
@@ -32,6 +34,11 @@ pub struct AppState {
     pub store: Store,
     /// Bearer token for `/admin/api/*` (from config, env, or the data directory).
     pub admin_token: Arc<String>,
+    /// Admin sign-in: password hashes, live sessions and the count of wrong passwords.
+    pub sessions: Arc<Sessions>,
+    /// The data directory, where `laris admin set-password` keeps the password hashes that
+    /// each sign-in reads again (a new password works without a restart).
+    pub data_dir: Arc<PathBuf>,
     pub templates: Arc<minijinja::Environment<'static>>,
     /// Every shop's current model snapshot, swapped atomically by rebuilds.
     pub models: Arc<crate::rebuild::Models>,
@@ -103,9 +110,9 @@ fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .or(feedback::feedback(state.clone()))
         .or(recommendations::admin_recommendations(state.clone()))
         .or(admin_rebuild(state.clone()))
-        .or(admin_customers(state.clone()))
         .or(sync::admin_sync(state.clone()))
-        .or(admin_replay(state, max_body))
+        .or(admin_replay(state.clone(), max_body))
+        .or(admin::routes(state))
         .recover(handle_rejection)
         .with(warp::log::custom(|info| {
             metrics::count_answer(info.status().as_u16())
@@ -358,7 +365,7 @@ fn product_detail(state: AppState) -> impl Filter<Extract = (impl Reply,), Error
         })
 }
 
-fn percent_decode(raw: &str) -> String {
+pub(crate) fn percent_decode(raw: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }
@@ -379,22 +386,32 @@ fn percent_decode(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Requires `Authorization: Bearer <admin token>`, compared in constant time.
-pub(crate) fn admin_auth(state: AppState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::header::optional::<String>("authorization")
-        .and(with_state(state))
-        .and_then(|auth: Option<String>, state: AppState| async move {
-            let given = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
-            if constant_time_eq(given.as_bytes(), state.admin_token.as_bytes()) {
-                Ok(())
-            } else {
-                Err(reject(
-                    StatusCode::UNAUTHORIZED,
-                    "admin API: send Authorization: Bearer <token> (admin.token in config, LARIS_ADMIN_TOKEN, or the file admin-token in the data directory)",
-                ))
-            }
-        })
-        .untuple_one()
+/// Admits `Authorization: Bearer <admin token>` (every shop) or a signed-in session cookie
+/// (its user's shops), for reading; 401 otherwise.
+pub(crate) fn admin_access(state: &AppState) -> impl Filter<Extract = (Access,), Error = Rejection> + Clone {
+    crate::admin_auth::access(state.sessions.clone(), state.admin_token.clone())
+}
+
+/// Like [`admin_access`], for calls that change state: a cookie session must also send its
+/// CSRF token in `X-CSRF-Token` (403 otherwise).
+pub(crate) fn admin_access_csrf(
+    state: &AppState,
+) -> impl Filter<Extract = (Access,), Error = Rejection> + Clone {
+    crate::admin_auth::access_with_csrf(state.sessions.clone(), state.admin_token.clone())
+}
+
+/// The shop named in an admin path, known to this service and open to `access`: 403 for
+/// another shop's user (whether or not that shop exists), 404 for an unknown shop.
+pub fn allowed_shop(state: &AppState, access: &Access, raw: &str) -> Result<ShopId, Rejection> {
+    if let Access::Shop(own) = access {
+        if own.as_str() != raw {
+            return Err(reject(
+                StatusCode::FORBIDDEN,
+                format!("user {own} may see shop {own} only, not {raw:?}"),
+            ));
+        }
+    }
+    known_shop(state, raw)
 }
 
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -409,23 +426,27 @@ struct StatusQuery {
     shop: Option<String>,
 }
 
-/// GET /admin/api/status[?shop=ID] — what `laris status --json` prints.
+/// GET /admin/api/status[?shop=ID] — what `laris status --json` prints; a shop's user sees
+/// only that shop.
 fn admin_status(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("admin" / "api" / "status")
         .and(warp::get())
-        .and(admin_auth(state.clone()))
+        .and(admin_access(&state))
         .and(warp::query::<StatusQuery>())
         .and(with_state(state))
-        .and_then(|q: StatusQuery, state: AppState| async move {
+        .and_then(|access: Access, q: StatusQuery, state: AppState| async move {
             if let Some(shop) = &q.shop {
-                known_shop(&state, shop)?;
+                allowed_shop(&state, &access, shop)?;
             }
-            let report = tokio::task::spawn_blocking(move || {
+            let mut report = tokio::task::spawn_blocking(move || {
                 crate::status::status(&state.settings, &state.store, q.shop.as_deref())
             })
             .await
             .map_err(|e| internal("status task", e))?
             .map_err(|e| internal("status", e))?;
+            report
+                .shops
+                .retain(|s| ShopId::parse(&s.id).is_ok_and(|id| access.allows(&id)));
             Ok::<_, Rejection>(warp::reply::json(&report))
         })
 }
@@ -443,36 +464,38 @@ fn admin_replay(
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("admin" / "api" / "shops" / String / "replay")
         .and(warp::post())
-        .and(admin_auth(state.clone()))
+        .and(admin_access_csrf(&state))
         .and(warp::body::content_length_limit(max_body))
         .and(warp::body::json::<ReplayRequest>())
         .and(with_state(state))
-        .and_then(|shop: String, req: ReplayRequest, state: AppState| async move {
-            let shop = known_shop(&state, &shop)?;
-            let _claim = state
-                .sync
-                .claim(&shop)
-                .map_err(|e| reject(StatusCode::CONFLICT, e.to_string()))?;
-            let dir = PathBuf::from(&req.dir);
-            let store = state.store.clone();
-            let settings = state.settings.shop(&shop).expect("known shop").clone();
-            let result = tokio::task::spawn_blocking(move || {
-                crate::rebuild::replay_and_rebuild(&store, &settings, &dir)
-            })
-            .await
-            .map_err(|e| internal("replay task", e))?;
-            match result {
-                Ok((report, model)) => {
-                    state.models.put(shop.clone(), model);
-                    state.store.flush().await.map_err(|e| internal("flush", e))?;
-                    Ok::<_, Rejection>(warp::reply::json(&report))
+        .and_then(
+            |shop: String, access: Access, req: ReplayRequest, state: AppState| async move {
+                let shop = allowed_shop(&state, &access, &shop)?;
+                let _claim = state
+                    .sync
+                    .claim(&shop)
+                    .map_err(|e| reject(StatusCode::CONFLICT, e.to_string()))?;
+                let dir = PathBuf::from(&req.dir);
+                let store = state.store.clone();
+                let settings = state.settings.shop(&shop).expect("known shop").clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    crate::rebuild::replay_and_rebuild(&store, &settings, &dir)
+                })
+                .await
+                .map_err(|e| internal("replay task", e))?;
+                match result {
+                    Ok((report, model)) => {
+                        state.models.put(shop.clone(), model);
+                        state.store.flush().await.map_err(|e| internal("flush", e))?;
+                        Ok::<_, Rejection>(warp::reply::json(&report))
+                    }
+                    Err(crate::sync::replay::ReplayError::Recording(e)) => {
+                        Err(reject(StatusCode::BAD_REQUEST, e.to_string()))
+                    }
+                    Err(e) => Err(internal("replay", e)),
                 }
-                Err(crate::sync::replay::ReplayError::Recording(e)) => {
-                    Err(reject(StatusCode::BAD_REQUEST, e.to_string()))
-                }
-                Err(e) => Err(internal("replay", e)),
-            }
-        })
+            },
+        )
 }
 
 /// Rebuilds one shop's model off the request threads and swaps it in.
@@ -487,31 +510,14 @@ pub async fn rebuild_in_background(state: &AppState, shop: &ShopId) -> Result<()
     Ok(())
 }
 
-/// GET /admin/api/shops/{shop}/customers — customers with tier and segment (personal data:
-/// admin only).
-fn admin_customers(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("admin" / "api" / "shops" / String / "customers")
-        .and(warp::get())
-        .and(admin_auth(state.clone()))
-        .and(with_state(state))
-        .and_then(|shop: String, state: AppState| async move {
-            let shop = known_shop(&state, &shop)?;
-            let customers = state
-                .store
-                .customers(&shop)
-                .map_err(|e| internal("customers", e))?;
-            Ok::<_, Rejection>(warp::reply::json(&customers))
-        })
-}
-
 /// POST /admin/api/shops/{shop}/rebuild — `laris rebuild` through the running service.
 fn admin_rebuild(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("admin" / "api" / "shops" / String / "rebuild")
         .and(warp::post())
-        .and(admin_auth(state.clone()))
+        .and(admin_access_csrf(&state))
         .and(with_state(state))
-        .and_then(|shop: String, state: AppState| async move {
-            let shop = known_shop(&state, &shop)?;
+        .and_then(|shop: String, access: Access, state: AppState| async move {
+            let shop = allowed_shop(&state, &access, &shop)?;
             rebuild_in_background(&state, &shop).await?;
             let model = state.models.get(&shop).expect("just built");
             Ok::<_, Rejection>(warp::reply::json(&crate::rebuild::summary(&model)))
@@ -590,6 +596,17 @@ struct ErrorBody {
 pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
     let (status, message) = if let Some(e) = err.find::<ApiError>() {
         (e.status, e.message.clone())
+    } else if err.find::<Unauthenticated>().is_some() {
+        (StatusCode::UNAUTHORIZED, Unauthenticated::MESSAGE.to_string())
+    } else if err.find::<CsrfMismatch>().is_some() {
+        (
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} (a signed-in browser sends its session's token in the {} header)",
+                CsrfMismatch::MESSAGE,
+                crate::admin_auth::CSRF_HEADER
+            ),
+        )
     } else if err.is_not_found() {
         (
             StatusCode::NOT_FOUND,

@@ -117,12 +117,12 @@ pub fn admin_recommendations(
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("admin" / "api" / "shops" / String / "recommendations")
         .and(warp::get())
-        .and(crate::web::admin_auth(state.clone()))
+        .and(crate::web::admin_access(&state))
         .and(warp::query::<HashMap<String, String>>())
         .and(with_state(state))
         .and_then(
-            |shop: String, q: HashMap<String, String>, state: AppState| async move {
-                let shop = known_shop(&state, &shop)?;
+            |shop: String, access: crate::admin_auth::Access, q: HashMap<String, String>, state: AppState| async move {
+                let shop = crate::web::allowed_shop(&state, &access, &shop)?;
                 let parsed = RecQuery::parse(&q)?;
                 let customer = q.get("customer_id").map(|c| CustomerId(c.clone()));
                 let recs = answer(&state, &shop, &parsed, customer.as_ref())?;

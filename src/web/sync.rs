@@ -7,18 +7,19 @@ use std::collections::HashMap;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
+use crate::admin_auth::Access;
 use crate::sync::agent::{SyncError, SyncOptions};
-use crate::web::{admin_auth, internal, known_shop, reject, with_state, AppState};
+use crate::web::{admin_access_csrf, allowed_shop, internal, reject, with_state, AppState};
 
 pub fn admin_sync(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("admin" / "api" / "shops" / String / "sync")
         .and(warp::post())
-        .and(admin_auth(state.clone()))
+        .and(admin_access_csrf(&state))
         .and(warp::query::<HashMap<String, String>>())
         .and(with_state(state))
         .and_then(
-            |shop: String, q: HashMap<String, String>, state: AppState| async move {
-                let shop = known_shop(&state, &shop)?;
+            |shop: String, access: Access, q: HashMap<String, String>, state: AppState| async move {
+                let shop = allowed_shop(&state, &access, &shop)?;
                 let options = SyncOptions {
                     full: q.get("full").is_some_and(|v| v == "true" || v == "1"),
                     ..Default::default()
@@ -28,7 +29,11 @@ pub fn admin_sync(state: AppState) -> impl Filter<Extract = (impl Reply,), Error
         )
 }
 
-async fn run(state: &AppState, shop: &str, options: SyncOptions) -> Result<warp::reply::Json, Rejection> {
+pub(crate) async fn run(
+    state: &AppState,
+    shop: &str,
+    options: SyncOptions,
+) -> Result<warp::reply::Json, Rejection> {
     match state.sync.sync_shop(shop, &options).await {
         Ok(outcome) => Ok(warp::reply::json(&outcome)),
         Err(e @ SyncError::Busy(_)) => Err(reject(StatusCode::CONFLICT, e.to_string())),

@@ -35,6 +35,52 @@ const BUILTIN: &[(&str, &str)] = &[
         "feedback_reply.html",
         include_str!("../../templates/feedback_reply.html"),
     ),
+    ("admin/base.html", include_str!("../../templates/admin/base.html")),
+    (
+        "admin/login.html",
+        include_str!("../../templates/admin/login.html"),
+    ),
+    (
+        "admin/error.html",
+        include_str!("../../templates/admin/error.html"),
+    ),
+    (
+        "admin/overview.html",
+        include_str!("../../templates/admin/overview.html"),
+    ),
+    (
+        "admin/products.html",
+        include_str!("../../templates/admin/products.html"),
+    ),
+    (
+        "admin/product.html",
+        include_str!("../../templates/admin/product.html"),
+    ),
+    (
+        "admin/customers.html",
+        include_str!("../../templates/admin/customers.html"),
+    ),
+    (
+        "admin/customer.html",
+        include_str!("../../templates/admin/customer.html"),
+    ),
+    (
+        "admin/tiers.html",
+        include_str!("../../templates/admin/tiers.html"),
+    ),
+    (
+        "admin/bundles.html",
+        include_str!("../../templates/admin/bundles.html"),
+    ),
+    (
+        "admin/performance.html",
+        include_str!("../../templates/admin/performance.html"),
+    ),
+    ("admin/sync.html", include_str!("../../templates/admin/sync.html")),
+    (
+        "admin/feedback.html",
+        include_str!("../../templates/admin/feedback.html"),
+    ),
 ];
 
 /// `{{ 2.0 | pct }}` → `2`, `{{ 2.5 | pct }}` → `2.5`: discounts without a trailing `.0`.
@@ -43,10 +89,53 @@ fn pct(value: f64) -> String {
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }
 
+/// `{{ 20000 | rp }}` → `Rp20.000`: money as the shop owner writes it.
+fn rp(value: i64) -> String {
+    crate::domain::Rupiah(value).to_string()
+}
+
+/// `{{ "2026-10-31T18:00:00Z" | localtime(25200) }}` → `2026-11-01 01:00`: a stored UTC time
+/// in the shop's time zone (offset in seconds).
+fn localtime(value: String, offset_seconds: i32) -> Result<String, minijinja::Error> {
+    let at = chrono::DateTime::parse_from_rfc3339(&value).map_err(|e| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("localtime: {value:?} is not an RFC 3339 time: {e}"),
+        )
+    })?;
+    let zone = chrono::FixedOffset::east_opt(offset_seconds).ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("localtime: offset {offset_seconds} is out of range"),
+        )
+    })?;
+    Ok(at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// `{{ 1.7349 | dec(2) }}` → `1.73`.
+fn dec(value: f64, digits: usize) -> String {
+    format!("{value:.digits$}")
+}
+
+/// `{{ 0.1234 | percent }}` → `12.3%`: a ratio as a percentage with one decimal.
+fn percent(value: f64) -> String {
+    format!("{:.1}%", value * 100.0)
+}
+
+/// `{{ 1.6 | signed_percent }}` → `+160.0%`: a relative change.
+fn signed_percent(value: f64) -> String {
+    format!("{:+.1}%", value * 100.0)
+}
+
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_filter("pct", pct);
+    env.add_filter("rp", rp);
+    env.add_filter("localtime", localtime);
+    env.add_filter("dec", dec);
+    env.add_filter("percent", percent);
+    env.add_filter("signed_percent", signed_percent);
     for (name, source) in BUILTIN {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
@@ -112,6 +201,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "<p>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</p>");
+    }
+
+    #[test]
+    fn admin_filters_format_money_times_and_ratios() {
+        let mut env = environment();
+        env.add_template(
+            "f.html",
+            "{{ 1250000 | rp }} {{ t | localtime(25200) }} {{ 1.73449 | dec(2) }} {{ 0.1234 | percent }} {{ -0.05 | signed_percent }}",
+        )
+        .unwrap();
+        let out = render(
+            &env,
+            "f.html",
+            minijinja::context! { t => "2026-10-31T18:00:00Z" },
+        )
+        .unwrap();
+        assert_eq!(out, "Rp1.250.000 2026-11-01 01:00 1.73 12.3% -5.0%");
     }
 
     #[test]

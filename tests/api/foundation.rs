@@ -240,10 +240,16 @@ async fn metrics_are_prometheus_text_behind_the_admin_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     let text = r.text().await.unwrap();
     let orders = crate::helpers::orders_in_demo_recording();
-    assert!(text.contains(&format!("laris_orders{{shop=\"lengkuas\"}} {orders}")), "{text}");
+    assert!(
+        text.contains(&format!("laris_orders{{shop=\"lengkuas\"}} {orders}")),
+        "{text}"
+    );
     assert!(text.contains("laris_products{shop=\"lengkuas\"} 10"), "{text}");
     assert!(text.contains("# TYPE laris_http_responses_total counter"));
     let ok: u64 = text

@@ -63,7 +63,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_settings()).await
 }
 
-/// `spawn_app()` with settings a test changed.
+/// A laris with these settings (e.g. with admin passwords or a second shop).
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let app = Application::build(settings, data_dir.path(), "127.0.0.1:0".parse().unwrap())
@@ -90,6 +90,11 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 }
 
 impl TestApp {
+    /// The data directory the server runs with.
+    pub fn data_dir(&self) -> &Path {
+        self._data_dir.path()
+    }
+
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         let r = self.get(path).await;
         assert_eq!(r.status(), 200, "GET {path}");

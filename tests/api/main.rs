@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod analyst;
 mod cli;
 mod feedback;

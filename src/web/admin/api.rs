@@ -1,0 +1,243 @@
+//! The admin API: each dashboard page's data as JSON under `/admin/api/shops/{shop}/…`,
+//! from the same functions as the pages ([`crate::admin::pages`]). Bearer token or session
+//! cookie; a shop's user sees only that shop (403); a bad query answers 400 naming the value
+//! and the choices. `POST …/feedback/{id}` changes state, so a cookie session must send
+//! `X-CSRF-Token`.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::admin::pages::{self as data, PageError};
+use crate::admin_auth::Access;
+use crate::config::ShopSettings;
+use crate::recommend::model::ShopModel;
+use crate::store::Store;
+use crate::web::admin::{api_error, page_data};
+use crate::web::{admin_access, admin_access_csrf, allowed_shop, percent_decode, with_state, AppState};
+
+type Query = HashMap<String, String>;
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    overview(state.clone())
+        .or(products(state.clone()))
+        .unify()
+        .or(product(state.clone()))
+        .unify()
+        .or(customers(state.clone()))
+        .unify()
+        .or(customer(state.clone()))
+        .unify()
+        .or(tiers(state.clone()))
+        .unify()
+        .or(bundles(state.clone()))
+        .unify()
+        .or(performance(state.clone()))
+        .unify()
+        .or(sync(state.clone()))
+        .unify()
+        .or(feedback(state.clone()))
+        .unify()
+        .or(feedback_status(state))
+        .unify()
+        .boxed()
+}
+
+/// The page data of an allowed shop as JSON.
+async fn answer<T, F>(
+    state: AppState,
+    access: Access,
+    raw_shop: String,
+    compute: F,
+) -> Result<Response, Rejection>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
+{
+    let shop = allowed_shop(&state, &access, &raw_shop)?;
+    let page = page_data(&state, &shop, compute).await.map_err(api_error)?;
+    Ok(warp::reply::json(&page).into_response())
+}
+
+fn no_params(q: &Query) -> Result<(), PageError> {
+    match q.keys().next() {
+        None => Ok(()),
+        Some(k) => Err(PageError::BadQuery(format!(
+            "unknown parameter {k:?}: this endpoint takes none"
+        ))),
+    }
+}
+
+/// A `GET /admin/api/shops/{shop}/{page}` route with its query.
+fn get_page(
+    state: &AppState,
+    page: &'static str,
+) -> impl Filter<Extract = (String, Access, Query, AppState), Error = Rejection> + Clone {
+    warp::path!("admin" / "api" / "shops" / String / String)
+        .and_then(move |shop: String, p: String| async move {
+            if p == page {
+                Ok(shop)
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .and(warp::get())
+        .and(admin_access(state))
+        .and(warp::query::<Query>())
+        .and(with_state(state.clone()))
+}
+
+/// GET /admin/api/shops/{shop}/overview[?period=day|week|month&from=YYYY-MM-DD&to=YYYY-MM-DD]
+fn overview(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "overview")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                data::overview(store, shop, &data::OverviewQuery::parse(&q)?)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/products
+fn products(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "products")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                data::ProductQuery::parse(&q)?;
+                data::products(store, shop)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/products/{id}[?lang=id|en]
+fn product(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "api" / "shops" / String / "products" / String)
+        .and(warp::get())
+        .and(admin_access(&state))
+        .and(warp::query::<Query>())
+        .and(with_state(state))
+        .and_then(|shop, id: String, access, q: Query, state| {
+            let id = percent_decode(&id);
+            answer(state, access, shop, move |store, shop, model| {
+                data::product(store, shop, model, &id, &data::ProductQuery::parse(&q)?)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/customers[?segment=NAME&tier=NAME] — customers with tier and
+/// segment, highest spend first (personal data: admin only).
+fn customers(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "customers")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/customers/{id}
+fn customer(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "api" / "shops" / String / "customers" / String)
+        .and(warp::get())
+        .and(admin_access(&state))
+        .and(warp::query::<Query>())
+        .and(with_state(state))
+        .and_then(|shop, id: String, access, q: Query, state| {
+            let id = percent_decode(&id);
+            answer(state, access, shop, move |store, shop, _| {
+                no_params(&q)?;
+                data::customer(store, shop, &id)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/tiers
+fn tiers(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "tiers")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |_, shop, model| {
+                no_params(&q)?;
+                data::tiers(shop, model)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/bundles
+fn bundles(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "bundles")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |_, shop, model| {
+                no_params(&q)?;
+                data::bundles(shop, model)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/performance
+fn performance(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "performance")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                no_params(&q)?;
+                data::performance_page(store, shop)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/sync — schedule, sources, run reports and quarantine.
+fn sync(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "sync")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                no_params(&q)?;
+                data::sync_page(store, shop)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/feedback
+fn feedback(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "feedback")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                no_params(&q)?;
+                data::feedback(store, shop)
+            })
+        })
+        .boxed()
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: Option<String>,
+}
+
+/// POST /admin/api/shops/{shop}/feedback/{id} `{"status": "read"}` — the message as it now is.
+fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
+    let max_body = state.settings.server.max_body_bytes;
+    warp::path!("admin" / "api" / "shops" / String / "feedback" / String)
+        .and(warp::post())
+        .and(admin_access_csrf(&state))
+        .and(warp::body::content_length_limit(max_body))
+        .and(warp::body::json::<StatusBody>())
+        .and(with_state(state))
+        .and_then(|shop, id: String, access, body: StatusBody, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                let id = data::parse_feedback_id(&id)?;
+                let status = data::parse_feedback_status(body.status.as_deref())?;
+                data::set_feedback_status(store, shop, id, status)
+            })
+        })
+        .boxed()
+}

@@ -1,0 +1,288 @@
+//! The shop owner's dashboard over HTTP: sign-in ([`login`]), the server-rendered pages per
+//! shop ([`pages`]) and the JSON admin API over the same data ([`api`]). Both call one
+//! function per page in [`crate::admin::pages`], so a figure on a page and in the API is
+//! the same figure.
+//!
+//! Pages take the session cookie only; without one they send the browser to
+//! `/admin/login`. The API takes the cookie or the admin bearer token and answers 401 JSON
+//! without either. A shop's user sees that shop alone (403 elsewhere). Every form carries the
+//! session's CSRF token; the API's state-changing calls from a cookie session need it in the
+//! `X-CSRF-Token` header.
+
+pub mod api;
+pub mod login;
+pub mod pages;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+use warp::filters::BoxedFilter;
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::admin::pages::PageError;
+use crate::admin_auth::{Access, Session, COOKIE_NAME};
+use crate::config::ShopSettings;
+use crate::domain::ShopId;
+use crate::recommend::model::ShopModel;
+use crate::store::Store;
+use crate::web::{internal, reject, templates, with_state, AppState};
+
+/// Every admin route: sign-in, pages and API.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    login::routes(state.clone())
+        .or(pages::routes(state.clone()))
+        .unify()
+        .or(api::routes(state))
+        .unify()
+        .boxed()
+}
+
+/// Admin pages load nothing from elsewhere and run no script: the stylesheet is ours, the
+/// charts are inline SVG without `style` attributes, forms post to us.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The stylesheet of the admin pages, compiled into the binary.
+pub const ADMIN_CSS: &str = include_str!("../../../templates/admin/admin.css");
+
+/// An HTML answer with the headers every admin page carries: no caching (personal data),
+/// no framing, the strict CSP.
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut resp = warp::reply::html(body).into_response();
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    resp
+}
+
+/// `303 See Other` to `location` (after a form, or to the sign-in page).
+pub fn see_other(location: &str) -> Response {
+    let mut resp = Response::new("".into());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub fn render_failed(e: minijinja::Error) -> Response {
+    tracing::error!(error = %e, "rendering an admin page");
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "<!doctype html><title>Error</title><p>Internal error; the server log has the details.</p>".into(),
+    )
+}
+
+/// An error page: inside the layout for a signed-in user, bare otherwise.
+pub fn error_page(
+    state: &AppState,
+    session: Option<&Session>,
+    shop: Option<&ShopSettings>,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error").to_string();
+    let layout = session.map(|s| Layout::new(state, s, shop, "", title.clone()));
+    let ctx = minijinja::context! {
+        layout => minijinja::Value::from(minijinja::value::Serde(&layout)),
+        status => status.as_u16(),
+        title => title,
+        message => message,
+    };
+    match templates::render(&state.templates, "admin/error.html", ctx) {
+        Ok(body) => html(status, body),
+        Err(e) => render_failed(e),
+    }
+}
+
+/// How a UTC offset is called in Indonesia: WIB, WITA, WIT; else `UTC+h`.
+pub fn zone_label(offset_seconds: i32) -> String {
+    match offset_seconds {
+        0 => "UTC".into(),
+        25_200 => "WIB".into(),
+        28_800 => "WITA".into(),
+        32_400 => "WIT".into(),
+        s if s % 3600 == 0 => format!("UTC{:+}", s / 3600),
+        s => format!("UTC{:+}:{:02}", s / 3600, (s.abs() % 3600) / 60),
+    }
+}
+
+/// A shop as the navigation shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopNav {
+    pub id: String,
+    pub name: String,
+    /// Seconds east of UTC, for the `localtime` filter.
+    pub offset: i32,
+    /// `WIB`, `WITA`, `WIT`, `UTC`.
+    pub zone: String,
+}
+
+impl ShopNav {
+    pub fn of(shop: &ShopSettings) -> ShopNav {
+        ShopNav {
+            id: shop.id.to_string(),
+            name: shop.name.clone(),
+            offset: shop.timezone.offset_seconds,
+            zone: zone_label(shop.timezone.offset_seconds),
+        }
+    }
+}
+
+/// What the base layout needs: who is signed in, their CSRF token for the sign-out form,
+/// the shop shown and the shops they may switch to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layout {
+    pub user: String,
+    pub csrf: String,
+    pub shop: Option<ShopNav>,
+    pub shops: Vec<ShopNav>,
+    /// The navigation entry to highlight.
+    pub active: &'static str,
+    /// The page's `<title>` and heading.
+    pub title: String,
+}
+
+impl Layout {
+    pub fn new(
+        state: &AppState,
+        session: &Session,
+        shop: Option<&ShopSettings>,
+        active: &'static str,
+        title: String,
+    ) -> Layout {
+        Layout {
+            user: session.access.user_name().to_string(),
+            csrf: session.csrf.clone(),
+            shop: shop.map(ShopNav::of),
+            shops: visible_shops(state, &session.access).map(ShopNav::of).collect(),
+            active,
+            title,
+        }
+    }
+}
+
+/// The configured shops `access` may see, in configuration order.
+pub fn visible_shops<'a>(
+    state: &'a AppState,
+    access: &'a Access,
+) -> impl Iterator<Item = &'a ShopSettings> + 'a {
+    state.settings.shops.iter().filter(|s| access.allows(&s.id))
+}
+
+/// The signed-in session named by the request's cookie, if it is live.
+pub fn session_of(state: &AppState, cookie: Option<&str>) -> Option<Session> {
+    state.sessions.check(cookie?, Instant::now())
+}
+
+/// The request's state and live session (if any); never rejects, so pages decide what a
+/// missing session means (a redirect).
+pub fn viewer(state: AppState) -> impl Filter<Extract = (Viewer,), Error = std::convert::Infallible> + Clone {
+    warp::cookie::optional::<String>(COOKIE_NAME)
+        .and(with_state(state))
+        .map(|cookie: Option<String>, state: AppState| Viewer {
+            session: session_of(&state, cookie.as_deref()),
+            state,
+        })
+}
+
+pub struct Viewer {
+    pub state: AppState,
+    pub session: Option<Session>,
+}
+
+/// HTTP status of a page's failure.
+pub fn status_of(e: &PageError) -> StatusCode {
+    match e {
+        PageError::BadQuery(_) => StatusCode::BAD_REQUEST,
+        PageError::NotFound(_) => StatusCode::NOT_FOUND,
+        PageError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PageError::Store(_) | PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A page's failure as the API answers it: the message for 4xx, an opaque 500 with the cause
+/// in the log.
+pub fn api_error(e: PageError) -> Rejection {
+    match status_of(&e) {
+        StatusCode::INTERNAL_SERVER_ERROR => internal("admin page data", e),
+        status => reject(status, e.to_string()),
+    }
+}
+
+/// Runs a page's data function for a shop off the async threads, with the shop's settings
+/// and its current model snapshot.
+pub async fn page_data<T, F>(state: &AppState, shop: &ShopId, f: F) -> Result<T, PageError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
+{
+    let store = state.store.clone();
+    let settings = state.settings.clone();
+    let model = state.models.get(shop);
+    let id = shop.clone();
+    tokio::task::spawn_blocking(move || {
+        let shop = settings
+            .shop(&id)
+            .ok_or_else(|| PageError::NotFound(format!("unknown shop {id}")))?;
+        f(&store, shop, model.as_deref())
+    })
+    .await
+    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())))
+}
+
+/// Charts of a page, by name, as markup the template inserts unescaped (the chart code
+/// escapes every text it draws).
+pub fn charts(list: Vec<(&str, String)>) -> minijinja::Value {
+    let map: BTreeMap<String, minijinja::Value> = list
+        .into_iter()
+        .map(|(name, svg)| (name.to_string(), minijinja::Value::from_safe_string(svg)))
+        .collect();
+    minijinja::Value::from(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indonesian_time_zones_have_their_names() {
+        assert_eq!(zone_label(7 * 3600), "WIB");
+        assert_eq!(zone_label(8 * 3600), "WITA");
+        assert_eq!(zone_label(9 * 3600), "WIT");
+        assert_eq!(zone_label(0), "UTC");
+        assert_eq!(zone_label(-5 * 3600), "UTC-5");
+        assert_eq!(zone_label(5 * 3600 + 1800), "UTC+5:30");
+    }
+
+    #[test]
+    fn admin_pages_forbid_caching_framing_and_foreign_resources() {
+        let resp = html(StatusCode::OK, "<p>x</p>".into());
+        let h = resp.headers();
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+    }
+
+    #[test]
+    fn a_redirect_after_a_form_is_303_to_the_location() {
+        let resp = see_other("/admin/login");
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(resp.headers()[header::LOCATION], "/admin/login");
+    }
+}

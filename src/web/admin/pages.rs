@@ -1,0 +1,735 @@
+//! The dashboard's HTML pages, one route per page under `/admin/shops/{shop}`, each
+//! rendering a `templates/admin/*.html` template from the data of
+//! [`crate::admin::pages`] plus its charts. Without a session a page answers `303` to
+//! `/admin/login`; another shop's user gets 403, a bad query 400, all as pages. Forms post
+//! with the session's CSRF token in a hidden `csrf` field and answer `303` back to the page.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use warp::filters::BoxedFilter;
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::admin::analytics::Overview;
+use crate::admin::charts::{bar_chart, histogram_chart, line_chart};
+use crate::admin::pages::{self as data, PageError};
+use crate::admin_auth::{csrf_ok, Access, CsrfMismatch, Session};
+use crate::config::ShopSettings;
+use crate::domain::Rupiah;
+use crate::recommend::model::ShopModel;
+use crate::store::Store;
+use crate::sync::agent::{SyncError, SyncOptions};
+use crate::web::admin::{
+    charts, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout, Viewer,
+};
+use crate::web::{percent_decode, templates, AppState};
+
+type Query = HashMap<String, String>;
+
+/// Largest form a page posts.
+const MAX_FORM_BYTES: u64 = 16 * 1024;
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    overview(state.clone())
+        .or(overview_csv(state.clone()))
+        .unify()
+        .or(products(state.clone()))
+        .unify()
+        .or(product(state.clone()))
+        .unify()
+        .or(customers(state.clone()))
+        .unify()
+        .or(customers_csv(state.clone()))
+        .unify()
+        .or(customer(state.clone()))
+        .unify()
+        .or(tiers(state.clone()))
+        .unify()
+        .or(bundles(state.clone()))
+        .unify()
+        .or(performance(state.clone()))
+        .unify()
+        .or(sync_page(state.clone()))
+        .unify()
+        .or(sync_now(state.clone()))
+        .unify()
+        .or(feedback(state.clone()))
+        .unify()
+        .or(feedback_status(state))
+        .unify()
+        .boxed()
+}
+
+/// Which page: its navigation entry, template and title.
+struct Spec {
+    nav: &'static str,
+    template: &'static str,
+    title: String,
+}
+
+impl Spec {
+    fn new(nav: &'static str, template: &'static str, title: impl Into<String>) -> Spec {
+        Spec {
+            nav,
+            template,
+            title: title.into(),
+        }
+    }
+}
+
+/// What a page shows beside its data: charts, the values of its filter form, a notice.
+#[derive(Default)]
+struct Extras {
+    charts: Vec<(&'static str, String)>,
+    form: serde_json::Value,
+    notice: Option<String>,
+}
+
+/// The signed-in session and the shop of the path, or the answer for a request that may
+/// not see it: the sign-in page, 403, 404.
+fn open<'a>(v: &'a Viewer, raw_shop: &str) -> Result<(&'a Session, &'a ShopSettings), Box<Response>> {
+    let Some(session) = &v.session else {
+        return Err(Box::new(see_other("/admin/login")));
+    };
+    let shop = v.state.settings.shops.iter().find(|s| s.id.as_str() == raw_shop);
+    let may_see = match &session.access {
+        Access::All => true,
+        Access::Shop(own) => own.as_str() == raw_shop,
+    };
+    if !may_see {
+        return Err(Box::new(error_page(
+            &v.state,
+            Some(session),
+            None,
+            StatusCode::FORBIDDEN,
+            &format!(
+                "User {} may see shop {} only.",
+                session.access.user_name(),
+                session.access.user_name()
+            ),
+        )));
+    }
+    match shop {
+        Some(shop) => Ok((session, shop)),
+        None => Err(Box::new(error_page(
+            &v.state,
+            Some(session),
+            None,
+            StatusCode::NOT_FOUND,
+            &format!("Unknown shop {raw_shop:?}: shops are configured as [[shops]] in laris.toml."),
+        ))),
+    }
+}
+
+/// Like [`open`], for a form post: the form must carry the session's CSRF token (403).
+fn open_form<'a>(
+    v: &'a Viewer,
+    raw_shop: &str,
+    form: &HashMap<String, String>,
+) -> Result<(&'a Session, &'a ShopSettings), Box<Response>> {
+    let (session, shop) = open(v, raw_shop)?;
+    if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
+        return Err(Box::new(error_page(
+            &v.state,
+            Some(session),
+            Some(shop),
+            StatusCode::FORBIDDEN,
+            CsrfMismatch::MESSAGE,
+        )));
+    }
+    Ok((session, shop))
+}
+
+fn render<T: Serialize>(
+    state: &AppState,
+    session: &Session,
+    shop: &ShopSettings,
+    spec: Spec,
+    page: &T,
+    extras: Extras,
+) -> Response {
+    let layout = Layout::new(state, session, Some(shop), spec.nav, spec.title);
+    let ctx = minijinja::context! {
+        layout => minijinja::Value::from(minijinja::value::Serde(&layout)),
+        page => minijinja::Value::from(minijinja::value::Serde(page)),
+        charts => charts(extras.charts),
+        form => minijinja::Value::from(minijinja::value::Serde(&extras.form)),
+        notice => extras.notice,
+    };
+    match templates::render(&state.templates, spec.template, ctx) {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => render_failed(e),
+    }
+}
+
+/// Gathers a page's data and renders it, or renders why not.
+async fn show<T, F, X>(
+    v: Viewer,
+    raw_shop: String,
+    spec: Spec,
+    compute: F,
+    extras: X,
+) -> Result<Response, Rejection>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
+    X: FnOnce(&T, &ShopSettings) -> Extras,
+{
+    let (session, shop) = match open(&v, &raw_shop) {
+        Ok(x) => x,
+        Err(resp) => return Ok(*resp),
+    };
+    Ok(match page_data(&v.state, &shop.id, compute).await {
+        Ok(page) => {
+            let extras = extras(&page, shop);
+            render(&v.state, session, shop, spec, &page, extras)
+        }
+        Err(e) => failed(&v.state, session, shop, e),
+    })
+}
+
+fn failed(state: &AppState, session: &Session, shop: &ShopSettings, e: PageError) -> Response {
+    let status = status_of(&e);
+    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = %e, shop = %shop.id, "admin page");
+        "Internal error; the server log has the details.".to_string()
+    } else {
+        e.to_string()
+    };
+    error_page(state, Some(session), Some(shop), status, &message)
+}
+
+fn query() -> impl Filter<Extract = (Query,), Error = Rejection> + Clone {
+    warp::query::<Query>()
+}
+
+fn money(v: i64) -> String {
+    Rupiah(v).to_string()
+}
+
+fn overview_charts(o: &Overview) -> Vec<(&'static str, String)> {
+    let labels: Vec<String> = o.buckets.iter().map(|b| b.label.clone()).collect();
+    let per = o.period.as_str();
+    vec![
+        (
+            "revenue",
+            line_chart(
+                &format!("Paid revenue per {per}"),
+                &labels,
+                &[("Revenue", o.buckets.iter().map(|b| b.revenue.0).collect())],
+                money,
+            ),
+        ),
+        (
+            "customers",
+            line_chart(
+                &format!("New and returning customers per {per}"),
+                &labels,
+                &[
+                    ("New", o.buckets.iter().map(|b| b.new_customers as i64).collect()),
+                    (
+                        "Returning",
+                        o.buckets.iter().map(|b| b.returning_customers as i64).collect(),
+                    ),
+                ],
+                |v| v.to_string(),
+            ),
+        ),
+    ]
+}
+
+/// GET /admin/shops/{shop}[?period=day|week|month&from=YYYY-MM-DD&to=YYYY-MM-DD]
+fn overview(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String)
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            show(
+                v,
+                shop,
+                Spec::new("overview", "admin/overview.html", "Overview"),
+                move |store, shop, _| data::overview(store, shop, &data::OverviewQuery::parse(&q)?),
+                |o: &Overview, _| Extras {
+                    charts: overview_charts(o),
+                    form: serde_json::json!({"period": o.period.as_str(), "from": o.from, "to": o.to}),
+                    notice: None,
+                },
+            )
+        })
+        .boxed()
+}
+
+/// A CSV download.
+fn csv(filename: &str, body: String) -> Response {
+    let mut resp = Response::new(body.into());
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// GET /admin/shops/{shop}/overview.csv[?period=…&from=…&to=…] — the overview's table.
+fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "overview.csv")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|raw: String, q: Query, v: Viewer| async move {
+            let (session, shop) = match open(&v, &raw) {
+                Ok(x) => x,
+                Err(resp) => return Ok::<_, Rejection>(*resp),
+            };
+            let result = page_data(&v.state, &shop.id, move |store, shop, _| {
+                data::overview(store, shop, &data::OverviewQuery::parse(&q)?)
+            })
+            .await;
+            Ok(match result {
+                Ok(o) => csv(
+                    &format!(
+                        "{}-overview-{}-{}-{}.csv",
+                        shop.id,
+                        o.period.as_str(),
+                        o.from,
+                        o.to
+                    ),
+                    crate::admin::analytics::overview_csv(&o),
+                ),
+                Err(e) => failed(&v.state, session, shop, e),
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/products
+fn products(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "products")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            show(
+                v,
+                shop,
+                Spec::new("products", "admin/products.html", "Products"),
+                move |store, shop, _| {
+                    data::ProductQuery::parse(&q)?;
+                    data::products(store, shop)
+                },
+                |p: &data::ProductsPage, _| Extras {
+                    charts: vec![(
+                        "best_sellers",
+                        bar_chart(
+                            "Best-sellers: units sold",
+                            &p.best_sellers
+                                .iter()
+                                .map(|b| (b.name.clone(), b.quantity as i64))
+                                .collect::<Vec<_>>(),
+                            |v| v.to_string(),
+                        ),
+                    )],
+                    ..Default::default()
+                },
+            )
+        })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/products/{id}[?lang=id|en] — what the widget shows on its page.
+fn product(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "products" / String)
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, id: String, q: Query, v: Viewer| {
+            let id = percent_decode(&id);
+            show(
+                v,
+                shop,
+                Spec::new("products", "admin/product.html", format!("Product {id}")),
+                move |store, shop, model| {
+                    data::product(store, shop, model, &id, &data::ProductQuery::parse(&q)?)
+                },
+                |_: &data::ProductPage, _| Extras::default(),
+            )
+        })
+        .boxed()
+}
+
+/// The filter form's values and choices on the customers page.
+fn customer_form(q: &Query, shop: &ShopSettings) -> serde_json::Value {
+    serde_json::json!({
+        "segment": q.get("segment").cloned().unwrap_or_default(),
+        "tier": q.get("tier").cloned().unwrap_or_default(),
+        "segments": crate::recommend::segments::SEGMENTS,
+        "tiers": shop.loyalty.tiers.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "query": url_query(q, &["segment", "tier"]),
+    })
+}
+
+/// `?a=1&b=2` of the given keys that are set, for links that keep the filter.
+fn url_query(q: &Query, keys: &[&str]) -> String {
+    let parts: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            q.get(*k)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", urlencode(v)))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GET /admin/shops/{shop}/customers[?segment=NAME&tier=NAME]
+fn customers(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "customers")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            let form_q = q.clone();
+            show(
+                v,
+                shop,
+                Spec::new("customers", "admin/customers.html", "Customers"),
+                move |store, shop, _| data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?),
+                move |_: &Vec<crate::records::Customer>, shop| Extras {
+                    form: customer_form(&form_q, shop),
+                    ..Default::default()
+                },
+            )
+        })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/customers.csv[?segment=NAME&tier=NAME] — customers with tier,
+/// segment and RFM scores (names included: the owner's own export).
+fn customers_csv(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "customers.csv")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|raw: String, q: Query, v: Viewer| async move {
+            let (session, shop) = match open(&v, &raw) {
+                Ok(x) => x,
+                Err(resp) => return Ok::<_, Rejection>(*resp),
+            };
+            let result = page_data(&v.state, &shop.id, move |store, shop, _| {
+                let rows = data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?)?;
+                let mut out = Vec::new();
+                let refs: Vec<&crate::records::Customer> = rows.iter().collect();
+                crate::analyst::customers_csv(&refs, &mut out)
+                    .map_err(|e| PageError::Internal(e.to_string()))?;
+                String::from_utf8(out).map_err(|e| PageError::Internal(e.to_string()))
+            })
+            .await;
+            Ok(match result {
+                Ok(body) => csv(&format!("{}-customers.csv", shop.id), body),
+                Err(e) => failed(&v.state, session, shop, e),
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/customers/{id} — one customer's orders and tier history.
+fn customer(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "customers" / String)
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, id: String, q: Query, v: Viewer| {
+            let id = percent_decode(&id);
+            show(
+                v,
+                shop,
+                Spec::new("customers", "admin/customer.html", format!("Customer {id}")),
+                move |store, shop, _| {
+                    no_params(&q)?;
+                    data::customer(store, shop, &id)
+                },
+                |_: &data::CustomerPage, _| Extras::default(),
+            )
+        })
+        .boxed()
+}
+
+fn no_params(q: &Query) -> Result<(), PageError> {
+    match q.keys().next() {
+        None => Ok(()),
+        Some(k) => Err(PageError::BadQuery(format!(
+            "unknown parameter {k:?}: this page takes none"
+        ))),
+    }
+}
+
+/// GET /admin/shops/{shop}/tiers
+fn tiers(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "tiers")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            show(
+                v,
+                shop,
+                Spec::new("tiers", "admin/tiers.html", "Loyalty tiers"),
+                move |_, shop, model| {
+                    no_params(&q)?;
+                    data::tiers(shop, model)
+                },
+                |t: &data::TiersPage, _| Extras {
+                    charts: vec![(
+                        "histogram",
+                        histogram_chart("Customers by spend, with the tiers' lower bounds", &t.histogram),
+                    )],
+                    ..Default::default()
+                },
+            )
+        })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/bundles
+fn bundles(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "bundles")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            show(
+                v,
+                shop,
+                Spec::new("bundles", "admin/bundles.html", "Bundles"),
+                move |_, shop, model| {
+                    no_params(&q)?;
+                    data::bundles(shop, model)
+                },
+                |_: &data::BundlesPage, _| Extras::default(),
+            )
+        })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/performance
+fn performance(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "performance")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            show(
+                v,
+                shop,
+                Spec::new(
+                    "performance",
+                    "admin/performance.html",
+                    "Recommendation performance",
+                ),
+                move |store, shop, _| {
+                    no_params(&q)?;
+                    data::performance_page(store, shop)
+                },
+                |p: &data::PerformancePage, _| Extras {
+                    charts: vec![(
+                        "ctr",
+                        bar_chart(
+                            "Click-through rate per slot",
+                            &p.performance
+                                .slots
+                                .iter()
+                                .map(|s| (s.slot.clone(), (s.ctr * 10_000.0).round() as i64))
+                                .collect::<Vec<_>>(),
+                            |v| format!("{:.1}%", v as f64 / 100.0),
+                        ),
+                    )],
+                    ..Default::default()
+                },
+            )
+        })
+        .boxed()
+}
+
+/// What `?result=` on the sync page says after "Sync now".
+fn sync_notice(q: &Query) -> Result<Option<String>, PageError> {
+    if let Some(k) = q.keys().find(|k| k.as_str() != "result") {
+        return Err(PageError::BadQuery(format!(
+            "unknown parameter {k:?}: use result"
+        )));
+    }
+    Ok(match q.get("result").map(String::as_str) {
+        None => None,
+        Some("ok") => Some("Sync finished: every source answered.".into()),
+        Some("failed") => Some("Sync finished with errors: the newest reports below say which.".into()),
+        Some("busy") => {
+            Some("This shop is syncing already: wait for that run to finish, then reload.".into())
+        }
+        Some("none") => Some("No sources are configured: add [[shops.sources]] to laris.toml.".into()),
+        Some(other) => {
+            return Err(PageError::BadQuery(format!(
+                "result={other:?} is not valid: use ok, failed, busy or none"
+            )))
+        }
+    })
+}
+
+/// GET /admin/shops/{shop}/sync
+fn sync_page(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "sync")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            let notice = sync_notice(&q);
+            show(
+                v,
+                shop,
+                Spec::new("sync", "admin/sync.html", "Sync"),
+                move |store, shop, _| {
+                    sync_notice(&q)?;
+                    data::sync_page(store, shop)
+                },
+                move |_: &data::SyncPage, _| Extras {
+                    notice: notice.ok().flatten(),
+                    ..Default::default()
+                },
+            )
+        })
+        .boxed()
+}
+
+/// POST /admin/shops/{shop}/sync — form `csrf`: "Sync now", then back to the sync page.
+fn sync_now(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "sync")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_FORM_BYTES))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(viewer(state))
+        .and_then(|raw: String, form: HashMap<String, String>, v: Viewer| async move {
+            let (session, shop) = match open_form(&v, &raw, &form) {
+                Ok(x) => x,
+                Err(resp) => return Ok::<_, Rejection>(*resp),
+            };
+            let back = |result: &str| see_other(&format!("/admin/shops/{}/sync?result={result}", shop.id));
+            if shop.sources.is_empty() {
+                return Ok(back("none"));
+            }
+            tracing::info!(shop = %shop.id, user = %session.access.user_name(), "sync started from the admin page");
+            Ok(match v.state.sync.sync_shop(shop.id.as_str(), &SyncOptions::default()).await {
+                Ok(run) if run.ok => back("ok"),
+                Ok(_) => back("failed"),
+                Err(SyncError::Busy(_)) => back("busy"),
+                Err(e) => {
+                    tracing::error!(error = %e, shop = %shop.id, "sync from the admin page");
+                    back("failed")
+                }
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/feedback
+fn feedback(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "feedback")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            show(
+                v,
+                shop,
+                Spec::new("feedback", "admin/feedback.html", "Feedback"),
+                move |store, shop, _| {
+                    no_params(&q)?;
+                    data::feedback(store, shop)
+                },
+                |_: &data::FeedbackPage, _| Extras::default(),
+            )
+        })
+        .boxed()
+}
+
+/// POST /admin/shops/{shop}/feedback/{id} — form `csrf`, `status` (new, read, answered).
+fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "feedback" / String)
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_FORM_BYTES))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(viewer(state))
+        .and_then(
+            |raw: String, id: String, form: HashMap<String, String>, v: Viewer| async move {
+                let (session, shop) = match open_form(&v, &raw, &form) {
+                    Ok(x) => x,
+                    Err(resp) => return Ok::<_, Rejection>(*resp),
+                };
+                let status = form.get("status").cloned();
+                let result = page_data(&v.state, &shop.id, move |store, shop, _| {
+                    let id = data::parse_feedback_id(&id)?;
+                    let status = data::parse_feedback_status(status.as_deref())?;
+                    data::set_feedback_status(store, shop, id, status)
+                })
+                .await;
+                Ok(match result {
+                    Ok(_) => see_other(&format!("/admin/shops/{}/feedback", shop.id)),
+                    Err(e) => failed(&v.state, session, shop, e),
+                })
+            },
+        )
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Query {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_sync_notice_is_one_of_four_and_nothing_else() {
+        assert_eq!(sync_notice(&q(&[])).unwrap(), None);
+        assert!(sync_notice(&q(&[("result", "busy")]))
+            .unwrap()
+            .unwrap()
+            .contains("syncing already"));
+        let err = sync_notice(&q(&[("result", "great")])).unwrap_err().to_string();
+        assert!(
+            err.contains("\"great\"") && err.contains("ok, failed, busy or none"),
+            "{err}"
+        );
+        assert!(sync_notice(&q(&[("x", "1")])).is_err());
+    }
+
+    #[test]
+    fn filter_links_keep_only_the_set_values_encoded() {
+        assert_eq!(
+            url_query(&q(&[("segment", "At risk"), ("tier", "")]), &["segment", "tier"]),
+            "?segment=At%20risk"
+        );
+        assert_eq!(url_query(&q(&[]), &["segment"]), "");
+    }
+}
