@@ -1401,6 +1401,7 @@ async fn the_owner_signs_in_through_the_form_and_sees_octobers_revenue_and_the_c
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let laris = Laris {
         base: format!("http://{}", app.local_addr()),
+        store: app.state().store.clone(),
         shutdown: Some(tx),
         _data_dir: data_dir,
     };
