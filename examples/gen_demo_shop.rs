@@ -11,6 +11,9 @@
 //!   token exchange (body never written), one product page, then the order list walked in
 //!   3-day windows from 2026-05-01 to 2026-11-01 WIB;
 //! - `images/{sku}.svg`: one small tile per product;
+//! - `events.jsonl`: synthetic widget events (impressions, clicks, add-to-carts) over the
+//!   last eight weeks, some of them clicks by a buyer 1–48 h before a real order, so that the
+//!   dashboard's performance page has figures; drawn from their own stream (5);
 //! - `README.md`: what the data is, how to regenerate it, and the counts it came out with.
 //!
 //! What it models, so that the recommenders have something true to find: 10 products in
@@ -494,17 +497,21 @@ fn run(args: &Args) -> io::Result<()> {
     fs::create_dir_all(&args.out)?;
     let recording_bytes = write_recording(&args.out.join("recording"), &exchanges)?;
     write_images(&args.out.join("images"))?;
-    let stats = Stats::of(&orders, &customers, &exchanges, recording_bytes);
+    let events = make_events(&orders, &customers, &mut stream(args.seed, 5));
+    write_events(&args.out.join("events.jsonl"), &events)?;
+    let mut stats = Stats::of(&orders, &customers, &exchanges, recording_bytes);
+    stats.events = EventStats::of(&orders, &customers, &events);
     fs::write(args.out.join("README.md"), readme(args, &stats))?;
 
     println!(
-        "wrote {}: {} exchanges ({} KB), {} orders from {} customers, {} images",
+        "wrote {}: {} exchanges ({} KB), {} orders from {} customers, {} images, {} events",
         args.out.display(),
         exchanges.len(),
         recording_bytes.div_ceil(1024),
         orders.len(),
         customers.len(),
-        CATALOGUE.len()
+        CATALOGUE.len(),
+        events.len()
     );
     Ok(())
 }
@@ -1563,6 +1570,37 @@ struct Stats {
     empty_windows: usize,
     largest_window: usize,
     recording_bytes: u64,
+    events: EventStats,
+}
+
+/// What `events.jsonl` came out with.
+#[derive(Default)]
+struct EventStats {
+    by_kind: BTreeMap<&'static str, usize>,
+    clicks_by_slot: BTreeMap<&'static str, usize>,
+    impressions_by_slot: BTreeMap<&'static str, usize>,
+    /// Purchases paid in the events' period.
+    purchases: usize,
+    /// Purchases the server attributes (the rule of `attributed_orders`).
+    attributed: usize,
+}
+
+impl EventStats {
+    fn of(orders: &[Order], customers: &[Customer], events: &[Event]) -> EventStats {
+        let by_slot = |kind: &str| histogram(events.iter().filter(|e| e.kind == kind).map(|e| e.slot));
+        EventStats {
+            by_kind: histogram(events.iter().map(|e| e.kind)),
+            clicks_by_slot: by_slot("click"),
+            impressions_by_slot: by_slot("impression"),
+            purchases: orders
+                .iter()
+                .filter(|o| {
+                    is_purchase(o.status) && o.payment_date >= EVENTS_FROM && o.payment_date < PERIOD_END
+                })
+                .count(),
+            attributed: attributed_orders(orders, customers, events),
+        }
+    }
 }
 
 impl Stats {
@@ -1610,6 +1648,7 @@ impl Stats {
             empty_windows: order_pages.iter().filter(|&&n| n == 0).count(),
             largest_window: order_pages.iter().copied().max().unwrap_or(0),
             recording_bytes,
+            events: EventStats::default(),
         }
     }
 }
@@ -1650,6 +1689,244 @@ fn customers_upgrading(orders: &[Order], regular: usize, premium: usize) -> usiz
 }
 
 // ---------------------------------------------------------------------------------------
+// Widget events (synthetic, from their own random stream)
+// ---------------------------------------------------------------------------------------
+
+/// The events cover the last eight weeks of the period.
+const EVENTS_FROM: i64 = PERIOD_END - 56 * DAY;
+/// Product-page views with the widget per day.
+const VIEWS_PER_DAY: u32 = 16;
+/// Share of viewers signed in (their events carry their customer id).
+const SIGNED_IN: f64 = 0.4;
+/// Share of impressions that are clicked, and of clicks followed by an add to cart.
+const CLICK_RATE: f64 = 0.04;
+const ADD_TO_CART_RATE: f64 = 0.3;
+/// Share of the purchases paid in the events' period that follow a click on one of their items.
+const ORDERS_AFTER_A_CLICK: f64 = 0.25;
+/// The server's default `attribution_window_hours`, in seconds.
+const ATTRIBUTION_WINDOW: i64 = 72 * 3_600;
+const SLOTS: [&str; 3] = ["similar", "upsell", "bundle"];
+
+/// One line of `events.jsonl`: a `web::events::Event` as the server stores it.
+#[derive(Serialize)]
+struct EventJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    slot: &'static str,
+    product: &'static str,
+    item: Option<&'static str>,
+    at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<String>,
+}
+
+struct Event {
+    kind: &'static str,
+    slot: &'static str,
+    product: usize,
+    item: Option<usize>,
+    at: i64,
+    customer: Option<u64>,
+}
+
+impl Event {
+    fn json(&self) -> EventJson {
+        EventJson {
+            kind: self.kind,
+            slot: self.slot,
+            product: CATALOGUE[self.product].sku,
+            item: self.item.map(|i| CATALOGUE[i].sku),
+            at: utc(self.at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            customer: self.customer.map(|c| c.to_string()),
+        }
+    }
+}
+
+/// What the widget shows in `slot` on `product`'s page, as the generator knows the shop:
+/// similar = the same category, filled up to three with the nearest prices; upsell = the
+/// Premium version; bundle = the complements.
+fn recommended(slot: &str, product: usize) -> Vec<usize> {
+    match slot {
+        "similar" => {
+            let mut others: Vec<usize> = (0..CATALOGUE.len()).filter(|&i| i != product).collect();
+            let of = &CATALOGUE[product];
+            others.sort_by_key(|&i| {
+                let item = &CATALOGUE[i];
+                (
+                    item.category.name != of.category.name,
+                    (item.price - of.price).abs(),
+                    i,
+                )
+            });
+            others.truncate(3);
+            others
+        }
+        "upsell" => UPGRADES
+            .iter()
+            .filter(|&&(regular, _)| regular == product)
+            .map(|&(_, premium)| premium)
+            .collect(),
+        _ => {
+            let mut partners = Vec::new();
+            for &(item, adds, _) in &COMPLEMENTS {
+                for &add in adds.iter().filter(|_| item == product) {
+                    if !partners.contains(&add) {
+                        partners.push(add);
+                    }
+                }
+            }
+            partners
+        }
+    }
+}
+
+/// Whether a purchase containing `item` is paid within the attribution window after `at`.
+fn purchase_follows(orders: &[Order], item: usize, at: i64) -> bool {
+    orders.iter().any(|o| {
+        is_purchase(o.status)
+            && o.contains(item)
+            && at < o.payment_date
+            && o.payment_date <= at + ATTRIBUTION_WINDOW
+    })
+}
+
+/// Product-page views with impressions, a few clicks and add-to-carts; a click 1–48 h before
+/// a quarter of the purchases paid in the period, by the buyer; sorted by time.
+fn make_events(orders: &[Order], customers: &[Customer], rng: &mut ChaCha8Rng) -> Vec<Event> {
+    let mut events = Vec::new();
+    let popularity: Vec<f64> = CATALOGUE.iter().map(|i| i.popularity).collect();
+    for _ in 0..VIEWS_PER_DAY * ((PERIOD_END - EVENTS_FROM) / DAY) as u32 {
+        let at = EVENTS_FROM + rng.gen_range(0..PERIOD_END - EVENTS_FROM);
+        let product = pick_weighted(rng, &popularity);
+        let signed_in = chance(rng, SIGNED_IN);
+        let customer = customers[pick_index(rng, customers.len())].id;
+        let customer = signed_in.then_some(customer);
+        for slot in SLOTS {
+            let items = recommended(slot, product);
+            if items.is_empty() {
+                continue;
+            }
+            let shown = at + rng.gen_range(2..30);
+            events.push(Event {
+                kind: "impression",
+                slot,
+                product,
+                item: None,
+                at: shown,
+                customer,
+            });
+            if !chance(rng, CLICK_RATE) {
+                continue;
+            }
+            let item = items[pick_index(rng, items.len())];
+            let clicked = shown + rng.gen_range(5..120);
+            // An anonymous click would be credited with any buyer's order of the item (the
+            // server's rule 3); keep only those no purchase follows, so that every attributed
+            // order comes from a signed-in customer's click.
+            if customer.is_none() && purchase_follows(orders, item, clicked) {
+                continue;
+            }
+            events.push(Event {
+                kind: "click",
+                slot,
+                product,
+                item: Some(item),
+                at: clicked,
+                customer,
+            });
+            if chance(rng, ADD_TO_CART_RATE) {
+                let added = clicked + rng.gen_range(20..600);
+                events.push(Event {
+                    kind: "add_to_cart",
+                    slot,
+                    product,
+                    item: Some(item),
+                    at: added,
+                    customer,
+                });
+            }
+        }
+    }
+    let paid_in_period = orders
+        .iter()
+        .filter(|o| is_purchase(o.status) && o.payment_date >= EVENTS_FROM && o.payment_date < PERIOD_END);
+    for order in paid_in_period {
+        if !chance(rng, ORDERS_AFTER_A_CLICK) {
+            continue;
+        }
+        let item = order.lines[pick_index(rng, order.lines.len())].item;
+        let pages: Vec<(&'static str, usize)> = SLOTS
+            .iter()
+            .flat_map(|&slot| (0..CATALOGUE.len()).map(move |p| (slot, p)))
+            .filter(|&(slot, p)| recommended(slot, p).contains(&item))
+            .collect();
+        if pages.is_empty() {
+            continue;
+        }
+        let (slot, product) = pages[pick_index(rng, pages.len())];
+        let customer = Some(customers[order.customer].id);
+        let clicked = order.payment_date - rng.gen_range(3_600..=48 * 3_600);
+        let shown = clicked - rng.gen_range(5..120);
+        events.push(Event {
+            kind: "impression",
+            slot,
+            product,
+            item: None,
+            at: shown,
+            customer,
+        });
+        events.push(Event {
+            kind: "click",
+            slot,
+            product,
+            item: Some(item),
+            at: clicked,
+            customer,
+        });
+        if chance(rng, 0.5) {
+            let added = clicked + rng.gen_range(20..600);
+            events.push(Event {
+                kind: "add_to_cart",
+                slot,
+                product,
+                item: Some(item),
+                at: added,
+                customer,
+            });
+        }
+    }
+    events.sort_by_key(|e| e.at);
+    events
+}
+
+/// Purchases the server attributes to a click with the default window: a click by the
+/// buyer on an item of the order, at most 72 h before it was paid (each order once).
+fn attributed_orders(orders: &[Order], customers: &[Customer], events: &[Event]) -> usize {
+    orders
+        .iter()
+        .filter(|o| is_purchase(o.status))
+        .filter(|o| {
+            events.iter().any(|e| {
+                e.kind == "click"
+                    && e.customer == Some(customers[o.customer].id)
+                    && e.item.is_some_and(|i| o.contains(i))
+                    && e.at < o.payment_date
+                    && o.payment_date <= e.at + ATTRIBUTION_WINDOW
+            })
+        })
+        .count()
+}
+
+fn write_events(path: &Path, events: &[Event]) -> io::Result<()> {
+    let mut text = String::new();
+    for e in events {
+        text.push_str(&serde_json::to_string(&e.json())?);
+        text.push('\n');
+    }
+    fs::write(path, text)
+}
+
+// ---------------------------------------------------------------------------------------
 // README
 // ---------------------------------------------------------------------------------------
 
@@ -1684,6 +1961,7 @@ hash-map order, no platform-dependent float functions).
 - `recording/NNNN.json`: the body of exchange `seq` = NNNN (so there is no `0001.json`).
 - `images/{{sku}}.svg`: one tile per product, referenced from the product as
   `/demo/images/{{sku}}.svg`.
+- `events.jsonl`: synthetic widget events for the dashboard (below, "Widget events").
 
 {recording}
 
@@ -1737,6 +2015,38 @@ Orders by month (WIB): {months}.
 {pairs}
 For an evaluation in the manner of seed 000, the first 500 orders by `create_time` can serve as
 training transactions and the last 100 as test transactions.
+
+## Widget events
+
+`events.jsonl` holds invented widget events, one `web::events::Event` per line
+(`{{"type","slot","product","item","at","customer"}}`, `customer` only when signed in), which
+`shops[].seed_events` loads on first start so that the dashboard's "Recommendation
+performance" page has something to show for the demo. **No widget ever ran: these events are
+synthetic.** They come from their own random stream, so the recording does not depend on
+them. The story, over the last {event_weeks} weeks of the period (from {events_from} 00:00 WIB):
+
+- **Views.** {views} product-page views a day at random times, the product weighted like the
+  first item of a basket; {signed_in} of the viewers are signed in, and their events carry
+  their buyer id (as the server sets it from a verified customer token). Each view gives one
+  impression per slot with something to show: `similar` (the same category, filled up to
+  three with the nearest prices), `upsell` (the Premium 250 g version of SRD-100 and TPG-100)
+  and `bundle` (the complements of "Bought together").
+- **Clicks that lead to nothing in particular.** {click_rate} of impressions are clicked (an
+  item of the slot's list), {cart_rate} of those clicks are followed by an add to cart. An
+  anonymous click that a purchase of its item happens to follow within 72 h is left out (the
+  server would credit it with any buyer's order), so every attributed order comes from a
+  signed-in customer's click.
+- **Clicks before purchases.** For {after_click} of the purchases paid in the period, the
+  buyer clicked one of the order's items 1–48 h before paying, in a slot that recommends it
+  on some product page (with its impression, and half the time an add to cart).
+
+Events (type: count): {event_kinds}.
+Impressions per slot: {impressions_by_slot}.
+Clicks per slot: {clicks_by_slot}.
+
+Of the {event_purchases} purchases paid in the period, {attributed} are attributed with the
+default 72 h window (a click by the buyer on an item of the order, at most 72 h before it was
+paid; each order once): the `attributed_orders` of `/admin/api/shops/lengkuas/performance`.
 "##,
         seed = args.seed,
         out = args.out.display(),
@@ -1766,6 +2076,18 @@ training transactions and the last 100 as test transactions.
         hampers_orders = s.hampers_orders,
         upgrades = upgrades_sentence(s),
         pairs = pairs_table(s),
+        event_weeks = (PERIOD_END - EVENTS_FROM) / (7 * DAY),
+        events_from = utc(EVENTS_FROM + WIB).format("%Y-%m-%d"),
+        views = VIEWS_PER_DAY,
+        signed_in = percent_of(SIGNED_IN),
+        click_rate = percent_of(CLICK_RATE),
+        cart_rate = percent_of(ADD_TO_CART_RATE),
+        after_click = percent_of(ORDERS_AFTER_A_CLICK),
+        event_kinds = join_counts(&s.events.by_kind),
+        impressions_by_slot = join_counts(&s.events.impressions_by_slot),
+        clicks_by_slot = join_counts(&s.events.clicks_by_slot),
+        event_purchases = s.events.purchases,
+        attributed = s.events.attributed,
     )
 }
 

@@ -117,19 +117,64 @@ fn kept_secret(
     Ok(Some(token))
 }
 
-/// Replays each shop's `seed_recording` when the store holds no data for that shop.
+/// Replays each shop's `seed_recording` and stores its `seed_events` when the store holds no
+/// data for that shop (the first start).
 pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()> {
     for shop in &settings.shops {
-        let Some(dir) = &shop.seed_recording else { continue };
-        if store.has_data(&shop.id)? {
+        if shop.seed_recording.is_none() && shop.seed_events.is_none() {
             continue;
         }
-        let report = crate::sync::replay::replay(store, &shop.id, dir)
-            .with_context(|| format!("seeding shop {} from {}", shop.id, dir.display()))?;
-        tracing::info!(shop = %shop.id, products = report.products.seen, orders = report.orders.seen, "seeded from its recording on first start");
+        if store.has_data(&shop.id)? || store.has_events(&shop.id)? {
+            continue;
+        }
+        // Read first, so that a bad events file stops the start before anything is stored.
+        let events = match &shop.seed_events {
+            Some(file) => Some((
+                file,
+                read_seed_events(file).with_context(|| format!("seeding shop {}'s events", shop.id))?,
+            )),
+            None => None,
+        };
+        if let Some(dir) = &shop.seed_recording {
+            let report = crate::sync::replay::replay(store, &shop.id, dir)
+                .with_context(|| format!("seeding shop {} from {}", shop.id, dir.display()))?;
+            tracing::info!(shop = %shop.id, products = report.products.seen, orders = report.orders.seen, "seeded from its recording on first start");
+        }
+        if let Some((file, events)) = events {
+            for e in &events {
+                store.append_event(&shop.id, e)?;
+            }
+            tracing::info!(shop = %shop.id, events = events.len(), file = %file.display(), "seeded widget events on first start");
+        }
     }
     store.flush_blocking()?;
     Ok(())
+}
+
+/// The events of a `seed_events` file: one JSON event per line (blank lines skipped), each
+/// with a known type and slot, valid product ids and its time `at`.
+fn read_seed_events(file: &Path) -> anyhow::Result<Vec<web::events::Event>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {}: check shops[].seed_events", file.display()))?;
+    let mut events = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at_line = || format!("{} line {}", file.display(), i + 1);
+        let event: web::events::Event = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{} is not an event: {line}; write {{\"type\":\"click\",\"slot\":\"similar\",\"product\":\"SRD-100\",\"item\":\"TPG-100\",\"at\":\"2026-10-01T08:00:00Z\"}}",
+                at_line()
+            )
+        })?;
+        web::events::check(&event).map_err(|e| anyhow::anyhow!("{}: {e}", at_line()))?;
+        if event.at.is_none() {
+            anyhow::bail!(
+                "{}: the event has no time: add \"at\": \"2026-10-01T08:00:00Z\"",
+                at_line()
+            );
+        }
+        events.push(event);
+    }
+    Ok(events)
 }
 
 pub struct Application {
@@ -292,4 +337,31 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_line_of_seed_events_is_refused_naming_the_file_and_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("events.jsonl");
+        let good = r#"{"type":"click","slot":"similar","product":"SRD-100","item":"TPG-100","at":"2026-10-01T08:00:00Z","customer":"777001"}"#;
+        std::fs::write(&file, format!("{good}\n\n{good}\n")).unwrap();
+        let events = read_seed_events(&file).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].customer.as_deref(), Some("777001"));
+
+        for (bad, needle) in [
+            (r#"{"type":"view","at":"2026-10-01T08:00:00Z"}"#, "\"view\""),
+            (r#"{"type":"click","slot":"similar"}"#, "no time"),
+            ("not json", "is not an event"),
+        ] {
+            std::fs::write(&file, format!("{good}\n{bad}\n")).unwrap();
+            let err = format!("{:#}", read_seed_events(&file).unwrap_err());
+            assert!(err.contains(&format!("{} line 2", file.display())), "{err}");
+            assert!(err.contains(needle), "{err}");
+        }
+    }
 }

@@ -87,6 +87,8 @@ pub struct ShopSettings {
     pub sync_schedule: String,
     /// A recording replayed on first start when the store holds no data for this shop.
     pub seed_recording: Option<PathBuf>,
+    /// Widget events (JSON lines) stored on the same first start, when the shop had no data.
+    pub seed_events: Option<PathBuf>,
     /// Origins allowed to call the widget endpoints (`*` for any).
     pub allowed_origins: Vec<String>,
     /// Where the sync agent gets the shop's data (`[[shops.sources]]`, FEEDS.md §4).
@@ -339,6 +341,7 @@ const SHOP_KEYS: &[&str] = &[
     "timezone",
     "sync_schedule",
     "seed_recording",
+    "seed_events",
     "allowed_origins",
     "customer_secret",
     "admin_password_hash",
@@ -476,6 +479,7 @@ struct RawShop {
     #[serde(default = "default_schedule")]
     sync_schedule: String,
     seed_recording: Option<String>,
+    seed_events: Option<String>,
     #[serde(default)]
     allowed_origins: Vec<String>,
     #[serde(default)]
@@ -655,6 +659,7 @@ impl RawSettings {
                 timezone,
                 sync_schedule: raw.sync_schedule,
                 seed_recording: raw.seed_recording.map(PathBuf::from),
+                seed_events: raw.seed_events.map(PathBuf::from),
                 allowed_origins: raw.allowed_origins,
                 sources,
                 customer_secret: raw.customer_secret,
@@ -853,6 +858,7 @@ mod tests {
                 ("LARIS_LOG_FORMAT", "json"),
                 ("LARIS_ADMIN_TOKEN", "0123456789abcdef0123"),
                 ("LARIS_SHOP_TOKO_A_NAME", "Toko A"),
+                ("LARIS_SHOP_TOKO_A_SEED_EVENTS", "demo/a/events.jsonl"),
                 (
                     "LARIS_SHOP_TOKO_A_ALLOWED_ORIGINS",
                     "https://a.example, https://b.example",
@@ -864,6 +870,10 @@ mod tests {
         assert_eq!(s.log.format, LogFormat::Json);
         assert_eq!(s.admin_token.as_deref(), Some("0123456789abcdef0123"));
         assert_eq!(s.shops[0].name, "Toko A");
+        assert_eq!(
+            s.shops[0].seed_events.as_deref(),
+            Some(Path::new("demo/a/events.jsonl"))
+        );
         assert_eq!(
             s.shops[0].allowed_origins,
             vec!["https://a.example", "https://b.example"]

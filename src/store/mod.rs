@@ -329,6 +329,13 @@ impl Store {
         Ok(seq)
     }
 
+    /// Whether any event is stored for the shop.
+    pub fn has_events(&self, shop: &ShopId) -> Result<bool, StoreError> {
+        let mut p = shop.as_str().as_bytes().to_vec();
+        p.push(0);
+        Ok(self.events.scan_prefix(p).next().transpose()?.is_some())
+    }
+
     pub fn events<T: DeserializeOwned>(&self, shop: &ShopId) -> Result<Vec<T>, StoreError> {
         let mut p = shop.as_str().as_bytes().to_vec();
         p.push(0);

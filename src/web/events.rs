@@ -104,7 +104,8 @@ impl RateLimiter {
     }
 }
 
-fn validate(e: &mut Event) -> Result<(), String> {
+/// Checks an event's type, slot and product ids; the error quotes the bad value.
+pub fn check(e: &Event) -> Result<(), String> {
     if !EVENT_TYPES.contains(&e.kind.as_str()) {
         return Err(format!(
             "event type {:?} is unknown: use {}",
@@ -123,6 +124,11 @@ fn validate(e: &mut Event) -> Result<(), String> {
     for id in e.product.iter().chain(e.item.iter()) {
         ProductId::parse(id).map_err(|err| err.to_string())?;
     }
+    Ok(())
+}
+
+fn validate(e: &mut Event) -> Result<(), String> {
+    check(e)?;
     // The server's clock, not the client's, dates events.
     e.at = Some(Utc::now());
     // Only a verified customer token may name the customer; a body cannot claim one.

@@ -1,6 +1,6 @@
 //! The admin dashboard: sign-in and its limits, CSRF, per-shop access, every page with the
 //! demo shop's figures recomputed here from the store, and attribution on a hand-made
-//! sequence of clicks and orders.
+//! sequence of clicks and orders and on the demo shop's synthetic events.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +12,7 @@ use laris::records::{Feedback, FeedbackStatus};
 use laris::web::events::Event;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, test_config_text, TestApp, TOKEN};
+use crate::helpers::{demo_events, repo, spawn_app_with, test_config_text, TestApp, TOKEN};
 
 pub const OWNER_PW: &str = "kopi-susu-gula-aren";
 pub const SHOP_PW: &str = "tepung-lengkuas-100g";
@@ -1098,5 +1098,58 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
     assert!(page.contains("data-attr=\"aov_other\">Rp25.000<"));
     assert!(page.contains("data-attr=\"uplift\">+160.0%<"));
     assert!(row(&page, "data-slot=\"similar\"").contains(">50.0%<"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_shops_synthetic_clicks_are_credited_with_their_customers_orders_paid_within_72_hours() {
+    let app = spawn_admin_app().await;
+    let lines: Vec<Value> = std::fs::read_to_string(demo_events())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // (customer, clicked item, time) of every click that carries a customer.
+    let clicks: Vec<(&str, &str, DateTime<Utc>)> = lines
+        .iter()
+        .filter(|e| e["type"] == "click")
+        .filter_map(|e| {
+            Some((
+                e["customer"].as_str()?,
+                e["item"].as_str().unwrap(),
+                e["at"].as_str().unwrap().parse().unwrap(),
+            ))
+        })
+        .collect();
+    let window = Duration::hours(72);
+    let orders = app.store.orders(&lengkuas()).unwrap();
+    let contains = |o: &laris::records::Order, item: &str| {
+        o.lines
+            .iter()
+            .any(|l| l.product.as_ref().map(|p| p.as_str()).or(l.sku.as_deref()) == Some(item))
+    };
+    // The documented rule, each order once: a purchase of the clicking customer that contains
+    // the clicked item and was paid after the click, at most 72 hours after it.
+    let expected = orders
+        .iter()
+        .filter(|o| o.is_purchase())
+        .filter(|o| {
+            clicks.iter().any(|&(customer, item, at)| {
+                customer == o.customer.0 && contains(o, item) && at < o.paid_at && o.paid_at <= at + window
+            })
+        })
+        .count();
+    assert!(expected > 0, "the demo's events credit no order");
+
+    let p = bearer_json(&app, "/admin/api/shops/lengkuas/performance").await;
+    assert_eq!(p["events"], lines.len());
+    assert_eq!(p["attribution"]["window_hours"], 72);
+    assert_eq!(p["attribution"]["attributed_orders"], expected);
+    // The demo's README states the same figure.
+    let readme = std::fs::read_to_string(repo().join("demo/lengkuas/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!(", {expected} are attributed")),
+        "{expected}"
+    );
     app.stop().await;
 }

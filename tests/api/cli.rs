@@ -187,7 +187,7 @@ fn start_mock_marketplace(dir: &std::path::Path) -> (Server, String) {
 fn write_sync_config(dir: &std::path::Path, base: &str, retries: u32) -> std::path::PathBuf {
     let days =
         (chrono::Utc::now() - chrono::DateTime::from_timestamp(1_775_000_000, 0).unwrap()).num_days() + 30;
-    let text = test_config_text().replace("seed_recording", "# seed_recording")
+    let text = test_config_text().replace("seed_", "# seed_")
         + &format!(
             r#"
 [[shops.sources]]
@@ -270,7 +270,7 @@ fn laris_import_reads_an_xlsx_product_list_and_a_csv_sales_report() {
     let config = write_config(tmp.path(), true);
     let config_text = std::fs::read_to_string(&config)
         .unwrap()
-        .replace("seed_recording", "# seed_recording");
+        .replace("seed_", "# seed_");
     std::fs::write(&config, config_text).unwrap();
     let data = tmp.path().join("data");
 

@@ -1,5 +1,5 @@
 //! `spawn_app()`: a real laris on 127.0.0.1:0 with a temporary store seeded from the demo
-//! shop's recording, and a client for it.
+//! shop's recording and events, and a client for it.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,11 @@ pub fn demo_recording() -> PathBuf {
     repo().join("demo/lengkuas/recording")
 }
 
+/// The demo shop's synthetic widget events (`shops[].seed_events`).
+pub fn demo_events() -> PathBuf {
+    repo().join("demo/lengkuas/events.jsonl")
+}
+
 /// The config the tests run with: the demo shop, an admin token, paths made absolute.
 pub fn test_config_text() -> String {
     format!(
@@ -30,6 +35,7 @@ token = "{TOKEN}"
 id = "lengkuas"
 name = "Lengkuas Nusantara"
 seed_recording = "{rec}"
+seed_events = "{events}"
 allowed_origins = ["*"]
 customer_secret = "{SECRET}"
 [shops.recommend]
@@ -41,7 +47,8 @@ buy = [{{ product = "SRD-100", quantity = 2 }}]
 free = [{{ product = "TPG-100", quantity = 1 }}]
 "#,
         images = repo().join("demo/lengkuas/images").display(),
-        rec = demo_recording().display()
+        rec = demo_recording().display(),
+        events = demo_events().display()
     )
 }
 
