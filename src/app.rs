@@ -294,11 +294,8 @@ fn start_schedules(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
             move |tick| {
                 let (agent, id) = (agent.clone(), id.clone());
                 async move {
-                    let options = crate::sync::agent::SyncOptions {
-                        now: Some(tick.max(chrono::Utc::now())),
-                        ..Default::default()
-                    };
-                    match agent.sync_shop(id.as_str(), &options).await {
+                    tracing::debug!(shop = %id, %tick, "scheduled sync");
+                    match agent.sync_shop(id.as_str(), &Default::default()).await {
                         Ok(run) if run.ok => {
                             tracing::info!(shop = %id, changed = run.changed, "scheduled sync finished")
                         }

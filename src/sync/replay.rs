@@ -1,6 +1,7 @@
 //! `laris replay`: a recording fed through the very same pipeline as a live sync, with no
 //! network, deterministically (same recording, same store contents).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -78,12 +79,16 @@ pub fn replay(store: &Store, shop: &ShopId, dir: &Path) -> Result<SyncReport, Re
     let recording = Recording::open(dir)?;
     let mut importer = Importer::new(store, shop.clone());
     let mut in_full_pass = false;
+    // The last exchange of each request: an answer the live run asked for again (it was cut
+    // off, or not a page) was a failed attempt, and its retry, later on, holds the data.
+    let last_of: HashMap<(&str, &str), usize> = recording
+        .exchanges
+        .iter()
+        .enumerate()
+        .map(|(i, ex)| ((ex.method.as_str(), ex.url.as_str()), i))
+        .collect();
     for (i, ex) in recording.exchanges.iter().enumerate() {
-        // An answer the live run asked for again (it was cut off, or not a page) was a
-        // failed attempt: its retry, later in the recording, holds the data.
-        let retried = recording.exchanges[i + 1..]
-            .iter()
-            .any(|later| later.url == ex.url && later.method == ex.method);
+        let retried = last_of[&(ex.method.as_str(), ex.url.as_str())] > i;
         let endpoint = endpoint(ex);
         if endpoint == Endpoint::Other || ex.status != 200 {
             continue;

@@ -185,8 +185,7 @@ fn start_mock_marketplace(dir: &std::path::Path) -> (Server, String) {
 
 /// The demo shop without its seed, synced from `base` (history reaching back to May 2026).
 fn write_sync_config(dir: &std::path::Path, base: &str, retries: u32) -> std::path::PathBuf {
-    let days =
-        (chrono::Utc::now() - chrono::DateTime::from_timestamp(1_775_000_000, 0).unwrap()).num_days() + 30;
+    let days = crate::helpers::demo_history_days();
     let text = test_config_text().replace("seed_", "# seed_")
         + &format!(
             r#"

@@ -151,3 +151,9 @@ pub fn orders_in_demo_recording() -> usize {
     }
     n
 }
+
+/// `history_days` for a sync that reaches back before the demo's first order (May 2026),
+/// whatever today's date.
+pub fn demo_history_days() -> i64 {
+    (chrono::Utc::now() - chrono::DateTime::from_timestamp(1_775_000_000, 0).unwrap()).num_days() + 30
+}

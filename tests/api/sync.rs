@@ -304,21 +304,19 @@ async fn a_storefront_is_read_from_its_sitemap_and_replays_the_same() {
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
 <url><loc>BASE/p/srd-100</loc></url><url><loc>BASE/p/sbl-150</loc></url><url><loc>BASE/tentang</loc></url>
 </urlset>"#;
-    // The sitemap names absolute URLs: pick the port first, then fill it in.
-    let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener_probe.local_addr().unwrap().port();
-    drop(listener_probe);
-    let base = format!("http://127.0.0.1:{port}");
-    let sitemap = String::from_utf8_lossy(sitemap)
-        .replace("BASE", &base)
-        .into_bytes();
-    let files = vec![
-        ("/sitemap.xml", "application/xml", sitemap),
-        ("/p/srd-100", "text/html", JSON_LD_PAGE.as_bytes().to_vec()),
-        ("/p/sbl-150", "text/html", OG_PAGE.as_bytes().to_vec()),
-        ("/tentang", "text/html", PLAIN_PAGE.as_bytes().to_vec()),
-    ];
-    let _stop = serve_files_at(port, files).await;
+    // The sitemap names absolute URLs, so it is written once the address is known.
+    let (base, _stop) = serve_files(|base| {
+        let sitemap = String::from_utf8_lossy(sitemap)
+            .replace("BASE", base)
+            .into_bytes();
+        vec![
+            ("/sitemap.xml", "application/xml", sitemap),
+            ("/p/srd-100", "text/html", JSON_LD_PAGE.as_bytes().to_vec()),
+            ("/p/sbl-150", "text/html", OG_PAGE.as_bytes().to_vec()),
+            ("/tentang", "text/html", PLAIN_PAGE.as_bytes().to_vec()),
+        ]
+    })
+    .await;
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("live")).unwrap();
@@ -359,13 +357,15 @@ async fn a_storefront_is_read_from_its_sitemap_and_replays_the_same() {
     assert_eq!(strip(replayed.products(&shop()).unwrap()), strip(products));
 }
 
-/// Serves fixed files `(path, content type, body)` on 127.0.0.1:`port`.
-async fn serve_files_at(
-    port: u16,
-    files: Vec<(&'static str, &'static str, Vec<u8>)>,
-) -> tokio::sync::oneshot::Sender<()> {
+/// Serves fixed files `(path, content type, body)` on a free loopback port; `files` gets the
+/// base URL first (a sitemap names absolute URLs). Returns the base and the stop switch.
+async fn serve_files(
+    files: impl FnOnce(&str) -> Vec<(&'static str, &'static str, Vec<u8>)>,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     use warp::Filter;
-    let files = Arc::new(files);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let files = Arc::new(files(&base));
     let route = warp::path::full().map(move |p: warp::path::FullPath| {
         match files.iter().find(|(path, _, _)| *path == p.as_str()) {
             Some((_, ctype, body)) => warp::http::Response::builder()
@@ -378,7 +378,6 @@ async fn serve_files_at(
                 .unwrap(),
         }
     });
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(
         warp::serve(route)
@@ -388,7 +387,7 @@ async fn serve_files_at(
             })
             .run(),
     );
-    tx
+    (base, tx)
 }
 
 /// A sales report as Seller Center writes it: title rows above the header (on row 5),
@@ -404,18 +403,13 @@ INV/3,Pesanan Tiba,04-10-2026 23:30:00,Serundeng Lengkuas 100 g,SRD-100,3,20000,
 async fn export_files_from_urls_import_record_and_replay() {
     let products_csv = "Daftar Produk\n\nHarga (Rp),Nama Produk*,SKU Name,Jumlah Stok,Status\n\
 \"20.000\",Serundeng Lengkuas 100 g,SRD-100,42,Aktif\nRp18.000,Sambal Lengkuas 150 g,SBL-150,7,Aktif\n";
-    let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener_probe.local_addr().unwrap().port();
-    drop(listener_probe);
-    let _stop = serve_files_at(
-        port,
+    let (base, _stop) = serve_files(|_| {
         vec![
             ("/produk.csv", "text/csv", products_csv.as_bytes().to_vec()),
             ("/penjualan.csv", "text/csv", SALES_CSV.as_bytes().to_vec()),
-        ],
-    )
+        ]
+    })
     .await;
-    let base = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("live")).unwrap();
     let settings = shop_with_source(&format!(
@@ -451,8 +445,7 @@ async fn export_files_from_urls_import_record_and_replay() {
 
 /// The demo shop with no seed: its only source is the marketplace API at `base`.
 fn demo_settings(base: &str, schedule: &str) -> Settings {
-    // Reach back to before the demo's first order (May 2026), whatever today's date.
-    let history_days = (Utc::now() - at(1_775_000_000)).num_days() + 30;
+    let history_days = crate::helpers::demo_history_days();
     let text = format!(
         r#"
 [admin]
