@@ -154,6 +154,16 @@ pub struct RecommendSettings {
     pub pin: std::collections::BTreeMap<String, Vec<String>>,
     /// Products never recommended.
     pub exclude: Vec<String>,
+    /// Co-purchase neighbours kept per product (the blend's and the bundles' candidates).
+    pub neighbours: usize,
+    /// How co-purchase neighbours are ranked: `cosine` (shrunk) or `lift` (its lower bound).
+    pub co_purchase_similarity: crate::recommend::copurchase::CoSimilarity,
+    /// λ of the co-purchase shrinkage c / (c + λ): pairs seen in few baskets count less.
+    pub co_purchase_shrink: f64,
+    /// A pair is offered as a bundle only when bought together in at least this many orders…
+    pub pair_min_count: u32,
+    /// …with a lift above 1 and the lower 95% bound of its confidence at least this.
+    pub pair_min_confidence: f64,
 }
 
 impl Default for RecommendSettings {
@@ -172,6 +182,11 @@ impl Default for RecommendSettings {
             bundle_max_items: 3,
             pin: Default::default(),
             exclude: Vec::new(),
+            neighbours: 50,
+            co_purchase_similarity: Default::default(),
+            co_purchase_shrink: 5.0,
+            pair_min_count: 3,
+            pair_min_confidence: 0.05,
         }
     }
 }
@@ -762,6 +777,23 @@ fn validate_recommend(r: &RecommendSettings, key: &dyn Fn(&str) -> String) -> Re
     }
     if !(1..=200).contains(&r.candidates) {
         return Err(invalid(k("candidates"), r.candidates.to_string(), "use 1 to 200"));
+    }
+    if !(1..=500).contains(&r.neighbours) {
+        return Err(invalid(k("neighbours"), r.neighbours.to_string(), "use 1 to 500"));
+    }
+    if !(r.co_purchase_shrink.is_finite() && r.co_purchase_shrink >= 0.0) {
+        return Err(invalid(
+            k("co_purchase_shrink"),
+            r.co_purchase_shrink.to_string(),
+            "use 0 (no shrinkage) or more, e.g. 5",
+        ));
+    }
+    if r.pair_min_count == 0 || !(0.0..1.0).contains(&r.pair_min_confidence) {
+        return Err(invalid(
+            k("pair_min_count / pair_min_confidence"),
+            format!("{} / {}", r.pair_min_count, r.pair_min_confidence),
+            "use a count of at least 1 and a confidence from 0 to below 1, e.g. 3 / 0.05",
+        ));
     }
     if r.price_clusters > 50 {
         return Err(invalid(

@@ -1,7 +1,7 @@
 /*! Laris widget: recommendations on shop pages. Full docs: README "Embedding the widget".
  *
  *   <script async src="https://LARIS-HOST/widget.js" data-shop="SHOP-ID"></script>
- *   <div data-laris-slot="similar|upsell|bundle|loyalty" data-product="SRD-100"></div>
+ *   <div data-laris-slot="similar|upsell|bundle|loyalty|for_you" data-product="SRD-100"></div>
  *   <div data-laris-slot="feedback"></div>   (the "kritik & saran" form)
  *
  * Options on the script tag (all slots) or a slot (wins): data-customer-token,
@@ -26,9 +26,9 @@
 
   var VERSION = "1.0.0";
   var FEEDBACK = "feedback";
-  var SLOT_TYPES = ["similar", "upsell", "bundle", "loyalty", FEEDBACK];
+  var SLOT_TYPES = ["similar", "upsell", "bundle", "loyalty", "for_you", FEEDBACK];
   /** Space held for a loading slot, close to its usual rendered height. */
-  var RESERVED_HEIGHT = { similar: "360px", upsell: "360px", bundle: "360px", loyalty: "72px", feedback: "350px" };
+  var RESERVED_HEIGHT = { similar: "360px", upsell: "360px", bundle: "360px", loyalty: "72px", for_you: "360px", feedback: "350px" };
   var LOAD_MARGIN = "200px 0px";
   var TIMEOUT_MS = 8000;
   var MAX_LIMIT = 20;

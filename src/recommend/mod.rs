@@ -1,6 +1,8 @@
 //! Recommendation models: pure code over plain data. Nothing here does I/O.
 
+pub mod blend;
 pub mod bundles;
+pub mod copurchase;
 pub mod features;
 pub mod fpgrowth;
 pub mod kmeans;

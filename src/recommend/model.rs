@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RecommendSettings;
 use crate::domain::{CustomerId, ProductId};
+use crate::recommend::blend::{self, Basket, BlendData, BlendFit, HistoryItem};
 use crate::recommend::bundles::{mine_bundles, BundleModel};
+use crate::recommend::copurchase::CoPurchaseSettings;
 use crate::recommend::features::{build_features, FeatureSpace};
 use crate::recommend::fpgrowth::MiningThresholds;
 use crate::recommend::kmeans::{best_k_by_silhouette, kmeans_1d, silhouette_1d, Clustering};
@@ -19,7 +21,7 @@ use crate::recommend::upsell::{upgrades, Upgrade};
 use crate::records::{Order, Product};
 
 /// Bumped when the snapshot's shape changes: an older stored snapshot is rebuilt.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceClusters {
@@ -54,12 +56,57 @@ pub struct ShopModel {
     /// The loyalty ladder and every customer's standing (ids and tiers only, nothing personal).
     #[serde(default)]
     pub loyalty: crate::recommend::tiers::LoyaltyModel,
+    /// Co-purchase neighbours, popularity and repurchase figures: the blend's signals.
+    pub blend: BlendData,
+    /// The blend's weights fitted on this shop's orders, with their validation figures.
+    pub fit: BlendFit,
+    /// Each customer's earlier purchases per product (ids and counts, nothing personal), for
+    /// the personal list.
+    pub histories: BTreeMap<CustomerId, Vec<HistoryItem>>,
 }
 
 impl ShopModel {
     pub fn product_index(&self, id: &ProductId) -> Option<usize> {
         self.index.get(id).map(|&i| i as usize)
     }
+}
+
+/// Paid orders as the blend reads them, in time of payment (ties by invoice): distinct
+/// catalogue products with their units; orders without a catalogue product are left out.
+pub fn timed_baskets(orders: &[Order], index: &HashMap<ProductId, u32>) -> Vec<Basket> {
+    let mut paid: Vec<&Order> = orders.iter().filter(|o| o.is_purchase()).collect();
+    paid.sort_by(|a, b| a.paid_at.cmp(&b.paid_at).then_with(|| a.invoice.cmp(&b.invoice)));
+    paid.into_iter()
+        .filter_map(|o| {
+            let mut lines: BTreeMap<u32, u64> = BTreeMap::new();
+            for l in &o.lines {
+                if let Some(&i) = l.product.as_ref().and_then(|p| index.get(p)) {
+                    *lines.entry(i).or_default() += u64::from(l.quantity);
+                }
+            }
+            (!lines.is_empty()).then(|| Basket {
+                customer: o.customer.clone(),
+                at: o.paid_at,
+                products: lines.keys().copied().collect(),
+                units: lines.values().copied().collect(),
+            })
+        })
+        .collect()
+}
+
+/// The co-purchase settings of a shop's recommend settings.
+pub fn co_purchase_settings(settings: &RecommendSettings) -> CoPurchaseSettings {
+    CoPurchaseSettings {
+        k: settings.neighbours,
+        similarity: settings.co_purchase_similarity,
+        shrink: settings.co_purchase_shrink,
+        min_count: settings.pair_min_count,
+    }
+}
+
+/// A product's category as one text (`None` without one).
+pub fn category_key(p: &Product) -> Option<String> {
+    (!p.category.is_empty()).then(|| p.category.join(" > "))
 }
 
 /// Paid baskets as product indices (unknown products dropped, duplicates kept once).
@@ -157,6 +204,17 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         }
     }
     step("customers");
+    let timed = timed_baskets(orders, &index);
+    let categories: Vec<Option<String>> = products.iter().map(category_key).collect();
+    let co_settings = co_purchase_settings(settings);
+    let blend_data = BlendData::build(&timed, &categories, &co_settings);
+    step("co_purchase");
+    let fit = blend::fit(&timed, &categories, &similar, &co_settings, Utc::now());
+    step("blend_fit");
+    let histories: BTreeMap<CustomerId, Vec<HistoryItem>> = blend::histories_at(&timed)
+        .into_iter()
+        .map(|(c, h)| (c.clone(), h))
+        .collect();
     let price_clusters = price_clusters(&products, settings.price_clusters);
     step("price_clusters");
     ShopModel {
@@ -175,5 +233,8 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         purchases_by_customer,
         paid_orders: paid.len(),
         loyalty: Default::default(),
+        blend: blend_data,
+        fit,
+        histories,
     }
 }

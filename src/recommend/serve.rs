@@ -6,16 +6,18 @@
 //! model has too little (the up-sell list only to pricier best-sellers: a cheaper product
 //! is not an upgrade).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{FixedOffer, RecommendSettings};
 use crate::domain::{CustomerId, ProductId, Rupiah};
+use crate::recommend::blend::{candidates, rank, rank_candidates, Query, Ranked, Weights};
 use crate::recommend::features::SparseVec;
 use crate::recommend::model::ShopModel;
 use crate::recommend::similar::SharedTraits;
-use crate::recommend::upsell::UpgradeKind;
+use crate::recommend::upsell::{Upgrade, UpgradeKind};
 use crate::records::Product;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -58,6 +60,10 @@ pub struct Item {
     pub discounted_price: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub discount_pct: Option<f64>,
+    /// Where it comes from: `similar`, `co_purchase`, `category_best_seller`, `best_seller`,
+    /// `upgrade`, `repurchase` or `pin`; empty for the viewed product and fixed offers.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +88,10 @@ pub struct Recommendations {
     pub similar: Vec<Item>,
     pub upsell: Vec<Item>,
     pub bundles: Vec<BundleOffer>,
+    /// A signed-in customer's own list (their products due again, and what goes with them);
+    /// empty for an anonymous visitor.
+    #[serde(default)]
+    pub for_you: Vec<Item>,
     /// Filled by the loyalty layer; `null` when it has nothing to say.
     pub loyalty: serde_json::Value,
 }
@@ -105,6 +115,7 @@ fn item(p: &Product, score: f32, reason: String) -> Item {
         reason,
         discounted_price: None,
         discount_pct: None,
+        source: String::new(),
     }
 }
 
@@ -156,6 +167,429 @@ fn best_seller_reason(units: u64, lang: Lang) -> String {
     )
 }
 
+/// Why a product is on a list: the evidence its reason tells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    /// The shop owner pinned it.
+    Pin,
+    /// Alike in what it is (a similar-products neighbour with real evidence).
+    Similar(SharedTraits),
+    /// Bought together with the viewed product: the share of its buyers who did.
+    Bought { confidence: f32 },
+    /// Bought together with what the customer has (or the cart), not the viewed product alone.
+    Goes,
+    /// A best-seller of the viewed product's category.
+    CategoryBest { units: u64 },
+    /// A best-seller of the shop.
+    BestSeller { units: u64 },
+    /// An upgrade of the viewed product.
+    Upgrade(Upgrade),
+    /// The customer's own product: bought in this many orders; `due` when it is time again.
+    Again { orders: u32, due: bool },
+}
+
+impl Why {
+    /// The list's `source` for this reason.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Why::Pin => "pin",
+            Why::Similar(_) => "similar",
+            Why::Bought { .. } | Why::Goes => "co_purchase",
+            Why::CategoryBest { .. } => "category_best_seller",
+            Why::BestSeller { .. } => "best_seller",
+            Why::Upgrade(_) => "upgrade",
+            Why::Again { .. } => "repurchase",
+        }
+    }
+}
+
+/// One product picked for a list, before it is dressed as an [`Item`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub index: usize,
+    pub score: f32,
+    pub why: Why,
+}
+
+/// A bundle made of the viewed product and partners, before it is dressed as an offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundlePick {
+    /// Partners of the viewed product (one for a pair, two for a mined 3-item bundle).
+    pub with: Vec<usize>,
+    /// (support, confidence, lift) of the evidence; `None` for the best-seller fallback.
+    pub stats: Option<(f64, f64, f64)>,
+    /// The first partner's reason.
+    pub why: Why,
+}
+
+/// The product-page lists of a request as catalogue indices with their reasons: what the
+/// widget's slots serve (fixed offers aside) and what `laris eval` measures as `hybrid`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Picks {
+    pub similar: Vec<Pick>,
+    pub upsell: Vec<Pick>,
+    pub bundles: Vec<BundlePick>,
+    pub for_you: Vec<Pick>,
+}
+
+/// Everything the picking needs besides the model.
+pub struct PickRequest<'a> {
+    pub viewed: usize,
+    /// Other products in the cart (catalogue indices).
+    pub cart: &'a [usize],
+    pub customer: Option<&'a CustomerId>,
+    pub limit: usize,
+    /// Products the lists may show (stock, exclusions, the cart and the viewed product).
+    pub keep: &'a dyn Fn(usize) -> bool,
+    /// Partners already offered by a fixed offer with the viewed product.
+    pub offered: &'a [usize],
+    pub now: DateTime<Utc>,
+}
+
+fn units_of(model: &ShopModel, i: usize) -> u64 {
+    model.blend.units.get(i).copied().unwrap_or(0)
+}
+
+/// The reason a blended candidate is on a list, by its strongest signal.
+fn blended_why(model: &ShopModel, viewed: Option<usize>, r: &Ranked, w: &Weights) -> Why {
+    let i = r.index as usize;
+    match r.main_signal(w) {
+        0 => match viewed.and_then(|v| {
+            model.blend.co.neighbours[v]
+                .iter()
+                .find(|n| n.index == r.index)
+                .map(|n| n.confidence)
+        }) {
+            Some(confidence) => Why::Bought { confidence },
+            None => Why::Goes,
+        },
+        2 => Why::CategoryBest {
+            units: units_of(model, i),
+        },
+        4 | 5 => Why::Again {
+            orders: 0,
+            due: r.main_signal(w) == 5,
+        },
+        _ => Why::BestSeller {
+            units: units_of(model, i),
+        },
+    }
+}
+
+/// The context of a product page: the viewed product and the cart, sorted and distinct.
+fn page_context(viewed: usize, cart: &[usize]) -> Vec<u32> {
+    let mut c: Vec<u32> = std::iter::once(viewed).chain(cart.iter().copied()).map(|i| i as u32).collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+fn push_unique(out: &mut Vec<Pick>, p: Pick, limit: usize) {
+    if out.len() < limit && !out.iter().any(|x| x.index == p.index) {
+        out.push(p);
+    }
+}
+
+fn fill_with_best_sellers_picks(
+    model: &ShopModel,
+    keep: &dyn Fn(usize) -> bool,
+    out: &mut Vec<Pick>,
+    limit: usize,
+    min_price: Option<Rupiah>,
+) {
+    for &(i, units) in &model.best_sellers {
+        if out.len() >= limit {
+            break;
+        }
+        let i = i as usize;
+        if !keep(i) || min_price.is_some_and(|m| model.products[i].price <= m) {
+            continue;
+        }
+        push_unique(
+            out,
+            Pick {
+                index: i,
+                score: 0.0,
+                why: Why::BestSeller { units },
+            },
+            limit,
+        );
+    }
+}
+
+/// Picks every product-page list of a request. Pure: the same model and request give the
+/// same lists.
+pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Picks {
+    let viewed = req.viewed;
+    let context = page_context(viewed, req.cart);
+    let item_w = model.fit.item.weights;
+    let query = Query {
+        context: &context,
+        history: &[],
+        now: req.now,
+        allow_repeats: false,
+    };
+    let keep = |i: u32| (req.keep)(i as usize);
+    let cands = candidates(&model.blend, &model.similar, &query);
+    let blend_score: HashMap<u32, f32> = cands
+        .iter()
+        .map(|c| (c.index, item_w.as_array().iter().zip(&c.signals).map(|(w, x)| w * x).sum()))
+        .collect();
+    let blended = rank_candidates(cands, &item_w, req.limit.max(8) * 3, &keep);
+    let score_of = |i: usize| {
+        blend_score.get(&(i as u32)).copied().unwrap_or_else(|| {
+            item_w.popular * model.blend.popular.get(i).copied().unwrap_or(0.0)
+        })
+    };
+
+    // Similar: pins, then neighbours with real evidence, then what the blend ranks first.
+    let mut similar: Vec<Pick> = Vec::new();
+    let viewed_id = model.products[viewed].id.as_str();
+    for raw in s.pin.get(viewed_id).into_iter().flatten() {
+        if let Some(i) = ProductId::parse(raw).ok().and_then(|p| model.product_index(&p)) {
+            if (req.keep)(i) {
+                push_unique(
+                    &mut similar,
+                    Pick {
+                        index: i,
+                        score: 1.0,
+                        why: Why::Pin,
+                    },
+                    req.limit,
+                );
+            }
+        }
+    }
+    let prof = profile(model, req.customer);
+    let mut alike: Vec<Pick> = model.similar[viewed]
+        .iter()
+        .filter(|n| crate::recommend::blend::content_evidence(n) && (req.keep)(n.index as usize))
+        .map(|n| {
+            let i = n.index as usize;
+            let score = match &prof {
+                Some(pv) => 0.7 * n.score + 0.3 * pv.dot(&model.features.vectors[i]),
+                None => n.score,
+            };
+            Pick {
+                index: i,
+                score,
+                why: Why::Similar(n.traits.clone()),
+            }
+        })
+        .collect();
+    alike.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    for p in alike {
+        push_unique(&mut similar, p, req.limit);
+    }
+    for r in &blended {
+        let why = blended_why(model, Some(viewed), r, &item_w);
+        push_unique(
+            &mut similar,
+            Pick {
+                index: r.index as usize,
+                score: r.score,
+                why,
+            },
+            req.limit,
+        );
+    }
+    fill_with_best_sellers_picks(model, req.keep, &mut similar, req.limit, None);
+
+    // Upgrades: the product-line rule decides which; the blend decides the order.
+    let mut upgrades: Vec<(f32, usize, &Upgrade)> = model.upsell[viewed]
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| (req.keep)(u.index as usize))
+        .map(|(k, u)| (score_of(u.index as usize), k, u))
+        .collect();
+    upgrades.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut upsell: Vec<Pick> = upgrades
+        .into_iter()
+        .take(req.limit)
+        .map(|(_, _, u)| Pick {
+            index: u.index as usize,
+            score: u.score,
+            why: Why::Upgrade(u.clone()),
+        })
+        .collect();
+    if upsell.is_empty() {
+        fill_with_best_sellers_picks(
+            model,
+            req.keep,
+            &mut upsell,
+            req.limit,
+            Some(model.products[viewed].price),
+        );
+    }
+
+    // Bundles: pairs with co-purchase evidence, ranked by the blend; a mined 3-item bundle.
+    let mut bundles: Vec<BundlePick> = Vec::new();
+    let mut pairs: Vec<(f32, &crate::recommend::copurchase::CoNeighbour)> = model.blend.co.neighbours[viewed]
+        .iter()
+        .filter(|n| {
+            let i = n.index as usize;
+            n.count >= s.pair_min_count
+                && n.lift > 1.0
+                && f64::from(n.confidence_low) >= s.pair_min_confidence
+                && (req.keep)(i)
+                && !req.offered.contains(&i)
+        })
+        .map(|n| (score_of(n.index as usize), n))
+        .collect();
+    pairs.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.confidence.total_cmp(&a.1.confidence))
+            .then(a.1.index.cmp(&b.1.index))
+    });
+    let max_pairs = s.bundle_max_items.saturating_sub(1).clamp(1, 2);
+    let n_baskets = f64::from(model.blend.co.baskets.max(1));
+    for (_, n) in pairs.into_iter().take(max_pairs) {
+        bundles.push(BundlePick {
+            with: vec![n.index as usize],
+            stats: Some((
+                f64::from(n.count) / n_baskets,
+                f64::from(n.confidence),
+                f64::from(n.lift),
+            )),
+            why: Why::Bought {
+                confidence: n.confidence,
+            },
+        });
+    }
+    if s.bundle_max_items >= 3 {
+        let trio = model.bundles.by_product[viewed].iter().find(|r| {
+            r.with.len() == 1
+                && [r.with[0] as usize, r.consequent as usize]
+                    .iter()
+                    .all(|&i| (req.keep)(i) && !req.offered.contains(&i))
+        });
+        if let Some(r) = trio {
+            bundles.push(BundlePick {
+                with: vec![r.with[0] as usize, r.consequent as usize],
+                stats: Some((r.support, r.confidence, r.lift)),
+                why: Why::Bought {
+                    confidence: r.confidence as f32,
+                },
+            });
+        }
+    }
+    if bundles.is_empty() && req.offered.is_empty() {
+        let mut best = Vec::new();
+        fill_with_best_sellers_picks(model, req.keep, &mut best, 1, None);
+        if let Some(b) = best.pop() {
+            bundles.push(BundlePick {
+                with: vec![b.index],
+                stats: None,
+                why: b.why,
+            });
+        }
+    }
+
+    Picks {
+        similar,
+        upsell,
+        bundles,
+        for_you: for_you(model, req),
+    }
+}
+
+/// A signed-in customer's own list: their products due again and what goes with them,
+/// ranked by the personal blend. Empty for an anonymous visitor or a customer with no
+/// purchases yet.
+pub fn for_you(model: &ShopModel, req: &PickRequest) -> Vec<Pick> {
+    let Some(history) = req.customer.and_then(|c| model.histories.get(c)) else {
+        return Vec::new();
+    };
+    let w = model.fit.personal.weights;
+    let query = Query {
+        context: &[],
+        history,
+        now: req.now,
+        allow_repeats: true,
+    };
+    let keep = |i: u32| (req.keep)(i as usize);
+    rank(&model.blend, &model.similar, &w, &query, req.limit, &keep)
+        .into_iter()
+        .map(|r| {
+            let why = match history.binary_search_by_key(&r.index, |h| h.product) {
+                Ok(k) if r.signals[4] > 0.0 => Why::Again {
+                    orders: history[k].orders,
+                    due: r.signals[5] >= 0.5,
+                },
+                _ => blended_why(model, None, &r, &w),
+            };
+            Pick {
+                index: r.index as usize,
+                score: r.score,
+                why,
+            }
+        })
+        .collect()
+}
+
+/// The reason shown for a pick.
+fn reason(model: &ShopModel, viewed: usize, why: &Why, same_cluster: bool, lang: Lang) -> String {
+    let viewed_p = &model.products[viewed];
+    match why {
+        Why::Pin => lang.pick("Pilihan toko".into(), "The shop's pick".into()),
+        Why::Similar(t) => similar_reason(t, same_cluster, lang),
+        Why::Bought { confidence } => lang.pick(
+            format!(
+                "Sering dibeli bersama: {} pembeli {} juga membeli produk ini",
+                pct(f64::from(*confidence)),
+                viewed_p.name
+            ),
+            format!(
+                "Often bought together: {} of buyers of {} also bought this",
+                pct(f64::from(*confidence)),
+                viewed_p.name
+            ),
+        ),
+        Why::Goes => lang.pick(
+            "Sering dibeli bersama produk pilihan Anda".into(),
+            "Often bought with what you chose".into(),
+        ),
+        Why::CategoryBest { units } => lang.pick(
+            format!("Terlaris di kategori ini: {units} terjual"),
+            format!("Best-seller in this category: {units} sold"),
+        ),
+        Why::BestSeller { units } => best_seller_reason(*units, lang),
+        Why::Upgrade(u) => upgrade_reason(u, viewed_p, lang),
+        Why::Again { orders, due } => match (due, orders) {
+            (true, _) => lang.pick(
+                "Waktunya beli lagi".into(),
+                "Time to buy it again".into(),
+            ),
+            (false, n) if *n > 1 => lang.pick(
+                format!("Anda membelinya {n}× sebelumnya"),
+                format!("You bought it {n}× before"),
+            ),
+            _ => lang.pick("Beli lagi".into(), "Buy it again".into()),
+        },
+    }
+}
+
+fn upgrade_reason(u: &Upgrade, viewed_p: &Product, lang: Lang) -> String {
+    match (u.kind, u.pack_ratio) {
+        (UpgradeKind::BiggerPack, Some(r)) if u.price_ratio < r => lang.pick(
+            format!(
+                "Kemasan lebih besar ({}×), per gram lebih hemat",
+                decimal(r, Lang::Id)
+            ),
+            format!("Bigger pack ({}×), less per gram", decimal(r, Lang::En)),
+        ),
+        // Not cheaper per gram: do not claim it is.
+        (UpgradeKind::BiggerPack, Some(r)) => lang.pick(
+            format!("Kemasan lebih besar ({}×)", decimal(r, Lang::Id)),
+            format!("Bigger pack ({}×)", decimal(r, Lang::En)),
+        ),
+        _ => lang.pick(
+            format!("Versi lebih premium dari {}", viewed_p.name),
+            format!("A premium step up from {}", viewed_p.name),
+        ),
+    }
+}
+
 /// What may be shown at all for this request.
 struct Allowed<'a> {
     model: &'a ShopModel,
@@ -163,8 +597,8 @@ struct Allowed<'a> {
 }
 
 impl<'a> Allowed<'a> {
-    fn new(model: &'a ShopModel, viewed: usize, cart: &[ProductId], exclude: &[String]) -> Self {
-        let mut blocked: HashSet<usize> = cart.iter().filter_map(|p| model.product_index(p)).collect();
+    fn new(model: &'a ShopModel, viewed: usize, cart: &[usize], exclude: &[String]) -> Self {
+        let mut blocked: HashSet<usize> = cart.iter().copied().collect();
         blocked.insert(viewed);
         for raw in exclude {
             if let Some(i) = ProductId::parse(raw).ok().and_then(|p| model.product_index(&p)) {
@@ -180,171 +614,48 @@ impl<'a> Allowed<'a> {
 }
 
 fn profile(model: &ShopModel, customer: Option<&CustomerId>) -> Option<SparseVec> {
-    let bought = model.purchases_by_customer.get(customer?)?;
+    let bought = model.histories.get(customer?)?;
     let vectors: Vec<&SparseVec> = bought
         .iter()
-        .filter_map(|&i| model.features.vectors.get(i as usize))
+        .filter_map(|h| model.features.vectors.get(h.product as usize))
         .collect();
     (!vectors.is_empty()).then(|| SparseVec::mean(&vectors))
 }
 
-fn fill_with_best_sellers(
-    model: &ShopModel,
-    allowed: &Allowed,
-    out: &mut Vec<Item>,
-    limit: usize,
-    min_price: Option<Rupiah>,
-    lang: Lang,
-) {
-    for &(i, units) in &model.best_sellers {
-        if out.len() >= limit {
-            break;
-        }
-        let i = i as usize;
-        let p = &model.products[i];
-        let id = p.id.to_string();
-        if !allowed.ok(i) || out.iter().any(|x| x.id == id) || min_price.is_some_and(|m| p.price <= m) {
-            continue;
-        }
-        out.push(item(p, 0.0, best_seller_reason(units, lang)));
-    }
-}
-
-fn similar_list(
-    model: &ShopModel,
-    s: &RecommendSettings,
-    viewed: usize,
-    allowed: &Allowed,
-    req: &Request,
-) -> Vec<Item> {
-    let mut out: Vec<Item> = Vec::new();
-    let viewed_p = &model.products[viewed];
-    if let Some(pins) = s.pin.get(viewed_p.id.as_str()) {
-        for raw in pins {
-            if let Some(i) = ProductId::parse(raw).ok().and_then(|p| model.product_index(&p)) {
-                if allowed.ok(i) && out.len() < req.limit {
-                    let reason = req.lang.pick("Pilihan toko".into(), "The shop's pick".into());
-                    out.push(item(&model.products[i], 1.0, reason));
-                }
-            }
-        }
-    }
+/// Dresses the picks of a list as items with their reasons.
+fn items(model: &ShopModel, viewed: usize, picks: &[Pick], s: Option<&RecommendSettings>, lang: Lang) -> Vec<Item> {
     let clusters = model.price_clusters.as_ref();
     let same_cluster = |i: usize| clusters.is_some_and(|c| c.of_product[i] == c.of_product[viewed]);
-    let prof = profile(model, req.customer);
-    let mut scored: Vec<(usize, f32, String)> = model.similar[viewed]
+    picks
         .iter()
-        .filter(|n| allowed.ok(n.index as usize))
-        .map(|n| {
-            let i = n.index as usize;
-            let reason = similar_reason(&n.traits, same_cluster(i), req.lang);
-            match &prof {
-                Some(pv) => {
-                    let fit = pv.dot(&model.features.vectors[i]);
-                    let score = 0.7 * n.score + 0.3 * fit;
-                    let reason = if fit > n.score {
-                        req.lang.pick(
-                            format!("{reason}; cocok dengan riwayat belanja Anda"),
-                            format!("{reason}; matches your purchases"),
-                        )
-                    } else {
-                        reason
-                    };
-                    (i, score, reason)
+        .map(|p| {
+            let mut it = item(
+                &model.products[p.index],
+                p.score,
+                reason(model, viewed, &p.why, same_cluster(p.index), lang),
+            );
+            it.source = p.why.source().to_string();
+            if let (Some(s), Why::Upgrade(_)) = (s, &p.why) {
+                if s.upsell_discount_pct > 0.0 {
+                    it.discounted_price = Some(model.products[p.index].price.discounted(s.upsell_discount_pct).0);
+                    it.discount_pct = Some(s.upsell_discount_pct);
                 }
-                None => (i, n.score, reason),
             }
+            it
         })
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    for (i, score, reason) in scored {
-        if out.len() >= req.limit {
-            break;
-        }
-        let id = model.products[i].id.to_string();
-        if !out.iter().any(|x| x.id == id) {
-            out.push(item(&model.products[i], score, reason));
-        }
-    }
-    fill_with_best_sellers(model, allowed, &mut out, req.limit, None, req.lang);
-    out
+        .collect()
 }
 
-fn upsell_list(
+/// The shop owner's fixed offers that involve the viewed product, and the partners they
+/// cover (a mined bundle of the same pair is not shown again).
+fn fixed_offers(
     model: &ShopModel,
-    s: &RecommendSettings,
-    viewed: usize,
-    allowed: &Allowed,
-    req: &Request,
-) -> Vec<Item> {
-    let viewed_p = &model.products[viewed];
-    let mut out: Vec<Item> = Vec::new();
-    for u in &model.upsell[viewed] {
-        let i = u.index as usize;
-        if out.len() >= req.limit || !allowed.ok(i) {
-            continue;
-        }
-        let p = &model.products[i];
-        let reason = match (u.kind, u.pack_ratio) {
-            (UpgradeKind::BiggerPack, Some(r)) => req.lang.pick(
-                format!(
-                    "Kemasan lebih besar ({}×), per gram lebih hemat",
-                    decimal(r, Lang::Id)
-                ),
-                format!("Bigger pack ({}×), less per gram", decimal(r, Lang::En)),
-            ),
-            _ => req.lang.pick(
-                format!("Versi lebih premium dari {}", viewed_p.name),
-                format!("A premium step up from {}", viewed_p.name),
-            ),
-        };
-        let reason = if u.kind == UpgradeKind::BiggerPack && u.pack_ratio.is_some_and(|r| u.price_ratio >= r)
-        {
-            // Not cheaper per gram: do not claim it is.
-            req.lang.pick(
-                format!(
-                    "Kemasan lebih besar ({}×)",
-                    decimal(u.pack_ratio.unwrap_or(1.0), Lang::Id)
-                ),
-                format!(
-                    "Bigger pack ({}×)",
-                    decimal(u.pack_ratio.unwrap_or(1.0), Lang::En)
-                ),
-            )
-        } else {
-            reason
-        };
-        let mut it = item(p, u.score, reason);
-        if s.upsell_discount_pct > 0.0 {
-            it.discounted_price = Some(p.price.discounted(s.upsell_discount_pct).0);
-            it.discount_pct = Some(s.upsell_discount_pct);
-        }
-        out.push(it);
-    }
-    if out.is_empty() {
-        fill_with_best_sellers(
-            model,
-            allowed,
-            &mut out,
-            req.limit,
-            Some(viewed_p.price),
-            req.lang,
-        );
-    }
-    out
-}
-
-fn bundle_list(
-    model: &ShopModel,
-    s: &RecommendSettings,
     offers: &[FixedOffer],
     viewed: usize,
-    allowed: &Allowed,
-    req: &Request,
-) -> Vec<BundleOffer> {
-    let viewed_p = &model.products[viewed];
+    lang: Lang,
+) -> (Vec<BundleOffer>, Vec<usize>) {
     let mut out: Vec<BundleOffer> = Vec::new();
-    // The shop owner's fixed offers that involve the viewed product come first.
+    let mut covered: Vec<usize> = Vec::new();
     for offer in offers {
         let lines: Vec<(usize, u32, bool)> = offer
             .buy
@@ -364,6 +675,7 @@ fn bundle_list(
         if !complete || !involves || !available {
             continue;
         }
+        covered.extend(lines.iter().map(|(i, _, _)| *i).filter(|&i| i != viewed));
         let price: i64 = lines
             .iter()
             .map(|(i, q, _)| model.products[*i].price.0 * i64::from(*q))
@@ -374,7 +686,7 @@ fn bundle_list(
             .map(|(i, q, _)| model.products[*i].price.0 * i64::from(*q))
             .sum();
         let bundle_price = Rupiah(paid).discounted(offer.discount_pct).0;
-        let title = match req.lang {
+        let title = match lang {
             Lang::En => offer.title_en.clone().unwrap_or_else(|| offer.title.clone()),
             Lang::Id => offer.title.clone(),
         };
@@ -383,7 +695,7 @@ fn bundle_list(
                 .iter()
                 .map(|(i, q, free)| {
                     let p = &model.products[*i];
-                    let note = match (free, req.lang) {
+                    let note = match (free, lang) {
                         (true, Lang::Id) => format!("{q}× gratis"),
                         (true, Lang::En) => format!("{q}× free"),
                         (false, _) => format!("{q}×"),
@@ -405,74 +717,31 @@ fn bundle_list(
             kind: "fixed".into(),
         });
     }
-    // Mined offers: the viewed product plus its strongest consequents.
-    let rules: Vec<_> = model.bundles.by_product[viewed]
-        .iter()
-        .filter(|r| r.with.is_empty() && allowed.ok(r.consequent as usize))
-        .collect();
-    let max_extra = s.bundle_max_items.saturating_sub(1).max(1);
-    for r in rules.iter().take(max_extra.min(2)) {
-        let other = &model.products[r.consequent as usize];
-        let reason = req.lang.pick(
-            format!(
-                "Sering dibeli bersama: {} pembeli {} juga membeli {} (lift {})",
-                pct(r.confidence),
-                viewed_p.name,
-                other.name,
-                decimal(r.lift, Lang::Id)
-            ),
-            format!(
-                "Often bought together: {} of buyers of {} also bought {} (lift {})",
-                pct(r.confidence),
-                viewed_p.name,
-                other.name,
-                decimal(r.lift, Lang::En)
-            ),
-        );
-        let other = item(other, r.confidence as f32, reason);
-        let stats = Some((r.support, r.confidence, r.lift));
-        out.push(pair_offer(
-            viewed_p,
-            other,
-            s.bundle_discount_pct,
-            stats,
-            req.lang,
-        ));
-    }
-    if out.is_empty() {
-        let mut fallback = Vec::new();
-        fill_with_best_sellers(model, allowed, &mut fallback, 1, None, req.lang);
-        if let Some(best) = fallback.pop() {
-            out.push(pair_offer(viewed_p, best, s.bundle_discount_pct, None, req.lang));
-        }
-    }
-    out
+    (out, covered)
 }
 
-/// A two-item offer: the viewed product and `other`, with the bundle discount; `stats` are
-/// the rule's (support, confidence, lift) when it was mined. The reason is `other`'s.
-fn pair_offer(
-    viewed: &Product,
-    other: Item,
-    discount_pct: f64,
-    stats: Option<(f64, f64, f64)>,
-    lang: Lang,
-) -> BundleOffer {
-    let price = viewed.price.0 + other.price;
-    let reason = other.reason.clone();
+/// A mined (or best-seller) offer: the viewed product and its partners, with the bundle
+/// discount. The reason is the first partner's.
+fn bundle_offer(model: &ShopModel, viewed: usize, b: &BundlePick, discount_pct: f64, lang: Lang) -> BundleOffer {
+    let viewed_p = &model.products[viewed];
+    let reason = reason(model, viewed, &b.why, false, lang);
+    let mut items = vec![item(viewed_p, 1.0, lang.pick("Produk ini".into(), "This product".into()))];
+    for &i in &b.with {
+        let mut it = item(&model.products[i], b.stats.map_or(0.0, |t| t.1 as f32), reason.clone());
+        it.source = b.why.source().to_string();
+        items.push(it);
+    }
+    let price: i64 = items.iter().map(|it| it.price).sum();
     BundleOffer {
         price,
         bundle_price: Rupiah(price).discounted(discount_pct).0,
         discount_pct,
-        support: stats.map(|t| t.0),
-        confidence: stats.map(|t| t.1),
-        lift: stats.map(|t| t.2),
+        support: b.stats.map(|t| t.0),
+        confidence: b.stats.map(|t| t.1),
+        lift: b.stats.map(|t| t.2),
         reason,
-        kind: if stats.is_some() { "mined" } else { "best_sellers" }.into(),
-        items: vec![
-            item(viewed, 1.0, lang.pick("Produk ini".into(), "This product".into())),
-            other,
-        ],
+        kind: if b.stats.is_some() { "mined" } else { "best_sellers" }.into(),
+        items,
     }
 }
 
@@ -535,14 +804,36 @@ pub fn recommend(
     req: &Request,
 ) -> Option<Recommendations> {
     let viewed = model.product_index(req.product)?;
-    let allowed = Allowed::new(model, viewed, req.cart, &settings.exclude);
-    let product = item(&model.products[viewed], 1.0, String::new());
+    let cart: Vec<usize> = req.cart.iter().filter_map(|p| model.product_index(p)).collect();
+    let allowed = Allowed::new(model, viewed, &cart, &settings.exclude);
+    let (fixed, offered) = fixed_offers(model, offers, viewed, req.lang);
+    let picks = pick(
+        model,
+        settings,
+        &PickRequest {
+            viewed,
+            cart: &cart,
+            customer: req.customer,
+            limit: req.limit,
+            keep: &|i| allowed.ok(i),
+            offered: &offered,
+            now: Utc::now(),
+        },
+    );
+    let mut bundles = fixed;
+    bundles.extend(
+        picks
+            .bundles
+            .iter()
+            .map(|b| bundle_offer(model, viewed, b, settings.bundle_discount_pct, req.lang)),
+    );
     Some(Recommendations {
         shop: shop.to_string(),
-        product,
-        similar: similar_list(model, settings, viewed, &allowed, req),
-        upsell: upsell_list(model, settings, viewed, &allowed, req),
-        bundles: bundle_list(model, settings, offers, viewed, &allowed, req),
+        product: item(&model.products[viewed], 1.0, String::new()),
+        similar: items(model, viewed, &picks.similar, None, req.lang),
+        upsell: items(model, viewed, &picks.upsell, Some(settings), req.lang),
+        bundles,
+        for_you: items(model, viewed, &picks.for_you, None, req.lang),
         loyalty: loyalty_view(model, req.customer, req.lang),
     })
 }

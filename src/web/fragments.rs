@@ -21,7 +21,7 @@ use crate::web::recommendations::{answer, RecQuery};
 use crate::web::{known_shop, reject, with_cors, with_state, AppState};
 
 /// The recommendation slots (each needs a product), also the slots events may name.
-pub const SLOTS: &[&str] = &["similar", "upsell", "bundle", "loyalty"];
+pub const SLOTS: &[&str] = &["similar", "upsell", "bundle", "loyalty", "for_you"];
 /// The feedback form's slot (`feedback.rs`): no product, no recommendations.
 pub const FEEDBACK_SLOT: &str = "feedback";
 
@@ -81,6 +81,11 @@ fn title(slot: &str, lang: Lang) -> &'static str {
     match (slot, lang) {
         ("similar", Lang::Id) => "Produk serupa",
         ("similar", Lang::En) => "Similar products",
+        // The similar slot when nothing in it is alike: honest about what it shows.
+        ("also", Lang::Id) => "Mungkin Anda juga suka",
+        ("also", Lang::En) => "You may also like",
+        ("for_you", Lang::Id) => "Untuk Anda",
+        ("for_you", Lang::En) => "For you",
         ("upsell", Lang::Id) => "Naik kelas",
         ("upsell", Lang::En) => "Upgrade",
         ("bundle", Lang::Id) => "Sering dibeli bersama",
@@ -101,11 +106,11 @@ pub fn render_slot(
 ) -> Result<String, Rejection> {
     let viewed = ProductId::parse(&recs.product.id).map_err(|e| crate::web::internal("viewed id", e))?;
     let ctx = match slot {
-        "similar" | "upsell" => {
-            let list = if slot == "similar" {
-                &recs.similar
-            } else {
-                &recs.upsell
+        "similar" | "upsell" | "for_you" => {
+            let list = match slot {
+                "similar" => &recs.similar,
+                "upsell" => &recs.upsell,
+                _ => &recs.for_you,
             };
             if list.is_empty() {
                 return Ok(String::new());
@@ -114,7 +119,13 @@ pub fn render_slot(
                 .iter()
                 .map(|i| fragment_item(i, slot, &viewed, base))
                 .collect();
-            minijinja::context! { slot => slot, title => title(slot, lang), items => minijinja::Value::from(minijinja::value::Serde(&items)) }
+            let alike = list.iter().any(|i| i.source == "similar" || i.source == "pin");
+            let heading = if slot == "similar" && !alike {
+                title("also", lang)
+            } else {
+                title(slot, lang)
+            };
+            minijinja::context! { slot => slot, title => heading, items => minijinja::Value::from(minijinja::value::Serde(&items)) }
         }
         "bundle" => {
             if recs.bundles.is_empty() {

@@ -20,6 +20,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/fragments/upsell.html"),
     ),
     (
+        "fragments/for_you.html",
+        include_str!("../../templates/fragments/for_you.html"),
+    ),
+    (
         "fragments/bundle.html",
         include_str!("../../templates/fragments/bundle.html"),
     ),

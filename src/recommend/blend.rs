@@ -1,0 +1,836 @@
+//! The blended ranker: one score per candidate product, a weighted sum of normalised signals,
+//! with the weights fitted per shop at every rebuild on the shop's own orders.
+//!
+//! **Signals** (each in [0, 1]):
+//!
+//! | signal | what it measures | where it comes from |
+//! |---|---|---|
+//! | `co_purchase` | bought in the same basket as the context | Σ of the [`super::copurchase`] scores over the context products, divided by the best candidate's |
+//! | `content` | alike in what it is | the similar-products lists ([`super::similar`]), pairs with real evidence only, mean over the context |
+//! | `category_popular` | a best-seller in the context's categories | ln(1 + units) over the category's best |
+//! | `popular` | a best-seller of the shop | ln(1 + units) over the shop's best |
+//! | `repurchase` | the customer's own product, bought often | ln(1 + orders with it) over their most-bought product's |
+//! | `due` | the customer's own product, due again | elapsed days since they last bought it against the product's usual interval: min(r, 1/r) |
+//!
+//! A query has a *context* (the viewed product and the cart; in evaluation the rest of a
+//! basket) and, for a signed-in customer, their *history*. Candidates are the co-purchase
+//! neighbours and similar products of the context (and of the history), the best-sellers of
+//! the context's categories and of the shop, and the history itself.
+//!
+//! **The fit** ([`fit`]). The shop's purchases are split in time: the earlier 80 % build the
+//! signals, the latest 20 % are validation. Two kinds of validation case, as `laris eval`
+//! makes them: *basket completion* (one product of a basket hidden, drawn by a fixed seed; the
+//! rest is the context; for product pages) and *next order* (a customer's earlier purchases
+//! predict the order; for the personal list, repurchases allowed). The signals of every
+//! candidate of every case are computed once; a coordinate search then tries each weight on a
+//! grid, keeps the value with the best mean NDCG@10 (ties: the smaller weight), and repeats
+//! until nothing improves. The fitted weights are shrunk toward the defaults by
+//! cases / (cases + 200), so a shop with little data stays near them. If the fitted blend does
+//! not beat best-sellers on validation, the list serves best-sellers plus co-purchase
+//! (`popular` 1, `co_purchase` 0.1) and the fit says so. Deterministic: the same orders give
+//! the same weights.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::copurchase::{build_co_purchase, repeat_stats, CoPurchase, CoPurchaseSettings, Purchase};
+use super::similar::Neighbour;
+use crate::domain::CustomerId;
+
+/// Number of signals.
+pub const SIGNALS: usize = 6;
+/// Signal names, in the order of [`Weights::as_array`].
+pub const SIGNAL_NAMES: [&str; SIGNALS] = [
+    "co_purchase",
+    "content",
+    "category_popular",
+    "popular",
+    "repurchase",
+    "due",
+];
+/// Best-sellers per category and of the shop offered as candidates.
+const TOP_CANDIDATES: usize = 30;
+/// History products of one customer considered (most bought first).
+const MAX_HISTORY: usize = 60;
+/// Validation cases per kind at most (an even sample of the validation orders beyond it).
+const MAX_CASES: usize = 2000;
+/// List length the fit optimises (NDCG@FIT_N).
+pub const FIT_N: usize = 10;
+/// Fewer validation cases than this: no fit, the default weights.
+const MIN_CASES: usize = 30;
+/// Shrinkage toward the defaults: α = cases / (cases + SHRINK_CASES).
+const SHRINK_CASES: f64 = 200.0;
+/// Values a weight may take in the coordinate search.
+const GRID: [f32; 12] = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0];
+/// Seed of the hidden basket items of the validation cases.
+const FIT_SEED: u64 = 7;
+
+/// A weight per signal.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    pub co_purchase: f32,
+    pub content: f32,
+    pub category_popular: f32,
+    pub popular: f32,
+    pub repurchase: f32,
+    pub due: f32,
+}
+
+impl Weights {
+    /// Product pages before any fit: buying patterns first, then likeness and popularity.
+    pub const ITEM_DEFAULT: Weights = Weights {
+        co_purchase: 1.0,
+        content: 0.3,
+        category_popular: 0.2,
+        popular: 0.2,
+        repurchase: 0.0,
+        due: 0.0,
+    };
+    /// A signed-in customer's list before any fit: their own products first.
+    pub const PERSONAL_DEFAULT: Weights = Weights {
+        co_purchase: 0.5,
+        content: 0.1,
+        category_popular: 0.0,
+        popular: 0.2,
+        repurchase: 1.0,
+        due: 0.3,
+    };
+    /// When no blend beats best-sellers: best-sellers, co-purchase breaking their ties.
+    pub const BEST_SELLERS: Weights = Weights {
+        co_purchase: 0.1,
+        content: 0.0,
+        category_popular: 0.0,
+        popular: 1.0,
+        repurchase: 0.0,
+        due: 0.0,
+    };
+
+    pub fn as_array(&self) -> [f32; SIGNALS] {
+        [
+            self.co_purchase,
+            self.content,
+            self.category_popular,
+            self.popular,
+            self.repurchase,
+            self.due,
+        ]
+    }
+
+    pub fn from_array(a: [f32; SIGNALS]) -> Weights {
+        Weights {
+            co_purchase: a[0],
+            content: a[1],
+            category_popular: a[2],
+            popular: a[3],
+            repurchase: a[4],
+            due: a[5],
+        }
+    }
+
+    /// Scaled so that the largest weight is 1 (scores rank the same).
+    fn normalised(self) -> Weights {
+        let a = self.as_array();
+        let max = a.iter().copied().fold(0.0f32, f32::max);
+        if max <= 0.0 {
+            return self;
+        }
+        Weights::from_array(a.map(|w| (w / max * 1000.0).round() / 1000.0))
+    }
+
+    fn score(&self, s: &[f32; SIGNALS]) -> f32 {
+        self.as_array().iter().zip(s).map(|(w, x)| w * x).sum()
+    }
+}
+
+/// What one customer bought before, per product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub product: u32,
+    /// Orders in which they bought it.
+    pub orders: u32,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+/// One paid basket of one customer at one time: what the blend is built from.
+#[derive(Debug, Clone)]
+pub struct Basket {
+    pub customer: CustomerId,
+    pub at: DateTime<Utc>,
+    /// Sorted, distinct catalogue indices.
+    pub products: Vec<u32>,
+    /// Units per product, in the order of `products`.
+    pub units: Vec<u64>,
+}
+
+/// The order-derived signals of a shop: co-purchase, popularity, category best-sellers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BlendData {
+    pub co: CoPurchase,
+    /// Per product: units sold in paid orders.
+    pub units: Vec<u64>,
+    /// Per product: ln(1 + units sold) / ln(1 + the best-seller's units).
+    pub popular: Vec<f32>,
+    /// Per product: the same within its category.
+    pub category_popular: Vec<f32>,
+    /// Per product: its category's number, `u32::MAX` without a category.
+    pub category: Vec<u32>,
+    /// Per category: its best-sellers, best first.
+    pub category_top: Vec<Vec<u32>>,
+    /// The shop's best-sellers, best first.
+    pub top: Vec<u32>,
+    /// Median days between repurchases over all products (for products without their own).
+    pub interval_days: Option<f32>,
+}
+
+fn log_share(units: u64, best: u64) -> f32 {
+    if best == 0 {
+        0.0
+    } else {
+        ((1.0 + units as f64).ln() / (1.0 + best as f64).ln()) as f32
+    }
+}
+
+/// Days since the epoch, for intervals.
+fn day(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(86_400)
+}
+
+impl BlendData {
+    /// `categories` gives each product's category (any stable text; `None` without one).
+    pub fn build(
+        baskets: &[Basket],
+        categories: &[Option<String>],
+        co_settings: &CoPurchaseSettings,
+    ) -> BlendData {
+        let n = categories.len();
+        let products: Vec<Vec<u32>> = baskets.iter().map(|b| b.products.clone()).collect();
+        let mut co = build_co_purchase(&products, n, co_settings);
+        let purchases: Vec<Purchase> = baskets
+            .iter()
+            .map(|b| Purchase {
+                customer: b.customer.0.as_str(),
+                day: day(b.at),
+                products: &b.products,
+            })
+            .collect();
+        co.repeats = repeat_stats(&purchases, n);
+        let mut units = vec![0u64; n];
+        for b in baskets {
+            for (&p, &u) in b.products.iter().zip(&b.units) {
+                units[p as usize] += u;
+            }
+        }
+        let mut ids: HashMap<&str, u32> = HashMap::new();
+        let category: Vec<u32> = categories
+            .iter()
+            .map(|c| match c {
+                Some(c) => {
+                    let next = ids.len() as u32;
+                    *ids.entry(c.as_str()).or_insert(next)
+                }
+                None => u32::MAX,
+            })
+            .collect();
+        let by_units = |a: &u32, b: &u32| units[*b as usize].cmp(&units[*a as usize]).then(a.cmp(b));
+        let mut all: Vec<u32> = (0..n as u32).filter(|&i| units[i as usize] > 0).collect();
+        all.sort_by(by_units);
+        let best = all.first().map_or(0, |&i| units[i as usize]);
+        let popular: Vec<f32> = units.iter().map(|&u| log_share(u, best)).collect();
+        let mut category_top: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
+        for &i in &all {
+            let c = category[i as usize];
+            if c != u32::MAX && category_top[c as usize].len() < TOP_CANDIDATES {
+                category_top[c as usize].push(i);
+            }
+        }
+        let category_popular = (0..n)
+            .map(|i| match category[i] {
+                u32::MAX => 0.0,
+                c => {
+                    let best = category_top[c as usize].first().map_or(0, |&b| units[b as usize]);
+                    log_share(units[i], best)
+                }
+            })
+            .collect();
+        let mut intervals: Vec<f32> = co.repeats.iter().filter_map(|r| r.interval_days).collect();
+        intervals.sort_by(f32::total_cmp);
+        let interval_days = intervals.get(intervals.len() / 2).copied();
+        all.truncate(TOP_CANDIDATES);
+        BlendData {
+            co,
+            units,
+            popular,
+            category_popular,
+            category,
+            category_top,
+            top: all,
+            interval_days,
+        }
+    }
+}
+
+/// What a list is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// The viewed product and the cart (or the rest of a basket); sorted, distinct.
+    pub context: &'a [u32],
+    /// The customer's earlier purchases; empty for an anonymous visitor.
+    pub history: &'a [HistoryItem],
+    pub now: DateTime<Utc>,
+    /// Whether products of the context and the history may be listed (a repurchase).
+    pub allow_repeats: bool,
+}
+
+/// A candidate and its signals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    pub index: u32,
+    pub signals: [f32; SIGNALS],
+}
+
+/// Whether a similar-products neighbour is evidence of likeness (not price alone).
+pub fn content_evidence(n: &Neighbour) -> bool {
+    n.traits.same_category || !n.traits.attributes.is_empty() || !n.traits.words.is_empty()
+}
+
+/// Every candidate of a query with its signals, by index.
+pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Vec<Candidate> {
+    let mut at: HashMap<u32, usize> = HashMap::new();
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut slot = |i: u32, out: &mut Vec<Candidate>| -> usize {
+        *at.entry(i).or_insert_with(|| {
+            out.push(Candidate {
+                index: i,
+                signals: [0.0; SIGNALS],
+            });
+            out.len() - 1
+        })
+    };
+    let context = q.context;
+    let inv = 1.0 / context.len().max(1) as f32;
+    for &c in context {
+        for n in data.co.neighbours.get(c as usize).into_iter().flatten() {
+            let k = slot(n.index, &mut out);
+            out[k].signals[0] += n.score;
+        }
+        for n in similar.get(c as usize).into_iter().flatten() {
+            if content_evidence(n) {
+                let k = slot(n.index, &mut out);
+                out[k].signals[1] += n.score * inv;
+            }
+        }
+    }
+    let mut history: Vec<&HistoryItem> = q.history.iter().collect();
+    history.sort_by(|a, b| b.orders.cmp(&a.orders).then(b.last.cmp(&a.last)));
+    history.truncate(MAX_HISTORY);
+    let most = history.first().map_or(0, |h| h.orders);
+    for h in &history {
+        let k = slot(h.product, &mut out);
+        out[k].signals[4] = log_share(u64::from(h.orders), u64::from(most));
+        let interval = data
+            .co
+            .repeats
+            .get(h.product as usize)
+            .and_then(|r| r.interval_days)
+            .or(data.interval_days)
+            .unwrap_or(30.0)
+            .max(1.0);
+        let elapsed = ((q.now - h.last).num_seconds() as f32 / 86_400.0).max(0.5);
+        let r = elapsed / interval;
+        out[k].signals[5] = r.min(1.0 / r);
+        for n in data.co.neighbours.get(h.product as usize).into_iter().flatten() {
+            let k = slot(n.index, &mut out);
+            out[k].signals[0] += n.score;
+        }
+    }
+    let mut cats: Vec<u32> = context
+        .iter()
+        .filter_map(|&c| data.category.get(c as usize).copied())
+        .filter(|&c| c != u32::MAX)
+        .collect();
+    cats.sort_unstable();
+    cats.dedup();
+    for &c in &cats {
+        for &i in &data.category_top[c as usize] {
+            slot(i, &mut out);
+        }
+    }
+    for &i in &data.top {
+        slot(i, &mut out);
+    }
+    let max_co = out.iter().map(|c| c.signals[0]).fold(0.0f32, f32::max);
+    for c in &mut out {
+        let i = c.index as usize;
+        if max_co > 0.0 {
+            c.signals[0] /= max_co;
+        }
+        c.signals[1] = c.signals[1].min(1.0);
+        c.signals[2] = if data.category.get(i).is_some_and(|k| cats.binary_search(k).is_ok()) {
+            data.category_popular[i]
+        } else {
+            0.0
+        };
+        c.signals[3] = data.popular.get(i).copied().unwrap_or(0.0);
+    }
+    if !q.allow_repeats {
+        out.retain(|c| {
+            context.binary_search(&c.index).is_err() && !q.history.iter().any(|h| h.product == c.index)
+        });
+    }
+    out
+}
+
+/// A ranked candidate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranked {
+    pub index: u32,
+    pub score: f32,
+    pub signals: [f32; SIGNALS],
+}
+
+impl Ranked {
+    /// The signal that adds most to the score under `w`.
+    pub fn main_signal(&self, w: &Weights) -> usize {
+        let a = w.as_array();
+        (0..SIGNALS)
+            .max_by(|&x, &y| (a[x] * self.signals[x]).total_cmp(&(a[y] * self.signals[y])).then(y.cmp(&x)))
+            .unwrap_or(0)
+    }
+}
+
+/// Sorts candidates by score (ties: popularity, then index) and keeps those `keep` allows,
+/// the first `n` of them.
+pub fn rank_candidates(
+    mut cands: Vec<Candidate>,
+    w: &Weights,
+    n: usize,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<Ranked> {
+    cands.retain(|c| keep(c.index));
+    let mut scored: Vec<Ranked> = cands
+        .into_iter()
+        .map(|c| Ranked {
+            index: c.index,
+            score: w.score(&c.signals),
+            signals: c.signals,
+        })
+        .filter(|r| r.score > 0.0)
+        .collect();
+    let order = |a: &Ranked, b: &Ranked| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.signals[3].total_cmp(&a.signals[3]))
+            .then(a.index.cmp(&b.index))
+    };
+    if scored.len() > n {
+        scored.select_nth_unstable_by(n, order);
+        scored.truncate(n);
+    }
+    scored.sort_unstable_by(order);
+    scored
+}
+
+/// The top `n` of a query under `w`, among the products `keep` allows.
+pub fn rank(
+    data: &BlendData,
+    similar: &[Vec<Neighbour>],
+    w: &Weights,
+    q: &Query,
+    n: usize,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<Ranked> {
+    rank_candidates(candidates(data, similar, q), w, n, keep)
+}
+
+/// How a list is served after the fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlendMode {
+    /// Too few orders to fit: the default weights.
+    #[default]
+    Defaults,
+    /// The fitted weights beat best-sellers on validation.
+    Fitted,
+    /// Nothing beat best-sellers on validation: best-sellers, co-purchase breaking ties.
+    BestSellers,
+}
+
+/// Validation figures of one list at N = [`FIT_N`].
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Figures {
+    pub ndcg: f64,
+    pub precision: f64,
+    pub hit_rate: f64,
+}
+
+/// The fit of one list (product pages or a customer's own list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListFit {
+    pub mode: BlendMode,
+    /// The weights served.
+    pub weights: Weights,
+    /// Validation cases the weights were fitted on.
+    pub cases: usize,
+    /// The served weights on validation.
+    pub blend: Figures,
+    /// Best-sellers on the same cases.
+    pub best_sellers: Figures,
+    /// The single-signal peer on the same cases: co-purchase alone for product pages, the
+    /// customer's own most-bought products for the personal list.
+    pub peer: Figures,
+}
+
+impl ListFit {
+    fn defaults(weights: Weights, cases: usize) -> ListFit {
+        ListFit {
+            mode: BlendMode::Defaults,
+            weights,
+            cases,
+            blend: Figures::default(),
+            best_sellers: Figures::default(),
+            peer: Figures::default(),
+        }
+    }
+}
+
+/// The per-shop fit kept in the model snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlendFit {
+    pub fitted_at: DateTime<Utc>,
+    /// Purchases that built the validation signals, and the later ones validated on.
+    pub fit_orders: usize,
+    pub validation_orders: usize,
+    /// Product pages (basket completion).
+    pub item: ListFit,
+    /// A signed-in customer's own list (next order, repurchases allowed).
+    pub personal: ListFit,
+    /// Share of the products whose similar list holds a neighbour with real evidence.
+    pub content_coverage: f64,
+}
+
+impl Default for BlendFit {
+    fn default() -> Self {
+        BlendFit {
+            fitted_at: DateTime::<Utc>::UNIX_EPOCH,
+            fit_orders: 0,
+            validation_orders: 0,
+            item: ListFit::defaults(Weights::ITEM_DEFAULT, 0),
+            personal: ListFit::defaults(Weights::PERSONAL_DEFAULT, 0),
+            content_coverage: 0.0,
+        }
+    }
+}
+
+/// One validation case with its candidates' signals computed once.
+struct FitCase {
+    cands: Vec<Candidate>,
+    truth: Vec<u32>,
+}
+
+fn dcg_at(n: usize, truth_len: usize) -> f64 {
+    (0..truth_len.min(n)).map(|r| 1.0 / ((r + 2) as f64).log2()).sum()
+}
+
+/// Figures of ranked lists against truths.
+fn figures(lists: impl Iterator<Item = (Vec<u32>, Vec<u32>)>, n: usize) -> Figures {
+    let (mut ndcg, mut precision, mut hit, mut cases) = (0.0, 0.0, 0.0, 0usize);
+    for (list, truth) in lists {
+        cases += 1;
+        let mut dcg = 0.0;
+        let mut hits = 0usize;
+        for (r, i) in list.iter().take(n).enumerate() {
+            if truth.binary_search(i).is_ok() {
+                dcg += 1.0 / ((r + 2) as f64).log2();
+                hits += 1;
+            }
+        }
+        ndcg += dcg / dcg_at(n, truth.len());
+        precision += hits as f64 / n as f64;
+        hit += if hits > 0 { 1.0 } else { 0.0 };
+    }
+    if cases == 0 {
+        return Figures::default();
+    }
+    let c = cases as f64;
+    Figures {
+        ndcg: ndcg / c,
+        precision: precision / c,
+        hit_rate: hit / c,
+    }
+}
+
+fn blend_figures(cases: &[FitCase], w: &Weights) -> Figures {
+    figures(
+        cases.iter().map(|c| {
+            let list = rank_candidates(c.cands.clone(), w, FIT_N, &|_| true)
+                .into_iter()
+                .map(|r| r.index)
+                .collect();
+            (list, c.truth.clone())
+        }),
+        FIT_N,
+    )
+}
+
+/// Mean NDCG only, without cloning: the inner loop of the search.
+fn mean_ndcg(cases: &[FitCase], w: &Weights, scratch: &mut Vec<(f32, f32, u32, bool)>) -> f64 {
+    let mut total = 0.0;
+    for c in cases {
+        scratch.clear();
+        scratch.extend(
+            c.cands
+                .iter()
+                .map(|k| (w.score(&k.signals), k.signals[3], k.index, c.truth.binary_search(&k.index).is_ok()))
+                .filter(|k| k.0 > 0.0),
+        );
+        let order = |a: &(f32, f32, u32, bool), b: &(f32, f32, u32, bool)| {
+            b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
+        };
+        if scratch.len() > FIT_N {
+            scratch.select_nth_unstable_by(FIT_N, order);
+            scratch.truncate(FIT_N);
+        }
+        scratch.sort_unstable_by(order);
+        let dcg: f64 = scratch
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.3)
+            .map(|(r, _)| 1.0 / ((r + 2) as f64).log2())
+            .sum();
+        total += dcg / dcg_at(FIT_N, c.truth.len());
+    }
+    total / cases.len().max(1) as f64
+}
+
+/// Coordinate search over [`GRID`] from `start`; only the signals in `free` move.
+fn coordinate_search(cases: &[FitCase], start: Weights, free: &[usize]) -> Weights {
+    let mut scratch = Vec::new();
+    let mut w = start.as_array();
+    let mut best = mean_ndcg(cases, &Weights::from_array(w), &mut scratch);
+    for _pass in 0..4 {
+        let mut improved = false;
+        for &s in free {
+            let mut choice = (w[s], best);
+            for &g in &GRID {
+                let mut trial = w;
+                trial[s] = g;
+                if trial.iter().all(|&x| x == 0.0) {
+                    continue;
+                }
+                let v = mean_ndcg(cases, &Weights::from_array(trial), &mut scratch);
+                // Better by a hair, or as good with a smaller weight.
+                if v > choice.1 + 1e-9 || ((v - choice.1).abs() <= 1e-9 && g < choice.0) {
+                    choice = (g, v);
+                }
+            }
+            if choice.0 != w[s] {
+                improved |= choice.1 > best + 1e-9;
+                w[s] = choice.0;
+                best = choice.1;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    Weights::from_array(w)
+}
+
+fn shrink(fitted: Weights, default: Weights, cases: usize) -> Weights {
+    let alpha = cases as f64 / (cases as f64 + SHRINK_CASES);
+    let (f, d) = (fitted.normalised().as_array(), default.normalised().as_array());
+    let mut out = [0.0f32; SIGNALS];
+    for s in 0..SIGNALS {
+        out[s] = (alpha * f64::from(f[s]) + (1.0 - alpha) * f64::from(d[s])) as f32;
+    }
+    Weights::from_array(out).normalised()
+}
+
+/// An even sample of at most `max` items, in order.
+fn even_sample<T>(items: Vec<T>, max: usize) -> Vec<T> {
+    if items.len() <= max {
+        return items;
+    }
+    let step = items.len() as f64 / max as f64;
+    let mut out = Vec::with_capacity(max);
+    for (k, it) in items.into_iter().enumerate() {
+        if ((out.len() as f64) * step) as usize == k {
+            out.push(it);
+        }
+    }
+    out
+}
+
+/// The customer histories at each basket: every customer's purchases up to a time.
+pub fn histories_at(baskets: &[Basket]) -> BTreeMap<&CustomerId, Vec<HistoryItem>> {
+    let mut out: BTreeMap<&CustomerId, Vec<HistoryItem>> = BTreeMap::new();
+    for b in baskets {
+        add_to_history(out.entry(&b.customer).or_default(), b);
+    }
+    out
+}
+
+/// Adds one basket to a customer's history (kept sorted by product).
+pub fn add_to_history(h: &mut Vec<HistoryItem>, b: &Basket) {
+    for &p in &b.products {
+        match h.binary_search_by_key(&p, |x| x.product) {
+            Ok(k) => {
+                let x = &mut h[k];
+                x.orders += 1;
+                x.first = x.first.min(b.at);
+                x.last = x.last.max(b.at);
+            }
+            Err(k) => h.insert(
+                k,
+                HistoryItem {
+                    product: p,
+                    orders: 1,
+                    first: b.at,
+                    last: b.at,
+                },
+            ),
+        }
+    }
+}
+
+/// Fits the weights of both lists on `baskets` (purchases in time order).
+pub fn fit(
+    baskets: &[Basket],
+    categories: &[Option<String>],
+    similar: &[Vec<Neighbour>],
+    co_settings: &CoPurchaseSettings,
+    now: DateTime<Utc>,
+) -> BlendFit {
+    let content_coverage = if similar.is_empty() {
+        0.0
+    } else {
+        similar.iter().filter(|l| l.iter().any(content_evidence)).count() as f64 / similar.len() as f64
+    };
+    let cut = baskets.len() - baskets.len() / 5;
+    let (early, late) = baskets.split_at(cut);
+    let data = BlendData::build(early, categories, co_settings);
+    let mut rng = ChaCha8Rng::seed_from_u64(FIT_SEED);
+    let basket_cases: Vec<(Vec<u32>, Vec<u32>)> = late
+        .iter()
+        .filter(|b| b.products.len() >= 2)
+        .map(|b| {
+            let mut context = b.products.clone();
+            let hidden = context.remove(rng.gen_range(0..context.len()));
+            (context, vec![hidden])
+        })
+        .collect();
+    let basket_cases = even_sample(basket_cases, MAX_CASES);
+    let mut history: BTreeMap<&CustomerId, Vec<HistoryItem>> = histories_at(early);
+    let mut next_cases: Vec<(Vec<HistoryItem>, DateTime<Utc>, Vec<u32>)> = Vec::new();
+    for b in late {
+        let h = history.entry(&b.customer).or_default();
+        if !h.is_empty() && !b.products.is_empty() {
+            next_cases.push((h.clone(), b.at, b.products.clone()));
+        }
+        add_to_history(h, b);
+    }
+    let next_cases = even_sample(next_cases, MAX_CASES);
+    let item_cases: Vec<FitCase> = basket_cases
+        .iter()
+        .map(|(context, truth)| FitCase {
+            cands: candidates(
+                &data,
+                similar,
+                &Query {
+                    context,
+                    history: &[],
+                    now,
+                    allow_repeats: false,
+                },
+            ),
+            truth: truth.clone(),
+        })
+        .collect();
+    let personal_cases: Vec<FitCase> = next_cases
+        .iter()
+        .map(|(h, at, truth)| FitCase {
+            cands: candidates(
+                &data,
+                similar,
+                &Query {
+                    context: &[],
+                    history: h,
+                    now: *at,
+                    allow_repeats: true,
+                },
+            ),
+            truth: truth.clone(),
+        })
+        .collect();
+    let best_sellers_item = figures(
+        basket_cases.iter().map(|(context, truth)| {
+            let list = data
+                .top
+                .iter()
+                .copied()
+                .filter(|i| context.binary_search(i).is_err())
+                .take(FIT_N)
+                .collect();
+            (list, truth.clone())
+        }),
+        FIT_N,
+    );
+    let best_sellers_personal = figures(
+        next_cases
+            .iter()
+            .map(|(_, _, truth)| (data.top.iter().copied().take(FIT_N).collect(), truth.clone())),
+        FIT_N,
+    );
+    let co_only = Weights::from_array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    let own_only = Weights::from_array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let item = fit_list(
+        &item_cases,
+        Weights::ITEM_DEFAULT,
+        &[0, 1, 2, 3],
+        best_sellers_item,
+        blend_figures(&item_cases, &co_only),
+    );
+    let personal = fit_list(
+        &personal_cases,
+        Weights::PERSONAL_DEFAULT,
+        &[0, 1, 2, 3, 4, 5],
+        best_sellers_personal,
+        blend_figures(&personal_cases, &own_only),
+    );
+    BlendFit {
+        fitted_at: now,
+        fit_orders: early.len(),
+        validation_orders: late.len(),
+        item,
+        personal,
+        content_coverage,
+    }
+}
+
+fn fit_list(cases: &[FitCase], default: Weights, free: &[usize], best_sellers: Figures, peer: Figures) -> ListFit {
+    if cases.len() < MIN_CASES {
+        return ListFit::defaults(default, cases.len());
+    }
+    let fitted = coordinate_search(cases, default, free);
+    let weights = shrink(fitted, default, cases.len());
+    let blend = blend_figures(cases, &weights);
+    let (mode, weights, blend) = if blend.ndcg > best_sellers.ndcg {
+        (BlendMode::Fitted, weights, blend)
+    } else {
+        let fallback = Weights::BEST_SELLERS;
+        (BlendMode::BestSellers, fallback, blend_figures(cases, &fallback))
+    };
+    ListFit {
+        mode,
+        weights,
+        cases: cases.len(),
+        blend,
+        best_sellers,
+        peer,
+    }
+}
