@@ -97,9 +97,13 @@ pub struct ProtocolSummary {
     pub test_orders: usize,
     pub used: usize,
     pub skipped: BTreeMap<String, usize>,
-    /// Mean share of G outside the context: the best recall a model that never recommends
-    /// the context can reach.
+    /// The best recall a model can reach: 1 when the protocol allows repeats (`next_order`),
+    /// else the mean share of G outside the context; `null` with no cases.
     pub recall_ceiling: Option<f64>,
+    /// Why the protocol could not run on this input, when that needs saying (e.g. a basket
+    /// file has no customers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 fn num(x: Option<f64>) -> String {
@@ -129,7 +133,12 @@ fn p_value(p: f64) -> String {
 fn protocol_title(p: Protocol) -> &'static str {
     match p {
         Protocol::BasketCompletion => "Basket completion (hide one item of the basket)",
-        Protocol::NextOrder => "Next order (the customer's earlier purchases predict the order)",
+        Protocol::NextOrder => {
+            "Next order (the customer's earlier purchases predict the order; repurchases count)"
+        }
+        Protocol::NextOrderNew => {
+            "Next order, new products (the same, but no model may list what the customer already bought)"
+        }
     }
 }
 
@@ -299,13 +308,17 @@ impl EvalReport {
     }
 
     fn protocol_text(&self, s: &ProtocolSummary) -> String {
-        format!(
+        let mut text = format!(
             "{} of {} test purchases used, {}; recall ceiling {}.",
             s.used,
             s.test_orders,
             skipped_text(s),
             num(s.recall_ceiling)
-        )
+        );
+        if let Some(note) = &s.note {
+            let _ = write!(text, " Not measured: {note}.");
+        }
+        text
     }
 
     /// The plain-text rendering for a terminal.
@@ -441,9 +454,18 @@ mod tests {
         assert_eq!(keys(&v["clusters"]["tiers"]), ["k", "silhouette", "sse"]);
         assert_eq!(v["results"][0]["protocol"], "basket_completion");
         assert_eq!(v["results"][0]["model"], "similar");
-        // 2 protocols × 6 models × 2 lengths; 2 × 2 × 4 metrics compared.
-        assert_eq!(v["results"].as_array().unwrap().len(), 24);
-        assert_eq!(v["comparisons"].as_array().unwrap().len(), 16);
+        // 3 protocols × 6 models × 2 lengths; 3 × 2 × 4 metrics compared.
+        assert_eq!(v["results"].as_array().unwrap().len(), 36);
+        assert_eq!(v["comparisons"].as_array().unwrap().len(), 24);
+        let protocols: Vec<&str> = v["protocols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["protocol"].as_str().unwrap())
+            .collect();
+        assert_eq!(protocols, ["basket_completion", "next_order", "next_order_new"]);
+        assert_eq!(v["protocols"][1]["recall_ceiling"], 1.0);
+        assert!(v["protocols"][1].get("note").is_none(), "a note only when one is due");
         let back: EvalReport = serde_json::from_value(v).unwrap();
         assert_eq!(back, report());
     }
