@@ -14,9 +14,7 @@ use laris::domain::{CustomerId, OrderStatus, ProductId, Rupiah};
 use laris::eval::protocols::{basket_completion, next_order, next_order_new};
 use laris::eval::recommenders::bundles;
 use laris::eval::report::{EvalReport, ResultRow};
-use laris::eval::{
-    evaluate, split_orders, train_model, EvalConfig, ModelKind, Protocol, Query, SplitRule,
-};
+use laris::eval::{evaluate, split_orders, train_model, EvalConfig, ModelKind, Protocol, Query, SplitRule};
 use laris::records::{Order, OrderLine, Product, ProductStatus};
 
 const TOL: f64 = 1e-9;
@@ -364,7 +362,16 @@ fn next_order_metrics_with_repeats_equal_the_hand_computation() {
     let s3 = (1.0f64 / 3.0).sqrt();
     assert_row(
         bs(3),
-        [1.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0, s3, 4.0 / 9.0, 2.0 / 3.0, 2.0 / 3.0, 0.5],
+        [
+            1.0 / 3.0,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            s3,
+            4.0 / 9.0,
+            2.0 / 3.0,
+            2.0 / 3.0,
+            0.5,
+        ],
         3,
     );
     // N = 2: [A, B] to all: INV-6 P 1, R 1, NDCG 1; INV-8 0; INV-9 P 1/2, R 1, NDCG 1.
@@ -372,7 +379,16 @@ fn next_order_metrics_with_repeats_equal_the_hand_computation() {
     //   F1 = 2·(1/2)(2/3) / (7/6) = 4/7; hit rate 2/3; NDCG 2/3; coverage {A, B} → 2/6.
     assert_row(
         bs(2),
-        [0.5, 0.5, 2.0 / 3.0, s3, 4.0 / 7.0, 2.0 / 3.0, 2.0 / 3.0, 2.0 / 6.0],
+        [
+            0.5,
+            0.5,
+            2.0 / 3.0,
+            s3,
+            4.0 / 7.0,
+            2.0 / 3.0,
+            2.0 / 3.0,
+            2.0 / 6.0,
+        ],
         3,
     );
     // Bundles skip the context under either next-order protocol: the same figures.
@@ -381,7 +397,12 @@ fn next_order_metrics_with_repeats_equal_the_hand_computation() {
         let without = row(&r, Protocol::NextOrderNew, ModelKind::Bundles, n);
         assert_eq!(
             (&with.precision, &with.recall, with.ndcg, with.coverage),
-            (&without.precision, &without.recall, without.ndcg, without.coverage)
+            (
+                &without.precision,
+                &without.recall,
+                without.ndcg,
+                without.coverage
+            )
         );
     }
 }
@@ -805,7 +826,10 @@ fn laris_eval_baskets_evaluates_a_basket_file_with_no_config_and_no_store() {
     assert_eq!(json["split"]["test_orders"], 60);
     assert_eq!(json["catalogue_products"], items.len());
     let protocols = json["protocols"].as_array().unwrap();
-    let names: Vec<&str> = protocols.iter().map(|p| p["protocol"].as_str().unwrap()).collect();
+    let names: Vec<&str> = protocols
+        .iter()
+        .map(|p| p["protocol"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["basket_completion", "next_order", "next_order_new"]);
     assert_eq!(protocols[0]["used"], with_two);
     assert_eq!(protocols[0]["skipped"]["one_product"], 60 - with_two);
@@ -833,7 +857,10 @@ fn laris_eval_baskets_evaluates_a_basket_file_with_no_config_and_no_store() {
         .args(["eval", "--shop", "toko-roti", "--baskets"])
         .arg(&fixture));
     assert!(table.contains("Offline evaluation of shop toko-roti"), "{table}");
-    assert!(table.contains("60 no_customers") && table.contains("Not measured"), "{table}");
+    assert!(
+        table.contains("60 no_customers") && table.contains("Not measured"),
+        "{table}"
+    );
 }
 
 #[test]

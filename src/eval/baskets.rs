@@ -203,9 +203,14 @@ mod tests {
             "basket file empty.csv holds no basket (1 line with no item): write one basket per line, items separated by commas (the format `laris rules --baskets` reads)"
         );
         let err = parse_baskets("", "none.csv").unwrap_err().to_string();
-        assert!(err.starts_with("basket file none.csv holds no basket: write"), "{err}");
+        assert!(
+            err.starts_with("basket file none.csv holds no basket: write"),
+            "{err}"
+        );
         let err = read_baskets_file(Path::new("/nonexistent/b.csv")).unwrap_err();
-        assert!(err.to_string().starts_with("reading basket file /nonexistent/b.csv:"));
+        assert!(err
+            .to_string()
+            .starts_with("reading basket file /nonexistent/b.csv:"));
     }
 
     #[test]
@@ -218,8 +223,8 @@ mod tests {
             })
             .collect();
         let f = parse_baskets(&text, "b.csv").unwrap();
-        let r = crate::eval::evaluate_baskets("b", &f, &crate::eval::EvalConfig::default(), &mut |_| {})
-            .unwrap();
+        let r =
+            crate::eval::evaluate_baskets("b", &f, &crate::eval::EvalConfig::default(), &mut |_| {}).unwrap();
         assert_eq!((r.split.train_orders, r.split.test_orders), (48, 12));
         let bc = &r.protocols[0];
         // The test baskets are the last 12: 8 with two items or more, 4 of soda alone.
@@ -231,6 +236,8 @@ mod tests {
         }
         assert_eq!(r.clusters.tiers, None);
         assert_eq!(r.clusters.price, None);
-        assert!(r.to_text().contains("Not measured: every basket of the file is its own anonymous customer"));
+        assert!(r
+            .to_text()
+            .contains("Not measured: every basket of the file is its own anonymous customer"));
     }
 }

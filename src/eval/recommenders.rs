@@ -404,7 +404,12 @@ mod tests {
         let m = model();
         for i in 0..m.products.len() {
             let expected: Vec<u32> = m.similar[i].iter().map(|nb| nb.index).take(4).collect();
-            assert_eq!(similar(&m, &Query::cart(&[i as u32]), 4), expected, "{}", m.products[i].id);
+            assert_eq!(
+                similar(&m, &Query::cart(&[i as u32]), 4),
+                expected,
+                "{}",
+                m.products[i].id
+            );
         }
     }
 
@@ -497,7 +502,11 @@ mod tests {
         let all = best_sellers(&m, &Query::cart(&[]), 100);
         let (top, second) = (all[0], all[1]);
         // The customer bought the best-seller and the second one before.
-        let ctx = if top < second { vec![top, second] } else { vec![second, top] };
+        let ctx = if top < second {
+            vec![top, second]
+        } else {
+            vec![second, top]
+        };
         let h = history(&ctx);
         let repeats = Query {
             context: &ctx,
@@ -509,7 +518,10 @@ mod tests {
         let new_only = repeats.without_repeats();
         assert_eq!(best_sellers(&m, &new_only, 2), all[2..4].to_vec());
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        assert_eq!(recommend(ModelKind::BestSellers, &m, &repeats, 1, &mut rng), vec![top]);
+        assert_eq!(
+            recommend(ModelKind::BestSellers, &m, &repeats, 1, &mut rng),
+            vec![top]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! What `laris eval` reports, and its three renderings: JSON (the shape issue 8 fixes, plus
-//! the counts behind it), a plain-text table for the terminal, and Markdown for a README or
-//! an issue. All three carry the same numbers.
+//! What `laris eval` reports, and its three renderings: JSON (every figure, with the counts
+//! behind it), a plain-text table for the terminal, and Markdown for a README or an issue.
+//! All three carry the same numbers (a protocol with no case has empty rows in the JSON and
+//! only its line, saying why, in the other two).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -329,12 +330,18 @@ impl EvalReport {
             self.split_text()
         );
         for s in &self.protocols {
+            // A protocol with no case has no figures: its line says why (the JSON keeps the
+            // empty rows).
+            let table = if s.used == 0 {
+                String::new()
+            } else {
+                self.results_table(s.protocol).text()
+            };
             let _ = write!(
                 out,
-                "\n{}\n{}\n{}",
+                "\n{}\n{}\n{table}",
                 protocol_title(s.protocol),
                 self.protocol_text(s),
-                self.results_table(s.protocol).text()
             );
         }
         if !self.comparisons.is_empty() {
@@ -360,12 +367,16 @@ impl EvalReport {
             self.split_text()
         );
         for s in &self.protocols {
+            let table = if s.used == 0 {
+                String::new()
+            } else {
+                format!("\n{}", self.results_table(s.protocol).markdown())
+            };
             let _ = write!(
                 out,
-                "\n### {}\n\n{}\n\n{}",
+                "\n### {}\n\n{}\n{table}",
                 protocol_title(s.protocol),
                 self.protocol_text(s),
-                self.results_table(s.protocol).markdown()
             );
         }
         if !self.comparisons.is_empty() {
@@ -465,7 +476,10 @@ mod tests {
             .collect();
         assert_eq!(protocols, ["basket_completion", "next_order", "next_order_new"]);
         assert_eq!(v["protocols"][1]["recall_ceiling"], 1.0);
-        assert!(v["protocols"][1].get("note").is_none(), "a note only when one is due");
+        assert!(
+            v["protocols"][1].get("note").is_none(),
+            "a note only when one is due"
+        );
         let back: EvalReport = serde_json::from_value(v).unwrap();
         assert_eq!(back, report());
     }
