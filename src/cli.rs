@@ -176,7 +176,8 @@ pub enum Command {
         #[arg(long, default_value_t = 86_400)]
         ttl: i64,
     },
-    /// Offline evaluation: train on earlier purchases, measure every model on later ones.
+    /// Offline evaluation: train on earlier purchases, measure every model on later ones (a
+    /// shop's, or a plain basket file's with --baskets).
     Eval {
         #[command(flatten)]
         args: crate::eval::EvalArgs,
@@ -218,10 +219,11 @@ pub fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
         .filter(|(k, _)| k.starts_with("LARIS_"))
         .collect();
     // Commands that read no shop, run by testers and analysts anywhere, need no config file.
-    let standalone = matches!(
-        cli.command,
-        Command::MockMarketplace { .. } | Command::Rules { .. } | Command::Tiers { .. }
-    );
+    let standalone = match &cli.command {
+        Command::MockMarketplace { .. } | Command::Rules { .. } | Command::Tiers { .. } => true,
+        Command::Eval { args } => args.baskets.is_some(),
+        _ => false,
+    };
     if standalone && !cli.config.exists() {
         return Ok(Settings::from_toml("", &cli.config, &env)?);
     }

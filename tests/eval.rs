@@ -1,6 +1,7 @@
 //! `laris eval` end to end: every metric on a tiny hand-made shop against the value worked out
 //! by hand (in the comments), the absence of leakage from test orders into training, and the
-//! binary run on the demo shop (store, `--orders FILE`, a service holding the store).
+//! binary run on the demo shop (store, `--orders FILE`, a service holding the store) and on a
+//! plain basket file (`--baskets FILE`, no config).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,10 +11,10 @@ use serde_json::Value;
 
 use laris::config::RecommendSettings;
 use laris::domain::{CustomerId, OrderStatus, ProductId, Rupiah};
-use laris::eval::protocols::{basket_completion, next_order};
+use laris::eval::protocols::{basket_completion, next_order, next_order_new};
 use laris::eval::recommenders::bundles;
 use laris::eval::report::{EvalReport, ResultRow};
-use laris::eval::{evaluate, split_orders, train_model, EvalConfig, ModelKind, Protocol, SplitRule};
+use laris::eval::{evaluate, split_orders, train_model, EvalConfig, ModelKind, Protocol, Query, SplitRule};
 use laris::records::{Order, OrderLine, Product, ProductStatus};
 
 const TOL: f64 = 1e-9;
@@ -221,8 +222,13 @@ fn the_split_and_the_skipped_orders_are_counted_as_worked_out_by_hand() {
         Some(&1),
         "INV-7 is u6's first"
     );
+    // Repeats allowed: every product of G can be recommended.
+    assert_eq!(next.recall_ceiling, Some(1.0));
+    let new = &r.protocols[2];
+    assert_eq!((new.protocol, new.used), (Protocol::NextOrderNew, 3));
+    assert_eq!(new.skipped, next.skipped);
     // Share of G not bought before: INV-6 1/2 (A was), INV-8 1, INV-9 1 → 2.5 / 3.
-    assert!((next.recall_ceiling.unwrap() - 2.5 / 3.0).abs() < TOL);
+    assert!((new.recall_ceiling.unwrap() - 2.5 / 3.0).abs() < TOL);
 }
 
 #[test]
@@ -282,7 +288,7 @@ fn ndcg_first_of_two() -> f64 {
 }
 
 #[test]
-fn next_order_metrics_equal_the_hand_computation() {
+fn next_order_new_metrics_equal_the_hand_computation() {
     // Cases (context = the customer's earlier purchases; G = the order; R never repeats the
     // context):
     //   INV-6 u1: context {A} (the cancelled INV-X1 is no purchase), G {A, B}
@@ -296,7 +302,7 @@ fn next_order_metrics_equal_the_hand_computation() {
     //   F1 = 2·(1/3)(2/3) / 1 = 4/9; hit rate 1;
     //   NDCG = (0.6131472 + 0.5/1.6309298 + 1) / 3 = (0.6131472 + 0.3065736 + 1) / 3 = 0.6399069;
     //   coverage {A, B, C, D, E} → 5/6.
-    let bs = |n| row(&r, Protocol::NextOrder, ModelKind::BestSellers, n);
+    let bs = |n| row(&r, Protocol::NextOrderNew, ModelKind::BestSellers, n);
     let s12 = (1.0f64 / 12.0).sqrt();
     let ndcg3 = (nd + 0.5 * nd + 1.0) / 3.0;
     assert!((ndcg3 - 0.639_906_9).abs() < 1e-7);
@@ -336,14 +342,74 @@ fn next_order_metrics_equal_the_hand_computation() {
     let ndcg_b = (nd + 1.0 / 3f64.log2()) / 3.0;
     assert!((ndcg_b - 0.414_692_3).abs() < 1e-7);
     for n in [2, 3] {
-        let b = row(&r, Protocol::NextOrder, ModelKind::Bundles, n);
+        let b = row(&r, Protocol::NextOrderNew, ModelKind::Bundles, n);
         assert_row(b, [0.5, 0.5, 0.5, 0.5, 0.5, 2.0 / 3.0, ndcg_b, 4.0 / 6.0], 3);
     }
 }
 
 #[test]
+fn next_order_metrics_with_repeats_equal_the_hand_computation() {
+    // The same cases as next order of new products, but a model may list what the customer
+    // bought before. Best-sellers A, B, C, D, E unfiltered at N = 3 give [A, B, C] to all:
+    //   INV-6 u1: context {A}, G {A, B}: A, B at ranks 1, 2: P 2/3, R 1, NDCG 1.
+    //   INV-8 u2: context {A, B}, G {E, F}: miss: 0, 0, 0.
+    //   INV-9 u3: context {B, C}, G {A}: A at rank 1: P 1/3, R 1, NDCG 1.
+    //   P (2/3, 0, 1/3): mean 1/3, std √((1/9 + 1/9 + 0)/2) = 1/3.
+    //   R (1, 0, 1): mean 2/3, std √((1/9 + 4/9 + 1/9)/2) = √(1/3).
+    //   F1 = 2·(1/3)(2/3) / 1 = 4/9; hit rate 2/3; NDCG 2/3; coverage {A, B, C} → 3/6.
+    let r = tiny_report();
+    let bs = |n| row(&r, Protocol::NextOrder, ModelKind::BestSellers, n);
+    let s3 = (1.0f64 / 3.0).sqrt();
+    assert_row(
+        bs(3),
+        [
+            1.0 / 3.0,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            s3,
+            4.0 / 9.0,
+            2.0 / 3.0,
+            2.0 / 3.0,
+            0.5,
+        ],
+        3,
+    );
+    // N = 2: [A, B] to all: INV-6 P 1, R 1, NDCG 1; INV-8 0; INV-9 P 1/2, R 1, NDCG 1.
+    //   P (1, 0, 1/2): mean 1/2, std 1/2.  R (1, 0, 1): mean 2/3, std √(1/3).
+    //   F1 = 2·(1/2)(2/3) / (7/6) = 4/7; hit rate 2/3; NDCG 2/3; coverage {A, B} → 2/6.
+    assert_row(
+        bs(2),
+        [
+            0.5,
+            0.5,
+            2.0 / 3.0,
+            s3,
+            4.0 / 7.0,
+            2.0 / 3.0,
+            2.0 / 3.0,
+            2.0 / 6.0,
+        ],
+        3,
+    );
+    // Bundles skip the context under either next-order protocol: the same figures.
+    for n in [2, 3] {
+        let with = row(&r, Protocol::NextOrder, ModelKind::Bundles, n);
+        let without = row(&r, Protocol::NextOrderNew, ModelKind::Bundles, n);
+        assert_eq!(
+            (&with.precision, &with.recall, with.ndcg, with.coverage),
+            (
+                &without.precision,
+                &without.recall,
+                without.ndcg,
+                without.coverage
+            )
+        );
+    }
+}
+
+#[test]
 fn the_paired_t_test_between_two_models_equals_the_hand_computation() {
-    // Next order, N = 3, precision: bundles (1, 0, 1/2) − best-sellers (1/3, 1/3, 1/3)
+    // Next order of new products, N = 3, precision: bundles (1, 0, 1/2) − best-sellers (1/3, 1/3, 1/3)
     //   = d (2/3, −1/3, 1/6): mean 1/6; sample sd √(((1/2)² + (1/2)² + 0²)/2) = 1/2;
     //   se = (1/2)/√3 = 0.2886751; t = (1/6)/se = 0.5773503 with 2 degrees of freedom.
     //   For ν = 2 the t CDF is ½ + t/(2√(2 + t²)): P(T ≤ 0.5773503) = 0.6889822, so the
@@ -353,7 +419,7 @@ fn the_paired_t_test_between_two_models_equals_the_hand_computation() {
     let c = r
         .comparisons
         .iter()
-        .find(|c| c.protocol == Protocol::NextOrder && c.n == 3 && c.metric == "precision")
+        .find(|c| c.protocol == Protocol::NextOrderNew && c.n == 3 && c.metric == "precision")
         .unwrap();
     assert_eq!((c.a, c.b), (ModelKind::Bundles, ModelKind::BestSellers));
     assert!((c.mean_diff - 1.0 / 6.0).abs() < TOL);
@@ -369,11 +435,11 @@ fn the_paired_t_test_between_two_models_equals_the_hand_computation() {
     let c = r
         .comparisons
         .iter()
-        .find(|c| c.protocol == Protocol::NextOrder && c.n == 3 && c.metric == "recall")
+        .find(|c| c.protocol == Protocol::NextOrderNew && c.n == 3 && c.metric == "recall")
         .unwrap();
     assert!((c.t.unwrap() + 1.0).abs() < 1e-12 && (c.p_value - 0.422_649_7).abs() < 1e-7);
-    // 2 protocols × 2 lengths × 4 metrics.
-    assert_eq!(r.comparisons.len(), 16);
+    // 3 protocols × 2 lengths × 4 metrics.
+    assert_eq!(r.comparisons.len(), 24);
 }
 
 #[test]
@@ -496,11 +562,11 @@ fn co_purchases_that_happen_only_in_the_test_period_are_not_in_the_trained_rules
         "a rule joins X and Y: {:?}",
         trained.bundles.rules
     );
-    assert!(!bundles(&trained, &[x], 5).contains(&y));
+    assert!(!bundles(&trained, &Query::cart(&[x]), 5).contains(&y));
     // The test can fail: trained on every order, the pair is there.
     let leaky = laris::recommend::model::build_model(c, &orders, &settings);
     assert!(pairs_xy(&leaky));
-    assert!(bundles(&leaky, &[x], 5).contains(&y));
+    assert!(bundles(&leaky, &Query::cart(&[x]), 5).contains(&y));
     // The protocols see the test orders only as cases: X hidden with Y as context (or the
     // reverse), and for next order the earlier purchases of the same customer as context.
     let bc = basket_completion(&split.test, &trained.index, 1);
@@ -532,7 +598,9 @@ fn co_purchases_that_happen_only_in_the_test_period_are_not_in_the_trained_rules
             "{}",
             o.invoice
         );
+        assert!(case.history.iter().all(|h| h.last < o.paid_at), "{}", o.invoice);
     }
+    assert_eq!(next_order_new(&no).cases, no.cases);
 }
 
 // --- The binary on the demo shop -------------------------------------------------------------
@@ -581,7 +649,7 @@ fn demo_store() -> tempfile::TempDir {
 }
 
 #[test]
-fn laris_eval_reports_both_protocols_for_every_model_on_the_demo_shop() {
+fn laris_eval_reports_the_three_protocols_for_every_model_on_the_demo_shop() {
     let dir = demo_store();
     let json: Value = serde_json::from_str(&run(laris(dir.path()).args([
         "eval",
@@ -603,8 +671,8 @@ fn laris_eval_reports_both_protocols_for_every_model_on_the_demo_shop() {
     assert_eq!(split["test_orders"], 116);
     assert_eq!(json["not_purchases"], 18);
     let results = json["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2 * 6 * 2);
-    for protocol in ["basket_completion", "next_order"] {
+    assert_eq!(results.len(), 3 * 6 * 2);
+    for protocol in ["basket_completion", "next_order", "next_order_new"] {
         for model in ["similar", "upsell", "bundles", "hybrid", "best_sellers", "random"] {
             for n in [3, 5] {
                 let r = results
@@ -617,13 +685,16 @@ fn laris_eval_reports_both_protocols_for_every_model_on_the_demo_shop() {
             }
         }
     }
-    assert_eq!(json["comparisons"].as_array().unwrap().len(), 2 * 2 * 4);
+    assert_eq!(json["comparisons"].as_array().unwrap().len(), 3 * 2 * 4);
+    assert_eq!(json["protocols"][1]["recall_ceiling"], 1.0);
     assert!(json["clusters"]["price"]["silhouette"].as_f64().is_some());
     assert_eq!(json["clusters"]["tiers"]["k"], 4);
 
     let table = run(laris(dir.path()).args(["eval", "--shop", "lengkuas"]));
     assert!(
-        table.contains("Basket completion") && table.contains("Next order"),
+        table.contains("Basket completion")
+            && table.contains("Next order (")
+            && table.contains("Next order, new products"),
         "{table}"
     );
     for model in ["similar", "upsell", "bundles", "hybrid", "best_sellers", "random"] {
@@ -710,4 +781,135 @@ fn bad_options_are_refused_with_the_value_and_the_fix() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown shop \"toko-lain\""));
+}
+
+// --- A plain basket file, no config and no store -------------------------------------------
+
+/// The binary with no config file and no store anywhere.
+fn laris_bare(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_laris"));
+    c.arg("--config")
+        .arg(dir.join("no-such-config.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("no-such-data"))
+        .current_dir(dir);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("LARIS_")) {
+        c.env_remove(k);
+    }
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+#[test]
+fn laris_eval_baskets_evaluates_a_basket_file_with_no_config_and_no_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = repo().join("tests/fixtures/eval/groceries_300.csv");
+    let json: Value = serde_json::from_str(&run(laris_bare(dir.path())
+        .args(["eval", "--baskets"])
+        .arg(&fixture)
+        .args(["--format", "json"])))
+    .unwrap();
+    // By hand from the file: 300 baskets, the last round(0.2 · 300) = 60 test; basket
+    // completion uses those with two distinct items or more.
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let baskets: Vec<std::collections::BTreeSet<&str>> = text
+        .lines()
+        .map(|l| l.split(',').filter(|i| !i.is_empty()).collect())
+        .collect();
+    assert_eq!(baskets.len(), 300);
+    let with_two = baskets[240..].iter().filter(|b| b.len() >= 2).count();
+    let items: std::collections::BTreeSet<&str> = baskets.iter().flatten().copied().collect();
+    assert!(items.contains("cream cheese ") && !items.contains("cream cheese"));
+
+    assert_eq!(json["shop"], "groceries_300", "the file stem labels the report");
+    assert_eq!(json["split"]["train_orders"], 240);
+    assert_eq!(json["split"]["test_orders"], 60);
+    assert_eq!(json["catalogue_products"], items.len());
+    let protocols = json["protocols"].as_array().unwrap();
+    let names: Vec<&str> = protocols
+        .iter()
+        .map(|p| p["protocol"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["basket_completion", "next_order", "next_order_new"]);
+    assert_eq!(protocols[0]["used"], with_two);
+    assert_eq!(protocols[0]["skipped"]["one_product"], 60 - with_two);
+    for p in &protocols[1..] {
+        assert_eq!(p["used"], 0, "{p}");
+        assert_eq!(p["skipped"]["no_customers"], 60, "{p}");
+        assert!(p["note"].as_str().unwrap().contains("anonymous customer"), "{p}");
+    }
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3 * 6 * 2);
+    for r in results.iter().filter(|r| r["protocol"] == "basket_completion") {
+        assert_eq!(r["orders"], with_two, "{r}");
+        let hit = r["hit_rate"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&hit), "{r}");
+    }
+    let best = results
+        .iter()
+        .find(|r| r["protocol"] == "basket_completion" && r["model"] == "best_sellers" && r["n"] == 5)
+        .unwrap();
+    assert!(best["hit_rate"].as_f64().unwrap() > 0.0, "{best}");
+    assert!(json["clusters"]["tiers"].is_null());
+
+    // The table says why next order was not measured; --shop relabels.
+    let table = run(laris_bare(dir.path())
+        .args(["eval", "--shop", "toko-roti", "--baskets"])
+        .arg(&fixture));
+    assert!(table.contains("Offline evaluation of shop toko-roti"), "{table}");
+    assert!(
+        table.contains("60 no_customers") && table.contains("Not measured"),
+        "{table}"
+    );
+}
+
+#[test]
+fn eval_baskets_refuses_an_empty_file_the_orders_option_and_a_missing_shop_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "\n,,\n").unwrap();
+    let out = laris_bare(dir.path())
+        .args(["eval", "--baskets"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("empty.csv holds no basket (1 line with no item): write one basket per line"),
+        "{err}"
+    );
+    let out = laris_bare(dir.path())
+        .args(["eval", "--baskets", "b.csv", "--orders", "o.jsonl"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    // Without --baskets, --shop is required (and a config with it).
+    let out = laris(dir.path()).args(["eval"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--shop: name the shop to evaluate") && err.contains("--baskets FILE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_help_describes_the_three_protocols_and_the_basket_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(laris_bare(dir.path()).args(["eval", "--help"]));
+    for word in [
+        "basket_completion",
+        "next_order ",
+        "next_order_new",
+        "repurchase",
+        "--baskets <FILE>",
+        "no config and no store",
+    ] {
+        assert!(help.contains(word), "{word} missing:\n{help}");
+    }
+    for word in ["issue 8", "FEEDS", "SPEC"] {
+        assert!(!help.contains(word), "{word} in:\n{help}");
+    }
 }

@@ -1,6 +1,7 @@
 //! The `laris eval` command: its arguments, turned into an [`EvalConfig`] in one place; the
-//! data read from the store (or `--orders FILE`); a progress counter on a terminal; and the
-//! report printed as a table, JSON or Markdown.
+//! data read from the store (or `--orders FILE`), or a plain basket file (`--baskets FILE`,
+//! no config and no store); a progress counter on a terminal; and the report printed as a
+//! table, JSON or Markdown.
 //!
 //! The evaluation reads the store directly and builds its own models, so it needs the store
 //! to itself: while `laris serve` holds it, the command says so instead of waiting.
@@ -17,32 +18,51 @@ use crate::domain::ShopId;
 use crate::eval::{evaluate, EvalConfig, ModelKind, Progress, SplitRule};
 use crate::store::Store;
 
-/// `laris eval`: offline evaluation of every model on a shop's own purchases.
+/// `laris eval`: offline evaluation of every model on a shop's own purchases, or on a plain
+/// basket file.
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = "\
 Purchases paid before the split train the models; the later ones are the test set, in time
-order. Two protocols are reported: basket_completion (one item of each test basket with 2+
-products is hidden, drawn with --seed; the rest is the context) and next_order (the
-customer's earlier purchases are the context; the whole order is the truth).
+order. Three protocols are reported:
+  basket_completion  one item of each test basket with 2+ products is hidden (drawn with
+                     --seed); the rest is the context, as in a cart. Models never list the
+                     context.
+  next_order         the customer's earlier purchases are the context, the order's distinct
+                     products the truth; models may list what the customer bought before,
+                     so a repurchase counts (recall ceiling 1).
+  next_order_new     the same cases, but models never list the context: only products new
+                     to the customer count (recall ceiling: their mean share of the order).
 
 Models: similar, upsell, bundles, hybrid (what the widget serves: bundle items, then similar,
-then upgrades, then best-sellers), and the baselines best_sellers and random.
+then upgrades, then best-sellers), and the baselines best_sellers and random. Only
+best_sellers and random list repurchases under next_order; the others always skip the context.
 
---orders FILE reads marketplace API order records (FEEDS.md §1) instead of the store's orders:
-a JSON array, JSON lines, or an order-list answer {\"data\": [...]}. Products still come from
-the store. Seller Center CSV exports are not read yet.
+--orders FILE reads marketplace API order records (the records `laris replay` imports: a JSON
+array, JSON lines, or an order-list answer {\"data\": [...]}) instead of the store's orders.
+Products still come from the store. Seller Center CSV exports are not read yet.
+
+--baskets FILE evaluates a plain basket file with no config and no store: one basket per
+line, in time order, items separated by commas and kept exactly as written (the format
+`laris rules --baskets` reads). Each distinct item becomes a product (id item-00001, ... by
+first appearance; the item is its name), each basket a paid order of its own anonymous
+customer, a minute after the one before. Lines with no item are skipped and counted. With no
+customers, the next-order protocols have no cases (reported as skipped: no_customers), and
+no clustering is reported. Default settings; --shop only labels the report (default: the
+file name without its extension).
 
 Examples:
   laris eval --shop lengkuas
   laris eval --shop lengkuas --split-at 2026-10-01 --top-n 3,5,10 --compare hybrid,best_sellers
-  laris eval --shop lengkuas --orders export.jsonl --format markdown")]
+  laris eval --shop lengkuas --orders export.jsonl --format markdown
+  laris eval --baskets groceries.csv --top-n 5,10 --format json")]
 pub struct EvalArgs {
-    /// The shop to evaluate (its id in the config).
+    /// The shop to evaluate (its id in the config); required unless --baskets is given, where
+    /// it only labels the report.
     #[arg(long)]
-    pub shop: String,
+    pub shop: Option<String>,
     /// Split point: purchases paid before it train. A date (midnight in the shop's timezone),
     /// or a time such as 2026-10-01T12:00:00+07:00.
-    #[arg(long, value_name = "DATE", conflicts_with = "test_fraction")]
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["test_fraction", "baskets"])]
     pub split_at: Option<String>,
     /// Share of the purchases, the latest by payment time, that form the test set [default: 0.2].
     #[arg(long, value_name = "F")]
@@ -66,13 +86,17 @@ pub struct EvalArgs {
     /// Seed of the hidden basket items and of the random model.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// A table for the terminal, JSON (the shape of issue 8) or Markdown.
+    /// A table for the terminal, JSON (every figure, for scripts) or Markdown.
     #[arg(long, value_enum, default_value = "table")]
     pub format: EvalFormat,
     /// Evaluate the orders of this file (marketplace API order records) instead of the
     /// store's; products come from the store.
     #[arg(long, value_name = "FILE")]
     pub orders: Option<PathBuf>,
+    /// Evaluate a plain basket file (one basket per line, items comma-separated) with no
+    /// config and no store.
+    #[arg(long, value_name = "FILE", conflicts_with = "orders")]
+    pub baskets: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -109,10 +133,14 @@ pub fn parse_split_at(raw: &str, shop: &ShopSettings) -> anyhow::Result<DateTime
     Ok(local.with_timezone(&Utc))
 }
 
-/// The arguments as an [`EvalConfig`].
-pub fn eval_config(args: &EvalArgs, shop: &ShopSettings) -> anyhow::Result<EvalConfig> {
+/// The arguments as an [`EvalConfig`]; `shop` is `None` for a basket file (no timezone for
+/// `--split-at`, the default number of tiers).
+pub fn eval_config(args: &EvalArgs, shop: Option<&ShopSettings>) -> anyhow::Result<EvalConfig> {
     let split = match (&args.split_at, args.test_fraction) {
-        (Some(raw), _) => SplitRule::At(parse_split_at(raw, shop)?),
+        (Some(raw), _) => match shop {
+            Some(shop) => SplitRule::At(parse_split_at(raw, shop)?),
+            None => bail!("--split-at {raw:?}: a basket file has no dates; use --test-fraction"),
+        },
         (None, Some(f)) => {
             if !(f > 0.0 && f < 1.0) {
                 bail!("--test-fraction {f}: use a fraction between 0 and 1, e.g. 0.2");
@@ -160,7 +188,7 @@ pub fn eval_config(args: &EvalArgs, shop: &ShopSettings) -> anyhow::Result<EvalC
         models,
         compare,
         seed: args.seed,
-        tiers_k: shop.loyalty.tiers.len(),
+        tiers_k: shop.map_or(super::TIERS_K, |s| s.loyalty.tiers.len()),
     })
 }
 
@@ -227,8 +255,14 @@ impl ProgressLine {
 
 /// `laris eval …`.
 pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow::Result<()> {
-    let shop = shop_settings(settings, &args.shop)?;
-    let config = eval_config(args, shop)?;
+    if let Some(path) = &args.baskets {
+        return run_baskets(path, args);
+    }
+    let Some(raw_shop) = &args.shop else {
+        bail!("--shop: name the shop to evaluate (its id in the config), e.g. `laris eval --shop lengkuas`, or evaluate a plain basket file with --baskets FILE");
+    };
+    let shop = shop_settings(settings, raw_shop)?;
+    let config = eval_config(args, Some(shop))?;
     if let Some(running) = ServeFile::find(data_dir) {
         bail!(
             "a laris service (pid {}) holds the store in {}: `laris eval` reads the store itself, so stop the service (Ctrl-C or SIGTERM) and run it again",
@@ -283,9 +317,40 @@ pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow:
         &mut |p| line.update(p),
     );
     line.finish();
-    let report = report?;
-    let text = match args.format {
-        EvalFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+    print_report(&report?, args.format)
+}
+
+/// `laris eval --baskets FILE …`: no config, no store.
+fn run_baskets(path: &Path, args: &EvalArgs) -> anyhow::Result<()> {
+    let config = eval_config(args, None)?;
+    let label = match &args.shop {
+        Some(shop) => shop.clone(),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "baskets".to_string()),
+    };
+    let file = super::baskets::read_baskets_file(path)?;
+    eprintln!(
+        "laris eval: {} baskets of {} distinct items read from {}{}",
+        file.orders.len(),
+        file.products.len(),
+        path.display(),
+        match file.empty_lines {
+            0 => String::new(),
+            n => format!(" ({n} lines with no item skipped)"),
+        }
+    );
+    let mut line = ProgressLine::new();
+    let report = super::evaluate_baskets(&label, &file, &config, &mut |p| line.update(p));
+    line.finish();
+    print_report(&report?, args.format)
+}
+
+fn print_report(report: &super::EvalReport, format: EvalFormat) -> anyhow::Result<()> {
+    let text = match format {
+        EvalFormat::Json => format!("{}\n", serde_json::to_string_pretty(report)?),
         EvalFormat::Table => report.to_text(),
         EvalFormat::Markdown => report.to_markdown(),
     };
@@ -317,7 +382,7 @@ mod tests {
         let mut full = vec!["eval", "--shop", "toko"];
         full.extend_from_slice(argv);
         let w = Wrapper::try_parse_from(full)?;
-        eval_config(&w.args, &shop("WIB"))
+        eval_config(&w.args, Some(&shop("WIB")))
     }
 
     #[test]
@@ -349,6 +414,27 @@ mod tests {
         assert!(err(&["--test-fraction", "0"]).contains("--test-fraction 0: use a fraction between 0 and 1"));
         assert!(err(&["--split-at", "1/10/2026"]).contains("--split-at \"1/10/2026\": use a date such as"));
         assert!(config(&["--split-at", "2026-10-01", "--test-fraction", "0.3"]).is_err());
+    }
+
+    #[test]
+    fn a_basket_file_needs_no_shop_and_refuses_the_orders_file_and_a_split_date() {
+        let parse = |argv: &[&str]| {
+            let mut full = vec!["eval"];
+            full.extend_from_slice(argv);
+            Wrapper::try_parse_from(full).map(|w| w.args)
+        };
+        let args = parse(&["--baskets", "b.csv", "--test-fraction", "0.3"]).unwrap();
+        assert_eq!(args.shop, None);
+        let c = eval_config(&args, None).unwrap();
+        assert_eq!(c.split, SplitRule::TestFraction(0.3));
+        assert_eq!(c.tiers_k, crate::eval::TIERS_K);
+        assert!(parse(&["--baskets", "b.csv", "--orders", "o.jsonl"]).is_err());
+        assert!(parse(&["--baskets", "b.csv", "--split-at", "2026-10-01"]).is_err());
+        let no_shop = parse(&["--split-at", "2026-10-01"]).unwrap();
+        assert!(eval_config(&no_shop, None)
+            .unwrap_err()
+            .to_string()
+            .contains("use --test-fraction"));
     }
 
     #[test]

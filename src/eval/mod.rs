@@ -13,9 +13,12 @@
 //!    settings. The store keeps no catalogue history, so product attributes and prices are
 //!    today's; nothing about the test purchases reaches the model.
 //! 3. **Cases** ([`protocols`]): basket completion (hide one item of each test basket, drawn
-//!    with the seed) and next order (the customer's purchases before the order predict it).
-//! 4. **Recommend** ([`recommenders`]): each model ranks its top products for each case,
-//!    never the context itself and without today's stock filter.
+//!    with the seed), next order (the customer's purchases before the order predict it, and
+//!    a repurchase counts) and next order of new products (the same cases, but no model may
+//!    list what the customer already bought).
+//! 4. **Recommend** ([`recommenders`]): each model ranks its top products for each case, as a
+//!    [`Query`] (context, the customer's history, whether repeats are allowed), without
+//!    today's stock filter.
 //! 5. **Measure** ([`metrics`], [`stats`]): precision, recall, F1, hit rate, NDCG and coverage
 //!    at each N; mean ± sample std over the cases; paired t-tests between two models.
 //! 6. **Clusters**: SSE and silhouette of the model's price clusters and of customer tiers
@@ -23,7 +26,11 @@
 //!
 //! Every list is ranked once at the largest N and cut for the smaller ones, so R@3 is the
 //! first three of R@5. Everything is deterministic for a given seed.
+//!
+//! A plain basket file ([`baskets`], `laris eval --baskets FILE`) is evaluated the same way
+//! through [`evaluate_baskets`]: its baskets are anonymous, so only basket completion has cases.
 
+pub mod baskets;
 pub mod command;
 #[cfg(test)]
 mod fixtures;
@@ -40,9 +47,10 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use baskets::{read_baskets_file, BasketsFile};
 pub use command::{run_cli, EvalArgs};
 pub use protocols::Protocol;
-pub use recommenders::ModelKind;
+pub use recommenders::{HistoryItem, ModelKind, Query};
 pub use report::EvalReport;
 pub use split::{split_orders, Split, SplitRule};
 
@@ -121,17 +129,23 @@ fn ranked_lists(
     seed: u64,
     progress: &mut dyn FnMut(usize),
 ) -> Vec<Vec<u32>> {
-    // Stream 0 of the seed draws the hidden items. `random` draws from stream 1 + protocol,
+    // Stream 0 of the seed draws the hidden items. `random` draws from the protocol's stream,
     // each test order from its own stretch of 2^20 words (far more than a list needs), so
     // that an order's list depends neither on the other orders nor on the largest N.
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(1 + cases.protocol as u64);
+    rng.set_stream(cases.protocol.rng_stream());
+    let allow_repeats = cases.protocol.allows_repeats();
     cases
         .cases
         .iter()
         .map(|c| {
             rng.set_word_pos((c.order as u128) << 20);
-            let list = recommenders::recommend(kind, model, &c.context, n_max, &mut rng);
+            let query = Query {
+                context: &c.context,
+                history: &c.history,
+                allow_repeats,
+            };
+            let list = recommenders::recommend(kind, model, &query, n_max, &mut rng);
             progress(1);
             list
         })
@@ -205,6 +219,43 @@ pub fn evaluate(
     config: &EvalConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<EvalReport, EvalError> {
+    run(shop, products, orders, settings, config, false, progress)
+}
+
+/// Why the next-order protocols have no case on a basket file.
+pub const NO_CUSTOMERS: &str = "no_customers";
+
+/// Evaluates a basket file ([`baskets`]) with `RecommendSettings::default()`. Its baskets are
+/// anonymous (each its own customer), so the next-order protocols have no cases: they are
+/// reported with every test basket skipped as `no_customers`. The baskets carry no prices and
+/// no customers, so no clustering is reported either.
+pub fn evaluate_baskets(
+    shop: &str,
+    file: &BasketsFile,
+    config: &EvalConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<EvalReport, EvalError> {
+    run(
+        shop,
+        file.products.clone(),
+        &file.orders,
+        &RecommendSettings::default(),
+        config,
+        true,
+        progress,
+    )
+}
+
+/// [`evaluate`]; `anonymous`: the orders are anonymous baskets ([`evaluate_baskets`]).
+fn run(
+    shop: &str,
+    products: Vec<Product>,
+    orders: &[Order],
+    settings: &RecommendSettings,
+    config: &EvalConfig,
+    anonymous: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<EvalReport, EvalError> {
     let n_max = *config
         .top_n
         .iter()
@@ -226,9 +277,16 @@ pub fn evaluate(
     }
     let split = split_orders(orders, config.split)?;
     let model = train_model(products, &split, settings);
+    let next_order = if anonymous {
+        protocols::all_skipped(Protocol::NextOrder, split.test.len(), NO_CUSTOMERS)
+    } else {
+        protocols::next_order(&split.train, &split.test, &model.index)
+    };
+    let next_order_new = protocols::next_order_new(&next_order);
     let all_cases = [
         protocols::basket_completion(&split.test, &model.index, config.seed),
-        protocols::next_order(&split.train, &split.test, &model.index),
+        next_order,
+        next_order_new,
     ];
     let total: usize = all_cases.iter().map(|c| c.cases.len() * models.len()).sum();
     let mut done = 0usize;
@@ -289,7 +347,17 @@ pub fn evaluate(
             sse: c.clustering.sse,
             silhouette: c.silhouette,
         }),
-        tiers: tier_clusters(&split.train, config.tiers_k),
+        tiers: if anonymous {
+            None
+        } else {
+            tier_clusters(&split.train, config.tiers_k)
+        },
+    };
+    let note = |c: &Cases| {
+        (anonymous && c.protocol != Protocol::BasketCompletion).then(|| {
+            "every basket of the file is its own anonymous customer, so no order has earlier purchases"
+                .to_string()
+        })
     };
     Ok(EvalReport {
         shop: shop.to_string(),
@@ -312,6 +380,7 @@ pub fn evaluate(
                 used: c.cases.len(),
                 skipped: c.skipped.clone(),
                 recall_ceiling: c.recall_ceiling(),
+                note: note(c),
             })
             .collect(),
     })

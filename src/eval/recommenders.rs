@@ -1,28 +1,42 @@
-//! The models under evaluation, each turning a context (product indices of a [`ShopModel`]
-//! trained on the training purchases) into a ranked list of at most `n` other products.
+//! The models under evaluation, each turning a [`Query`] (product indices of a [`ShopModel`]
+//! trained on the training purchases, and for next-order cases the customer's purchase
+//! history) into a ranked list of at most `n` products.
 //!
-//! No list contains a context product (it is in the cart, or already bought), and none is
-//! filtered by today's status or stock: the test orders were placed when those products could
-//! be bought, so hiding them now would punish a model for the shop's present state. A model
-//! with less to say returns a shorter list; it is not padded (only `hybrid` falls back).
+//! Whether a list may hold a context product is the protocol's call ([`Query::allow_repeats`]):
+//! basket completion and next order (new products) forbid it (the product is in the cart, or
+//! already bought, and a repeat is not what is measured), next order allows it (a repurchase
+//! counts). No list is filtered by today's status or stock: the test orders were placed when
+//! those products could be bought, so hiding them now would punish a model for the shop's
+//! present state. A model with less to say returns a shorter list; it is not padded (only
+//! `hybrid` falls back).
 //!
 //! - `similar`: seed 000's content-based profile. The context's feature vectors are averaged
 //!   and re-normalised ([`SparseVec::mean`]); every other product is scored by its cosine with
 //!   that profile, positive scores only, best first (ties by catalogue order). With one
-//!   context product this is exactly that product's similar list.
+//!   context product this is exactly that product's similar list. It never lists the context,
+//!   even when repeats are allowed: "similar" means another product like these.
 //! - `upsell`: the upgrades ([`ShopModel::upsell`]) of every context product, each candidate
-//!   with its best upgrade score, best first.
+//!   with its best upgrade score, best first. Never the context: an upgrade is a product the
+//!   customer does not have yet.
 //! - `bundles`: the mined rules whose whole antecedent is in the context, each consequent
 //!   with its best rule, ranked by confidence (the estimated chance it joins the basket), then
-//!   lift, then catalogue order.
+//!   lift, then catalogue order. Never the context: a rule's consequent completes the basket.
 //! - `hybrid`: one list from what the widget's slots serve, in this order, without duplicates:
 //!   the `bundles` consequents, then the `similar` list, then the `upsell` list, then
-//!   best-sellers to fill up to `n` (serving's fallback for every slot).
-//! - `best_sellers`: units sold in the training purchases, most first.
-//! - `random`: a uniformly random sample of the other products, from the seeded generator.
+//!   best-sellers to fill up to `n` (serving's fallback for every slot). It never lists the
+//!   context, whatever the protocol (its meaning today; a repeat-aware hybrid is future work).
+//! - `best_sellers`: units sold in the training purchases, most first; the context is left
+//!   out only when repeats are forbidden, so under next order a customer's own best-seller is
+//!   listed.
+//! - `random`: a uniformly random sample of the catalogue, from the seeded generator; the
+//!   context is left out of the candidates only when repeats are forbidden.
+//!
+//! The history ([`Query::history`]) is read by no model yet: it is there for repeat-aware
+//! models (how often and how recently a customer bought each product).
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -68,26 +82,85 @@ impl ModelKind {
     }
 }
 
-/// Whether product `i` is in the (sorted) context.
-fn in_context(context: &[u32], i: u32) -> bool {
-    context.binary_search(&i).is_ok()
+/// What a customer bought before a next-order case: one product of their earlier purchases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryItem {
+    /// The product's index in the model.
+    pub product: u32,
+    /// In how many earlier purchases the customer bought it (at least 1).
+    pub orders: u32,
+    /// When the first and the last of those purchases were paid.
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
 }
 
-/// Ranks `context`'s recommendations with `kind`; `rng` is used by `random` only.
+/// What a model is asked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Query<'a> {
+    /// Sorted, distinct product indices: the cart (basket completion) or every product the
+    /// customer bought before (next order).
+    pub context: &'a [u32],
+    /// The customer's earlier purchases per product, sorted by product (its products are the
+    /// context); empty for basket completion, an anonymous cart.
+    pub history: &'a [HistoryItem],
+    /// Whether the list may hold context products (a repurchase); see the module doc for the
+    /// models that skip them anyway.
+    pub allow_repeats: bool,
+}
+
+impl<'a> Query<'a> {
+    /// An anonymous cart: no history, no repeats (basket completion's query).
+    pub fn cart(context: &'a [u32]) -> Query<'a> {
+        Query {
+            context,
+            history: &[],
+            allow_repeats: false,
+        }
+    }
+
+    /// The same query with repeats forbidden.
+    pub fn without_repeats(self) -> Query<'a> {
+        Query {
+            allow_repeats: false,
+            ..self
+        }
+    }
+
+    /// Whether product `i` is in the (sorted) context.
+    pub fn in_context(&self, i: u32) -> bool {
+        self.context.binary_search(&i).is_ok()
+    }
+
+    /// Whether product `i` may not be listed: it is in the context and repeats are forbidden.
+    pub fn excludes(&self, i: u32) -> bool {
+        !self.allow_repeats && self.in_context(i)
+    }
+
+    /// The customer's history of product `i`, if they bought it before.
+    pub fn history_of(&self, i: u32) -> Option<&'a HistoryItem> {
+        let history: &'a [HistoryItem] = self.history;
+        history
+            .binary_search_by_key(&i, |h| h.product)
+            .ok()
+            .map(|k| &history[k])
+    }
+}
+
+/// Ranks the query's recommendations with `kind`; `rng` is used by `random` only.
 pub fn recommend(
     kind: ModelKind,
     model: &ShopModel,
-    context: &[u32],
+    query: &Query,
     n: usize,
     rng: &mut ChaCha8Rng,
 ) -> Vec<u32> {
     match kind {
-        ModelKind::Similar => similar(model, context, n),
-        ModelKind::Upsell => upsell(model, context, n),
-        ModelKind::Bundles => bundles(model, context, n),
-        ModelKind::Hybrid => hybrid(model, context, n),
-        ModelKind::BestSellers => best_sellers(model, context, n),
-        ModelKind::Random => random(model, context, n, rng),
+        ModelKind::Similar => similar(model, query, n),
+        ModelKind::Upsell => upsell(model, query, n),
+        ModelKind::Bundles => bundles(model, query, n),
+        ModelKind::Hybrid => hybrid(model, query, n),
+        ModelKind::BestSellers => best_sellers(model, query, n),
+        ModelKind::Random => random(model, query, n, rng),
     }
 }
 
@@ -97,8 +170,10 @@ fn top_n_by_score(mut scored: Vec<(u32, f64)>, n: usize) -> Vec<u32> {
     scored.into_iter().take(n).map(|(i, _)| i).collect()
 }
 
-pub fn similar(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
-    let vectors: Vec<&SparseVec> = context
+/// Never the context (see the module doc).
+pub fn similar(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
+    let vectors: Vec<&SparseVec> = query
+        .context
         .iter()
         .filter_map(|&i| model.features.vectors.get(i as usize))
         .collect();
@@ -112,16 +187,17 @@ pub fn similar(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
         .iter()
         .enumerate()
         .map(|(i, v)| (i as u32, f64::from(profile.dot(v))))
-        .filter(|&(i, s)| s > 0.0 && !in_context(context, i))
+        .filter(|&(i, s)| s > 0.0 && !query.in_context(i))
         .collect();
     top_n_by_score(scored, n)
 }
 
-pub fn upsell(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
+/// Never the context (see the module doc).
+pub fn upsell(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
     let mut best: HashMap<u32, f64> = HashMap::new();
-    for &c in context {
+    for &c in query.context {
         for u in model.upsell.get(c as usize).into_iter().flatten() {
-            if in_context(context, u.index) {
+            if query.in_context(u.index) {
                 continue;
             }
             let score = f64::from(u.score);
@@ -132,11 +208,12 @@ pub fn upsell(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
     top_n_by_score(best.into_iter().collect(), n)
 }
 
-pub fn bundles(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
+/// Never the context (see the module doc).
+pub fn bundles(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
     // Consequent → its best (confidence, lift).
     let mut best: HashMap<u32, (f64, f64)> = HashMap::new();
     for r in &model.bundles.rules {
-        if in_context(context, r.consequent) || !r.antecedent.iter().all(|&a| in_context(context, a)) {
+        if query.in_context(r.consequent) || !r.antecedent.iter().all(|&a| query.in_context(a)) {
             continue;
         }
         let entry = best.entry(r.consequent).or_insert((r.confidence, r.lift));
@@ -154,23 +231,26 @@ pub fn bundles(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
     ranked.into_iter().take(n).map(|(i, _)| i).collect()
 }
 
-pub fn best_sellers(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
+/// The context only when repeats are allowed.
+pub fn best_sellers(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
     model
         .best_sellers
         .iter()
         .map(|&(i, _)| i)
-        .filter(|&i| !in_context(context, i))
+        .filter(|&i| !query.excludes(i))
         .take(n)
         .collect()
 }
 
-pub fn hybrid(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
+/// Never the context, whatever the query allows (see the module doc).
+pub fn hybrid(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
+    let query = query.without_repeats();
     let mut out: Vec<u32> = Vec::with_capacity(n);
     let parts = [
-        bundles(model, context, n),
-        similar(model, context, n),
-        upsell(model, context, n),
-        best_sellers(model, context, n),
+        bundles(model, &query, n),
+        similar(model, &query, n),
+        upsell(model, &query, n),
+        best_sellers(model, &query, n),
     ];
     for i in parts.into_iter().flatten() {
         if out.len() == n {
@@ -183,11 +263,12 @@ pub fn hybrid(model: &ShopModel, context: &[u32], n: usize) -> Vec<u32> {
     out
 }
 
-/// The first `n` draws of a Fisher–Yates shuffle, so that the list for a smaller `n` is a
-/// prefix of the list for a larger one.
-pub fn random(model: &ShopModel, context: &[u32], n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
+/// The first `n` draws of a Fisher–Yates shuffle of the candidates (the catalogue, less the
+/// context when repeats are forbidden), so that the list for a smaller `n` is a prefix of the
+/// list for a larger one.
+pub fn random(model: &ShopModel, query: &Query, n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
     let mut candidates: Vec<u32> = (0..model.products.len() as u32)
-        .filter(|&i| !in_context(context, i))
+        .filter(|&i| !query.excludes(i))
         .collect();
     let take = n.min(candidates.len());
     for k in 0..take {
@@ -227,26 +308,95 @@ mod tests {
         out
     }
 
+    /// A next-order query over `ctx`: one earlier purchase of each product.
+    fn history(ctx: &[u32]) -> Vec<HistoryItem> {
+        let at = crate::eval::fixtures::at(1, 9);
+        ctx.iter()
+            .map(|&product| HistoryItem {
+                product,
+                orders: 1,
+                first: at,
+                last: at,
+            })
+            .collect()
+    }
+
     #[test]
-    fn no_model_recommends_the_context_and_a_shorter_list_is_a_prefix_of_a_longer_one() {
+    fn no_model_recommends_the_context_when_repeats_are_forbidden_and_a_shorter_list_is_a_prefix() {
         let m = model();
         for kind in ModelKind::ALL {
             for ctx in contexts(&m) {
-                let mut rng = ChaCha8Rng::seed_from_u64(3);
-                let five = recommend(kind, &m, &ctx, 5, &mut rng);
-                let mut rng = ChaCha8Rng::seed_from_u64(3);
-                let three = recommend(kind, &m, &ctx, 3, &mut rng);
-                assert!(five.len() <= 5, "{kind:?}");
-                assert!(
-                    five.iter().all(|i| !ctx.contains(i)),
-                    "{kind:?} {ctx:?}: {five:?}"
-                );
-                let distinct: std::collections::BTreeSet<_> = five.iter().collect();
-                assert_eq!(distinct.len(), five.len(), "{kind:?}: duplicates in {five:?}");
-                assert_eq!(three[..], five[..three.len()], "{kind:?} {ctx:?}");
-                assert_eq!(three.len(), five.len().min(3), "{kind:?} {ctx:?}");
+                let h = history(&ctx);
+                for allow_repeats in [false, true] {
+                    let q = Query {
+                        context: &ctx,
+                        history: &h,
+                        allow_repeats,
+                    };
+                    let mut rng = ChaCha8Rng::seed_from_u64(3);
+                    let five = recommend(kind, &m, &q, 5, &mut rng);
+                    let mut rng = ChaCha8Rng::seed_from_u64(3);
+                    let three = recommend(kind, &m, &q, 3, &mut rng);
+                    assert!(five.len() <= 5, "{kind:?}");
+                    // Only best-sellers and random list what the customer has, and only when
+                    // the protocol allows repeats.
+                    let may_repeat =
+                        allow_repeats && matches!(kind, ModelKind::BestSellers | ModelKind::Random);
+                    if !may_repeat {
+                        assert!(
+                            five.iter().all(|i| !ctx.contains(i)),
+                            "{kind:?} {ctx:?} repeats {allow_repeats}: {five:?}"
+                        );
+                    }
+                    let distinct: std::collections::BTreeSet<_> = five.iter().collect();
+                    assert_eq!(distinct.len(), five.len(), "{kind:?}: duplicates in {five:?}");
+                    assert_eq!(three[..], five[..three.len()], "{kind:?} {ctx:?}");
+                    assert_eq!(three.len(), five.len().min(3), "{kind:?} {ctx:?}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn similar_upsell_bundles_and_hybrid_give_the_same_list_whether_repeats_are_allowed_or_not() {
+        let m = model();
+        for kind in [
+            ModelKind::Similar,
+            ModelKind::Upsell,
+            ModelKind::Bundles,
+            ModelKind::Hybrid,
+        ] {
+            for ctx in contexts(&m) {
+                let h = history(&ctx);
+                let q = Query {
+                    context: &ctx,
+                    history: &h,
+                    allow_repeats: true,
+                };
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                assert_eq!(
+                    recommend(kind, &m, &q, 5, &mut rng),
+                    recommend(kind, &m, &Query::cart(&ctx), 5, &mut rng),
+                    "{kind:?} {ctx:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_query_finds_the_history_of_a_product() {
+        let ctx = [1u32, 4, 6];
+        let h = history(&ctx);
+        let q = Query {
+            context: &ctx,
+            history: &h,
+            allow_repeats: true,
+        };
+        assert_eq!(q.history_of(4).map(|x| x.product), Some(4));
+        assert_eq!(q.history_of(5), None);
+        assert!(q.in_context(6) && !q.excludes(6));
+        assert!(q.without_repeats().excludes(6) && !q.without_repeats().excludes(5));
+        assert!(Query::cart(&ctx).history.is_empty());
     }
 
     #[test]
@@ -254,7 +404,12 @@ mod tests {
         let m = model();
         for i in 0..m.products.len() {
             let expected: Vec<u32> = m.similar[i].iter().map(|nb| nb.index).take(4).collect();
-            assert_eq!(similar(&m, &[i as u32], 4), expected, "{}", m.products[i].id);
+            assert_eq!(
+                similar(&m, &Query::cart(&[i as u32]), 4),
+                expected,
+                "{}",
+                m.products[i].id
+            );
         }
     }
 
@@ -262,9 +417,9 @@ mod tests {
     fn upsell_offers_the_bigger_pack_of_what_is_in_the_cart() {
         let m = model();
         let srd = idx(&m, "SRD-100");
-        assert_eq!(upsell(&m, &[srd], 5), vec![idx(&m, "SRD-250P")]);
+        assert_eq!(upsell(&m, &Query::cart(&[srd]), 5), vec![idx(&m, "SRD-250P")]);
         assert!(
-            upsell(&m, &[idx(&m, "HMP-01")], 5).is_empty(),
+            upsell(&m, &Query::cart(&[idx(&m, "HMP-01")]), 5).is_empty(),
             "nothing above the hampers"
         );
     }
@@ -273,7 +428,7 @@ mod tests {
     fn bundles_rank_every_applicable_consequent_by_confidence_then_lift() {
         let m = model();
         for ctx in contexts(&m) {
-            let got = bundles(&m, &ctx, usize::MAX);
+            let got = bundles(&m, &Query::cart(&ctx), usize::MAX);
             let applicable = |r: &&crate::recommend::fpgrowth::Rule| {
                 !ctx.contains(&r.consequent) && r.antecedent.iter().all(|a| ctx.contains(a))
             };
@@ -304,50 +459,80 @@ mod tests {
         }
         // Serundeng's strongest partner in these baskets is tepung.
         let srd = idx(&m, "SRD-100");
-        assert_eq!(bundles(&m, &[srd], 1), vec![idx(&m, "TPG-100")]);
+        assert_eq!(bundles(&m, &Query::cart(&[srd]), 1), vec![idx(&m, "TPG-100")]);
     }
 
     #[test]
     fn hybrid_is_bundles_then_similar_then_upsell_then_best_sellers() {
         let m = model();
         for ctx in contexts(&m) {
+            let q = Query::cart(&ctx);
             let mut expected: Vec<u32> = Vec::new();
-            for i in bundles(&m, &ctx, 10)
+            for i in bundles(&m, &q, 10)
                 .into_iter()
-                .chain(similar(&m, &ctx, 10))
-                .chain(upsell(&m, &ctx, 10))
-                .chain(best_sellers(&m, &ctx, 10))
+                .chain(similar(&m, &q, 10))
+                .chain(upsell(&m, &q, 10))
+                .chain(best_sellers(&m, &q, 10))
             {
                 if !expected.contains(&i) {
                     expected.push(i);
                 }
             }
             expected.truncate(4);
-            assert_eq!(hybrid(&m, &ctx, 4), expected, "{ctx:?}");
+            assert_eq!(hybrid(&m, &q, 4), expected, "{ctx:?}");
         }
     }
 
     #[test]
     fn best_sellers_follow_units_sold_and_skip_the_cart() {
         let m = model();
-        let all = best_sellers(&m, &[], 100);
+        let all = best_sellers(&m, &Query::cart(&[]), 100);
         let units: Vec<u64> = all
             .iter()
             .map(|i| m.best_sellers.iter().find(|(j, _)| j == i).unwrap().1)
             .collect();
         assert!(units.windows(2).all(|w| w[0] >= w[1]), "{units:?}");
         let top = all[0];
-        assert_eq!(best_sellers(&m, &[top], 1), vec![all[1]]);
+        assert_eq!(best_sellers(&m, &Query::cart(&[top]), 1), vec![all[1]]);
+    }
+
+    #[test]
+    fn under_next_order_best_sellers_list_the_customers_own_best_seller() {
+        let m = model();
+        let all = best_sellers(&m, &Query::cart(&[]), 100);
+        let (top, second) = (all[0], all[1]);
+        // The customer bought the best-seller and the second one before.
+        let ctx = if top < second {
+            vec![top, second]
+        } else {
+            vec![second, top]
+        };
+        let h = history(&ctx);
+        let repeats = Query {
+            context: &ctx,
+            history: &h,
+            allow_repeats: true,
+        };
+        assert_eq!(best_sellers(&m, &repeats, 3), all[..3].to_vec());
+        // Next order, new products only: the same customer is offered the third and fourth.
+        let new_only = repeats.without_repeats();
+        assert_eq!(best_sellers(&m, &new_only, 2), all[2..4].to_vec());
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(
+            recommend(ModelKind::BestSellers, &m, &repeats, 1, &mut rng),
+            vec![top]
+        );
     }
 
     #[test]
     fn random_draws_uniformly_from_the_rest_of_the_catalogue_and_repeats_with_the_seed() {
         let m = model();
         let ctx = vec![0u32, 1];
+        let q = Query::cart(&ctx);
         let mut counts = vec![0usize; m.products.len()];
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         for _ in 0..6000 {
-            for i in random(&m, &ctx, 1, &mut rng) {
+            for i in random(&m, &q, 1, &mut rng) {
                 counts[i as usize] += 1;
             }
         }
@@ -357,8 +542,19 @@ mod tests {
             counts[2..].iter().all(|&c| (885..=1115).contains(&c)),
             "{counts:?}"
         );
-        let draw = |seed| random(&m, &ctx, 3, &mut ChaCha8Rng::seed_from_u64(seed));
+        let draw = |seed| random(&m, &q, 3, &mut ChaCha8Rng::seed_from_u64(seed));
         assert_eq!(draw(5), draw(5));
+        // With repeats allowed the whole catalogue is drawn from.
+        let repeats = Query {
+            allow_repeats: true,
+            ..q
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..400 {
+            seen.extend(random(&m, &repeats, 1, &mut rng));
+        }
+        assert_eq!(seen.len(), m.products.len());
     }
 
     #[test]

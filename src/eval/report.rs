@@ -1,6 +1,7 @@
-//! What `laris eval` reports, and its three renderings: JSON (the shape issue 8 fixes, plus
-//! the counts behind it), a plain-text table for the terminal, and Markdown for a README or
-//! an issue. All three carry the same numbers.
+//! What `laris eval` reports, and its three renderings: JSON (every figure, with the counts
+//! behind it), a plain-text table for the terminal, and Markdown for a README or an issue.
+//! All three carry the same numbers (a protocol with no case has empty rows in the JSON and
+//! only its line, saying why, in the other two).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -97,9 +98,13 @@ pub struct ProtocolSummary {
     pub test_orders: usize,
     pub used: usize,
     pub skipped: BTreeMap<String, usize>,
-    /// Mean share of G outside the context: the best recall a model that never recommends
-    /// the context can reach.
+    /// The best recall a model can reach: 1 when the protocol allows repeats (`next_order`),
+    /// else the mean share of G outside the context; `null` with no cases.
     pub recall_ceiling: Option<f64>,
+    /// Why the protocol could not run on this input, when that needs saying (e.g. a basket
+    /// file has no customers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 fn num(x: Option<f64>) -> String {
@@ -129,7 +134,12 @@ fn p_value(p: f64) -> String {
 fn protocol_title(p: Protocol) -> &'static str {
     match p {
         Protocol::BasketCompletion => "Basket completion (hide one item of the basket)",
-        Protocol::NextOrder => "Next order (the customer's earlier purchases predict the order)",
+        Protocol::NextOrder => {
+            "Next order (the customer's earlier purchases predict the order; repurchases count)"
+        }
+        Protocol::NextOrderNew => {
+            "Next order, new products (the same, but no model may list what the customer already bought)"
+        }
     }
 }
 
@@ -299,13 +309,17 @@ impl EvalReport {
     }
 
     fn protocol_text(&self, s: &ProtocolSummary) -> String {
-        format!(
+        let mut text = format!(
             "{} of {} test purchases used, {}; recall ceiling {}.",
             s.used,
             s.test_orders,
             skipped_text(s),
             num(s.recall_ceiling)
-        )
+        );
+        if let Some(note) = &s.note {
+            let _ = write!(text, " Not measured: {note}.");
+        }
+        text
     }
 
     /// The plain-text rendering for a terminal.
@@ -316,12 +330,18 @@ impl EvalReport {
             self.split_text()
         );
         for s in &self.protocols {
+            // A protocol with no case has no figures: its line says why (the JSON keeps the
+            // empty rows).
+            let table = if s.used == 0 {
+                String::new()
+            } else {
+                self.results_table(s.protocol).text()
+            };
             let _ = write!(
                 out,
-                "\n{}\n{}\n{}",
+                "\n{}\n{}\n{table}",
                 protocol_title(s.protocol),
                 self.protocol_text(s),
-                self.results_table(s.protocol).text()
             );
         }
         if !self.comparisons.is_empty() {
@@ -347,12 +367,16 @@ impl EvalReport {
             self.split_text()
         );
         for s in &self.protocols {
+            let table = if s.used == 0 {
+                String::new()
+            } else {
+                format!("\n{}", self.results_table(s.protocol).markdown())
+            };
             let _ = write!(
                 out,
-                "\n### {}\n\n{}\n\n{}",
+                "\n### {}\n\n{}\n{table}",
                 protocol_title(s.protocol),
                 self.protocol_text(s),
-                self.results_table(s.protocol).markdown()
             );
         }
         if !self.comparisons.is_empty() {
@@ -441,9 +465,21 @@ mod tests {
         assert_eq!(keys(&v["clusters"]["tiers"]), ["k", "silhouette", "sse"]);
         assert_eq!(v["results"][0]["protocol"], "basket_completion");
         assert_eq!(v["results"][0]["model"], "similar");
-        // 2 protocols × 6 models × 2 lengths; 2 × 2 × 4 metrics compared.
-        assert_eq!(v["results"].as_array().unwrap().len(), 24);
-        assert_eq!(v["comparisons"].as_array().unwrap().len(), 16);
+        // 3 protocols × 6 models × 2 lengths; 3 × 2 × 4 metrics compared.
+        assert_eq!(v["results"].as_array().unwrap().len(), 36);
+        assert_eq!(v["comparisons"].as_array().unwrap().len(), 24);
+        let protocols: Vec<&str> = v["protocols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["protocol"].as_str().unwrap())
+            .collect();
+        assert_eq!(protocols, ["basket_completion", "next_order", "next_order_new"]);
+        assert_eq!(v["protocols"][1]["recall_ceiling"], 1.0);
+        assert!(
+            v["protocols"][1].get("note").is_none(),
+            "a note only when one is due"
+        );
         let back: EvalReport = serde_json::from_value(v).unwrap();
         assert_eq!(back, report());
     }
