@@ -33,9 +33,15 @@ order. Three protocols are reported:
   next_order_new     the same cases, but models never list the context: only products new
                      to the customer count (recall ceiling: their mean share of the order).
 
-Models: similar, upsell, bundles, hybrid (what the widget serves: bundle items, then similar,
-then upgrades, then best-sellers), and the baselines best_sellers and random. Only
-best_sellers and random list repurchases under next_order; the others always skip the context.
+Models: hybrid (what the widget serves: for a customer with earlier purchases their for_you
+list; otherwise the bundle partners, the similar list and the upgrades of the basket's first
+product, then best-sellers), blend (the product-page blend with the weights fitted on the
+training purchases), personal (the customer's own blended list), item_knn (the plain
+co-purchase peer: cosine on co-occurrence counts), popular_in_category, repurchase (the
+customer's own most-bought products), similar, upsell, bundles, and the baselines best_sellers
+and random. Under next_order, best_sellers, random, item_knn, popular_in_category, repurchase,
+blend, personal and hybrid may list what the customer bought before; similar, upsell and
+bundles never do.
 
 --orders FILE reads marketplace API order records (the records `laris replay` imports: a JSON
 array, JSON lines, or an order-list answer {\"data\": [...]}) instead of the store's orders.
@@ -76,7 +82,7 @@ pub struct EvalArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "similar,upsell,bundles,hybrid,best_sellers,random"
+        default_value = "similar,upsell,bundles,hybrid,blend,personal,item_knn,popular_in_category,repurchase,best_sellers,random"
     )]
     pub models: Vec<String>,
     /// Two models A,B: a paired t-test of A − B per protocol, N and metric (both are

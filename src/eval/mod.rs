@@ -50,14 +50,14 @@ use rand_chacha::ChaCha8Rng;
 pub use baskets::{read_baskets_file, BasketsFile};
 pub use command::{run_cli, EvalArgs};
 pub use protocols::Protocol;
-pub use recommenders::{HistoryItem, ModelKind, Query};
+pub use recommenders::{HistoryItem, ModelKind, Query, Trained};
 pub use report::EvalReport;
 pub use split::{split_orders, Split, SplitRule};
 
 use crate::config::RecommendSettings;
 use crate::domain::CustomerId;
 use crate::recommend::kmeans::{kmeans_1d, silhouette_1d};
-use crate::recommend::model::{build_model, ShopModel};
+use crate::recommend::model::build_model;
 use crate::records::{Order, Product};
 use metrics::CaseScore;
 use protocols::Cases;
@@ -115,15 +115,16 @@ pub struct Progress {
     pub total: usize,
 }
 
-/// The model every evaluated recommender reads: built from the training purchases only.
-pub fn train_model(products: Vec<Product>, split: &Split, settings: &RecommendSettings) -> ShopModel {
-    build_model(products, &split.train, settings)
+/// What every evaluated recommender reads: built from the training purchases only.
+pub fn train_model(products: Vec<Product>, split: &Split, settings: &RecommendSettings) -> Trained {
+    let model = build_model(products, &split.train, settings);
+    Trained::new(model, &split.train, settings)
 }
 
 /// The ranked lists of one model for every case of a protocol, at `n_max`.
 fn ranked_lists(
     kind: ModelKind,
-    model: &ShopModel,
+    model: &Trained,
     cases: &Cases,
     n_max: usize,
     seed: u64,
@@ -144,6 +145,7 @@ fn ranked_lists(
                 context: &c.context,
                 history: &c.history,
                 allow_repeats,
+                at: c.at,
             };
             let list = recommenders::recommend(kind, model, &query, n_max, &mut rng);
             progress(1);
@@ -276,7 +278,8 @@ fn run(
         return Err(EvalError::Options("--models: name at least one model".into()));
     }
     let split = split_orders(orders, config.split)?;
-    let model = train_model(products, &split, settings);
+    let trained = train_model(products, &split, settings);
+    let model = &trained.model;
     let next_order = if anonymous {
         protocols::all_skipped(Protocol::NextOrder, split.test.len(), NO_CUSTOMERS)
     } else {
@@ -296,7 +299,7 @@ fn run(
         // scores[model][n index][case]
         let mut scores: BTreeMap<ModelKind, Vec<Vec<CaseScore>>> = BTreeMap::new();
         for &kind in &models {
-            let lists = ranked_lists(kind, &model, cases, n_max, config.seed, &mut |step| {
+            let lists = ranked_lists(kind, &trained, cases, n_max, config.seed, &mut |step| {
                 done += step;
                 progress(Progress {
                     protocol: cases.protocol,
@@ -383,5 +386,6 @@ fn run(
                 note: note(c),
             })
             .collect(),
+        blend: Some(model.fit.clone()),
     })
 }

@@ -41,8 +41,13 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::config::RecommendSettings;
+use crate::recommend::blend::{rank, Query as BlendQuery};
+use crate::recommend::copurchase::{build_co_purchase, CoPurchase, CoPurchaseSettings, CoSimilarity};
 use crate::recommend::features::SparseVec;
 use crate::recommend::model::ShopModel;
+use crate::recommend::serve::{pick, PickRequest, Picks};
+use crate::records::Order;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,16 +56,26 @@ pub enum ModelKind {
     Upsell,
     Bundles,
     Hybrid,
+    Blend,
+    Personal,
+    ItemKnn,
+    PopularInCategory,
+    Repurchase,
     BestSellers,
     Random,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 11] = [
         ModelKind::Similar,
         ModelKind::Upsell,
         ModelKind::Bundles,
         ModelKind::Hybrid,
+        ModelKind::Blend,
+        ModelKind::Personal,
+        ModelKind::ItemKnn,
+        ModelKind::PopularInCategory,
+        ModelKind::Repurchase,
         ModelKind::BestSellers,
         ModelKind::Random,
     ];
@@ -71,6 +86,11 @@ impl ModelKind {
             ModelKind::Upsell => "upsell",
             ModelKind::Bundles => "bundles",
             ModelKind::Hybrid => "hybrid",
+            ModelKind::Blend => "blend",
+            ModelKind::Personal => "personal",
+            ModelKind::ItemKnn => "item_knn",
+            ModelKind::PopularInCategory => "popular_in_category",
+            ModelKind::Repurchase => "repurchase",
             ModelKind::BestSellers => "best_sellers",
             ModelKind::Random => "random",
         }
@@ -82,17 +102,7 @@ impl ModelKind {
     }
 }
 
-/// What a customer bought before a next-order case: one product of their earlier purchases.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistoryItem {
-    /// The product's index in the model.
-    pub product: u32,
-    /// In how many earlier purchases the customer bought it (at least 1).
-    pub orders: u32,
-    /// When the first and the last of those purchases were paid.
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
-}
+pub use crate::recommend::blend::HistoryItem;
 
 /// What a model is asked.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,6 +116,8 @@ pub struct Query<'a> {
     /// Whether the list may hold context products (a repurchase); see the module doc for the
     /// models that skip them anyway.
     pub allow_repeats: bool,
+    /// When the order was paid (the "now" of repurchase timing); the epoch for a cart.
+    pub at: DateTime<Utc>,
 }
 
 impl<'a> Query<'a> {
@@ -115,6 +127,7 @@ impl<'a> Query<'a> {
             context,
             history: &[],
             allow_repeats: false,
+            at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
 
@@ -146,22 +159,134 @@ impl<'a> Query<'a> {
     }
 }
 
+/// What the models read, all built from the training purchases only: the shop's model (as
+/// a rebuild makes it, blend fit included), the shop's recommend settings (for `hybrid`, as
+/// served), and the plain item-kNN peer.
+pub struct Trained {
+    pub model: ShopModel,
+    pub settings: RecommendSettings,
+    /// Cosine on co-occurrence counts, no shrinkage, the 200 best neighbours per product.
+    pub knn: CoPurchase,
+}
+
+impl Trained {
+    /// Builds the peer from the model's own training purchases.
+    pub fn new(model: ShopModel, train: &[Order], settings: &RecommendSettings) -> Trained {
+        let plain = CoPurchaseSettings {
+            k: KNN_NEIGHBOURS,
+            similarity: CoSimilarity::Cosine,
+            shrink: 0.0,
+            min_count: 1,
+        };
+        let baskets = crate::recommend::model::baskets(train, &model.index);
+        let knn = build_co_purchase(&baskets, model.products.len(), &plain);
+        Trained {
+            model,
+            settings: settings.clone(),
+            knn,
+        }
+    }
+}
+
+/// Neighbours per product of the item-kNN peer.
+const KNN_NEIGHBOURS: usize = 200;
+
 /// Ranks the query's recommendations with `kind`; `rng` is used by `random` only.
-pub fn recommend(
-    kind: ModelKind,
-    model: &ShopModel,
-    query: &Query,
-    n: usize,
-    rng: &mut ChaCha8Rng,
-) -> Vec<u32> {
+pub fn recommend(kind: ModelKind, t: &Trained, query: &Query, n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
+    let model = &t.model;
     match kind {
         ModelKind::Similar => similar(model, query, n),
         ModelKind::Upsell => upsell(model, query, n),
         ModelKind::Bundles => bundles(model, query, n),
-        ModelKind::Hybrid => hybrid(model, query, n),
+        ModelKind::Hybrid => hybrid(t, query, n),
+        ModelKind::Blend => blend(model, query, n),
+        ModelKind::Personal => personal(model, query, n),
+        ModelKind::ItemKnn => item_knn(&t.knn, query, n),
+        ModelKind::PopularInCategory => popular_in_category(model, query, n),
+        ModelKind::Repurchase => repurchase(query, n),
         ModelKind::BestSellers => best_sellers(model, query, n),
         ModelKind::Random => random(model, query, n, rng),
     }
+}
+
+/// The plain co-purchase peer: Σ over the context of the cosine of co-occurrence counts.
+pub fn item_knn(knn: &CoPurchase, query: &Query, n: usize) -> Vec<u32> {
+    let mut score: HashMap<u32, f64> = HashMap::new();
+    for &c in query.context {
+        for nb in knn.neighbours.get(c as usize).into_iter().flatten() {
+            if !query.excludes(nb.index) {
+                *score.entry(nb.index).or_default() += f64::from(nb.cosine);
+            }
+        }
+    }
+    top_n_by_score(score.into_iter().collect(), n)
+}
+
+/// Best-sellers among the products of the context's categories, most units first.
+pub fn popular_in_category(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
+    let data = &model.blend;
+    let mut cats: Vec<u32> = query
+        .context
+        .iter()
+        .filter_map(|&c| data.category.get(c as usize).copied())
+        .filter(|&c| c != u32::MAX)
+        .collect();
+    cats.sort_unstable();
+    cats.dedup();
+    let scored: Vec<(u32, f64)> = (0..model.products.len() as u32)
+        .filter(|&i| {
+            data.units[i as usize] > 0
+                && cats.binary_search(&data.category[i as usize]).is_ok()
+                && !query.excludes(i)
+        })
+        .map(|i| (i, data.units[i as usize] as f64))
+        .collect();
+    top_n_by_score(scored, n)
+}
+
+/// The customer's own most-bought earlier products (orders with it, then the latest first);
+/// nothing when repeats are forbidden.
+pub fn repurchase(query: &Query, n: usize) -> Vec<u32> {
+    if !query.allow_repeats {
+        return Vec::new();
+    }
+    let mut own: Vec<&HistoryItem> = query.history.iter().collect();
+    own.sort_by(|a, b| {
+        b.orders
+            .cmp(&a.orders)
+            .then(b.last.cmp(&a.last))
+            .then(a.product.cmp(&b.product))
+    });
+    own.into_iter().take(n).map(|h| h.product).collect()
+}
+
+/// The product-page blend, with the weights fitted on the training purchases.
+pub fn blend(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
+    let q = BlendQuery {
+        context: query.context,
+        history: &[],
+        now: query.at,
+        allow_repeats: query.allow_repeats,
+    };
+    rank(&model.blend, &model.similar, &model.fit.item.weights, &q, n, &|_| true)
+        .into_iter()
+        .map(|r| r.index)
+        .collect()
+}
+
+/// The personal blend (a signed-in customer's own list) over the query's history.
+pub fn personal(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
+    let q = BlendQuery {
+        context: &[],
+        history: query.history,
+        now: query.at,
+        allow_repeats: query.allow_repeats,
+    };
+    let keep = |i: u32| !query.excludes(i);
+    rank(&model.blend, &model.similar, &model.fit.personal.weights, &q, n, &keep)
+        .into_iter()
+        .map(|r| r.index)
+        .collect()
 }
 
 /// Sorts (index, score) best first, ties by index, and keeps the first `n` indices.
@@ -242,21 +367,50 @@ pub fn best_sellers(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
         .collect()
 }
 
-/// Never the context, whatever the query allows (see the module doc).
-pub fn hybrid(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
-    let query = query.without_repeats();
+/// What the widget serves. With a history (a signed-in customer, next order): the `for_you`
+/// slot. Otherwise the product page of the context's first product (by catalogue order) with
+/// the rest in the cart: the bundle slot's partners, then the similar slot, then the upgrade
+/// slot, then best-sellers to fill up to `n`, without duplicates. Fixed offers, the shop
+/// owner's choice rather than a model, are left out.
+pub fn hybrid(t: &Trained, query: &Query, n: usize) -> Vec<u32> {
+    let model = &t.model;
+    let keep = |i: usize| !query.excludes(i as u32);
+    let now = query.at;
+    let viewed = query.context.first().copied();
+    let cart: Vec<usize> = query.context.iter().skip(1).map(|&i| i as usize).collect();
+    let picks = match viewed {
+        Some(v) if query.history.is_empty() => pick(
+            model,
+            &t.settings,
+            &PickRequest {
+                viewed: v as usize,
+                cart: &cart,
+                customer: None,
+                limit: n,
+                keep: &|i| keep(i) && i != v as usize,
+                offered: &[],
+                now,
+            },
+        ),
+        _ => Picks::default(),
+    };
+    let own = if query.history.is_empty() {
+        Vec::new()
+    } else {
+        personal(model, query, n)
+    };
     let mut out: Vec<u32> = Vec::with_capacity(n);
-    let parts = [
-        bundles(model, &query, n),
-        similar(model, &query, n),
-        upsell(model, &query, n),
-        best_sellers(model, &query, n),
-    ];
-    for i in parts.into_iter().flatten() {
+    let parts = own
+        .into_iter()
+        .chain(picks.bundles.iter().flat_map(|b| b.with.iter().map(|&i| i as u32)))
+        .chain(picks.similar.iter().map(|p| p.index as u32))
+        .chain(picks.upsell.iter().map(|p| p.index as u32))
+        .chain(best_sellers(model, query, n));
+    for i in parts {
         if out.len() == n {
             break;
         }
-        if !out.contains(&i) {
+        if !out.contains(&i) && !query.excludes(i) {
             out.push(i);
         }
     }
@@ -291,6 +445,10 @@ mod tests {
         build_model(catalogue(), &orders(), &RecommendSettings::default())
     }
 
+    fn trained() -> Trained {
+        Trained::new(model(), &orders(), &RecommendSettings::default())
+    }
+
     fn idx(m: &ShopModel, id: &str) -> u32 {
         m.product_index(&crate::domain::ProductId::parse(id).unwrap())
             .unwrap() as u32
@@ -323,7 +481,8 @@ mod tests {
 
     #[test]
     fn no_model_recommends_the_context_when_repeats_are_forbidden_and_a_shorter_list_is_a_prefix() {
-        let m = model();
+        let t = trained();
+        let m = &t.model;
         for kind in ModelKind::ALL {
             for ctx in contexts(&m) {
                 let h = history(&ctx);
@@ -332,16 +491,17 @@ mod tests {
                         context: &ctx,
                         history: &h,
                         allow_repeats,
+                        at: crate::eval::fixtures::at(30, 9),
                     };
                     let mut rng = ChaCha8Rng::seed_from_u64(3);
-                    let five = recommend(kind, &m, &q, 5, &mut rng);
+                    let five = recommend(kind, &t, &q, 5, &mut rng);
                     let mut rng = ChaCha8Rng::seed_from_u64(3);
-                    let three = recommend(kind, &m, &q, 3, &mut rng);
+                    let three = recommend(kind, &t, &q, 3, &mut rng);
                     assert!(five.len() <= 5, "{kind:?}");
-                    // Only best-sellers and random list what the customer has, and only when
+                    // Only the repeat-aware models list what the customer has, and only when
                     // the protocol allows repeats.
-                    let may_repeat =
-                        allow_repeats && matches!(kind, ModelKind::BestSellers | ModelKind::Random);
+                    let may_repeat = allow_repeats
+                        && !matches!(kind, ModelKind::Similar | ModelKind::Upsell | ModelKind::Bundles);
                     if !may_repeat {
                         assert!(
                             five.iter().all(|i| !ctx.contains(i)),
@@ -358,25 +518,21 @@ mod tests {
     }
 
     #[test]
-    fn similar_upsell_bundles_and_hybrid_give_the_same_list_whether_repeats_are_allowed_or_not() {
-        let m = model();
-        for kind in [
-            ModelKind::Similar,
-            ModelKind::Upsell,
-            ModelKind::Bundles,
-            ModelKind::Hybrid,
-        ] {
-            for ctx in contexts(&m) {
+    fn similar_upsell_and_bundles_give_the_same_list_whether_repeats_are_allowed_or_not() {
+        let t = trained();
+        for kind in [ModelKind::Similar, ModelKind::Upsell, ModelKind::Bundles] {
+            for ctx in contexts(&t.model) {
                 let h = history(&ctx);
                 let q = Query {
                     context: &ctx,
                     history: &h,
                     allow_repeats: true,
+                    at: crate::eval::fixtures::at(30, 9),
                 };
                 let mut rng = ChaCha8Rng::seed_from_u64(3);
                 assert_eq!(
-                    recommend(kind, &m, &q, 5, &mut rng),
-                    recommend(kind, &m, &Query::cart(&ctx), 5, &mut rng),
+                    recommend(kind, &t, &q, 5, &mut rng),
+                    recommend(kind, &t, &Query::cart(&ctx), 5, &mut rng),
                     "{kind:?} {ctx:?}"
                 );
             }
@@ -391,6 +547,7 @@ mod tests {
             context: &ctx,
             history: &h,
             allow_repeats: true,
+            at: crate::eval::fixtures::at(30, 9),
         };
         assert_eq!(q.history_of(4).map(|x| x.product), Some(4));
         assert_eq!(q.history_of(5), None);
@@ -463,23 +620,80 @@ mod tests {
     }
 
     #[test]
-    fn hybrid_is_bundles_then_similar_then_upsell_then_best_sellers() {
-        let m = model();
-        for ctx in contexts(&m) {
-            let q = Query::cart(&ctx);
-            let mut expected: Vec<u32> = Vec::new();
-            for i in bundles(&m, &q, 10)
-                .into_iter()
-                .chain(similar(&m, &q, 10))
-                .chain(upsell(&m, &q, 10))
-                .chain(best_sellers(&m, &q, 10))
-            {
-                if !expected.contains(&i) {
-                    expected.push(i);
+    fn hybrid_is_what_the_widget_serves_on_the_product_page() {
+        use crate::recommend::serve::{recommend as serve, Lang, Request};
+        let t = trained();
+        let m = &t.model;
+        for v in 0..m.products.len() as u32 {
+            let served = serve(
+                m,
+                "shop",
+                &t.settings,
+                &[],
+                &Request {
+                    product: &m.products[v as usize].id,
+                    customer: None,
+                    cart: &[],
+                    limit: 4,
+                    lang: Lang::Id,
+                },
+            )
+            .unwrap();
+            let mut expected: Vec<String> = Vec::new();
+            let ids = served
+                .bundles
+                .iter()
+                .flat_map(|b| b.items.iter().skip(1))
+                .chain(&served.similar)
+                .chain(&served.upsell)
+                .map(|it| it.id.clone())
+                .chain(best_sellers(m, &Query::cart(&[v]), 4).into_iter().map(|i| m.products[i as usize].id.to_string()));
+            for id in ids {
+                if !expected.contains(&id) {
+                    expected.push(id);
                 }
             }
             expected.truncate(4);
-            assert_eq!(hybrid(&m, &q, 4), expected, "{ctx:?}");
+            let got: Vec<String> = hybrid(&t, &Query::cart(&[v]), 4)
+                .into_iter()
+                .map(|i| m.products[i as usize].id.to_string())
+                .collect();
+            assert_eq!(got, expected, "{}", m.products[v as usize].id);
+        }
+    }
+
+    #[test]
+    fn repurchase_lists_the_customers_most_bought_products_and_nothing_without_repeats() {
+        let at = crate::eval::fixtures::at;
+        let h = vec![
+            HistoryItem { product: 1, orders: 2, first: at(1, 9), last: at(5, 9) },
+            HistoryItem { product: 3, orders: 5, first: at(1, 9), last: at(4, 9) },
+            HistoryItem { product: 4, orders: 2, first: at(1, 9), last: at(6, 9) },
+        ];
+        let ctx = [1u32, 3, 4];
+        let q = Query { context: &ctx, history: &h, allow_repeats: true, at: at(10, 9) };
+        // Most orders first, then the latest.
+        assert_eq!(repurchase(&q, 5), vec![3, 4, 1]);
+        assert_eq!(repurchase(&q, 1), vec![3]);
+        assert!(repurchase(&q.without_repeats(), 5).is_empty());
+    }
+
+    #[test]
+    fn item_knn_sums_the_plain_cosines_over_the_context() {
+        let t = trained();
+        let m = &t.model;
+        for ctx in contexts(m) {
+            let got = item_knn(&t.knn, &Query::cart(&ctx), 3);
+            let score = |j: u32| -> f64 {
+                ctx.iter()
+                    .filter_map(|&c| t.knn.neighbours[c as usize].iter().find(|n| n.index == j))
+                    .map(|n| f64::from(n.cosine))
+                    .sum()
+            };
+            for w in got.windows(2) {
+                assert!(score(w[0]) >= score(w[1]), "{ctx:?}: {got:?}");
+            }
+            assert!(got.iter().all(|i| !ctx.contains(i) && score(*i) > 0.0));
         }
     }
 
@@ -512,6 +726,7 @@ mod tests {
             context: &ctx,
             history: &h,
             allow_repeats: true,
+            at: crate::eval::fixtures::at(30, 9),
         };
         assert_eq!(best_sellers(&m, &repeats, 3), all[..3].to_vec());
         // Next order, new products only: the same customer is offered the third and fourth.
@@ -519,7 +734,7 @@ mod tests {
         assert_eq!(best_sellers(&m, &new_only, 2), all[2..4].to_vec());
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         assert_eq!(
-            recommend(ModelKind::BestSellers, &m, &repeats, 1, &mut rng),
+            recommend(ModelKind::BestSellers, &trained(), &repeats, 1, &mut rng),
             vec![top]
         );
     }

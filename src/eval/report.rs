@@ -27,6 +27,9 @@ pub struct EvalReport {
     pub not_purchases: usize,
     /// Per protocol: test purchases used and skipped, with why.
     pub protocols: Vec<ProtocolSummary>,
+    /// The blend's weights as fitted on the training purchases, with their validation figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blend: Option<crate::recommend::blend::BlendFit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -425,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn the_json_has_the_keys_issue_8_gives() {
+    fn the_json_has_the_documented_keys() {
         let v = serde_json::to_value(report()).unwrap();
         for key in ["shop", "split", "results", "comparisons", "clusters"] {
             assert!(v.get(key).is_some(), "{key}");
@@ -465,8 +468,17 @@ mod tests {
         assert_eq!(keys(&v["clusters"]["tiers"]), ["k", "silhouette", "sse"]);
         assert_eq!(v["results"][0]["protocol"], "basket_completion");
         assert_eq!(v["results"][0]["model"], "similar");
-        // 3 protocols × 6 models × 2 lengths; 3 × 2 × 4 metrics compared.
-        assert_eq!(v["results"].as_array().unwrap().len(), 36);
+        // 3 protocols × 11 models × 2 lengths; 3 × 2 × 4 metrics compared.
+        assert_eq!(v["results"].as_array().unwrap().len(), 66);
+        // The fitted blend: weights per list and their validation figures.
+        assert_eq!(
+            keys(&v["blend"]),
+            ["content_coverage", "fit_orders", "fitted_at", "item", "personal", "validation_orders"]
+        );
+        assert_eq!(
+            keys(&v["blend"]["item"]),
+            ["best_sellers", "blend", "cases", "mode", "peer", "weights"]
+        );
         assert_eq!(v["comparisons"].as_array().unwrap().len(), 24);
         let protocols: Vec<&str> = v["protocols"]
             .as_array()

@@ -5,7 +5,8 @@
 //!
 //! | signal | what it measures | where it comes from |
 //! |---|---|---|
-//! | `co_purchase` | bought in the same basket as the context | Σ of the [`super::copurchase`] scores over the context products, divided by the best candidate's |
+//! | `co_purchase` | bought in the same basket as the context | Σ of the [`super::copurchase`] scores (shrunk cosine) over the context products, divided by the best candidate's |
+//! | `co_confidence` | often joins the context's baskets | Σ of the confidences c(i, j)/n(i) over the context products, divided by the best candidate's: unlike the cosine it favours partners that are popular in their own right, and the fit decides how much of each |
 //! | `content` | alike in what it is | the similar-products lists ([`super::similar`]), pairs with real evidence only, mean over the context |
 //! | `category_popular` | a best-seller in the context's categories | ln(1 + units) over the category's best |
 //! | `popular` | a best-seller of the shop | ln(1 + units) over the shop's best |
@@ -42,20 +43,34 @@ use super::similar::Neighbour;
 use crate::domain::CustomerId;
 
 /// Number of signals.
-pub const SIGNALS: usize = 6;
+pub const SIGNALS: usize = 7;
 /// Signal names, in the order of [`Weights::as_array`].
 pub const SIGNAL_NAMES: [&str; SIGNALS] = [
     "co_purchase",
+    "co_confidence",
     "content",
     "category_popular",
     "popular",
     "repurchase",
     "due",
 ];
+/// Positions of the signals in a signal array.
+pub mod sig {
+    pub const CO_PURCHASE: usize = 0;
+    pub const CO_CONFIDENCE: usize = 1;
+    pub const CONTENT: usize = 2;
+    pub const CATEGORY_POPULAR: usize = 3;
+    pub const POPULAR: usize = 4;
+    pub const REPURCHASE: usize = 5;
+    pub const DUE: usize = 6;
+}
 /// Best-sellers per category and of the shop offered as candidates.
 const TOP_CANDIDATES: usize = 30;
 /// History products of one customer considered (most bought first).
 const MAX_HISTORY: usize = 60;
+/// Of a customer's history, the co-purchase neighbours of the (first) most-bought products
+/// are candidates, (second) at most so many each.
+const HISTORY_NEIGHBOURS: (usize, usize) = (10, 20);
 /// Validation cases per kind at most (an even sample of the validation orders beyond it).
 const MAX_CASES: usize = 2000;
 /// List length the fit optimises (NDCG@FIT_N).
@@ -73,6 +88,8 @@ const FIT_SEED: u64 = 7;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Weights {
     pub co_purchase: f32,
+    #[serde(default)]
+    pub co_confidence: f32,
     pub content: f32,
     pub category_popular: f32,
     pub popular: f32,
@@ -84,6 +101,7 @@ impl Weights {
     /// Product pages before any fit: buying patterns first, then likeness and popularity.
     pub const ITEM_DEFAULT: Weights = Weights {
         co_purchase: 1.0,
+        co_confidence: 0.3,
         content: 0.3,
         category_popular: 0.2,
         popular: 0.2,
@@ -93,6 +111,7 @@ impl Weights {
     /// A signed-in customer's list before any fit: their own products first.
     pub const PERSONAL_DEFAULT: Weights = Weights {
         co_purchase: 0.5,
+        co_confidence: 0.0,
         content: 0.1,
         category_popular: 0.0,
         popular: 0.2,
@@ -102,6 +121,7 @@ impl Weights {
     /// When no blend beats best-sellers: best-sellers, co-purchase breaking their ties.
     pub const BEST_SELLERS: Weights = Weights {
         co_purchase: 0.1,
+        co_confidence: 0.0,
         content: 0.0,
         category_popular: 0.0,
         popular: 1.0,
@@ -112,6 +132,7 @@ impl Weights {
     pub fn as_array(&self) -> [f32; SIGNALS] {
         [
             self.co_purchase,
+            self.co_confidence,
             self.content,
             self.category_popular,
             self.popular,
@@ -123,11 +144,12 @@ impl Weights {
     pub fn from_array(a: [f32; SIGNALS]) -> Weights {
         Weights {
             co_purchase: a[0],
-            content: a[1],
-            category_popular: a[2],
-            popular: a[3],
-            repurchase: a[4],
-            due: a[5],
+            co_confidence: a[1],
+            content: a[2],
+            category_popular: a[3],
+            popular: a[4],
+            repurchase: a[5],
+            due: a[6],
         }
     }
 
@@ -316,12 +338,13 @@ pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Ve
     for &c in context {
         for n in data.co.neighbours.get(c as usize).into_iter().flatten() {
             let k = slot(n.index, &mut out);
-            out[k].signals[0] += n.score;
+            out[k].signals[sig::CO_PURCHASE] += n.score;
+            out[k].signals[sig::CO_CONFIDENCE] += n.confidence;
         }
         for n in similar.get(c as usize).into_iter().flatten() {
             if content_evidence(n) {
                 let k = slot(n.index, &mut out);
-                out[k].signals[1] += n.score * inv;
+                out[k].signals[sig::CONTENT] += n.score * inv;
             }
         }
     }
@@ -331,7 +354,7 @@ pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Ve
     let most = history.first().map_or(0, |h| h.orders);
     for h in &history {
         let k = slot(h.product, &mut out);
-        out[k].signals[4] = log_share(u64::from(h.orders), u64::from(most));
+        out[k].signals[sig::REPURCHASE] = log_share(u64::from(h.orders), u64::from(most));
         let interval = data
             .co
             .repeats
@@ -342,10 +365,21 @@ pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Ve
             .max(1.0);
         let elapsed = ((q.now - h.last).num_seconds() as f32 / 86_400.0).max(0.5);
         let r = elapsed / interval;
-        out[k].signals[5] = r.min(1.0 / r);
-        for n in data.co.neighbours.get(h.product as usize).into_iter().flatten() {
+        out[k].signals[sig::DUE] = r.min(1.0 / r);
+    }
+    // What goes with the customer's most-bought products.
+    for h in history.iter().take(HISTORY_NEIGHBOURS.0) {
+        for n in data
+            .co
+            .neighbours
+            .get(h.product as usize)
+            .into_iter()
+            .flatten()
+            .take(HISTORY_NEIGHBOURS.1)
+        {
             let k = slot(n.index, &mut out);
-            out[k].signals[0] += n.score;
+            out[k].signals[sig::CO_PURCHASE] += n.score;
+            out[k].signals[sig::CO_CONFIDENCE] += n.confidence;
         }
     }
     let mut cats: Vec<u32> = context
@@ -363,19 +397,23 @@ pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Ve
     for &i in &data.top {
         slot(i, &mut out);
     }
-    let max_co = out.iter().map(|c| c.signals[0]).fold(0.0f32, f32::max);
+    let max_of = |s: usize, out: &[Candidate]| out.iter().map(|c| c.signals[s]).fold(0.0f32, f32::max);
+    let (max_co, max_conf) = (max_of(sig::CO_PURCHASE, &out), max_of(sig::CO_CONFIDENCE, &out));
     for c in &mut out {
         let i = c.index as usize;
         if max_co > 0.0 {
-            c.signals[0] /= max_co;
+            c.signals[sig::CO_PURCHASE] /= max_co;
         }
-        c.signals[1] = c.signals[1].min(1.0);
-        c.signals[2] = if data.category.get(i).is_some_and(|k| cats.binary_search(k).is_ok()) {
+        if max_conf > 0.0 {
+            c.signals[sig::CO_CONFIDENCE] /= max_conf;
+        }
+        c.signals[sig::CONTENT] = c.signals[sig::CONTENT].min(1.0);
+        c.signals[sig::CATEGORY_POPULAR] = if data.category.get(i).is_some_and(|k| cats.binary_search(k).is_ok()) {
             data.category_popular[i]
         } else {
             0.0
         };
-        c.signals[3] = data.popular.get(i).copied().unwrap_or(0.0);
+        c.signals[sig::POPULAR] = data.popular.get(i).copied().unwrap_or(0.0);
     }
     if !q.allow_repeats {
         out.retain(|c| {
@@ -424,7 +462,7 @@ pub fn rank_candidates(
     let order = |a: &Ranked, b: &Ranked| {
         b.score
             .total_cmp(&a.score)
-            .then(b.signals[3].total_cmp(&a.signals[3]))
+            .then(b.signals[sig::POPULAR].total_cmp(&a.signals[sig::POPULAR]))
             .then(a.index.cmp(&b.index))
     };
     if scored.len() > n {
@@ -585,7 +623,7 @@ fn mean_ndcg(cases: &[FitCase], w: &Weights, scratch: &mut Vec<(f32, f32, u32, b
         scratch.extend(
             c.cands
                 .iter()
-                .map(|k| (w.score(&k.signals), k.signals[3], k.index, c.truth.binary_search(&k.index).is_ok()))
+                .map(|k| (w.score(&k.signals), k.signals[sig::POPULAR], k.index, c.truth.binary_search(&k.index).is_ok()))
                 .filter(|k| k.0 > 0.0),
         );
         let order = |a: &(f32, f32, u32, bool), b: &(f32, f32, u32, bool)| {
@@ -786,19 +824,37 @@ pub fn fit(
             .map(|(_, _, truth)| (data.top.iter().copied().take(FIT_N).collect(), truth.clone())),
         FIT_N,
     );
-    let co_only = Weights::from_array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
-    let own_only = Weights::from_array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let only = |s: usize| {
+        let mut a = [0.0; SIGNALS];
+        a[s] = 1.0;
+        Weights::from_array(a)
+    };
+    let (co_only, own_only) = (only(sig::CO_PURCHASE), only(sig::REPURCHASE));
     let item = fit_list(
         &item_cases,
         Weights::ITEM_DEFAULT,
-        &[0, 1, 2, 3],
+        &[
+            sig::CO_PURCHASE,
+            sig::CO_CONFIDENCE,
+            sig::CONTENT,
+            sig::CATEGORY_POPULAR,
+            sig::POPULAR,
+        ],
         best_sellers_item,
         blend_figures(&item_cases, &co_only),
     );
     let personal = fit_list(
         &personal_cases,
         Weights::PERSONAL_DEFAULT,
-        &[0, 1, 2, 3, 4, 5],
+        &[
+            sig::CO_PURCHASE,
+            sig::CO_CONFIDENCE,
+            sig::CONTENT,
+            sig::CATEGORY_POPULAR,
+            sig::POPULAR,
+            sig::REPURCHASE,
+            sig::DUE,
+        ],
         best_sellers_personal,
         blend_figures(&personal_cases, &own_only),
     );

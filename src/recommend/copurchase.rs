@@ -4,7 +4,9 @@
 //! products, the baskets that hold both — `c(i, j)` — and for every product the baskets that
 //! hold it — `n(i)` — out of `N` baskets. From those counts each product keeps its `K` best
 //! neighbours (K = `recommend.neighbours`, default 50) with everything a list or a reason
-//! needs:
+//! needs (plus, beyond K, the K/4 partners with the highest confidence that the K best by
+//! score left out: a popular partner has a modest cosine with everything, yet it is what most
+//! baskets add):
 //!
 //! | figure | formula | meaning |
 //! |---|---|---|
@@ -38,7 +40,7 @@ use super::features::in_parallel;
 
 /// Distinct products of one basket counted at most; the rest of a larger basket is ignored.
 pub const MAX_BASKET: usize = 200;
-/// z of the 95 % one-sided... two-sided Wilson interval used for `confidence_low`.
+/// z of the two-sided 95 % Wilson interval used for `confidence_low`.
 const WILSON_Z: f64 = 1.96;
 
 /// How neighbours are ranked.
@@ -246,8 +248,20 @@ fn neighbours_of(
     ctr.touched.clear();
     let by_rank = |a: &CoNeighbour, b: &CoNeighbour| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index));
     if out.len() > s.k {
+        // The K best by score, and the few partners most often in the same baskets (popular
+        // products with a modest cosine), which the blend's confidence signal needs.
+        let by_confidence =
+            |a: &CoNeighbour, b: &CoNeighbour| b.confidence.total_cmp(&a.confidence).then(a.index.cmp(&b.index));
+        let extra = (s.k / 4).max(1);
         out.select_nth_unstable_by(s.k, by_rank);
-        out.truncate(s.k);
+        let (best, rest) = out.split_at_mut(s.k);
+        let keep_extra = extra.min(rest.len());
+        if keep_extra < rest.len() {
+            rest.select_nth_unstable_by(keep_extra, by_confidence);
+        }
+        let mut kept: Vec<CoNeighbour> = best.to_vec();
+        kept.extend(rest[..keep_extra].iter().copied());
+        out = kept;
     }
     out.sort_unstable_by(by_rank);
     out.shrink_to_fit();
@@ -400,7 +414,8 @@ mod tests {
         };
         let m = build_co_purchase(&b, 10, &s);
         let got: Vec<u32> = m.neighbours[0].iter().map(|n| n.index).collect();
-        assert_eq!(got, vec![9, 8, 7]);
+        // The 3 best by cosine, then the one most often with 0 among the rest (K/4 = 0 → 1).
+        assert_eq!(got, vec![9, 8, 7, 6]);
     }
 
     #[test]
@@ -419,7 +434,7 @@ mod tests {
         let m = build_co_purchase(&[big], MAX_BASKET + 50, &plain());
         assert_eq!(m.item_baskets[0], 1);
         assert_eq!(m.item_baskets[MAX_BASKET + 10], 0);
-        assert_eq!(m.neighbours[0].len(), plain().k);
+        assert_eq!(m.neighbours[0].len(), plain().k + plain().k / 4);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{FixedOffer, RecommendSettings};
 use crate::domain::{CustomerId, ProductId, Rupiah};
-use crate::recommend::blend::{candidates, rank, rank_candidates, Query, Ranked, Weights};
+use crate::recommend::blend::{candidates, rank, rank_candidates, sig, Query, Ranked, Weights};
 use crate::recommend::features::SparseVec;
 use crate::recommend::model::ShopModel;
 use crate::recommend::similar::SharedTraits;
@@ -254,7 +254,7 @@ fn units_of(model: &ShopModel, i: usize) -> u64 {
 fn blended_why(model: &ShopModel, viewed: Option<usize>, r: &Ranked, w: &Weights) -> Why {
     let i = r.index as usize;
     match r.main_signal(w) {
-        0 => match viewed.and_then(|v| {
+        sig::CO_PURCHASE | sig::CO_CONFIDENCE => match viewed.and_then(|v| {
             model.blend.co.neighbours[v]
                 .iter()
                 .find(|n| n.index == r.index)
@@ -263,12 +263,12 @@ fn blended_why(model: &ShopModel, viewed: Option<usize>, r: &Ranked, w: &Weights
             Some(confidence) => Why::Bought { confidence },
             None => Why::Goes,
         },
-        2 => Why::CategoryBest {
+        sig::CATEGORY_POPULAR => Why::CategoryBest {
             units: units_of(model, i),
         },
-        4 | 5 => Why::Again {
+        sig::REPURCHASE | sig::DUE => Why::Again {
             orders: 0,
-            due: r.main_signal(w) == 5,
+            due: r.main_signal(w) == sig::DUE,
         },
         _ => Why::BestSeller {
             units: units_of(model, i),
@@ -512,9 +512,9 @@ pub fn for_you(model: &ShopModel, req: &PickRequest) -> Vec<Pick> {
         .into_iter()
         .map(|r| {
             let why = match history.binary_search_by_key(&r.index, |h| h.product) {
-                Ok(k) if r.signals[4] > 0.0 => Why::Again {
+                Ok(k) if r.signals[sig::REPURCHASE] > 0.0 => Why::Again {
                     orders: history[k].orders,
-                    due: r.signals[5] >= 0.5,
+                    due: r.signals[sig::DUE] >= 0.5,
                 },
                 _ => blended_why(model, None, &r, &w),
             };
