@@ -492,8 +492,9 @@ mod tests {
             v["protocols"][1].get("note").is_none(),
             "a note only when one is due"
         );
-        let back: EvalReport = serde_json::from_value(v).unwrap();
-        assert_eq!(back, report());
+        // The JSON reads back to the same report (the fit's time differs between two runs).
+        let back: EvalReport = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(serde_json::to_value(back).unwrap(), v);
     }
 
     #[test]
