@@ -561,6 +561,43 @@ fn status(settings: &Settings, data_dir: &Path, shop: Option<&str>, json: bool) 
     Ok(())
 }
 
+/// The fitted blend as `laris rebuild` prints it: per list the mode, the weights and the
+/// validation figures, then the owner's explanation.
+pub fn blend_text(fit: &crate::recommend::blend::BlendFit) -> String {
+    use crate::recommend::blend::{ListFit, SIGNAL_NAMES};
+    let mut s = format!(
+        "  blend fitted {} on {} purchases, validated on the next {}\n",
+        fit.fitted_at.format("%Y-%m-%d %H:%M UTC"),
+        fit.fit_orders,
+        fit.validation_orders
+    );
+    let line = |name: &str, peer: &str, l: &ListFit| {
+        let weights: Vec<String> = SIGNAL_NAMES
+            .iter()
+            .zip(l.weights.as_array())
+            .filter(|(_, w)| *w > 0.0)
+            .map(|(n, w)| format!("{n} {w:.2}"))
+            .collect();
+        format!(
+            "  {name}: {:?} on {} cases — {}\n    NDCG@10 {:.3} (best-sellers {:.3}, {peer} {:.3}), hit@10 {:.3} (best-sellers {:.3})\n",
+            l.mode,
+            l.cases,
+            weights.join(", "),
+            l.blend.ndcg,
+            l.best_sellers.ndcg,
+            l.peer.ndcg,
+            l.blend.hit_rate,
+            l.best_sellers.hit_rate
+        )
+    };
+    s.push_str(&line("product pages", "co-purchase alone", &fit.item));
+    s.push_str(&line("for you", "own most-bought", &fit.personal));
+    for e in fit.explain(true) {
+        s.push_str(&format!("  {e}\n"));
+    }
+    s
+}
+
 fn rebuild(settings: &Settings, data_dir: &Path, shop: Option<&str>) -> anyhow::Result<()> {
     let shops: Vec<ShopId> = match shop {
         Some(s) => vec![shop_id(settings, s)?],
@@ -597,6 +634,7 @@ fn rebuild(settings: &Settings, data_dir: &Path, shop: Option<&str>) -> anyhow::
                 .unwrap_or_else(|| "-".into()),
             summary.build_ms
         );
+        print!("{}", blend_text(&summary.blend));
     }
     if let Some(store) = store {
         store.flush_blocking()?;

@@ -118,6 +118,9 @@ pub struct ModelSummary {
     pub price_silhouette: Option<f64>,
     pub build_ms: u64,
     pub built_at: chrono::DateTime<chrono::Utc>,
+    /// The blend's fitted weights and validation figures.
+    #[serde(default)]
+    pub blend: crate::recommend::blend::BlendFit,
 }
 
 pub fn summary(m: &ShopModel) -> ModelSummary {
@@ -129,5 +132,6 @@ pub fn summary(m: &ShopModel) -> ModelSummary {
         price_silhouette: m.price_clusters.as_ref().map(|c| c.silhouette),
         build_ms: m.build_ms,
         built_at: m.built_at,
+        blend: m.fit.clone(),
     }
 }

@@ -33,7 +33,7 @@
 pub mod baskets;
 pub mod command;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod metrics;
 pub mod orders_file;
 pub mod protocols;

@@ -26,7 +26,9 @@
 //! candidate of every case are computed once; a coordinate search then tries each weight on a
 //! grid, keeps the value with the best mean NDCG@10 (ties: the smaller weight), and repeats
 //! until nothing improves. The fitted weights are shrunk toward the defaults by
-//! cases / (cases + 200), so a shop with little data stays near them. If the fitted blend does
+//! cases / (cases + 200), so a shop with little data stays near them; a signal that never
+//! fires on the shop's validation cases (no product has a similar product with real evidence,
+//! no categories) gets weight 0. If the fitted blend does
 //! not beat best-sellers on validation, the list serves best-sellers plus co-purchase
 //! (`popular` 1, `co_purchase` 0.1) and the fit says so. Deterministic: the same orders give
 //! the same weights.
@@ -564,6 +566,78 @@ impl Default for BlendFit {
     }
 }
 
+impl BlendFit {
+    /// A short, plain explanation for the shop owner of what the lists are made of, in
+    /// Indonesian or English (`en`).
+    pub fn explain(&self, en: bool) -> Vec<String> {
+        let t = |id: &str, e: &str| if en { e.to_string() } else { id.to_string() };
+        let mut out = Vec::new();
+        let item = &self.item;
+        match item.mode {
+            BlendMode::Defaults => out.push(t(
+                "Belum cukup pesanan untuk menyesuaikan daftar dengan toko ini: dipakai bobot bawaan (pola belanja dulu, lalu kemiripan dan produk terlaris).",
+                "Not enough orders yet to tune the lists to this shop: the default weights are used (buying patterns first, then likeness and best-sellers).",
+            )),
+            BlendMode::BestSellers => out.push(t(
+                "Pada pesanan terakhir toko ini, tidak ada kombinasi yang lebih tepat daripada produk terlaris: daftar menampilkan produk terlaris, dibantu produk yang sering dibeli bersama.",
+                "On this shop's latest orders nothing predicted purchases better than best-sellers: the lists show best-sellers, helped by products often bought together.",
+            )),
+            BlendMode::Fitted => {
+                let w = item.weights;
+                let bought = w.co_purchase + w.co_confidence;
+                let popular = w.popular + w.category_popular;
+                if bought >= popular && bought >= w.content {
+                    out.push(t(
+                        "Daftar produk disusun terutama dari pola belanja: produk yang sering dibeli bersama dalam satu pesanan.",
+                        "The lists come mainly from buying patterns: products often bought together in one order.",
+                    ));
+                } else if w.content >= popular {
+                    out.push(t(
+                        "Daftar produk disusun terutama dari kemiripan produk (nama, kategori, atribut, ukuran).",
+                        "The lists come mainly from how alike products are (name, category, attributes, sizes).",
+                    ));
+                } else {
+                    out.push(t(
+                        "Daftar produk disusun terutama dari produk terlaris, dibantu pola belanja.",
+                        "The lists come mainly from best-sellers, helped by buying patterns.",
+                    ));
+                }
+                if item.best_sellers.hit_rate > 0.0 {
+                    out.push(if en {
+                        format!(
+                            "On the latest {} orders, a list of 10 held the product the customer added in {:.0}% of cases, against {:.0}% for best-sellers alone.",
+                            self.validation_orders,
+                            item.blend.hit_rate * 100.0,
+                            item.best_sellers.hit_rate * 100.0
+                        )
+                    } else {
+                        format!(
+                            "Pada {} pesanan terakhir, daftar 10 produk memuat produk yang akhirnya dibeli pada {:.0}% kasus, dibanding {:.0}% bila hanya produk terlaris.",
+                            self.validation_orders,
+                            item.blend.hit_rate * 100.0,
+                            item.best_sellers.hit_rate * 100.0
+                        )
+                    });
+                }
+            }
+        }
+        if self.content_coverage < 0.05 {
+            out.push(t(
+                "Nama dan atribut produk hampir tidak membedakan produk (mis. \"Produk 196\"), jadi kemiripan tidak dipakai: lengkapi nama, kategori atau atribut agar \"Produk serupa\" bisa muncul.",
+                "Product names and attributes hardly tell products apart (e.g. \"Produk 196\"), so likeness is not used: fill in names, categories or attributes for \"Similar products\" to appear.",
+            ));
+        }
+        let own = &self.personal;
+        if own.mode == BlendMode::Fitted && own.weights.repurchase + own.weights.due >= 0.5 {
+            out.push(t(
+                "Pelanggan Anda sering membeli ulang produk yang sama: daftar \"Untuk Anda\" menawarkan produk langganan mereka saat waktunya beli lagi.",
+                "Your customers often buy the same products again: the \"For you\" list offers their usual products when they are due.",
+            ));
+        }
+        out
+    }
+}
+
 /// One validation case with its candidates' signals computed once.
 struct FitCase {
     cands: Vec<Candidate>,
@@ -873,7 +947,15 @@ fn fit_list(cases: &[FitCase], default: Weights, free: &[usize], best_sellers: F
         return ListFit::defaults(default, cases.len());
     }
     let fitted = coordinate_search(cases, default, free);
-    let weights = shrink(fitted, default, cases.len());
+    let mut weights = shrink(fitted, default, cases.len()).as_array();
+    // A signal that never fires in this shop (names without content, no categories) says
+    // nothing: its weight is 0, whatever the default.
+    for (s, w) in weights.iter_mut().enumerate() {
+        if !cases.iter().any(|c| c.cands.iter().any(|k| k.signals[s] > 0.0)) {
+            *w = 0.0;
+        }
+    }
+    let weights = Weights::from_array(weights).normalised();
     let blend = blend_figures(cases, &weights);
     let (mode, weights, blend) = if blend.ndcg > best_sellers.ndcg {
         (BlendMode::Fitted, weights, blend)
@@ -888,5 +970,200 @@ fn fit_list(cases: &[FitCase], default: Weights, free: &[usize], best_sellers: F
         blend,
         best_sellers,
         peer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recommend::features::{build_features, FeatureWeights};
+    use crate::recommend::similar::similar_top_n;
+    use crate::records::Product;
+    use chrono::TimeZone;
+    use rand::seq::SliceRandom;
+
+    fn at(k: usize) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(k as i64 * 3)
+    }
+
+    fn product(i: usize, name: &str) -> Product {
+        let mut p = crate::eval::fixtures::product(&format!("P{i:04}"), name, 10_000 + (i as i64 % 7) * 1000, &[], &[]);
+        p.category = Vec::new();
+        p.attributes.clear();
+        p
+    }
+
+    /// 30 families of 10 products; each basket holds 2 products of one family, so the pairs
+    /// rarely repeat (co-purchase is thin) but the family always shows. `named` gives the
+    /// products their family's words; otherwise every name is `Produk N`.
+    fn family_shop(named: bool) -> (Vec<Product>, Vec<Basket>) {
+        const FAMILIES: [&str; 30] = [
+            "kopi", "teh", "gula", "beras", "tepung", "minyak", "kecap", "sambal", "garam", "susu", "keju",
+            "roti", "mie", "sabun", "sampo", "odol", "tisu", "lilin", "korek", "baterai", "lampu", "kabel",
+            "pulpen", "buku", "kertas", "lem", "gunting", "piring", "gelas", "sendok",
+        ];
+        let products: Vec<Product> = (0..300)
+            .map(|i| {
+                let f = FAMILIES[i / 10];
+                let name = if named {
+                    format!("{f} varian {}", ["merah", "biru", "hijau", "kuning", "putih", "hitam", "ungu", "coklat", "abu", "emas"][i % 10])
+                } else {
+                    format!("Produk {}", i + 1)
+                };
+                product(i, &name)
+            })
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let baskets = (0..1500)
+            .map(|k| {
+                let f = rng.gen_range(0..30u32);
+                let mut members: Vec<u32> = (f * 10..f * 10 + 10).collect();
+                members.shuffle(&mut rng);
+                let mut b = vec![members[0], members[1]];
+                b.sort_unstable();
+                Basket {
+                    customer: CustomerId(format!("c{}", k % 200)),
+                    at: at(k),
+                    units: vec![1; b.len()],
+                    products: b,
+                }
+            })
+            .collect();
+        (products, baskets)
+    }
+
+    fn fit_shop(named: bool) -> BlendFit {
+        let (products, baskets) = family_shop(named);
+        let features = build_features(&products, &FeatureWeights::default());
+        let similar = similar_top_n(&features, &products, 20);
+        let categories = vec![None; products.len()];
+        fit(&baskets, &categories, &similar, &CoPurchaseSettings::default(), at(2000))
+    }
+
+    #[test]
+    fn names_that_carry_signal_get_a_content_weight_and_random_names_do_not() {
+        let named = fit_shop(true);
+        let random = fit_shop(false);
+        assert_eq!(named.item.mode, BlendMode::Fitted, "{named:?}");
+        assert!(
+            named.item.weights.content >= 0.2,
+            "family words predict the basket: {:?}",
+            named.item.weights
+        );
+        assert!(
+            random.item.weights.content < 0.1,
+            "`Produk N` says nothing: {:?}",
+            random.item.weights
+        );
+        assert!(named.content_coverage > 0.9 && random.content_coverage < 0.1);
+        // The same orders give the same weights.
+        assert_eq!(fit_shop(true).item.weights, named.item.weights);
+    }
+
+    #[test]
+    fn a_blend_that_cannot_beat_best_sellers_serves_best_sellers_and_says_so() {
+        // Every candidate only has popularity, and best-sellers were perfect on these cases.
+        let cases: Vec<FitCase> = (0..50)
+            .map(|k| FitCase {
+                cands: (0..5)
+                    .map(|i| Candidate {
+                        index: i,
+                        signals: [0.0, 0.0, 0.0, 0.0, 1.0 - i as f32 * 0.1, 0.0, 0.0],
+                    })
+                    .collect(),
+                truth: vec![(k % 5) as u32],
+            })
+            .collect();
+        let perfect = Figures {
+            ndcg: 1.0,
+            precision: 0.1,
+            hit_rate: 1.0,
+        };
+        let got = fit_list(&cases, Weights::ITEM_DEFAULT, &[sig::CO_PURCHASE, sig::POPULAR], perfect, perfect);
+        assert_eq!(got.mode, BlendMode::BestSellers);
+        assert_eq!(got.weights, Weights::BEST_SELLERS);
+        // Too few cases: the defaults, unfitted.
+        let few = fit_list(&cases[..10], Weights::ITEM_DEFAULT, &[sig::POPULAR], perfect, perfect);
+        assert_eq!((few.mode, few.weights), (BlendMode::Defaults, Weights::ITEM_DEFAULT));
+    }
+
+    #[test]
+    fn candidates_carry_normalised_signals_and_respect_repeats() {
+        let (products, baskets) = family_shop(false);
+        let categories = vec![None; products.len()];
+        let data = BlendData::build(&baskets, &categories, &CoPurchaseSettings::default());
+        let similar = vec![Vec::new(); products.len()];
+        let context = [0u32, 1];
+        let q = Query {
+            context: &context,
+            history: &[],
+            now: at(0),
+            allow_repeats: false,
+        };
+        let cands = candidates(&data, &similar, &q);
+        assert!(cands.iter().all(|c| c.index > 1), "never the context");
+        assert!(cands.iter().all(|c| c.signals.iter().all(|x| (0.0..=1.0).contains(x))));
+        let best = cands.iter().map(|c| c.signals[sig::CO_PURCHASE]).fold(0.0, f32::max);
+        assert_eq!(best, 1.0, "co-purchase is scaled to the best candidate");
+        // Partners of 0 and 1 are their family (2..10) first.
+        let top = rank(&data, &similar, &Weights::ITEM_DEFAULT, &q, 3, &|_| true);
+        assert!(top.iter().all(|r| r.index < 10), "{top:?}");
+        // A customer's own product is listed again only when repeats are allowed.
+        let history = [HistoryItem {
+            product: 5,
+            orders: 3,
+            first: at(0),
+            last: at(10),
+        }];
+        let own = Query {
+            context: &[],
+            history: &history,
+            now: at(300),
+            allow_repeats: true,
+        };
+        let got = rank(&data, &similar, &Weights::PERSONAL_DEFAULT, &own, 3, &|_| true);
+        assert_eq!(got[0].index, 5);
+        assert_eq!(got[0].signals[sig::REPURCHASE], 1.0);
+        let no_repeats = Query {
+            allow_repeats: false,
+            ..own
+        };
+        assert!(rank(&data, &similar, &Weights::PERSONAL_DEFAULT, &no_repeats, 10, &|_| true)
+            .iter()
+            .all(|r| r.index != 5));
+    }
+
+    #[test]
+    fn the_due_signal_peaks_at_the_products_usual_interval() {
+        // Customer c buys product 0 every 10 days.
+        let baskets: Vec<Basket> = (0..10)
+            .map(|k| Basket {
+                customer: CustomerId("c".into()),
+                at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::days(10 * k),
+                products: vec![0],
+                units: vec![1],
+            })
+            .collect();
+        let data = BlendData::build(&baskets, &[None, None], &CoPurchaseSettings::default());
+        assert_eq!(data.co.repeats[0].interval_days, Some(10.0));
+        let last = baskets[9].at;
+        let history = [HistoryItem {
+            product: 0,
+            orders: 10,
+            first: baskets[0].at,
+            last,
+        }];
+        let due_after = |days: i64| {
+            let q = Query {
+                context: &[],
+                history: &history,
+                now: last + chrono::Duration::days(days),
+                allow_repeats: true,
+            };
+            candidates(&data, &[Vec::new(), Vec::new()], &q)[0].signals[sig::DUE]
+        };
+        assert!((due_after(10) - 1.0).abs() < 1e-6);
+        assert!(due_after(2) < 0.3 && due_after(40) < 0.3);
+        assert!(due_after(8) > due_after(3));
     }
 }
