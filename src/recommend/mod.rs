@@ -10,4 +10,5 @@ pub mod segments;
 pub mod serve;
 pub mod similar;
 pub mod tiers;
+pub mod units;
 pub mod upsell;
