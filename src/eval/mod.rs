@@ -26,7 +26,7 @@
 
 pub mod command;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod metrics;
 pub mod orders_file;
 pub mod protocols;

@@ -19,7 +19,7 @@ use crate::recommend::upsell::{upgrades, Upgrade};
 use crate::records::{Order, Product};
 
 /// Bumped when the snapshot's shape changes: an older stored snapshot is rebuilt.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceClusters {

@@ -20,7 +20,8 @@
 //! - a number glued to letters before it: model numbers (`RTX3060`, `i5-1135G7`) — the one
 //!   exception is a multiplier, `2x100 ml` reads as 100 ml;
 //! - a unit glued to more letters or digits after it (`1135G7`, `16GBps`);
-//! - `in` followed by another number: `Kopi 3in1` and `Kopi 3 in 1` are not 3 inches;
+//! - `in` followed by another number that is no quantity: `Kopi 3in1` and `Kopi 3 in 1` are
+//!   not 3 inches (`Layar 14in 1,2 kg` is 14 inches);
 //! - a bare `m`/`M` is not read as metres (`Baju Bayi 6M` means months; write `meter`);
 //! - zero, and ambiguous numbers (next paragraph).
 //!
@@ -281,15 +282,8 @@ fn quantity_at(chars: &[char], start: usize) -> Result<(Quantity, usize), usize>
     let Some(unit) = unit(&word) else {
         return Err(end);
     };
-    if word == "in" {
-        // "3 in 1", "3in1": a count, not inches.
-        let mut next = unit_end;
-        while next < chars.len() && chars[next].is_whitespace() {
-            next += 1;
-        }
-        if chars.get(next).is_some_and(char::is_ascii_digit) {
-            return Err(end);
-        }
+    if word == "in" && counts_in_one(chars, unit_end) {
+        return Err(end);
     }
     let Some(amount) = parse_number(&number, unit.thousands_dot) else {
         return Err(end);
@@ -308,6 +302,19 @@ fn quantity_at(chars: &[char], start: usize) -> Result<(Quantity, usize), usize>
         },
         unit_end,
     ))
+}
+
+/// Whether the `in` that ends at `at` is the "in" of "3 in 1": followed by a number that is
+/// no quantity (`14in 1,2 kg` is 14 inches and 1.2 kg).
+fn counts_in_one(chars: &[char], at: usize) -> bool {
+    let mut next = at;
+    while next < chars.len() && chars[next].is_whitespace() {
+        next += 1;
+    }
+    if !chars.get(next).is_some_and(char::is_ascii_digit) {
+        return false;
+    }
+    !matches!(quantity_at(chars, next), Ok(_))
 }
 
 /// The key word right before the number at `start` (see the module doc).
@@ -474,6 +481,7 @@ mod tests {
             "Kopi 3in1",
             "Kopi 3 in 1",
             "Kopi Susu 2 in 1 Sachet",
+            "Kopi 3in1 isi 10 sachet",
             "VGA RTX3060",
             "Intel i5-1135G7",
             "USB 3.0",
@@ -506,6 +514,9 @@ mod tests {
         let all = read("Laptop 14\" 8 GB 512GB SSD 1,2 kg");
         let texts: Vec<&str> = all.iter().map(|q| q.3.as_str()).collect();
         assert_eq!(texts, ["14 in", "8 GB", "512 GB", "1,2 kg"]);
+        // An inch followed by another quantity is no "3 in 1".
+        let texts: Vec<String> = read("Layar 14in 1,2 kg").into_iter().map(|q| q.3).collect();
+        assert_eq!(texts, ["14 in", "1,2 kg"]);
     }
 
     #[test]
