@@ -433,8 +433,8 @@ pub(crate) fn read_attributes(product: &Product) -> (Vec<(String, String)>, Vec<
     numbers.extend(units::quantities_in(&product.name));
     let mut seen: Vec<(String, Dimension)> = Vec::new();
     numbers.retain(|q| {
-        let fresh = !pack_owns(product, q.dimension)
-            && !seen.iter().any(|(k, d)| *k == q.key && *d == q.dimension);
+        let fresh =
+            !pack_owns(product, q.dimension) && !seen.iter().any(|(k, d)| *k == q.key && *d == q.dimension);
         if fresh {
             seen.push((q.key.clone(), q.dimension));
         }
@@ -463,10 +463,7 @@ pub(crate) fn numeric_features(q: &Quantity) -> Vec<(String, f64)> {
     for bin in first..=first + 2 * KERNEL_HALF_WIDTH as i64 + 1 {
         let weight = 1.0 - (x - bin as f64).abs() / KERNEL_HALF_WIDTH;
         if weight > 1e-9 {
-            entries.push((
-                format!("{}:{}:{bin}", q.key, q.dimension.base_unit()),
-                weight,
-            ));
+            entries.push((format!("{}:{}:{bin}", q.key, q.dimension.base_unit()), weight));
         }
     }
     let norm = entries.iter().map(|e| e.1 * e.1).sum::<f64>().sqrt();
@@ -557,7 +554,12 @@ pub fn build_features(products: &[Product], weights: &FeatureWeights) -> Feature
         let (one_hot, quantities) = read_attributes(p);
         let attributes: Vec<String> = one_hot.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         let numbers: (Vec<String>, Vec<f64>) = quantities.iter().flat_map(numeric_features).unzip();
-        (category_prefixes(&p.category), attributes, numbers, name_words(&p.name))
+        (
+            category_prefixes(&p.category),
+            attributes,
+            numbers,
+            name_words(&p.name),
+        )
     };
     let (mut categories, mut attributes, mut number_names, mut number_weights, mut words) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -1116,7 +1118,11 @@ pub(crate) mod tests {
         assert_eq!(c(0, 5), 0.0, "RAM is not a disk");
         // Closer is more similar, either way round.
         assert!(c(2, 0) > c(2, 3) && c(3, 4) > c(3, 0));
-        assert!(space.names.iter().any(|n| n.starts_with("num:ram:B:")), "{:?}", space.names);
+        assert!(
+            space.names.iter().any(|n| n.starts_with("num:ram:B:")),
+            "{:?}",
+            space.names
+        );
     }
 
     #[test]
@@ -1126,10 +1132,16 @@ pub(crate) mod tests {
         let (one_hot, numbers) = read_attributes(&with("Laptop", &[("RAM", "16 GB"), ("warna", "Hitam")]));
         assert_eq!(one_hot, [("warna".to_string(), "hitam".to_string())]);
         assert_eq!(numbers.len(), 1);
-        assert_eq!((numbers[0].key.as_str(), numbers[0].text.as_str()), ("ram", "16 GB"));
+        assert_eq!(
+            (numbers[0].key.as_str(), numbers[0].text.as_str()),
+            ("ram", "16 GB")
+        );
         // A key counts once: the attribute first, then the name.
         let (_, numbers) = read_attributes(&with("Laptop RAM 8GB 2,4 GHz", &[("ram", "16 GB")]));
-        let read: Vec<(&str, &str)> = numbers.iter().map(|q| (q.key.as_str(), q.text.as_str())).collect();
+        let read: Vec<(&str, &str)> = numbers
+            .iter()
+            .map(|q| (q.key.as_str(), q.text.as_str()))
+            .collect();
         assert_eq!(read, [("ram", "16 GB"), ("frekuensi", "2,4 GHz")]);
         // The gram pack read from the name owns the mass: no numeric mass, the attribute stays
         // one-hot; a wattage is still read.
@@ -1140,7 +1152,10 @@ pub(crate) mod tests {
         assert!(numbers.is_empty(), "{numbers:?}");
         let blender = with("Blender 1,5 L 350 W", &[]);
         let (_, numbers) = read_attributes(&blender);
-        assert_eq!(numbers.iter().map(|q| q.key.as_str()).collect::<Vec<_>>(), ["daya"]);
+        assert_eq!(
+            numbers.iter().map(|q| q.key.as_str()).collect::<Vec<_>>(),
+            ["daya"]
+        );
         // Without a pack a mass is numeric.
         let mut loose = with("Timbangan Dapur Maks 5 kg", &[]);
         loose.pack = None;
@@ -1150,7 +1165,9 @@ pub(crate) mod tests {
     #[test]
     fn the_demo_shop_has_no_numeric_attributes() {
         // Its numbers are pack sizes, which the pack block has.
-        assert!(lengkuas_catalogue().iter().all(|p| numeric_attributes(p).is_empty()));
+        assert!(lengkuas_catalogue()
+            .iter()
+            .all(|p| numeric_attributes(p).is_empty()));
     }
 
     #[test]

@@ -57,8 +57,8 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::features::{
-    category_prefixes, distinct_name_words, in_parallel, read_attributes, Block, FeatureSpace,
-    SparseVec, DENSE_FEATURES, PACK_FEATURES,
+    category_prefixes, distinct_name_words, in_parallel, read_attributes, Block, FeatureSpace, SparseVec,
+    DENSE_FEATURES, PACK_FEATURES,
 };
 use super::units::Quantity;
 use crate::records::Product;
@@ -379,12 +379,10 @@ fn neighbours(
         .into_iter()
         .map(|r| {
             let q = r.index as usize;
-            let (traits, evidence) = p_keys.shared_with(
-                &products[p],
-                &keys.keys[key_of(q)],
-                &products[q],
-                |id| keys.informative(id),
-            );
+            let (traits, evidence) =
+                p_keys.shared_with(&products[p], &keys.keys[key_of(q)], &products[q], |id| {
+                    keys.informative(id)
+                });
             Neighbour {
                 index: r.index,
                 score: r.score,
@@ -1521,7 +1519,10 @@ mod tests {
             .traits
             .numbers
             .contains(&("frekuensi".to_string(), "52 MHz".to_string())));
-        assert!(faster.traits.numbers.contains(&("ram".to_string(), "16 GB".to_string())));
+        assert!(faster
+            .traits
+            .numbers
+            .contains(&("ram".to_string(), "16 GB".to_string())));
         assert!(!lists[0]
             .iter()
             .find(|nb| products[nb.index as usize].id.as_str() == "MORE-RAM")
@@ -1553,13 +1554,22 @@ mod tests {
                 if specs[q] == specs[p] {
                     assert!((nb.score - 1.0).abs() < 1e-6, "twins {p} {q}: {}", nb.score);
                 } else {
-                    assert!(nb.score < 0.9999, "{p} vs {q}: {:?} {:?} score {}", specs[p], specs[q], nb.score);
+                    assert!(
+                        nb.score < 0.9999,
+                        "{p} vs {q}: {:?} {:?} score {}",
+                        specs[p],
+                        specs[q],
+                        nb.score
+                    );
                 }
             }
             // Equal scores only between machines with equal specs.
             for w in list.windows(2) {
                 if w[0].score == w[1].score {
-                    assert_eq!(specs[w[0].index as usize], specs[w[1].index as usize], "tie in {p}'s list");
+                    assert_eq!(
+                        specs[w[0].index as usize], specs[w[1].index as usize],
+                        "tie in {p}'s list"
+                    );
                 }
             }
             // A twin, when there is one, comes first.
@@ -1586,7 +1596,10 @@ mod tests {
             "{nearest_is_closest} of {checked} nearest are the closest"
         );
         assert!(within_three * 100 >= checked * 99, "{within_three} of {checked}");
-        assert!(nearest_distance <= 1.05 * closest_distance, "{nearest_distance} vs {closest_distance}");
+        assert!(
+            nearest_distance <= 1.05 * closest_distance,
+            "{nearest_distance} vs {closest_distance}"
+        );
     }
 
     #[test]
@@ -1607,7 +1620,10 @@ mod tests {
         let space = build_features(&products, &FeatureWeights::default());
         let lists = similar_top_n(&space, &products, 10);
         assert_same(&lists, &similar_top_n_naive(&space, &products, 10), "produk n");
-        assert!(lists.iter().all(|l| l.len() == 10), "they are still listed, by price");
+        assert!(
+            lists.iter().all(|l| l.len() == 10),
+            "they are still listed, by price"
+        );
         for list in &lists {
             for nb in list {
                 assert!(!nb.evidence, "{nb:?}");
@@ -1650,8 +1666,20 @@ mod tests {
 
     #[test]
     fn shared_traits_list_close_numeric_attributes_with_the_other_value() {
-        let a = product("A", "Laptop RAM 8GB Layar 14in 1,2 kg", 1, &[], &[("baterai", "5000 mAh")]);
-        let b = product("B", "Laptop RAM 8 GB Layar 15.6 inch", 1, &[], &[("baterai", "4000mAh")]);
+        let a = product(
+            "A",
+            "Laptop RAM 8GB Layar 14in 1,2 kg",
+            1,
+            &[],
+            &[("baterai", "5000 mAh")],
+        );
+        let b = product(
+            "B",
+            "Laptop RAM 8 GB Layar 15.6 inch",
+            1,
+            &[],
+            &[("baterai", "4000mAh")],
+        );
         let t = shared_traits(&a, &b);
         assert_eq!(
             t.numbers,
@@ -1662,7 +1690,10 @@ mod tests {
             ]
         );
         assert_eq!(t.words, ["laptop", "ram", "layar"]);
-        assert!(t.attributes.is_empty(), "numeric attribute values are not one-hot");
+        assert!(
+            t.attributes.is_empty(),
+            "numeric attribute values are not one-hot"
+        );
         // 5000 against 3000 mAh is not close.
         let c = product("C", "Laptop", 1, &[], &[("baterai", "3000 mAh")]);
         assert!(shared_traits(&a, &c).numbers.is_empty());

@@ -9,7 +9,10 @@
 //!   alphabetic word of two letters or more that is neither a unit nor a descriptor such as
 //!   `premium`, `super`, `isi` or `dengan` ([`NOT_KEYS`]); otherwise the dimension's name, in
 //!   Indonesian like the shops: `kapasitas`, `frekuensi`, `ukuran`, `berat`, `volume`, `daya`,
-//!   `baterai`, `tegangan` (`PC Rakitan Premium 50MHz` → `frekuensi`). Keys are lower-case;
+//!   `baterai`, `tegangan` (`PC Rakitan Premium 50MHz` → `frekuensi`). Keys are lower-case.
+//!   The rule is a heuristic: a label written after its number takes the next number's key
+//!   (`512GB SSD 1,2 kg` reads a mass keyed `ssd`), and a product noun before a number is its
+//!   key (`Timbangan 5 kg` → `timbangan`); keys only ever meet keys of the same dimension;
 //! - a readable text for reasons: the number as the shop wrote it and the unit's usual symbol
 //!   (`16 GB`, `2,4 GHz`, `14 in`).
 //!
@@ -182,12 +185,12 @@ pub fn is_unit(word: &str) -> bool {
 /// Words right before a number that describe the product, not what the number measures:
 /// never a key (`Premium 50MHz` → `frekuensi`, `isi 250ml` → `volume`).
 pub const NOT_KEYS: &[&str] = &[
-    "isi", "net", "netto", "nett", "bersih", "total", "dan", "and", "atau", "or", "dengan", "with",
-    "untuk", "for", "per", "sd", "sampai", "hingga", "up", "to", "upto", "only", "hanya", "cuma",
-    "min", "minimal", "maks", "max", "premium", "super", "pro", "plus", "ultra", "mini", "lite",
-    "baru", "new", "original", "ori", "asli", "murah", "promo", "diskon", "gaming", "rakitan",
-    "paket", "bundle", "bundling", "edisi", "edition", "seri", "series", "type", "tipe", "model",
-    "varian", "size", "ready", "stok", "stock", "grosir", "eceran", "ukuran",
+    "isi", "net", "netto", "nett", "bersih", "total", "dan", "and", "atau", "or", "dengan", "with", "untuk",
+    "for", "per", "sd", "sampai", "hingga", "up", "to", "upto", "only", "hanya", "cuma", "min", "minimal",
+    "maks", "max", "premium", "super", "pro", "plus", "ultra", "mini", "lite", "baru", "new", "original",
+    "ori", "asli", "murah", "promo", "diskon", "gaming", "rakitan", "paket", "bundle", "bundling", "edisi",
+    "edition", "seri", "series", "type", "tipe", "model", "varian", "size", "ready", "stok", "stock",
+    "grosir", "eceran", "ukuran",
 ];
 
 /// Every quantity in `text`, in order (see the module doc for what counts). The key of a
@@ -314,7 +317,7 @@ fn counts_in_one(chars: &[char], at: usize) -> bool {
     if !chars.get(next).is_some_and(char::is_ascii_digit) {
         return false;
     }
-    !matches!(quantity_at(chars, next), Ok(_))
+    quantity_at(chars, next).is_err()
 }
 
 /// The key word right before the number at `start` (see the module doc).
@@ -452,7 +455,11 @@ mod tests {
             assert_eq!(d, dimension, "{text}");
             assert!(close(v, value), "{text}: {v} ≠ {value}");
             assert_eq!(t, shown, "{text}");
-            assert_eq!(key, dimension.name(), "{text}: no word before, the dimension's name");
+            assert_eq!(
+                key,
+                dimension.name(),
+                "{text}: no word before, the dimension's name"
+            );
         }
     }
 
@@ -464,9 +471,17 @@ mod tests {
             ["frekuensi", "ram", "hdd", "layar"]
         );
         assert_eq!(keys("Baterai: 5000mAh"), ["baterai"]);
-        assert_eq!(keys("RAM DDR4 8GB"), ["kapasitas"], "a word with digits is no key");
+        assert_eq!(
+            keys("RAM DDR4 8GB"),
+            ["kapasitas"],
+            "a word with digits is no key"
+        );
         assert_eq!(keys("Sirup isi 250ml"), ["volume"]);
-        assert_eq!(keys("ram 8GB 2400MHz"), ["ram", "frekuensi"], "a number is no key");
+        assert_eq!(
+            keys("ram 8GB 2400MHz"),
+            ["ram", "frekuensi"],
+            "a number is no key"
+        );
         assert_eq!(keys("HDD/SSD 512GB"), ["ssd"]);
         assert_eq!(keys("Kopi (1 kg)"), ["berat"]);
         // The key is lower-case whatever the name's case.
@@ -522,7 +537,10 @@ mod tests {
     #[test]
     fn an_attribute_value_that_is_one_quantity_takes_the_attribute_key() {
         let q = single_quantity(" 16 GB ", "ram").unwrap();
-        assert_eq!((q.key.as_str(), q.dimension, q.text.as_str()), ("ram", Dimension::DataSize, "16 GB"));
+        assert_eq!(
+            (q.key.as_str(), q.dimension, q.text.as_str()),
+            ("ram", Dimension::DataSize, "16 GB")
+        );
         assert!(single_quantity("14 inch", "layar").is_some());
         assert!(single_quantity("16 GB DDR4", "ram").is_none());
         assert!(single_quantity("DDR4 16 GB", "ram").is_none());
