@@ -12,4 +12,5 @@ pub mod segments;
 pub mod serve;
 pub mod similar;
 pub mod tiers;
+pub mod units;
 pub mod upsell;
