@@ -319,7 +319,7 @@ pub struct Candidate {
 
 /// Whether a similar-products neighbour is evidence of likeness (not price alone).
 pub fn content_evidence(n: &Neighbour) -> bool {
-    n.traits.same_category || !n.traits.attributes.is_empty() || !n.traits.words.is_empty()
+    n.evidence
 }
 
 /// Every candidate of a query with its signals, by index.

@@ -138,7 +138,7 @@ fn similar_reason(t: &SharedTraits, same_price_cluster: bool, lang: Lang) -> Str
         id_parts.push("kategori sama".into());
         en_parts.push("same category".into());
     }
-    for (k, v) in t.attributes.iter().take(2) {
+    for (k, v) in t.attributes.iter().chain(&t.numbers).take(2) {
         id_parts.push(format!("{k} {v}"));
         en_parts.push(format!("{k} {v}"));
     }
