@@ -803,13 +803,13 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/products/SRD-100").await;
     assert!(page.contains("Serundeng Lengkuas Premium 250 g"), "the upgrade");
     assert!(page.contains("Tepung Lengkuas 100 g"), "the bundle");
-    assert!(page.contains("Sering dibeli bersama"), "a reason");
+    assert!(page.contains("Mirip"), "a reason");
     assert!(
         page.contains("Beli 2 Serundeng, gratis Tepung Lengkuas"),
         "the fixed offer"
     );
     let en = get_page(&app, &me.cookie, "/admin/shops/lengkuas/products/SRD-100?lang=en").await;
-    assert!(en.contains("Often bought together"), "English reasons");
+    assert!(en.contains("Similar: "), "English reasons");
 
     // Customers: every customer, and the CSV has them all with segments.
     let customers = app.store.customers(&shop).unwrap();
