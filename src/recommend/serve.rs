@@ -342,7 +342,8 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
         })
     };
 
-    // Similar: pins, then neighbours with real evidence, then what the blend ranks first.
+    // Similar: pins, then neighbours with real evidence (ranked by the blend), then what the
+    // blend ranks first.
     let mut similar: Vec<Pick> = Vec::new();
     let viewed_id = model.products[viewed].id.as_str();
     for raw in s.pin.get(viewed_id).into_iter().flatten() {
@@ -365,10 +366,13 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
         .iter()
         .filter(|n| crate::recommend::blend::content_evidence(n) && (req.keep)(n.index as usize))
         .map(|n| {
+            // Alike products in the blend's order (likeness, then what sells with this
+            // page), nudged toward what a signed-in customer bought.
             let i = n.index as usize;
+            let base = score_of(i).max(n.score * item_w.content);
             let score = match &prof {
-                Some(pv) => 0.7 * n.score + 0.3 * pv.dot(&model.features.vectors[i]),
-                None => n.score,
+                Some(pv) => base + 0.3 * pv.dot(&model.features.vectors[i]),
+                None => base,
             };
             Pick {
                 index: i,
