@@ -841,3 +841,93 @@ pub fn recommend(
         loyalty: loyalty_view(model, req.customer, req.lang),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::fixtures::{at, catalogue, order, orders, product};
+    use crate::recommend::model::build_model;
+
+    fn request<'a>(product: &'a ProductId, customer: Option<&'a CustomerId>) -> Request<'a> {
+        Request {
+            product,
+            customer,
+            cart: &[],
+            limit: 4,
+            lang: Lang::Id,
+        }
+    }
+
+    #[test]
+    fn a_product_with_nothing_alike_is_never_called_similar() {
+        // Every name is `Produk N`, one category for all: no pair has real evidence.
+        let products: Vec<Product> = (1..=40)
+            .map(|i| product(&format!("P{i:02}"), &format!("Produk {i}"), 10_000 + i * 500, &["Semua"], &[]))
+            .collect();
+        let mut orders = Vec::new();
+        for k in 0..120u32 {
+            let a = format!("P{:02}", k % 40 + 1);
+            let b = format!("P{:02}", (k * 7) % 40 + 1);
+            orders.push(order(&format!("INV-{k}"), &format!("c{}", k % 15), at(k % 28 + 1, k % 20), &[&a, &b]));
+        }
+        let m = build_model(products, &orders, &RecommendSettings::default());
+        assert!(m.similar.iter().flatten().all(|n| !n.evidence));
+        for p in &m.products {
+            let r = recommend(&m, "toko", &RecommendSettings::default(), &[], &request(&p.id, None)).unwrap();
+            assert!(!r.similar.is_empty(), "the slot falls back instead of going empty");
+            for it in &r.similar {
+                assert_ne!(it.source, "similar", "{}: {it:?}", p.id);
+                assert!(!it.reason.starts_with("Mirip"), "{}: {it:?}", p.id);
+            }
+        }
+    }
+
+    #[test]
+    fn mined_pairs_have_co_purchase_evidence() {
+        let m = build_model(catalogue(), &orders(), &RecommendSettings::default());
+        let s = RecommendSettings::default();
+        let paid: Vec<Vec<String>> = orders()
+            .iter()
+            .filter(|o| o.is_purchase())
+            .map(|o| o.lines.iter().filter_map(|l| l.product.as_ref()).map(|p| p.to_string()).collect())
+            .collect();
+        let n = paid.len() as f64;
+        let count = |ids: &[&str]| paid.iter().filter(|b| ids.iter().all(|i| b.contains(&i.to_string()))).count() as f64;
+        let mut pairs = 0;
+        for p in &m.products {
+            let r = recommend(&m, "toko", &s, &[], &request(&p.id, None)).unwrap();
+            for b in r.bundles.iter().filter(|b| b.kind == "mined" && b.items.len() == 2) {
+                pairs += 1;
+                let (a, other) = (b.items[0].id.as_str(), b.items[1].id.as_str());
+                let both = count(&[a, other]);
+                assert!(both >= f64::from(s.pair_min_count), "{a}+{other}: {both}");
+                let confidence = both / count(&[a]);
+                let lift = confidence / (count(&[other]) / n);
+                assert!(lift > 1.0, "{a}+{other}: lift {lift}");
+                assert!((b.confidence.unwrap() - confidence).abs() < 1e-6);
+                assert!(crate::recommend::copurchase::wilson_low(both as u32, count(&[a]) as u32) >= s.pair_min_confidence);
+                assert!(!b.reason.contains("lift"));
+            }
+        }
+        assert!(pairs > 0, "the fixture has pairs bought together");
+    }
+
+    #[test]
+    fn a_customer_who_buys_the_same_product_again_sees_it_for_them() {
+        let mut orders = orders();
+        // c-loyal buys KRP-80 every week.
+        for w in 0..8u32 {
+            orders.push(order(&format!("INV-L{w}"), "c-loyal", at(w * 3 + 1, 8), &["KRP-80"]));
+        }
+        let m = build_model(catalogue(), &orders, &RecommendSettings::default());
+        let me = CustomerId("c-loyal".into());
+        let viewed = ProductId::parse("SRD-100").unwrap();
+        let r = recommend(&m, "toko", &RecommendSettings::default(), &[], &request(&viewed, Some(&me))).unwrap();
+        assert_eq!(r.for_you[0].id, "KRP-80", "{:?}", r.for_you);
+        assert_eq!(r.for_you[0].source, "repurchase");
+        assert!(r.for_you.iter().all(|it| it.id != "SRD-100"), "never the viewed product");
+        // Anonymous: no personal list.
+        let anon = recommend(&m, "toko", &RecommendSettings::default(), &[], &request(&viewed, None)).unwrap();
+        assert!(anon.for_you.is_empty());
+    }
+}
