@@ -147,7 +147,7 @@ fn tiny_report() -> EvalReport {
         split: SplitRule::At(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap()),
         top_n: vec![2, 3],
         models: vec![ModelKind::BestSellers, ModelKind::Bundles],
-        compare: Some((ModelKind::Bundles, ModelKind::BestSellers)),
+        compare: vec![(ModelKind::Bundles, ModelKind::BestSellers)],
         seed: 7,
         tiers_k: 4,
     };

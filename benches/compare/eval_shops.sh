@@ -11,10 +11,9 @@
 # Environment: SEED (generator and eval seed, 42), CARGO_TARGET_DIR (cargo's, target).
 set -euo pipefail
 
-# The models evaluated, and per shop the pair given a paired t-test.
-MODELS="similar,upsell,bundles,hybrid,best_sellers,random"
-COMPARE_longtail="hybrid,best_sellers"
-COMPARE_komputer="similar,best_sellers"
+# The models evaluated, and the pairs given a paired t-test (each pair A,B: A − B).
+MODELS="hybrid,blend,personal,item_knn,popular_in_category,repurchase,similar,bundles,best_sellers,random"
+COMPARE="blend,item_knn blend,best_sellers hybrid,item_knn hybrid,best_sellers personal,repurchase personal,best_sellers"
 SHOPS="longtail komputer"
 SEED="${SEED:-42}"
 
@@ -38,14 +37,15 @@ echo "generate: $(took "$t")"
 
 laris=("$TARGET_DIR/release/laris" --config "$OUT/laris.toml" --data-dir "$OUT/data")
 for shop in $SHOPS; do
-    compare_var="COMPARE_$shop"
     t=$(now)
     "${laris[@]}" import --shop "$shop" \
         --products "$OUT/$shop/produk.csv" --orders "$OUT/$shop/laporan-penjualan.csv"
     echo "import $shop (with the model rebuild): $(took "$t")"
     t=$(now)
-    "${laris[@]}" eval --shop "$shop" --seed "$SEED" --models "$MODELS" \
-        --compare "${!compare_var}" --format markdown > "$OUT/$shop-eval.md"
+    compare=()
+    for pair in $COMPARE; do compare+=(--compare "$pair"); done
+    "${laris[@]}" eval --shop "$shop" --seed "$SEED" --models "$MODELS" --top-n 5 \
+        "${compare[@]}" --format markdown > "$OUT/$shop-eval.md"
     echo "eval $shop: $(took "$t") -> $OUT/$shop-eval.md"
     echo
     cat "$OUT/$shop-eval.md"

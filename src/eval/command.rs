@@ -59,6 +59,7 @@ file name without its extension).
 Examples:
   laris eval --shop lengkuas
   laris eval --shop lengkuas --split-at 2026-10-01 --top-n 3,5,10 --compare hybrid,best_sellers
+  laris eval --shop lengkuas --compare blend,item_knn --compare personal,repurchase
   laris eval --shop lengkuas --orders export.jsonl --format markdown
   laris eval --baskets groceries.csv --top-n 5,10 --format json")]
 pub struct EvalArgs {
@@ -86,9 +87,9 @@ pub struct EvalArgs {
     )]
     pub models: Vec<String>,
     /// Two models A,B: a paired t-test of A − B per protocol, N and metric (both are
-    /// evaluated even when --models leaves them out).
+    /// evaluated even when --models leaves them out). Repeat it for more pairs.
     #[arg(long, value_name = "A,B")]
-    pub compare: Option<String>,
+    pub compare: Vec<String>,
     /// Seed of the hidden basket items and of the random model.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -174,20 +175,20 @@ pub fn eval_config(args: &EvalArgs, shop: Option<&ShopSettings>) -> anyhow::Resu
     if models.is_empty() {
         bail!("--models: name at least one model, e.g. hybrid,best_sellers");
     }
-    let compare = match &args.compare {
-        None => None,
-        Some(raw) => {
-            let parts: Vec<&str> = raw.split(',').map(str::trim).collect();
-            let [a, b] = parts[..] else {
-                bail!("--compare {raw:?}: name two models, e.g. hybrid,best_sellers");
-            };
-            let (a, b) = (model(a)?, model(b)?);
-            if a == b {
-                bail!("--compare {raw:?}: name two different models, e.g. hybrid,best_sellers");
-            }
-            Some((a, b))
+    let mut compare = Vec::new();
+    for raw in &args.compare {
+        let parts: Vec<&str> = raw.split(',').map(str::trim).collect();
+        let [a, b] = parts[..] else {
+            bail!("--compare {raw:?}: name two models, e.g. hybrid,best_sellers");
+        };
+        let (a, b) = (model(a)?, model(b)?);
+        if a == b {
+            bail!("--compare {raw:?}: name two different models, e.g. hybrid,best_sellers");
         }
-    };
+        if !compare.contains(&(a, b)) {
+            compare.push((a, b));
+        }
+    }
     Ok(EvalConfig {
         split,
         top_n,
@@ -411,7 +412,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.top_n, vec![3, 5]);
         assert_eq!(c.models, vec![ModelKind::Hybrid, ModelKind::BestSellers]);
-        assert_eq!(c.compare, Some((ModelKind::Hybrid, ModelKind::Random)));
+        assert_eq!(c.compare, vec![(ModelKind::Hybrid, ModelKind::Random)]);
         let err = |argv: &[&str]| config(argv).unwrap_err().to_string();
         assert!(err(&["--models", "cf"]).contains("unknown model \"cf\": use similar, upsell"));
         assert!(err(&["--top-n", "0"]).contains("--top-n 0: use list lengths from 1 to 100"));

@@ -86,8 +86,8 @@ pub struct EvalConfig {
     pub top_n: Vec<usize>,
     /// Models in report order (the compared ones included).
     pub models: Vec<ModelKind>,
-    /// A paired t-test of a − b per protocol, N and metric.
-    pub compare: Option<(ModelKind, ModelKind)>,
+    /// Paired t-tests of a − b per protocol, N and metric, per pair.
+    pub compare: Vec<(ModelKind, ModelKind)>,
     pub seed: u64,
     /// Number of spend tiers whose clustering is reported (the shop's configured tiers).
     pub tiers_k: usize,
@@ -99,7 +99,7 @@ impl Default for EvalConfig {
             split: SplitRule::TestFraction(0.2),
             top_n: vec![3, 5],
             models: ModelKind::ALL.to_vec(),
-            compare: None,
+            compare: Vec::new(),
             seed: 42,
             tiers_k: TIERS_K,
         }
@@ -267,7 +267,7 @@ fn run(
         return Err(EvalError::Options("--top-n 0: list lengths start at 1".into()));
     }
     let mut models = config.models.clone();
-    if let Some((a, b)) = config.compare {
+    for &(a, b) in &config.compare {
         for m in [a, b] {
             if !models.contains(&m) {
                 models.push(m);
@@ -322,7 +322,7 @@ fn run(
             }
             scores.insert(kind, per_n);
         }
-        if let Some((a, b)) = config.compare {
+        for &(a, b) in &config.compare {
             for (ni, &n) in config.top_n.iter().enumerate() {
                 for (metric, f) in COMPARED_METRICS {
                     let xs: Vec<f64> = scores[&a][ni].iter().map(f).collect();

@@ -215,7 +215,8 @@ pub fn item_knn(knn: &CoPurchase, query: &Query, n: usize) -> Vec<u32> {
     for &c in query.context {
         for nb in knn.neighbours.get(c as usize).into_iter().flatten() {
             if !query.excludes(nb.index) {
-                *score.entry(nb.index).or_default() += f64::from(nb.cosine);
+                // The peer is built without shrinkage: its score is the plain cosine.
+                *score.entry(nb.index).or_default() += f64::from(nb.score);
             }
         }
     }
@@ -686,8 +687,10 @@ mod tests {
             let got = item_knn(&t.knn, &Query::cart(&ctx), 3);
             let score = |j: u32| -> f64 {
                 ctx.iter()
-                    .filter_map(|&c| t.knn.neighbours[c as usize].iter().find(|n| n.index == j))
-                    .map(|n| f64::from(n.cosine))
+                    .filter_map(|&c| {
+                        let n = t.knn.neighbours[c as usize].iter().find(|n| n.index == j)?;
+                        Some(t.knn.cosine(c as usize, n))
+                    })
                     .sum()
             };
             for w in got.windows(2) {

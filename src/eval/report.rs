@@ -407,7 +407,7 @@ mod tests {
 
     fn report() -> EvalReport {
         let config = EvalConfig {
-            compare: Some((ModelKind::Hybrid, ModelKind::BestSellers)),
+            compare: vec![(ModelKind::Hybrid, ModelKind::BestSellers)],
             ..EvalConfig::default()
         };
         evaluate(

@@ -77,7 +77,8 @@ impl Default for CoPurchaseSettings {
     }
 }
 
-/// One product bought together with another.
+/// One product bought together with another: 16 bytes, the rest of the figures derived from
+/// the counts ([`CoPurchase::cosine`], [`CoPurchase::lift`], [`CoPurchase::confidence_low`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CoNeighbour {
     pub index: u32,
@@ -85,10 +86,8 @@ pub struct CoNeighbour {
     pub count: u32,
     /// The ranking score (shrunk cosine, or the lift's lower bound).
     pub score: f32,
-    pub cosine: f32,
+    /// Share of the baskets with the product that also hold this one.
     pub confidence: f32,
-    pub confidence_low: f32,
-    pub lift: f32,
 }
 
 /// How a product is bought again.
@@ -124,6 +123,25 @@ pub struct CoPurchase {
     pub neighbours: Vec<Vec<CoNeighbour>>,
     /// Per product, in catalogue order.
     pub repeats: Vec<RepeatStats>,
+}
+
+impl CoPurchase {
+    /// c / √(n(i)·n(j)) for product `i` and its neighbour `n`.
+    pub fn cosine(&self, i: usize, n: &CoNeighbour) -> f64 {
+        let (ni, nj) = (self.item_baskets[i], self.item_baskets[n.index as usize]);
+        f64::from(n.count) / (f64::from(ni) * f64::from(nj)).sqrt()
+    }
+
+    /// The confidence over the share of all baskets that hold the neighbour.
+    pub fn lift(&self, n: &CoNeighbour) -> f64 {
+        let nj = f64::from(self.item_baskets[n.index as usize]);
+        f64::from(n.confidence) * f64::from(self.baskets.max(1)) / nj.max(1.0)
+    }
+
+    /// The 95% Wilson lower bound of the confidence of `i` → `n`.
+    pub fn confidence_low(&self, i: usize, n: &CoNeighbour) -> f64 {
+        wilson_low(n.count, self.item_baskets[i])
+    }
 }
 
 /// Wilson score interval's lower end for `hits` of `n`.
@@ -229,7 +247,6 @@ fn neighbours_of(
         let confidence = f64::from(count) / f64::from(ni);
         let confidence_low = wilson_low(count, ni);
         let base = f64::from(nj) / f64::from(total.max(1));
-        let lift = confidence / base;
         let score = match s.similarity {
             CoSimilarity::Cosine => cosine * f64::from(count) / (f64::from(count) + s.shrink),
             CoSimilarity::Lift if count >= s.min_count => confidence_low / base,
@@ -239,10 +256,7 @@ fn neighbours_of(
             index: j,
             count,
             score: score as f32,
-            cosine: cosine as f32,
             confidence: confidence as f32,
-            confidence_low: confidence_low as f32,
-            lift: lift as f32,
         });
     }
     ctr.touched.clear();
@@ -344,13 +358,15 @@ mod tests {
         assert_eq!(m.item_baskets, vec![4, 5, 1, 2]);
         let n01 = m.neighbours[0].iter().find(|n| n.index == 1).unwrap();
         assert_eq!(n01.count, 4);
-        assert!((f64::from(n01.cosine) - 4.0 / (4.0f64 * 5.0).sqrt()).abs() < 1e-6);
+        assert!((m.cosine(0, n01) - 4.0 / (4.0f64 * 5.0).sqrt()).abs() < 1e-6);
+        assert!((f64::from(n01.score) - m.cosine(0, n01)).abs() < 1e-6, "no shrinkage");
         assert!((n01.confidence - 1.0).abs() < 1e-6, "every basket with 0 has 1");
         // lift = 1 / (5/7)
-        assert!((f64::from(n01.lift) - 7.0 / 5.0).abs() < 1e-5);
+        assert!((m.lift(n01) - 7.0 / 5.0).abs() < 1e-5);
+        assert!((m.confidence_low(0, n01) - wilson_low(4, 4)).abs() < 1e-12);
         let n10 = m.neighbours[1].iter().find(|n| n.index == 0).unwrap();
         assert!((n10.confidence - 0.8).abs() < 1e-6);
-        assert_eq!(n10.cosine, n01.cosine, "cosine is symmetric");
+        assert_eq!(m.cosine(1, n10), m.cosine(0, n01), "cosine is symmetric");
         // 3 never met anyone.
         assert!(m.neighbours[3].is_empty());
         // 2 met 0 and 1 once each; its list is ranked by cosine, ties by index.

@@ -433,8 +433,8 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
         .filter(|n| {
             let i = n.index as usize;
             n.count >= s.pair_min_count
-                && n.lift > 1.0
-                && f64::from(n.confidence_low) >= s.pair_min_confidence
+                && model.blend.co.lift(n) > 1.0
+                && model.blend.co.confidence_low(viewed, n) >= s.pair_min_confidence
                 && (req.keep)(i)
                 && !req.offered.contains(&i)
         })
@@ -453,7 +453,7 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
             stats: Some((
                 f64::from(n.count) / n_baskets,
                 f64::from(n.confidence),
-                f64::from(n.lift),
+                model.blend.co.lift(n),
             )),
             why: Why::Bought {
                 confidence: n.confidence,
