@@ -579,7 +579,7 @@ pub fn blend_text(fit: &crate::recommend::blend::BlendFit) -> String {
             .map(|(n, w)| format!("{n} {w:.2}"))
             .collect();
         format!(
-            "  {name}: {:?} on {} cases — {}\n    NDCG@10 {:.3} (best-sellers {:.3}, {peer} {:.3}), hit@10 {:.3} (best-sellers {:.3})\n",
+            "  {name}: {:?} on {} cases — {}\n    NDCG@5 {:.3} (best-sellers {:.3}, {peer} {:.3}), hit@5 {:.3} (best-sellers {:.3})\n",
             l.mode,
             l.cases,
             weights.join(", "),

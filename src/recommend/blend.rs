@@ -24,7 +24,7 @@
 //! rest is the context; for product pages) and *next order* (a customer's earlier purchases
 //! predict the order; for the personal list, repurchases allowed). The signals of every
 //! candidate of every case are computed once; a coordinate search then tries each weight on a
-//! grid, keeps the value with the best mean NDCG@10 (ties: the smaller weight), and repeats
+//! grid, keeps the value with the best mean NDCG@5 (ties: the smaller weight), and repeats
 //! until nothing improves. The fitted weights are shrunk toward the defaults by
 //! cases / (cases + 200), so a shop with little data stays near them; a signal that never
 //! fires on the shop's validation cases (no product has a similar product with real evidence,
@@ -75,8 +75,8 @@ const MAX_HISTORY: usize = 60;
 const HISTORY_NEIGHBOURS: (usize, usize) = (10, 20);
 /// Validation cases per kind at most (an even sample of the validation orders beyond it).
 const MAX_CASES: usize = 2000;
-/// List length the fit optimises (NDCG@FIT_N).
-pub const FIT_N: usize = 10;
+/// List length the fit optimises (NDCG@FIT_N): about what a widget slot shows.
+pub const FIT_N: usize = 5;
 /// Fewer validation cases than this: no fit, the default weights.
 const MIN_CASES: usize = 30;
 /// Shrinkage toward the defaults: α = cases / (cases + SHRINK_CASES).
@@ -605,14 +605,14 @@ impl BlendFit {
                 if item.best_sellers.hit_rate > 0.0 {
                     out.push(if en {
                         format!(
-                            "On the latest {} orders, a list of 10 held the product the customer added in {:.0}% of cases, against {:.0}% for best-sellers alone.",
+                            "On the latest {} orders, a list of 5 held the product the customer added in {:.0}% of cases, against {:.0}% for best-sellers alone.",
                             self.validation_orders,
                             item.blend.hit_rate * 100.0,
                             item.best_sellers.hit_rate * 100.0
                         )
                     } else {
                         format!(
-                            "Pada {} pesanan terakhir, daftar 10 produk memuat produk yang akhirnya dibeli pada {:.0}% kasus, dibanding {:.0}% bila hanya produk terlaris.",
+                            "Pada {} pesanan terakhir, daftar 5 produk memuat produk yang akhirnya dibeli pada {:.0}% kasus, dibanding {:.0}% bila hanya produk terlaris.",
                             self.validation_orders,
                             item.blend.hit_rate * 100.0,
                             item.best_sellers.hit_rate * 100.0
