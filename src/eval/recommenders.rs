@@ -269,10 +269,17 @@ pub fn blend(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
         now: query.at,
         allow_repeats: query.allow_repeats,
     };
-    rank(&model.blend, &model.similar, &model.fit.item.weights, &q, n, &|_| true)
-        .into_iter()
-        .map(|r| r.index)
-        .collect()
+    rank(
+        &model.blend,
+        &model.similar,
+        &model.fit.item.weights,
+        &q,
+        n,
+        &|_| true,
+    )
+    .into_iter()
+    .map(|r| r.index)
+    .collect()
 }
 
 /// The personal blend (a signed-in customer's own list) over the query's history.
@@ -284,10 +291,17 @@ pub fn personal(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
         allow_repeats: query.allow_repeats,
     };
     let keep = |i: u32| !query.excludes(i);
-    rank(&model.blend, &model.similar, &model.fit.personal.weights, &q, n, &keep)
-        .into_iter()
-        .map(|r| r.index)
-        .collect()
+    rank(
+        &model.blend,
+        &model.similar,
+        &model.fit.personal.weights,
+        &q,
+        n,
+        &keep,
+    )
+    .into_iter()
+    .map(|r| r.index)
+    .collect()
 }
 
 /// Sorts (index, score) best first, ties by index, and keeps the first `n` indices.
@@ -403,7 +417,12 @@ pub fn hybrid(t: &Trained, query: &Query, n: usize) -> Vec<u32> {
     let mut out: Vec<u32> = Vec::with_capacity(n);
     let parts = own
         .into_iter()
-        .chain(picks.bundles.iter().flat_map(|b| b.with.iter().map(|&i| i as u32)))
+        .chain(
+            picks
+                .bundles
+                .iter()
+                .flat_map(|b| b.with.iter().map(|&i| i as u32)),
+        )
         .chain(picks.similar.iter().map(|p| p.index as u32))
         .chain(picks.upsell.iter().map(|p| p.index as u32))
         .chain(best_sellers(model, query, n));
@@ -648,7 +667,11 @@ mod tests {
                 .chain(&served.similar)
                 .chain(&served.upsell)
                 .map(|it| it.id.clone())
-                .chain(best_sellers(m, &Query::cart(&[v]), 4).into_iter().map(|i| m.products[i as usize].id.to_string()));
+                .chain(
+                    best_sellers(m, &Query::cart(&[v]), 4)
+                        .into_iter()
+                        .map(|i| m.products[i as usize].id.to_string()),
+                );
             for id in ids {
                 if !expected.contains(&id) {
                     expected.push(id);
@@ -667,12 +690,32 @@ mod tests {
     fn repurchase_lists_the_customers_most_bought_products_and_nothing_without_repeats() {
         let at = crate::eval::fixtures::at;
         let h = vec![
-            HistoryItem { product: 1, orders: 2, first: at(1, 9), last: at(5, 9) },
-            HistoryItem { product: 3, orders: 5, first: at(1, 9), last: at(4, 9) },
-            HistoryItem { product: 4, orders: 2, first: at(1, 9), last: at(6, 9) },
+            HistoryItem {
+                product: 1,
+                orders: 2,
+                first: at(1, 9),
+                last: at(5, 9),
+            },
+            HistoryItem {
+                product: 3,
+                orders: 5,
+                first: at(1, 9),
+                last: at(4, 9),
+            },
+            HistoryItem {
+                product: 4,
+                orders: 2,
+                first: at(1, 9),
+                last: at(6, 9),
+            },
         ];
         let ctx = [1u32, 3, 4];
-        let q = Query { context: &ctx, history: &h, allow_repeats: true, at: at(10, 9) };
+        let q = Query {
+            context: &ctx,
+            history: &h,
+            allow_repeats: true,
+            at: at(10, 9),
+        };
         // Most orders first, then the latest.
         assert_eq!(repurchase(&q, 5), vec![3, 4, 1]);
         assert_eq!(repurchase(&q, 1), vec![3]);

@@ -473,7 +473,14 @@ mod tests {
         // The fitted blend: weights per list and their validation figures.
         assert_eq!(
             keys(&v["blend"]),
-            ["content_coverage", "fit_orders", "fitted_at", "item", "personal", "validation_orders"]
+            [
+                "content_coverage",
+                "fit_orders",
+                "fitted_at",
+                "item",
+                "personal",
+                "validation_orders"
+            ]
         );
         assert_eq!(
             keys(&v["blend"]["item"]),

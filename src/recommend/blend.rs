@@ -410,7 +410,11 @@ pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Ve
             c.signals[sig::CO_CONFIDENCE] /= max_conf;
         }
         c.signals[sig::CONTENT] = c.signals[sig::CONTENT].min(1.0);
-        c.signals[sig::CATEGORY_POPULAR] = if data.category.get(i).is_some_and(|k| cats.binary_search(k).is_ok()) {
+        c.signals[sig::CATEGORY_POPULAR] = if data
+            .category
+            .get(i)
+            .is_some_and(|k| cats.binary_search(k).is_ok())
+        {
             data.category_popular[i]
         } else {
             0.0
@@ -438,7 +442,11 @@ impl Ranked {
     pub fn main_signal(&self, w: &Weights) -> usize {
         let a = w.as_array();
         (0..SIGNALS)
-            .max_by(|&x, &y| (a[x] * self.signals[x]).total_cmp(&(a[y] * self.signals[y])).then(y.cmp(&x)))
+            .max_by(|&x, &y| {
+                (a[x] * self.signals[x])
+                    .total_cmp(&(a[y] * self.signals[y]))
+                    .then(y.cmp(&x))
+            })
             .unwrap_or(0)
     }
 }
@@ -628,7 +636,16 @@ impl BlendFit {
             ));
         }
         let own = &self.personal;
-        if own.mode == BlendMode::Fitted && own.weights.repurchase + own.weights.due >= 0.5 {
+        let w = own.weights;
+        let others = [
+            w.co_purchase,
+            w.co_confidence,
+            w.content,
+            w.category_popular,
+            w.popular,
+        ];
+        if own.mode == BlendMode::Fitted && w.repurchase + w.due >= others.iter().copied().fold(0.0, f32::max)
+        {
             out.push(t(
                 "Pelanggan Anda sering membeli ulang produk yang sama: daftar \"Untuk Anda\" menawarkan produk langganan mereka saat waktunya beli lagi.",
                 "Your customers often buy the same products again: the \"For you\" list offers their usual products when they are due.",
@@ -697,7 +714,14 @@ fn mean_ndcg(cases: &[FitCase], w: &Weights, scratch: &mut Vec<(f32, f32, u32, b
         scratch.extend(
             c.cands
                 .iter()
-                .map(|k| (w.score(&k.signals), k.signals[sig::POPULAR], k.index, c.truth.binary_search(&k.index).is_ok()))
+                .map(|k| {
+                    (
+                        w.score(&k.signals),
+                        k.signals[sig::POPULAR],
+                        k.index,
+                        c.truth.binary_search(&k.index).is_ok(),
+                    )
+                })
                 .filter(|k| k.0 > 0.0),
         );
         let order = |a: &(f32, f32, u32, bool), b: &(f32, f32, u32, bool)| {
@@ -942,7 +966,13 @@ pub fn fit(
     }
 }
 
-fn fit_list(cases: &[FitCase], default: Weights, free: &[usize], best_sellers: Figures, peer: Figures) -> ListFit {
+fn fit_list(
+    cases: &[FitCase],
+    default: Weights,
+    free: &[usize],
+    best_sellers: Figures,
+    peer: Figures,
+) -> ListFit {
     if cases.len() < MIN_CASES {
         return ListFit::defaults(default, cases.len());
     }
@@ -987,7 +1017,13 @@ mod tests {
     }
 
     fn product(i: usize, name: &str) -> Product {
-        let mut p = crate::eval::fixtures::product(&format!("P{i:04}"), name, 10_000 + (i as i64 % 7) * 1000, &[], &[]);
+        let mut p = crate::eval::fixtures::product(
+            &format!("P{i:04}"),
+            name,
+            10_000 + (i as i64 % 7) * 1000,
+            &[],
+            &[],
+        );
         p.category = Vec::new();
         p.attributes.clear();
         p
@@ -1006,7 +1042,13 @@ mod tests {
             .map(|i| {
                 let f = FAMILIES[i / 10];
                 let name = if named {
-                    format!("{f} varian {}", ["merah", "biru", "hijau", "kuning", "putih", "hitam", "ungu", "coklat", "abu", "emas"][i % 10])
+                    format!(
+                        "{f} varian {}",
+                        [
+                            "merah", "biru", "hijau", "kuning", "putih", "hitam", "ungu", "coklat", "abu",
+                            "emas"
+                        ][i % 10]
+                    )
                 } else {
                     format!("Produk {}", i + 1)
                 };
@@ -1037,7 +1079,13 @@ mod tests {
         let features = build_features(&products, &FeatureWeights::default());
         let similar = similar_top_n(&features, &products, 20);
         let categories = vec![None; products.len()];
-        fit(&baskets, &categories, &similar, &CoPurchaseSettings::default(), at(2000))
+        fit(
+            &baskets,
+            &categories,
+            &similar,
+            &CoPurchaseSettings::default(),
+            at(2000),
+        )
     }
 
     #[test]
@@ -1079,12 +1127,27 @@ mod tests {
             precision: 0.1,
             hit_rate: 1.0,
         };
-        let got = fit_list(&cases, Weights::ITEM_DEFAULT, &[sig::CO_PURCHASE, sig::POPULAR], perfect, perfect);
+        let got = fit_list(
+            &cases,
+            Weights::ITEM_DEFAULT,
+            &[sig::CO_PURCHASE, sig::POPULAR],
+            perfect,
+            perfect,
+        );
         assert_eq!(got.mode, BlendMode::BestSellers);
         assert_eq!(got.weights, Weights::BEST_SELLERS);
         // Too few cases: the defaults, unfitted.
-        let few = fit_list(&cases[..10], Weights::ITEM_DEFAULT, &[sig::POPULAR], perfect, perfect);
-        assert_eq!((few.mode, few.weights), (BlendMode::Defaults, Weights::ITEM_DEFAULT));
+        let few = fit_list(
+            &cases[..10],
+            Weights::ITEM_DEFAULT,
+            &[sig::POPULAR],
+            perfect,
+            perfect,
+        );
+        assert_eq!(
+            (few.mode, few.weights),
+            (BlendMode::Defaults, Weights::ITEM_DEFAULT)
+        );
     }
 
     #[test]
@@ -1102,8 +1165,13 @@ mod tests {
         };
         let cands = candidates(&data, &similar, &q);
         assert!(cands.iter().all(|c| c.index > 1), "never the context");
-        assert!(cands.iter().all(|c| c.signals.iter().all(|x| (0.0..=1.0).contains(x))));
-        let best = cands.iter().map(|c| c.signals[sig::CO_PURCHASE]).fold(0.0, f32::max);
+        assert!(cands
+            .iter()
+            .all(|c| c.signals.iter().all(|x| (0.0..=1.0).contains(x))));
+        let best = cands
+            .iter()
+            .map(|c| c.signals[sig::CO_PURCHASE])
+            .fold(0.0, f32::max);
         assert_eq!(best, 1.0, "co-purchase is scaled to the best candidate");
         // Partners of 0 and 1 are their family (2..10) first.
         let top = rank(&data, &similar, &Weights::ITEM_DEFAULT, &q, 3, &|_| true);
@@ -1128,9 +1196,16 @@ mod tests {
             allow_repeats: false,
             ..own
         };
-        assert!(rank(&data, &similar, &Weights::PERSONAL_DEFAULT, &no_repeats, 10, &|_| true)
-            .iter()
-            .all(|r| r.index != 5));
+        assert!(rank(
+            &data,
+            &similar,
+            &Weights::PERSONAL_DEFAULT,
+            &no_repeats,
+            10,
+            &|_| true
+        )
+        .iter()
+        .all(|r| r.index != 5));
     }
 
     #[test]

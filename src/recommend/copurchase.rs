@@ -264,8 +264,9 @@ fn neighbours_of(
     if out.len() > s.k {
         // The K best by score, and the few partners most often in the same baskets (popular
         // products with a modest cosine), which the blend's confidence signal needs.
-        let by_confidence =
-            |a: &CoNeighbour, b: &CoNeighbour| b.confidence.total_cmp(&a.confidence).then(a.index.cmp(&b.index));
+        let by_confidence = |a: &CoNeighbour, b: &CoNeighbour| {
+            b.confidence.total_cmp(&a.confidence).then(a.index.cmp(&b.index))
+        };
         let extra = (s.k / 4).max(1);
         out.select_nth_unstable_by(s.k, by_rank);
         let (best, rest) = out.split_at_mut(s.k);
@@ -359,7 +360,10 @@ mod tests {
         let n01 = m.neighbours[0].iter().find(|n| n.index == 1).unwrap();
         assert_eq!(n01.count, 4);
         assert!((m.cosine(0, n01) - 4.0 / (4.0f64 * 5.0).sqrt()).abs() < 1e-6);
-        assert!((f64::from(n01.score) - m.cosine(0, n01)).abs() < 1e-6, "no shrinkage");
+        assert!(
+            (f64::from(n01.score) - m.cosine(0, n01)).abs() < 1e-6,
+            "no shrinkage"
+        );
         assert!((n01.confidence - 1.0).abs() < 1e-6, "every basket with 0 has 1");
         // lift = 1 / (5/7)
         assert!((m.lift(n01) - 7.0 / 5.0).abs() < 1e-5);
@@ -390,7 +394,10 @@ mod tests {
         let shrunk = build_co_purchase(&b, 5, &CoPurchaseSettings::default());
         let top = |m: &CoPurchase, i: usize| m.neighbours[i][0];
         assert!((top(&plain, 3).score - 1.0).abs() < 1e-6);
-        assert!(top(&plain, 3).score > top(&plain, 0).score, "unshrunk: the single meeting wins");
+        assert!(
+            top(&plain, 3).score > top(&plain, 0).score,
+            "unshrunk: the single meeting wins"
+        );
         assert!(
             top(&shrunk, 0).score > top(&shrunk, 3).score,
             "shrunk: 20 meetings beat one ({} vs {})",
@@ -424,10 +431,7 @@ mod tests {
                 b.push(vec![0, j]);
             }
         }
-        let s = CoPurchaseSettings {
-            k: 3,
-            ..plain()
-        };
+        let s = CoPurchaseSettings { k: 3, ..plain() };
         let m = build_co_purchase(&b, 10, &s);
         let got: Vec<u32> = m.neighbours[0].iter().map(|n| n.index).collect();
         // The 3 best by cosine, then the one most often with 0 among the rest (K/4 = 0 → 1).

@@ -278,7 +278,10 @@ fn blended_why(model: &ShopModel, viewed: Option<usize>, r: &Ranked, w: &Weights
 
 /// The context of a product page: the viewed product and the cart, sorted and distinct.
 fn page_context(viewed: usize, cart: &[usize]) -> Vec<u32> {
-    let mut c: Vec<u32> = std::iter::once(viewed).chain(cart.iter().copied()).map(|i| i as u32).collect();
+    let mut c: Vec<u32> = std::iter::once(viewed)
+        .chain(cart.iter().copied())
+        .map(|i| i as u32)
+        .collect();
     c.sort_unstable();
     c.dedup();
     c
@@ -333,13 +336,19 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
     let cands = candidates(&model.blend, &model.similar, &query);
     let blend_score: HashMap<u32, f32> = cands
         .iter()
-        .map(|c| (c.index, item_w.as_array().iter().zip(&c.signals).map(|(w, x)| w * x).sum()))
+        .map(|c| {
+            (
+                c.index,
+                item_w.as_array().iter().zip(&c.signals).map(|(w, x)| w * x).sum(),
+            )
+        })
         .collect();
     let blended = rank_candidates(cands, &item_w, req.limit.max(8) * 3, &keep);
     let score_of = |i: usize| {
-        blend_score.get(&(i as u32)).copied().unwrap_or_else(|| {
-            item_w.popular * model.blend.popular.get(i).copied().unwrap_or(0.0)
-        })
+        blend_score
+            .get(&(i as u32))
+            .copied()
+            .unwrap_or_else(|| item_w.popular * model.blend.popular.get(i).copied().unwrap_or(0.0))
     };
 
     // Similar: pins, then neighbours with real evidence (ranked by the blend), then what the
@@ -560,10 +569,7 @@ fn reason(model: &ShopModel, viewed: usize, why: &Why, same_cluster: bool, lang:
         Why::BestSeller { units } => best_seller_reason(*units, lang),
         Why::Upgrade(u) => upgrade_reason(u, viewed_p, lang),
         Why::Again { orders, due } => match (due, orders) {
-            (true, _) => lang.pick(
-                "Waktunya beli lagi".into(),
-                "Time to buy it again".into(),
-            ),
+            (true, _) => lang.pick("Waktunya beli lagi".into(), "Time to buy it again".into()),
             (false, n) if *n > 1 => lang.pick(
                 format!("Anda membelinya {n}× sebelumnya"),
                 format!("You bought it {n}× before"),
@@ -627,7 +633,13 @@ fn profile(model: &ShopModel, customer: Option<&CustomerId>) -> Option<SparseVec
 }
 
 /// Dresses the picks of a list as items with their reasons.
-fn items(model: &ShopModel, viewed: usize, picks: &[Pick], s: Option<&RecommendSettings>, lang: Lang) -> Vec<Item> {
+fn items(
+    model: &ShopModel,
+    viewed: usize,
+    picks: &[Pick],
+    s: Option<&RecommendSettings>,
+    lang: Lang,
+) -> Vec<Item> {
     let clusters = model.price_clusters.as_ref();
     let same_cluster = |i: usize| clusters.is_some_and(|c| c.of_product[i] == c.of_product[viewed]);
     picks
@@ -641,7 +653,8 @@ fn items(model: &ShopModel, viewed: usize, picks: &[Pick], s: Option<&RecommendS
             it.source = p.why.source().to_string();
             if let (Some(s), Why::Upgrade(_)) = (s, &p.why) {
                 if s.upsell_discount_pct > 0.0 {
-                    it.discounted_price = Some(model.products[p.index].price.discounted(s.upsell_discount_pct).0);
+                    it.discounted_price =
+                        Some(model.products[p.index].price.discounted(s.upsell_discount_pct).0);
                     it.discount_pct = Some(s.upsell_discount_pct);
                 }
             }
@@ -726,12 +739,26 @@ fn fixed_offers(
 
 /// A mined (or best-seller) offer: the viewed product and its partners, with the bundle
 /// discount. The reason is the first partner's.
-fn bundle_offer(model: &ShopModel, viewed: usize, b: &BundlePick, discount_pct: f64, lang: Lang) -> BundleOffer {
+fn bundle_offer(
+    model: &ShopModel,
+    viewed: usize,
+    b: &BundlePick,
+    discount_pct: f64,
+    lang: Lang,
+) -> BundleOffer {
     let viewed_p = &model.products[viewed];
     let reason = reason(model, viewed, &b.why, false, lang);
-    let mut items = vec![item(viewed_p, 1.0, lang.pick("Produk ini".into(), "This product".into()))];
+    let mut items = vec![item(
+        viewed_p,
+        1.0,
+        lang.pick("Produk ini".into(), "This product".into()),
+    )];
     for &i in &b.with {
-        let mut it = item(&model.products[i], b.stats.map_or(0.0, |t| t.1 as f32), reason.clone());
+        let mut it = item(
+            &model.products[i],
+            b.stats.map_or(0.0, |t| t.1 as f32),
+            reason.clone(),
+        );
         it.source = b.why.source().to_string();
         items.push(it);
     }
@@ -744,7 +771,12 @@ fn bundle_offer(model: &ShopModel, viewed: usize, b: &BundlePick, discount_pct: 
         confidence: b.stats.map(|t| t.1),
         lift: b.stats.map(|t| t.2),
         reason,
-        kind: if b.stats.is_some() { "mined" } else { "best_sellers" }.into(),
+        kind: if b.stats.is_some() {
+            "mined"
+        } else {
+            "best_sellers"
+        }
+        .into(),
         items,
     }
 }
@@ -862,19 +894,42 @@ mod tests {
     fn a_product_with_nothing_alike_is_never_called_similar() {
         // Every name is `Produk N`, one category for all: no pair has real evidence.
         let products: Vec<Product> = (1..=40)
-            .map(|i| product(&format!("P{i:02}"), &format!("Produk {i}"), 10_000 + i * 500, &["Semua"], &[]))
+            .map(|i| {
+                product(
+                    &format!("P{i:02}"),
+                    &format!("Produk {i}"),
+                    10_000 + i * 500,
+                    &["Semua"],
+                    &[],
+                )
+            })
             .collect();
         let mut orders = Vec::new();
         for k in 0..120u32 {
             let a = format!("P{:02}", k % 40 + 1);
             let b = format!("P{:02}", (k * 7) % 40 + 1);
-            orders.push(order(&format!("INV-{k}"), &format!("c{}", k % 15), at(k % 28 + 1, k % 20), &[&a, &b]));
+            orders.push(order(
+                &format!("INV-{k}"),
+                &format!("c{}", k % 15),
+                at(k % 28 + 1, k % 20),
+                &[&a, &b],
+            ));
         }
         let m = build_model(products, &orders, &RecommendSettings::default());
         assert!(m.similar.iter().flatten().all(|n| !n.evidence));
         for p in &m.products {
-            let r = recommend(&m, "toko", &RecommendSettings::default(), &[], &request(&p.id, None)).unwrap();
-            assert!(!r.similar.is_empty(), "the slot falls back instead of going empty");
+            let r = recommend(
+                &m,
+                "toko",
+                &RecommendSettings::default(),
+                &[],
+                &request(&p.id, None),
+            )
+            .unwrap();
+            assert!(
+                !r.similar.is_empty(),
+                "the slot falls back instead of going empty"
+            );
             for it in &r.similar {
                 assert_ne!(it.source, "similar", "{}: {it:?}", p.id);
                 assert!(!it.reason.starts_with("Mirip"), "{}: {it:?}", p.id);
@@ -889,14 +944,28 @@ mod tests {
         let paid: Vec<Vec<String>> = orders()
             .iter()
             .filter(|o| o.is_purchase())
-            .map(|o| o.lines.iter().filter_map(|l| l.product.as_ref()).map(|p| p.to_string()).collect())
+            .map(|o| {
+                o.lines
+                    .iter()
+                    .filter_map(|l| l.product.as_ref())
+                    .map(|p| p.to_string())
+                    .collect()
+            })
             .collect();
         let n = paid.len() as f64;
-        let count = |ids: &[&str]| paid.iter().filter(|b| ids.iter().all(|i| b.contains(&i.to_string()))).count() as f64;
+        let count = |ids: &[&str]| {
+            paid.iter()
+                .filter(|b| ids.iter().all(|i| b.contains(&i.to_string())))
+                .count() as f64
+        };
         let mut pairs = 0;
         for p in &m.products {
             let r = recommend(&m, "toko", &s, &[], &request(&p.id, None)).unwrap();
-            for b in r.bundles.iter().filter(|b| b.kind == "mined" && b.items.len() == 2) {
+            for b in r
+                .bundles
+                .iter()
+                .filter(|b| b.kind == "mined" && b.items.len() == 2)
+            {
                 pairs += 1;
                 let (a, other) = (b.items[0].id.as_str(), b.items[1].id.as_str());
                 let both = count(&[a, other]);
@@ -905,7 +974,10 @@ mod tests {
                 let lift = confidence / (count(&[other]) / n);
                 assert!(lift > 1.0, "{a}+{other}: lift {lift}");
                 assert!((b.confidence.unwrap() - confidence).abs() < 1e-6);
-                assert!(crate::recommend::copurchase::wilson_low(both as u32, count(&[a]) as u32) >= s.pair_min_confidence);
+                assert!(
+                    crate::recommend::copurchase::wilson_low(both as u32, count(&[a]) as u32)
+                        >= s.pair_min_confidence
+                );
                 assert!(!b.reason.contains("lift"));
             }
         }
@@ -917,17 +989,39 @@ mod tests {
         let mut orders = orders();
         // c-loyal buys KRP-80 every week.
         for w in 0..8u32 {
-            orders.push(order(&format!("INV-L{w}"), "c-loyal", at(w * 3 + 1, 8), &["KRP-80"]));
+            orders.push(order(
+                &format!("INV-L{w}"),
+                "c-loyal",
+                at(w * 3 + 1, 8),
+                &["KRP-80"],
+            ));
         }
         let m = build_model(catalogue(), &orders, &RecommendSettings::default());
         let me = CustomerId("c-loyal".into());
         let viewed = ProductId::parse("SRD-100").unwrap();
-        let r = recommend(&m, "toko", &RecommendSettings::default(), &[], &request(&viewed, Some(&me))).unwrap();
+        let r = recommend(
+            &m,
+            "toko",
+            &RecommendSettings::default(),
+            &[],
+            &request(&viewed, Some(&me)),
+        )
+        .unwrap();
         assert_eq!(r.for_you[0].id, "KRP-80", "{:?}", r.for_you);
         assert_eq!(r.for_you[0].source, "repurchase");
-        assert!(r.for_you.iter().all(|it| it.id != "SRD-100"), "never the viewed product");
+        assert!(
+            r.for_you.iter().all(|it| it.id != "SRD-100"),
+            "never the viewed product"
+        );
         // Anonymous: no personal list.
-        let anon = recommend(&m, "toko", &RecommendSettings::default(), &[], &request(&viewed, None)).unwrap();
+        let anon = recommend(
+            &m,
+            "toko",
+            &RecommendSettings::default(),
+            &[],
+            &request(&viewed, None),
+        )
+        .unwrap();
         assert!(anon.for_you.is_empty());
     }
 }
