@@ -499,7 +499,7 @@ fn no_test_order_reaches_the_training_data() {
         assert!(t.paid_at >= split.split_at);
     }
     assert!(split.train.iter().all(|o| o.paid_at < split.split_at));
-    let model = train_model(c, &split, &tiny_settings());
+    let model = train_model(c, &split, &tiny_settings()).model;
     assert_eq!(model.paid_orders, 5);
     assert_eq!(model.bundles.transactions, 5);
     // F sells only in the test period: it is no best-seller.
@@ -549,7 +549,7 @@ fn co_purchases_that_happen_only_in_the_test_period_are_not_in_the_trained_rules
     let split = split_orders(&orders, SplitRule::At(day(2, 1))).unwrap();
     assert!(split.test.iter().all(|o| o.invoice.starts_with("TE-")));
     let settings = RecommendSettings::default();
-    let trained = train_model(c.clone(), &split, &settings);
+    let trained = train_model(c.clone(), &split, &settings).model;
     let pairs_xy = |m: &laris::recommend::model::ShopModel| {
         m.bundles.rules.iter().any(|r| {
             let mut items = r.antecedent.clone();

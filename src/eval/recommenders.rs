@@ -504,7 +504,7 @@ mod tests {
         let t = trained();
         let m = &t.model;
         for kind in ModelKind::ALL {
-            for ctx in contexts(&m) {
+            for ctx in contexts(m) {
                 let h = history(&ctx);
                 for allow_repeats in [false, true] {
                     let q = Query {
