@@ -671,9 +671,21 @@ fn laris_eval_reports_the_three_protocols_for_every_model_on_the_demo_shop() {
     assert_eq!(split["test_orders"], 116);
     assert_eq!(json["not_purchases"], 18);
     let results = json["results"].as_array().unwrap();
-    assert_eq!(results.len(), 3 * 6 * 2);
+    assert_eq!(results.len(), 3 * 11 * 2);
     for protocol in ["basket_completion", "next_order", "next_order_new"] {
-        for model in ["similar", "upsell", "bundles", "hybrid", "best_sellers", "random"] {
+        for model in [
+            "similar",
+            "upsell",
+            "bundles",
+            "hybrid",
+            "blend",
+            "personal",
+            "item_knn",
+            "popular_in_category",
+            "repurchase",
+            "best_sellers",
+            "random",
+        ] {
             for n in [3, 5] {
                 let r = results
                     .iter()
@@ -839,7 +851,7 @@ fn laris_eval_baskets_evaluates_a_basket_file_with_no_config_and_no_store() {
         assert!(p["note"].as_str().unwrap().contains("anonymous customer"), "{p}");
     }
     let results = json["results"].as_array().unwrap();
-    assert_eq!(results.len(), 3 * 6 * 2);
+    assert_eq!(results.len(), 3 * 11 * 2);
     for r in results.iter().filter(|r| r["protocol"] == "basket_completion") {
         assert_eq!(r["orders"], with_two, "{r}");
         let hit = r["hit_rate"].as_f64().unwrap();

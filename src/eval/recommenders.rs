@@ -226,14 +226,7 @@ pub fn item_knn(knn: &CoPurchase, query: &Query, n: usize) -> Vec<u32> {
 /// Best-sellers among the products of the context's categories, most units first.
 pub fn popular_in_category(model: &ShopModel, query: &Query, n: usize) -> Vec<u32> {
     let data = &model.blend;
-    let mut cats: Vec<u32> = query
-        .context
-        .iter()
-        .filter_map(|&c| data.category.get(c as usize).copied())
-        .filter(|&c| c != u32::MAX)
-        .collect();
-    cats.sort_unstable();
-    cats.dedup();
+    let cats = data.categories_of(query.context);
     let scored: Vec<(u32, f64)> = (0..model.products.len() as u32)
         .filter(|&i| {
             data.units[i as usize] > 0

@@ -225,6 +225,18 @@ fn day(t: DateTime<Utc>) -> i64 {
 }
 
 impl BlendData {
+    /// The distinct category numbers of some products, sorted.
+    pub fn categories_of(&self, products: &[u32]) -> Vec<u32> {
+        let mut cats: Vec<u32> = products
+            .iter()
+            .filter_map(|&c| self.category.get(c as usize).copied())
+            .filter(|&c| c != u32::MAX)
+            .collect();
+        cats.sort_unstable();
+        cats.dedup();
+        cats
+    }
+
     /// `categories` gives each product's category (any stable text; `None` without one).
     pub fn build(
         baskets: &[Basket],
@@ -384,13 +396,7 @@ pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Ve
             out[k].signals[sig::CO_CONFIDENCE] += n.confidence;
         }
     }
-    let mut cats: Vec<u32> = context
-        .iter()
-        .filter_map(|&c| data.category.get(c as usize).copied())
-        .filter(|&c| c != u32::MAX)
-        .collect();
-    cats.sort_unstable();
-    cats.dedup();
+    let cats = data.categories_of(context);
     for &c in &cats {
         for &i in &data.category_top[c as usize] {
             slot(i, &mut out);
