@@ -322,7 +322,10 @@ pub fn fit_panel(fit: &BlendFit, shop: &ShopSettings, lang: Lang) -> FitPanel {
         title: if key == "item" {
             t("Halaman produk", "Product pages")
         } else {
-            t("\"Untuk Anda\" (pelanggan yang masuk)", "\"For you\" (signed-in customers)")
+            t(
+                "\"Untuk Anda\" (pelanggan yang masuk)",
+                "\"For you\" (signed-in customers)",
+            )
         },
         mode: l.mode.as_str(),
         mode_text: match l.mode {
@@ -347,7 +350,10 @@ pub fn fit_panel(fit: &BlendFit, shop: &ShopSettings, lang: Lang) -> FitPanel {
         peer_label: if key == "item" {
             t("dibeli bersama saja", "bought-together alone")
         } else {
-            t("produk langganan pelanggan saja", "the customer's usual products alone")
+            t(
+                "produk langganan pelanggan saja",
+                "the customer's usual products alone",
+            )
         },
     };
     let lists = vec![list("item", &fit.item), list("personal", &fit.personal)];

@@ -199,7 +199,11 @@ fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
                     f64::from(u8::from(fit.mode == mode)),
                 ));
             }
-            for (model, f) in [("blend", fit.blend), ("best_sellers", fit.best_sellers), ("peer", fit.peer)] {
+            for (model, f) in [
+                ("blend", fit.blend),
+                ("best_sellers", fit.best_sellers),
+                ("peer", fit.peer),
+            ] {
                 let labels = format!("{l},list=\"{list}\",model=\"{model}\"");
                 hit_rates.push((labels.clone(), f.hit_rate));
                 ndcgs.push((labels, f.ndcg));

@@ -1172,7 +1172,10 @@ async fn the_product_page_explains_how_the_lists_are_made_with_the_models_fit() 
     let fit = &model.fit;
     assert!(fit.fitted_at.timestamp() > 0, "the demo shop's model was fitted");
 
-    for (lang, en, heading) in [("id", false, "Bagaimana daftar disusun"), ("en", true, "How the lists are made")] {
+    for (lang, en, heading) in [
+        ("id", false, "Bagaimana daftar disusun"),
+        ("en", true, "How the lists are made"),
+    ] {
         let page = get_page(
             &app,
             &me.cookie,
@@ -1186,8 +1189,13 @@ async fn the_product_page_explains_how_the_lists_are_made_with_the_models_fit() 
             assert!(page.contains(&html_escape(line)), "{lang}: explanation {line:?}");
         }
         // The fit date in the shop's time zone (Asia/Jakarta, UTC+7).
-        let local = (fit.fitted_at + Duration::hours(7)).format("%Y-%m-%d %H:%M").to_string();
-        assert!(page.contains(&format!("{local} (Asia&#x2f;Jakarta)")), "{lang}: fitted {local}");
+        let local = (fit.fitted_at + Duration::hours(7))
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        assert!(
+            page.contains(&format!("{local} (Asia&#x2f;Jakarta)")),
+            "{lang}: fitted {local}"
+        );
         for (list, l) in [("item", &fit.item), ("personal", &fit.personal)] {
             let block = fit_list(&page, list);
             assert!(
@@ -1208,7 +1216,10 @@ async fn the_product_page_explains_how_the_lists_are_made_with_the_models_fit() 
         if fit.item.mode != laris::recommend::blend::BlendMode::Defaults {
             let hit = format!("{:.1}%", fit.item.blend.hit_rate * 100.0);
             let best = format!("{:.1}%", fit.item.best_sellers.hit_rate * 100.0);
-            assert!(page.contains(&hit) && page.contains(&best), "{lang}: hit rates {hit} vs {best}");
+            assert!(
+                page.contains(&hit) && page.contains(&best),
+                "{lang}: hit rates {hit} vs {best}"
+            );
         }
     }
     // The admin API has the same panel.
@@ -1267,14 +1278,27 @@ async fn metrics_carry_the_blend_fit_of_every_list() {
         for mode in laris::recommend::blend::BlendMode::ALL {
             let got = metric(
                 &text,
-                &format!("laris_blend_mode{{{s},list=\"{list}\",mode=\"{}\"}}", mode.as_str()),
+                &format!(
+                    "laris_blend_mode{{{s},list=\"{list}\",mode=\"{}\"}}",
+                    mode.as_str()
+                ),
             );
             assert_eq!(got, if mode == l.mode { 1.0 } else { 0.0 }, "{list} {mode:?}");
         }
-        for (model, f) in [("blend", l.blend), ("best_sellers", l.best_sellers), ("peer", l.peer)] {
+        for (model, f) in [
+            ("blend", l.blend),
+            ("best_sellers", l.best_sellers),
+            ("peer", l.peer),
+        ] {
             let labels = format!("{{{s},list=\"{list}\",model=\"{model}\"}}");
-            assert_eq!(metric(&text, &format!("laris_blend_validation_hit_rate{labels}")), f.hit_rate);
-            assert_eq!(metric(&text, &format!("laris_blend_validation_ndcg{labels}")), f.ndcg);
+            assert_eq!(
+                metric(&text, &format!("laris_blend_validation_hit_rate{labels}")),
+                f.hit_rate
+            );
+            assert_eq!(
+                metric(&text, &format!("laris_blend_validation_ndcg{labels}")),
+                f.ndcg
+            );
         }
     }
     assert_eq!(
@@ -1282,6 +1306,8 @@ async fn metrics_carry_the_blend_fit_of_every_list() {
         fit.fitted_at.timestamp() as f64
     );
     // The empty shop has a model too, with the default fit.
-    assert!(text.contains(&format!("laris_blend_mode{{shop=\"{OTHER}\",list=\"item\",mode=\"defaults\"}} 1")));
+    assert!(text.contains(&format!(
+        "laris_blend_mode{{shop=\"{OTHER}\",list=\"item\",mode=\"defaults\"}} 1"
+    )));
     app.stop().await;
 }
