@@ -514,6 +514,20 @@ pub enum BlendMode {
     BestSellers,
 }
 
+impl BlendMode {
+    /// Every mode, in the order the metrics list them.
+    pub const ALL: [BlendMode; 3] = [BlendMode::Defaults, BlendMode::Fitted, BlendMode::BestSellers];
+
+    /// The serialised name: `defaults`, `fitted`, `best_sellers`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlendMode::Defaults => "defaults",
+            BlendMode::Fitted => "fitted",
+            BlendMode::BestSellers => "best_sellers",
+        }
+    }
+}
+
 /// Validation figures of one list at N = [`FIT_N`].
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Figures {

@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition (version 0.0.4) behind the admin bearer
 //! token (or user `admin`'s session) — a scraper sends it with `authorization: Bearer …` (`bearer_token` in a scrape
-//! config). Per shop: records, quarantine, the last sync of each source, the model; for the
+//! config). Per shop: records, quarantine, the last sync of each source, the model and its
+//! blend fit (weights, mode, validation figures per list); for the
 //! process: HTTP answers by status class, counted as they leave.
 
 use std::fmt::Write;
@@ -10,6 +11,7 @@ use warp::http::header;
 use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::Access;
+use crate::recommend::blend::{BlendMode, SIGNAL_NAMES};
 use crate::web::{admin_access, internal, reject, with_state, AppState};
 
 /// HTTP answers by status class: 1xx … 5xx.
@@ -177,6 +179,63 @@ fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
         models
             .iter()
             .map(|(l, m)| (l.clone(), m.bundles.rules.len() as f64))
+            .collect(),
+    );
+    // The blended ranker's fit, per list: `item` (product pages), `personal` ("for you").
+    let mut weights = Vec::new();
+    let mut modes = Vec::new();
+    let mut hit_rates = Vec::new();
+    let mut ndcgs = Vec::new();
+    for (l, m) in &models {
+        for (list, fit) in [("item", &m.fit.item), ("personal", &m.fit.personal)] {
+            for (signal, w) in SIGNAL_NAMES.iter().zip(fit.weights.as_array()) {
+                // Through the f32's shortest text, so that 0.3 prints as 0.3.
+                let w: f64 = w.to_string().parse().unwrap_or(f64::from(w));
+                weights.push((format!("{l},list=\"{list}\",signal=\"{signal}\""), w));
+            }
+            for mode in BlendMode::ALL {
+                modes.push((
+                    format!("{l},list=\"{list}\",mode=\"{}\"", mode.as_str()),
+                    f64::from(u8::from(fit.mode == mode)),
+                ));
+            }
+            for (model, f) in [
+                ("blend", fit.blend),
+                ("best_sellers", fit.best_sellers),
+                ("peer", fit.peer),
+            ] {
+                let labels = format!("{l},list=\"{list}\",model=\"{model}\"");
+                hit_rates.push((labels.clone(), f.hit_rate));
+                ndcgs.push((labels, f.ndcg));
+            }
+        }
+    }
+    gauge(
+        "laris_blend_weight",
+        "Weight the blended ranker serves per signal, fitted per shop at every rebuild.",
+        weights,
+    );
+    gauge(
+        "laris_blend_mode",
+        "1 for the mode a list is served in (defaults, fitted, best_sellers), 0 for the others.",
+        modes,
+    );
+    gauge(
+        "laris_blend_validation_hit_rate",
+        "Share of validation cases whose top 10 held a bought product: the served blend, best-sellers, the single-signal peer.",
+        hit_rates,
+    );
+    gauge(
+        "laris_blend_validation_ndcg",
+        "Mean NDCG@10 on the validation cases: the served blend, best-sellers, the single-signal peer.",
+        ndcgs,
+    );
+    gauge(
+        "laris_blend_fitted_timestamp_seconds",
+        "When the blend weights were fitted (0: never).",
+        models
+            .iter()
+            .map(|(l, m)| (l.clone(), m.fit.fitted_at.timestamp() as f64))
             .collect(),
     );
     let _ = writeln!(out, "# HELP laris_http_responses_total HTTP responses sent, by status class.\n# TYPE laris_http_responses_total counter");

@@ -1153,3 +1153,161 @@ async fn the_demo_shops_synthetic_clicks_are_credited_with_their_customers_order
     );
     app.stop().await;
 }
+
+// ---- the blend fit ----------------------------------------------------------------------
+
+/// The HTML of one list's block in the fit panel.
+fn fit_list<'a>(page: &'a str, list: &str) -> &'a str {
+    let marker = format!("data-fit-list=\"{list}\"");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {marker}"));
+    let end = start + page[start..].find("</table>").unwrap();
+    &page[start..end]
+}
+
+#[tokio::test]
+async fn the_product_page_explains_how_the_lists_are_made_with_the_models_fit() {
+    let app = spawn_admin_app().await;
+    let me = sign_in(&app, "admin", OWNER_PW).await;
+    let model = app.models.get(&lengkuas()).expect("the demo shop's model");
+    let fit = &model.fit;
+    assert!(fit.fitted_at.timestamp() > 0, "the demo shop's model was fitted");
+
+    for (lang, en, heading) in [
+        ("id", false, "Bagaimana daftar disusun"),
+        ("en", true, "How the lists are made"),
+    ] {
+        let page = get_page(
+            &app,
+            &me.cookie,
+            &format!("/admin/shops/lengkuas/products/SRD-100?lang={lang}"),
+        )
+        .await;
+        assert!(page.contains(heading), "{lang}: the panel's heading");
+        let lines = fit.explain(en);
+        assert!(!lines.is_empty());
+        for line in &lines {
+            assert!(page.contains(&html_escape(line)), "{lang}: explanation {line:?}");
+        }
+        // The fit date in the shop's time zone (Asia/Jakarta, UTC+7).
+        let local = (fit.fitted_at + Duration::hours(7))
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        assert!(
+            page.contains(&format!("{local} (Asia&#x2f;Jakarta)")),
+            "{lang}: fitted {local}"
+        );
+        for (list, l) in [("item", &fit.item), ("personal", &fit.personal)] {
+            let block = fit_list(&page, list);
+            assert!(
+                block.contains(&format!("data-mode=\"{}\"", l.mode.as_str())),
+                "{lang} {list}: mode"
+            );
+            for (signal, w) in laris::recommend::blend::SIGNAL_NAMES
+                .iter()
+                .zip(l.weights.as_array())
+            {
+                let r = row(block, &format!("data-signal=\"{signal}\""));
+                assert!(
+                    r.contains(&format!(">{w:.2}<")) && r.contains("<meter"),
+                    "{lang} {list} {signal} = {w}: {r}"
+                );
+            }
+        }
+        if fit.item.mode != laris::recommend::blend::BlendMode::Defaults {
+            let hit = format!("{:.1}%", fit.item.blend.hit_rate * 100.0);
+            let best = format!("{:.1}%", fit.item.best_sellers.hit_rate * 100.0);
+            assert!(
+                page.contains(&hit) && page.contains(&best),
+                "{lang}: hit rates {hit} vs {best}"
+            );
+        }
+    }
+    // The admin API has the same panel.
+    let v = bearer_json(&app, "/admin/api/shops/lengkuas/products/SRD-100?lang=en").await;
+    assert_eq!(v["fit"]["heading"], "How the lists are made");
+    assert_eq!(v["fit"]["lists"][0]["list"], "item");
+    assert_eq!(
+        v["fit"]["lists"][0]["weights"][0]["weight"].as_f64().unwrap() as f32,
+        fit.item.weights.co_purchase
+    );
+    app.stop().await;
+}
+
+/// The value of the one series line of `/metrics` that starts with `series`.
+fn metric(text: &str, series: &str) -> f64 {
+    let mut found = text
+        .lines()
+        .filter(|l| l.starts_with(series) && l[series.len()..].starts_with(' '));
+    let line = found.next().unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    assert!(found.next().is_none(), "one {series}");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn metrics_carry_the_blend_fit_of_every_list() {
+    let app = spawn_admin_app().await;
+    let resp = bearer_get(&app, "/metrics").await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let model = app.models.get(&lengkuas()).unwrap();
+    let fit = &model.fit;
+    for name in [
+        "laris_blend_weight",
+        "laris_blend_mode",
+        "laris_blend_validation_hit_rate",
+        "laris_blend_validation_ndcg",
+        "laris_blend_fitted_timestamp_seconds",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP {name} ")) && text.contains(&format!("# TYPE {name} gauge\n")),
+            "{name}"
+        );
+    }
+    let s = "shop=\"lengkuas\"";
+    for (list, l) in [("item", &fit.item), ("personal", &fit.personal)] {
+        for (signal, w) in laris::recommend::blend::SIGNAL_NAMES
+            .iter()
+            .zip(l.weights.as_array())
+        {
+            let got = metric(
+                &text,
+                &format!("laris_blend_weight{{{s},list=\"{list}\",signal=\"{signal}\"}}"),
+            );
+            assert_eq!(got as f32, w, "{list} {signal}");
+        }
+        for mode in laris::recommend::blend::BlendMode::ALL {
+            let got = metric(
+                &text,
+                &format!(
+                    "laris_blend_mode{{{s},list=\"{list}\",mode=\"{}\"}}",
+                    mode.as_str()
+                ),
+            );
+            assert_eq!(got, if mode == l.mode { 1.0 } else { 0.0 }, "{list} {mode:?}");
+        }
+        for (model, f) in [
+            ("blend", l.blend),
+            ("best_sellers", l.best_sellers),
+            ("peer", l.peer),
+        ] {
+            let labels = format!("{{{s},list=\"{list}\",model=\"{model}\"}}");
+            assert_eq!(
+                metric(&text, &format!("laris_blend_validation_hit_rate{labels}")),
+                f.hit_rate
+            );
+            assert_eq!(
+                metric(&text, &format!("laris_blend_validation_ndcg{labels}")),
+                f.ndcg
+            );
+        }
+    }
+    assert_eq!(
+        metric(&text, &format!("laris_blend_fitted_timestamp_seconds{{{s}}}")),
+        fit.fitted_at.timestamp() as f64
+    );
+    // The empty shop has a model too, with the default fit.
+    assert!(text.contains(&format!(
+        "laris_blend_mode{{shop=\"{OTHER}\",list=\"item\",mode=\"defaults\"}} 1"
+    )));
+    app.stop().await;
+}

@@ -61,6 +61,8 @@ pub struct TestApp {
     /// Kept so the temporary store outlives the server.
     _data_dir: tempfile::TempDir,
     pub store: laris::store::Store,
+    /// The running service's model snapshots (what it serves).
+    pub models: std::sync::Arc<laris::rebuild::Models>,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -78,6 +80,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .expect("app builds");
     let base = format!("http://{}", app.local_addr());
     let store = app.state().store.clone();
+    let models = app.state().models.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -90,6 +93,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         base,
         _data_dir: data_dir,
         store,
+        models,
         http: reqwest::Client::new(),
         shutdown: Some(tx),
         handle: Some(handle),

@@ -248,3 +248,85 @@ async fn the_limit_parameter_caps_every_list() {
     assert!(v["upsell"].as_array().unwrap().len() <= 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_signed_in_customer_gets_a_for_you_list_and_an_anonymous_visitor_none() {
+    let app = spawn_app().await;
+    let shop = ShopId::parse("lengkuas").unwrap();
+    // The customer with the most orders: their history is in the model.
+    let c = app
+        .store
+        .customers(&shop)
+        .unwrap()
+        .into_iter()
+        .max_by(|a, b| a.order_count.cmp(&b.order_count).then(b.id.0.cmp(&a.id.0)))
+        .unwrap();
+    assert!(c.order_count >= 2, "{c:?}");
+    let token = laris::token::make(
+        &c.id.0,
+        crate::helpers::SECRET.as_bytes(),
+        chrono::Utc::now().timestamp() + 3600,
+    );
+    let v = app
+        .get_json(&format!(
+            "/v1/shops/lengkuas/recommendations?product=SRD-100&customer={token}"
+        ))
+        .await;
+    let for_you = v["for_you"].as_array().expect("a for_you list");
+    assert!(!for_you.is_empty(), "{v}");
+    let products = app.store.products(&shop).unwrap();
+    for it in for_you {
+        let id = it["id"].as_str().unwrap();
+        assert_ne!(id, "SRD-100", "never the viewed product");
+        let p = products
+            .iter()
+            .find(|p| p.id == ProductId::parse(id).unwrap())
+            .unwrap_or_else(|| panic!("{id} is a product of the shop"));
+        assert!(p.is_available(), "{id} can be bought");
+        let source = it["source"].as_str().unwrap();
+        assert!(
+            [
+                "repurchase",
+                "co_purchase",
+                "best_seller",
+                "category_best_seller",
+                "similar"
+            ]
+            .contains(&source),
+            "{id}: source {source}"
+        );
+        assert!(!it["reason"].as_str().unwrap().is_empty(), "{it}");
+    }
+    let name = c.name.clone().unwrap_or_default();
+    if !name.is_empty() {
+        assert!(!v.to_string().contains(&name), "no personal data");
+    }
+
+    let anonymous = app
+        .get_json("/v1/shops/lengkuas/recommendations?product=SRD-100")
+        .await;
+    assert_eq!(anonymous["for_you"], serde_json::json!([]));
+
+    // The batched fragments: "Untuk Anda" with the token, nothing without.
+    let f = app
+        .get_json(&format!(
+            "/v1/shops/lengkuas/fragments?product=SRD-100&slots=for_you&customer={token}"
+        ))
+        .await;
+    let html = f["fragments"]["for_you"].as_str().unwrap();
+    assert!(html.contains("Untuk Anda"), "{html}");
+    for it in for_you {
+        assert!(
+            html.contains(&format!("data-laris-item=\"{}\"", it["id"].as_str().unwrap())),
+            "{html}"
+        );
+    }
+    if !name.is_empty() {
+        assert!(!html.contains(&name), "no customer name");
+    }
+    let f = app
+        .get_json("/v1/shops/lengkuas/fragments?product=SRD-100&slots=for_you")
+        .await;
+    assert_eq!(f["fragments"]["for_you"], "");
+    app.stop().await;
+}
