@@ -269,7 +269,7 @@ pub struct FitList {
     /// Whether validation figures exist (not for the default weights).
     pub validated: bool,
     pub weights: Vec<WeightRow>,
-    /// Hit rate@10 on validation: the served list, best-sellers, the single-signal peer.
+    /// Hit rate@5 on validation: the served list, best-sellers, the single-signal peer.
     pub hit_rate: f64,
     pub best_sellers_hit_rate: f64,
     pub peer_hit_rate: f64,
@@ -305,6 +305,7 @@ fn signal_label(signal: &str, lang: Lang) -> &'static str {
         "popular" => ("Terlaris di toko", "Best-seller of the shop"),
         "repurchase" => ("Dibeli ulang oleh pelanggan", "The customer buys it again"),
         "due" => ("Waktunya beli lagi", "Due to be bought again"),
+        "similar_baskets" => ("Ada di pesanan yang mirip", "In orders like this one"),
         _ => ("?", "?"),
     };
     match lang {

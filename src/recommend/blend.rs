@@ -11,6 +11,7 @@
 //! | `category_popular` | a best-seller in the context's categories | ln(1 + units) over the category's best |
 //! | `popular` | a best-seller of the shop | ln(1 + units) over the shop's best |
 //! | `repurchase` | the customer's own product, bought often | ln(1 + orders with it) over their most-bought product's |
+//! | `similar_baskets` | in the earlier baskets most like the context | the 500 baskets (of the latest 2,000 holding each context product) with the most overlap / √(sizes) vote for their other products; votes over the best vote |
 //! | `due` | the customer's own product, due again | elapsed days since they last bought it against the product's usual interval: min(r, 1/r) |
 //!
 //! A query has a *context* (the viewed product and the cart; in evaluation the rest of a
@@ -45,7 +46,7 @@ use super::similar::Neighbour;
 use crate::domain::CustomerId;
 
 /// Number of signals.
-pub const SIGNALS: usize = 7;
+pub const SIGNALS: usize = 8;
 /// Signal names, in the order of [`Weights::as_array`].
 pub const SIGNAL_NAMES: [&str; SIGNALS] = [
     "co_purchase",
@@ -55,6 +56,7 @@ pub const SIGNAL_NAMES: [&str; SIGNALS] = [
     "popular",
     "repurchase",
     "due",
+    "similar_baskets",
 ];
 /// Positions of the signals in a signal array.
 pub mod sig {
@@ -65,6 +67,7 @@ pub mod sig {
     pub const POPULAR: usize = 4;
     pub const REPURCHASE: usize = 5;
     pub const DUE: usize = 6;
+    pub const SIMILAR_BASKETS: usize = 7;
 }
 /// Best-sellers per category and of the shop offered as candidates.
 const TOP_CANDIDATES: usize = 30;
@@ -97,6 +100,8 @@ pub struct Weights {
     pub popular: f32,
     pub repurchase: f32,
     pub due: f32,
+    #[serde(default)]
+    pub similar_baskets: f32,
 }
 
 impl Weights {
@@ -109,6 +114,7 @@ impl Weights {
         popular: 0.2,
         repurchase: 0.0,
         due: 0.0,
+        similar_baskets: 0.3,
     };
     /// A signed-in customer's list before any fit: their own products first.
     pub const PERSONAL_DEFAULT: Weights = Weights {
@@ -119,6 +125,7 @@ impl Weights {
         popular: 0.2,
         repurchase: 1.0,
         due: 0.3,
+        similar_baskets: 0.0,
     };
     /// When no blend beats best-sellers: best-sellers, co-purchase breaking their ties.
     pub const BEST_SELLERS: Weights = Weights {
@@ -129,6 +136,7 @@ impl Weights {
         popular: 1.0,
         repurchase: 0.0,
         due: 0.0,
+        similar_baskets: 0.0,
     };
 
     pub fn as_array(&self) -> [f32; SIGNALS] {
@@ -140,6 +148,7 @@ impl Weights {
             self.popular,
             self.repurchase,
             self.due,
+            self.similar_baskets,
         ]
     }
 
@@ -152,6 +161,7 @@ impl Weights {
             popular: a[4],
             repurchase: a[5],
             due: a[6],
+            similar_baskets: a[7],
         }
     }
 
@@ -209,6 +219,44 @@ pub struct BlendData {
     pub top: Vec<u32>,
     /// Median days between repurchases over all products (for products without their own).
     pub interval_days: Option<f32>,
+    /// The baskets themselves, in time order, for the similar-baskets vote.
+    #[serde(default)]
+    pub baskets: Csr,
+    /// Per product, the baskets holding it (ascending, so the latest last).
+    #[serde(default)]
+    pub holding: Csr,
+}
+
+/// Rows of numbers in one array: row `r` is `items[start[r]..start[r + 1]]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Csr {
+    pub start: Vec<u32>,
+    pub items: Vec<u32>,
+}
+
+impl Csr {
+    fn from_rows<'a>(rows: impl Iterator<Item = &'a [u32]>) -> Csr {
+        let mut c = Csr {
+            start: vec![0],
+            items: Vec::new(),
+        };
+        for r in rows {
+            c.items.extend_from_slice(r);
+            c.start.push(c.items.len() as u32);
+        }
+        c
+    }
+
+    pub fn row(&self, r: usize) -> &[u32] {
+        match (self.start.get(r), self.start.get(r + 1)) {
+            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
 }
 
 fn log_share(units: u64, best: u64) -> f32 {
@@ -297,7 +345,15 @@ impl BlendData {
         intervals.sort_by(f32::total_cmp);
         let interval_days = intervals.get(intervals.len() / 2).copied();
         all.truncate(TOP_CANDIDATES);
+        let mut holding: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (k, b) in baskets.iter().enumerate() {
+            for &p in &b.products {
+                holding[p as usize].push(k as u32);
+            }
+        }
         BlendData {
+            baskets: Csr::from_rows(baskets.iter().map(|b| b.products.as_slice())),
+            holding: Csr::from_rows(holding.iter().map(Vec::as_slice)),
             co,
             units,
             popular,
@@ -327,6 +383,57 @@ pub struct Query<'a> {
 pub struct Candidate {
     pub index: u32,
     pub signals: [f32; SIGNALS],
+}
+
+/// Of the baskets holding a context product, the latest this many are read.
+const BASKETS_READ: usize = 2000;
+/// The most similar baskets that vote.
+const BASKETS_VOTING: usize = 500;
+/// Products a vote adds as candidates at most.
+const VOTED: usize = 50;
+
+/// The similar-baskets vote: earlier baskets are scored by how much of the context they
+/// hold (overlap / √(|basket|·|context|)); the best [`BASKETS_VOTING`] vote for their other
+/// products with that score. The best-voted [`VOTED`] products, votes scaled to the best 1.
+fn similar_baskets_vote(data: &BlendData, context: &[u32]) -> Vec<(u32, f32)> {
+    if context.is_empty() || data.baskets.len() == 0 {
+        return Vec::new();
+    }
+    let mut overlap: HashMap<u32, u32> = HashMap::new();
+    for &c in context {
+        let rows = data.holding.row(c as usize);
+        for &b in &rows[rows.len().saturating_sub(BASKETS_READ)..] {
+            *overlap.entry(b).or_default() += 1;
+        }
+    }
+    let ctx = context.len() as f32;
+    let mut sims: Vec<(f32, u32)> = overlap
+        .into_iter()
+        .map(|(b, o)| {
+            (
+                o as f32 / (data.baskets.row(b as usize).len() as f32 * ctx).sqrt(),
+                b,
+            )
+        })
+        .collect();
+    let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1));
+    if sims.len() > BASKETS_VOTING {
+        sims.select_nth_unstable_by(BASKETS_VOTING, order);
+        sims.truncate(BASKETS_VOTING);
+    }
+    let mut votes: HashMap<u32, f32> = HashMap::new();
+    for (w, b) in sims {
+        for &i in data.baskets.row(b as usize) {
+            if context.binary_search(&i).is_err() {
+                *votes.entry(i).or_default() += w;
+            }
+        }
+    }
+    let mut ranked: Vec<(u32, f32)> = votes.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(VOTED);
+    let best = ranked.first().map_or(1.0, |r| r.1).max(f32::MIN_POSITIVE);
+    ranked.into_iter().map(|(i, v)| (i, v / best)).collect()
 }
 
 /// Whether a similar-products neighbour is evidence of likeness (not price alone).
@@ -404,6 +511,10 @@ pub fn candidates(data: &BlendData, similar: &[Vec<Neighbour>], q: &Query) -> Ve
     }
     for &i in &data.top {
         slot(i, &mut out);
+    }
+    for (i, vote) in similar_baskets_vote(data, context) {
+        let k = slot(i, &mut out);
+        out[k].signals[sig::SIMILAR_BASKETS] = vote;
     }
     let max_of = |s: usize, out: &[Candidate]| out.iter().map(|c| c.signals[s]).fold(0.0f32, f32::max);
     let (max_co, max_conf) = (max_of(sig::CO_PURCHASE, &out), max_of(sig::CO_CONFIDENCE, &out));
@@ -957,6 +1068,7 @@ pub fn fit(
             sig::CONTENT,
             sig::CATEGORY_POPULAR,
             sig::POPULAR,
+            sig::SIMILAR_BASKETS,
         ],
         best_sellers_item,
         blend_figures(&item_cases, &co_only),
@@ -1136,7 +1248,7 @@ mod tests {
                 cands: (0..5)
                     .map(|i| Candidate {
                         index: i,
-                        signals: [0.0, 0.0, 0.0, 0.0, 1.0 - i as f32 * 0.1, 0.0, 0.0],
+                        signals: [0.0, 0.0, 0.0, 0.0, 1.0 - i as f32 * 0.1, 0.0, 0.0, 0.0],
                     })
                     .collect(),
                 truth: vec![(k % 5) as u32],

@@ -254,7 +254,7 @@ fn units_of(model: &ShopModel, i: usize) -> u64 {
 fn blended_why(model: &ShopModel, viewed: Option<usize>, r: &Ranked, w: &Weights) -> Why {
     let i = r.index as usize;
     match r.main_signal(w) {
-        sig::CO_PURCHASE | sig::CO_CONFIDENCE => match viewed.and_then(|v| {
+        sig::CO_PURCHASE | sig::CO_CONFIDENCE | sig::SIMILAR_BASKETS => match viewed.and_then(|v| {
             model.blend.co.neighbours[v]
                 .iter()
                 .find(|n| n.index == r.index)
