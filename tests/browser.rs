@@ -1106,6 +1106,50 @@ async fn the_widgets_links_and_bundle_button_are_reachable_with_the_tab_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_customer_sees_their_own_list_and_an_anonymous_visitor_sees_none() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
+    let me = rig
+        .laris
+        .store
+        .customers(&shop)
+        .unwrap()
+        .into_iter()
+        .max_by_key(|c| (c.order_count, c.id.clone()))
+        .unwrap();
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    let token = laris::token::make(&me.id.0, b"browser-test-customer-secret-0123456789", exp);
+    let own = format!(
+        "<div data-laris-slot=\"for_you\" data-product=\"SRD-100\" data-customer-token=\"{token}\"></div>"
+    );
+    let url = rig.shop_page_at("/mine", "SRD-100", "", &own);
+    open(b, &url).await;
+    b.slots_settled().await;
+    let mine = slot(b, "for_you").await;
+    assert_eq!(mine["state"], "ready", "{mine}");
+    let items = str_list(&mine["items"]);
+    assert!(
+        !items.is_empty() && !items.contains(&"SRD-100".to_string()),
+        "{mine}"
+    );
+    let html = mine["html"].as_str().unwrap();
+    assert!(html.contains("Untuk Anda"), "{html}");
+    if let Some(name) = &me.name {
+        assert!(!html.contains(name.as_str()), "no personal data in the fragment");
+    }
+    // The same slot without a token stays empty and gives its space back.
+    let anon = "<div data-laris-slot=\"for_you\" data-product=\"SRD-100\"></div>";
+    let url = rig.shop_page_at("/anon", "SRD-100", "", anon);
+    open(b, &url).await;
+    b.slots_settled().await;
+    let none = slot(b, "for_you").await;
+    assert_eq!(none["state"], "empty", "{none}");
+    assert!(str_list(&none["items"]).is_empty());
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_laris_is_the_only_global_the_widget_adds() {
     let rig = Rig::start().await;
     let b = &rig.browser;
