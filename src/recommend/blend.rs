@@ -1341,6 +1341,37 @@ mod tests {
     }
 
     #[test]
+    fn the_baskets_most_like_the_cart_vote_for_what_completes_it() {
+        // Five baskets hold the whole cart {0, 1} and 2; five hold 0 with 3, five 1 with 4.
+        let mut rows: Vec<Vec<u32>> = Vec::new();
+        rows.extend((0..5).map(|_| vec![0, 1, 2]));
+        rows.extend((0..5).map(|_| vec![0, 3]));
+        rows.extend((0..5).map(|_| vec![1, 4]));
+        let baskets: Vec<Basket> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(k, p)| Basket {
+                customer: CustomerId(format!("c{k}")),
+                at: at(k),
+                units: vec![1; p.len()],
+                products: p,
+            })
+            .collect();
+        let data = BlendData::build(&baskets, &vec![None; 5], &CoPurchaseSettings::default());
+        let votes = similar_baskets_vote(&data, &[0, 1]);
+        // Each basket votes with overlap / √(|basket|·|cart|): 2/√6 for 2, 1/√4 for 3 and 4.
+        let expected = 0.5 / (2.0 / 6f32.sqrt());
+        assert_eq!(votes[0], (2, 1.0), "{votes:?}");
+        assert_eq!(votes.len(), 3);
+        for &(i, v) in &votes[1..] {
+            assert!((i == 3 || i == 4) && (v - expected).abs() < 1e-6, "{votes:?}");
+        }
+        assert!(similar_baskets_vote(&data, &[]).is_empty());
+        // The cart itself is never voted for.
+        assert!(votes.iter().all(|&(i, _)| i > 1));
+    }
+
+    #[test]
     fn the_due_signal_peaks_at_the_products_usual_interval() {
         // Customer c buys product 0 every 10 days.
         let baskets: Vec<Basket> = (0..10)
