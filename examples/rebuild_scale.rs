@@ -5,6 +5,10 @@
 //! cargo build --release --example rebuild_scale
 //! /usr/bin/time -v target/release/examples/rebuild_scale 100000 1000000   # MIN_SUPPORT=0.0001 by default
 //! ```
+//!
+//! `ONLY=data` stops after generating the shop (the baseline of peak memory), `ONLY=co_purchase`
+//! builds just the co-purchase model from it, `ONLY=blend` the co-purchase model and the blend
+//! fit: the difference of the peak RSS to the baseline is what each costs.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -111,6 +115,40 @@ fn main() {
         lines_made,
         t0.elapsed()
     );
+    match std::env::var("ONLY").as_deref() {
+        Ok("data") => return,
+        Ok(part @ ("co_purchase" | "blend")) => {
+            let index: std::collections::HashMap<ProductId, u32> = products
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), i as u32))
+                .collect();
+            let settings = RecommendSettings::default();
+            let co = laris::recommend::model::co_purchase_settings(&settings);
+            let t = Instant::now();
+            let timed = laris::recommend::model::timed_baskets(&orders, &index);
+            let categories: Vec<Option<String>> = products
+                .iter()
+                .map(laris::recommend::model::category_key)
+                .collect();
+            let data = laris::recommend::blend::BlendData::build(&timed, &categories, &co);
+            let neighbours: usize = data.co.neighbours.iter().map(Vec::len).sum();
+            println!("co-purchase model: {:.2?}, {neighbours} neighbours", t.elapsed());
+            if part == "blend" {
+                let t = Instant::now();
+                let similar = vec![Vec::new(); products.len()];
+                let fit =
+                    laris::recommend::blend::fit(&timed, &categories, &similar, &co, chrono::Utc::now());
+                println!(
+                    "blend fit: {:.2?}, product pages {:?}",
+                    t.elapsed(),
+                    fit.item.mode
+                );
+            }
+            return;
+        }
+        _ => {}
+    }
     let min_support: f64 = std::env::var("MIN_SUPPORT")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -126,7 +164,7 @@ fn main() {
         t.elapsed(),
         model.similar.len(),
         model.bundles.rules.len(),
-        model.purchases_by_customer.len(),
+        model.histories.len(),
         model.price_clusters.as_ref().map(|c| c.clustering.k)
     );
     println!("steps (ms): {:?}", model.build_steps);

@@ -50,8 +50,6 @@ pub struct ShopModel {
     /// (product index, units sold), best first.
     pub best_sellers: Vec<(u32, u64)>,
     pub price_clusters: Option<PriceClusters>,
-    /// Distinct products each customer bought (purchases only), for profiles.
-    pub purchases_by_customer: BTreeMap<CustomerId, Vec<u32>>,
     pub paid_orders: usize,
     /// The loyalty ladder and every customer's standing (ids and tiers only, nothing personal).
     #[serde(default)]
@@ -189,21 +187,7 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         .into_iter()
         .filter_map(|(id, n)| index.get(&id).map(|&i| (i, n)))
         .collect();
-    let mut purchases_by_customer: BTreeMap<CustomerId, Vec<u32>> = BTreeMap::new();
-    for o in orders.iter().filter(|o| o.is_purchase()) {
-        let bought = purchases_by_customer.entry(o.customer.clone()).or_default();
-        for p in o
-            .lines
-            .iter()
-            .filter_map(|l| l.product.as_ref())
-            .filter_map(|p| index.get(p))
-        {
-            if !bought.contains(p) {
-                bought.push(*p);
-            }
-        }
-    }
-    step("customers");
+    step("best_sellers");
     let timed = timed_baskets(orders, &index);
     let categories: Vec<Option<String>> = products.iter().map(category_key).collect();
     let co_settings = co_purchase_settings(settings);
@@ -230,7 +214,6 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         bundles,
         best_sellers: best,
         price_clusters,
-        purchases_by_customer,
         paid_orders: paid.len(),
         loyalty: Default::default(),
         blend: blend_data,

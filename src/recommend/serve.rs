@@ -203,6 +203,9 @@ impl Why {
     }
 }
 
+/// How far the blend may move an alike product up the similar list (its likeness is 0–1).
+const ALIKE_BLEND_SHARE: f32 = 0.25;
+
 /// One product picked for a list, before it is dressed as an [`Item`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pick {
@@ -351,8 +354,8 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
             .unwrap_or_else(|| item_w.popular * model.blend.popular.get(i).copied().unwrap_or(0.0))
     };
 
-    // Similar: pins, then neighbours with real evidence (ranked by the blend), then what the
-    // blend ranks first.
+    // Similar: pins, then neighbours with real evidence (by likeness, adjusted by the blend),
+    // then what the blend ranks first.
     let mut similar: Vec<Pick> = Vec::new();
     let viewed_id = model.products[viewed].id.as_str();
     for raw in s.pin.get(viewed_id).into_iter().flatten() {
@@ -371,14 +374,27 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
         }
     }
     let prof = profile(model, req.customer);
-    let mut alike: Vec<Pick> = model.similar[viewed]
+    let alike_neighbours: Vec<&crate::recommend::similar::Neighbour> = model.similar[viewed]
         .iter()
         .filter(|n| crate::recommend::blend::content_evidence(n) && (req.keep)(n.index as usize))
+        .collect();
+    let best_blend = alike_neighbours
+        .iter()
+        .map(|n| score_of(n.index as usize))
+        .fold(0.0f32, f32::max);
+    let mut alike: Vec<Pick> = alike_neighbours
+        .into_iter()
         .map(|n| {
-            // Alike products in the blend's order (likeness, then what sells with this
-            // page), nudged toward what a signed-in customer bought.
+            // Likeness first; what sells with this page (the blend, scaled to the best of
+            // these) moves an alike product up by at most a quarter; a signed-in customer's
+            // purchases nudge it too.
             let i = n.index as usize;
-            let base = score_of(i).max(n.score * item_w.content);
+            let sells = if best_blend > 0.0 {
+                score_of(i) / best_blend
+            } else {
+                0.0
+            };
+            let base = n.score + ALIKE_BLEND_SHARE * sells;
             let score = match &prof {
                 Some(pv) => base + 0.3 * pv.dot(&model.features.vectors[i]),
                 None => base,
