@@ -175,7 +175,8 @@ impl Weights {
         Weights::from_array(a.map(|w| (w / max * 1000.0).round() / 1000.0))
     }
 
-    fn score(&self, s: &[f32; SIGNALS]) -> f32 {
+    /// The weighted sum of a candidate's signals.
+    pub fn score(&self, s: &[f32; SIGNALS]) -> f32 {
         self.as_array().iter().zip(s).map(|(w, x)| w * x).sum()
     }
 }

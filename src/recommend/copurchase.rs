@@ -101,17 +101,6 @@ pub struct RepeatStats {
     pub interval_days: Option<f32>,
 }
 
-impl RepeatStats {
-    /// Share of its buyers who came back for it (0 without buyers).
-    pub fn repeat_rate(&self) -> f64 {
-        if self.buyers == 0 {
-            0.0
-        } else {
-            f64::from(self.repeat_buyers) / f64::from(self.buyers)
-        }
-    }
-}
-
 /// The co-purchase neighbours of every product, and its repurchase figures.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CoPurchase {
@@ -478,7 +467,6 @@ mod tests {
         assert_eq!(r[0].interval_days, Some(10.0));
         assert_eq!((r[1].buyers, r[1].repeat_buyers), (3, 0));
         assert_eq!(r[1].interval_days, None);
-        assert_eq!(r[1].repeat_rate(), 0.0);
         assert_eq!(r[2], RepeatStats::default());
     }
 }

@@ -7,7 +7,6 @@ pub mod features;
 pub mod fpgrowth;
 pub mod kmeans;
 pub mod model;
-pub mod popular;
 pub mod segments;
 pub mod serve;
 pub mod similar;

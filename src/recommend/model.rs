@@ -15,7 +15,6 @@ use crate::recommend::copurchase::CoPurchaseSettings;
 use crate::recommend::features::{build_features, FeatureSpace};
 use crate::recommend::fpgrowth::MiningThresholds;
 use crate::recommend::kmeans::{best_k_by_silhouette, kmeans_1d, silhouette_1d, Clustering};
-use crate::recommend::popular::best_sellers;
 use crate::recommend::similar::{similar_top_n, Neighbour};
 use crate::recommend::upsell::{upgrades, Upgrade};
 use crate::records::{Order, Product};
@@ -183,15 +182,16 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
     };
     let bundles = mine_bundles(&paid, products.len(), &thresholds);
     step("bundles");
-    let best = best_sellers(orders)
-        .into_iter()
-        .filter_map(|(id, n)| index.get(&id).map(|&i| (i, n)))
-        .collect();
-    step("best_sellers");
     let timed = timed_baskets(orders, &index);
     let categories: Vec<Option<String>> = products.iter().map(category_key).collect();
     let co_settings = co_purchase_settings(settings);
     let blend_data = BlendData::build(&timed, &categories, &co_settings);
+    // Units sold per product, most first (ties by catalogue order, which is id order).
+    let mut best: Vec<(u32, u64)> = (0..products.len() as u32)
+        .map(|i| (i, blend_data.units[i as usize]))
+        .filter(|&(_, u)| u > 0)
+        .collect();
+    best.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     step("co_purchase");
     let fit = blend::fit(&timed, &categories, &similar, &co_settings, Utc::now());
     step("blend_fit");

@@ -339,12 +339,7 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
     let cands = candidates(&model.blend, &model.similar, &query);
     let blend_score: HashMap<u32, f32> = cands
         .iter()
-        .map(|c| {
-            (
-                c.index,
-                item_w.as_array().iter().zip(&c.signals).map(|(w, x)| w * x).sum(),
-            )
-        })
+        .map(|c| (c.index, item_w.score(&c.signals)))
         .collect();
     let blended = rank_candidates(cands, &item_w, req.limit.max(8) * 3, &keep);
     let score_of = |i: usize| {
