@@ -41,8 +41,9 @@ pub struct BasketsFile {
 /// Why a basket file cannot be evaluated.
 #[derive(Debug, thiserror::Error)]
 pub enum BasketsFileError {
-    #[error("reading basket file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    /// The reason is part of the message, not a chained source, so it is said once.
+    #[error("reading basket file {path}: {reason}: check the path")]
+    Io { path: String, reason: std::io::Error },
     #[error("basket file {path} holds no basket{skipped}: write one basket per line, items separated by commas (the format `laris rules --baskets` reads)")]
     Empty { path: String, skipped: String },
 }
@@ -145,9 +146,9 @@ pub fn parse_baskets(text: &str, path: &str) -> Result<BasketsFile, BasketsFileE
 /// Reads and parses the basket file at `path`.
 pub fn read_baskets_file(path: &Path) -> Result<BasketsFile, BasketsFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| BasketsFileError::Io {
+    let text = std::fs::read_to_string(path).map_err(|reason| BasketsFileError::Io {
         path: shown.clone(),
-        source,
+        reason,
     })?;
     parse_baskets(&text, &shown)
 }
