@@ -117,16 +117,34 @@ fn kept_secret(
     Ok(Some(token))
 }
 
-/// Replays each shop's `seed_recording` and stores its `seed_events` when the store holds no
-/// data for that shop (the first start).
+/// The state that says how far a shop's first-start seeding got.
+const SEEDING: &str = "seeding";
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Seeding {
+    Started,
+    Done,
+}
+
+/// Replays each shop's `seed_recording` and stores its `seed_events` on the first start.
+///
+/// Seeding is resumable: a `started` mark is on disk before the first record, `done` after
+/// the last, so a start that finds `started` (the previous one was killed) seeds again —
+/// the replay's upserts change nothing twice, and the interrupted run's events are
+/// removed first. A shop that holds data without any mark (a store older than the mark,
+/// or filled by the owner's own imports) is left alone.
 pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()> {
     for shop in &settings.shops {
         if shop.seed_recording.is_none() && shop.seed_events.is_none() {
             continue;
         }
-        if store.has_data(&shop.id)? || store.has_events(&shop.id)? {
-            continue;
-        }
+        let resume = match store.state::<Seeding>(&shop.id, SEEDING)? {
+            Some(Seeding::Done) => continue,
+            Some(Seeding::Started) => true,
+            None if store.has_data(&shop.id)? || store.has_events(&shop.id)? => continue,
+            None => false,
+        };
         // Read first, so that a bad events file stops the start before anything is stored.
         let events = match &shop.seed_events {
             Some(file) => Some((
@@ -135,6 +153,12 @@ pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()
             )),
             None => None,
         };
+        store.put_state(&shop.id, SEEDING, &Seeding::Started)?;
+        store.flush_blocking()?;
+        if resume {
+            let removed = store.remove_events(&shop.id)?;
+            tracing::warn!(shop = %shop.id, removed_events = removed, "the last start was stopped while seeding this shop: seeding it again");
+        }
         if let Some(dir) = &shop.seed_recording {
             let report = crate::sync::replay::replay(store, &shop.id, dir)
                 .with_context(|| format!("seeding shop {} from {}", shop.id, dir.display()))?;
@@ -146,6 +170,8 @@ pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()
             }
             tracing::info!(shop = %shop.id, events = events.len(), file = %file.display(), "seeded widget events on first start");
         }
+        store.flush_blocking()?;
+        store.put_state(&shop.id, SEEDING, &Seeding::Done)?;
     }
     store.flush_blocking()?;
     Ok(())
@@ -264,11 +290,9 @@ impl Application {
         tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
         let store = self.state.store.clone();
         let schedules = start_schedules(&self.state);
-        warp::serve(web::routes(self.state))
-            .incoming(self.listener)
-            .graceful(shutdown)
-            .run()
-            .await;
+        let mut limits = self.state.settings.server.limits.clone();
+        limits.max_connections = crate::server::fit_connections(limits.max_connections);
+        crate::server::serve(self.listener, web::routes(self.state), limits, shutdown).await;
         for task in schedules {
             task.abort();
         }

@@ -487,6 +487,40 @@ fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
     Ok(Store::open(data_dir)?)
 }
 
+/// The recording as the service may read it: itself when it lies in one of the shop's
+/// replay directories, else a copy made in the data directory's `recordings/{shop}/` (the
+/// service replays nothing else, so that no shop's user can make it read another's data).
+fn within_replay_roots(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &ShopId,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let roots = crate::web::replay_roots(data_dir, settings.shop(shop).expect("checked"));
+    if roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .any(|root| dir.starts_with(root))
+    {
+        return Ok(dir.to_path_buf());
+    }
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("recording");
+    let copy = roots[0].join(format!(
+        "{}-{name}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%3f")
+    ));
+    std::fs::create_dir_all(&copy).with_context(|| format!("creating {}", copy.display()))?;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading recording {}", dir.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), copy.join(entry.file_name()))
+                .with_context(|| format!("copying {} into {}", entry.path().display(), copy.display()))?;
+        }
+    }
+    eprintln!("copied the recording to {} for the service", copy.display());
+    Ok(std::fs::canonicalize(copy)?)
+}
+
 fn replay(settings: &Settings, data_dir: &Path, dir: &Path, shop: &str, json: bool) -> anyhow::Result<()> {
     let shop = shop_id(settings, shop)?;
     let report: SyncReport = match ServiceClient::find(settings, data_dir)? {
@@ -496,6 +530,7 @@ fn replay(settings: &Settings, data_dir: &Path, dir: &Path, shop: &str, json: bo
                 "the store is held by the running service at {}: replaying through it",
                 client.base
             );
+            let abs = within_replay_roots(settings, data_dir, &shop, &abs)?;
             client.post(
                 &format!("/admin/api/shops/{shop}/replay"),
                 &serde_json::json!({"dir": abs.display().to_string()}),
@@ -959,7 +994,7 @@ fn import(
     let shop = shop_id(settings, shop)?;
     if products.is_empty() && orders.is_empty() {
         bail!(
-            "nothing to import: give --products FILE and/or --orders FILE (CSV or XLSX exports, FEEDS.md §2)"
+            "nothing to import: give --products FILE and/or --orders FILE (CSV or XLSX exports: see the README, section Sources and sync)"
         );
     }
     if let Some(client) = ServiceClient::find(settings, data_dir)? {
@@ -989,7 +1024,8 @@ fn import(
         .map(|p| p.display().to_string())
         .collect();
     let report = importer.finish("import", &names.join(", "))?;
-    let model = if report.changed() {
+    // Stale as well when an earlier run was interrupted before its rebuild.
+    let model = if report.changed() || store.model_stale(&shop)? {
         let shop_settings = settings.shop(&shop).expect("checked");
         Some(crate::rebuild::summary(&crate::rebuild::rebuild_shop(
             &store,

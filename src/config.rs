@@ -64,6 +64,10 @@ pub struct ServerSettings {
     pub demo_images: PathBuf,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Connection cap and time limits of the HTTP server.
+    pub limits: crate::server::Limits,
+    /// How long widget events are kept, in days (older ones are pruned daily).
+    pub event_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,10 @@ pub struct ShopSettings {
     pub seed_recording: Option<PathBuf>,
     /// Widget events (JSON lines) stored on the same first start, when the shop had no data.
     pub seed_events: Option<PathBuf>,
+    /// Directories the admin API may replay recordings from, besides the data directory's
+    /// `recordings/{shop}` (default: the `seed_recording`, when set). A replay request naming
+    /// any other place is refused, so a shop's user cannot import another shop's data.
+    pub replay_dirs: Vec<PathBuf>,
     /// Origins allowed to call the widget endpoints (`*` for any).
     pub allowed_origins: Vec<String>,
     /// Where the sync agent gets the shop's data (`[[shops.sources]]`, FEEDS.md §4).
@@ -347,7 +355,20 @@ impl Settings {
 /// `[server]`, `[log]` and `[admin]` keys, and `LARIS_SHOP_<ID>_<KEY>` for a shop's keys
 /// (ID upper-cased, `-` as `_`). Lists are comma-separated.
 const SECTION_KEYS: &[(&str, &[&str])] = &[
-    ("server", &["addr", "demo_images", "max_body_bytes"]),
+    (
+        "server",
+        &[
+            "addr",
+            "demo_images",
+            "max_body_bytes",
+            "max_connections",
+            "header_timeout_secs",
+            "body_timeout_secs",
+            "idle_timeout_secs",
+            "shutdown_grace_secs",
+            "event_retention_days",
+        ],
+    ),
     ("log", &["format", "level"]),
     ("admin", &["token", "password_hash", "session_hours"]),
 ];
@@ -362,7 +383,16 @@ const SHOP_KEYS: &[&str] = &[
     "admin_password_hash",
 ];
 const LIST_KEYS: &[&str] = &["allowed_origins"];
-const INTEGER_KEYS: &[&str] = &["max_body_bytes", "session_hours"];
+const INTEGER_KEYS: &[&str] = &[
+    "max_body_bytes",
+    "session_hours",
+    "max_connections",
+    "header_timeout_secs",
+    "body_timeout_secs",
+    "idle_timeout_secs",
+    "shutdown_grace_secs",
+    "event_retention_days",
+];
 
 fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {
     if LIST_KEYS.contains(&key) {
@@ -438,15 +468,59 @@ struct RawServer {
     addr: String,
     demo_images: String,
     max_body_bytes: u64,
+    max_connections: u64,
+    header_timeout_secs: u64,
+    body_timeout_secs: u64,
+    idle_timeout_secs: u64,
+    shutdown_grace_secs: u64,
+    event_retention_days: u64,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
+        let limits = crate::server::Limits::default();
         RawServer {
             addr: "127.0.0.1:8080".into(),
             demo_images: "demo/lengkuas/images".into(),
             max_body_bytes: 64 * 1024,
+            max_connections: limits.max_connections as u64,
+            header_timeout_secs: limits.header_timeout.as_secs(),
+            body_timeout_secs: limits.body_timeout.as_secs(),
+            idle_timeout_secs: limits.idle_timeout.as_secs(),
+            shutdown_grace_secs: limits.shutdown_grace.as_secs(),
+            event_retention_days: 180,
         }
+    }
+}
+
+impl RawServer {
+    /// The server's limits, each checked to lie in a range that keeps the service usable.
+    fn limits(&self) -> Result<crate::server::Limits, ConfigError> {
+        let secs = |key: &str, v: u64, max: u64| {
+            if (1..=max).contains(&v) {
+                Ok(std::time::Duration::from_secs(v))
+            } else {
+                Err(invalid(
+                    format!("server.{key}"),
+                    v.to_string(),
+                    format!("use 1 to {max} seconds"),
+                ))
+            }
+        };
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(invalid(
+                "server.max_connections",
+                self.max_connections.to_string(),
+                "use 1 to 1000000 (the default is 512)",
+            ));
+        }
+        Ok(crate::server::Limits {
+            max_connections: self.max_connections as usize,
+            header_timeout: secs("header_timeout_secs", self.header_timeout_secs, 3600)?,
+            body_timeout: secs("body_timeout_secs", self.body_timeout_secs, 3600)?,
+            idle_timeout: secs("idle_timeout_secs", self.idle_timeout_secs, 86_400)?,
+            shutdown_grace: secs("shutdown_grace_secs", self.shutdown_grace_secs, 3600)?,
+        })
     }
 }
 
@@ -495,6 +569,7 @@ struct RawShop {
     sync_schedule: String,
     seed_recording: Option<String>,
     seed_events: Option<String>,
+    replay_dirs: Option<Vec<String>>,
     #[serde(default)]
     allowed_origins: Vec<String>,
     #[serde(default)]
@@ -673,6 +748,10 @@ impl RawSettings {
                 id,
                 timezone,
                 sync_schedule: raw.sync_schedule,
+                replay_dirs: match raw.replay_dirs {
+                    Some(dirs) => dirs.into_iter().map(PathBuf::from).collect(),
+                    None => raw.seed_recording.iter().map(PathBuf::from).collect(),
+                },
                 seed_recording: raw.seed_recording.map(PathBuf::from),
                 seed_events: raw.seed_events.map(PathBuf::from),
                 allowed_origins: raw.allowed_origins,
@@ -689,8 +768,19 @@ impl RawSettings {
         Ok(Settings {
             server: ServerSettings {
                 addr,
+                limits: self.server.limits()?,
                 demo_images: PathBuf::from(self.server.demo_images),
                 max_body_bytes: self.server.max_body_bytes,
+                event_retention_days: match self.server.event_retention_days {
+                    d @ 1..=36_500 => d as u32,
+                    d => {
+                        return Err(invalid(
+                            "server.event_retention_days",
+                            d.to_string(),
+                            "use 1 to 36500 days (the default is 180)",
+                        ))
+                    }
+                },
             },
             log: LogSettings {
                 format,

@@ -8,7 +8,8 @@
 //! Data flows one way: feeds → sync → store → recommend (rebuild) → store → web.
 //!
 //! - [`analyst`]: `laris rules` and text renderings for analysts.
-//! - [`cli`]: the command line; [`app`]: the running service (build, run, shutdown).
+//! - [`cli`]: the command line; [`app`]: the running service (build, run, shutdown);
+//!   [`server`]: the HTTP server's connection cap and time limits.
 //! - [`config`]: `config/laris.toml` + `LARIS_…` variables, validated into [`config::Settings`].
 //! - [`domain`]: ids, money ([`domain::Rupiah`]), order statuses, pack sizes: parsed once.
 //! - [`records`]: products, orders, customers, reports: the data the store keeps.
@@ -40,6 +41,7 @@ pub mod feeds;
 pub mod rebuild;
 pub mod recommend;
 pub mod records;
+pub mod server;
 pub mod status;
 pub mod store;
 pub mod sync;

@@ -3,6 +3,13 @@
 use clap::Parser;
 
 fn main() {
+    // Files laris creates (the store, secrets, recordings, exports it writes) hold customers'
+    // names and phones: readable by this user only.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-mode mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = laris::cli::Cli::parse();
     let result = laris::cli::load_settings(&cli).and_then(|settings| {
         laris::cli::init_tracing(&settings);

@@ -40,6 +40,9 @@ impl Models {
 /// Builds the shop's model from the store, places customers on the loyalty ladder and in
 /// segments, and saves both.
 pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+    // Read first: a write that lands while this rebuild reads moves the generation on,
+    // and the model stays stale.
+    let generation = store.data_generation(&shop.id)?;
     let products = store.products(&shop.id)?;
     let orders = store.orders(&shop.id)?;
     let previous = match store.model::<ShopModel>(&shop.id, SNAPSHOT) {
@@ -62,9 +65,8 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
         &history,
         chrono::Utc::now(),
     );
-    store.replace_customers(&shop.id, &customers)?;
     model.loyalty = loyalty;
-    store.put_model(&shop.id, SNAPSHOT, &model)?;
+    store.put_rebuild(&shop.id, &customers, SNAPSHOT, &model, generation)?;
     tracing::info!(
         shop = %shop.id,
         products = model.products.len(),
@@ -90,8 +92,13 @@ pub fn replay_and_rebuild(
     Ok((report, model))
 }
 
-/// The stored snapshot when it is current, else a fresh build.
+/// The stored snapshot when it is current (this Laris's model version, built from the
+/// shop's data as it stands), else a fresh build.
 pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+    if store.model_stale(&shop.id)? {
+        tracing::info!(shop = %shop.id, "the stored model predates the shop's data (an import ended before its rebuild): rebuilding");
+        return rebuild_shop(store, shop);
+    }
     match store.model::<ShopModel>(&shop.id, SNAPSHOT) {
         Ok(Some(m)) if m.version == MODEL_VERSION => Ok(m),
         Ok(_) => rebuild_shop(store, shop),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::records::{Quarantined, SyncReport};
-use crate::store::{Store, StoreError};
+use crate::store::{RunMarker, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -29,6 +29,14 @@ pub struct ShopStatus {
     /// The newest quarantined records with their reasons (with `--shop`).
     #[serde(default)]
     pub quarantine: Vec<Quarantined>,
+    /// The data changed after the model was built: a rebuild is due (the next start, sync
+    /// or import does it).
+    #[serde(default)]
+    pub model_stale: bool,
+    /// An import, sync or replay that stopped before it finished (the process was
+    /// killed): run it again; what it stored stays, and nothing is counted twice.
+    #[serde(default)]
+    pub interrupted_run: Option<RunMarker>,
 }
 
 /// Reports listed under `recent_syncs`.
@@ -67,6 +75,8 @@ pub fn status(settings: &Settings, store: &Store, only: Option<&str>) -> Result<
             } else {
                 Vec::new()
             },
+            model_stale: store.model_stale(&shop.id)?,
+            interrupted_run: store.interrupted_run(&shop.id)?,
         });
     }
     Ok(StatusReport { shops })
@@ -98,6 +108,16 @@ impl StatusReport {
                     if r.ok { String::new() } else { format!(", errors: {}", r.errors.join("; ")) }
                 )),
                 None => out.push_str("  last sync  never\n"),
+            }
+            if let Some(run) = &s.interrupted_run {
+                out.push_str(&format!(
+                    "  interrupted: a run that started {} stopped after {} pages without finishing; run it again (nothing is counted twice)\n",
+                    run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    run.pages
+                ));
+            }
+            if s.model_stale {
+                out.push_str("  model      stale: the data changed after the last rebuild; `laris rebuild` (or the next start or sync) brings it up to date\n");
             }
             if !s.quarantine.is_empty() {
                 out.push_str(&format!(

@@ -65,6 +65,15 @@ fn key(shop: &ShopId, kind: &str, id: &[u8]) -> Vec<u8> {
     k
 }
 
+/// An event's key: the shop, then its sequence number (big-endian, so keys sort by it).
+fn event_key(shop: &ShopId, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(shop.as_str().len() + 9);
+    k.extend_from_slice(shop.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
 fn prefix(shop: &ShopId, kind: &str) -> Vec<u8> {
     key(shop, kind, b"")
 }
@@ -72,9 +81,30 @@ fn prefix(shop: &ShopId, kind: &str) -> Vec<u8> {
 /// Sync reports kept per shop (the admin's history); older ones are dropped.
 pub const REPORTS_KEPT: usize = 100;
 
+/// State names the store itself keeps per shop.
+mod state {
+    /// A fresh id written with every batch that changes a product or an order.
+    pub const DATA_GENERATION: &str = "data-generation";
+    /// The data generation the stored model was built from.
+    pub const MODEL_GENERATION: &str = "model-generation";
+    /// The import under way ([`super::RunMarker`]); removed with its report.
+    pub const RUN: &str = "run";
+}
+
+/// An import, sync or replay under way: written with its first page, removed in the batch
+/// that stores its report. Found at rest, it says a run was interrupted.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunMarker {
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Pages committed so far.
+    pub pages: u64,
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Group commit of acknowledged writes ([`Store::durable`]).
+    commits: std::sync::Arc<GroupCommit>,
     /// Every shop's records, so that an import's writes fit one atomic batch.
     records: sled::Tree,
     /// Widget events: append-only, high rate, kept apart from the records.
@@ -89,6 +119,20 @@ pub struct ImportBatch {
     pub products: UpsertCounts,
     pub orders: UpsertCounts,
     pub quarantined: u64,
+    /// The shop whose products or orders this batch changes: applying it marks the shop's
+    /// model stale in the same atomic write.
+    changes: Option<ShopId>,
+}
+
+/// Counts writes and flushes, so that concurrent acknowledgements share one flush.
+#[derive(Default)]
+struct GroupCommit {
+    /// Tickets handed out: one per write that waits to be durable.
+    tickets: std::sync::atomic::AtomicU64,
+    /// Every ticket up to this one is on disk.
+    durable: std::sync::atomic::AtomicU64,
+    /// One flush at a time; waiting writers queue here and most find their ticket covered.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl Store {
@@ -96,6 +140,7 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
         let path = dir.join("store");
+        owner_only(dir).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
         let db = sled::Config::new().path(&path).open().map_err(|e| match e {
             sled::Error::Io(ref io)
                 if io.kind() == std::io::ErrorKind::WouldBlock
@@ -107,8 +152,10 @@ impl Store {
         })?;
         let records = db.open_tree("records")?;
         let events = db.open_tree("events")?;
+        owner_only(&path).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
         Ok(Store {
             db,
+            commits: Default::default(),
             records,
             events,
             path: dir.to_path_buf(),
@@ -126,6 +173,24 @@ impl Store {
 
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// Returns once every write this task made before the call is on disk: call it before
+    /// acknowledging a write to a client. Concurrent callers share flushes (a group
+    /// commit): a caller that finds a flush under way waits for it and flushes again only
+    /// when its write may have come after that flush began.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let ticket = self.commits.tickets.fetch_add(1, Ordering::SeqCst) + 1;
+        let _turn = self.commits.flushing.lock().await;
+        if self.commits.durable.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        // Every write holding a ticket up to `covers` happened before this flush starts.
+        let covers = self.commits.tickets.load(Ordering::SeqCst);
+        self.db.flush_async().await?;
+        self.commits.durable.fetch_max(covers, Ordering::SeqCst);
         Ok(())
     }
 
@@ -210,19 +275,6 @@ impl Store {
         self.count(shop, kind::CUSTOMER)
     }
 
-    /// Replaces the shop's customer records with `customers`, atomically.
-    pub fn replace_customers(&self, shop: &ShopId, customers: &[Customer]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for k in self.records.scan_prefix(prefix(shop, kind::CUSTOMER)).keys() {
-            batch.remove(k?);
-        }
-        for c in customers {
-            batch.insert(key(shop, kind::CUSTOMER, c.id.0.as_bytes()), codec::encode(c));
-        }
-        self.records.apply_batch(batch)?;
-        Ok(())
-    }
-
     pub fn quarantined(&self, shop: &ShopId) -> Result<Vec<Quarantined>, StoreError> {
         self.scan(shop, kind::QUARANTINE)
     }
@@ -251,10 +303,12 @@ impl Store {
         Ok(self.sync_reports(shop, 1)?.into_iter().next())
     }
 
-    /// Stores a report and drops the oldest beyond [`REPORTS_KEPT`].
+    /// Stores a finished run's report, removing its run marker in the same write, and
+    /// drops the oldest reports beyond [`REPORTS_KEPT`].
     pub fn put_sync_report(&self, shop: &ShopId, report: &SyncReport) -> Result<(), StoreError> {
         let mut batch = ImportBatch::default();
         batch.report(shop, report);
+        batch.end_run(shop);
         self.apply(batch)?;
         let keys: Vec<_> = self
             .records
@@ -315,18 +369,26 @@ impl Store {
         };
         feedback.status = status;
         self.records.insert(k, codec::encode(&feedback))?;
+        // An owner's change is acknowledged as done: on disk first.
+        self.db.flush()?;
         Ok(true)
     }
 
     /// Appends an event; returns its sequence number.
     pub fn append_event<T: Serialize>(&self, shop: &ShopId, event: &T) -> Result<u64, StoreError> {
         let seq = self.db.generate_id()?;
-        let mut k = Vec::with_capacity(shop.as_str().len() + 9);
-        k.extend_from_slice(shop.as_str().as_bytes());
-        k.push(0);
-        k.extend_from_slice(&seq.to_be_bytes());
-        self.events.insert(k, codec::encode(event))?;
+        self.events.insert(event_key(shop, seq), codec::encode(event))?;
         Ok(seq)
+    }
+
+    /// Appends events in one atomic write: all are stored or none.
+    pub fn append_events<T: Serialize>(&self, shop: &ShopId, events: &[T]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for e in events {
+            batch.insert(event_key(shop, self.db.generate_id()?), codec::encode(e));
+        }
+        self.events.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Whether any event is stored for the shop.
@@ -334,6 +396,20 @@ impl Store {
         let mut p = shop.as_str().as_bytes().to_vec();
         p.push(0);
         Ok(self.events.scan_prefix(p).next().transpose()?.is_some())
+    }
+
+    /// Removes every event of the shop; returns how many.
+    pub fn remove_events(&self, shop: &ShopId) -> Result<usize, StoreError> {
+        let mut p = shop.as_str().as_bytes().to_vec();
+        p.push(0);
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.events.scan_prefix(p).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.events.apply_batch(batch)?;
+        Ok(n)
     }
 
     pub fn events<T: DeserializeOwned>(&self, shop: &ShopId) -> Result<Vec<T>, StoreError> {
@@ -366,7 +442,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let k = key(shop, kind::PRODUCT, product.id.as_str().as_bytes());
         let encoded = codec::encode(product);
-        batch.products.add(&self.upsert(&mut batch.batch, k, encoded)?);
+        let counts = self.upsert(&mut batch.batch, k, encoded)?;
+        batch.note_change(shop, &counts);
+        batch.products.add(&counts);
         if let Some(mid) = &product.marketplace_id {
             let k = key(shop, kind::PRODUCT_REF, mid.as_bytes());
             self.upsert(&mut batch.batch, k, codec::encode(&product.id))?;
@@ -381,9 +459,9 @@ impl Store {
         order: &Order,
     ) -> Result<(), StoreError> {
         let k = key(shop, kind::ORDER, order.invoice.as_bytes());
-        batch
-            .orders
-            .add(&self.upsert(&mut batch.batch, k, codec::encode(order))?);
+        let counts = self.upsert(&mut batch.batch, k, codec::encode(order))?;
+        batch.note_change(shop, &counts);
+        batch.orders.add(&counts);
         Ok(())
     }
 
@@ -411,8 +489,72 @@ impl Store {
         Ok(counts)
     }
 
-    pub fn apply(&self, batch: ImportBatch) -> Result<(), StoreError> {
+    /// Commits the batch atomically; when it changes products or orders, the shop's data
+    /// generation moves on in the same write, which marks its model stale.
+    pub fn apply(&self, mut batch: ImportBatch) -> Result<(), StoreError> {
+        if let Some(shop) = batch.changes.take() {
+            let generation = self.db.generate_id()?;
+            batch.set_state(&shop, state::DATA_GENERATION, &generation);
+        }
         self.records.apply_batch(batch.batch)?;
+        Ok(())
+    }
+
+    /// Whether the shop's products or orders changed after its stored model was built (or
+    /// no model was stored since data came in): a rebuild is due. Every start rebuilds a
+    /// stale model, so a crash between an import and its rebuild leaves nothing stale.
+    pub fn model_stale(&self, shop: &ShopId) -> Result<bool, StoreError> {
+        let data: Option<u64> = self.state(shop, state::DATA_GENERATION)?;
+        let model: Option<u64> = self.state(shop, state::MODEL_GENERATION)?;
+        Ok(data.is_some() && data != model)
+    }
+
+    /// The data generation a rebuild starts from: read it before reading the data, and
+    /// pass it to [`Store::put_rebuild`].
+    pub fn data_generation(&self, shop: &ShopId) -> Result<Option<u64>, StoreError> {
+        self.state(shop, state::DATA_GENERATION)
+    }
+
+    /// Stores a rebuild's outcome in one atomic write: the shop's customers (replacing
+    /// all), its model snapshot, and the data generation it was built from. A write that
+    /// changed data meanwhile has moved the generation on, so the model stays stale.
+    pub fn put_rebuild<T: Serialize>(
+        &self,
+        shop: &ShopId,
+        customers: &[Customer],
+        name: &str,
+        model: &T,
+        generation: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for k in self.records.scan_prefix(prefix(shop, kind::CUSTOMER)).keys() {
+            batch.remove(k?);
+        }
+        for c in customers {
+            batch.insert(key(shop, kind::CUSTOMER, c.id.0.as_bytes()), codec::encode(c));
+        }
+        batch.insert(key(shop, kind::MODEL, name.as_bytes()), codec::encode(model));
+        match generation {
+            Some(g) => batch.insert(
+                key(shop, kind::STATE, state::MODEL_GENERATION.as_bytes()),
+                codec::encode(&g),
+            ),
+            None => batch.remove(key(shop, kind::STATE, state::MODEL_GENERATION.as_bytes())),
+        }
+        self.records.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The run a crash interrupted, if any (see [`RunMarker`]). While a run is under way
+    /// in this process its marker is here too: callers that hold the sync claim know.
+    pub fn interrupted_run(&self, shop: &ShopId) -> Result<Option<RunMarker>, StoreError> {
+        self.state(shop, state::RUN)
+    }
+
+    /// Stores a piece of state by itself, atomically.
+    pub fn put_state<T: Serialize>(&self, shop: &ShopId, name: &str, value: &T) -> Result<(), StoreError> {
+        self.records
+            .insert(key(shop, kind::STATE, name.as_bytes()), codec::encode(value))?;
         Ok(())
     }
 
@@ -432,6 +574,21 @@ impl Store {
 }
 
 impl ImportBatch {
+    fn note_change(&mut self, shop: &ShopId, counts: &UpsertCounts) {
+        if counts.inserted + counts.updated > 0 && self.changes.is_none() {
+            self.changes = Some(shop.clone());
+        }
+    }
+
+    /// Marks a run under way (see [`RunMarker`]), in this batch.
+    pub fn mark_run(&mut self, shop: &ShopId, marker: &RunMarker) {
+        self.set_state(shop, state::RUN, marker);
+    }
+
+    /// Removes the run marker, in this batch: the run finished.
+    pub fn end_run(&mut self, shop: &ShopId) {
+        self.batch.remove(key(shop, kind::STATE, state::RUN.as_bytes()));
+    }
     /// Quarantines a bad record. Its key is a hash of kind, origin and record, so that
     /// re-importing the same bad record does not pile up copies.
     pub fn quarantine(&mut self, shop: &ShopId, record: &Quarantined) {
@@ -458,6 +615,20 @@ impl ImportBatch {
         self.batch
             .insert(key(shop, kind::STATE, name.as_bytes()), codec::encode(value));
     }
+}
+
+/// Makes a directory of the store reachable by its owner only (0700): it holds customers'
+/// names, phones and feedback contacts. Files inside are then out of others' reach
+/// whatever their own mode.
+fn owner_only(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if dir.is_dir() {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

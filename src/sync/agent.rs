@@ -131,6 +131,14 @@ impl SyncAgent {
         })
     }
 
+    /// Whether a run (sync, replay or import) holds the shop now.
+    pub fn busy(&self, shop: &ShopId) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(shop)
+    }
+
     /// Runs every source of the shop once.
     pub async fn sync_shop(&self, shop_id: &str, options: &SyncOptions) -> Result<ShopSync, SyncError> {
         let shop = self.shop(shop_id)?.clone();
@@ -193,7 +201,8 @@ impl SyncAgent {
             reports.push(report);
         }
         let changed = reports.iter().any(SyncReport::changed);
-        let model = if changed {
+        // Stale as well when an earlier run was interrupted before its rebuild.
+        let model = if changed || self.store.model_stale(&shop.id)? {
             Some(self.rebuild(&shop).await?)
         } else {
             None

@@ -8,11 +8,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::customers::derive_customers;
 use crate::domain::{ProductId, ShopId};
 use crate::feeds::{marketplace, FeedError};
 use crate::records::{Order, Product, ProductStatus, Quarantined, SyncReport, UpsertCounts};
-use crate::store::{ImportBatch, Store, StoreError};
+use crate::store::{ImportBatch, RunMarker, Store, StoreError};
 
 /// Raw records kept in quarantine are cut to this many bytes.
 const QUARANTINE_RECORD_LIMIT: usize = 4096;
@@ -214,7 +213,14 @@ impl<'a> Importer<'a> {
         );
     }
 
-    fn commit(&mut self, batch: ImportBatch) -> Result<(), StoreError> {
+    fn commit(&mut self, mut batch: ImportBatch) -> Result<(), StoreError> {
+        batch.mark_run(
+            &self.shop,
+            &RunMarker {
+                started_at: self.started,
+                pages: self.pages,
+            },
+        );
         self.products.add(&batch.products);
         self.orders.add(&batch.orders);
         self.quarantined += batch.quarantined;
@@ -384,32 +390,10 @@ impl<'a> Importer<'a> {
         Ok(self.names.as_ref().expect("just filled"))
     }
 
-    /// Derives the shop's customers from its orders and stores the run's report.
+    /// Stores the run's report, and removes its run marker in the same write. Customers
+    /// are derived by the model rebuild that every change of data is followed by (the
+    /// changed data marked the model stale: see [`Store::model_stale`]).
     pub fn finish(self, kind: &str, source: &str) -> Result<SyncReport, StoreError> {
-        let orders = self.store.orders(&self.shop)?;
-        // Spend and counts are re-derived; tier and segment stay until the model rebuild
-        // that follows every import recomputes them (and extends the tier history).
-        let mut kept: HashMap<_, _> = self
-            .store
-            .customers(&self.shop)?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        let customers: Vec<_> = derive_customers(&orders)
-            .into_iter()
-            .map(|mut c| {
-                if let Some(old) = kept.remove(&c.id) {
-                    c.tier = old.tier;
-                    c.tier_since = old.tier_since;
-                    c.tier_history = old.tier_history;
-                    c.next_tier_needed = old.next_tier_needed;
-                    c.segment = old.segment;
-                    c.rfm = old.rfm;
-                }
-                c
-            })
-            .collect();
-        self.store.replace_customers(&self.shop, &customers)?;
         let finished = Utc::now();
         let report = SyncReport {
             kind: kind.to_string(),

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum RecordingError {
-    #[error("cannot read recording {path}: {error}. A recording is a directory with index.jsonl and one file per body (FEEDS.md §5)")]
+    #[error("cannot read recording {path}: {error}. A recording is a directory with index.jsonl and one file per body (see the README's section on recordings)")]
     Read { path: PathBuf, error: std::io::Error },
     #[error("{path} line {line}: {reason}")]
     Line {
@@ -123,6 +123,9 @@ mod tests {
     fn a_missing_index_says_what_a_recording_is() {
         let dir = tempfile::tempdir().unwrap();
         let err = Recording::open(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("index.jsonl") && err.contains("FEEDS.md"), "{err}");
+        assert!(
+            err.contains("index.jsonl") && err.contains("section on recordings"),
+            "{err}"
+        );
     }
 }

@@ -175,9 +175,9 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
             if !state.event_limiter.allow(ip, events.len() as f64) {
                 return Err(reject(StatusCode::TOO_MANY_REQUESTS, "too many events from this address: slow down"));
             }
-            for e in &events {
-                state.store.append_event(&shop, e).map_err(|err| crate::web::internal("storing an event", err))?;
-            }
+            // All or none, and on disk before the 202 says they were accepted.
+            state.store.append_events(&shop, &events).map_err(|err| crate::web::internal("storing events", err))?;
+            state.store.durable().await.map_err(|err| crate::web::internal("flushing events", err))?;
             let reply = warp::reply::with_status(warp::reply::json(&serde_json::json!({"accepted": events.len()})), StatusCode::ACCEPTED);
             Ok::<_, Rejection>(with_cors(&state, &shop, origin.as_deref(), reply))
         })

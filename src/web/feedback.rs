@@ -389,8 +389,14 @@ pub fn feedback(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
                     _ => Kind::Json,
                 };
                 let span = tracing::info_span!("feedback", shop = %shop);
-                let _guard = span.enter();
-                let handled = receive(&state, &shop, kind, &info, &body);
+                let mut handled = span.in_scope(|| receive(&state, &shop, kind, &info, &body));
+                // On disk before the 201 says it was received.
+                if matches!(handled.outcome, Ok(Outcome::Stored(_))) {
+                    if let Err(e) = state.store.durable().await {
+                        tracing::error!(err = %e, "flushing feedback");
+                        handled.outcome = Err(internal_refusal());
+                    }
+                }
                 Ok::<_, Rejection>(answer(&state, &shop, kind, &info, handled))
             },
         )

@@ -438,8 +438,9 @@ fn admin_status(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
             if let Some(shop) = &q.shop {
                 allowed_shop(&state, &access, shop)?;
             }
+            let (settings, store) = (state.settings.clone(), state.store.clone());
             let mut report = tokio::task::spawn_blocking(move || {
-                crate::status::status(&state.settings, &state.store, q.shop.as_deref())
+                crate::status::status(&settings, &store, q.shop.as_deref())
             })
             .await
             .map_err(|e| internal("status task", e))?
@@ -447,6 +448,12 @@ fn admin_status(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
             report
                 .shops
                 .retain(|s| ShopId::parse(&s.id).is_ok_and(|id| access.allows(&id)));
+            for s in &mut report.shops {
+                // A run under way now is not an interrupted one.
+                if ShopId::parse(&s.id).is_ok_and(|id| state.sync.busy(&id)) {
+                    s.interrupted_run = None;
+                }
+            }
             Ok::<_, Rejection>(warp::reply::json(&report))
         })
 }
@@ -456,8 +463,46 @@ struct ReplayRequest {
     dir: String,
 }
 
-/// POST /admin/api/shops/{shop}/replay `{"dir": "/path/to/recording"}` — `laris replay`
-/// through the running service, which holds the store.
+/// Where the admin API may read a shop's recordings: the data directory's
+/// `recordings/{shop}` and the shop's `replay_dirs`.
+pub fn replay_roots(data_dir: &std::path::Path, shop: &crate::config::ShopSettings) -> Vec<PathBuf> {
+    let mut roots = vec![data_dir.join("recordings").join(shop.id.as_str())];
+    roots.extend(shop.replay_dirs.iter().cloned());
+    roots
+}
+
+/// The recording a replay request names, when it lies inside one of the shop's replay
+/// roots (a relative name is taken inside `recordings/{shop}`). Anything else — another
+/// shop's recording, `/etc`, a path that does not exist — gets the same refusal, which
+/// names no server path.
+fn replay_dir(state: &AppState, shop: &ShopId, raw: &str) -> Result<PathBuf, Rejection> {
+    let settings = state.settings.shop(shop).expect("known shop");
+    let roots = replay_roots(&state.data_dir, settings);
+    let asked = PathBuf::from(raw);
+    let asked = if asked.is_absolute() {
+        asked
+    } else {
+        roots[0].join(asked)
+    };
+    let inside = std::fs::canonicalize(&asked).ok().filter(|dir| {
+        roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .any(|root| dir.starts_with(root))
+    });
+    inside.ok_or_else(|| {
+        reject(
+            StatusCode::FORBIDDEN,
+            format!(
+                "no recording {raw:?} among shop {shop}'s recordings: the service replays only from the data directory's recordings/{shop}/ and the shop's replay_dirs (laris.toml); `laris replay --dir DIR` copies a recording there by itself"
+            ),
+        )
+    })
+}
+
+/// POST /admin/api/shops/{shop}/replay `{"dir": "name or path"}` — `laris replay` through
+/// the running service, which holds the store. Only the shop's own recordings (see
+/// [`replay_dir`]).
 fn admin_replay(
     state: AppState,
     max_body: u64,
@@ -471,11 +516,11 @@ fn admin_replay(
         .and_then(
             |shop: String, access: Access, req: ReplayRequest, state: AppState| async move {
                 let shop = allowed_shop(&state, &access, &shop)?;
+                let dir = replay_dir(&state, &shop, &req.dir)?;
                 let _claim = state
                     .sync
                     .claim(&shop)
                     .map_err(|e| reject(StatusCode::CONFLICT, e.to_string()))?;
-                let dir = PathBuf::from(&req.dir);
                 let store = state.store.clone();
                 let settings = state.settings.shop(&shop).expect("known shop").clone();
                 let result = tokio::task::spawn_blocking(move || {
@@ -486,7 +531,7 @@ fn admin_replay(
                 match result {
                     Ok((report, model)) => {
                         state.models.put(shop.clone(), model);
-                        state.store.flush().await.map_err(|e| internal("flush", e))?;
+                        state.store.durable().await.map_err(|e| internal("flush", e))?;
                         Ok::<_, Rejection>(warp::reply::json(&report))
                     }
                     Err(crate::sync::replay::ReplayError::Recording(e)) => {

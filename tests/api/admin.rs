@@ -933,12 +933,14 @@ fn recording_with_a_bad_order(dir: &Path) {
 #[tokio::test]
 async fn the_sync_page_lists_the_replay_report_and_a_quarantined_records_reason() {
     let app = spawn_admin_app().await;
-    let dir = tempfile::tempdir().unwrap();
-    recording_with_a_bad_order(dir.path());
+    // The service replays the shop's own recordings: those in recordings/{shop}.
+    let dir = app.data_dir().join("recordings/lengkuas/bad-order");
+    std::fs::create_dir_all(&dir).unwrap();
+    recording_with_a_bad_order(&dir);
     let resp = app
         .admin_post(
             "/admin/api/shops/lengkuas/replay",
-            json!({"dir": dir.path().display().to_string()}),
+            json!({"dir": dir.display().to_string()}),
         )
         .await;
     assert_eq!(resp.status(), 200);
@@ -961,7 +963,7 @@ async fn the_sync_page_lists_the_replay_report_and_a_quarantined_records_reason(
     // Two runs: the seeding replay and this one, newest first.
     let reports = app.store.sync_reports(&lengkuas(), 100).unwrap();
     assert!(page.contains(&format!("Runs ({} newest)", reports.len())));
-    assert!(page.contains(&html_escape(&dir.path().display().to_string())));
+    assert!(page.contains(&html_escape(&dir.display().to_string())));
     let api = bearer_json(&app, "/admin/api/shops/lengkuas/sync").await;
     assert_eq!(api["quarantined"][0]["reason"], reason.as_str());
     assert_eq!(api["reports"][0]["quarantined"], 1);

@@ -178,7 +178,7 @@ async fn every_rejection_is_a_json_error_with_the_right_status() {
         .send()
         .await
         .unwrap();
-    assert_json_error(&app, r, 400, "/no/such/recording").await;
+    assert_json_error(&app, r, 403, "/no/such/recording").await;
     app.stop().await;
 }
 
@@ -259,4 +259,96 @@ async fn metrics_are_prometheus_text_behind_the_admin_token() {
         .unwrap();
     assert!(ok >= 1, "the /healthz answer was counted: {text}");
     app.stop().await;
+}
+
+// ---- crash consistency: what a kill leaves behind is finished by the next run --------------
+
+fn demo_events_count() -> usize {
+    std::fs::read_to_string(crate::helpers::demo_events())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+#[test]
+fn a_first_start_killed_while_seeding_seeds_again_to_the_exact_counts() {
+    let settings = crate::helpers::test_settings();
+    let shop = ShopId::parse("lengkuas").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = laris::store::Store::open(dir.path()).unwrap();
+    // What a start killed midway leaves: the seeding begun, some orders and events stored.
+    store.put_state(&shop, "seeding", &"started").unwrap();
+    laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
+    for _ in 0..7 {
+        store
+            .append_event(&shop, &serde_json::json!({"type": "click", "slot": "similar"}))
+            .unwrap();
+    }
+    laris::app::seed_empty_shops(&settings, &store).unwrap();
+    assert_eq!(store.orders(&shop).unwrap().len(), orders_in_demo_recording());
+    assert_eq!(store.events::<Value>(&shop).unwrap().len(), demo_events_count());
+    // Seeded for good: a later start leaves it alone.
+    laris::app::seed_empty_shops(&settings, &store).unwrap();
+    assert_eq!(store.events::<Value>(&shop).unwrap().len(), demo_events_count());
+}
+
+#[test]
+fn data_imported_without_its_rebuild_is_rebuilt_on_the_next_load() {
+    let settings = crate::helpers::test_settings();
+    let shop_settings = &settings.shops[0];
+    let shop = shop_settings.id.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let store = laris::store::Store::open(dir.path()).unwrap();
+    // An import killed before its rebuild: data stored, no customers, no model.
+    laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
+    assert!(store.model_stale(&shop).unwrap());
+    let status = laris::status::status(&settings, &store, None).unwrap();
+    assert!(status.shops[0].model_stale);
+    assert!(status.to_text().contains("stale"), "{}", status.to_text());
+
+    // Re-running the same import changes nothing, yet the model is still due.
+    laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
+    assert!(store.model_stale(&shop).unwrap());
+    let model = laris::rebuild::load_or_rebuild(&store, shop_settings).unwrap();
+    assert!(!store.model_stale(&shop).unwrap());
+    assert!(model.paid_orders > 0);
+    let customers = store.customers(&shop).unwrap();
+    assert!(!customers.is_empty());
+    assert!(
+        customers.iter().all(|c| c.tier.is_some()),
+        "every customer is on the ladder"
+    );
+
+    // A rebuild that read the data before a change leaves the model stale.
+    let generation = store.data_generation(&shop).unwrap();
+    let mut batch = store.batch();
+    let mut p = store.products(&shop).unwrap()[0].clone();
+    p.price = laris::domain::Rupiah(p.price.0 + 1);
+    store.upsert_product(&mut batch, &shop, &p).unwrap();
+    store.apply(batch).unwrap();
+    store
+        .put_rebuild(&shop, &customers, "recommend", &model, generation)
+        .unwrap();
+    assert!(store.model_stale(&shop).unwrap());
+}
+
+#[test]
+fn a_run_that_never_finished_is_reported_as_interrupted() {
+    let settings = crate::helpers::test_settings();
+    let shop = ShopId::parse("lengkuas").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = laris::store::Store::open(dir.path()).unwrap();
+    let mut importer = laris::sync::pipeline::Importer::new(&store, shop.clone());
+    importer
+        .import_page(laris::sync::pipeline::Page::new("p1", vec![]))
+        .unwrap();
+    drop(importer); // killed before finish()
+    let status = laris::status::status(&settings, &store, None).unwrap();
+    assert_eq!(status.shops[0].interrupted_run.as_ref().unwrap().pages, 1);
+    assert!(status.to_text().contains("interrupted"), "{}", status.to_text());
+    // The next run's report clears it.
+    laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
+    let status = laris::status::status(&settings, &store, None).unwrap();
+    assert!(status.shops[0].interrupted_run.is_none());
 }

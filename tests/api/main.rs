@@ -8,6 +8,8 @@ mod analyst;
 mod cli;
 mod feedback;
 mod foundation;
+mod isolation;
+mod limits;
 mod loyalty;
 mod recommendations;
 mod sync;
