@@ -140,7 +140,7 @@ fn validate(e: &mut Event) -> Result<(), String> {
 pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("v1" / "shops" / String / "events")
         .and(warp::post())
-        .and(warp::addr::remote())
+        .and(crate::server::peer())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())

@@ -338,7 +338,7 @@ struct RequestInfo {
 }
 
 fn request_info() -> impl Filter<Extract = (RequestInfo,), Error = Rejection> + Clone {
-    warp::addr::remote()
+    crate::server::peer()
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("referer"))
         .and(warp::header::optional::<String>("content-type"))

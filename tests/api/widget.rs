@@ -189,6 +189,13 @@ async fn a_flood_of_events_from_one_client_is_rate_limited() {
     }
     assert_eq!(statuses[0], 202);
     assert!(statuses.contains(&429), "{statuses:?}");
+    // The limit is the client's: another address is not slowed down by this one.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let r = other.post(&url).body(batch).send().await.unwrap();
+    assert_eq!(r.status(), 202);
     app.stop().await;
 }
 

@@ -100,7 +100,7 @@ fn reload_credentials(state: &AppState) {
 fn login(state: AppState) -> BoxedFilter<(Response,)> {
     warp::path!("admin" / "login")
         .and(warp::post())
-        .and(warp::addr::remote())
+        .and(crate::server::peer())
         .and(warp::header::optional::<String>("x-forwarded-proto"))
         .and(warp::body::content_length_limit(MAX_FORM_BYTES))
         .and(warp::body::form::<HashMap<String, String>>())
