@@ -238,6 +238,12 @@ impl Application {
             })
             .await??;
         }
+        let event_log = {
+            let (settings, store) = (settings.clone(), store.clone());
+            Arc::new(
+                tokio::task::spawn_blocking(move || web::events::EventLog::load(&settings, &store)).await??,
+            )
+        };
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on {addr}: is another program using it? pass --addr HOST:PORT")
         })?;
@@ -264,6 +270,7 @@ impl Application {
             models,
             // 60 events at once per address, 5 a second after that.
             event_limiter: Arc::new(web::events::RateLimiter::new(60.0, 5.0)),
+            event_log,
             feedback_limiter: Arc::new(web::feedback::limiter()),
         };
         Ok(Application {
@@ -289,7 +296,8 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
         let store = self.state.store.clone();
-        let schedules = start_schedules(&self.state);
+        let mut schedules = start_schedules(&self.state);
+        schedules.push(tokio::spawn(prune_events_daily(self.state.clone())));
         let mut limits = self.state.settings.server.limits.clone();
         limits.max_connections = crate::server::fit_connections(limits.max_connections);
         crate::server::serve(self.listener, web::routes(self.state), limits, shutdown).await;
@@ -335,6 +343,31 @@ fn start_schedules(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         )));
     }
     tasks
+}
+
+/// Prunes every shop's events past their retention (or over the cap): a minute after the
+/// start, then once a day.
+async fn prune_events_daily(state: AppState) {
+    let mut every_day = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(24 * 3600),
+    );
+    loop {
+        every_day.tick().await;
+        for shop in &state.settings.shops {
+            let (log, store, id) = (state.event_log.clone(), state.store.clone(), shop.id.clone());
+            let pruned =
+                tokio::task::spawn_blocking(move || log.prune(&store, &id, chrono::Utc::now())).await;
+            match pruned {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => {
+                    tracing::info!(shop = %shop.id, removed = n, "events past their retention pruned")
+                }
+                Ok(Err(e)) => tracing::warn!(shop = %shop.id, error = %e, "pruning events failed"),
+                Err(e) => tracing::warn!(shop = %shop.id, error = %e, "the pruning task failed"),
+            }
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

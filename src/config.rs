@@ -68,6 +68,11 @@ pub struct ServerSettings {
     pub limits: crate::server::Limits,
     /// How long widget events are kept, in days (older ones are pruned daily).
     pub event_retention_days: u32,
+    /// Widget events a second one shop accepts from all its visitors together (ten
+    /// seconds' worth at once).
+    pub shop_events_per_second: u32,
+    /// Events kept per shop at most; beyond it the oldest are pruned.
+    pub max_events_per_shop: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,6 +372,8 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
             "idle_timeout_secs",
             "shutdown_grace_secs",
             "event_retention_days",
+            "shop_events_per_second",
+            "max_events_per_shop",
         ],
     ),
     ("log", &["format", "level"]),
@@ -392,6 +399,8 @@ const INTEGER_KEYS: &[&str] = &[
     "idle_timeout_secs",
     "shutdown_grace_secs",
     "event_retention_days",
+    "shop_events_per_second",
+    "max_events_per_shop",
 ];
 
 fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {
@@ -474,6 +483,8 @@ struct RawServer {
     idle_timeout_secs: u64,
     shutdown_grace_secs: u64,
     event_retention_days: u64,
+    shop_events_per_second: u64,
+    max_events_per_shop: u64,
 }
 
 impl Default for RawServer {
@@ -489,6 +500,8 @@ impl Default for RawServer {
             idle_timeout_secs: limits.idle_timeout.as_secs(),
             shutdown_grace_secs: limits.shutdown_grace.as_secs(),
             event_retention_days: 180,
+            shop_events_per_second: 500,
+            max_events_per_shop: 5_000_000,
         }
     }
 }
@@ -778,6 +791,26 @@ impl RawSettings {
                             "server.event_retention_days",
                             d.to_string(),
                             "use 1 to 36500 days (the default is 180)",
+                        ))
+                    }
+                },
+                shop_events_per_second: match self.server.shop_events_per_second {
+                    n @ 1..=1_000_000 => n as u32,
+                    n => {
+                        return Err(invalid(
+                            "server.shop_events_per_second",
+                            n.to_string(),
+                            "use 1 to 1000000 (the default is 500)",
+                        ))
+                    }
+                },
+                max_events_per_shop: match self.server.max_events_per_shop {
+                    n @ 1_000..=1_000_000_000 => n as usize,
+                    n => {
+                        return Err(invalid(
+                            "server.max_events_per_shop",
+                            n.to_string(),
+                            "use 1000 to 1000000000 (the default is 5000000)",
                         ))
                     }
                 },

@@ -462,33 +462,74 @@ pub struct Performance {
     pub attribution: Attribution,
 }
 
-/// Impressions, clicks, CTR and add-to-carts per slot, and the attribution of purchases to
-/// clicks within `window` (see the module doc for the rule).
-pub fn performance(events: &[Event], orders: &[Order], window: Duration) -> Performance {
-    let mut per_slot: BTreeMap<&str, SlotStats> = BTreeMap::new();
-    let mut total = SlotStats::new("all");
-    for e in events {
+/// What the performance page needs of a shop's events, kept up to date as events arrive so
+/// that the page never reads them all: counts per slot and type, the clicks (the only
+/// events attribution looks at) and the first event's time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventSummary {
+    /// Events counted.
+    pub events: usize,
+    per_slot: BTreeMap<String, SlotStats>,
+    total: Option<SlotStats>,
+    clicks: Vec<Event>,
+    first_event: Option<DateTime<Utc>>,
+}
+
+impl EventSummary {
+    pub fn of(events: &[Event]) -> EventSummary {
+        let mut s = EventSummary::default();
+        for e in events {
+            s.add(e);
+        }
+        s
+    }
+
+    pub fn add(&mut self, e: &Event) {
+        self.events += 1;
         let slot = e.slot.as_deref().unwrap_or(NO_SLOT);
-        per_slot
-            .entry(slot)
+        self.per_slot
+            .entry(slot.to_string())
             .or_insert_with(|| SlotStats::new(slot))
             .count(&e.kind);
-        total.count(&e.kind);
-    }
-    let mut slots: Vec<SlotStats> = per_slot.into_values().collect();
-    for s in &mut slots {
-        s.finish();
-    }
-    total.finish();
-
-    Performance {
-        slots,
-        total,
-        attribution: attribute(events, orders, window),
+        self.total
+            .get_or_insert_with(|| SlotStats::new("all"))
+            .count(&e.kind);
+        if e.kind == "click" {
+            self.clicks.push(e.clone());
+        }
+        if let Some(at) = e.at {
+            self.first_event = Some(self.first_event.map_or(at, |f| f.min(at)));
+        }
     }
 }
 
-fn attribute(events: &[Event], orders: &[Order], window: Duration) -> Attribution {
+/// Impressions, clicks, CTR and add-to-carts per slot, and the attribution of purchases to
+/// clicks within `window` (see the module doc for the rule).
+pub fn performance(events: &[Event], orders: &[Order], window: Duration) -> Performance {
+    performance_of(&EventSummary::of(events), orders, window)
+}
+
+/// [`performance`] from a summary of the events.
+pub fn performance_of(summary: &EventSummary, orders: &[Order], window: Duration) -> Performance {
+    let mut slots: Vec<SlotStats> = summary.per_slot.values().cloned().collect();
+    for s in &mut slots {
+        s.finish();
+    }
+    let mut total = summary.total.clone().unwrap_or_else(|| SlotStats::new("all"));
+    total.finish();
+    Performance {
+        slots,
+        total,
+        attribution: attribute(&summary.clicks, summary.first_event, orders, window),
+    }
+}
+
+fn attribute(
+    events: &[Event],
+    first_event: Option<DateTime<Utc>>,
+    orders: &[Order],
+    window: Duration,
+) -> Attribution {
     // Clicks by item, oldest first, so each line's candidates are one binary search away.
     let mut clicks: HashMap<&str, Vec<(DateTime<Utc>, &Event)>> = HashMap::new();
     for e in events.iter().filter(|e| e.kind == "click") {
@@ -499,7 +540,6 @@ fn attribute(events: &[Event], orders: &[Order], window: Duration) -> Attributio
     for list in clicks.values_mut() {
         list.sort_by_key(|(at, _)| *at);
     }
-    let first_event = events.iter().filter_map(|e| e.at).min();
 
     let mut attributed = (0u64, 0i64);
     let mut item_revenue = 0i64;

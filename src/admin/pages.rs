@@ -14,8 +14,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::admin::analytics::{
-    self, best_sellers, default_range, performance, spend_histogram, tier_boundaries, BestSeller, Histogram,
-    Overview, Performance, Period,
+    self, best_sellers, default_range, performance_of, spend_histogram, tier_boundaries, BestSeller,
+    EventSummary, Histogram, Overview, Performance, Period,
 };
 use crate::config::{ShopSettings, TierMethod};
 use crate::domain::{ProductId, Rupiah};
@@ -26,7 +26,6 @@ use crate::recommend::serve::{recommend, Lang, Recommendations, Request};
 use crate::records::{Customer, Feedback, FeedbackStatus, Order, ProductStatus, Quarantined, SyncReport};
 use crate::store::{Store, StoreError};
 use crate::sync::source::SourceSettings;
-use crate::web::events::Event;
 
 /// Most buckets an overview may have, so that `period=day&from=1900-01-01` cannot make a
 /// page of tens of thousands of rows.
@@ -740,15 +739,18 @@ pub struct PerformancePage {
     pub performance: Performance,
 }
 
-pub fn performance_page(store: &Store, shop: &ShopSettings) -> Result<PerformancePage, PageError> {
-    let events: Vec<Event> = store.events(&shop.id)?;
+pub fn performance_page(
+    store: &Store,
+    shop: &ShopSettings,
+    events: &EventSummary,
+) -> Result<PerformancePage, PageError> {
     let orders = store.orders(&shop.id)?;
     let hours = shop.analytics.attribution_window_hours;
     Ok(PerformancePage {
         window_hours: hours,
         rule: attribution_rule(hours),
-        events: events.len(),
-        performance: performance(&events, &orders, chrono::Duration::hours(i64::from(hours))),
+        events: events.events,
+        performance: performance_of(events, &orders, chrono::Duration::hours(i64::from(hours))),
     })
 }
 

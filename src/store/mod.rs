@@ -398,6 +398,41 @@ impl Store {
         Ok(self.events.scan_prefix(p).next().transpose()?.is_some())
     }
 
+    /// Removes the shop's events that are `old`, and beyond those the oldest until at most
+    /// `keep` remain; returns how many went. Removes in chunks, so a big prune never
+    /// builds one huge write.
+    pub fn prune_events<T: DeserializeOwned>(
+        &self,
+        shop: &ShopId,
+        old: impl Fn(&T) -> bool,
+        keep: usize,
+    ) -> Result<usize, StoreError> {
+        let mut p = shop.as_str().as_bytes().to_vec();
+        p.push(0);
+        let total = self.events.scan_prefix(&p).keys().count();
+        let mut excess = total.saturating_sub(keep);
+        let mut removed = 0;
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
+        for item in self.events.scan_prefix(&p) {
+            let (k, v) = item?;
+            let gone = excess > 0 || codec::decode::<T>(&v).is_ok_and(|e| old(&e));
+            if !gone {
+                continue;
+            }
+            excess = excess.saturating_sub(1);
+            batch.remove(k);
+            removed += 1;
+            in_batch += 1;
+            if in_batch == 10_000 {
+                self.events.apply_batch(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
+        }
+        self.events.apply_batch(batch)?;
+        Ok(removed)
+    }
+
     /// Removes every event of the shop; returns how many.
     pub fn remove_events(&self, shop: &ShopId) -> Result<usize, StoreError> {
         let mut p = shop.as_str().as_bytes().to_vec();

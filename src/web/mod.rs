@@ -44,6 +44,9 @@ pub struct AppState {
     pub models: Arc<crate::rebuild::Models>,
     /// Per-client limit on widget events, so one page cannot flood the store.
     pub event_limiter: Arc<events::RateLimiter>,
+    /// Every shop's event summary (what the performance page reads), its shared event
+    /// rate, cap and retention.
+    pub event_log: Arc<events::EventLog>,
     /// Per-client limit on feedback messages, much slower than events: a person writes a
     /// few, a spammer many.
     pub feedback_limiter: Arc<events::RateLimiter>,

@@ -1049,7 +1049,7 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
         event("add_to_cart", "bundle", "A-1", h(1)),
         event("impression", "similar", "B-1", h(2)),
     ] {
-        app.store.append_event(&shop, &e).unwrap();
+        app.event_log.append(&app.store, &shop, &[e]).unwrap();
     }
 
     let p = bearer_json(&app, &format!("/admin/api/shops/{OTHER}/performance")).await;

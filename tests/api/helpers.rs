@@ -63,6 +63,8 @@ pub struct TestApp {
     pub store: laris::store::Store,
     /// The running service's model snapshots (what it serves).
     pub models: std::sync::Arc<laris::rebuild::Models>,
+    /// The running service's event summaries: events stored through it are counted.
+    pub event_log: std::sync::Arc<laris::web::events::EventLog>,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -81,6 +83,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let store = app.state().store.clone();
     let models = app.state().models.clone();
+    let event_log = app.state().event_log.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -94,6 +97,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         _data_dir: data_dir,
         store,
         models,
+        event_log,
         http: reqwest::Client::new(),
         shutdown: Some(tx),
         handle: Some(handle),

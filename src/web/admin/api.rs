@@ -185,10 +185,11 @@ fn bundles(state: AppState) -> BoxedFilter<(Response,)> {
 /// GET /admin/api/shops/{shop}/performance
 fn performance(state: AppState) -> BoxedFilter<(Response,)> {
     get_page(&state, "performance")
-        .and_then(|shop, access, q: Query, state| {
+        .and_then(|shop, access, q: Query, state: AppState| {
+            let log = state.event_log.clone();
             answer(state, access, shop, move |store, shop, _| {
                 no_params(&q)?;
-                data::performance_page(store, shop)
+                data::performance_page(store, shop, &log.summary(&shop.id))
             })
         })
         .boxed()

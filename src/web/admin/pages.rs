@@ -538,6 +538,7 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
+            let log = v.state.event_log.clone();
             show(
                 v,
                 shop,
@@ -548,7 +549,7 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
                 ),
                 move |store, shop, _| {
                     no_params(&q)?;
-                    data::performance_page(store, shop)
+                    data::performance_page(store, shop, &log.summary(&shop.id))
                 },
                 |p: &data::PerformancePage, _| Extras {
                     charts: vec![(
