@@ -73,6 +73,63 @@ pub struct ServerSettings {
     pub shop_events_per_second: u32,
     /// Events kept per shop at most; beyond it the oldest are pruned.
     pub max_events_per_shop: usize,
+    /// Where customers reach this service: the base of every absolute link it builds
+    /// (a shop's own `public_url` wins). `None`: the request's `Host`, when it is valid.
+    pub public_url: Option<PublicUrl>,
+}
+
+/// The address a service is reached at, `https://shop.example` or with a path prefix
+/// (`https://shop.example/laris`), parsed once: scheme http(s), a host, no user, query
+/// or fragment, no trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    base: String,
+    origin: String,
+}
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> Result<PublicUrl, String> {
+        let url = url::Url::parse(raw).map_err(|e| format!("{e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("the scheme is {:?}, not http or https", url.scheme()));
+        }
+        if url.host_str().is_none() {
+            return Err("it names no host".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("it carries a user name or password".into());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err("it has a ?query or #fragment".into());
+        }
+        Ok(PublicUrl {
+            base: url.as_str().trim_end_matches('/').to_string(),
+            origin: url.origin().ascii_serialization(),
+        })
+    }
+
+    /// The base links are built on: `{base}/demo/images/x.svg`.
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
+    /// Scheme, host and port, as a browser names the origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+fn public_url(key: &str, raw: Option<&str>) -> Result<Option<PublicUrl>, ConfigError> {
+    raw.map(|raw| {
+        PublicUrl::parse(raw).map_err(|e| {
+            invalid(
+                key,
+                raw,
+                format!("{e}; write the address customers reach this service at, scheme and host, e.g. \"https://shop.example\" (a path prefix such as \"https://shop.example/laris\" is fine)"),
+            )
+        })
+    })
+    .transpose()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +177,8 @@ pub struct ShopSettings {
     pub admin_password_hash: Option<PhcHash>,
     /// How the admin dashboard counts (`[shops.analytics]`).
     pub analytics: AnalyticsSettings,
+    /// This shop's own `public_url`, overriding `server.public_url`.
+    pub public_url: Option<PublicUrl>,
 }
 
 /// `[shops.analytics]`: every key has a default.
@@ -366,6 +425,7 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
             "addr",
             "demo_images",
             "max_body_bytes",
+            "public_url",
             "max_connections",
             "header_timeout_secs",
             "body_timeout_secs",
@@ -388,6 +448,7 @@ const SHOP_KEYS: &[&str] = &[
     "allowed_origins",
     "customer_secret",
     "admin_password_hash",
+    "public_url",
 ];
 const LIST_KEYS: &[&str] = &["allowed_origins"];
 const INTEGER_KEYS: &[&str] = &[
@@ -485,6 +546,7 @@ struct RawServer {
     event_retention_days: u64,
     shop_events_per_second: u64,
     max_events_per_shop: u64,
+    public_url: Option<String>,
 }
 
 impl Default for RawServer {
@@ -502,6 +564,7 @@ impl Default for RawServer {
             event_retention_days: 180,
             shop_events_per_second: 500,
             max_events_per_shop: 5_000_000,
+            public_url: None,
         }
     }
 }
@@ -598,6 +661,7 @@ struct RawShop {
     admin_password_hash: Option<String>,
     #[serde(default)]
     analytics: AnalyticsSettings,
+    public_url: Option<String>,
 }
 
 fn default_timezone() -> String {
@@ -617,6 +681,7 @@ impl RawSettings {
                 "write HOST:PORT with an IP address, e.g. 127.0.0.1:8080 (or LARIS_SERVER_ADDR / --addr)",
             )
         })?;
+        let server_public_url = public_url("server.public_url", self.server.public_url.as_deref())?;
         let format = match self.log.format.as_str() {
             "human" => LogFormat::Human,
             "json" => LogFormat::Json,
@@ -696,6 +761,7 @@ impl RawSettings {
                     ));
                 }
             }
+            let shop_public_url = public_url(&key("public_url"), raw.public_url.as_deref())?;
             if raw.customer_secret.as_ref().is_some_and(|s| s.len() < 16) {
                 return Err(invalid(
                     key("customer_secret"),
@@ -776,6 +842,7 @@ impl RawSettings {
                 templates: raw.templates.map(PathBuf::from),
                 admin_password_hash,
                 analytics: raw.analytics,
+                public_url: shop_public_url,
             });
         }
         Ok(Settings {
@@ -814,6 +881,7 @@ impl RawSettings {
                         ))
                     }
                 },
+                public_url: server_public_url,
             },
             log: LogSettings {
                 format,
@@ -1194,6 +1262,57 @@ free = [{ product = "TPG-100" }]
             msg.contains("shops[0].analytics.attribution_window_hours") && msg.contains("721"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn public_url_is_read_globally_and_per_shop_and_a_bad_one_names_the_key_and_the_fix() {
+        let text = "[server]\npublic_url = \"https://laris.shop.example/\"\n[[shops]]\nid = \"toko-a\"\n[[shops]]\nid = \"toko-b\"\npublic_url = \"http://127.0.0.1:8080/laris\"\n";
+        let s = load(text, &[]).unwrap();
+        let global = s.server.public_url.as_ref().unwrap();
+        assert_eq!(global.as_str(), "https://laris.shop.example", "no trailing slash");
+        assert_eq!(global.origin(), "https://laris.shop.example");
+        assert_eq!(s.shops[0].public_url, None);
+        let own = s.shops[1].public_url.as_ref().unwrap();
+        assert_eq!(own.as_str(), "http://127.0.0.1:8080/laris");
+        assert_eq!(own.origin(), "http://127.0.0.1:8080");
+
+        let s = load(
+            "[[shops]]\nid = \"toko-a\"\n",
+            &[
+                ("LARIS_SERVER_PUBLIC_URL", "https://a.example"),
+                ("LARIS_SHOP_TOKO_A_PUBLIC_URL", "https://b.example"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.server.public_url.unwrap().as_str(), "https://a.example");
+        assert_eq!(
+            s.shops[0].public_url.as_ref().unwrap().as_str(),
+            "https://b.example"
+        );
+
+        for (bad, says) in [
+            ("shop.example", "relative URL"),
+            ("ftp://shop.example", "\"ftp\""),
+            ("https://shop.example/?a=1", "query"),
+            ("https://user:pw@shop.example", "user name"),
+            ("https://", "empty host"),
+        ] {
+            let msg = load(&format!("[server]\npublic_url = \"{bad}\"\n"), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("server.public_url") && msg.contains(bad) && msg.contains(says),
+                "{bad}: {msg}"
+            );
+            assert!(msg.contains("\"https://shop.example\""), "says the fix: {msg}");
+            let msg = load(
+                &format!("[[shops]]\nid = \"toko\"\npublic_url = \"{bad}\"\n"),
+                &[],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(msg.contains("shops[0].public_url"), "{msg}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `POST /v1/shops/{shop}/events`: the widget's beacons (impression, click, add_to_cart,
 //! purchase), as JSON or as the `text/plain` body `navigator.sendBeacon` sends; validated,
-//! rate-limited per client address, stored for analytics and attribution. Answers 202.
+//! rate-limited per client address (`429` with `Retry-After` over the rate), stored for
+//! analytics and attribution. Answers 202.
 //!
 //! A body may carry the visitor's customer token at the top level (`customer_token`, next
 //! to `events` or to a single event's fields); when it verifies, every event of the body
@@ -254,8 +255,12 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                 e.customer = customer.clone();
             }
             let ip = addr.map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-            if !state.event_limiter.allow(ip, events.len() as f64) {
-                return Err(reject(StatusCode::TOO_MANY_REQUESTS, "too many events from this address: slow down"));
+            if let Err(wait) = state.event_limiter.take(ip, events.len() as f64) {
+                let secs = crate::web::retry_after_secs(wait);
+                return Err(crate::web::too_many(
+                    format!("too many events from this address: send again in {secs} seconds (Retry-After), and batch events"),
+                    wait,
+                ));
             }
             if state.event_log.take(&shop, events.len()).is_err() {
                 return Err(reject(StatusCode::TOO_MANY_REQUESTS, "too many events for this shop right now: slow down"));

@@ -12,7 +12,8 @@
 //! - a per-address token bucket ([`limiter`]): 3 messages at once, then one a minute.
 //!
 //! The form works with the widget (JSON by `fetch`, answers `201 {"id", "status"}`) and
-//! without JavaScript (a plain form post, answered `303` back to the page). Error texts
+//! without JavaScript (a plain form post, answered `303` back to the page when that page is
+//! a relative path or on one of the shop's own origins, else a thank-you page). Error texts
 //! follow the form's `lang` (Indonesian or English; English when a body names none). The
 //! contact a customer leaves is personal data: it is stored, never logged, never echoed.
 
@@ -478,7 +479,7 @@ fn check_and_store(
         .feedback_limiter
         .take(crate::admin_auth::client_key(ip), 1.0)
     {
-        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let secs = crate::web::retry_after_secs(wait);
         let mut refusal = refuse(
             StatusCode::TOO_MANY_REQUESTS,
             lang,
@@ -505,19 +506,39 @@ fn check_and_store(
     Ok(Outcome::Stored(id))
 }
 
-/// Where a form post goes back to: the page it came from, when that is an http(s) page of an
-/// origin the shop allows (never elsewhere: no open redirect).
+/// Where a form post goes back to: the page it came from, when that is a path on this
+/// service or an http(s) page of the shop's own: an origin `allowed_origins` names, or its
+/// `public_url`'s. Never elsewhere, so the form is no open redirect: `"*"` lets any page
+/// *call* the widget endpoints, it makes no page the shop's own.
 fn back_to(state: &AppState, shop: &ShopId, page: Option<&str>) -> Option<String> {
-    let url = url::Url::parse(page?).ok()?;
+    let page = page?;
+    if let Some(path) = relative_path(page) {
+        return Some(path);
+    }
+    let url = url::Url::parse(page).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
     let origin = url.origin().ascii_serialization();
-    let allowed = &state.settings.shop(shop)?.allowed_origins;
-    allowed
-        .iter()
-        .any(|a| a == "*" || *a == origin)
-        .then(|| url.to_string())
+    let named = state.settings.shop(shop)?.allowed_origins.contains(&origin);
+    let public = crate::web::public_url(state, shop).is_some_and(|p| p.origin() == origin);
+    (named || public).then(|| url.to_string())
+}
+
+/// `page` as a path of this service (`/terima-kasih?x=1`), percent-encoded for a
+/// `Location`; `None` when it is not one: `//host/…` and `/\host/…` are other hosts to a
+/// browser, and control characters have no place in a path.
+fn relative_path(page: &str) -> Option<String> {
+    let plain = page.starts_with('/')
+        && !page.starts_with("//")
+        && !page.contains('\\')
+        && !page.chars().any(char::is_control);
+    if !plain {
+        return None;
+    }
+    let here = url::Url::parse("http://laris.invalid/").expect("a valid URL");
+    let joined = here.join(page).ok()?;
+    (joined.origin() == here.origin()).then(|| joined[url::Position::BeforePath..].to_string())
 }
 
 /// The answer as JSON, or for a form post as a redirect or a small page.
@@ -725,6 +746,27 @@ mod tests {
         }
         // 2000 characters of a multi-byte letter are 2000 characters, not 4000 bytes.
         assert!(check_fields(&form(&"é".repeat(MAX_MESSAGE_CHARS)), Lang::En).is_ok());
+    }
+
+    #[test]
+    fn only_a_path_of_this_service_counts_as_relative() {
+        assert_eq!(relative_path("/terima-kasih").as_deref(), Some("/terima-kasih"));
+        assert_eq!(
+            relative_path("/produk/serundeng pedas?ref=a b").as_deref(),
+            Some("/produk/serundeng%20pedas?ref=a%20b"),
+            "percent-encoded for a Location header"
+        );
+        for other_host in [
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "/\tevil",
+            "https://evil.example/",
+            "evil.example/x",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(relative_path(other_host), None, "{other_host:?}");
+        }
     }
 
     #[test]

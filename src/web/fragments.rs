@@ -6,6 +6,10 @@
 //! Fragments carry nothing personal: product data, reasons, and for a valid customer token
 //! that customer's own tier. Item links carry `laris_src` (slot) and `laris_from` (viewed
 //! product) so a later purchase can be attributed to a click.
+//!
+//! Root-relative links (pictures, the feedback form's action) are made absolute on the
+//! shop's `public_url`; with none, on the request's `Host` when it is a valid host[:port],
+//! and the answer then says `Vary: Host` so a cache keeps one copy per host.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -18,7 +22,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::domain::{ProductId, Rupiah, ShopId};
 use crate::recommend::serve::{Item, Lang, Recommendations};
 use crate::web::recommendations::{answer, RecQuery};
-use crate::web::{known_shop, reject, with_cors, with_state, AppState};
+use crate::web::{known_shop, link_base, reject, with_cors, with_state, AppState, LinkBase};
 
 /// The recommendation slots (each needs a product), also the slots events may name.
 pub const SLOTS: &[&str] = &["similar", "upsell", "bundle", "loyalty", "for_you"];
@@ -239,20 +243,30 @@ fn parse_slots(raw: Option<&String>) -> Result<Vec<&'static str>, Rejection> {
         .collect()
 }
 
-/// Origin, If-None-Match, and this service's base URL as the client reached it.
-type Headers = (Option<String>, Option<String>, String);
+/// Origin, If-None-Match and Host.
+type Headers = (Option<String>, Option<String>, Option<String>);
 
 fn request_headers() -> impl Filter<Extract = (Headers,), Error = Rejection> + Clone {
     warp::header::optional::<String>("origin")
         .and(warp::header::optional::<String>("if-none-match"))
         .and(warp::header::optional::<String>("host"))
-        .map(|o, e, host: Option<String>| {
-            let host = host.filter(|h| {
-                h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-            });
-            (o, e, host.map(|h| format!("http://{h}")).unwrap_or_default())
-        })
+        .map(|o, e, h| (o, e, h))
+}
+
+/// The answer with its CORS headers, and `Vary: Host` when its links were built on the Host.
+fn finish(
+    state: &AppState,
+    shop: &ShopId,
+    origin: Option<&str>,
+    links: &LinkBase,
+    resp: Response,
+) -> Response {
+    let mut resp = with_cors(state, shop, origin, resp);
+    if links.from_host {
+        resp.headers_mut()
+            .append(header::VARY, header::HeaderValue::from_static("host"));
+    }
+    resp
 }
 
 /// GET /v1/shops/{shop}/fragments?product=ID&slots=similar,upsell,…
@@ -262,8 +276,10 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
         .and(warp::query::<HashMap<String, String>>())
         .and(request_headers())
         .and(with_state(state))
-        .and_then(|shop: String, q: HashMap<String, String>, (origin, inm, base): Headers, state: AppState| async move {
+        .and_then(|shop: String, q: HashMap<String, String>, (origin, inm, host): Headers, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
+            let links = link_base(&state, &shop, host.as_deref());
+            let base = &links.base;
             let slots = parse_slots(q.get("slots"))?;
             let mut fragments = BTreeMap::new();
             if slots.iter().any(|s| *s != FEEDBACK_SLOT) {
@@ -271,16 +287,16 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
                 let customer = crate::web::customer_from_query(&state, &shop, &q);
                 let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
                 for slot in slots.iter().filter(|s| **s != FEEDBACK_SLOT) {
-                    fragments.insert(*slot, render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?);
+                    fragments.insert(*slot, render_slot(&state, &shop, slot, &recs, parsed.lang, base)?);
                 }
             }
             if slots.contains(&FEEDBACK_SLOT) {
-                fragments.insert(FEEDBACK_SLOT, feedback_fragment(&state, &shop, &q, &base)?);
+                fragments.insert(FEEDBACK_SLOT, feedback_fragment(&state, &shop, &q, base)?);
             }
             let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
                 .map_err(|e| crate::web::internal("fragments json", e))?;
             let resp = cached(body, "application/json", q.contains_key("customer"), inm.as_deref());
-            Ok::<_, Rejection>(with_cors(&state, &shop, origin.as_deref(), resp))
+            Ok::<_, Rejection>(finish(&state, &shop, origin.as_deref(), &links, resp))
         })
 }
 
@@ -295,20 +311,22 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
             |shop: String,
              slot: String,
              q: HashMap<String, String>,
-             (origin, inm, base): Headers,
+             (origin, inm, host): Headers,
              state: AppState| async move {
                 let shop = known_shop(&state, &shop)?;
+                let links = link_base(&state, &shop, host.as_deref());
+                let base = &links.base;
                 let slot = parse_slots(Some(&slot))?
                     .into_iter()
                     .next()
                     .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
                 let html = if slot == FEEDBACK_SLOT {
-                    feedback_fragment(&state, &shop, &q, &base)?
+                    feedback_fragment(&state, &shop, &q, base)?
                 } else {
                     let parsed = RecQuery::parse(&q)?;
                     let customer = crate::web::customer_from_query(&state, &shop, &q);
                     let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
-                    render_slot(&state, &shop, slot, &recs, parsed.lang, &base)?
+                    render_slot(&state, &shop, slot, &recs, parsed.lang, base)?
                 };
                 let resp = cached(
                     html,
@@ -316,7 +334,7 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                     q.contains_key("customer"),
                     inm.as_deref(),
                 );
-                Ok::<_, Rejection>(with_cors(&state, &shop, origin.as_deref(), resp))
+                Ok::<_, Rejection>(finish(&state, &shop, origin.as_deref(), &links, resp))
             },
         )
 }

@@ -1,6 +1,10 @@
-//! HTTP: routes, handlers and the one `.recover()` that turns every rejection into a JSON
-//! error `{"error": "…"}` with the right status. Handlers only read the store and
-//! precomputed models; nothing here computes a model.
+//! HTTP: routes, handlers and the one place that turns every rejection into a JSON error
+//! `{"error": "…"}` with the right status ([`rejection_answer`]). Handlers only read the
+//! store and precomputed models; nothing here computes a model.
+//!
+//! Every GET route also answers HEAD ([`head_as_get`]); absolute links are built on the
+//! shop's `public_url` ([`link_base`]); the Host header is used only when no `public_url`
+//! is set and only when it is a valid host[:port], and such answers say `Vary: Host`.
 
 pub mod admin;
 pub mod events;
@@ -15,9 +19,11 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use warp::http::{header, StatusCode};
+use warp::filters::path::FullPath;
+use warp::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -70,6 +76,28 @@ pub fn reject(status: StatusCode, message: impl Into<String>) -> Rejection {
     })
 }
 
+/// A client over a rate limit: answered `429` with `Retry-After` (whole seconds, at least 1).
+#[derive(Debug)]
+pub struct RateLimited {
+    pub message: String,
+    pub retry_after_secs: u64,
+}
+
+impl warp::reject::Reject for RateLimited {}
+
+/// `429 Too Many Requests` with `Retry-After` from how long the limiter says to wait.
+pub fn too_many(message: impl Into<String>, wait: Duration) -> Rejection {
+    warp::reject::custom(RateLimited {
+        message: message.into(),
+        retry_after_secs: retry_after_secs(wait),
+    })
+}
+
+/// A wait as `Retry-After` seconds: rounded up, at least 1 (0 would invite a retry storm).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// An internal failure: the cause goes to the log, the client gets an opaque 500.
 pub fn internal(context: &str, err: impl std::fmt::Display) -> Rejection {
     tracing::error!(%err, "{context}");
@@ -97,7 +125,7 @@ pub fn known_shop(state: &AppState, raw: &str) -> Result<ShopId, Rejection> {
 
 fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let max_body = state.settings.server.max_body_bytes;
-    healthz()
+    let routes = healthz()
         .or(metrics::metrics(state.clone()))
         .or(widget_js())
         .or(demo_page(state.clone()))
@@ -116,7 +144,17 @@ fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .or(sync::admin_sync(state.clone()))
         .or(admin_replay(state.clone(), max_body))
         .or(admin::routes(state))
-        .recover(handle_rejection)
+        .map(Reply::into_response)
+        // Boxed: the nested type of every route, wrapped again for HEAD and compression,
+        // is deeper than the compiler's recursion limit when warp::serve lays it out.
+        .boxed()
+        .map(Ok)
+        .or_else(|rejection| async move { Ok::<_, Infallible>((Err(rejection),)) });
+    request_facts()
+        .and(routes)
+        .map(move |facts: RequestFacts, answer: Result<Response, Rejection>| {
+            answer.unwrap_or_else(|rejection| rejection_answer(&rejection, &facts, max_body))
+        })
         .with(warp::log::custom(|info| {
             metrics::count_answer(info.status().as_u16())
         }))
@@ -142,8 +180,55 @@ fn accepts(encoding: &'static str) -> impl Filter<Extract = (), Error = Rejectio
         .untuple_one()
 }
 
-/// Every route, answered with brotli or gzip when the client accepts it.
+/// Every route, answered with brotli or gzip when the client accepts it; HEAD as GET.
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let get = compressed(state);
+    head_as_get(get.clone()).or(get).unify()
+}
+
+/// HEAD on every GET route: the request is answered as a GET with the same path, query and
+/// headers, and the answer goes back whole; hyper, which knows the request was a HEAD, sends
+/// its status and headers (Content-Length included) and leaves the body out.
+///
+/// warp offers no way to change a request's method inside a filter, and each route checks
+/// `warp::get()` itself, so the GET is run as a request of its own through the same filters
+/// (on a task of its own: warp allows one request per task at a time). The client address
+/// does not carry over (warp keeps it private): GET routes do not use it.
+fn head_as_get<F>(get: F) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
+where
+    F: Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static,
+{
+    warp::head()
+        .and(warp::path::full())
+        .and(raw_query())
+        .and(warp::header::headers_cloned())
+        .and_then(move |path: FullPath, query: Option<String>, headers: HeaderMap| {
+            let get = get.clone();
+            async move {
+                let uri = match query {
+                    Some(q) => format!("{}?{q}", path.as_str()),
+                    None => path.as_str().to_string(),
+                };
+                let mut request = warp::http::Request::new(String::new());
+                *request.method_mut() = Method::GET;
+                *request.uri_mut() = uri.parse().map_err(|e| internal("HEAD as GET: the URI", e))?;
+                *request.headers_mut() = headers;
+                let mut service = warp::service(get);
+                let answer =
+                    tokio::spawn(async move { tower_service::Service::call(&mut service, request).await })
+                        .await
+                        .map_err(|e| internal("HEAD as GET: the task", e))?;
+                Ok::<_, Rejection>(answer.unwrap_or_else(|never| match never {}))
+            }
+        })
+}
+
+/// The raw query string, if the request has one.
+fn raw_query() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::query::raw().map(Some).or(warp::any().map(|| None)).unify()
+}
+
+fn compressed(state: AppState) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let plain = uncompressed(state);
     accepts("br")
         .and(plain.clone())
@@ -270,9 +355,33 @@ fn demo_page(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Re
         })
 }
 
-/// GET /demo/images/{file} — the demo shop's product pictures.
+/// GET /demo/images/{file} — the demo shop's product pictures. A name that cannot be a
+/// picture there (a sub-path, NUL, a name longer than a file system takes) is a 404 before
+/// the file system is asked, which would call it an open error.
 fn demo_images(dir: PathBuf) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("demo" / "images" / ..).and(warp::fs::dir(dir))
+    warp::path!("demo" / "images" / ..)
+        .and(warp::path::peek())
+        .and_then(|name: warp::path::Peek| async move {
+            let name = name.as_str();
+            let plain = (1..=255).contains(&name.len())
+                && !name.starts_with('.')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if plain {
+                Ok(())
+            } else {
+                Err(reject(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "no picture {} in /demo/images/: picture names are letters, digits, '-', '_' and '.', e.g. /demo/images/SRD-100.svg",
+                        quoted(name.as_bytes())
+                    ),
+                ))
+            }
+        })
+        .untuple_one()
+        .and(warp::fs::dir(dir))
 }
 
 /// A product as the public may see it: no stock counts beyond availability, nothing personal.
@@ -617,22 +726,91 @@ fn events_preflight(state: AppState) -> impl Filter<Extract = (impl Reply,), Err
         )
 }
 
-/// Adds CORS headers for the shop's `allowed_origins`.
+/// Adds CORS headers for the shop's `allowed_origins`. Unless any origin is allowed (`*`),
+/// the answer depends on the request's `Origin` (named back, or no header), so it says
+/// `Vary: Origin` either way: a cache must not hand one origin's answer to another.
 pub fn with_cors(state: &AppState, shop: &ShopId, origin: Option<&str>, reply: impl Reply) -> Response {
     let mut resp = reply.into_response();
     let allowed = &state.settings.shop(shop).expect("known shop").allowed_origins;
-    let value = if allowed.iter().any(|o| o == "*") {
-        Some("*".to_string())
+    let any = allowed.iter().any(|o| o == "*");
+    let value = if any {
+        Some("*")
     } else {
-        origin
-            .filter(|o| allowed.iter().any(|a| a == o))
-            .map(str::to_string)
+        origin.filter(|o| allowed.iter().any(|a| a == o))
     };
-    if let Some(v) = value.and_then(|v| v.parse().ok()) {
-        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        resp.headers_mut().insert(header::VARY, "Origin".parse().unwrap());
+    let headers = resp.headers_mut();
+    if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    if !any {
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
     }
     resp
+}
+
+/// The base of the absolute links built for `shop`, and whether it came from the request's
+/// `Host` (then the answer must say `Vary: Host`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkBase {
+    /// `https://shop.example`, `http://host:port`, or empty: links stay root-relative.
+    pub base: String,
+    pub from_host: bool,
+}
+
+/// The shop's `public_url`, else `server.public_url`.
+pub fn public_url<'a>(state: &'a AppState, shop: &ShopId) -> Option<&'a crate::config::PublicUrl> {
+    state
+        .settings
+        .shop(shop)
+        .and_then(|s| s.public_url.as_ref())
+        .or(state.settings.server.public_url.as_ref())
+}
+
+/// Where absolute links for `shop` point: its `public_url`; with none, the request's `Host`
+/// when that is a valid host[:port]; else nowhere (root-relative links).
+pub fn link_base(state: &AppState, shop: &ShopId, host: Option<&str>) -> LinkBase {
+    match public_url(state, shop) {
+        Some(url) => LinkBase {
+            base: url.as_str().to_string(),
+            from_host: false,
+        },
+        None => LinkBase {
+            base: host
+                .and_then(valid_host)
+                .map(|h| format!("http://{h}"))
+                .unwrap_or_default(),
+            from_host: true,
+        },
+    }
+}
+
+/// `host` when it is exactly a host name or IP address with an optional port (what a
+/// `Host` header may hold), lower-cased; `None` for anything with a path, a user, spaces,
+/// percent signs or other bytes a host cannot have.
+pub fn valid_host(host: &str) -> Option<String> {
+    let ok_bytes = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    if !ok_bytes {
+        return None;
+    }
+    let url = url::Url::parse(&format!("http://{host}/")).ok()?;
+    let name = url.host_str()?;
+    if url.path() != "/" || !url.username().is_empty() {
+        return None;
+    }
+    // The parser drops a default port and normalises case; anything else it changed
+    // (an empty port, a bare IPv6 address) was not a plain host[:port].
+    let written = [
+        name.to_string(),
+        format!("{name}:{}", url.port_or_known_default()?),
+    ];
+    written
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(host))
+        .then(|| host.to_ascii_lowercase())
 }
 
 #[derive(Serialize)]
@@ -640,9 +818,72 @@ struct ErrorBody {
     error: String,
 }
 
-/// Every rejection becomes `{"error": "…"}` with the right status.
-pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
-    let (status, message) = if let Some(e) = err.find::<ApiError>() {
+/// What the rejection answer may quote from the request: the path, the method, the query
+/// and the headers (warp hands a rejection over without its request).
+struct RequestFacts {
+    method: Method,
+    path: FullPath,
+    query: Option<String>,
+    headers: HeaderMap,
+}
+
+fn request_facts() -> impl Filter<Extract = (RequestFacts,), Error = Infallible> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(raw_query())
+        .and(warp::header::headers_cloned())
+        .map(|method, path, query, headers| RequestFacts {
+            method,
+            path,
+            query,
+            headers,
+        })
+}
+
+/// Bytes from a request, quoted for an error message: escaped, and cut after 80 bytes so a
+/// 10 KB value is not echoed back whole.
+pub fn quoted(bytes: &[u8]) -> String {
+    const MAX: usize = 80;
+    let shown = &bytes[..bytes.len().min(MAX)];
+    let more = if bytes.len() > MAX {
+        format!("… ({} bytes)", bytes.len())
+    } else {
+        String::new()
+    };
+    format!("\"{}\"{more}", shown.escape_ascii())
+}
+
+/// What to do about a header whose value warp could not read as visible ASCII.
+fn header_fix(name: &str) -> &'static str {
+    match name {
+        "authorization" => "send `Authorization: Bearer <admin token>` or leave it out",
+        "host" => "send the host[:port] this service is reached at",
+        "if-none-match" => "send the ETag exactly as this service gave it, or leave it out",
+        "origin" | "referer" => "send the page's address in ASCII (percent-encode the rest), or leave it out",
+        "content-type" => "send application/json, text/plain or application/x-www-form-urlencoded",
+        _ => "send visible ASCII only (percent-encode anything else), or leave it out",
+    }
+}
+
+/// Whether the request's body broke off or was badly chunked. warp keeps that rejection's
+/// type private, so it is known by its name (`tests/api/hostile.rs` sends a body cut short
+/// and would see a 500 if the name changed).
+fn body_unreadable(err: &Rejection) -> bool {
+    format!("{err:?}").contains("BodyReadError(")
+}
+
+/// Every rejection as `{"error": "…"}` with the status the request deserves. warp combines
+/// the rejections of every route that was tried, so the most specific cause is looked for
+/// first: a route's own answer, then what was wrong with the request (a header, the query,
+/// the body), then a method another route would take, then "no such page". Only genuine
+/// internal failures are 500, with an opaque message and the cause in the log.
+fn rejection_answer(err: &Rejection, facts: &RequestFacts, max_body: u64) -> Response {
+    let path = quoted(facts.path.as_str().as_bytes());
+    let mut retry_after = None;
+    let (status, message) = if let Some(e) = err.find::<RateLimited>() {
+        retry_after = Some(e.retry_after_secs);
+        (StatusCode::TOO_MANY_REQUESTS, e.message.clone())
+    } else if let Some(e) = err.find::<ApiError>() {
         (e.status, e.message.clone())
     } else if err.find::<Unauthenticated>().is_some() {
         (StatusCode::UNAUTHORIZED, Unauthenticated::MESSAGE.to_string())
@@ -655,48 +896,117 @@ pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
                 crate::admin_auth::CSRF_HEADER
             ),
         )
-    } else if err.is_not_found() {
+    } else if let Some(e) = err.find::<warp::reject::InvalidHeader>() {
+        let name = e.name();
+        // Credentials are not echoed, not even mangled ones.
+        let value = match name {
+            "authorization" | "cookie" => "(not shown)".to_string(),
+            _ => facts
+                .headers
+                .get(name)
+                .map_or_else(|| "(unreadable)".to_string(), |v| quoted(v.as_bytes())),
+        };
         (
-            StatusCode::NOT_FOUND,
-            "no such page: see README.md for the HTTP paths".to_string(),
+            StatusCode::BAD_REQUEST,
+            format!(
+                "header {name}: {value} is not valid (only visible ASCII is read): {}",
+                header_fix(name)
+            ),
+        )
+    } else if let Some(e) = err.find::<warp::reject::MissingHeader>() {
+        (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "header {} is missing: send it (README lists what each path needs)",
+                e.name()
+            ),
+        )
+    } else if let Some(e) = err.find::<warp::reject::MissingCookie>() {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("cookie {} is missing: sign in at /admin/login", e.name()),
+        )
+    } else if err.find::<warp::reject::InvalidQuery>().is_some() {
+        let query = quoted(facts.query.as_deref().unwrap_or("").as_bytes());
+        (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "query string {query} is not valid here: send name=value pairs joined by &, each name once, percent-encoded (README lists each path's parameters)"
+            ),
+        )
+    } else if let Some(e) = err.find::<warp::body::BodyDeserializeError>() {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("bad request body: {e}; send JSON as README shows for {path}"),
+        )
+    } else if body_unreadable(err) {
+        (
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read: send it whole, with a correct Content-Length or valid chunks".to_string(),
         )
     } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
+        let length = facts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .map_or_else(|| "(no Content-Length)".to_string(), |v| quoted(v.as_bytes()));
         (
             StatusCode::PAYLOAD_TOO_LARGE,
-            "request body too large: send at most server.max_body_bytes bytes".to_string(),
+            format!(
+                "request body of {length} bytes is too large for {path}: send less (the admin API takes server.max_body_bytes = {max_body}, the widget endpoints a few KB)"
+            ),
         )
-    } else if let Some(e) = err.find::<warp::reject::InvalidQuery>() {
-        (StatusCode::BAD_REQUEST, format!("bad query string: {e}"))
-    } else if let Some(e) = err.find::<warp::body::BodyDeserializeError>() {
-        (StatusCode::BAD_REQUEST, format!("bad request body: {e}"))
     } else if err.find::<warp::reject::LengthRequired>().is_some() {
         (
             StatusCode::LENGTH_REQUIRED,
-            "send a Content-Length header".to_string(),
+            format!("{path} needs a Content-Length header: send the body with its length, not chunked"),
         )
     } else if err.find::<warp::reject::UnsupportedMediaType>().is_some() {
+        let given = facts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map_or_else(|| "(none)".to_string(), |v| quoted(v.as_bytes()));
         (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the body as application/json".to_string(),
+            format!("Content-Type {given} is not taken by {path}: send the body as application/json"),
+        )
+    } else if err.find::<warp::filters::cors::CorsForbidden>().is_some() {
+        (
+            StatusCode::FORBIDDEN,
+            "this origin may not call this path: the shop's allowed_origins lists the ones that may"
+                .to_string(),
         )
     } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
         (
             StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed on this path".to_string(),
+            format!(
+                "method {} is not allowed on {path}: README lists each path's method (every GET path also takes HEAD)",
+                quoted(facts.method.as_str().as_bytes())
+            ),
         )
-    } else if let Some(e) = err.find::<warp::reject::MissingHeader>() {
-        (StatusCode::BAD_REQUEST, e.to_string())
+    } else if err.is_not_found() {
+        (
+            StatusCode::NOT_FOUND,
+            format!("no such page {path}: see README.md for the HTTP paths"),
+        )
     } else {
-        tracing::error!(?err, "unhandled rejection");
-        (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string())
+        // FileOpenError (a picture that exists but cannot be read), a missing extension,
+        // a body read twice, a rejection nobody maps: the service's fault, not the client's.
+        tracing::error!(?err, path = %facts.path.as_str(), "unhandled rejection");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; the server log has the details".to_string(),
+        )
     };
     let mut resp = warp::reply::json(&ErrorBody { error: message }).into_response();
     *resp.status_mut() = status;
+    let h = resp.headers_mut();
     // Errors carry no data worth guarding, and a widget on any origin should see the real
     // message rather than a browser's CORS complaint.
-    resp.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".parse().unwrap());
-    Ok(resp)
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if let Some(secs) = retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
 }
 
 #[cfg(test)]
@@ -709,6 +1019,58 @@ mod tests {
         assert_eq!(percent_decode("A%20B"), "A B");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("plain"), "plain");
+    }
+
+    #[test]
+    fn a_host_header_is_used_only_when_it_is_exactly_host_and_port() {
+        for good in [
+            "shop.example",
+            "Shop.Example:8080",
+            "127.0.0.1:3000",
+            "[::1]:8080",
+            "localhost",
+            "a.example:80",
+        ] {
+            assert_eq!(
+                valid_host(good).as_deref(),
+                Some(good.to_ascii_lowercase().as_str()),
+                "{good}"
+            );
+        }
+        for bad in [
+            "",
+            "evil.example/x",
+            "evil.example?x",
+            "user@evil.example",
+            "evil.example:",
+            "evil.example:99999",
+            "evil.example:8o",
+            "a b",
+            "exa%41mple",
+            "::1",
+            "evil.example\\x",
+            "\"><script>",
+            &"a".repeat(300),
+        ] {
+            assert_eq!(valid_host(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn request_bytes_are_quoted_escaped_and_cut() {
+        assert_eq!(quoted(b"caf\xc3\xa9"), "\"caf\\xc3\\xa9\"");
+        assert_eq!(quoted(b"a\"b\0"), "\"a\\\"b\\x00\"");
+        let long = quoted(&[b'x'; 10_000]);
+        assert!(long.ends_with("… (10000 bytes)"), "{long}");
+        assert!(long.len() < 120, "{long}");
+    }
+
+    #[test]
+    fn a_wait_becomes_whole_seconds_of_retry_after_never_zero() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(59_001)), 60);
+        assert_eq!(retry_after_secs(Duration::from_secs(12)), 12);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod analyst;
 mod cli;
 mod feedback;
 mod foundation;
+mod hostile;
 mod isolation;
 mod limits;
 mod loyalty;
