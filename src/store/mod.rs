@@ -295,6 +295,10 @@ impl Store {
         Ok(feedback.id)
     }
 
+    pub fn feedback_count(&self, shop: &ShopId) -> usize {
+        self.count(shop, kind::FEEDBACK)
+    }
+
     /// Feedback messages, newest first.
     pub fn feedback(&self, shop: &ShopId) -> Result<Vec<Feedback>, StoreError> {
         let mut all: Vec<Feedback> = self.scan(shop, kind::FEEDBACK)?;
@@ -334,6 +338,12 @@ impl Store {
         let mut p = shop.as_str().as_bytes().to_vec();
         p.push(0);
         Ok(self.events.scan_prefix(p).next().transpose()?.is_some())
+    }
+
+    pub fn event_count(&self, shop: &ShopId) -> usize {
+        let mut p = shop.as_str().as_bytes().to_vec();
+        p.push(0);
+        self.events.scan_prefix(p).keys().count()
     }
 
     pub fn events<T: DeserializeOwned>(&self, shop: &ShopId) -> Result<Vec<T>, StoreError> {

@@ -439,7 +439,12 @@ fn admin_status(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
                 allowed_shop(&state, &access, shop)?;
             }
             let mut report = tokio::task::spawn_blocking(move || {
-                crate::status::status(&state.settings, &state.store, q.shop.as_deref())
+                crate::status::status(
+                    &state.settings,
+                    &state.store,
+                    q.shop.as_deref(),
+                    Some(&state.models),
+                )
             })
             .await
             .map_err(|e| internal("status task", e))?
