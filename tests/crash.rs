@@ -507,7 +507,9 @@ fn run_trials(kind: &str, mut one: impl FnMut(&mut Trial) -> Result<(), String>)
         knobs.seed
     );
     if early > 0 {
-        line.push_str(&format!(" ({early} runs had finished before their kill)"));
+        line.push_str(&format!(
+            " ({early} of the runs to kill had ended by themselves first)"
+        ));
     }
     line.push_str(&format!(", {:.1} s", started.elapsed().as_secs_f64()));
     for f in &failures {
@@ -989,7 +991,7 @@ fn every_acknowledged_event_and_feedback_message_survives_a_kill_9_right_after_i
         let missing = messages.iter().filter(|m| !texts.contains(&m.as_str())).count();
         if missing > 0 {
             lost.push(format!(
-                "{missing} acknowledged messages missing from the feedback page"
+                "acknowledged messages missing from the feedback page: {missing}"
             ));
         }
         if lost.is_empty() {
