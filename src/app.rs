@@ -102,17 +102,23 @@ fn kept_secret(
     }
     let token = hex::encode(rand::random::<[u8; 24]>());
     std::fs::create_dir_all(data_dir)?;
+    // Written whole to a file of its own, then put in place: a kill never leaves an empty
+    // secret behind (which would fail every later start).
+    let tmp = data_dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
+    opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
     let mut f = opts
-        .open(&path)
-        .with_context(|| format!("creating the {what} file {}", path.display()))?;
+        .open(&tmp)
+        .with_context(|| format!("creating the {what} file {}", tmp.display()))?;
     f.write_all(token.as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, &path).with_context(|| format!("creating the {what} file {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated the {what} (readable only by this user); {hint} to choose your own");
     Ok(Some(token))
 }
@@ -396,6 +402,18 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_secret_file_left_by_a_kill_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin-token"), "").unwrap();
+        let token = kept_secret(dir.path(), "admin-token", true, "admin token", "")
+            .unwrap()
+            .unwrap();
+        assert_eq!(token.len(), 48);
+        let again = kept_secret(dir.path(), "admin-token", true, "admin token", "").unwrap();
+        assert_eq!(again.as_deref(), Some(token.as_str()), "kept, not made anew");
+    }
 
     #[test]
     fn a_bad_line_of_seed_events_is_refused_naming_the_file_and_the_line() {

@@ -585,7 +585,7 @@ fn status(settings: &Settings, data_dir: &Path, shop: Option<&str>, json: bool) 
         }
         None => {
             let store = open_store(data_dir)?;
-            crate::status::status(settings, &store, shop)?
+            crate::status::status(settings, &store, shop, None)?
         }
     };
     if json {

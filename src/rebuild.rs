@@ -13,7 +13,7 @@ use crate::recommend::model::{build_model, ShopModel, MODEL_VERSION};
 use crate::store::{Store, StoreError};
 
 /// Name of the snapshot in the store.
-const SNAPSHOT: &str = "recommend";
+pub const SNAPSHOT: &str = "recommend";
 
 /// The current model of every shop. Readers take an `Arc` without locking; a rebuild
 /// replaces the whole map (shops are few), so a reader sees the old or the new snapshot.

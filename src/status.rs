@@ -1,9 +1,13 @@
 //! `laris status`: per shop the counts of its records and its last sync report. Computed
 //! from the store here, served by `GET /admin/api/status` when a service holds the store.
 
+use chrono::{DateTime, Utc};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::domain::ShopId;
+use crate::rebuild::Models;
 use crate::records::{Quarantined, SyncReport};
 use crate::store::{RunMarker, Store, StoreError};
 
@@ -37,6 +41,65 @@ pub struct ShopStatus {
     /// killed): run it again; what it stored stays, and nothing is counted twice.
     #[serde(default)]
     pub interrupted_run: Option<RunMarker>,
+    /// Widget events stored.
+    #[serde(default)]
+    pub events: usize,
+    /// Customers' feedback messages stored.
+    #[serde(default)]
+    pub feedback: usize,
+    /// The recommendation model the shop is served from; `null` before its first rebuild.
+    #[serde(default)]
+    pub model: Option<ModelStatus>,
+}
+
+/// What a shop's model was built from, so that a model left behind by an interrupted
+/// import shows next to the counts of the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelStatus {
+    pub built_at: DateTime<Utc>,
+    pub products: usize,
+    pub paid_orders: usize,
+    /// Baskets the bundle rules were mined from.
+    pub bundle_transactions: usize,
+    pub bundle_rules: usize,
+}
+
+impl ModelStatus {
+    pub fn of(m: &crate::recommend::model::ShopModel) -> ModelStatus {
+        ModelStatus {
+            built_at: m.built_at,
+            products: m.products.len(),
+            paid_orders: m.paid_orders,
+            bundle_transactions: m.bundles.transactions,
+            bundle_rules: m.bundles.rules.len(),
+        }
+    }
+
+    /// From the snapshot kept in the store, read without building the model (a large
+    /// shop's snapshot is hundreds of megabytes of JSON).
+    fn stored(store: &Store, shop: &ShopId) -> Option<ModelStatus> {
+        #[derive(Deserialize)]
+        struct Counted {
+            built_at: DateTime<Utc>,
+            products: Vec<IgnoredAny>,
+            paid_orders: usize,
+            bundles: Bundles,
+        }
+        #[derive(Deserialize)]
+        struct Bundles {
+            transactions: usize,
+            rules: Vec<IgnoredAny>,
+        }
+        // A snapshot this laris cannot read is rebuilt by the next start: none to show.
+        let m: Counted = store.model(shop, crate::rebuild::SNAPSHOT).ok()??;
+        Some(ModelStatus {
+            built_at: m.built_at,
+            products: m.products.len(),
+            paid_orders: m.paid_orders,
+            bundle_transactions: m.bundles.transactions,
+            bundle_rules: m.bundles.rules.len(),
+        })
+    }
 }
 
 /// Reports listed under `recent_syncs`.
@@ -44,7 +107,14 @@ const RECENT_SYNCS: usize = 10;
 /// Quarantined records listed for one shop.
 const QUARANTINE_LISTED: usize = 50;
 
-pub fn status(settings: &Settings, store: &Store, only: Option<&str>) -> Result<StatusReport, StoreError> {
+/// The status of every shop (or of `only`). The model is the running service's `live` one,
+/// or without a service the snapshot in the store.
+pub fn status(
+    settings: &Settings,
+    store: &Store,
+    only: Option<&str>,
+    live: Option<&Models>,
+) -> Result<StatusReport, StoreError> {
     let mut shops = Vec::new();
     for shop in settings
         .shops
@@ -77,6 +147,12 @@ pub fn status(settings: &Settings, store: &Store, only: Option<&str>) -> Result<
             },
             model_stale: store.model_stale(&shop.id)?,
             interrupted_run: store.interrupted_run(&shop.id)?,
+            events: store.event_count(&shop.id),
+            feedback: store.feedback_count(&shop.id),
+            model: match live {
+                Some(models) => models.get(&shop.id).map(|m| ModelStatus::of(&m)),
+                None => ModelStatus::stored(store, &shop.id),
+            },
         });
     }
     Ok(StatusReport { shops })
@@ -136,5 +212,59 @@ impl StatusReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{Feedback, FeedbackStatus};
+
+    #[test]
+    fn status_counts_events_and_feedback_and_shows_what_the_model_was_built_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let settings = Settings::from_toml(
+            "[[shops]]\nid = \"lengkuas\"\n",
+            std::path::Path::new("t.toml"),
+            &[],
+        )
+        .unwrap();
+        let shop = &settings.shops[0];
+        let before = &status(&settings, &store, None, None).unwrap().shops[0];
+        assert_eq!((before.events, before.feedback, &before.model), (0, 0, &None));
+
+        let recording = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/lengkuas/recording");
+        let (_, model) = crate::rebuild::replay_and_rebuild(&store, shop, &recording).unwrap();
+        for item in ["TPG-100", "SBL-150"] {
+            store
+                .append_event(&shop.id, &serde_json::json!({"type": "click", "item": item}))
+                .unwrap();
+        }
+        let mut message = Feedback {
+            id: 0,
+            at: Utc::now(),
+            message: "kirim lebih cepat".into(),
+            contact: None,
+            page: None,
+            product: None,
+            status: FeedbackStatus::New,
+        };
+        store.put_feedback(&shop.id, &mut message).unwrap();
+
+        let offline = &status(&settings, &store, None, None).unwrap().shops[0];
+        assert_eq!((offline.events, offline.feedback), (2, 1));
+        let stored = offline.model.clone().expect("the replay rebuilt the model");
+        assert_eq!(
+            (stored.products, stored.paid_orders, stored.bundle_rules),
+            (10, offline.paid_orders, model.bundles.rules.len())
+        );
+        assert!(stored.bundle_transactions > 0 && stored.bundle_transactions <= stored.paid_orders);
+
+        // A running service reports the model it serves: here the same one.
+        let models = Models::default();
+        models.put(shop.id.clone(), model);
+        let live = &status(&settings, &store, None, Some(&models)).unwrap().shops[0];
+        assert_eq!(live.model, Some(stored));
     }
 }

@@ -349,6 +349,10 @@ impl Store {
         Ok(feedback.id)
     }
 
+    pub fn feedback_count(&self, shop: &ShopId) -> usize {
+        self.count(shop, kind::FEEDBACK)
+    }
+
     /// Feedback messages, newest first.
     pub fn feedback(&self, shop: &ShopId) -> Result<Vec<Feedback>, StoreError> {
         let mut all: Vec<Feedback> = self.scan(shop, kind::FEEDBACK)?;
@@ -445,6 +449,12 @@ impl Store {
         }
         self.events.apply_batch(batch)?;
         Ok(n)
+    }
+
+    pub fn event_count(&self, shop: &ShopId) -> usize {
+        let mut p = shop.as_str().as_bytes().to_vec();
+        p.push(0);
+        self.events.scan_prefix(p).keys().count()
     }
 
     pub fn events<T: DeserializeOwned>(&self, shop: &ShopId) -> Result<Vec<T>, StoreError> {

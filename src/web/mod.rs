@@ -550,9 +550,10 @@ fn admin_status(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
             if let Some(shop) = &q.shop {
                 allowed_shop(&state, &access, shop)?;
             }
-            let (settings, store) = (state.settings.clone(), state.store.clone());
+            let (settings, store, models) =
+                (state.settings.clone(), state.store.clone(), state.models.clone());
             let mut report = tokio::task::spawn_blocking(move || {
-                crate::status::status(&settings, &store, q.shop.as_deref())
+                crate::status::status(&settings, &store, q.shop.as_deref(), Some(&models))
             })
             .await
             .map_err(|e| internal("status task", e))?

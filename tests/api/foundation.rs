@@ -303,7 +303,7 @@ fn data_imported_without_its_rebuild_is_rebuilt_on_the_next_load() {
     // An import killed before its rebuild: data stored, no customers, no model.
     laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
     assert!(store.model_stale(&shop).unwrap());
-    let status = laris::status::status(&settings, &store, None).unwrap();
+    let status = laris::status::status(&settings, &store, None, None).unwrap();
     assert!(status.shops[0].model_stale);
     assert!(status.to_text().contains("stale"), "{}", status.to_text());
 
@@ -344,11 +344,11 @@ fn a_run_that_never_finished_is_reported_as_interrupted() {
         .import_page(laris::sync::pipeline::Page::new("p1", vec![]))
         .unwrap();
     drop(importer); // killed before finish()
-    let status = laris::status::status(&settings, &store, None).unwrap();
+    let status = laris::status::status(&settings, &store, None, None).unwrap();
     assert_eq!(status.shops[0].interrupted_run.as_ref().unwrap().pages, 1);
     assert!(status.to_text().contains("interrupted"), "{}", status.to_text());
     // The next run's report clears it.
     laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
-    let status = laris::status::status(&settings, &store, None).unwrap();
+    let status = laris::status::status(&settings, &store, None, None).unwrap();
     assert!(status.shops[0].interrupted_run.is_none());
 }
