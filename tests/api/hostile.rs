@@ -608,7 +608,7 @@ async fn bad_content_types_bad_json_and_oversized_bodies_get_the_4xx_they_deserv
             replay,
             vec![bearer(), json_ct],
             br#"{"dir":"/nonexistent/recording"}"#.to_vec(),
-            400,
+            403,
             "nonexistent",
         ),
         (
