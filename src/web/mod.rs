@@ -3,6 +3,7 @@
 //! precomputed models; nothing here computes a model.
 
 pub mod admin;
+pub mod client;
 pub mod events;
 pub mod feedback;
 pub mod fragments;

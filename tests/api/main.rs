@@ -10,5 +10,6 @@ mod feedback;
 mod foundation;
 mod loyalty;
 mod recommendations;
+mod signin;
 mod sync;
 mod widget;
