@@ -143,6 +143,7 @@ pub fn client(
     state: &AppState,
 ) -> impl Filter<Extract = (Client,), Error = std::convert::Infallible> + Clone {
     let proxies = state.settings.server.trusted_proxies.clone();
+    // The one place that asks for the TCP peer.
     warp::addr::remote().and(warp::header::headers_cloned()).map(
         move |peer: Option<SocketAddr>, headers: HeaderMap| {
             let peer = peer.map(|p| p.ip().to_canonical());
