@@ -229,10 +229,7 @@ impl Application {
         if credentials.is_empty() {
             tracing::info!("no admin password is set: run `laris admin set-password` to sign in at /admin");
         }
-        let sessions = Arc::new(crate::admin_auth::Sessions::new(
-            credentials,
-            std::time::Duration::from_secs(u64::from(settings.admin.session_hours) * 3600),
-        ));
+        let sessions = Arc::new(crate::admin_auth::Sessions::new(credentials, &settings.admin));
         let settings = Arc::new(settings);
         let models = Arc::new(crate::rebuild::Models::default());
         {

@@ -198,6 +198,16 @@ pub enum AdminCommand {
         #[arg(long)]
         shop: Option<String>,
     },
+    /// Clear the sign-in's wrong-password counts (lockouts) in the running service, which
+    /// keeps them in memory only. With neither flag, all of them.
+    Unlock {
+        /// That user's counts (admin or a shop's id).
+        #[arg(long)]
+        user: Option<String>,
+        /// That client address's counts (an IPv6 address counts by its /64).
+        #[arg(long)]
+        address: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -337,7 +347,50 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::SetPassword { shop },
         } => set_password(&settings, &cli.data_dir, shop.as_deref()),
+        Command::Admin {
+            command: AdminCommand::Unlock { user, address },
+        } => unlock(&settings, &cli.data_dir, user.as_deref(), address.as_deref()),
     }
+}
+
+/// `laris admin unlock [--user U] [--address A]`: the counts live in the running service's
+/// memory only, so this goes through its admin API.
+fn unlock(
+    settings: &Settings,
+    data_dir: &Path,
+    user: Option<&str>,
+    address: Option<&str>,
+) -> anyhow::Result<()> {
+    if let Some(raw) = address {
+        raw.trim().parse::<std::net::IpAddr>().map_err(|_| {
+            anyhow!("--address {raw:?} is not an IP address: write it as 203.0.113.7 or 2001:db8::1, without a port")
+        })?;
+    }
+    if let Some(name) = user {
+        if crate::admin_auth::Access::for_user(name).is_none() {
+            bail!("--user {name:?} is no user name: use admin or a shop's id");
+        }
+    }
+    let Some(client) = ServiceClient::find(settings, data_dir)? else {
+        println!(
+            "no laris service runs with the data directory {}: sign-in lockouts live only in a running service's memory, so nothing is locked (if the service runs with another data directory, pass its --data-dir)",
+            data_dir.display()
+        );
+        return Ok(());
+    };
+    let cleared: serde_json::Value = client.post(
+        "/admin/api/signin/unlock",
+        &serde_json::json!({ "user": user, "address": address }),
+    )?;
+    let count = |k: &str| cleared.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    let (locked, counts) = (count("locked"), count("counts"));
+    println!(
+        "{locked} lockout{} cleared ({counts} wrong-password count{} reset) in the running service at {}",
+        if locked == 1 { "" } else { "s" },
+        if counts == 1 { "" } else { "s" },
+        client.base
+    );
+    Ok(())
 }
 
 /// `laris admin set-password [--shop ID]`: the password from stdin's first line (with a

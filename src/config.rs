@@ -55,6 +55,8 @@ pub struct AdminSettings {
     pub password_hash: Option<PhcHash>,
     /// A signed-in session lasts this long.
     pub session_hours: u32,
+    /// How many sign-ins may check a password at once, wait, or fail.
+    pub sign_in: SignInSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +75,8 @@ pub struct ServerSettings {
     pub shop_events_per_second: u32,
     /// Events kept per shop at most; beyond it the oldest are pruned.
     pub max_events_per_shop: usize,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: crate::web::client::TrustedProxies,
     /// Where customers reach this service: the base of every absolute link it builds
     /// (a shop's own `public_url` wins). `None`: the request's `Host`, when it is valid.
     pub public_url: Option<PublicUrl>,
@@ -434,10 +438,21 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
             "event_retention_days",
             "shop_events_per_second",
             "max_events_per_shop",
+            "trusted_proxies",
         ],
     ),
     ("log", &["format", "level"]),
-    ("admin", &["token", "password_hash", "session_hours"]),
+    (
+        "admin",
+        &[
+            "token",
+            "password_hash",
+            "session_hours",
+            "password_checks",
+            "password_queue",
+            "failed_signins_per_minute",
+        ],
+    ),
 ];
 const SHOP_KEYS: &[&str] = &[
     "name",
@@ -450,10 +465,13 @@ const SHOP_KEYS: &[&str] = &[
     "admin_password_hash",
     "public_url",
 ];
-const LIST_KEYS: &[&str] = &["allowed_origins"];
+const LIST_KEYS: &[&str] = &["allowed_origins", "trusted_proxies"];
 const INTEGER_KEYS: &[&str] = &[
     "max_body_bytes",
     "session_hours",
+    "password_checks",
+    "password_queue",
+    "failed_signins_per_minute",
     "max_connections",
     "header_timeout_secs",
     "body_timeout_secs",
@@ -547,6 +565,7 @@ struct RawServer {
     shop_events_per_second: u64,
     max_events_per_shop: u64,
     public_url: Option<String>,
+    trusted_proxies: Vec<String>,
 }
 
 impl Default for RawServer {
@@ -565,6 +584,7 @@ impl Default for RawServer {
             shop_events_per_second: 500,
             max_events_per_shop: 5_000_000,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -622,6 +642,9 @@ struct RawAdmin {
     token: Option<String>,
     password_hash: Option<String>,
     session_hours: u32,
+    password_checks: Option<usize>,
+    password_queue: Option<usize>,
+    failed_signins_per_minute: Option<u32>,
 }
 
 impl Default for RawAdmin {
@@ -630,6 +653,9 @@ impl Default for RawAdmin {
             token: None,
             password_hash: None,
             session_hours: 12,
+            password_checks: None,
+            password_queue: None,
+            failed_signins_per_minute: None,
         }
     }
 }
@@ -694,6 +720,7 @@ impl RawSettings {
                 "use a tracing filter such as \"info\" or \"laris=debug,info\"",
             ));
         }
+        let sign_in = sign_in(&self.admin)?;
         let admin_token = match self.admin.token {
             Some(t) if t.trim().len() < 16 => {
                 return Err(invalid(
@@ -720,7 +747,9 @@ impl RawSettings {
                     ))
                 }
             },
+            sign_in,
         };
+        let trusted_proxies = trusted_proxies(&self.server.trusted_proxies)?;
         let mut shops: Vec<ShopSettings> = Vec::new();
         for (i, raw) in self.shops.into_iter().enumerate() {
             let key = |k: &str| format!("shops[{i}].{k}");
@@ -882,6 +911,7 @@ impl RawSettings {
                     }
                 },
                 public_url: server_public_url,
+                trusted_proxies,
             },
             log: LogSettings {
                 format,
@@ -893,6 +923,70 @@ impl RawSettings {
             source: path.to_path_buf(),
         })
     }
+}
+
+// ---- sign-in limits and reverse proxies ---------------------------------------------------
+
+/// `[admin]` keys that bound sign-in: argon2 needs ~19 MiB and tens of milliseconds per
+/// password, so how many run at once decides the service's memory under a flood of
+/// sign-ins, and the failures of all addresses together decide how fast anyone may guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInSettings {
+    /// Passwords checked at once, each on a blocking thread (default: the number of cores).
+    pub password_checks: usize,
+    /// Sign-ins that may wait for a check; more are answered 429 at once.
+    pub password_queue: usize,
+    /// Wrong passwords per minute over all addresses (and the burst allowed); over it, new
+    /// sign-ins from addresses that have not signed in before get 429 for a few seconds.
+    pub failed_signins_per_minute: u32,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        SignInSettings {
+            password_checks: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            password_queue: 8,
+            failed_signins_per_minute: 30,
+        }
+    }
+}
+
+fn sign_in(raw: &RawAdmin) -> Result<SignInSettings, ConfigError> {
+    let d = SignInSettings::default();
+    let s = SignInSettings {
+        password_checks: raw.password_checks.unwrap_or(d.password_checks),
+        password_queue: raw.password_queue.unwrap_or(d.password_queue),
+        failed_signins_per_minute: raw
+            .failed_signins_per_minute
+            .unwrap_or(d.failed_signins_per_minute),
+    };
+    if !(1..=64).contains(&s.password_checks) {
+        return Err(invalid(
+            "admin.password_checks",
+            s.password_checks.to_string(),
+            "use 1 to 64 (each check holds about 19 MiB while it runs; the number of cores is the default)",
+        ));
+    }
+    if s.password_queue > 1000 {
+        return Err(invalid(
+            "admin.password_queue",
+            s.password_queue.to_string(),
+            "use 0 to 1000 (sign-ins that wait for a check; 8 is the default)",
+        ));
+    }
+    if !(1..=10_000).contains(&s.failed_signins_per_minute) {
+        return Err(invalid(
+            "admin.failed_signins_per_minute",
+            s.failed_signins_per_minute.to_string(),
+            "use 1 to 10000 (30 is the default)",
+        ));
+    }
+    Ok(s)
+}
+
+fn trusted_proxies(raw: &[String]) -> Result<crate::web::client::TrustedProxies, ConfigError> {
+    crate::web::client::TrustedProxies::parse(raw)
+        .map_err(|(value, fix)| invalid("server.trusted_proxies", value, fix))
 }
 
 /// A password hash from config, parsed as a PHC string. The value is not echoed: even a
@@ -1312,6 +1406,52 @@ free = [{ product = "TPG-100" }]
             .unwrap_err()
             .to_string();
             assert!(msg.contains("shops[0].public_url"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn sign_in_limits_and_trusted_proxies_have_defaults_bounds_and_env_overrides() {
+        let s = load("", &[]).unwrap();
+        assert!(s.server.trusted_proxies.is_empty());
+        assert!(s.admin.sign_in.password_checks >= 1);
+        assert_eq!(s.admin.sign_in.password_queue, 8);
+        assert_eq!(s.admin.sign_in.failed_signins_per_minute, 30);
+
+        let s = load(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n[admin]\npassword_checks = 3\npassword_queue = 0\n",
+            &[("LARIS_ADMIN_FAILED_SIGNINS_PER_MINUTE", "120")],
+        )
+        .unwrap();
+        assert!(s.server.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(!s.server.trusted_proxies.contains("192.168.0.1".parse().unwrap()));
+        assert_eq!(
+            (s.admin.sign_in.password_checks, s.admin.sign_in.password_queue),
+            (3, 0)
+        );
+        assert_eq!(s.admin.sign_in.failed_signins_per_minute, 120);
+        let s = load("", &[("LARIS_SERVER_TRUSTED_PROXIES", "::1, 192.168.0.0/16")]).unwrap();
+        assert!(s.server.trusted_proxies.contains("192.168.4.4".parse().unwrap()));
+
+        let msg = load(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.local\"]\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("server.trusted_proxies") && msg.contains("proxy.local") && msg.contains("CIDR"),
+            "{msg}"
+        );
+        for (text, key) in [
+            ("[admin]\npassword_checks = 0\n", "admin.password_checks"),
+            ("[admin]\npassword_queue = 5000\n", "admin.password_queue"),
+            (
+                "[admin]\nfailed_signins_per_minute = 0\n",
+                "admin.failed_signins_per_minute",
+            ),
+        ] {
+            let msg = load(text, &[]).unwrap_err().to_string();
+            assert!(msg.contains(key) && msg.contains("use "), "{msg}");
         }
     }
 

@@ -25,8 +25,9 @@
 //!   `web::admin` serves the dashboard's sign-in, pages and admin API.
 //! - [`admin`]: the owner's dashboard: sales and recommendation analytics, SVG charts, and
 //!   the data of each page (shared by the HTML page and the admin API).
-//! - [`admin_auth`]: admin sign-in: password hashes, sessions and CSRF tokens, the limit on
-//!   wrong passwords, and the filters admitting a session cookie or the admin token.
+//! - [`admin_auth`]: admin sign-in: password hashes, sessions and CSRF tokens, the limits on
+//!   wrong passwords (`admin_auth::limits`), the bounded pool that checks passwords
+//!   (`admin_auth::checks`), and the filters admitting a session cookie or the admin token.
 
 pub mod admin;
 pub mod admin_auth;

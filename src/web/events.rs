@@ -8,7 +8,7 @@
 //! is stored with that customer's id, so attribution credits only their own orders.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -223,12 +223,12 @@ fn validate(e: &mut Event) -> Result<(), String> {
 pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("v1" / "shops" / String / "events")
         .and(warp::post())
-        .and(crate::server::peer())
+        .and(crate::web::client::address(&state))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())
         .and(with_state(state))
-        .and_then(|shop: String, addr: Option<SocketAddr>, origin: Option<String>, body: Bytes, state: AppState| async move {
+        .and_then(|shop: String, client_ip: IpAddr, origin: Option<String>, body: Bytes, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
             let bad = |m: String| reject(StatusCode::BAD_REQUEST, m);
             let example = r#"send {"type":"click","slot":"similar","product":"SRD-100","item":"TPG-100"}"#;
@@ -254,7 +254,7 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                 validate(e).map_err(bad)?;
                 e.customer = customer.clone();
             }
-            let ip = addr.map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            let ip = client_ip;
             if let Err(wait) = state.event_limiter.take(ip, events.len() as f64) {
                 let secs = crate::web::retry_after_secs(wait);
                 return Err(crate::web::too_many(

@@ -17,7 +17,7 @@
 //! follow the form's `lang` (Indonesian or English; English when a body names none). The
 //! contact a customer leaves is personal data: it is stored, never logged, never echoed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -332,14 +332,15 @@ enum Kind {
 
 /// Headers the endpoint reads.
 struct RequestInfo {
-    addr: Option<SocketAddr>,
+    /// The client's address ([`crate::web::client`]).
+    addr: IpAddr,
     origin: Option<String>,
     referer: Option<String>,
     content_type: Option<String>,
 }
 
-fn request_info() -> impl Filter<Extract = (RequestInfo,), Error = Rejection> + Clone {
-    crate::server::peer()
+fn request_info(state: &AppState) -> impl Filter<Extract = (RequestInfo,), Error = Rejection> + Clone {
+    crate::web::client::address(state)
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("referer"))
         .and(warp::header::optional::<String>("content-type"))
@@ -371,7 +372,7 @@ fn body_fits() -> impl Filter<Extract = (), Error = Rejection> + Clone {
 pub fn feedback(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("v1" / "shops" / String / "feedback")
         .and(warp::post())
-        .and(request_info())
+        .and(request_info(&state))
         .and(body_fits())
         .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())
@@ -474,7 +475,7 @@ fn check_and_store(
     let secret = shop_secret(state, shop).map_err(|_| internal_refusal())?;
     let token = form.form_token.as_deref().unwrap_or("");
     check_form_token(token, secret.as_bytes(), Utc::now().timestamp()).map_err(|e| token_refusal(e, lang))?;
-    let ip = info.addr.map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let ip = info.addr;
     if let Err(wait) = state
         .feedback_limiter
         .take(crate::admin_auth::client_key(ip), 1.0)

@@ -7,6 +7,7 @@
 //! is set and only when it is a valid host[:port], and such answers say `Vary: Host`.
 
 pub mod admin;
+pub mod client;
 pub mod events;
 pub mod feedback;
 pub mod fragments;

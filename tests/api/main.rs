@@ -13,5 +13,6 @@ mod isolation;
 mod limits;
 mod loyalty;
 mod recommendations;
+mod signin;
 mod sync;
 mod widget;

@@ -3,24 +3,31 @@
 //!
 //! Each sign-in reads the password hashes again (a few small files), so a password set with
 //! `laris admin set-password` works at the next sign-in without restarting the service.
-//! Wrong passwords are limited per client address and per user name
-//! ([`crate::admin_auth::Sessions::login`]); the address is the TCP peer's, so behind a
-//! reverse proxy every client shares the proxy's address and its limit.
+//! A sign-in first needs a place among the password checks (429 when all are taken), then
+//! passes the limits on wrong passwords ([`crate::admin_auth::limits`]). The client's
+//! address and HTTPS come from [`crate::web::client`], which believes `X-Forwarded-For` /
+//! `X-Forwarded-Proto` from `server.trusted_proxies` only.
+//!
+//! `POST /admin/api/signin/unlock` (what `laris admin unlock` calls) clears wrong-password
+//! counts.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
+
+use serde::Deserialize;
 
 use warp::filters::BoxedFilter;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::admin_auth::{clearing_cookie, csrf_ok, session_cookie, LoginError};
+use crate::admin_auth::{clearing_cookie, csrf_ok, session_cookie, Access, LoginError, Session};
 use crate::web::admin::{
     error_page, html, render_failed, see_other, viewer, visible_shops, Viewer, ADMIN_CSS,
 };
-use crate::web::{templates, with_state, AppState};
+use crate::web::client::{self, Client};
+use crate::web::{admin_access_csrf, reject, templates, with_state, AppState};
 
 /// Largest sign-in or sign-out form accepted.
 const MAX_FORM_BYTES: u64 = 8 * 1024;
@@ -31,7 +38,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(login(state.clone()))
         .unify()
-        .or(logout(state))
+        .or(logout(state.clone()))
+        .unify()
+        .or(unlock(state))
         .unify()
         .or(stylesheet())
         .unify()
@@ -94,77 +103,83 @@ fn reload_credentials(state: &AppState) {
     }
 }
 
+/// Takes a place among the password checks (refused at once when all are taken, before the
+/// sign-in costs a file read or a thread), reads the hashes again, and signs in.
+async fn sign_in(state: &AppState, user: &str, password: &str, ip: IpAddr) -> Result<Session, LoginError> {
+    let admission = state.sessions.admit()?;
+    let worker = state.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || reload_credentials(&worker)).await {
+        tracing::warn!(error = %e, "admin passwords not reloaded; the previous ones stay");
+    }
+    state
+        .sessions
+        .login(admission, user, password, ip, Instant::now())
+        .await
+}
+
 /// POST /admin/login — form `user`, `password`. Success: 303 to `/admin` with the session
-/// cookie; wrong: 401; too many wrong: 429 with `Retry-After`; no password set: 503 saying how
+/// cookie; wrong: 401; refused (too many wrong passwords from the address or from everyone,
+/// or every password check busy): 429 with `Retry-After`; no password set: 503 saying how
 /// to set one.
 fn login(state: AppState) -> BoxedFilter<(Response,)> {
     warp::path!("admin" / "login")
         .and(warp::post())
-        .and(crate::server::peer())
-        .and(warp::header::optional::<String>("x-forwarded-proto"))
+        .and(client::client(&state))
         .and(warp::body::content_length_limit(MAX_FORM_BYTES))
         .and(warp::body::form::<HashMap<String, String>>())
         .and(with_state(state))
-        .and_then(
-            |addr: Option<SocketAddr>, proto: Option<String>, form: HashMap<String, String>, state: AppState| async move {
-                let user = form.get("user").map(|u| u.trim().to_string()).unwrap_or_default();
-                let password = form.get("password").cloned().unwrap_or_default();
-                let ip = addr.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-                let (worker, name) = (state.clone(), user.clone());
-                // argon2 takes tens of milliseconds of CPU: off the async threads.
-                let outcome = tokio::task::spawn_blocking(move || {
-                    reload_credentials(&worker);
-                    worker.sessions.login(&name, &password, ip, Instant::now())
-                })
-                .await;
-                let resp = match outcome {
-                    Ok(Ok(session)) => {
-                        tracing::info!(user = %session.access.user_name(), %ip, "admin signed in");
-                        let secure = proto.is_some_and(|p| p.eq_ignore_ascii_case("https"));
-                        let mut resp = see_other("/admin");
-                        if let Ok(v) = HeaderValue::from_str(&session_cookie(&session, secure)) {
-                            resp.headers_mut().append(header::SET_COOKIE, v);
-                        }
-                        resp
+        .then(|client: Client, form: HashMap<String, String>, state: AppState| async move {
+            let user = form.get("user").map(|u| u.trim().to_string()).unwrap_or_default();
+            let password = form.get("password").map_or("", String::as_str);
+            let ip = client.ip;
+            match sign_in(&state, &user, password, ip).await {
+                Ok(session) => {
+                    tracing::info!(user = %session.access.user_name(), %ip, "admin signed in");
+                    let mut resp = see_other("/admin");
+                    if let Ok(v) = HeaderValue::from_str(&session_cookie(&session, client.https)) {
+                        resp.headers_mut().append(header::SET_COOKIE, v);
                     }
-                    Ok(Err(LoginError::Invalid)) => {
-                        // The typed user name is not logged: people type passwords into it by mistake.
-                        tracing::warn!(%ip, "wrong admin user name or password");
-                        login_page(
-                            &state,
-                            StatusCode::UNAUTHORIZED,
-                            &user,
-                            Some("Wrong user name or password.".into()),
-                        )
-                    }
-                    Ok(Err(LoginError::TooMany { retry_after_secs })) => {
-                        tracing::warn!(%ip, "admin sign-in refused: too many wrong passwords");
-                        let mut resp = login_page(
-                            &state,
-                            StatusCode::TOO_MANY_REQUESTS,
-                            &user,
-                            Some(format!(
-                                "Too many wrong passwords: try again in {retry_after_secs} seconds."
-                            )),
-                        );
-                        resp.headers_mut()
-                            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-                        resp
-                    }
-                    Ok(Err(LoginError::NotConfigured)) => login_page(
+                    resp
+                }
+                Err(LoginError::Invalid) => {
+                    // The typed user name is not logged: people type passwords into it by mistake.
+                    tracing::warn!(%ip, "wrong admin user name or password");
+                    login_page(
                         &state,
-                        StatusCode::SERVICE_UNAVAILABLE,
+                        StatusCode::UNAUTHORIZED,
                         &user,
-                        Some("No admin password is set yet. On the server, run `laris admin set-password` (or `laris admin set-password --shop ID` for one shop's user), or put an argon2id hash in admin.password_hash in the config; then sign in here.".into()),
-                    ),
-                    Err(e) => {
-                        tracing::error!(error = %e, "sign-in task failed");
-                        error_page(&state, None, None, StatusCode::INTERNAL_SERVER_ERROR, "Internal error; the server log has the details.")
-                    }
-                };
-                Ok::<_, Rejection>(resp)
-            },
-        )
+                        Some("Wrong user name or password.".into()),
+                    )
+                }
+                Err(LoginError::NotConfigured) => login_page(
+                    &state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &user,
+                    Some("No admin password is set yet. On the server, run `laris admin set-password` (or `laris admin set-password --shop ID` for one shop's user), or put an argon2id hash in admin.password_hash in the config; then sign in here.".into()),
+                ),
+                Err(refused) => {
+                    let secs = refused.retry_after_secs().unwrap_or(1);
+                    let message = match refused {
+                        LoginError::TooMany { .. } => {
+                            tracing::warn!(%ip, "admin sign-in refused: too many wrong passwords from this address");
+                            format!("Too many wrong passwords from this address: wait {secs} seconds and try again. (The owner can clear this with `laris admin unlock` on the server.)")
+                        }
+                        LoginError::SlowDown { .. } => {
+                            tracing::warn!(%ip, "admin sign-in refused: many wrong passwords from many addresses lately");
+                            format!("Many wrong passwords on this server lately: wait {secs} seconds and try again.")
+                        }
+                        _ => {
+                            tracing::warn!(%ip, "admin sign-in refused: every password check is busy");
+                            format!("The server is checking other sign-ins: wait {secs} seconds and try again.")
+                        }
+                    };
+                    let mut resp = login_page(&state, StatusCode::TOO_MANY_REQUESTS, &user, Some(message));
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    resp
+                }
+            }
+        })
         .boxed()
 }
 
@@ -172,33 +187,86 @@ fn login(state: AppState) -> BoxedFilter<(Response,)> {
 fn logout(state: AppState) -> BoxedFilter<(Response,)> {
     warp::path!("admin" / "logout")
         .and(warp::post())
-        .and(warp::header::optional::<String>("x-forwarded-proto"))
+        .and(client::client(&state))
         .and(warp::body::content_length_limit(MAX_FORM_BYTES))
         .and(warp::body::form::<HashMap<String, String>>())
         .and(viewer(state))
-        .map(
-            |proto: Option<String>, form: HashMap<String, String>, v: Viewer| {
-                let Some(session) = &v.session else {
-                    return see_other("/admin/login");
-                };
-                if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
-                    return error_page(
-                        &v.state,
-                        Some(session),
-                        None,
-                        StatusCode::FORBIDDEN,
-                        crate::admin_auth::CsrfMismatch::MESSAGE,
-                    );
+        .map(|client: Client, form: HashMap<String, String>, v: Viewer| {
+            let Some(session) = &v.session else {
+                return see_other("/admin/login");
+            };
+            if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
+                return error_page(
+                    &v.state,
+                    Some(session),
+                    None,
+                    StatusCode::FORBIDDEN,
+                    crate::admin_auth::CsrfMismatch::MESSAGE,
+                );
+            }
+            v.state.sessions.logout(&session.id);
+            let mut resp = see_other("/admin/login");
+            if let Ok(v) = HeaderValue::from_str(&clearing_cookie(client.https)) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        })
+        .boxed()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnlockRequest {
+    user: Option<String>,
+    address: Option<String>,
+}
+
+/// POST /admin/api/signin/unlock `{"user": "admin", "address": "203.0.113.7"}` (both
+/// optional; neither clears everything) — clears wrong-password counts and answers
+/// `{"counts": N, "locked": M}` (counts removed, and how many of them were locking someone
+/// out). User `admin` or the bearer token only: `laris admin unlock` calls it.
+fn unlock(state: AppState) -> BoxedFilter<(Response,)> {
+    let max_body = state.settings.server.max_body_bytes;
+    warp::path!("admin" / "api" / "signin" / "unlock")
+        .and(warp::post())
+        .and(admin_access_csrf(&state))
+        .and(warp::body::content_length_limit(max_body))
+        .and(warp::body::json::<UnlockRequest>())
+        .and(with_state(state))
+        .and_then(|access: Access, req: UnlockRequest, state: AppState| async move {
+            if access != Access::All {
+                return Err(reject(
+                    StatusCode::FORBIDDEN,
+                    format!("user {} may not clear sign-in limits: sign in as admin, or use the admin token", access.user_name()),
+                ));
+            }
+            if let Some(user) = &req.user {
+                if Access::for_user(user).is_none() {
+                    return Err(reject(
+                        StatusCode::BAD_REQUEST,
+                        format!("user {user:?} is no user name: use admin or a shop's id"),
+                    ));
                 }
-                v.state.sessions.logout(&session.id);
-                let secure = proto.is_some_and(|p| p.eq_ignore_ascii_case("https"));
-                let mut resp = see_other("/admin/login");
-                if let Ok(v) = HeaderValue::from_str(&clearing_cookie(secure)) {
-                    resp.headers_mut().append(header::SET_COOKIE, v);
-                }
-                resp
-            },
-        )
+            }
+            let address = match &req.address {
+                None => None,
+                Some(raw) => Some(raw.trim().parse::<IpAddr>().map_err(|_| {
+                    reject(
+                        StatusCode::BAD_REQUEST,
+                        format!("address {raw:?} is not an IP address: write it as 203.0.113.7 or 2001:db8::1, without a port"),
+                    )
+                })?),
+            };
+            let cleared = state.sessions.unlock(req.user.as_deref(), address);
+            tracing::info!(
+                user = req.user.as_deref().unwrap_or("(any)"),
+                address = req.address.as_deref().unwrap_or("(any)"),
+                counts = cleared.counts,
+                locked = cleared.locked,
+                "sign-in limits cleared"
+            );
+            Ok::<_, Rejection>(warp::reply::json(&cleared).into_response())
+        })
         .boxed()
 }
 
