@@ -23,6 +23,15 @@ pub enum ConfigError {
     Invalid { key: String, value: String, fix: String },
 }
 
+/// `v` when it lies in `lo..=hi`; else an error naming the key, the value and the range.
+fn bounded(key: &str, v: u64, lo: u64, hi: u64, unit: &str) -> Result<u64, ConfigError> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(invalid(key, v.to_string(), format!("use {lo} to {hi} {unit}")))
+    }
+}
+
 fn invalid(key: impl Into<String>, value: impl Into<String>, fix: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
@@ -593,25 +602,17 @@ impl RawServer {
     /// The server's limits, each checked to lie in a range that keeps the service usable.
     fn limits(&self) -> Result<crate::server::Limits, ConfigError> {
         let secs = |key: &str, v: u64, max: u64| {
-            if (1..=max).contains(&v) {
-                Ok(std::time::Duration::from_secs(v))
-            } else {
-                Err(invalid(
-                    format!("server.{key}"),
-                    v.to_string(),
-                    format!("use 1 to {max} seconds"),
-                ))
-            }
+            bounded(&format!("server.{key}"), v, 1, max, "seconds").map(std::time::Duration::from_secs)
         };
-        if !(1..=1_000_000).contains(&self.max_connections) {
-            return Err(invalid(
-                "server.max_connections",
-                self.max_connections.to_string(),
-                "use 1 to 1000000 (the default is 512)",
-            ));
-        }
+        let max_connections = bounded(
+            "server.max_connections",
+            self.max_connections,
+            1,
+            1_000_000,
+            "(the default is 512)",
+        )?;
         Ok(crate::server::Limits {
-            max_connections: self.max_connections as usize,
+            max_connections: max_connections as usize,
             header_timeout: secs("header_timeout_secs", self.header_timeout_secs, 3600)?,
             body_timeout: secs("body_timeout_secs", self.body_timeout_secs, 3600)?,
             idle_timeout: secs("idle_timeout_secs", self.idle_timeout_secs, 86_400)?,
@@ -880,36 +881,27 @@ impl RawSettings {
                 limits: self.server.limits()?,
                 demo_images: PathBuf::from(self.server.demo_images),
                 max_body_bytes: self.server.max_body_bytes,
-                event_retention_days: match self.server.event_retention_days {
-                    d @ 1..=36_500 => d as u32,
-                    d => {
-                        return Err(invalid(
-                            "server.event_retention_days",
-                            d.to_string(),
-                            "use 1 to 36500 days (the default is 180)",
-                        ))
-                    }
-                },
-                shop_events_per_second: match self.server.shop_events_per_second {
-                    n @ 1..=1_000_000 => n as u32,
-                    n => {
-                        return Err(invalid(
-                            "server.shop_events_per_second",
-                            n.to_string(),
-                            "use 1 to 1000000 (the default is 500)",
-                        ))
-                    }
-                },
-                max_events_per_shop: match self.server.max_events_per_shop {
-                    n @ 1_000..=1_000_000_000 => n as usize,
-                    n => {
-                        return Err(invalid(
-                            "server.max_events_per_shop",
-                            n.to_string(),
-                            "use 1000 to 1000000000 (the default is 5000000)",
-                        ))
-                    }
-                },
+                event_retention_days: bounded(
+                    "server.event_retention_days",
+                    self.server.event_retention_days,
+                    1,
+                    36_500,
+                    "days (the default is 180)",
+                )? as u32,
+                shop_events_per_second: bounded(
+                    "server.shop_events_per_second",
+                    self.server.shop_events_per_second,
+                    1,
+                    1_000_000,
+                    "(the default is 500)",
+                )? as u32,
+                max_events_per_shop: bounded(
+                    "server.max_events_per_shop",
+                    self.server.max_events_per_shop,
+                    1_000,
+                    1_000_000_000,
+                    "(the default is 5000000)",
+                )? as usize,
                 public_url: server_public_url,
                 trusted_proxies,
             },
