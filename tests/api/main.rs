@@ -9,6 +9,7 @@ mod cli;
 mod feedback;
 mod foundation;
 mod loyalty;
+mod openapi;
 mod recommendations;
 mod sync;
 mod widget;
