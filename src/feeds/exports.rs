@@ -700,7 +700,12 @@ fn order_from_rows(
         None => OrderStatus(220),
     };
 
-    let products_total = Rupiah(lines.iter().map(|l| l.total().0).sum());
+    let products_total = crate::feeds::lines_total(&lines).ok_or_else(|| {
+        format!(
+            "{first}: the lines' total of invoice {invoice} (price × quantity) is too large for any order: \
+             check column {SELLING_PRICE}"
+        )
+    })?;
     let order = Order {
         invoice: invoice.to_string(),
         marketplace_id: None,
@@ -1311,6 +1316,24 @@ mod tests {
             order.customer,
             customer_id(None, Some("Sri W."), Some("081234567890")).unwrap()
         );
+    }
+
+    #[test]
+    fn an_order_whose_lines_total_overflows_is_refused_not_wrapped() {
+        // Found by the property tests: price × quantity past i64 panicked in debug builds.
+        let rows = table(&[
+            "Nomor Invoice|Tanggal Pembayaran|Nama Produk|Jumlah Produk Dibeli|Harga Jual (IDR)|ID Pembeli",
+            "INV/1|02-11-2026 10:15|Kopi|2|5113495131018397393|777001",
+            "INV/2|02-11-2026 10:15|Kopi|1|9223372036854775807|777001",
+            "INV/2|02-11-2026 10:15|Teh|1|1|777001",
+            "INV/3|02-11-2026 10:15|Kopi|2|20000|777001",
+        ]);
+        let file = parse_orders(&rows, "penjualan.csv").unwrap();
+        for refused in &file.orders[..2] {
+            let e = err(refused);
+            assert!(e.contains("too large") && e.contains("Harga Jual (IDR)"), "{e}");
+        }
+        assert_eq!(ok(&file.orders[2]).products_total, Rupiah(40000));
     }
 
     #[test]
