@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
-    let Ok(rows) = read_rows(data, "fuzz.csv") else { return };
+    let Ok(rows) = read_rows(data, "fuzz.csv") else {
+        return;
+    };
     if let Ok(file) = parse_products(&rows, "fuzz.csv", at) {
         for row in &file.rows {
             if let Err(e) = &row.parsed {

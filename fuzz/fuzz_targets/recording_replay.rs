@@ -50,7 +50,11 @@ fuzz_target!(|data: &[u8]| {
             // The same record from the same place is kept once: at most the report's count.
             let kept = env.store.quarantined(&shop).unwrap();
             assert!(kept.len() as u64 <= report.quarantined);
-            assert_eq!(kept.is_empty(), report.quarantined == 0, "refused records are quarantined");
+            assert_eq!(
+                kept.is_empty(),
+                report.quarantined == 0,
+                "refused records are quarantined"
+            );
             assert!(kept.iter().all(|q| !q.reason.trim().is_empty()), "{kept:?}");
             assert!(report.errors.iter().all(|e| !e.trim().is_empty()));
         }
