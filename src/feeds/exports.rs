@@ -173,11 +173,17 @@ pub fn parse_orders(rows: &[Vec<String>], name: &str) -> Result<OrdersFile, Feed
 fn read_xlsx(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
     let unreadable =
         |e: &dyn std::fmt::Display| FeedError::Page(format!("{name} is not a readable XLSX workbook: {e}"));
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    let range = match workbook.worksheet_range_at(0) {
-        Some(range) => range.map_err(|e| unreadable(&e))?,
-        None => return Err(FeedError::Page(format!("{name} has no worksheet"))),
-    };
+    // calamine 0.38 panics on some malformed sheets (found by fuzzing: a `<dimension>` whose
+    // end lies before its start overflows a subtraction); such a file is refused like any
+    // other unreadable workbook instead of taking the sync down with it.
+    let read = std::panic::catch_unwind(|| {
+        let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+        match workbook.worksheet_range_at(0) {
+            Some(range) => range.map_err(|e| unreadable(&e)),
+            None => Err(FeedError::Page(format!("{name} has no worksheet"))),
+        }
+    });
+    let range = read.unwrap_or_else(|_| Err(unreadable(&"its first sheet could not be parsed")))?;
     let Some((top, left)) = range.start() else {
         return Ok(Vec::new());
     };
@@ -1334,6 +1340,19 @@ mod tests {
             assert!(e.contains("too large") && e.contains("Harga Jual (IDR)"), "{e}");
         }
         assert_eq!(ok(&file.orders[2]).products_total, Rupiah(40000));
+    }
+
+    #[test]
+    fn a_workbook_that_makes_calamine_panic_is_refused_as_unreadable() {
+        // Found by `cargo fuzz run export_xlsx`: a sheet dimension ending before it starts.
+        let bytes = include_bytes!("../../tests/fixtures/exports/reversed-dimension.xlsx");
+        let Err(FeedError::Page(e)) = read_rows(bytes, "produk.xlsx") else {
+            panic!("a workbook calamine cannot read must be a page error");
+        };
+        assert!(
+            e.contains("produk.xlsx") && e.contains("not a readable XLSX"),
+            "{e}"
+        );
     }
 
     #[test]
