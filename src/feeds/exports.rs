@@ -174,8 +174,9 @@ fn read_xlsx(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
     let unreadable =
         |e: &dyn std::fmt::Display| FeedError::Page(format!("{name} is not a readable XLSX workbook: {e}"));
     // calamine 0.38 panics on some malformed sheets (found by fuzzing: a `<dimension>` whose
-    // end lies before its start overflows a subtraction); such a file is refused like any
-    // other unreadable workbook instead of taking the sync down with it.
+    // end lies before its start, a cell reference past u32); such a file is refused like any
+    // other unreadable workbook instead of taking the sync down with it. (Under cargo fuzz,
+    // whose panic hook aborts, these still show as crashes.)
     let read = std::panic::catch_unwind(|| {
         let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
         match workbook.worksheet_range_at(0) {
@@ -1344,15 +1345,21 @@ mod tests {
 
     #[test]
     fn a_workbook_that_makes_calamine_panic_is_refused_as_unreadable() {
-        // Found by `cargo fuzz run export_xlsx`: a sheet dimension ending before it starts.
-        let bytes = include_bytes!("../../tests/fixtures/exports/reversed-dimension.xlsx");
-        let Err(FeedError::Page(e)) = read_rows(bytes, "produk.xlsx") else {
-            panic!("a workbook calamine cannot read must be a page error");
-        };
-        assert!(
-            e.contains("produk.xlsx") && e.contains("not a readable XLSX"),
-            "{e}"
-        );
+        // Found by `cargo fuzz run export_xlsx`: a sheet dimension ending before it starts
+        // (a subtraction overflow in calamine), and a cell reference whose position overflows
+        // a multiplication.
+        for bytes in [
+            &include_bytes!("../../tests/fixtures/exports/reversed-dimension.xlsx")[..],
+            &include_bytes!("../../tests/fixtures/exports/overflowing-cell-reference.xlsx")[..],
+        ] {
+            let Err(FeedError::Page(e)) = read_rows(bytes, "produk.xlsx") else {
+                panic!("a workbook calamine cannot read must be a page error");
+            };
+            assert!(
+                e.contains("produk.xlsx") && e.contains("not a readable XLSX"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
