@@ -173,11 +173,18 @@ pub fn parse_orders(rows: &[Vec<String>], name: &str) -> Result<OrdersFile, Feed
 fn read_xlsx(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
     let unreadable =
         |e: &dyn std::fmt::Display| FeedError::Page(format!("{name} is not a readable XLSX workbook: {e}"));
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    let range = match workbook.worksheet_range_at(0) {
-        Some(range) => range.map_err(|e| unreadable(&e))?,
-        None => return Err(FeedError::Page(format!("{name} has no worksheet"))),
-    };
+    // calamine 0.38 panics on some malformed sheets (found by fuzzing: a `<dimension>` whose
+    // end lies before its start, a cell reference past u32); such a file is refused like any
+    // other unreadable workbook instead of taking the sync down with it. (Under cargo fuzz,
+    // whose panic hook aborts, these still show as crashes.)
+    let read = std::panic::catch_unwind(|| {
+        let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+        match workbook.worksheet_range_at(0) {
+            Some(range) => range.map_err(|e| unreadable(&e)),
+            None => Err(FeedError::Page(format!("{name} has no worksheet"))),
+        }
+    });
+    let range = read.unwrap_or_else(|_| Err(unreadable(&"its first sheet could not be parsed")))?;
     let Some((top, left)) = range.start() else {
         return Ok(Vec::new());
     };
@@ -700,7 +707,12 @@ fn order_from_rows(
         None => OrderStatus(220),
     };
 
-    let products_total = Rupiah(lines.iter().map(|l| l.total().0).sum());
+    let products_total = crate::feeds::lines_total(&lines).ok_or_else(|| {
+        format!(
+            "{first}: the lines' total of invoice {invoice} (price × quantity) is too large for any order: \
+             check column {SELLING_PRICE}"
+        )
+    })?;
     let order = Order {
         invoice: invoice.to_string(),
         marketplace_id: None,
@@ -1311,6 +1323,43 @@ mod tests {
             order.customer,
             customer_id(None, Some("Sri W."), Some("081234567890")).unwrap()
         );
+    }
+
+    #[test]
+    fn an_order_whose_lines_total_overflows_is_refused_not_wrapped() {
+        // Found by the property tests: price × quantity past i64 panicked in debug builds.
+        let rows = table(&[
+            "Nomor Invoice|Tanggal Pembayaran|Nama Produk|Jumlah Produk Dibeli|Harga Jual (IDR)|ID Pembeli",
+            "INV/1|02-11-2026 10:15|Kopi|2|5113495131018397393|777001",
+            "INV/2|02-11-2026 10:15|Kopi|1|9223372036854775807|777001",
+            "INV/2|02-11-2026 10:15|Teh|1|1|777001",
+            "INV/3|02-11-2026 10:15|Kopi|2|20000|777001",
+        ]);
+        let file = parse_orders(&rows, "penjualan.csv").unwrap();
+        for refused in &file.orders[..2] {
+            let e = err(refused);
+            assert!(e.contains("too large") && e.contains("Harga Jual (IDR)"), "{e}");
+        }
+        assert_eq!(ok(&file.orders[2]).products_total, Rupiah(40000));
+    }
+
+    #[test]
+    fn a_workbook_that_makes_calamine_panic_is_refused_as_unreadable() {
+        // Found by `cargo fuzz run export_xlsx`: a sheet dimension ending before it starts
+        // (a subtraction overflow in calamine), and a cell reference whose position overflows
+        // a multiplication.
+        for bytes in [
+            &include_bytes!("../../tests/fixtures/exports/reversed-dimension.xlsx")[..],
+            &include_bytes!("../../tests/fixtures/exports/overflowing-cell-reference.xlsx")[..],
+        ] {
+            let Err(FeedError::Page(e)) = read_rows(bytes, "produk.xlsx") else {
+                panic!("a workbook calamine cannot read must be a page error");
+            };
+            assert!(
+                e.contains("produk.xlsx") && e.contains("not a readable XLSX"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -305,7 +305,12 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
             unit_price,
         });
     }
-    let products_total = Rupiah(lines.iter().map(|l| l.total().0).sum());
+    let products_total = crate::feeds::lines_total(&lines).ok_or_else(|| {
+        FeedError::Record(
+            "products: the lines' total (price × quantity) is too large for any order: check products[].price"
+                .into(),
+        )
+    })?;
     let shipping = at(r, &["amt", "shipping_cost"])
         .map(|v| money(v, "amt.shipping_cost"))
         .transpose()?
@@ -453,6 +458,25 @@ mod tests {
         let mut r = order();
         r.as_object_mut().unwrap().remove("buyer");
         assert!(parse_order(&r).unwrap_err().to_string().contains("buyer.id"));
+    }
+
+    #[test]
+    fn an_order_whose_lines_total_overflows_is_refused_not_wrapped() {
+        // Found by the property tests: price × quantity past i64 panicked in debug builds.
+        let mut r = order();
+        r["products"][0]["price"] = json!(5_113_495_131_018_397_393i64);
+        let e = parse_order(&r).unwrap_err();
+        assert!(
+            matches!(e, FeedError::Record(_)) && e.to_string().contains("too large"),
+            "{e}"
+        );
+        let mut r = order();
+        r["products"] =
+            json!([{"id": 1, "quantity": 1, "price": i64::MAX}, {"id": 2, "quantity": 1, "price": 1}]);
+        assert!(parse_order(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("products[].price"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod events;
 pub mod feedback;
 pub mod fragments;
 pub mod metrics;
+pub mod openapi;
 pub mod recommendations;
 pub mod sync;
 pub mod templates;
@@ -127,6 +128,7 @@ pub fn known_shop(state: &AppState, raw: &str) -> Result<ShopId, Rejection> {
 fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let max_body = state.settings.server.max_body_bytes;
     let routes = healthz()
+        .or(openapi::openapi_json())
         .or(metrics::metrics(state.clone()))
         .or(widget_js())
         .or(demo_page(state.clone()))

@@ -12,6 +12,7 @@ mod hostile;
 mod isolation;
 mod limits;
 mod loyalty;
+mod openapi;
 mod recommendations;
 mod signin;
 mod sync;
