@@ -22,22 +22,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine;
 use thiserror::Error;
 use warp::{Filter, Rejection};
 
 use crate::config::{AdminSettings, Settings};
+pub use crate::domain::password::{
+    hash_password, verify_password, PasswordError, PhcHash, ADMIN_USER, MIN_PASSWORD_CHARS,
+};
 use crate::domain::ShopId;
-use crate::web::constant_time_eq;
 use checks::{Admission, PasswordChecks};
 pub use limits::client_key;
 use limits::{Refusal, SignInLimits, Unlocked};
+use subtle::ConstantTimeEq;
 
-/// The user name that sees every shop.
-pub const ADMIN_USER: &str = "admin";
-pub const MIN_PASSWORD_CHARS: usize = 10;
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "laris_session";
 /// The header a script on an admin page sends its session's CSRF token in.
@@ -48,12 +46,8 @@ pub const PASSWORD_FILE: &str = "admin-password";
 
 #[derive(Debug, Error)]
 pub enum AuthError {
-    #[error("the password has {chars} characters: use at least {MIN_PASSWORD_CHARS}")]
-    TooShort { chars: usize },
-    #[error("not an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash): {0}")]
-    BadHash(String),
-    #[error("hashing the password failed: {0}")]
-    Hashing(String),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
     #[error("the user name admin means every shop, so the shop with id \"admin\" cannot have its own password: give the shop another id")]
     ReservedShopId,
     #[error("{path}: {reason}: run `{command}` again")]
@@ -64,59 +58,6 @@ pub enum AuthError {
     },
     #[error("{path}: {error}")]
     Io { path: PathBuf, error: std::io::Error },
-}
-
-/// An argon2id password hash in PHC string format, checked to be usable for verifying.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PhcHash(String);
-
-impl PhcHash {
-    pub fn parse(raw: &str) -> Result<PhcHash, AuthError> {
-        let raw = raw.trim();
-        let parsed = PasswordHash::new(raw).map_err(|e| AuthError::BadHash(e.to_string()))?;
-        if parsed.algorithm != argon2::Algorithm::Argon2id.ident() {
-            return Err(AuthError::BadHash(format!("it is a {} hash", parsed.algorithm)));
-        }
-        if parsed.hash.is_none() {
-            return Err(AuthError::BadHash("the hash part is missing".into()));
-        }
-        argon2::Params::try_from(&parsed).map_err(|e| AuthError::BadHash(format!("its parameters: {e}")))?;
-        Ok(PhcHash(raw.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Shows the algorithm only: a hash in a log helps someone guessing the password offline.
-impl std::fmt::Debug for PhcHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PhcHash($argon2id$…)")
-    }
-}
-
-/// Hashes a new password with argon2id, its default parameters and a random salt.
-pub fn hash_password(plain: &str) -> Result<PhcHash, AuthError> {
-    let chars = plain.chars().count();
-    if chars < MIN_PASSWORD_CHARS {
-        return Err(AuthError::TooShort { chars });
-    }
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(plain.as_bytes(), &salt)
-        .map_err(|e| AuthError::Hashing(e.to_string()))?;
-    PhcHash::parse(&hash.to_string())
-}
-
-/// Whether `plain` is the password `phc` was made from (argon2 compares in constant time).
-pub fn verify_password(plain: &str, phc: &PhcHash) -> bool {
-    match PasswordHash::new(&phc.0) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(plain.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
 }
 
 /// What a signed-in user or bearer-token caller may see.
@@ -480,7 +421,7 @@ impl Sessions {
 
 /// Whether a form's or header's token is the session's CSRF token (constant time).
 pub fn csrf_ok(session: &Session, form_token: &str) -> bool {
-    constant_time_eq(session.csrf.as_bytes(), form_token.as_bytes())
+    bool::from(session.csrf.as_bytes().ct_eq(form_token.as_bytes()))
 }
 
 /// The `Set-Cookie` value that carries a new session. `secure` adds `Secure` (serve the
@@ -539,7 +480,7 @@ fn authenticate(
 ) -> Option<Caller> {
     if let Some(auth) = authorization {
         let given = auth.strip_prefix("Bearer ")?;
-        let ok = !admin_token.is_empty() && constant_time_eq(given.as_bytes(), admin_token.as_bytes());
+        let ok = !admin_token.is_empty() && bool::from(given.as_bytes().ct_eq(admin_token.as_bytes()));
         return ok.then_some(Caller::Bearer);
     }
     sessions.check(cookie?, now).map(Caller::Cookie)
@@ -609,14 +550,7 @@ pub fn session(sessions: Arc<Sessions>) -> impl Filter<Extract = (Session,), Err
 pub(crate) mod tests {
     use super::*;
 
-    /// A hash with tiny argon2 parameters: verifying it is instant even in a debug build,
-    /// and it goes through the same parsing and checking as a real one.
-    pub(crate) fn cheap_hash(plain: &str) -> PhcHash {
-        let params = argon2::Params::new(8, 1, 1, None).unwrap();
-        let argon = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-        let salt = SaltString::generate(&mut OsRng);
-        PhcHash::parse(&argon.hash_password(plain.as_bytes(), &salt).unwrap().to_string()).unwrap()
-    }
+    use crate::domain::password::cheap_hash;
 
     const OWNER_PW: &str = "kopi-susu-gula-aren";
     const SHOP_PW: &str = "tepung-lengkuas-100g";
@@ -682,7 +616,7 @@ pub(crate) mod tests {
     #[test]
     fn a_password_shorter_than_ten_characters_is_refused_with_the_reason() {
         let err = hash_password("sembilan9").unwrap_err();
-        assert!(matches!(err, AuthError::TooShort { chars: 9 }));
+        assert!(matches!(err, PasswordError::TooShort { chars: 9 }));
         assert!(err.to_string().contains("at least 10"), "{err}");
         // Characters, not bytes: ten letters with accents are long enough.
         assert!(hash_password("éééééééééé").is_ok());

@@ -1,7 +1,6 @@
 //! Commands for analysts: `laris rules` mines any basket file, and the text form of
 //! `laris recommend`.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -9,34 +8,9 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::domain::Rupiah;
+use crate::feeds::baskets::read_baskets;
 use crate::recommend::fpgrowth::{mine_rules, MiningThresholds};
 use crate::recommend::serve::Recommendations;
-
-/// Reads a basket file: one transaction per line, items separated by commas and kept
-/// exactly as written (spaces included). Blank lines are skipped.
-pub fn read_baskets(text: &str) -> (Vec<String>, Vec<Vec<u32>>) {
-    let mut labels: Vec<String> = Vec::new();
-    let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut baskets = Vec::new();
-    for line in text.lines() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.is_empty() {
-            continue;
-        }
-        let basket = line
-            .split(',')
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                *ids.entry(item.to_string()).or_insert_with(|| {
-                    labels.push(item.to_string());
-                    (labels.len() - 1) as u32
-                })
-            })
-            .collect();
-        baskets.push(basket);
-    }
-    (labels, baskets)
-}
 
 #[derive(Serialize)]
 struct RuleRow {

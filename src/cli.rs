@@ -592,7 +592,7 @@ fn replay(settings: &Settings, data_dir: &Path, dir: &Path, shop: &str, json: bo
         None => {
             let store = open_store(data_dir)?;
             let (report, _) =
-                crate::rebuild::replay_and_rebuild(&store, settings.shop(&shop).expect("checked"), dir)?;
+                crate::sync::replay::replay_and_rebuild(&store, settings.shop(&shop).expect("checked"), dir)?;
             store.flush_blocking()?;
             report
         }

@@ -4,13 +4,17 @@
 //! value is refused here with the key, the value and the fix; inner code only sees
 //! [`Settings`], whose values are already domain types.
 
+pub mod limits;
+pub mod source;
+pub mod weights;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::admin_auth::PhcHash;
+use crate::domain::password::{PhcHash, ADMIN_USER};
 use crate::domain::ShopId;
 
 #[derive(Debug, Error)]
@@ -76,7 +80,7 @@ pub struct ServerSettings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
     /// Connection cap and time limits of the HTTP server.
-    pub limits: crate::server::Limits,
+    pub limits: limits::Limits,
     /// How long widget events are kept, in days (older ones are pruned daily).
     pub event_retention_days: u32,
     /// Widget events a second one shop accepts from all its visitors together (ten
@@ -85,7 +89,7 @@ pub struct ServerSettings {
     /// Events kept per shop at most; beyond it the oldest are pruned.
     pub max_events_per_shop: usize,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
-    pub trusted_proxies: crate::web::client::TrustedProxies,
+    pub trusted_proxies: limits::TrustedProxies,
     /// Where customers reach this service: the base of every absolute link it builds
     /// (a shop's own `public_url` wins). `None`: the request's `Host`, when it is valid.
     pub public_url: Option<PublicUrl>,
@@ -175,7 +179,7 @@ pub struct ShopSettings {
     /// Origins allowed to call the widget endpoints (`*` for any).
     pub allowed_origins: Vec<String>,
     /// Where the sync agent gets the shop's data (`[[shops.sources]]`, FEEDS.md §4).
-    pub sources: Vec<crate::sync::source::SourceSettings>,
+    pub sources: Vec<crate::config::source::SourceSettings>,
     /// HMAC secret of the shop's customer tokens; `None`: every visitor is anonymous.
     pub customer_secret: Option<String>,
     /// How recommendations are built and served (`[shops.recommend]`).
@@ -220,7 +224,7 @@ pub struct RecommendSettings {
     /// Similar products precomputed per product (the request filters and cuts from these).
     pub candidates: usize,
     /// Weights of the feature blocks in the similarity.
-    pub weights: crate::recommend::features::FeatureWeights,
+    pub weights: weights::FeatureWeights,
     /// Number of price clusters; 0 chooses k in 2..=8 by silhouette.
     pub price_clusters: usize,
     /// An upgrade costs at least this many times the viewed product (a bigger pack of the
@@ -242,7 +246,7 @@ pub struct RecommendSettings {
     /// Co-purchase neighbours kept per product (the blend's and the bundles' candidates).
     pub neighbours: usize,
     /// How co-purchase neighbours are ranked: `cosine` (shrunk) or `lift` (its lower bound).
-    pub co_purchase_similarity: crate::recommend::copurchase::CoSimilarity,
+    pub co_purchase_similarity: weights::CoSimilarity,
     /// λ of the co-purchase shrinkage c / (c + λ): pairs seen in few baskets count less.
     pub co_purchase_shrink: f64,
     /// A pair is offered as a bundle only when bought together in at least this many orders…
@@ -579,7 +583,7 @@ struct RawServer {
 
 impl Default for RawServer {
     fn default() -> Self {
-        let limits = crate::server::Limits::default();
+        let limits = limits::Limits::default();
         RawServer {
             addr: "127.0.0.1:8080".into(),
             demo_images: "demo/lengkuas/images".into(),
@@ -600,7 +604,7 @@ impl Default for RawServer {
 
 impl RawServer {
     /// The server's limits, each checked to lie in a range that keeps the service usable.
-    fn limits(&self) -> Result<crate::server::Limits, ConfigError> {
+    fn limits(&self) -> Result<limits::Limits, ConfigError> {
         let secs = |key: &str, v: u64, max: u64| {
             bounded(&format!("server.{key}"), v, 1, max, "seconds").map(std::time::Duration::from_secs)
         };
@@ -611,7 +615,7 @@ impl RawServer {
             1_000_000,
             "(the default is 512)",
         )?;
-        Ok(crate::server::Limits {
+        Ok(limits::Limits {
             max_connections: max_connections as usize,
             header_timeout: secs("header_timeout_secs", self.header_timeout_secs, 3600)?,
             body_timeout: secs("body_timeout_secs", self.body_timeout_secs, 3600)?,
@@ -804,7 +808,7 @@ impl RawSettings {
                 raw.admin_password_hash.as_deref(),
                 &format!("laris admin set-password --shop {}", raw.id),
             )?;
-            if admin_password_hash.is_some() && id.as_str() == crate::admin_auth::ADMIN_USER {
+            if admin_password_hash.is_some() && id.as_str() == ADMIN_USER {
                 return Err(invalid(
                     key("admin_password_hash"),
                     "(hidden)",
@@ -823,7 +827,7 @@ impl RawSettings {
                 .iter()
                 .enumerate()
                 .map(|(j, t)| {
-                    crate::sync::source::SourceSettings::from_table(t, &key(&format!("sources[{j}]")))
+                    crate::config::source::SourceSettings::from_table(t, &key(&format!("sources[{j}]")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             validate_recommend(&raw.recommend, &key)?;
@@ -976,9 +980,8 @@ fn sign_in(raw: &RawAdmin) -> Result<SignInSettings, ConfigError> {
     Ok(s)
 }
 
-fn trusted_proxies(raw: &[String]) -> Result<crate::web::client::TrustedProxies, ConfigError> {
-    crate::web::client::TrustedProxies::parse(raw)
-        .map_err(|(value, fix)| invalid("server.trusted_proxies", value, fix))
+fn trusted_proxies(raw: &[String]) -> Result<limits::TrustedProxies, ConfigError> {
+    limits::TrustedProxies::parse(raw).map_err(|(value, fix)| invalid("server.trusted_proxies", value, fix))
 }
 
 /// A password hash from config, parsed as a PHC string. The value is not echoed: even a
@@ -1262,7 +1265,7 @@ free = [{ product = "TPG-100" }]
 
     #[test]
     fn admin_password_hashes_are_parsed_and_a_bad_one_names_the_key_and_the_command() {
-        let hash = crate::admin_auth::tests::cheap_hash("sandi-pemilik-toko");
+        let hash = crate::domain::password::cheap_hash("sandi-pemilik-toko");
         let text = format!(
             "[admin]\npassword_hash = \"{h}\"\n[[shops]]\nid = \"toko\"\nadmin_password_hash = \"{h}\"\n",
             h = hash.as_str()
@@ -1311,7 +1314,7 @@ free = [{ product = "TPG-100" }]
         assert!(s.shops[0].admin_password_hash.is_none());
         assert_eq!(s.shops[0].analytics.attribution_window_hours, 72);
 
-        let hash = crate::admin_auth::tests::cheap_hash("sandi-pemilik-toko");
+        let hash = crate::domain::password::cheap_hash("sandi-pemilik-toko");
         let s = load(
             "[[shops]]\nid = \"toko\"\n[shops.analytics]\nattribution_window_hours = 24\n",
             &[

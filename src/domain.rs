@@ -3,6 +3,8 @@
 //! Each type is parsed once at the edge (config, query string, feed record) and then
 //! trusted inside. Parse errors quote the value they refused and say what would be accepted.
 
+pub mod password;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

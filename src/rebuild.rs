@@ -78,20 +78,6 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
     Ok(model)
 }
 
-/// Replays a recording into the shop and rebuilds its model: what `laris replay` does,
-/// offline or through the running service.
-pub fn replay_and_rebuild(
-    store: &Store,
-    shop: &ShopSettings,
-    dir: &std::path::Path,
-) -> Result<(crate::records::SyncReport, ShopModel), crate::sync::replay::ReplayError> {
-    let report = crate::sync::replay::replay(store, &shop.id, dir)?;
-    let model = rebuild_shop(store, shop).map_err(|e| {
-        crate::sync::replay::ReplayError::Import(crate::sync::pipeline::ImportError::Store(e))
-    })?;
-    Ok((report, model))
-}
-
 /// The stored snapshot when it is current (this Laris's model version, built from the
 /// shop's data as it stands), else a fresh build.
 pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {

@@ -134,7 +134,15 @@ pub struct Customer {
     #[serde(default)]
     pub segment: Option<String>,
     #[serde(default)]
-    pub rfm: Option<crate::recommend::segments::Rfm>,
+    pub rfm: Option<Rfm>,
+}
+
+/// A customer's RFM scores, each 1..=5 (5 best): recency, frequency, monetary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rfm {
+    pub r: u8,
+    pub f: u8,
+    pub m: u8,
 }
 
 /// Counts of one record kind in one import.

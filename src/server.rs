@@ -25,33 +25,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
 use warp::{Filter, Reply};
 
-/// The server's limits (`[server]` in the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    /// Open connections at most; see the module doc for what happens at the cap.
-    pub max_connections: usize,
-    /// A request's headers must arrive within this time of its first byte (or of the
-    /// connection's opening).
-    pub header_timeout: Duration,
-    /// A request body may pause at most this long between two pieces.
-    pub body_timeout: Duration,
-    /// A keep-alive connection without a request in flight is closed after this long.
-    pub idle_timeout: Duration,
-    /// At shutdown, requests in flight get this long to finish before the process stops.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_connections: 512,
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(15),
-            idle_timeout: Duration::from_secs(60),
-            shutdown_grace: Duration::from_secs(10),
-        }
-    }
-}
+use crate::config::limits::Limits;
 
 /// The TCP peer of a request, as the routes see it (see [`peer`]).
 #[derive(Debug, Clone, Copy)]

@@ -235,7 +235,7 @@ mod tests {
         assert_eq!((before.events, before.feedback, &before.model), (0, 0, &None));
 
         let recording = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/lengkuas/recording");
-        let (_, model) = crate::rebuild::replay_and_rebuild(&store, shop, &recording).unwrap();
+        let (_, model) = crate::sync::replay::replay_and_rebuild(&store, shop, &recording).unwrap();
         for item in ["TPG-100", "SBL-150"] {
             store
                 .append_event(&shop.id, &serde_json::json!({"type": "click", "item": item}))

@@ -17,6 +17,7 @@ use crate::admin::analytics::{
     self, best_sellers, default_range, performance_of, spend_histogram, tier_boundaries, BestSeller,
     EventSummary, Histogram, Overview, Performance, Period,
 };
+use crate::config::source::SourceSettings;
 use crate::config::{ShopSettings, TierMethod};
 use crate::domain::{ProductId, Rupiah};
 use crate::recommend::blend::{BlendFit, BlendMode, ListFit, SIGNAL_NAMES};
@@ -25,7 +26,6 @@ use crate::recommend::segments::SEGMENTS;
 use crate::recommend::serve::{recommend, Lang, Recommendations, Request};
 use crate::records::{Customer, Feedback, FeedbackStatus, Order, ProductStatus, Quarantined, SyncReport};
 use crate::store::{Store, StoreError};
-use crate::sync::source::SourceSettings;
 
 /// Most buckets an overview may have, so that `period=day&from=1900-01-01` cannot make a
 /// page of tens of thousands of rows.

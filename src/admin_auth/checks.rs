@@ -193,8 +193,8 @@ pub fn decoy_like(like: &PhcHash) -> Option<PhcHash> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin_auth::tests::cheap_hash;
     use crate::admin_auth::verify_password;
+    use crate::domain::password::cheap_hash;
 
     #[test]
     fn checking_in_kept_memory_agrees_with_argon2s_own_verify_even_in_reused_memory() {

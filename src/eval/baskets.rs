@@ -1,6 +1,6 @@
 //! `laris eval --baskets FILE`: a plain basket file evaluated with no config and no store.
 //!
-//! The file is the one `laris rules --baskets` reads ([`crate::analyst::read_baskets`]): one
+//! The file is the one `laris rules --baskets` reads ([`crate::feeds::baskets::read_baskets`]): one
 //! basket per line, in time order, items separated by commas and kept exactly as written
 //! (spaces included, so `cream cheese ` and `cream cheese` are two items). Blank lines are
 //! ignored; a line with no item (such as `,,`) is skipped and counted.
@@ -18,8 +18,8 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 
-use crate::analyst::read_baskets;
 use crate::domain::{CustomerId, OrderStatus, ProductId, Rupiah};
+use crate::feeds::baskets::read_baskets;
 use crate::records::{Order, OrderLine, Product, ProductStatus};
 
 /// When the first basket of a file is paid; the next ones follow a minute apart.

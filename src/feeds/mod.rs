@@ -1,6 +1,7 @@
 //! Feed parsers: one module per source kind, pure functions from raw bytes to records.
 //! Fetching, retries and storing belong to the sync layer.
 
+pub mod baskets;
 pub mod exports;
 pub mod marketplace;
 pub mod storefront;

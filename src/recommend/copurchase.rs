@@ -43,16 +43,7 @@ pub const MAX_BASKET: usize = 200;
 /// z of the two-sided 95 % Wilson interval used for `confidence_low`.
 const WILSON_Z: f64 = 1.96;
 
-/// How neighbours are ranked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CoSimilarity {
-    /// Cosine on co-occurrence counts, shrunk by c / (c + λ).
-    #[default]
-    Cosine,
-    /// Lower bound of the lift, among pairs met at least `min_count` times.
-    Lift,
-}
+pub use crate::config::weights::CoSimilarity;
 
 /// What the build needs to know.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -15,7 +15,6 @@
 //! shop of 50 customers and of 50,000: 5 is the best fifth of this shop.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 pub const SEGMENTS: &[&str] = &[
     "Champions",
@@ -27,12 +26,7 @@ pub const SEGMENTS: &[&str] = &[
     "Lost",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rfm {
-    pub r: u8,
-    pub f: u8,
-    pub m: u8,
-}
+pub use crate::records::Rfm;
 
 /// Quintile scores 1..=5 of `values` where higher is better; equal values share a score.
 fn quintiles(values: &[f64]) -> Vec<u8> {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::config::source::SourceSettings;
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::rebuild::{ModelSummary, Models};
@@ -20,7 +21,6 @@ use crate::store::{Store, StoreError};
 use crate::sync::api::{ApiRun, Progress, Tokens};
 use crate::sync::http::{Fetcher, Recorder};
 use crate::sync::pipeline::{ImportError, Importer};
-use crate::sync::source::SourceSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {

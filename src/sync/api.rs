@@ -18,10 +18,10 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::config::source::ApiSource;
 use crate::feeds::FeedError;
 use crate::sync::http::{Failure, Fetcher, Request};
 use crate::sync::pipeline::{api_orders, api_products, ImportError, Importer, Incoming, Page};
-use crate::sync::source::ApiSource;
 
 /// The longest order window the API accepts.
 pub const WINDOW_SECS: i64 = 3 * 86_400;

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::source::ExportSource;
 use crate::feeds::exports;
 use crate::sync::api::Progress;
 use crate::sync::http::Fetcher;
 use crate::sync::pipeline::{ImportError, Importer, Incoming, Page};
-use crate::sync::source::ExportSource;
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,8 +17,8 @@ use rand::Rng;
 use reqwest::Method;
 use tokio::time::Instant;
 
+use crate::config::source::HttpSettings;
 use crate::sync::recording::Exchange;
-use crate::sync::source::HttpSettings;
 
 /// Answer headers worth keeping in a recording (the rest is noise or private).
 const RECORDED_HEADERS: &[&str] = &[

@@ -12,4 +12,3 @@ pub mod pipeline;
 pub mod recording;
 pub mod replay;
 pub mod schedule;
-pub mod source;

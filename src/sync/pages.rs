@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::source::StorefrontSource;
 use crate::feeds::storefront;
 use crate::sync::api::Progress;
 use crate::sync::http::Fetcher;
 use crate::sync::pipeline::{ImportError, Importer, Incoming, Page};
-use crate::sync::source::StorefrontSource;
 
 /// Nested sitemaps followed at most.
 const MAX_SITEMAPS: usize = 50;

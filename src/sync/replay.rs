@@ -145,6 +145,19 @@ pub fn replay(store: &Store, shop: &ShopId, dir: &Path) -> Result<SyncReport, Re
         .map_err(ImportError::from)?)
 }
 
+/// Replays a recording into the shop and rebuilds its model: what `laris replay` does,
+/// offline or through the running service.
+pub fn replay_and_rebuild(
+    store: &Store,
+    shop: &crate::config::ShopSettings,
+    dir: &Path,
+) -> Result<(SyncReport, crate::recommend::model::ShopModel), ReplayError> {
+    let report = replay(store, &shop.id, dir)?;
+    let model = crate::rebuild::rebuild_shop(store, shop)
+        .map_err(|e| ReplayError::Import(crate::sync::pipeline::ImportError::Store(e)))?;
+    Ok((report, model))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,51 +12,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ipnet::IpNet;
 use warp::http::HeaderMap;
 use warp::Filter;
 
+pub use crate::config::limits::TrustedProxies;
 use crate::web::AppState;
-
-/// The proxies (single addresses or CIDR networks) whose `X-Forwarded-For` and
-/// `X-Forwarded-Proto` headers are believed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
-
-impl TrustedProxies {
-    /// Parses `server.trusted_proxies` entries: `"127.0.0.1"`, `"10.0.0.0/8"`, `"::1"`,
-    /// `"fd00::/8"`. The error is the fix for the first bad entry.
-    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<TrustedProxies, (String, String)> {
-        let mut nets = Vec::with_capacity(entries.len());
-        for raw in entries {
-            let raw = raw.as_ref();
-            let text = raw.trim();
-            let net = match text.parse::<IpNet>() {
-                Ok(net) => net.trunc(),
-                Err(_) => match text.parse::<IpAddr>() {
-                    Ok(ip) => IpNet::from(ip.to_canonical()),
-                    Err(_) => {
-                        return Err((
-                            raw.to_string(),
-                            "write an IP address (\"127.0.0.1\", \"::1\") or a network in CIDR form (\"10.0.0.0/8\", \"fd00::/8\"): the addresses of your reverse proxies, no host names or ports".to_string(),
-                        ))
-                    }
-                },
-            };
-            nets.push(net);
-        }
-        Ok(TrustedProxies(nets))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        self.0.iter().any(|net| net.contains(&ip))
-    }
-}
 
 /// The client of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

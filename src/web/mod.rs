@@ -529,13 +529,6 @@ pub fn allowed_shop(state: &AppState, access: &Access, raw: &str) -> Result<Shop
     known_shop(state, raw)
 }
 
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[derive(Deserialize)]
 struct StatusQuery {
     shop: Option<String>,
@@ -640,7 +633,7 @@ fn admin_replay(
                 let store = state.store.clone();
                 let settings = state.settings.shop(&shop).expect("known shop").clone();
                 let result = tokio::task::spawn_blocking(move || {
-                    crate::rebuild::replay_and_rebuild(&store, &settings, &dir)
+                    crate::sync::replay::replay_and_rebuild(&store, &settings, &dir)
                 })
                 .await
                 .map_err(|e| internal("replay task", e))?;
@@ -1075,12 +1068,5 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::ZERO), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(59_001)), 60);
         assert_eq!(retry_after_secs(Duration::from_secs(12)), 12);
-    }
-
-    #[test]
-    fn tokens_compare_equal_only_when_identical() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }
