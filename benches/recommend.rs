@@ -6,8 +6,8 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use laris::config::RecommendSettings;
 use laris::domain::{ProductId, ShopId};
-use laris::recommend::model::build_model;
-use laris::recommend::serve::{recommend, Lang, Request};
+use laris::model::build_model;
+use laris::model::serve::{recommend, Lang, Request};
 
 fn demo() -> (Vec<laris::records::Product>, Vec<laris::records::Order>) {
     let dir = tempfile::tempdir().unwrap();

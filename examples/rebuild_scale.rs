@@ -124,13 +124,10 @@ fn main() {
                 .map(|(i, p)| (p.id.clone(), i as u32))
                 .collect();
             let settings = RecommendSettings::default();
-            let co = laris::recommend::model::co_purchase_settings(&settings);
+            let co = laris::model::co_purchase_settings(&settings);
             let t = Instant::now();
-            let timed = laris::recommend::model::timed_baskets(&orders, &index);
-            let categories: Vec<Option<String>> = products
-                .iter()
-                .map(laris::recommend::model::category_key)
-                .collect();
+            let timed = laris::model::timed_baskets(&orders, &index);
+            let categories: Vec<Option<String>> = products.iter().map(laris::model::category_key).collect();
             let data = laris::recommend::blend::BlendData::build(&timed, &categories, &co);
             let neighbours: usize = data.co.neighbours.iter().map(Vec::len).sum();
             println!("co-purchase model: {:.2?}, {neighbours} neighbours", t.elapsed());
@@ -158,7 +155,7 @@ fn main() {
         ..Default::default()
     };
     let t = Instant::now();
-    let model = laris::recommend::model::build_model(products, &orders, &settings);
+    let model = laris::model::build_model(products, &orders, &settings);
     println!(
         "build_model: {:.2?} ({} similar lists, {} rules, {} customers, price k = {:?})",
         t.elapsed(),

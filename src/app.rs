@@ -231,12 +231,12 @@ impl Application {
         }
         let sessions = Arc::new(crate::admin_auth::Sessions::new(credentials, &settings.admin));
         let settings = Arc::new(settings);
-        let models = Arc::new(crate::rebuild::Models::default());
+        let models = Arc::new(crate::model::rebuild::Models::default());
         {
             let (settings, store, models) = (settings.clone(), store.clone(), models.clone());
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 seed_empty_shops(&settings, &store)?;
-                crate::rebuild::load_all(&settings, &store, &models)?;
+                crate::model::rebuild::load_all(&settings, &store, &models)?;
                 Ok(())
             })
             .await??;

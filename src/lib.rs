@@ -31,20 +31,18 @@
 
 pub mod admin;
 pub mod admin_auth;
-pub mod analyst;
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod customers;
 pub mod domain;
 pub mod eval;
 pub mod feeds;
-pub mod rebuild;
+pub mod loyalty;
+pub mod model;
 pub mod recommend;
 pub mod records;
 pub mod server;
 pub mod status;
 pub mod store;
 pub mod sync;
-pub mod token;
 pub mod web;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::domain::ShopId;
-use crate::rebuild::Models;
+use crate::model::rebuild::Models;
 use crate::records::{Quarantined, SyncReport};
 use crate::store::{RunMarker, Store, StoreError};
 
@@ -65,7 +65,7 @@ pub struct ModelStatus {
 }
 
 impl ModelStatus {
-    pub fn of(m: &crate::recommend::model::ShopModel) -> ModelStatus {
+    pub fn of(m: &crate::model::ShopModel) -> ModelStatus {
         ModelStatus {
             built_at: m.built_at,
             products: m.products.len(),
@@ -91,7 +91,7 @@ impl ModelStatus {
             rules: Vec<IgnoredAny>,
         }
         // A snapshot this laris cannot read is rebuilt by the next start: none to show.
-        let m: Counted = store.model(shop, crate::rebuild::SNAPSHOT).ok()??;
+        let m: Counted = store.model(shop, crate::model::rebuild::SNAPSHOT).ok()??;
         Some(ModelStatus {
             built_at: m.built_at,
             products: m.products.len(),

@@ -1119,7 +1119,7 @@ async fn a_signed_in_customer_sees_their_own_list_and_an_anonymous_visitor_sees_
         .max_by_key(|c| (c.order_count, c.id.clone()))
         .unwrap();
     let exp = chrono::Utc::now().timestamp() + 3600;
-    let token = laris::token::make(&me.id.0, b"browser-test-customer-secret-0123456789", exp);
+    let token = laris::loyalty::token::make(&me.id.0, b"browser-test-customer-secret-0123456789", exp);
     let own = format!(
         "<div data-laris-slot=\"for_you\" data-product=\"SRD-100\" data-customer-token=\"{token}\"></div>"
     );

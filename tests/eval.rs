@@ -550,7 +550,7 @@ fn co_purchases_that_happen_only_in_the_test_period_are_not_in_the_trained_rules
     assert!(split.test.iter().all(|o| o.invoice.starts_with("TE-")));
     let settings = RecommendSettings::default();
     let trained = train_model(c.clone(), &split, &settings).model;
-    let pairs_xy = |m: &laris::recommend::model::ShopModel| {
+    let pairs_xy = |m: &laris::model::ShopModel| {
         m.bundles.rules.iter().any(|r| {
             let mut items = r.antecedent.clone();
             items.push(r.consequent);
@@ -564,7 +564,7 @@ fn co_purchases_that_happen_only_in_the_test_period_are_not_in_the_trained_rules
     );
     assert!(!bundles(&trained, &Query::cart(&[x]), 5).contains(&y));
     // The test can fail: trained on every order, the pair is there.
-    let leaky = laris::recommend::model::build_model(c, &orders, &settings);
+    let leaky = laris::model::build_model(c, &orders, &settings);
     assert!(pairs_xy(&leaky));
     assert!(bundles(&leaky, &Query::cart(&[x]), 5).contains(&y));
     // The protocols see the test orders only as cases: X hidden with Y as context (or the

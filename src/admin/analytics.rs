@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::domain::{CustomerId, Rupiah};
-use crate::recommend::tiers::Tier;
+use crate::loyalty::tiers::Tier;
 use crate::records::{Order, OrderLine};
 use crate::web::events::Event;
 

@@ -6,4 +6,5 @@
 
 pub mod analytics;
 pub mod charts;
+pub mod csv;
 pub mod pages;

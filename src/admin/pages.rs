@@ -20,10 +20,10 @@ use crate::admin::analytics::{
 use crate::config::source::SourceSettings;
 use crate::config::{ShopSettings, TierMethod};
 use crate::domain::{ProductId, Rupiah};
+use crate::loyalty::segments::SEGMENTS;
+use crate::model::serve::{recommend, Lang, Recommendations, Request};
+use crate::model::ShopModel;
 use crate::recommend::blend::{BlendFit, BlendMode, ListFit, SIGNAL_NAMES};
-use crate::recommend::model::ShopModel;
-use crate::recommend::segments::SEGMENTS;
-use crate::recommend::serve::{recommend, Lang, Recommendations, Request};
 use crate::records::{Customer, Feedback, FeedbackStatus, Order, ProductStatus, Quarantined, SyncReport};
 use crate::store::{Store, StoreError};
 

@@ -31,7 +31,6 @@
 //! through [`evaluate_baskets`]: its baskets are anonymous, so only basket completion has cases.
 
 pub mod baskets;
-pub mod command;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod metrics;
@@ -48,7 +47,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use baskets::{read_baskets_file, BasketsFile};
-pub use command::{run_cli, EvalArgs};
 pub use protocols::Protocol;
 pub use recommenders::{HistoryItem, ModelKind, Query, Trained};
 pub use report::EvalReport;
@@ -56,8 +54,8 @@ pub use split::{split_orders, Split, SplitRule};
 
 use crate::config::RecommendSettings;
 use crate::domain::CustomerId;
+use crate::model::build_model;
 use crate::recommend::kmeans::{kmeans_1d, silhouette_1d};
-use crate::recommend::model::build_model;
 use crate::records::{Order, Product};
 use metrics::CaseScore;
 use protocols::Cases;

@@ -42,11 +42,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RecommendSettings;
+use crate::model::serve::{pick, PickRequest, Picks};
+use crate::model::ShopModel;
 use crate::recommend::blend::{rank, Query as BlendQuery};
 use crate::recommend::copurchase::{build_co_purchase, CoPurchase, CoPurchaseSettings, CoSimilarity};
 use crate::recommend::features::SparseVec;
-use crate::recommend::model::ShopModel;
-use crate::recommend::serve::{pick, PickRequest, Picks};
 use crate::records::Order;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -178,7 +178,7 @@ impl Trained {
             shrink: 0.0,
             min_count: 1,
         };
-        let baskets = crate::recommend::model::baskets(train, &model.index);
+        let baskets = crate::model::baskets(train, &model.index);
         let knn = build_co_purchase(&baskets, model.products.len(), &plain);
         Trained {
             model,
@@ -451,7 +451,7 @@ mod tests {
     use super::*;
     use crate::config::RecommendSettings;
     use crate::eval::fixtures::{catalogue, orders};
-    use crate::recommend::model::build_model;
+    use crate::model::build_model;
     use rand::SeedableRng;
 
     fn model() -> ShopModel {
@@ -634,7 +634,7 @@ mod tests {
 
     #[test]
     fn hybrid_is_what_the_widget_serves_on_the_product_page() {
-        use crate::recommend::serve::{recommend as serve, Lang, Request};
+        use crate::model::serve::{recommend as serve, Lang, Request};
         let t = trained();
         let m = &t.model;
         for v in 0..m.products.len() as u32 {

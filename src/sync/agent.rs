@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::source::SourceSettings;
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
-use crate::rebuild::{ModelSummary, Models};
+use crate::model::rebuild::{ModelSummary, Models};
 use crate::records::SyncReport;
 use crate::store::{Store, StoreError};
 use crate::sync::api::{ApiRun, Progress, Tokens};
@@ -222,10 +222,11 @@ impl SyncAgent {
     pub async fn rebuild(&self, shop: &ShopSettings) -> Result<ModelSummary, SyncError> {
         let store = self.store.clone();
         let settings = shop.clone();
-        let model = tokio::task::spawn_blocking(move || crate::rebuild::rebuild_shop(&store, &settings))
-            .await
-            .map_err(|e| SyncError::Other(format!("the rebuild task failed: {e}")))??;
-        let summary = crate::rebuild::summary(&model);
+        let model =
+            tokio::task::spawn_blocking(move || crate::model::rebuild::rebuild_shop(&store, &settings))
+                .await
+                .map_err(|e| SyncError::Other(format!("the rebuild task failed: {e}")))??;
+        let summary = crate::model::rebuild::summary(&model);
         self.models.put(shop.id.clone(), model);
         Ok(summary)
     }

@@ -6,7 +6,6 @@ pub mod agent;
 pub mod api;
 pub mod files;
 pub mod http;
-pub mod mock;
 pub mod pages;
 pub mod pipeline;
 pub mod recording;

@@ -151,9 +151,9 @@ pub fn replay_and_rebuild(
     store: &Store,
     shop: &crate::config::ShopSettings,
     dir: &Path,
-) -> Result<(SyncReport, crate::recommend::model::ShopModel), ReplayError> {
+) -> Result<(SyncReport, crate::model::ShopModel), ReplayError> {
     let report = replay(store, &shop.id, dir)?;
-    let model = crate::rebuild::rebuild_shop(store, shop)
+    let model = crate::model::rebuild::rebuild_shop(store, shop)
         .map_err(|e| ReplayError::Import(crate::sync::pipeline::ImportError::Store(e)))?;
     Ok((report, model))
 }

@@ -29,7 +29,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::domain::{ProductId, ShopId};
-use crate::recommend::serve::Lang;
+use crate::model::serve::Lang;
 use crate::records::{Feedback, FeedbackStatus};
 use crate::web::events::RateLimiter;
 use crate::web::fragments::FEEDBACK_SLOT;
@@ -661,7 +661,7 @@ mod tests {
             Err(FormTokenError::Missing)
         );
         // A customer token signed with the same secret is no form token.
-        let customer = crate::token::make("777001", SECRET, 2_000_000_000);
+        let customer = crate::loyalty::token::make("777001", SECRET, 2_000_000_000);
         assert_eq!(
             check_form_token(&customer, SECRET, 1_000_010),
             Err(FormTokenError::Forged)

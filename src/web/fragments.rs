@@ -20,7 +20,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::domain::{ProductId, Rupiah, ShopId};
-use crate::recommend::serve::{Item, Lang, Recommendations};
+use crate::model::serve::{Item, Lang, Recommendations};
 use crate::web::recommendations::{answer, RecQuery};
 use crate::web::{known_shop, link_base, reject, with_cors, with_state, AppState, LinkBase};
 

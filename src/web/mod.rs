@@ -49,7 +49,7 @@ pub struct AppState {
     pub data_dir: Arc<PathBuf>,
     pub templates: Arc<minijinja::Environment<'static>>,
     /// Every shop's current model snapshot, swapped atomically by rebuilds.
-    pub models: Arc<crate::rebuild::Models>,
+    pub models: Arc<crate::model::rebuild::Models>,
     /// Per-client limit on widget events, so one page cannot flood the store.
     pub event_limiter: Arc<events::RateLimiter>,
     /// Every shop's event summary (what the performance page reads), its shared event
@@ -656,7 +656,7 @@ fn admin_replay(
 pub async fn rebuild_in_background(state: &AppState, shop: &ShopId) -> Result<(), Rejection> {
     let settings = state.settings.shop(shop).expect("known shop").clone();
     let store = state.store.clone();
-    let model = tokio::task::spawn_blocking(move || crate::rebuild::rebuild_shop(&store, &settings))
+    let model = tokio::task::spawn_blocking(move || crate::model::rebuild::rebuild_shop(&store, &settings))
         .await
         .map_err(|e| internal("rebuild task", e))?
         .map_err(|e| internal("rebuild", e))?;
@@ -674,7 +674,7 @@ fn admin_rebuild(state: AppState) -> impl Filter<Extract = (impl Reply,), Error 
             let shop = allowed_shop(&state, &access, &shop)?;
             rebuild_in_background(&state, &shop).await?;
             let model = state.models.get(&shop).expect("just built");
-            Ok::<_, Rejection>(warp::reply::json(&crate::rebuild::summary(&model)))
+            Ok::<_, Rejection>(warp::reply::json(&crate::model::rebuild::summary(&model)))
         })
 }
 
@@ -695,7 +695,7 @@ pub fn customer_from_token(
     token: &str,
 ) -> Option<crate::domain::CustomerId> {
     let secret = state.settings.shop(shop)?.customer_secret.as_deref()?;
-    crate::token::verify(token, secret.as_bytes(), chrono::Utc::now().timestamp()).ok()
+    crate::loyalty::token::verify(token, secret.as_bytes(), chrono::Utc::now().timestamp()).ok()
 }
 
 /// OPTIONS /v1/shops/{shop}/… — CORS preflight for browsers that send one.

@@ -7,7 +7,7 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::domain::{CustomerId, ProductId, ShopId};
-use crate::recommend::serve::{recommend, Lang, Recommendations, Request};
+use crate::model::serve::{recommend, Lang, Recommendations, Request};
 use crate::web::{known_shop, reject, with_state, AppState};
 
 /// Query parameters shared by the recommendation and fragment endpoints, parsed once.

@@ -364,7 +364,7 @@ async fn the_feedback_fragment_has_a_fresh_form_token_a_honeypot_labels_and_noth
     let mut body = message("Rahasia: pesanan saya telat");
     body["contact"] = json!("rahasia@example.id");
     assert_eq!(post(&app, &body).await.status(), 201);
-    let customer = laris::token::make("777001", SECRET.as_bytes(), now() + 3600);
+    let customer = laris::loyalty::token::make("777001", SECRET.as_bytes(), now() + 3600);
 
     let v = app
         .get_json(&format!(
@@ -448,8 +448,8 @@ fn events_with_item(app: &TestApp, skip: usize, item: &str) -> Vec<Event> {
 async fn events_carry_the_customer_of_a_verified_token_and_never_one_the_body_claims() {
     let app = spawn_app().await;
     let seeded = app.store.events::<Event>(&shop()).unwrap().len();
-    let good = laris::token::make("777001", SECRET.as_bytes(), now() + 3600);
-    let forged = laris::token::make("777001", b"someone-elses-secret-0123", now() + 3600);
+    let good = laris::loyalty::token::make("777001", SECRET.as_bytes(), now() + 3600);
+    let forged = laris::loyalty::token::make("777001", b"someone-elses-secret-0123", now() + 3600);
     let click = |item: &str| json!({"type": "click", "slot": "similar", "product": "SRD-100", "item": item});
     let bodies = [
         ("SRD-250P", {

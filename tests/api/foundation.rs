@@ -310,7 +310,7 @@ fn data_imported_without_its_rebuild_is_rebuilt_on_the_next_load() {
     // Re-running the same import changes nothing, yet the model is still due.
     laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
     assert!(store.model_stale(&shop).unwrap());
-    let model = laris::rebuild::load_or_rebuild(&store, shop_settings).unwrap();
+    let model = laris::model::rebuild::load_or_rebuild(&store, shop_settings).unwrap();
     assert!(!store.model_stale(&shop).unwrap());
     assert!(model.paid_orders > 0);
     let customers = store.customers(&shop).unwrap();

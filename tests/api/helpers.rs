@@ -62,7 +62,7 @@ pub struct TestApp {
     _data_dir: tempfile::TempDir,
     pub store: laris::store::Store,
     /// The running service's model snapshots (what it serves).
-    pub models: std::sync::Arc<laris::rebuild::Models>,
+    pub models: std::sync::Arc<laris::model::rebuild::Models>,
     /// The running service's event summaries: events stored through it are counted.
     pub event_log: std::sync::Arc<laris::web::events::EventLog>,
     pub http: reqwest::Client,

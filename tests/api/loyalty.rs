@@ -38,7 +38,7 @@ async fn a_valid_token_shows_that_customers_tier_and_progress() {
         .into_iter()
         .find(|c| c.tier.as_deref() == Some("Silver"))
         .expect("a Silver customer");
-    let token = laris::token::make(&c.id.0, SECRET.as_bytes(), now() + 3600);
+    let token = laris::loyalty::token::make(&c.id.0, SECRET.as_bytes(), now() + 3600);
     let v = app
         .get_json(&format!(
             "/v1/shops/lengkuas/recommendations?product=SRD-100&customer={token}"
@@ -78,9 +78,9 @@ async fn forged_expired_and_malformed_tokens_get_the_anonymous_ladder() {
         .iter()
         .find(|c| c.tier.as_deref() == Some("Platinum"))
         .unwrap();
-    let forged = laris::token::make(&top.id.0, b"not-the-shops-secret", now() + 3600);
-    let expired = laris::token::make(&top.id.0, SECRET.as_bytes(), now() - 1);
-    let valid = laris::token::make(&top.id.0, SECRET.as_bytes(), now() + 3600);
+    let forged = laris::loyalty::token::make(&top.id.0, b"not-the-shops-secret", now() + 3600);
+    let expired = laris::loyalty::token::make(&top.id.0, SECRET.as_bytes(), now() - 1);
+    let valid = laris::loyalty::token::make(&top.id.0, SECRET.as_bytes(), now() + 3600);
     let tampered = valid.replacen('.', ".x", 1);
     for token in [
         forged.as_str(),

@@ -331,7 +331,7 @@ async fn every_documented_operation_answers_as_the_document_says() {
         .await;
     assert_eq!(anonymous.json()["loyalty"]["known"], false);
     // A known customer: their tier (the loyalty object's other shape) and their own list.
-    let token = laris::token::make("777001", SECRET.as_bytes(), now() + 3600);
+    let token = laris::loyalty::token::make("777001", SECRET.as_bytes(), now() + 3600);
     let known = c
         .get(
             &format!("/v1/shops/lengkuas/recommendations?product=SRD-100&customer={token}&cart=TPG-100&limit=2&lang=en"),

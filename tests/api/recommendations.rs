@@ -262,7 +262,7 @@ async fn a_signed_in_customer_gets_a_for_you_list_and_an_anonymous_visitor_none(
         .max_by(|a, b| a.order_count.cmp(&b.order_count).then(b.id.0.cmp(&a.id.0)))
         .unwrap();
     assert!(c.order_count >= 2, "{c:?}");
-    let token = laris::token::make(
+    let token = laris::loyalty::token::make(
         &c.id.0,
         crate::helpers::SECRET.as_bytes(),
         chrono::Utc::now().timestamp() + 3600,

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use laris::cli::mock_marketplace::{self, MockMarketplace};
 use laris::config::Settings;
 use laris::domain::{OrderStatus, ProductId, ShopId};
-use laris::rebuild::Models;
+use laris::model::rebuild::Models;
 use laris::store::Store;
 use laris::sync::agent::{SyncAgent, SyncError, SyncOptions};
 use laris::sync::api::{OrderCursor, ProductCursor};
-use laris::sync::mock::{self, MockMarketplace};
 
 use crate::helpers::{repo, TOKEN};
 
@@ -49,7 +49,7 @@ pub async fn start_mock(dir: &Path) -> MockServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(mock::serve(mock.clone(), listener, async {
+    tokio::spawn(mock_marketplace::serve(mock.clone(), listener, async {
         let _ = rx.await;
     }));
     MockServer {

@@ -14,7 +14,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::admin::pages::{self as data, PageError};
 use crate::admin_auth::Access;
 use crate::config::ShopSettings;
-use crate::recommend::model::ShopModel;
+use crate::model::ShopModel;
 use crate::store::Store;
 use crate::web::admin::{api_error, page_data};
 use crate::web::{admin_access, admin_access_csrf, allowed_shop, percent_decode, with_state, AppState};

@@ -26,7 +26,7 @@ use crate::admin::pages::PageError;
 use crate::admin_auth::{Access, Session, COOKIE_NAME};
 use crate::config::ShopSettings;
 use crate::domain::ShopId;
-use crate::recommend::model::ShopModel;
+use crate::model::ShopModel;
 use crate::store::Store;
 use crate::web::{internal, reject, templates, with_state, AppState};
 

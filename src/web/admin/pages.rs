@@ -18,7 +18,7 @@ use crate::admin::pages::{self as data, PageError};
 use crate::admin_auth::{csrf_ok, Access, CsrfMismatch, Session};
 use crate::config::ShopSettings;
 use crate::domain::Rupiah;
-use crate::recommend::model::ShopModel;
+use crate::model::ShopModel;
 use crate::store::Store;
 use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::{
@@ -369,7 +369,7 @@ fn customer_form(q: &Query, shop: &ShopSettings) -> serde_json::Value {
     serde_json::json!({
         "segment": q.get("segment").cloned().unwrap_or_default(),
         "tier": q.get("tier").cloned().unwrap_or_default(),
-        "segments": crate::recommend::segments::SEGMENTS,
+        "segments": crate::loyalty::segments::SEGMENTS,
         "tiers": shop.loyalty.tiers.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
         "query": url_query(q, &["segment", "tier"]),
     })
@@ -439,7 +439,7 @@ fn customers_csv(state: AppState) -> BoxedFilter<(Response,)> {
                 let rows = data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?)?;
                 let mut out = Vec::new();
                 let refs: Vec<&crate::records::Customer> = rows.iter().collect();
-                crate::analyst::customers_csv(&refs, &mut out)
+                crate::admin::csv::customers_csv(&refs, &mut out)
                     .map_err(|e| PageError::Internal(e.to_string()))?;
                 String::from_utf8(out).map_err(|e| PageError::Internal(e.to_string()))
             })

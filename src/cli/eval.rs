@@ -195,7 +195,7 @@ pub fn eval_config(args: &EvalArgs, shop: Option<&ShopSettings>) -> anyhow::Resu
         models,
         compare,
         seed: args.seed,
-        tiers_k: shop.map_or(super::TIERS_K, |s| s.loyalty.tiers.len()),
+        tiers_k: shop.map_or(crate::eval::TIERS_K, |s| s.loyalty.tiers.len()),
     })
 }
 
@@ -298,7 +298,7 @@ pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow:
     }
     let orders = match &args.orders {
         Some(path) => {
-            let file = super::orders_file::read_orders_file(path, &products)?;
+            let file = crate::eval::orders_file::read_orders_file(path, &products)?;
             eprintln!(
                 "laris eval: {} orders read from {} ({} records left out, {} lines of products not in the catalogue)",
                 file.orders.len(),
@@ -338,7 +338,7 @@ fn run_baskets(path: &Path, args: &EvalArgs) -> anyhow::Result<()> {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "baskets".to_string()),
     };
-    let file = super::baskets::read_baskets_file(path)?;
+    let file = crate::eval::baskets::read_baskets_file(path)?;
     eprintln!(
         "laris eval: {} baskets of {} distinct items read from {}{}",
         file.orders.len(),
@@ -350,12 +350,12 @@ fn run_baskets(path: &Path, args: &EvalArgs) -> anyhow::Result<()> {
         }
     );
     let mut line = ProgressLine::new();
-    let report = super::evaluate_baskets(&label, &file, &config, &mut |p| line.update(p));
+    let report = crate::eval::evaluate_baskets(&label, &file, &config, &mut |p| line.update(p));
     line.finish();
     print_report(&report?, args.format)
 }
 
-fn print_report(report: &super::EvalReport, format: EvalFormat) -> anyhow::Result<()> {
+fn print_report(report: &crate::eval::EvalReport, format: EvalFormat) -> anyhow::Result<()> {
     let text = match format {
         EvalFormat::Json => format!("{}\n", serde_json::to_string_pretty(report)?),
         EvalFormat::Table => report.to_text(),

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{FixedOffer, RecommendSettings};
 use crate::domain::{CustomerId, ProductId, Rupiah};
+use crate::model::ShopModel;
 use crate::recommend::blend::{candidates, rank, rank_candidates, sig, Query, Ranked, Weights};
 use crate::recommend::features::SparseVec;
-use crate::recommend::model::ShopModel;
 use crate::recommend::similar::SharedTraits;
 use crate::recommend::upsell::{Upgrade, UpgradeKind};
 use crate::records::Product;
@@ -889,7 +889,7 @@ pub fn recommend(
 mod tests {
     use super::*;
     use crate::eval::fixtures::{at, catalogue, order, orders, product};
-    use crate::recommend::model::build_model;
+    use crate::model::build_model;
 
     fn request<'a>(product: &'a ProductId, customer: Option<&'a CustomerId>) -> Request<'a> {
         Request {

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::domain::Rupiah;
 use crate::feeds::baskets::read_baskets;
+use crate::model::serve::Recommendations;
 use crate::recommend::fpgrowth::{mine_rules, MiningThresholds};
-use crate::recommend::serve::Recommendations;
 
 #[derive(Serialize)]
 struct RuleRow {
@@ -138,7 +138,7 @@ pub fn rules(
 /// The text form of `laris recommend`.
 pub fn recommendations_text(r: &Recommendations) -> String {
     let mut s = format!("{} — {} ({})\n", r.shop, r.product.name, Rupiah(r.product.price));
-    let mut list = |title: &str, items: &[crate::recommend::serve::Item]| {
+    let mut list = |title: &str, items: &[crate::model::serve::Item]| {
         s.push_str(&format!("\n{title}\n"));
         if items.is_empty() {
             s.push_str("  (none)\n");
@@ -203,51 +203,6 @@ mod tests {
         assert_eq!(labels, vec!["milk", "cream cheese ", "bread"]);
         assert_eq!(baskets, vec![vec![0, 1], vec![0], vec![2, 0]]);
     }
-}
-
-/// `laris customers --format csv`.
-pub fn customers_csv(rows: &[&crate::records::Customer], out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record([
-        "customer",
-        "name",
-        "total_spend",
-        "orders",
-        "average_order_value",
-        "first_order",
-        "last_order",
-        "tier",
-        "tier_since",
-        "next_tier_needed",
-        "segment",
-        "r",
-        "f",
-        "m",
-    ])?;
-    for c in rows {
-        let (r, f, m) = c
-            .rfm
-            .map(|s| (s.r.to_string(), s.f.to_string(), s.m.to_string()))
-            .unwrap_or_default();
-        w.write_record([
-            c.id.0.clone(),
-            c.name.clone().unwrap_or_default(),
-            c.total_spend.0.to_string(),
-            c.order_count.to_string(),
-            c.average_order_value.0.to_string(),
-            c.first_order.to_rfc3339(),
-            c.last_order.to_rfc3339(),
-            c.tier.clone().unwrap_or_default(),
-            c.tier_since.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            c.next_tier_needed.map(|r| r.0.to_string()).unwrap_or_default(),
-            c.segment.clone().unwrap_or_default(),
-            r,
-            f,
-            m,
-        ])?;
-    }
-    w.flush()?;
-    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]

@@ -2,6 +2,9 @@
 //! [`build_model`] from the catalogue and the orders (off the request path), so that
 //! serving is a lookup whatever the catalogue size.
 
+pub mod rebuild;
+pub mod serve;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -52,7 +55,7 @@ pub struct ShopModel {
     pub paid_orders: usize,
     /// The loyalty ladder and every customer's standing (ids and tiers only, nothing personal).
     #[serde(default)]
-    pub loyalty: crate::recommend::tiers::LoyaltyModel,
+    pub loyalty: crate::loyalty::tiers::LoyaltyModel,
     /// Co-purchase neighbours, popularity and repurchase figures: the blend's signals.
     pub blend: BlendData,
     /// The blend's weights fitted on this shop's orders, with their validation figures.

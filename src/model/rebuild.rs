@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
-use crate::recommend::model::{build_model, ShopModel, MODEL_VERSION};
+use crate::model::{build_model, ShopModel, MODEL_VERSION};
 use crate::store::{Store, StoreError};
 
 /// Name of the snapshot in the store.
@@ -56,8 +56,8 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
         .filter(|c| !c.tier_history.is_empty())
         .map(|c| (c.id, c.tier_history))
         .collect();
-    let customers = crate::customers::derive_customers(&orders);
-    let (customers, loyalty) = crate::customers::tiers_and_segments(
+    let customers = crate::loyalty::customers::derive_customers(&orders);
+    let (customers, loyalty) = crate::loyalty::customers::tiers_and_segments(
         customers,
         &orders,
         &shop.loyalty,

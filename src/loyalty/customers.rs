@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::LoyaltySettings;
 use crate::domain::{CustomerId, Rupiah};
-use crate::recommend::segments::{rfm_scores, segment, RfmInput};
-use crate::recommend::tiers::{assign_tiers, LoyaltyModel, Standing};
+use crate::loyalty::segments::{rfm_scores, segment, RfmInput};
+use crate::loyalty::tiers::{assign_tiers, LoyaltyModel, Standing};
 use crate::records::{Customer, Order};
 
 pub fn derive_customers(orders: &[Order]) -> Vec<Customer> {

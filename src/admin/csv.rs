@@ -1,0 +1,49 @@
+//! CSV files of the owner's data, the same from the dashboard's download links and from
+//! `laris customers --format csv`.
+
+use std::io::Write;
+
+/// Customers as CSV: one row each, money in whole rupiah, times in RFC 3339.
+pub fn customers_csv(rows: &[&crate::records::Customer], out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "customer",
+        "name",
+        "total_spend",
+        "orders",
+        "average_order_value",
+        "first_order",
+        "last_order",
+        "tier",
+        "tier_since",
+        "next_tier_needed",
+        "segment",
+        "r",
+        "f",
+        "m",
+    ])?;
+    for c in rows {
+        let (r, f, m) = c
+            .rfm
+            .map(|s| (s.r.to_string(), s.f.to_string(), s.m.to_string()))
+            .unwrap_or_default();
+        w.write_record([
+            c.id.0.clone(),
+            c.name.clone().unwrap_or_default(),
+            c.total_spend.0.to_string(),
+            c.order_count.to_string(),
+            c.average_order_value.0.to_string(),
+            c.first_order.to_rfc3339(),
+            c.last_order.to_rfc3339(),
+            c.tier.clone().unwrap_or_default(),
+            c.tier_since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            c.next_tier_needed.map(|r| r.0.to_string()).unwrap_or_default(),
+            c.segment.clone().unwrap_or_default(),
+            r,
+            f,
+            m,
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}

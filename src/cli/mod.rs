@@ -1,0 +1,389 @@
+//! The command line: arguments (clap) turned into validated settings once, then each
+//! subcommand. Commands that need the store go through a running `laris serve` when its
+//! address file is in the data directory (sled lets one process hold a store).
+
+mod admin;
+pub mod analyst;
+mod client;
+pub mod eval;
+pub mod mock_marketplace;
+mod recommend;
+mod serve;
+mod status;
+mod sync;
+
+use admin::{set_password, unlock};
+use recommend::{customers, recommend, token, RecommendArgs};
+use serve::{mock_marketplace, serve};
+use status::{rebuild, status};
+use sync::{import, replay, sync};
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+
+use crate::app;
+use crate::config::{LogFormat, Settings};
+use crate::domain::ShopId;
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "laris",
+    version,
+    about = "Recommendations, bundles and loyalty tiers for small online shops"
+)]
+pub struct Cli {
+    /// The config file.
+    #[arg(
+        long,
+        global = true,
+        env = "LARIS_CONFIG",
+        default_value = "config/laris.toml"
+    )]
+    pub config: PathBuf,
+    /// The store's directory (also holds the admin token and the running service's address).
+    #[arg(long, global = true, env = "LARIS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: widget, fragments, admin; seeds demo shops on first start.
+    Serve {
+        /// Address to listen on, HOST:PORT (default: server.addr from config).
+        #[arg(long)]
+        addr: Option<String>,
+    },
+    /// Feed a recording (FEEDS.md §5) through the import pipeline, with no network.
+    Replay {
+        /// The recording directory (holding index.jsonl).
+        dir: PathBuf,
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync now: run every source of one shop (or all) once, through the running service
+    /// when it holds the store. Exits non-zero when a source failed.
+    Sync {
+        #[arg(long)]
+        shop: Option<String>,
+        /// Write a recording of the run (one new directory per shop) under DIR.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
+        /// Read every product page and mark vanished products inactive.
+        #[arg(long)]
+        full: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import Seller Center export files (CSV or XLSX, FEEDS.md §2) into a shop.
+    Import {
+        #[arg(long)]
+        shop: String,
+        /// A product list (repeatable).
+        #[arg(long, value_name = "FILE")]
+        products: Vec<PathBuf>,
+        /// A sales report, "Laporan Penjualan" (repeatable).
+        #[arg(long, value_name = "FILE")]
+        orders: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve a recording as a live marketplace API, for testers (FEEDS.md §1 and §5).
+    MockMarketplace {
+        /// The recording directory (holding index.jsonl).
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+        /// Lifetime of the tokens it issues, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        token_lifetime: u64,
+    },
+    /// Per shop: products, orders, customers, quarantined records, last sync.
+    Status {
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the recommendation models of one shop or all.
+    Rebuild {
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// What the widget would show on a product page: similar, upgrades, bundles.
+    Recommend {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        product: String,
+        /// A customer id (the owner's view: no token needed).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Products already in the cart, comma-separated.
+        #[arg(long)]
+        cart: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Language of the reasons: id or en.
+        #[arg(long, default_value = "id")]
+        lang: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mine association rules (or itemsets) from any basket file: one transaction per line,
+    /// items comma-separated, kept exactly as written.
+    Rules {
+        #[arg(long)]
+        baskets: PathBuf,
+        #[arg(long, default_value_t = 0.01)]
+        min_support: f64,
+        #[arg(long, default_value_t = 0.1)]
+        min_confidence: f64,
+        #[arg(long, default_value_t = 0.0)]
+        min_lift: f64,
+        /// Largest itemset size.
+        #[arg(long, default_value_t = 10)]
+        max_len: usize,
+        /// Print the frequent itemsets instead of the rules.
+        #[arg(long)]
+        itemsets: bool,
+        /// Print the mining time (reading and writing excluded) to stderr.
+        #[arg(long)]
+        timing: bool,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: OutputFormat,
+    },
+    /// Export customers with tier and segment (personal data included: the owner's export).
+    Customers {
+        #[arg(long)]
+        shop: String,
+        /// Only this segment (Champions, Loyal, New, Potential, At risk, Hibernating, Lost).
+        #[arg(long)]
+        segment: Option<String>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: OutputFormat,
+    },
+    /// Cluster any CSV of `customer,total` (header row present) into tiers.
+    Tiers {
+        #[arg(long)]
+        totals: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        k: usize,
+        #[arg(long, value_enum, default_value = "kmeans")]
+        method: TierClustering,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a signed customer token for the widget (what a shop's backend makes).
+    Token {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        customer: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+    },
+    /// Offline evaluation: train on earlier purchases, measure every model on later ones (a
+    /// shop's, or a plain basket file's with --baskets).
+    Eval {
+        #[command(flatten)]
+        args: crate::cli::eval::EvalArgs,
+    },
+    /// The admin dashboard's sign-in.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set the password of user `admin` (every shop), or with --shop of the user named by
+    /// that shop's id (that shop only). Reads it from the first line of stdin; keeps only an
+    /// argon2id hash, in DATA_DIR/admin-password[-SHOP].
+    SetPassword {
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// Clear the sign-in's wrong-password counts (lockouts) in the running service, which
+    /// keeps them in memory only. With neither flag, all of them.
+    Unlock {
+        /// That user's counts (admin or a shop's id).
+        #[arg(long)]
+        user: Option<String>,
+        /// That client address's counts (an IPv6 address counts by its /64).
+        #[arg(long)]
+        address: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TierClustering {
+    /// Exact 1-D k-means (optimal SSE).
+    Kmeans,
+    /// Seed 002's centres: steps of (max − min)/(k + 1).
+    EqualWidth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Json,
+}
+
+pub fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("LARIS_"))
+        .collect();
+    // Commands that read no shop, run by testers and analysts anywhere, need no config file.
+    let standalone = match &cli.command {
+        Command::MockMarketplace { .. } | Command::Rules { .. } | Command::Tiers { .. } => true,
+        Command::Eval { args } => args.baskets.is_some(),
+        _ => false,
+    };
+    if standalone && !cli.config.exists() {
+        return Ok(Settings::from_toml("", &cli.config, &env)?);
+    }
+    Ok(Settings::load(&cli.config, &env)?)
+}
+
+pub fn init_tracing(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => builder.try_init(),
+    };
+}
+
+pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve { addr } => serve(settings, &cli.data_dir, addr.as_deref()),
+        Command::Replay { dir, shop, json } => replay(&settings, &cli.data_dir, dir, shop, *json),
+        Command::Sync {
+            shop,
+            record,
+            full,
+            json,
+        } => sync(
+            &settings,
+            &cli.data_dir,
+            shop.as_deref(),
+            record.as_deref(),
+            *full,
+            *json,
+        ),
+        Command::Import {
+            shop,
+            products,
+            orders,
+            json,
+        } => import(&settings, &cli.data_dir, shop, products, orders, *json),
+        Command::MockMarketplace {
+            dir,
+            addr,
+            token_lifetime,
+        } => mock_marketplace(dir, addr, *token_lifetime),
+        Command::Status { shop, json } => status(&settings, &cli.data_dir, shop.as_deref(), *json),
+        Command::Rebuild { shop } => rebuild(&settings, &cli.data_dir, shop.as_deref()),
+        Command::Recommend {
+            shop,
+            product,
+            customer,
+            cart,
+            limit,
+            lang,
+            json,
+        } => {
+            let args = RecommendArgs {
+                shop,
+                product,
+                customer: customer.as_deref(),
+                cart: cart.as_deref(),
+                limit: *limit,
+                lang,
+                json: *json,
+            };
+            recommend(&settings, &cli.data_dir, &args)
+        }
+        Command::Rules {
+            baskets,
+            min_support,
+            min_confidence,
+            min_lift,
+            max_len,
+            itemsets,
+            timing,
+            format,
+        } => {
+            let t = crate::recommend::fpgrowth::MiningThresholds {
+                min_support: *min_support,
+                min_confidence: *min_confidence,
+                min_lift: *min_lift,
+                max_len: *max_len,
+            };
+            crate::cli::analyst::rules(
+                baskets,
+                &t,
+                *itemsets,
+                *format == OutputFormat::Json,
+                *timing,
+                &mut std::io::stdout().lock(),
+            )
+        }
+        Command::Token { shop, customer, ttl } => {
+            let mut settings = settings;
+            app::fill_customer_secrets(&mut settings, &cli.data_dir)?;
+            token(&settings, shop, customer, *ttl)
+        }
+        Command::Customers {
+            shop,
+            segment,
+            format,
+        } => customers(&settings, &cli.data_dir, shop, segment.as_deref(), *format),
+        Command::Tiers {
+            totals,
+            k,
+            method,
+            json,
+        } => crate::cli::analyst::tiers(totals, *k, *method, *json),
+        Command::Eval { args } => crate::cli::eval::run_cli(&settings, &cli.data_dir, args),
+        Command::Admin {
+            command: AdminCommand::SetPassword { shop },
+        } => set_password(&settings, &cli.data_dir, shop.as_deref()),
+        Command::Admin {
+            command: AdminCommand::Unlock { user, address },
+        } => unlock(&settings, &cli.data_dir, user.as_deref(), address.as_deref()),
+    }
+}
+
+fn shop_id(settings: &Settings, raw: &str) -> anyhow::Result<ShopId> {
+    let id = ShopId::parse(raw)?;
+    if settings.shop(&id).is_none() {
+        let known: Vec<&str> = settings.shops.iter().map(|s| s.id.as_str()).collect();
+        bail!(
+            "unknown shop {raw:?}: {} configures {}; add a [[shops]] block with id = {raw:?}",
+            settings.source.display(),
+            if known.is_empty() {
+                "no shops".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    Ok(id)
+}
+
+fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open(data_dir)?)
+}

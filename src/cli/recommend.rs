@@ -1,0 +1,150 @@
+//! `laris recommend`, `laris token` and `laris customers`: what a shop serves, and to whom.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail};
+
+use super::client::ServiceClient;
+use super::{open_store, shop_id, OutputFormat};
+use crate::config::Settings;
+
+pub(super) struct RecommendArgs<'a> {
+    pub(super) shop: &'a str,
+    pub(super) product: &'a str,
+    pub(super) customer: Option<&'a str>,
+    pub(super) cart: Option<&'a str>,
+    pub(super) limit: Option<usize>,
+    pub(super) lang: &'a str,
+    pub(super) json: bool,
+}
+
+pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs) -> anyhow::Result<()> {
+    use crate::model::serve::{Lang, Recommendations, Request};
+    let shop = shop_id(settings, a.shop)?;
+    let lang = Lang::parse(a.lang).ok_or_else(|| anyhow!("--lang {:?}: use id or en", a.lang))?;
+    let product = crate::domain::ProductId::parse(a.product)?;
+    let cart: Vec<crate::domain::ProductId> = a
+        .cart
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| crate::domain::ProductId::parse(s.trim()))
+        .collect::<Result<_, _>>()?;
+    let recs: Recommendations = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => {
+            let mut path = format!(
+                "/admin/api/shops/{shop}/recommendations?product={}&lang={}",
+                urlencode(a.product),
+                a.lang
+            );
+            if let Some(c) = a.customer {
+                path.push_str(&format!("&customer_id={}", urlencode(c)));
+            }
+            if let Some(c) = a.cart {
+                path.push_str(&format!("&cart={}", urlencode(c)));
+            }
+            if let Some(l) = a.limit {
+                path.push_str(&format!("&limit={l}"));
+            }
+            client.get(&path)?
+        }
+        None => {
+            let store = open_store(data_dir)?;
+            let shop_settings = settings.shop(&shop).expect("checked");
+            let model = crate::model::rebuild::load_or_rebuild(&store, shop_settings)?;
+            let customer = a.customer.map(|c| crate::domain::CustomerId(c.to_string()));
+            let req = Request {
+                product: &product,
+                customer: customer.as_ref(),
+                cart: &cart,
+                limit: a.limit.unwrap_or(shop_settings.recommend.limit),
+                lang,
+            };
+            crate::model::serve::recommend(
+                &model,
+                shop.as_str(),
+                &shop_settings.recommend,
+                &shop_settings.offers,
+                &req,
+            )
+            .ok_or_else(|| {
+                anyhow!(
+                    "unknown product {:?} in shop {shop}: `laris status --shop {shop}` counts its products",
+                    a.product
+                )
+            })?
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&recs)?);
+    } else {
+        print!("{}", crate::cli::analyst::recommendations_text(&recs));
+    }
+    Ok(())
+}
+
+pub(super) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(super) fn token(settings: &Settings, shop: &str, customer: &str, ttl: i64) -> anyhow::Result<()> {
+    let id = shop_id(settings, shop)?;
+    let secret = settings.shop(&id).and_then(|s| s.customer_secret.clone()).ok_or_else(|| {
+        anyhow!("shop {id} has no customer_secret: set customer_secret in its [[shops]] block or LARIS_SHOP_{}_CUSTOMER_SECRET", id.as_str().to_uppercase().replace('-', "_"))
+    })?;
+    if ttl <= 0 {
+        bail!("--ttl {ttl}: use a lifetime in seconds above 0");
+    }
+    let exp = chrono::Utc::now().timestamp() + ttl;
+    println!(
+        "{}",
+        crate::loyalty::token::make(customer, secret.as_bytes(), exp)
+    );
+    Ok(())
+}
+
+pub(super) fn customers(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &str,
+    segment: Option<&str>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let shop = shop_id(settings, shop)?;
+    if let Some(s) = segment {
+        if !crate::loyalty::segments::SEGMENTS.contains(&s) {
+            bail!(
+                "--segment {s:?}: use one of {}",
+                crate::loyalty::segments::SEGMENTS.join(", ")
+            );
+        }
+    }
+    // The dashboard's customer list, highest spend first, whether the service or the store
+    // answers.
+    let all: Vec<crate::records::Customer> = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => client.get(&match segment {
+            Some(s) => format!("/admin/api/shops/{shop}/customers?segment={}", urlencode(s)),
+            None => format!("/admin/api/shops/{shop}/customers"),
+        })?,
+        None => {
+            let query = crate::admin::pages::CustomerQuery {
+                segment: segment.map(str::to_string),
+                tier: None,
+            };
+            let store = open_store(data_dir)?;
+            crate::admin::pages::customers(&store, settings.shop(&shop).expect("checked"), &query)
+                .map_err(|e| anyhow!("{e}"))?
+        }
+    };
+    let rows: Vec<&crate::records::Customer> = all.iter().collect();
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Csv => crate::admin::csv::customers_csv(&rows, &mut std::io::stdout().lock())?,
+    }
+    Ok(())
+}

@@ -1,0 +1,337 @@
+//! `laris replay`, `laris sync` and `laris import`: data into a shop, through the running
+//! service when there is one, with a spinner and a report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use super::client::ServiceClient;
+use super::{open_store, shop_id};
+use crate::app::{self};
+use crate::config::Settings;
+use crate::domain::ShopId;
+use crate::records::SyncReport;
+
+/// The recording as the service may read it: itself when it lies in one of the shop's
+/// replay directories, else a copy made in the data directory's `recordings/{shop}/` (the
+/// service replays nothing else, so that no shop's user can make it read another's data).
+pub(super) fn within_replay_roots(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &ShopId,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let roots = crate::web::replay_roots(data_dir, settings.shop(shop).expect("checked"));
+    if roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .any(|root| dir.starts_with(root))
+    {
+        return Ok(dir.to_path_buf());
+    }
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("recording");
+    let copy = roots[0].join(format!(
+        "{}-{name}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%3f")
+    ));
+    std::fs::create_dir_all(&copy).with_context(|| format!("creating {}", copy.display()))?;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading recording {}", dir.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), copy.join(entry.file_name()))
+                .with_context(|| format!("copying {} into {}", entry.path().display(), copy.display()))?;
+        }
+    }
+    eprintln!("copied the recording to {} for the service", copy.display());
+    Ok(std::fs::canonicalize(copy)?)
+}
+
+pub(super) fn replay(
+    settings: &Settings,
+    data_dir: &Path,
+    dir: &Path,
+    shop: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let shop = shop_id(settings, shop)?;
+    let report: SyncReport = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => {
+            let abs = std::fs::canonicalize(dir).with_context(|| format!("recording {}", dir.display()))?;
+            eprintln!(
+                "the store is held by the running service at {}: replaying through it",
+                client.base
+            );
+            let abs = within_replay_roots(settings, data_dir, &shop, &abs)?;
+            client.post(
+                &format!("/admin/api/shops/{shop}/replay"),
+                &serde_json::json!({"dir": abs.display().to_string()}),
+            )?
+        }
+        None => {
+            let store = open_store(data_dir)?;
+            let (report, _) =
+                crate::sync::replay::replay_and_rebuild(&store, settings.shop(&shop).expect("checked"), dir)?;
+            store.flush_blocking()?;
+            report
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "replayed {} into {}: {} products ({} new, {} changed, {} unchanged), {} orders ({} new, {} changed, {} unchanged), {} quarantined",
+            dir.display(),
+            shop,
+            report.products.seen,
+            report.products.inserted,
+            report.products.updated,
+            report.products.unchanged,
+            report.orders.seen,
+            report.orders.inserted,
+            report.orders.updated,
+            report.orders.unchanged,
+            report.quarantined
+        );
+        for e in &report.errors {
+            println!("  error: {e}");
+        }
+    }
+    if !report.ok {
+        bail!("some pages of the recording could not be imported (listed above)");
+    }
+    Ok(())
+}
+
+/// A spinner on a terminal, nothing otherwise (logs still say what happens).
+pub(super) struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Spinner {
+    pub(super) fn new() -> Spinner {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Spinner(Some(bar))
+    }
+
+    pub(super) fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl crate::sync::api::Progress for Spinner {
+    fn step(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_string());
+        }
+    }
+}
+
+/// One line per source report, as `laris sync` and `laris import` print them.
+pub(super) fn report_lines(shop: &str, report: &SyncReport) -> String {
+    let mut out = format!(
+        "{shop} {}: {} pages, {} fetched; products {} new, {} changed, {} unchanged; orders {} new, {} changed, {} unchanged; {} quarantined; {} ms{}\n",
+        report.source,
+        report.pages,
+        report.fetched(),
+        report.products.inserted,
+        report.products.updated,
+        report.products.unchanged,
+        report.orders.inserted,
+        report.orders.updated,
+        report.orders.unchanged,
+        report.quarantined,
+        report.duration_ms,
+        if report.ok { "" } else { " — FAILED" }
+    );
+    for e in &report.errors {
+        out.push_str(&format!("  error: {e}\n"));
+    }
+    for w in &report.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    out
+}
+
+pub(super) fn print_runs(runs: &[crate::sync::agent::ShopSync], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(runs)?);
+        return Ok(());
+    }
+    for run in runs {
+        if run.reports.is_empty() {
+            println!(
+                "{}: no sources configured ([[shops.sources]] in the config; see README \"Sources\")",
+                run.shop
+            );
+        }
+        for r in &run.reports {
+            print!("{}", report_lines(&run.shop, r));
+        }
+        if let Some(m) = &run.model {
+            println!(
+                "{}: model rebuilt: {} products, {} paid orders, {} rules",
+                run.shop, m.products, m.paid_orders, m.rules
+            );
+        }
+        if let Some(dir) = &run.recording {
+            println!("{}: recorded into {}", run.shop, dir.display());
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn sync(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: Option<&str>,
+    record: Option<&Path>,
+    full: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let shops: Vec<ShopId> = match shop {
+        Some(s) => vec![shop_id(settings, s)?],
+        None => settings.shops.iter().map(|s| s.id.clone()).collect(),
+    };
+    let runs: Vec<crate::sync::agent::ShopSync> = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => {
+            if record.is_some() {
+                bail!(
+                    "--record needs the store: the running service at {} holds it. Stop it, or record with a second data directory (--data-dir)",
+                    client.base
+                );
+            }
+            eprintln!(
+                "the store is held by the running service at {}: syncing through it",
+                client.base
+            );
+            shops
+                .iter()
+                .map(|s| {
+                    client.post(
+                        &format!(
+                            "/admin/api/shops/{s}/sync{}",
+                            if full { "?full=true" } else { "" }
+                        ),
+                        &serde_json::json!({}),
+                    )
+                })
+                .collect::<anyhow::Result<_>>()?
+        }
+        None => {
+            let mut settings = settings.clone();
+            app::fill_customer_secrets(&mut settings, data_dir)?;
+            let store = open_store(data_dir)?;
+            let models = std::sync::Arc::new(crate::model::rebuild::Models::default());
+            let agent = crate::sync::agent::SyncAgent::new(std::sync::Arc::new(settings), store, models);
+            let spinner = std::sync::Arc::new(Spinner::new());
+            let runtime = tokio::runtime::Runtime::new()?;
+            let runs = runtime.block_on(async {
+                let mut runs = Vec::new();
+                for s in &shops {
+                    let options = crate::sync::agent::SyncOptions {
+                        record: record.map(Path::to_path_buf),
+                        full,
+                        progress: spinner.clone(),
+                        now: None,
+                    };
+                    runs.push(agent.sync_shop(s.as_str(), &options).await?);
+                }
+                Ok::<_, crate::sync::agent::SyncError>(runs)
+            });
+            spinner.finish();
+            runs?
+        }
+    };
+    print_runs(&runs, json)?;
+    let failed: Vec<String> = runs
+        .iter()
+        .flat_map(|r| {
+            r.reports
+                .iter()
+                .filter(|x| !x.ok)
+                .map(move |x| format!("{} {}", r.shop, x.source))
+        })
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "sync failed for {} (errors above; the cursors stay where they were, the next run catches up)",
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn import(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &str,
+    products: &[PathBuf],
+    orders: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<()> {
+    let shop = shop_id(settings, shop)?;
+    if products.is_empty() && orders.is_empty() {
+        bail!(
+            "nothing to import: give --products FILE and/or --orders FILE (CSV or XLSX exports: see the README, section Sources and sync)"
+        );
+    }
+    if let Some(client) = ServiceClient::find(settings, data_dir)? {
+        bail!(
+            "the running service at {} holds the store: configure the files as an export_files source and run `laris sync --shop {shop}`, or stop the service first",
+            client.base
+        );
+    }
+    let store = open_store(data_dir)?;
+    let mut importer = crate::sync::pipeline::Importer::new(&store, shop.clone());
+    let files = products
+        .iter()
+        .map(|f| (crate::sync::files::FileKind::Products, f))
+        .chain(orders.iter().map(|f| (crate::sync::files::FileKind::Orders, f)));
+    for (kind, path) in files {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path.display().to_string();
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map(chrono::DateTime::<chrono::Utc>::from)
+            .unwrap_or_else(|_| chrono::Utc::now());
+        crate::sync::files::import_file(&mut importer, kind, &name, &bytes, modified)?;
+    }
+    let names: Vec<String> = products
+        .iter()
+        .chain(orders)
+        .map(|p| p.display().to_string())
+        .collect();
+    let report = importer.finish("import", &names.join(", "))?;
+    // Stale as well when an earlier run was interrupted before its rebuild.
+    let model = if report.changed() || store.model_stale(&shop)? {
+        let shop_settings = settings.shop(&shop).expect("checked");
+        Some(crate::model::rebuild::summary(
+            &crate::model::rebuild::rebuild_shop(&store, shop_settings)?,
+        ))
+    } else {
+        None
+    };
+    store.flush_blocking()?;
+    let run = crate::sync::agent::ShopSync {
+        shop: shop.to_string(),
+        ok: report.ok,
+        changed: report.changed(),
+        reports: vec![report],
+        model,
+        recording: None,
+    };
+    print_runs(std::slice::from_ref(&run), json)?;
+    if !run.ok {
+        bail!("some files could not be imported (errors above); fix them and import again: re-importing changes nothing twice");
+    }
+    Ok(())
+}
