@@ -313,6 +313,67 @@ impl PackSize {
     }
 }
 
+/// A place on a product page the widget fills: the recommendation slots, and the feedback
+/// form (no product, no recommendations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    Similar,
+    Upsell,
+    Bundle,
+    Loyalty,
+    ForYou,
+    Feedback,
+}
+
+impl Slot {
+    /// The recommendation slots (each needs a product), also the slots events may name.
+    pub const RECOMMENDATIONS: [Slot; 5] = [
+        Slot::Similar,
+        Slot::Upsell,
+        Slot::Bundle,
+        Slot::Loyalty,
+        Slot::ForYou,
+    ];
+    /// Every slot, the feedback form last.
+    pub const ALL: [Slot; 6] = [
+        Slot::Similar,
+        Slot::Upsell,
+        Slot::Bundle,
+        Slot::Loyalty,
+        Slot::ForYou,
+        Slot::Feedback,
+    ];
+
+    /// The name in URLs, templates (`fragments/{name}.html`) and events.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Slot::Similar => "similar",
+            Slot::Upsell => "upsell",
+            Slot::Bundle => "bundle",
+            Slot::Loyalty => "loyalty",
+            Slot::ForYou => "for_you",
+            Slot::Feedback => "feedback",
+        }
+    }
+
+    /// The slot named `raw` exactly, if any.
+    pub fn parse(raw: &str) -> Option<Slot> {
+        Slot::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Names joined for an error message: "similar, upsell, …".
+    pub fn names(slots: &[Slot]) -> String {
+        slots.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::admin::analytics::EventSummary;
 use crate::config::Settings;
-use crate::domain::{ProductId, ShopId};
+use crate::domain::{ProductId, ShopId, Slot};
 use crate::store::{Store, StoreError};
 use crate::web::{known_shop, reject, with_cors, with_state, AppState};
 
@@ -197,10 +197,10 @@ pub fn check(e: &Event) -> Result<(), String> {
         ));
     }
     if let Some(s) = &e.slot {
-        if !crate::web::fragments::SLOTS.contains(&s.as_str()) {
+        if !Slot::parse(s).is_some_and(|s| s != Slot::Feedback) {
             return Err(format!(
                 "slot {s:?} is unknown: use {}",
-                crate::web::fragments::SLOTS.join(", ")
+                Slot::names(&Slot::RECOMMENDATIONS)
             ));
         }
     }

@@ -32,7 +32,6 @@ use crate::domain::{ProductId, ShopId};
 use crate::model::serve::Lang;
 use crate::records::{Feedback, FeedbackStatus};
 use crate::web::events::RateLimiter;
-use crate::web::fragments::FEEDBACK_SLOT;
 use crate::web::{known_shop, reject, with_cors, with_state, AppState};
 
 /// Largest body: a 2000-character message with its fields fits with room to spare.
@@ -147,8 +146,13 @@ pub fn render_fragment(
         form_token => form_token(secret.as_bytes(), Utc::now().timestamp()),
         product => product.map(ProductId::as_str),
     };
-    crate::web::templates::render_fragment(&state.templates, shop, FEEDBACK_SLOT, ctx)
-        .map_err(|e| crate::web::internal("rendering the feedback fragment", e))
+    crate::web::templates::render_fragment(
+        &state.templates,
+        shop,
+        crate::domain::Slot::Feedback.as_str(),
+        ctx,
+    )
+    .map_err(|e| crate::web::internal("rendering the feedback fragment", e))
 }
 
 fn shop_secret<'a>(state: &'a AppState, shop: &ShopId) -> Result<&'a str, Rejection> {

@@ -19,15 +19,10 @@ use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::domain::{ProductId, Rupiah, ShopId};
+use crate::domain::{ProductId, Rupiah, ShopId, Slot};
 use crate::model::serve::{Item, Lang, Recommendations};
 use crate::web::recommendations::{answer, RecQuery};
 use crate::web::{known_shop, link_base, reject, with_cors, with_state, AppState, LinkBase};
-
-/// The recommendation slots (each needs a product), also the slots events may name.
-pub const SLOTS: &[&str] = &["similar", "upsell", "bundle", "loyalty", "for_you"];
-/// The feedback form's slot (`feedback.rs`): no product, no recommendations.
-pub const FEEDBACK_SLOT: &str = "feedback";
 
 #[derive(Serialize)]
 struct FragmentItem {
@@ -103,17 +98,18 @@ fn title(slot: &str, lang: Lang) -> &'static str {
 pub fn render_slot(
     state: &AppState,
     shop: &ShopId,
-    slot: &str,
+    slot: Slot,
     recs: &Recommendations,
     lang: Lang,
     base: &str,
 ) -> Result<String, Rejection> {
     let viewed = ProductId::parse(&recs.product.id).map_err(|e| crate::web::internal("viewed id", e))?;
+    let name = slot.as_str();
     let ctx = match slot {
-        "similar" | "upsell" | "for_you" => {
+        Slot::Similar | Slot::Upsell | Slot::ForYou => {
             let list = match slot {
-                "similar" => &recs.similar,
-                "upsell" => &recs.upsell,
+                Slot::Similar => &recs.similar,
+                Slot::Upsell => &recs.upsell,
                 _ => &recs.for_you,
             };
             if list.is_empty() {
@@ -121,17 +117,17 @@ pub fn render_slot(
             }
             let items: Vec<FragmentItem> = list
                 .iter()
-                .map(|i| fragment_item(i, slot, &viewed, base))
+                .map(|i| fragment_item(i, name, &viewed, base))
                 .collect();
             let alike = list.iter().any(|i| i.source == "similar" || i.source == "pin");
-            let heading = if slot == "similar" && !alike {
+            let heading = if slot == Slot::Similar && !alike {
                 title("also", lang)
             } else {
-                title(slot, lang)
+                title(name, lang)
             };
-            minijinja::context! { slot => slot, title => heading, items => minijinja::Value::from(minijinja::value::Serde(&items)) }
+            minijinja::context! { slot => name, title => heading, items => minijinja::Value::from(minijinja::value::Serde(&items)) }
         }
-        "bundle" => {
+        Slot::Bundle => {
             if recs.bundles.is_empty() {
                 return Ok(String::new());
             }
@@ -163,9 +159,11 @@ pub fn render_slot(
                 Lang::Id => "Tambah paket ke keranjang",
                 Lang::En => "Add bundle to cart",
             };
-            minijinja::context! { title => title(slot, lang), bundles => bundles, add_label => add_label }
+            minijinja::context! { title => title(name, lang), bundles => bundles, add_label => add_label }
         }
-        _ => {
+        // The form needs no recommendations: `feedback_fragment` renders it.
+        Slot::Feedback => return Ok(String::new()),
+        Slot::Loyalty => {
             if recs.loyalty.is_null() {
                 return Ok(String::new());
             }
@@ -174,13 +172,13 @@ pub fn render_slot(
                 Lang::En => "discount",
             };
             minijinja::context! {
-                title => title(slot, lang),
+                title => title(name, lang),
                 loyalty => minijinja::Value::from(minijinja::value::Serde(&recs.loyalty)),
                 discount_label => discount_label,
             }
         }
     };
-    crate::web::templates::render_fragment(&state.templates, shop, slot, ctx)
+    crate::web::templates::render_fragment(&state.templates, shop, name, ctx)
         .map_err(|e| crate::web::internal("rendering a fragment", e))
 }
 
@@ -223,22 +221,17 @@ fn cached(body: String, content_type: &str, private: bool, if_none_match: Option
     resp
 }
 
-fn parse_slots(raw: Option<&String>) -> Result<Vec<&'static str>, Rejection> {
+fn parse_slots(raw: Option<&String>) -> Result<Vec<Slot>, Rejection> {
     let raw = raw.map(String::as_str).unwrap_or("similar,upsell,bundle,loyalty");
     raw.split(',')
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            SLOTS
-                .iter()
-                .copied()
-                .chain([FEEDBACK_SLOT])
-                .find(|k| *k == s.trim())
-                .ok_or_else(|| {
-                    reject(
-                        StatusCode::BAD_REQUEST,
-                        format!("slot {s:?} is unknown: use {}, {FEEDBACK_SLOT}", SLOTS.join(", ")),
-                    )
-                })
+            Slot::parse(s.trim()).ok_or_else(|| {
+                reject(
+                    StatusCode::BAD_REQUEST,
+                    format!("slot {s:?} is unknown: use {}", Slot::names(&Slot::ALL)),
+                )
+            })
         })
         .collect()
 }
@@ -282,16 +275,16 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
             let base = &links.base;
             let slots = parse_slots(q.get("slots"))?;
             let mut fragments = BTreeMap::new();
-            if slots.iter().any(|s| *s != FEEDBACK_SLOT) {
+            if slots.iter().any(|s| *s != Slot::Feedback) {
                 let parsed = RecQuery::parse(&q)?;
                 let customer = crate::web::customer_from_query(&state, &shop, &q);
                 let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
-                for slot in slots.iter().filter(|s| **s != FEEDBACK_SLOT) {
-                    fragments.insert(*slot, render_slot(&state, &shop, slot, &recs, parsed.lang, base)?);
+                for slot in slots.iter().filter(|s| **s != Slot::Feedback) {
+                    fragments.insert(slot.as_str(), render_slot(&state, &shop, *slot, &recs, parsed.lang, base)?);
                 }
             }
-            if slots.contains(&FEEDBACK_SLOT) {
-                fragments.insert(FEEDBACK_SLOT, feedback_fragment(&state, &shop, &q, base)?);
+            if slots.contains(&Slot::Feedback) {
+                fragments.insert(Slot::Feedback.as_str(), feedback_fragment(&state, &shop, &q, base)?);
             }
             let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
                 .map_err(|e| crate::web::internal("fragments json", e))?;
@@ -320,7 +313,7 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                     .into_iter()
                     .next()
                     .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
-                let html = if slot == FEEDBACK_SLOT {
+                let html = if slot == Slot::Feedback {
                     feedback_fragment(&state, &shop, &q, base)?
                 } else {
                     let parsed = RecQuery::parse(&q)?;

@@ -154,10 +154,7 @@ pub fn environment_for(settings: &crate::config::Settings) -> Result<Environment
     let mut env = environment();
     for shop in &settings.shops {
         let Some(dir) = &shop.templates else { continue };
-        let slots = crate::web::fragments::SLOTS
-            .iter()
-            .chain([&crate::web::fragments::FEEDBACK_SLOT]);
-        for slot in slots {
+        for slot in crate::domain::Slot::ALL {
             let path = dir.join("fragments").join(format!("{slot}.html"));
             if let Ok(source) = std::fs::read_to_string(&path) {
                 env.add_template_owned(format!("{}/fragments/{slot}.html", shop.id), source)
