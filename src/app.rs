@@ -185,19 +185,19 @@ pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()
 
 /// The events of a `seed_events` file: one JSON event per line (blank lines skipped), each
 /// with a known type and slot, valid product ids and its time `at`.
-fn read_seed_events(file: &Path) -> anyhow::Result<Vec<web::events::Event>> {
+fn read_seed_events(file: &Path) -> anyhow::Result<Vec<crate::records::Event>> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {}: check shops[].seed_events", file.display()))?;
     let mut events = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let at_line = || format!("{} line {}", file.display(), i + 1);
-        let event: web::events::Event = serde_json::from_str(line).with_context(|| {
+        let beacon: web::events::Beacon = serde_json::from_str(line).with_context(|| {
             format!(
                 "{} is not an event: {line}; write {{\"type\":\"click\",\"slot\":\"similar\",\"product\":\"SRD-100\",\"item\":\"TPG-100\",\"at\":\"2026-10-01T08:00:00Z\"}}",
                 at_line()
             )
         })?;
-        web::events::check(&event).map_err(|e| anyhow::anyhow!("{}: {e}", at_line()))?;
+        let event = web::events::check(&beacon).map_err(|e| anyhow::anyhow!("{}: {e}", at_line()))?;
         if event.at.is_none() {
             anyhow::bail!(
                 "{}: the event has no time: add \"at\": \"2026-10-01T08:00:00Z\"",

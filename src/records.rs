@@ -1,5 +1,5 @@
-//! The records Laris keeps per shop: products, orders, customers, sync reports and
-//! quarantined feed records. Plain data; the store encodes them, feeds produce them.
+//! The records Laris keeps per shop: products, orders, customers, sync reports,
+//! quarantined feed records and the widget's events. Plain data; the store encodes them, feeds produce them.
 //!
 //! Every field added later must carry `#[serde(default)]` so that records written by an
 //! older Laris still decode (the store's encoding is versioned JSON).
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CustomerId, OrderStatus, PackSize, ProductId, Rupiah};
+use crate::domain::{CustomerId, OrderStatus, PackSize, ProductId, Rupiah, Slot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -258,4 +258,63 @@ impl FeedbackStatus {
             FeedbackStatus::Answered => "answered",
         }
     }
+}
+
+/// What a widget event says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Impression,
+    Click,
+    AddToCart,
+    Purchase,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 4] = [
+        EventKind::Impression,
+        EventKind::Click,
+        EventKind::AddToCart,
+        EventKind::Purchase,
+    ];
+
+    /// The name on the wire and in the store.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Impression => "impression",
+            EventKind::Click => "click",
+            EventKind::AddToCart => "add_to_cart",
+            EventKind::Purchase => "purchase",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// Every name, joined for an error message.
+    pub fn names() -> String {
+        EventKind::ALL.map(EventKind::as_str).join(", ")
+    }
+}
+
+/// A stored widget event. No personal data: product ids, slot, time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    #[serde(default)]
+    pub slot: Option<Slot>,
+    /// The product page the event happened on.
+    #[serde(default)]
+    pub product: Option<ProductId>,
+    /// The recommended product clicked, added or bought.
+    #[serde(default)]
+    pub item: Option<ProductId>,
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// The pseudonymous customer id, set by the server from a verified customer token (never
+    /// from the body, never personal data); attribution then only credits that customer's orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
 }

@@ -48,10 +48,9 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{CustomerId, Rupiah};
+use crate::domain::{CustomerId, ProductId, Rupiah, Slot};
 use crate::loyalty::tiers::Tier;
-use crate::records::{Order, OrderLine};
-use crate::web::events::Event;
+use crate::records::{Event, EventKind, Order, OrderLine};
 
 /// A dashboard parameter that did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -406,12 +405,12 @@ impl SlotStats {
         }
     }
 
-    fn count(&mut self, kind: &str) {
+    fn count(&mut self, kind: EventKind) {
         match kind {
-            "impression" => self.impressions += 1,
-            "click" => self.clicks += 1,
-            "add_to_cart" => self.add_to_carts += 1,
-            _ => {}
+            EventKind::Impression => self.impressions += 1,
+            EventKind::Click => self.clicks += 1,
+            EventKind::AddToCart => self.add_to_carts += 1,
+            EventKind::Purchase => {}
         }
     }
 
@@ -486,15 +485,15 @@ impl EventSummary {
 
     pub fn add(&mut self, e: &Event) {
         self.events += 1;
-        let slot = e.slot.as_deref().unwrap_or(NO_SLOT);
+        let slot = e.slot.map_or(NO_SLOT, Slot::as_str);
         self.per_slot
             .entry(slot.to_string())
             .or_insert_with(|| SlotStats::new(slot))
-            .count(&e.kind);
+            .count(e.kind);
         self.total
             .get_or_insert_with(|| SlotStats::new("all"))
-            .count(&e.kind);
-        if e.kind == "click" {
+            .count(e.kind);
+        if e.kind == EventKind::Click {
             self.clicks.push(e.clone());
         }
         if let Some(at) = e.at {
@@ -532,8 +531,8 @@ fn attribute(
 ) -> Attribution {
     // Clicks by item, oldest first, so each line's candidates are one binary search away.
     let mut clicks: HashMap<&str, Vec<(DateTime<Utc>, &Event)>> = HashMap::new();
-    for e in events.iter().filter(|e| e.kind == "click") {
-        if let (Some(at), Some(item)) = (e.at, e.item.as_deref()) {
+    for e in events.iter().filter(|e| e.kind == EventKind::Click) {
+        if let (Some(at), Some(item)) = (e.at, e.item.as_ref().map(ProductId::as_str)) {
             clicks.entry(item).or_default().push((at, e));
         }
     }
@@ -578,7 +577,7 @@ fn attribute(
                     .sum();
                 item_revenue = item_revenue.saturating_add(lines);
                 let slot = by_slot
-                    .entry(click.slot.as_deref().unwrap_or(NO_SLOT))
+                    .entry(click.slot.map_or(NO_SLOT, Slot::as_str))
                     .or_default();
                 slot.0 += 1;
                 slot.1 = slot.1.saturating_add(o.products_total.0);
@@ -966,10 +965,10 @@ mod tests {
 
     fn event(kind: &str, slot: &str, item: Option<&str>, when: &str, customer: Option<&str>) -> Event {
         Event {
-            kind: kind.into(),
-            slot: Some(slot.into()),
-            product: Some("SRD-100".into()),
-            item: item.map(String::from),
+            kind: EventKind::parse(kind).unwrap(),
+            slot: Some(Slot::parse(slot).unwrap()),
+            product: Some(ProductId::parse("SRD-100").unwrap()),
+            item: item.map(|i| ProductId::parse(i).unwrap()),
             at: Some(at(when)),
             customer: customer.map(String::from),
         }

@@ -14,47 +14,46 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::admin::analytics::EventSummary;
 use crate::config::Settings;
 use crate::domain::{ProductId, ShopId, Slot};
+use crate::records::{Event, EventKind};
 use crate::store::{Store, StoreError};
 use crate::web::{known_shop, reject, with_cors, with_state, AppState};
 
-pub const EVENT_TYPES: &[&str] = &["impression", "click", "add_to_cart", "purchase"];
 /// Largest beacon body: a batch of a few dozen events.
 const MAX_BODY: u64 = 16 * 1024;
 const MAX_EVENTS_PER_BODY: usize = 50;
 
-/// A stored widget event. No personal data: product ids, slot, time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
+/// An event as a client sends it: names and ids still unchecked ([`check`] turns it into a
+/// stored [`Event`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Beacon {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
     pub slot: Option<String>,
-    /// The product page the event happened on.
     #[serde(default)]
     pub product: Option<String>,
-    /// The recommended product clicked, added or bought.
     #[serde(default)]
     pub item: Option<String>,
+    /// Read from seed files only: the server dates the events it receives.
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
-    /// The pseudonymous customer id, set by the server from a verified customer token (never
-    /// from the body, never personal data); attribution then only credits that customer's orders.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Read from seed files only: a received event names its customer by a verified token.
+    #[serde(default)]
     pub customer: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Body {
-    Batch { events: Vec<Event> },
-    One(Event),
+    Batch { events: Vec<Beacon> },
+    One(Beacon),
 }
 
 /// A token bucket per key (a client address, a shop): `burst` at once, `per_second` refill.
@@ -187,36 +186,34 @@ impl EventLog {
     }
 }
 
-/// Checks an event's type, slot and product ids; the error quotes the bad value.
-pub fn check(e: &Event) -> Result<(), String> {
-    if !EVENT_TYPES.contains(&e.kind.as_str()) {
-        return Err(format!(
-            "event type {:?} is unknown: use {}",
-            e.kind,
-            EVENT_TYPES.join(", ")
-        ));
-    }
-    if let Some(s) = &e.slot {
-        if !Slot::parse(s).is_some_and(|s| s != Slot::Feedback) {
-            return Err(format!(
+/// Checks a beacon's type, slot and product ids and makes it an event; the error quotes the
+/// bad value.
+pub fn check(b: &Beacon) -> Result<Event, String> {
+    let kind = EventKind::parse(&b.kind)
+        .ok_or_else(|| format!("event type {:?} is unknown: use {}", b.kind, EventKind::names()))?;
+    let slot = match &b.slot {
+        None => None,
+        Some(s) => Some(Slot::parse(s).filter(|s| *s != Slot::Feedback).ok_or_else(|| {
+            format!(
                 "slot {s:?} is unknown: use {}",
                 Slot::names(&Slot::RECOMMENDATIONS)
-            ));
-        }
-    }
-    for id in e.product.iter().chain(e.item.iter()) {
-        ProductId::parse(id).map_err(|err| err.to_string())?;
-    }
-    Ok(())
-}
-
-fn validate(e: &mut Event) -> Result<(), String> {
-    check(e)?;
-    // The server's clock, not the client's, dates events.
-    e.at = Some(Utc::now());
-    // Only a verified customer token may name the customer; a body cannot claim one.
-    e.customer = None;
-    Ok(())
+            )
+        })?),
+    };
+    let id = |raw: &Option<String>| {
+        raw.as_deref()
+            .map(ProductId::parse)
+            .transpose()
+            .map_err(|err| err.to_string())
+    };
+    Ok(Event {
+        kind,
+        slot,
+        product: id(&b.product)?,
+        item: id(&b.item)?,
+        at: b.at,
+        customer: b.customer.clone(),
+    })
 }
 
 /// POST /v1/shops/{shop}/events
@@ -237,22 +234,26 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
             let token = value.as_object_mut().and_then(|o| o.remove("customer_token"));
             let parsed: Body = serde_json::from_value(value)
                 .map_err(|e| bad(format!("event body is not valid: {e}; {example}")))?;
-            let mut events = match parsed {
+            let beacons = match parsed {
                 Body::Batch { events } => events,
                 Body::One(e) => vec![e],
             };
-            if events.is_empty() || events.len() > MAX_EVENTS_PER_BODY {
-                return Err(bad(format!("send 1 to {MAX_EVENTS_PER_BODY} events per request, not {}", events.len())));
+            if beacons.is_empty() || beacons.len() > MAX_EVENTS_PER_BODY {
+                return Err(bad(format!("send 1 to {MAX_EVENTS_PER_BODY} events per request, not {}", beacons.len())));
             }
-            // After validate(), which clears any `customer` the body claimed.
             let customer = token
                 .as_ref()
                 .and_then(|t| t.as_str())
                 .and_then(|t| crate::web::customer_from_token(&state, &shop, t))
                 .map(|id| id.0);
-            for e in &mut events {
-                validate(e).map_err(bad)?;
+            let mut events = Vec::with_capacity(beacons.len());
+            for b in &beacons {
+                let mut e = check(b).map_err(bad)?;
+                // The server's clock, not the client's, dates events, and only a verified
+                // customer token names the customer.
+                e.at = Some(Utc::now());
                 e.customer = customer.clone();
+                events.push(e);
             }
             let ip = client_ip;
             if let Err(wait) = state.event_limiter.take(ip, events.len() as f64) {
@@ -291,10 +292,10 @@ mod tests {
 
     fn click(days_ago: i64, now: DateTime<Utc>) -> Event {
         Event {
-            kind: "click".into(),
-            slot: Some("similar".into()),
-            product: Some("A".into()),
-            item: Some("B".into()),
+            kind: EventKind::Click,
+            slot: Some(Slot::Similar),
+            product: Some(ProductId::parse("A").unwrap()),
+            item: Some(ProductId::parse("B").unwrap()),
             at: Some(now - chrono::Duration::days(days_ago)),
             customer: None,
         }
@@ -329,7 +330,7 @@ mod tests {
         let log = EventLog::load(&settings, &store).unwrap();
         let events: Vec<Event> = (0..1001)
             .map(|i| Event {
-                item: Some(format!("P{i}")),
+                item: Some(ProductId::parse(&format!("P{i}")).unwrap()),
                 ..click(0, now)
             })
             .collect();
@@ -384,23 +385,23 @@ mod tests {
 
     #[test]
     fn unknown_types_and_slots_are_refused_by_name() {
-        let mut e = Event {
-            kind: "view".into(),
-            slot: None,
-            product: None,
+        let beacon = |kind: &str, slot: Option<&str>| Beacon {
+            kind: kind.into(),
+            slot: slot.map(String::from),
+            product: Some("SRD-100".into()),
             item: None,
             at: None,
             customer: None,
         };
-        assert!(validate(&mut e).unwrap_err().contains("\"view\""));
-        let mut e = Event {
-            kind: "click".into(),
-            slot: Some("sidebar".into()),
-            product: None,
-            item: None,
-            at: None,
-            customer: None,
-        };
-        assert!(validate(&mut e).unwrap_err().contains("\"sidebar\""));
+        assert!(check(&beacon("view", None)).unwrap_err().contains("\"view\""));
+        assert!(check(&beacon("click", Some("sidebar")))
+            .unwrap_err()
+            .contains("\"sidebar\""));
+        assert!(check(&beacon("click", Some("feedback"))).is_err());
+        let event = check(&beacon("add_to_cart", Some("for_you"))).unwrap();
+        assert_eq!(
+            (event.kind, event.slot),
+            (EventKind::AddToCart, Some(Slot::ForYou))
+        );
     }
 }

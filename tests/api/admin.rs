@@ -7,9 +7,9 @@ use std::path::Path;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use chrono::{DateTime, Datelike, Duration, Utc};
-use laris::domain::ShopId;
+use laris::domain::{ProductId, ShopId};
+use laris::records::{Event, EventKind};
 use laris::records::{Feedback, FeedbackStatus};
-use laris::web::events::Event;
 use serde_json::{json, Value};
 
 use crate::helpers::{demo_events, repo, spawn_app_with, test_config_text, TestApp, TOKEN};
@@ -996,10 +996,10 @@ fn order_record(n: u64, buyer: u64, status: u64, paid: DateTime<Utc>, lines: &[(
 
 fn event(kind: &str, slot: &str, item: &str, at: DateTime<Utc>) -> Event {
     Event {
-        kind: kind.into(),
-        slot: Some(slot.into()),
-        product: Some("A-1".into()),
-        item: Some(item.into()),
+        kind: EventKind::parse(kind).unwrap(),
+        slot: Some(laris::domain::Slot::parse(slot).unwrap()),
+        product: Some(ProductId::parse("A-1").unwrap()),
+        item: Some(ProductId::parse(item).unwrap()),
         at: Some(at),
         customer: None,
     }

@@ -3,8 +3,8 @@
 //! event beacons carry for attribution.
 
 use laris::domain::ShopId;
+use laris::records::Event;
 use laris::records::FeedbackStatus;
-use laris::web::events::Event;
 use laris::web::feedback::{check_form_token, form_token};
 use serde_json::{json, Value};
 
@@ -440,7 +440,7 @@ fn events_with_item(app: &TestApp, skip: usize, item: &str) -> Vec<Event> {
         .unwrap()
         .into_iter()
         .skip(skip)
-        .filter(|e| e.item.as_deref() == Some(item))
+        .filter(|e| e.item.as_ref().map(|i| i.as_str()) == Some(item))
         .collect()
 }
 

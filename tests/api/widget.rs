@@ -123,11 +123,7 @@ async fn beacons_are_accepted_as_text_plain_validated_and_stored() {
     let app = spawn_app().await;
     let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
     // The demo shop starts with its synthetic events.
-    let seeded = app
-        .store
-        .events::<laris::web::events::Event>(&shop)
-        .unwrap()
-        .len();
+    let seeded = app.store.events::<laris::records::Event>(&shop).unwrap().len();
     let url = format!("{}/v1/shops/lengkuas/events", app.base);
     let beacon = r#"{"type":"click","slot":"similar","product":"SRD-100","item":"TPG-100"}"#;
     let r = app
@@ -144,10 +140,10 @@ async fn beacons_are_accepted_as_text_plain_validated_and_stored() {
         app.http.post(&url).body(batch).send().await.unwrap().status(),
         202
     );
-    let stored: Vec<laris::web::events::Event> = app.store.events(&shop).unwrap();
+    let stored: Vec<laris::records::Event> = app.store.events(&shop).unwrap();
     let stored = &stored[seeded..];
     assert_eq!(stored.len(), 3);
-    assert_eq!(stored[0].kind, "click");
+    assert_eq!(stored[0].kind, laris::records::EventKind::Click);
     assert!(stored.iter().all(|e| e.at.is_some()));
 
     for (body, needle) in [
