@@ -268,7 +268,16 @@ pub fn tiers_report(totals: &[f64], k: usize, equal_width: bool) -> anyhow::Resu
 }
 
 /// `laris tiers --totals FILE`.
-pub fn tiers(path: &Path, k: usize, method: crate::cli::TierClustering, json: bool) -> anyhow::Result<()> {
+/// How `laris tiers` places the tier centres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TierClustering {
+    /// Exact 1-D k-means (optimal SSE).
+    Kmeans,
+    /// Seed 002's centres: steps of (max − min)/(k + 1).
+    EqualWidth,
+}
+
+pub fn tiers(path: &Path, k: usize, method: TierClustering, json: bool) -> anyhow::Result<()> {
     let mut reader = csv::Reader::from_path(path).with_context(|| {
         format!(
             "reading {}: a CSV of customer,total with a header row",
@@ -284,7 +293,7 @@ pub fn tiers(path: &Path, k: usize, method: crate::cli::TierClustering, json: bo
         let value = Rupiah::parse(raw).with_context(|| format!("{} line {}", path.display(), i + 2))?;
         totals.push(value.0 as f64);
     }
-    let report = tiers_report(&totals, k, method == crate::cli::TierClustering::EqualWidth)?;
+    let report = tiers_report(&totals, k, method == TierClustering::EqualWidth)?;
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

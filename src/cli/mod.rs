@@ -176,7 +176,7 @@ pub enum Command {
         #[arg(long, default_value_t = 4)]
         k: usize,
         #[arg(long, value_enum, default_value = "kmeans")]
-        method: TierClustering,
+        method: analyst::TierClustering,
         #[arg(long)]
         json: bool,
     },
@@ -222,14 +222,6 @@ pub enum AdminCommand {
         #[arg(long)]
         address: Option<String>,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TierClustering {
-    /// Exact 1-D k-means (optimal SSE).
-    Kmeans,
-    /// Seed 002's centres: steps of (max − min)/(k + 1).
-    EqualWidth,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use super::error::ConfigError;
 
 /// How a source's HTTP requests behave. Every source kind takes these keys.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
