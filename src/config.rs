@@ -5,8 +5,11 @@
 //! [`Settings`], whose values are already domain types.
 
 pub mod limits;
+mod schedule;
 pub mod source;
 pub mod weights;
+
+pub use schedule::{Schedule, ScheduleError};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -166,8 +169,8 @@ pub struct ShopSettings {
     pub id: ShopId,
     pub name: String,
     pub timezone: TimeZone,
-    /// Cron expression with seconds, used by the sync agent.
-    pub sync_schedule: String,
+    /// When `laris serve` syncs the shop's sources: cron with seconds, in the shop's time zone.
+    pub sync_schedule: Schedule,
     /// A recording replayed on first start when the store holds no data for this shop.
     pub seed_recording: Option<PathBuf>,
     /// Widget events (JSON lines) stored on the same first start, when the shop had no data.
@@ -769,22 +772,8 @@ impl RawSettings {
                     "use Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT) or UTC",
                 )
             })?;
-            if raw.sync_schedule.split_whitespace().count() != 6 {
-                return Err(invalid(
-                    key("sync_schedule"),
-                    &raw.sync_schedule,
-                    "write a cron expression with six fields, seconds first, e.g. \"0 */30 * * * *\"",
-                ));
-            }
-            if let Err(e) = crate::sync::schedule::parse(&raw.sync_schedule) {
-                return Err(invalid(
-                    key("sync_schedule"),
-                    &raw.sync_schedule,
-                    format!(
-                        "{e}; write six fields, seconds first, e.g. \"0 */30 * * * *\" (every 30 minutes)"
-                    ),
-                ));
-            }
+            let sync_schedule = Schedule::parse(&raw.sync_schedule, &timezone)
+                .map_err(|e| invalid(key("sync_schedule"), &raw.sync_schedule, e.to_string()))?;
             for origin in &raw.allowed_origins {
                 let ok = origin == "*" || origin.starts_with("http://") || origin.starts_with("https://");
                 if !ok || origin.ends_with('/') {
@@ -860,7 +849,7 @@ impl RawSettings {
                 name: raw.name.unwrap_or_else(|| raw.id.clone()),
                 id,
                 timezone,
-                sync_schedule: raw.sync_schedule,
+                sync_schedule,
                 replay_dirs: match raw.replay_dirs {
                     Some(dirs) => dirs.into_iter().map(PathBuf::from).collect(),
                     None => raw.seed_recording.iter().map(PathBuf::from).collect(),
