@@ -308,9 +308,10 @@ impl Application {
     ) -> anyhow::Result<()> {
         let addr = self.local_addr();
         let store = self.state.store.clone();
-        let schedule = crate::sync::schedule::SyncSchedule::start(self.state.sync.clone(), &self.state.settings.shops)
-            .await
-            .context("starting the sync schedule")?;
+        let schedule =
+            crate::sync::schedule::SyncSchedule::start(self.state.sync.clone(), &self.state.settings.shops)
+                .await
+                .context("starting the sync schedule")?;
         tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let pruning = tokio::spawn(prune_events_daily(self.state.clone(), stop.clone()));
@@ -321,7 +322,12 @@ impl Application {
             shutdown.await;
             let _ = stop_tx.send(true);
         };
-        let server = crate::server::serve(self.listener, web::routes(self.state), limits, stopping(stop.clone()));
+        let server = crate::server::serve(
+            self.listener,
+            web::routes(self.state),
+            limits,
+            stopping(stop.clone()),
+        );
         let background = async move {
             stopping(stop).await;
             stop_background(schedule, pruning, grace).await;

@@ -40,7 +40,10 @@ pub struct SyncSchedule {
 impl SyncSchedule {
     /// Schedules the agent's sync of each of `shops` that has sources; `None` when none has
     /// (no scheduler is started then).
-    pub async fn start(agent: Arc<SyncAgent>, shops: &[ShopSettings]) -> Result<Option<SyncSchedule>, SyncError> {
+    pub async fn start(
+        agent: Arc<SyncAgent>,
+        shops: &[ShopSettings],
+    ) -> Result<Option<SyncSchedule>, SyncError> {
         let scheduled: Vec<(ShopId, Schedule)> = shops
             .iter()
             .filter(|s| !s.sources.is_empty())
@@ -58,10 +61,7 @@ impl SyncSchedule {
     }
 
     /// The schedule with any job: `start` gives it the agent's sync; tests give it their own.
-    async fn start_with<F, Fut>(
-        shops: Vec<(ShopId, Schedule)>,
-        job: F,
-    ) -> Result<SyncSchedule, SyncError>
+    async fn start_with<F, Fut>(shops: Vec<(ShopId, Schedule)>, job: F) -> Result<SyncSchedule, SyncError>
     where
         F: Fn(ShopId, watch::Receiver<bool>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -74,7 +74,10 @@ impl SyncSchedule {
         let mut scheduler = JobScheduler::new()
             .await
             .map_err(failed("making the scheduler".into()))?;
-        scheduler.init().await.map_err(failed("starting the scheduler".into()))?;
+        scheduler
+            .init()
+            .await
+            .map_err(failed("starting the scheduler".into()))?;
         let job = Arc::new(job);
         let runs = Arc::new(Runs::default());
         let (stop, stop_rx) = watch::channel(false);
@@ -89,8 +92,9 @@ impl SyncSchedule {
                     }
                 })
             };
-            let added = Job::new_async_tz(schedule.as_str(), schedule.offset(), run)
-                .map_err(failed(format!("shop {shop}'s job for {schedule:?}", schedule = schedule.as_str())))?;
+            let added = Job::new_async_tz(schedule.as_str(), schedule.offset(), run).map_err(failed(
+                format!("shop {shop}'s job for {schedule:?}", schedule = schedule.as_str()),
+            ))?;
             let job_id = scheduler
                 .add(added)
                 .await
@@ -103,7 +107,10 @@ impl SyncSchedule {
             );
             jobs.push((shop, job_id));
         }
-        scheduler.start().await.map_err(failed("starting the ticks".into()))?;
+        scheduler
+            .start()
+            .await
+            .map_err(failed("starting the ticks".into()))?;
         Ok(SyncSchedule {
             scheduler,
             jobs,
@@ -115,7 +122,12 @@ impl SyncSchedule {
     /// When the scheduler will next sync `shop`, if it schedules it.
     pub async fn next_run(&self, shop: &ShopId) -> Option<DateTime<Utc>> {
         let (_, job_id) = self.jobs.iter().find(|(s, _)| s == shop)?;
-        self.scheduler.clone().next_tick_for_job(*job_id).await.ok().flatten()
+        self.scheduler
+            .clone()
+            .next_tick_for_job(*job_id)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Stops the ticks, tells the runs under way to stop after their page, and waits for
@@ -285,7 +297,10 @@ mod tests {
     async fn the_scheduler_reads_each_shops_schedule_in_its_time_zone() {
         let daily_2am = |zone: &str| Schedule::parse("0 0 2 * * *", &TimeZone::parse(zone).unwrap()).unwrap();
         let schedule = SyncSchedule::start_with(
-            vec![(shop("jakarta"), daily_2am("WIB")), (shop("jayapura"), daily_2am("WIT"))],
+            vec![
+                (shop("jakarta"), daily_2am("WIB")),
+                (shop("jayapura"), daily_2am("WIT")),
+            ],
             |_, _| async {},
         )
         .await
@@ -303,7 +318,10 @@ mod tests {
                 (utc_hour, 0, 0),
                 "{id}: {next}"
             );
-            assert!(next > now && next <= now + chrono::Duration::days(1), "{id}: {next}");
+            assert!(
+                next > now && next <= now + chrono::Duration::days(1),
+                "{id}: {next}"
+            );
         }
         assert_eq!(schedule.next_run(&shop("other")).await, None);
         assert!(schedule.shutdown(Duration::from_secs(5)).await.is_empty());
@@ -314,7 +332,10 @@ mod tests {
         let (schedule, counts) = counting(Duration::ZERO).await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while counts.get(&counts.finished) < 2 {
-            assert!(tokio::time::Instant::now() < deadline, "fewer than 2 runs in 20 s");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "fewer than 2 runs in 20 s"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(schedule.shutdown(Duration::from_secs(5)).await.is_empty());
@@ -358,7 +379,11 @@ mod tests {
         .unwrap();
         began.recv().await.expect("a run began");
         assert!(schedule.shutdown(Duration::from_secs(10)).await.is_empty());
-        assert_eq!(finished.load(Ordering::SeqCst), 1, "the run finished before shutdown returned");
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            1,
+            "the run finished before shutdown returned"
+        );
     }
 
     #[tokio::test]
@@ -374,6 +399,9 @@ mod tests {
         .await
         .unwrap();
         began.recv().await.expect("a run began");
-        assert_eq!(schedule.shutdown(Duration::from_millis(200)).await, vec![shop("toko")]);
+        assert_eq!(
+            schedule.shutdown(Duration::from_millis(200)).await,
+            vec![shop("toko")]
+        );
     }
 }
