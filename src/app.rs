@@ -2,6 +2,14 @@
 //! listener and writes the address file; [`Application::run_until_stopped`] serves until a
 //! shutdown signal, then flushes the store and removes the address file.
 //!
+//! Besides the server, the service runs the sync schedule ([`crate::sync::schedule`]: one
+//! cron scheduler with a job per shop that has sources) and the daily pruning of events.
+//! The shutdown signal reaches all three at once through one `watch` channel: the server
+//! lets requests in flight finish, a scheduled sync stops after the page it is on and stores
+//! its reports, the pruning finishes the shop it is on; the service waits for each for at
+//! most the shutdown grace (`server.shutdown_grace_secs`), then flushes the store. Nothing
+//! is aborted.
+//!
 //! The address file (`laris.serve.json` in the data directory: address and pid) is how a
 //! CLI command pointed at the same `--data-dir` finds the service that holds the store.
 
@@ -291,22 +299,40 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves; then flushes the store and removes the address file.
+    /// Serves, syncs on schedule and prunes events until `shutdown` resolves; then lets each
+    /// finish what it is doing (within the shutdown grace), flushes the store and removes the
+    /// address file.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr();
-        tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
         let store = self.state.store.clone();
-        let mut schedules = start_schedules(&self.state);
-        schedules.push(tokio::spawn(prune_events_daily(self.state.clone())));
+        let schedule =
+            crate::sync::schedule::SyncSchedule::start(self.state.sync.clone(), &self.state.settings.shops)
+                .await
+                .context("starting the sync schedule")?;
+        tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let pruning = tokio::spawn(prune_events_daily(self.state.clone(), stop.clone()));
         let mut limits = self.state.settings.server.limits.clone();
         limits.max_connections = crate::server::fit_connections(limits.max_connections);
-        crate::server::serve(self.listener, web::routes(self.state), limits, shutdown).await;
-        for task in schedules {
-            task.abort();
-        }
+        let grace = limits.shutdown_grace;
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        };
+        let server = crate::server::serve(
+            self.listener,
+            web::routes(self.state),
+            limits,
+            stopping(stop.clone()),
+        );
+        let background = async move {
+            stopping(stop).await;
+            stop_background(schedule, pruning, grace).await;
+        };
+        tokio::join!(signal, server, background);
         store.flush().await?;
         let _ = std::fs::remove_file(self.data_dir.join(SERVE_FILE));
         tracing::info!("laris stopped; store flushed");
@@ -314,50 +340,51 @@ impl Application {
     }
 }
 
-/// Starts each shop's sync schedule (shops without sources have none).
-fn start_schedules(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    let clock = crate::sync::schedule::Clock::starting_at(chrono::Utc::now());
-    let mut tasks = Vec::new();
-    for shop in state.settings.shops.iter().filter(|s| !s.sources.is_empty()) {
-        let cron = crate::sync::schedule::parse(&shop.sync_schedule).expect("validated with the config");
-        let (agent, id) = (state.sync.clone(), shop.id.clone());
-        tracing::info!(shop = %id, schedule = %shop.sync_schedule, "sync scheduled");
-        tasks.push(tokio::spawn(crate::sync::schedule::every(
-            cron,
-            shop.timezone.offset(),
-            clock,
-            move |tick| {
-                let (agent, id) = (agent.clone(), id.clone());
-                async move {
-                    tracing::debug!(shop = %id, %tick, "scheduled sync");
-                    match agent.sync_shop(id.as_str(), &Default::default()).await {
-                        Ok(run) if run.ok => {
-                            tracing::info!(shop = %id, changed = run.changed, "scheduled sync finished")
-                        }
-                        Ok(run) => tracing::warn!(
-                            shop = %id,
-                            errors = ?run.reports.iter().flat_map(|r| r.errors.clone()).collect::<Vec<_>>(),
-                            "scheduled sync finished with errors"
-                        ),
-                        Err(e) => tracing::warn!(shop = %id, error = %e, "scheduled sync skipped"),
-                    }
-                }
-            },
-        )));
-    }
-    tasks
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopping(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Stops the sync schedule and the pruning, each given at most `grace` to finish.
+async fn stop_background(
+    schedule: Option<crate::sync::schedule::SyncSchedule>,
+    pruning: tokio::task::JoinHandle<()>,
+    grace: std::time::Duration,
+) {
+    let schedule = async move {
+        if let Some(schedule) = schedule {
+            schedule.shutdown(grace).await;
+        }
+    };
+    let pruning = async move {
+        match tokio::time::timeout(grace, pruning).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the event pruning task failed"),
+            Err(_) => tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "event pruning still running after the shutdown grace: stopping without it (the next start prunes again)"
+            ),
+        }
+    };
+    tokio::join!(schedule, pruning);
 }
 
 /// Prunes every shop's events past their retention (or over the cap): a minute after the
-/// start, then once a day.
-async fn prune_events_daily(state: AppState) {
+/// start, then once a day, until `stop` turns true (the shop being pruned is finished).
+async fn prune_events_daily(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut every_day = tokio::time::interval_at(
         tokio::time::Instant::now() + std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(24 * 3600),
     );
     loop {
-        every_day.tick().await;
+        tokio::select! {
+            _ = every_day.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
         for shop in &state.settings.shops {
+            if *stop.borrow() {
+                return;
+            }
             let (log, store, id) = (state.event_log.clone(), state.store.clone(), shop.id.clone());
             let pruned =
                 tokio::task::spawn_blocking(move || log.prune(&store, &id, chrono::Utc::now())).await;

@@ -8,10 +8,12 @@ mod env;
 mod error;
 pub mod limits;
 mod raw;
+mod schedule;
 pub mod source;
 pub mod weights;
 
 pub use error::ConfigError;
+pub use schedule::{Schedule, ScheduleError};
 
 use env::apply_env_overrides;
 use error::invalid;
@@ -147,8 +149,8 @@ pub struct ShopSettings {
     pub id: ShopId,
     pub name: String,
     pub timezone: TimeZone,
-    /// Cron expression with seconds, used by the sync agent.
-    pub sync_schedule: String,
+    /// When `laris serve` syncs the shop's sources: cron with seconds, in the shop's time zone.
+    pub sync_schedule: Schedule,
     /// A recording replayed on first start when the store holds no data for this shop.
     pub seed_recording: Option<PathBuf>,
     /// Widget events (JSON lines) stored on the same first start, when the shop had no data.

@@ -25,11 +25,7 @@ const FLOORS: &[&[&str]] = &[
 
 /// Imports allowed to run up or across, each with its reason. Keep this short: an entry
 /// here is a debt the README's architecture section must justify.
-const ALLOWED: &[(&str, &str, &str)] = &[(
-    "config::raw",
-    "sync::schedule",
-    "the cron check moves into config with the parsed Schedule",
-)];
+const ALLOWED: &[(&str, &str, &str)] = &[];
 
 fn floor(room: &str) -> Option<usize> {
     FLOORS.iter().position(|rooms| rooms.contains(&room))

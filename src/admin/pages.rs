@@ -835,7 +835,7 @@ pub fn sync_page(store: &Store, shop: &ShopSettings) -> Result<SyncPage, PageErr
     quarantined.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.origin.cmp(&b.origin)));
     quarantined.truncate(QUARANTINE_LISTED);
     Ok(SyncPage {
-        schedule: shop.sync_schedule.clone(),
+        schedule: shop.sync_schedule.to_string(),
         timezone: shop.timezone.name.clone(),
         sources: shop.sources.iter().map(source_view).collect(),
         reports: store.sync_reports(&shop.id, REPORTS_LISTED)?,

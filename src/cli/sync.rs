@@ -242,6 +242,7 @@ pub(super) fn sync(
                         full,
                         progress: spinner.clone(),
                         now: None,
+                        stop: None,
                     };
                     runs.push(agent.sync_shop(s.as_str(), &options).await?);
                 }

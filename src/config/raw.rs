@@ -223,22 +223,8 @@ impl RawSettings {
                     "use Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT) or UTC",
                 )
             })?;
-            if raw.sync_schedule.split_whitespace().count() != 6 {
-                return Err(invalid(
-                    key("sync_schedule"),
-                    &raw.sync_schedule,
-                    "write a cron expression with six fields, seconds first, e.g. \"0 */30 * * * *\"",
-                ));
-            }
-            if let Err(e) = crate::sync::schedule::parse(&raw.sync_schedule) {
-                return Err(invalid(
-                    key("sync_schedule"),
-                    &raw.sync_schedule,
-                    format!(
-                        "{e}; write six fields, seconds first, e.g. \"0 */30 * * * *\" (every 30 minutes)"
-                    ),
-                ));
-            }
+            let sync_schedule = Schedule::parse(&raw.sync_schedule, &timezone)
+                .map_err(|e| invalid(key("sync_schedule"), &raw.sync_schedule, e.to_string()))?;
             for origin in &raw.allowed_origins {
                 let ok = origin == "*" || origin.starts_with("http://") || origin.starts_with("https://");
                 if !ok || origin.ends_with('/') {
@@ -314,7 +300,7 @@ impl RawSettings {
                 name: raw.name.unwrap_or_else(|| raw.id.clone()),
                 id,
                 timezone,
-                sync_schedule: raw.sync_schedule,
+                sync_schedule,
                 replay_dirs: match raw.replay_dirs {
                     Some(dirs) => dirs.into_iter().map(PathBuf::from).collect(),
                     None => raw.seed_recording.iter().map(PathBuf::from).collect(),

@@ -2,7 +2,9 @@
 //! import pipeline with its own report, then rebuilds the shop's recommendation model when
 //! anything changed. Used by `laris sync`, the schedule inside `laris serve`, and
 //! `POST /admin/api/shops/{shop}/sync`. Two runs of one shop never overlap: the second is
-//! refused with [`SyncError::Busy`] (replays and imports take the same claim).
+//! refused with [`SyncError::Busy`] (replays and imports take the same claim). A run given
+//! the service's shutdown signal ([`SyncOptions::stop`]) stops after the page it is on and
+//! stores its reports, so a stop leaves no interrupted run behind.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -47,6 +49,10 @@ pub struct SyncOptions {
     pub progress: Arc<dyn Progress>,
     /// The run's "now" (order windows end here); the clock when `None`.
     pub now: Option<DateTime<Utc>>,
+    /// The service's shutdown signal. Once true no new request starts: the source under way
+    /// records that it stopped, the run stores its reports, and the model is rebuilt at the
+    /// next start rather than now.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for SyncOptions {
@@ -56,6 +62,7 @@ impl Default for SyncOptions {
             full: false,
             progress: Arc::new(crate::sync::api::Quiet),
             now: None,
+            stop: None,
         }
     }
 }
@@ -165,7 +172,9 @@ impl SyncAgent {
                 _ => Duration::ZERO,
             };
             let mut importer = Importer::new(&self.store, shop.id.clone());
-            match Fetcher::new(source.http(), index, interval, recorder.clone()) {
+            let fetcher = Fetcher::new(source.http(), index, interval, recorder.clone())
+                .map(|f| f.stop_on(options.stop.clone()));
+            match fetcher {
                 Err(e) => importer.record_error(e.to_string()),
                 Ok(fetcher) => match source {
                     SourceSettings::MarketplaceApi(api) => {
@@ -201,11 +210,16 @@ impl SyncAgent {
             reports.push(report);
         }
         let changed = reports.iter().any(SyncReport::changed);
+        let stopping = options.stop.as_ref().is_some_and(|s| *s.borrow());
         // Stale as well when an earlier run was interrupted before its rebuild.
-        let model = if changed || self.store.model_stale(&shop.id)? {
-            Some(self.rebuild(&shop).await?)
-        } else {
+        let model = if !(changed || self.store.model_stale(&shop.id)?) {
             None
+        } else if stopping {
+            // The data is stored; the stale model is rebuilt when the service starts again.
+            tracing::info!(shop = %shop.id, "the service is stopping: the model is rebuilt at the next start");
+            None
+        } else {
+            Some(self.rebuild(&shop).await?)
         };
         self.store.flush().await?;
         Ok(ShopSync {

@@ -2,7 +2,9 @@
 //! a size limit on answers, pacing (a delay between requests, and the marketplace's
 //! `X-Ratelimit-*` headers), retries with exponential backoff and jitter that honour
 //! `429` + `Retry-After`, and the recorder that writes every exchange of a run as a
-//! cassette (FEEDS.md §5) without its secrets.
+//! cassette (FEEDS.md §5) without its secrets. Given the service's shutdown signal, a
+//! fetcher lets the request under way finish and starts no other, so a run stops after the
+//! page it is on.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,6 +30,9 @@ const RECORDED_HEADERS: &[&str] = &[
     "x-ratelimit-remaining",
     "x-ratelimit-full-reset-after",
 ];
+
+/// Why a request was not made once the service began to stop (ends the source's error).
+pub const STOPPING: &str = "the service is stopping; the next run carries on from here";
 
 /// One HTTP answer, its body read whole.
 #[derive(Debug, Clone)]
@@ -125,6 +130,8 @@ pub struct Fetcher {
     next_slot: tokio::sync::Mutex<Instant>,
     /// Least time between two requests' starts.
     interval: Duration,
+    /// The service's shutdown signal: once true, no new request starts.
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +161,30 @@ impl Fetcher {
             source,
             next_slot: tokio::sync::Mutex::new(Instant::now()),
             interval,
+            stop: None,
         })
+    }
+
+    /// Starts no request once `stop` turns true (the service is stopping): the one under
+    /// way finishes, later ones fail with [`STOPPING`] and without waiting out a backoff.
+    pub fn stop_on(mut self, stop: Option<tokio::sync::watch::Receiver<bool>>) -> Fetcher {
+        self.stop = stop;
+        self
+    }
+
+    /// Whether the service is stopping.
+    pub fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| *s.borrow())
+    }
+
+    /// Resolves once the service is stopping; never without a shutdown signal.
+    async fn stopped(&self) {
+        if let Some(stop) = &self.stop {
+            if stop.clone().wait_for(|s| *s).await.is_ok() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
     }
 
     pub fn settings(&self) -> &HttpSettings {
@@ -166,7 +196,10 @@ impl Fetcher {
         let mut next = self.next_slot.lock().await;
         let now = Instant::now();
         if *next > now {
-            tokio::time::sleep_until(*next).await;
+            tokio::select! {
+                _ = tokio::time::sleep_until(*next) => {}
+                _ = self.stopped() => {}
+            }
         }
         *next = Instant::now() + self.interval;
     }
@@ -195,6 +228,12 @@ impl Fetcher {
     /// A transport failure (refused, timed out, cut off) is worth a retry.
     pub async fn once(&self, req: &Request<'_>) -> Result<Answer, Failure> {
         self.wait_turn().await;
+        if self.stopping() {
+            return Err(Failure::Fatal(format!(
+                "{} {} not requested: {STOPPING}",
+                req.method, req.url
+            )));
+        }
         let mut builder = self.client.request(req.method.clone(), req.url);
         if let Some(auth) = &req.authorization {
             builder = builder.header(reqwest::header::AUTHORIZATION, auth);
@@ -264,7 +303,10 @@ impl Fetcher {
                         .unwrap_or_else(|| self.backoff(n))
                         .min(self.settings.max_backoff());
                     tracing::warn!(%error, wait_ms = wait.as_millis() as u64, attempt = n + 1, "retrying");
-                    tokio::time::sleep(wait).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = self.stopped() => return Err(format!("{error} (not tried again: {STOPPING})")),
+                    }
                 }
             }
         }
@@ -486,6 +528,51 @@ mod tests {
             err.contains("HTTP 503") && err.contains("gave up after 3 attempts"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn once_the_service_is_stopping_no_request_starts_and_a_backoff_is_cut_short() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use warp::Filter;
+        let served = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = served.clone();
+        // Busy, come back in an hour: without the stop the fetcher would wait that hour.
+        let route = warp::any().map(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            warp::http::Response::builder()
+                .status(503)
+                .header("retry-after", "3600")
+                .body(Vec::<u8>::new())
+                .unwrap()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/products", listener.local_addr().unwrap());
+        tokio::spawn(warp::serve(route).incoming(listener).run());
+
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let f = fetcher(HttpSettings {
+            retries: 5,
+            max_backoff_secs: 3600,
+            ..Default::default()
+        })
+        .stop_on(Some(stop_rx));
+        let get = tokio::spawn(async move { f.get(&url, "products").await });
+        while served.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop.send(true).unwrap();
+        // A bound against a hang only: the backoff it cuts short is an hour.
+        let err = tokio::time::timeout(Duration::from_secs(60), get)
+            .await
+            .expect("the backoff ends when the service stops")
+            .unwrap()
+            .unwrap_err();
+        assert!(err.contains("HTTP 503") && err.contains(STOPPING), "{err}");
+        assert_eq!(served.load(Ordering::SeqCst), 1, "no attempt after the stop");
+
+        let stopped = fetcher(HttpSettings::default()).stop_on(Some(tokio::sync::watch::channel(true).1));
+        let err = stopped.get("http://127.0.0.1:9/x", "products").await.unwrap_err();
+        assert!(err.contains("not requested") && err.contains(STOPPING), "{err}");
     }
 
     #[test]

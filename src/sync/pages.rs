@@ -2,6 +2,7 @@
 //! sitemaps followed) or by `urls`, read politely — at most `concurrency` at a time and
 //! `delay_ms` between request starts — and parsed from JSON-LD or Open Graph meta
 //! (FEEDS.md §3). Each page is one page through the pipeline; pages bring no orders.
+//! When the service begins to stop, the pages being read are finished and no more are.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::config::source::StorefrontSource;
 use crate::feeds::storefront;
 use crate::sync::api::Progress;
-use crate::sync::http::Fetcher;
+use crate::sync::http::{Fetcher, STOPPING};
 use crate::sync::pipeline::{ImportError, Importer, Incoming, Page};
 
 /// Nested sitemaps followed at most.
@@ -64,6 +65,11 @@ pub async fn run(
     }
     let total = urls.len();
     for (chunk_no, chunk) in urls.chunks(source.concurrency).enumerate() {
+        if fetcher.stopping() {
+            let read = chunk_no * source.concurrency;
+            importer.record_error(format!("stopped after {read} of {total} pages: {STOPPING}"));
+            return Ok(());
+        }
         progress.step(&format!(
             "pages {}–{} of {total}",
             chunk_no * source.concurrency + 1,

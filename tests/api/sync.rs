@@ -1,7 +1,7 @@
 //! The sync agent against a real HTTP marketplace on 127.0.0.1: the mock marketplace
 //! playing recordings from `tests/fixtures/marketplace/` (made by its `generate.py`), with
 //! faults scripted in them; record and replay; the service syncing on demand and on
-//! schedule.
+//! schedule, and a scheduled run stopping after its page when the service stops.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -585,4 +585,92 @@ async fn the_service_syncs_the_demo_shop_on_its_schedule() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn a_scheduled_sync_under_way_at_shutdown_stops_after_its_page_and_the_service_returns() {
+    const PAGES: usize = 40;
+    let page = |i: usize| {
+        format!(
+            r#"<html><head><script type="application/ld+json">{{"@type":"Product","name":"Produk {i}","sku":"P-{i:03}",
+ "offers":{{"@type":"Offer","price":"{price}","priceCurrency":"IDR"}}}}</script></head><body></body></html>"#,
+            price = 10_000 + i * 100
+        )
+    };
+    let (base, _files) = serve_files(|_| {
+        (0..PAGES)
+            .map(|i| {
+                let path: &'static str = format!("/p/{i}").leak();
+                (path, "text/html", page(i).into_bytes())
+            })
+            .collect()
+    })
+    .await;
+    let urls: Vec<String> = (0..PAGES).map(|i| format!("\"{base}/p/{i}\"")).collect();
+    // Every second, one page at a time, 250 ms apart: a run takes about 10 s.
+    let text = format!(
+        "[admin]\ntoken = \"{TOKEN}\"\n[[shops]]\nid = \"toko\"\nsync_schedule = \"* * * * * *\"\n\
+         [[shops.sources]]\nkind = \"storefront\"\nurls = [{}]\nconcurrency = 1\ndelay_ms = 250\n",
+        urls.join(", ")
+    );
+    let settings = Settings::from_toml(&text, Path::new("test.toml"), &[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let app = laris::app::Application::build(settings, dir.path(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let store = app.state().store.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+
+    // A scheduled run has committed its first page and is still going.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(run) = store.interrupted_run(&shop()).unwrap() {
+            if run.pages >= 1 {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled run under way within 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    // A bound against a hang only: the run stops after its page, well within the grace.
+    tokio::time::timeout(std::time::Duration::from_secs(60), service)
+        .await
+        .expect("the service returns after the shutdown signal")
+        .unwrap()
+        .expect("the service stops cleanly");
+
+    assert_eq!(
+        store.interrupted_run(&shop()).unwrap(),
+        None,
+        "the run ended with its report, not interrupted"
+    );
+    let reports = store.sync_reports(&shop(), 10).unwrap();
+    assert_eq!(reports.len(), 1, "one scheduled run: {reports:?}");
+    let report = &reports[0];
+    assert!(!report.ok && (report.pages as usize) < PAGES, "{report:?}");
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("the service is stopping")),
+        "the report says why it stopped: {:?}",
+        report.errors
+    );
+    assert_eq!(
+        store.products(&shop()).unwrap().len() as u64,
+        report.products.inserted,
+        "every page read was stored whole"
+    );
+    assert!(report.products.inserted >= 1);
+    assert!(
+        !dir.path().join(laris::app::SERVE_FILE).exists(),
+        "the address file is removed"
+    );
 }
