@@ -711,7 +711,10 @@ impl Default for SledBackend {
 
 impl Backend for SledBackend {
     fn open(&self) -> Box<dyn ShopStore> {
-        Box::new(crate::store::Store::open(self.dir.path()).expect("the sled store opens"))
+        let dir = self.dir.path();
+        Box::new(crate::store::sled_backend::when_released(|| {
+            crate::store::Store::open(dir)
+        }))
     }
 }
 

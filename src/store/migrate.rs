@@ -102,6 +102,7 @@ mod tests {
 
     use super::*;
     use crate::domain::ShopId;
+    use crate::store::sled_backend::when_released;
     use crate::store::{ImportBatch, ShopStore, Store};
 
     fn bad(origin: &str) -> Quarantined {
@@ -124,7 +125,7 @@ mod tests {
     }
 
     fn keys(dir: &Path) -> Vec<Vec<u8>> {
-        let db = sled::open(dir.join("store")).unwrap();
+        let db = when_released(|| sled::open(dir.join("store")));
         let tree = db.open_tree("records").unwrap();
         tree.iter().keys().map(|k| k.unwrap().to_vec()).collect()
     }
@@ -167,7 +168,7 @@ mod tests {
         let product_key = b"toko\0p\0A-1".to_vec();
         {
             // A store as format 1 left it, written straight through sled: no marker.
-            let db = sled::open(dir.path().join("store")).unwrap();
+            let db = when_released(|| sled::open(dir.path().join("store")));
             let tree = db.open_tree("records").unwrap();
             for r in &records {
                 tree.insert(v1_key("toko", r), codec::encode(r)).unwrap();
@@ -176,7 +177,7 @@ mod tests {
             db.flush().unwrap();
         }
 
-        let store = Store::open(dir.path()).unwrap();
+        let store = when_released(|| Store::open(dir.path()));
         let mut kept = store.quarantined(&shop).unwrap();
         kept.sort_by(|a, b| a.origin.cmp(&b.origin));
         assert_eq!(kept, records.to_vec(), "every quarantined record is still there");
@@ -205,7 +206,7 @@ mod tests {
             assert!(!after_first.contains(&v1_key("toko", r)), "old keys are gone");
         }
         {
-            let db = sled::open(dir.path().join("store")).unwrap();
+            let db = when_released(|| sled::open(dir.path().join("store")));
             let tree = db.open_tree("records").unwrap();
             assert_eq!(
                 codec::decode::<u32>(&tree.get(FORMAT_KEY).unwrap().unwrap()),
@@ -214,7 +215,7 @@ mod tests {
             // A second open has nothing to do.
             assert_eq!(upgrade(&tree, dir.path()).unwrap(), None);
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = when_released(|| Store::open(dir.path()));
         assert_eq!(store.quarantined_count(&shop).unwrap(), 3);
         drop(store);
         assert_eq!(keys(dir.path()), after_first, "the second open rewrote nothing");
@@ -224,20 +225,24 @@ mod tests {
     fn a_store_of_a_newer_format_is_refused_with_advice() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::open(dir.path().join("store")).unwrap();
+            let db = when_released(|| sled::open(dir.path().join("store")));
             let tree = db.open_tree("records").unwrap();
             tree.insert(FORMAT_KEY, codec::encode(&(FORMAT + 1))).unwrap();
             db.flush().unwrap();
         }
-        let err = Store::open(dir.path()).err().expect("refused").to_string();
+        let err = when_released(|| match Store::open(dir.path()) {
+            Err(e @ StoreError::NewerFormat { .. }) => Ok(e.to_string()),
+            Err(e) => Err(e),
+            Ok(_) => panic!("a store of a newer format opened"),
+        });
         assert!(err.contains("format 3") && err.contains("upgrade laris"), "{err}");
     }
 
     #[test]
     fn a_new_store_starts_at_the_current_format() {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path()).unwrap());
-        let db = sled::open(dir.path().join("store")).unwrap();
+        drop(when_released(|| Store::open(dir.path())));
+        let db = when_released(|| sled::open(dir.path().join("store")));
         let tree = db.open_tree("records").unwrap();
         assert_eq!(upgrade(&tree, dir.path()).unwrap(), None);
     }

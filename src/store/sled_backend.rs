@@ -595,6 +595,27 @@ fn owner_only(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Opens a store again in a process that just dropped it. sled releases its file lock
+/// from a background thread after the last handle goes, so the reopen waits for that, at
+/// most a few seconds; any other error fails the test at once.
+#[cfg(test)]
+pub(crate) fn when_released<T, E: std::fmt::Display>(mut open: impl FnMut() -> Result<T, E>) -> T {
+    for _ in 0..500 {
+        match open() {
+            Ok(opened) => return opened,
+            Err(e) => {
+                let msg = e.to_string();
+                if !(msg.contains("could not acquire lock") || msg.contains("held by another laris process"))
+                {
+                    panic!("the store does not open: {msg}");
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the store stayed locked after its last handle was dropped")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -638,7 +659,7 @@ mod tests {
             .unwrap();
             db.flush().unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = when_released(|| Store::open(dir.path()));
         assert_eq!(
             store.product_cursor(&shop, 0).unwrap(),
             Some(ProductCursor {
