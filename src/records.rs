@@ -1,5 +1,7 @@
 //! The records Laris keeps per shop: products, orders, customers, sync reports,
-//! quarantined feed records and the widget's events. Plain data; the store encodes them, feeds produce them.
+//! quarantined feed records, the widget's events, and the markers and cursors that say how
+//! far a run, a source or the first-start seeding got. Plain data; the store encodes them,
+//! feeds produce them.
 //!
 //! Every field added later must carry `#[serde(default)]` so that records written by an
 //! older Laris still decode (the store's encoding is versioned JSON).

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::model::rebuild::Models;
-use crate::records::RunMarker;
-use crate::records::{Quarantined, SyncReport};
+use crate::records::{Quarantined, RunMarker, SyncReport};
 use crate::store::{ShopStore, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

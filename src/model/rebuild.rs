@@ -6,12 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use serde::de::DeserializeOwned;
 
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::model::{build_model, ShopModel, MODEL_VERSION};
-use serde::de::DeserializeOwned;
-
 use crate::store::{codec, ShopStore, Snapshot, Store, StoreError};
 
 /// The model as the store keeps it: the store's record encoding (a version byte, then
