@@ -8,6 +8,7 @@ use laris::config::RecommendSettings;
 use laris::domain::{ProductId, ShopId};
 use laris::model::build_model;
 use laris::model::serve::{recommend, Lang, Request};
+use laris::store::ShopStore;
 
 fn demo() -> (Vec<laris::records::Product>, Vec<laris::records::Order>) {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use laris::domain::ShopId;
-use laris::store::Store;
+use laris::store::{ShopStore, Store};
 
 const BATCH: usize = 10;
 const ROUND: Duration = Duration::from_secs(2);
@@ -22,10 +22,15 @@ async fn round(store: &Store, writers: usize, durable: bool) -> f64 {
     for _ in 0..writers {
         let (store, shop, done) = (store.clone(), shop.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
-            let events = vec![
-                serde_json::json!({"type": "impression", "slot": "similar", "product": "SRD-100"});
-                BATCH
-            ];
+            let event = laris::records::Event {
+                kind: laris::records::EventKind::Impression,
+                slot: Some(laris::domain::Slot::Similar),
+                product: Some(laris::domain::ProductId::parse("SRD-100").unwrap()),
+                item: None,
+                at: None,
+                customer: None,
+            };
+            let events = vec![event; BATCH];
             while Instant::now() < end {
                 store.append_events(&shop, &events).unwrap();
                 if durable {

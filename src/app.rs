@@ -23,7 +23,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::store::Store;
+use crate::records::Seeding;
+use crate::store::{ShopStore, Store};
 use crate::web::{self, AppState};
 
 /// Name of the address file in the data directory.
@@ -131,16 +132,6 @@ fn kept_secret(
     Ok(Some(token))
 }
 
-/// The state that says how far a shop's first-start seeding got.
-const SEEDING: &str = "seeding";
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Seeding {
-    Started,
-    Done,
-}
-
 /// Replays each shop's `seed_recording` and stores its `seed_events` on the first start.
 ///
 /// Seeding is resumable: a `started` mark is on disk before the first record, `done` after
@@ -153,7 +144,7 @@ pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()
         if shop.seed_recording.is_none() && shop.seed_events.is_none() {
             continue;
         }
-        let resume = match store.state::<Seeding>(&shop.id, SEEDING)? {
+        let resume = match store.seeding(&shop.id)? {
             Some(Seeding::Done) => continue,
             Some(Seeding::Started) => true,
             None if store.has_data(&shop.id)? || store.has_events(&shop.id)? => continue,
@@ -167,7 +158,7 @@ pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()
             )),
             None => None,
         };
-        store.put_state(&shop.id, SEEDING, &Seeding::Started)?;
+        store.set_seeding(&shop.id, Seeding::Started)?;
         store.flush_blocking()?;
         if resume {
             let removed = store.remove_events(&shop.id)?;
@@ -185,7 +176,7 @@ pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()
             tracing::info!(shop = %shop.id, events = events.len(), file = %file.display(), "seeded widget events on first start");
         }
         store.flush_blocking()?;
-        store.put_state(&shop.id, SEEDING, &Seeding::Done)?;
+        store.set_seeding(&shop.id, Seeding::Done)?;
     }
     store.flush_blocking()?;
     Ok(())

@@ -13,7 +13,8 @@
 //! - [`config`]: `config/laris.toml` + `LARIS_…` variables, validated into [`config::Settings`].
 //! - [`domain`]: ids, money ([`domain::Rupiah`]), order statuses, pack sizes: parsed once.
 //! - [`records`]: products, orders, customers, reports: the data the store keeps.
-//! - [`store`]: the only code that knows sled.
+//! - [`store`]: the store API ([`store::ShopStore`]) and its sled backend, the only code
+//!   that knows sled.
 //! - [`feeds`]: pure parsers of each source kind's raw data.
 //! - [`sync`]: the import pipeline, recordings and replay.
 //! - [`customers`]: customers derived from orders.

@@ -1,5 +1,7 @@
 //! The records Laris keeps per shop: products, orders, customers, sync reports,
-//! quarantined feed records and the widget's events. Plain data; the store encodes them, feeds produce them.
+//! quarantined feed records, the widget's events, and the markers and cursors that say how
+//! far a run, a source or the first-start seeding got. Plain data; the store encodes them,
+//! feeds produce them.
 //!
 //! Every field added later must carry `#[serde(default)]` so that records written by an
 //! older Laris still decode (the store's encoding is versioned JSON).
@@ -317,4 +319,45 @@ pub struct Event {
     /// from the body, never personal data); attribution then only credits that customer's orders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+}
+
+/// An import, sync or replay under way: written with its first page, removed in the batch
+/// that stores its report. Found at rest, it says a run was interrupted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMarker {
+    pub started_at: DateTime<Utc>,
+    /// Pages committed so far.
+    pub pages: u64,
+}
+
+/// How far a shop's first-start seeding got: `started` is on disk before the first seeded
+/// record, `done` after the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seeding {
+    Started,
+    Done,
+}
+
+/// A marketplace source's products cursor: the newest update time imported, and when the
+/// last full pass ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProductCursor {
+    pub newest_update: Option<i64>,
+    pub last_full_pass: Option<DateTime<Utc>>,
+}
+
+/// A marketplace source's orders cursor: every window up to this Unix time has been read
+/// completely.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderCursor {
+    pub synced_to: i64,
+}
+
+/// Where one configured source (by its index in the shop's `sources`) stands, committed
+/// with the last page it covers so that a cursor is never ahead of its data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncCursor {
+    Products { source: usize, cursor: ProductCursor },
+    Orders { source: usize, cursor: OrderCursor },
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::model::rebuild::Models;
-use crate::records::{Quarantined, SyncReport};
-use crate::store::{RunMarker, Store, StoreError};
+use crate::records::{Quarantined, RunMarker, SyncReport};
+use crate::store::{ShopStore, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -91,7 +91,7 @@ impl ModelStatus {
             rules: Vec<IgnoredAny>,
         }
         // A snapshot this laris cannot read is rebuilt by the next start: none to show.
-        let m: Counted = store.model(shop, crate::model::rebuild::SNAPSHOT).ok()??;
+        let m: Counted = crate::model::rebuild::stored_snapshot(store, shop).ok()??;
         Some(ModelStatus {
             built_at: m.built_at,
             products: m.products.len(),
@@ -133,8 +133,8 @@ pub fn status(
                 .count(),
             orders: orders.len(),
             paid_orders: orders.iter().filter(|o| o.is_purchase()).count(),
-            customers: store.customer_count(&shop.id),
-            quarantined: store.quarantined_count(&shop.id),
+            customers: store.customer_count(&shop.id)?,
+            quarantined: store.quarantined_count(&shop.id)?,
             last_sync: store.last_sync_report(&shop.id)?,
             recent_syncs: store.sync_reports(&shop.id, RECENT_SYNCS)?,
             quarantine: if only.is_some() {
@@ -147,8 +147,8 @@ pub fn status(
             },
             model_stale: store.model_stale(&shop.id)?,
             interrupted_run: store.interrupted_run(&shop.id)?,
-            events: store.event_count(&shop.id),
-            feedback: store.feedback_count(&shop.id),
+            events: store.event_count(&shop.id)?,
+            feedback: store.feedback_count(&shop.id)?,
             model: match live {
                 Some(models) => models.get(&shop.id).map(|m| ModelStatus::of(&m)),
                 None => ModelStatus::stored(store, &shop.id),
@@ -238,7 +238,17 @@ mod tests {
         let (_, model) = crate::sync::replay::replay_and_rebuild(&store, shop, &recording).unwrap();
         for item in ["TPG-100", "SBL-150"] {
             store
-                .append_event(&shop.id, &serde_json::json!({"type": "click", "item": item}))
+                .append_event(
+                    &shop.id,
+                    &crate::records::Event {
+                        kind: crate::records::EventKind::Click,
+                        slot: None,
+                        product: None,
+                        item: Some(crate::domain::ProductId::parse(item).unwrap()),
+                        at: None,
+                        customer: None,
+                    },
+                )
                 .unwrap();
         }
         let mut message = Feedback {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use laris::app::Application;
 use laris::config::Settings;
+use laris::store::ShopStore;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

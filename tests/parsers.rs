@@ -21,7 +21,7 @@ use laris::feeds::marketplace::{page_records, parse_order, parse_product};
 use laris::feeds::storefront::{parse_page, parse_sitemap};
 use laris::feeds::FeedError;
 use laris::records::ProductStatus;
-use laris::store::Store;
+use laris::store::{ShopStore, Store};
 use laris::sync::pipeline::{api_orders, api_products, Incoming};
 use laris::sync::recording::{Exchange, Recording};
 

@@ -25,7 +25,7 @@ use crate::model::serve::{recommend, Lang, Recommendations, Request};
 use crate::model::ShopModel;
 use crate::recommend::blend::{BlendFit, BlendMode, ListFit, SIGNAL_NAMES};
 use crate::records::{Customer, Feedback, FeedbackStatus, Order, ProductStatus, Quarantined, SyncReport};
-use crate::store::{Store, StoreError};
+use crate::store::{ShopStore, Store, StoreError};
 
 /// Most buckets an overview may have, so that `period=day&from=1900-01-01` cannot make a
 /// page of tens of thousands of rows.

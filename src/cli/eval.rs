@@ -16,7 +16,7 @@ use crate::app::ServeFile;
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::eval::{evaluate, EvalConfig, ModelKind, Progress, SplitRule};
-use crate::store::Store;
+use crate::store::{ShopStore, Store};
 
 /// `laris eval`: offline evaluation of every model on a shop's own purchases, or on a plain
 /// basket file.

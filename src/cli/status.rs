@@ -7,6 +7,7 @@ use super::{open_store, shop_id};
 use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::status::StatusReport;
+use crate::store::ShopStore;
 
 pub(super) fn status(
     settings: &Settings,

@@ -11,6 +11,7 @@ use crate::app::{self};
 use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::records::SyncReport;
+use crate::store::ShopStore;
 
 /// The recording as the service may read it: itself when it lies in one of the shop's
 /// replay directories, else a copy made in the data directory's `recordings/{shop}/` (the

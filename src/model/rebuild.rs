@@ -6,14 +6,38 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use serde::de::DeserializeOwned;
 
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::model::{build_model, ShopModel, MODEL_VERSION};
-use crate::store::{Store, StoreError};
+use crate::store::{codec, ShopStore, Snapshot, Store, StoreError};
 
-/// Name of the snapshot in the store.
-pub const SNAPSHOT: &str = "recommend";
+/// The model as the store keeps it: the store's record encoding (a version byte, then
+/// JSON), so a snapshot written by an older Laris still reads.
+pub fn encode_snapshot(model: &ShopModel, generation: Option<u64>) -> Snapshot {
+    Snapshot {
+        generation,
+        bytes: codec::encode(model),
+    }
+}
+
+/// The shop's stored snapshot read as `T`: the whole [`ShopModel`], or a view of some of
+/// its fields. `None` when no model is stored.
+pub fn stored_snapshot<T: DeserializeOwned>(
+    store: &dyn ShopStore,
+    shop: &ShopId,
+) -> Result<Option<T>, StoreError> {
+    let Some(snapshot) = store.model_snapshot(shop)? else {
+        return Ok(None);
+    };
+    codec::decode(&snapshot.bytes)
+        .map(Some)
+        .map_err(|reason| StoreError::Decode {
+            key: format!("{shop}/model snapshot"),
+            reason,
+        })
+}
 
 /// The current model of every shop. Readers take an `Arc` without locking; a rebuild
 /// replaces the whole map (shops are few), so a reader sees the old or the new snapshot.
@@ -45,7 +69,7 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
     let generation = store.data_generation(&shop.id)?;
     let products = store.products(&shop.id)?;
     let orders = store.orders(&shop.id)?;
-    let previous = match store.model::<ShopModel>(&shop.id, SNAPSHOT) {
+    let previous = match stored_snapshot::<ShopModel>(store, &shop.id) {
         Ok(Some(m)) => m.loyalty.standings,
         _ => Default::default(),
     };
@@ -66,7 +90,7 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
         chrono::Utc::now(),
     );
     model.loyalty = loyalty;
-    store.put_rebuild(&shop.id, &customers, SNAPSHOT, &model, generation)?;
+    store.put_rebuild(&shop.id, &customers, &encode_snapshot(&model, generation))?;
     tracing::info!(
         shop = %shop.id,
         products = model.products.len(),
@@ -85,7 +109,7 @@ pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, 
         tracing::info!(shop = %shop.id, "the stored model predates the shop's data (an import ended before its rebuild): rebuilding");
         return rebuild_shop(store, shop);
     }
-    match store.model::<ShopModel>(&shop.id, SNAPSHOT) {
+    match stored_snapshot::<ShopModel>(store, &shop.id) {
         Ok(Some(m)) if m.version == MODEL_VERSION => Ok(m),
         Ok(_) => rebuild_shop(store, shop),
         Err(StoreError::Decode { .. }) => rebuild_shop(store, shop),

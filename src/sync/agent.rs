@@ -19,7 +19,7 @@ use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::model::rebuild::{ModelSummary, Models};
 use crate::records::SyncReport;
-use crate::store::{Store, StoreError};
+use crate::store::{ShopStore, Store, StoreError};
 use crate::sync::api::{ApiRun, Progress, Tokens};
 use crate::sync::http::{Fetcher, Recorder};
 use crate::sync::pipeline::{ImportError, Importer};

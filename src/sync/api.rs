@@ -4,9 +4,9 @@
 //! inactive), and order windows of at most three days from the last cursor minus an
 //! overlap, so that later status changes reach stored orders.
 //!
-//! Cursors live in the store's sync state and are written in the same batch as the last
-//! page they cover: a failed page stops the source and leaves its cursor where it was, and
-//! a crash loses nothing that was committed.
+//! Cursors ([`ProductCursor`], [`OrderCursor`]) are records the store keeps per source,
+//! written in the same batch as the last page they cover: a failed page stops the source
+//! and leaves its cursor where it was, and a crash loses nothing that was committed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,11 +15,12 @@ use std::time::Duration;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::config::source::ApiSource;
 use crate::feeds::FeedError;
+use crate::records::{OrderCursor, ProductCursor, SyncCursor};
 use crate::sync::http::{Failure, Fetcher, Request};
 use crate::sync::pipeline::{api_orders, api_products, ImportError, Importer, Incoming, Page};
 
@@ -55,27 +56,6 @@ impl Tokens {
     fn forget(&self, key: &(String, String)) {
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
-}
-
-/// Products cursor: the newest update time imported, and when the last full pass ended.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProductCursor {
-    pub newest_update: Option<i64>,
-    pub last_full_pass: Option<DateTime<Utc>>,
-}
-
-/// Orders cursor: every window up to this Unix time has been read completely.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OrderCursor {
-    pub synced_to: i64,
-}
-
-pub fn product_cursor_key(source: usize) -> String {
-    format!("source:{source}:products")
-}
-
-pub fn order_cursor_key(source: usize) -> String {
-    format!("source:{source}:orders")
 }
 
 /// What a source run reports while it goes (a progress bar, the log).
@@ -202,8 +182,7 @@ impl ApiRun<'_> {
     /// cursor. Full pass (every `full_pass_hours`, or forced): every page, then products that
     /// vanished are marked inactive.
     pub async fn products(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
-        let key = product_cursor_key(self.source);
-        let cursor: ProductCursor = importer.state(&key)?.unwrap_or_default();
+        let cursor = importer.product_cursor(self.source)?.unwrap_or_default();
         let full = self.full
             || cursor.last_full_pass.is_none_or(|at| {
                 self.now - at >= chrono::Duration::hours(i64::from(self.api.full_pass_hours))
@@ -278,8 +257,10 @@ impl ApiRun<'_> {
                         cursor.last_full_pass
                     },
                 };
-                page.state
-                    .push((key.clone(), serde_json::to_value(&next).expect("plain data")));
+                page.cursor = Some(SyncCursor::Products {
+                    source: self.source,
+                    cursor: next,
+                });
                 page.ends_full_pass = full;
             }
             importer.import_page(page)?;
@@ -294,8 +275,7 @@ impl ApiRun<'_> {
     /// Orders in windows of at most three days, from the cursor minus the overlap (or
     /// `history_days` back on the first run) up to now.
     pub async fn orders(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
-        let key = order_cursor_key(self.source);
-        let cursor: Option<OrderCursor> = importer.state(&key)?;
+        let cursor = importer.order_cursor(self.source)?;
         let now = self.now.timestamp();
         let from = match &cursor {
             Some(c) => c.synced_to - i64::from(self.api.overlap_days) * 86_400,
@@ -360,8 +340,10 @@ impl ApiRun<'_> {
                 let mut page = Page::new(&url, records);
                 if last {
                     let next = OrderCursor { synced_to: end };
-                    page.state
-                        .push((key.clone(), serde_json::to_value(&next).expect("plain data")));
+                    page.cursor = Some(SyncCursor::Orders {
+                        source: self.source,
+                        cursor: next,
+                    });
                 }
                 importer.import_page(page)?;
                 if last {

@@ -10,8 +10,11 @@ use serde_json::Value;
 
 use crate::domain::{ProductId, ShopId};
 use crate::feeds::{marketplace, FeedError};
-use crate::records::{Order, Product, ProductStatus, Quarantined, SyncReport, UpsertCounts};
-use crate::store::{ImportBatch, RunMarker, Store, StoreError};
+use crate::records::{
+    Order, OrderCursor, Product, ProductCursor, ProductStatus, Quarantined, RunMarker, SyncCursor,
+    SyncReport, UpsertCounts,
+};
+use crate::store::{ImportBatch, ShopStore, Store, StoreError};
 
 /// Raw records kept in quarantine are cut to this many bytes.
 const QUARANTINE_RECORD_LIMIT: usize = 4096;
@@ -61,13 +64,13 @@ pub enum Incoming {
     },
 }
 
-/// What one page brings: its records and the sync state to write with them.
+/// What one page brings: its records and the sync cursor to write with them.
 #[derive(Debug)]
 pub struct Page {
     pub origin: String,
     pub records: Vec<Incoming>,
-    /// `(name, value)` pairs stored with the page's data, in the same atomic batch.
-    pub state: Vec<(String, Value)>,
+    /// The cursor stored with the page's data, in the same atomic batch.
+    pub cursor: Option<SyncCursor>,
     /// This page ends a full product pass ([`Importer::begin_full_pass`]).
     pub ends_full_pass: bool,
 }
@@ -77,7 +80,7 @@ impl Page {
         Page {
             origin: origin.to_string(),
             records,
-            state: Vec::new(),
+            cursor: None,
             ends_full_pass: false,
         }
     }
@@ -182,9 +185,14 @@ impl<'a> Importer<'a> {
         &self.shop
     }
 
-    /// A piece of sync state (a cursor) as last committed.
-    pub fn state<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
-        self.store.state(&self.shop, name)
+    /// The products cursor of the shop's source number `source`, as last committed.
+    pub fn product_cursor(&self, source: usize) -> Result<Option<ProductCursor>, StoreError> {
+        self.store.product_cursor(&self.shop, source)
+    }
+
+    /// The orders cursor of the shop's source number `source`, as last committed.
+    pub fn order_cursor(&self, source: usize) -> Result<Option<OrderCursor>, StoreError> {
+        self.store.order_cursor(&self.shop, source)
     }
 
     /// Notes an error that stopped part of the run (a page, a source) for the report.
@@ -201,30 +209,25 @@ impl<'a> Importer<'a> {
         reason: &FeedError,
     ) {
         tracing::warn!(shop = %self.shop, kind, origin, %reason, "record quarantined");
-        batch.quarantine(
-            &self.shop,
-            &Quarantined {
-                at: Utc::now(),
-                kind: kind.to_string(),
-                origin: origin.to_string(),
-                reason: reason.to_string(),
-                record: truncate(&record.to_string()),
-            },
-        );
+        batch.quarantine(Quarantined {
+            at: Utc::now(),
+            kind: kind.to_string(),
+            origin: origin.to_string(),
+            reason: reason.to_string(),
+            record: truncate(&record.to_string()),
+        });
     }
 
     fn commit(&mut self, mut batch: ImportBatch) -> Result<(), StoreError> {
-        batch.mark_run(
-            &self.shop,
-            &RunMarker {
-                started_at: self.started,
-                pages: self.pages,
-            },
-        );
-        self.products.add(&batch.products);
-        self.orders.add(&batch.orders);
-        self.quarantined += batch.quarantined;
-        self.store.apply(batch)
+        batch.mark_run(RunMarker {
+            started_at: self.started,
+            pages: self.pages,
+        });
+        let applied = self.store.apply(batch)?;
+        self.products.add(&applied.products);
+        self.orders.add(&applied.orders);
+        self.quarantined += applied.quarantined;
+        Ok(())
     }
 
     /// Chooses our id: the SKU when no other product of the shop holds it, else the
@@ -255,7 +258,7 @@ impl<'a> Importer<'a> {
     /// records are upserted, bad ones quarantined, and the page's state (a sync cursor) is
     /// written in the same batch, so a crash never leaves a cursor ahead of its data.
     pub fn import_page(&mut self, page: Page) -> Result<(), ImportError> {
-        let mut batch = self.store.batch();
+        let mut batch = ImportBatch::new(&self.shop);
         for record in page.records {
             match record {
                 Incoming::ApiProduct(mut feed) => {
@@ -263,18 +266,18 @@ impl<'a> Importer<'a> {
                     if let Some(seen) = self.full_pass.as_mut() {
                         seen.insert(feed.marketplace_id.clone());
                     }
-                    self.store.upsert_product(&mut batch, &self.shop, &feed.product)?;
+                    batch.upsert_product(feed.product);
                 }
                 Incoming::Product(product) => {
                     let product = match self.store.product(&self.shop, &product.id)? {
                         Some(stored) => fill_from(product, stored),
                         None => product,
                     };
-                    self.store.upsert_product(&mut batch, &self.shop, &product)?;
+                    batch.upsert_product(product);
                 }
                 Incoming::Order(mut order) => {
                     self.resolve_lines(&mut order)?;
-                    self.store.upsert_order(&mut batch, &self.shop, &order)?;
+                    batch.upsert_order(order);
                 }
                 Incoming::Bad {
                     kind,
@@ -287,8 +290,8 @@ impl<'a> Importer<'a> {
         if page.ends_full_pass {
             self.mark_vanished(&mut batch)?;
         }
-        for (name, value) in &page.state {
-            batch.set_state(&self.shop, name, value);
+        if let Some(cursor) = page.cursor {
+            batch.set_cursor(cursor);
         }
         self.pages += 1;
         self.commit(batch)?;
@@ -314,7 +317,7 @@ impl<'a> Importer<'a> {
             if vanished && product.status == ProductStatus::Active {
                 tracing::info!(shop = %self.shop, product = %product.id, "product vanished from the marketplace: marked inactive");
                 product.status = ProductStatus::Inactive;
-                self.store.upsert_product(batch, &self.shop, &product)?;
+                batch.upsert_product(product);
             }
         }
         Ok(())
@@ -392,7 +395,7 @@ impl<'a> Importer<'a> {
 
     /// Stores the run's report, and removes its run marker in the same write. Customers
     /// are derived by the model rebuild that every change of data is followed by (the
-    /// changed data marked the model stale: see [`Store::model_stale`]).
+    /// changed data marked the model stale: see [`ShopStore::model_stale`]).
     pub fn finish(self, kind: &str, source: &str) -> Result<SyncReport, StoreError> {
         let finished = Utc::now();
         let report = SyncReport {

@@ -22,7 +22,7 @@ use crate::admin::analytics::EventSummary;
 use crate::config::Settings;
 use crate::domain::{ProductId, ShopId, Slot};
 use crate::records::{Event, EventKind};
-use crate::store::{Store, StoreError};
+use crate::store::{ShopStore, Store, StoreError};
 use crate::web::{known_shop, reject, with_cors, with_state, AppState};
 
 /// Largest beacon body: a batch of a few dozen events.
@@ -122,10 +122,7 @@ impl EventLog {
     pub fn load(settings: &Settings, store: &Store) -> Result<EventLog, StoreError> {
         let mut summaries = HashMap::new();
         for shop in &settings.shops {
-            summaries.insert(
-                shop.id.clone(),
-                EventSummary::of(&store.events::<Event>(&shop.id)?),
-            );
+            summaries.insert(shop.id.clone(), EventSummary::of(&store.events(&shop.id)?));
         }
         let server = &settings.server;
         Ok(EventLog {
@@ -178,9 +175,9 @@ impl EventLog {
         } else {
             usize::MAX
         };
-        let removed = store.prune_events::<Event>(shop, |e| e.at.is_some_and(|at| at < cutoff), keep)?;
+        let removed = store.prune_events(shop, &|e| e.at.is_some_and(|at| at < cutoff), keep)?;
         if removed > 0 {
-            summaries.insert(shop.clone(), EventSummary::of(&store.events::<Event>(shop)?));
+            summaries.insert(shop.clone(), EventSummary::of(&store.events(shop)?));
         }
         Ok(removed)
     }
@@ -313,7 +310,7 @@ mod tests {
         log.append(&store, &shop, &events).unwrap();
         assert_eq!(log.summary(&shop).events, 4);
         assert_eq!(log.prune(&store, &shop, now).unwrap(), 2);
-        assert_eq!(store.events::<Event>(&shop).unwrap(), events[2..].to_vec());
+        assert_eq!(store.events(&shop).unwrap(), events[2..].to_vec());
         assert_eq!(log.summary(&shop), EventSummary::of(&events[2..]));
         // A restart summarises the same.
         let again = EventLog::load(&settings, &store).unwrap();
@@ -339,7 +336,7 @@ mod tests {
         }
         assert!(log.over_cap(&shop));
         log.prune(&store, &shop, now).unwrap();
-        let kept = store.events::<Event>(&shop).unwrap();
+        let kept = store.events(&shop).unwrap();
         assert_eq!(kept.len(), 900);
         assert_eq!(kept, events[101..].to_vec(), "the newest stay");
         assert!(!log.over_cap(&shop));

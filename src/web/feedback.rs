@@ -31,6 +31,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::domain::{ProductId, ShopId};
 use crate::model::serve::Lang;
 use crate::records::{Feedback, FeedbackStatus};
+use crate::store::ShopStore;
 use crate::web::events::RateLimiter;
 use crate::web::{known_shop, reject, with_cors, with_state, AppState};
 

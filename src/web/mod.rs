@@ -33,7 +33,7 @@ use crate::admin_auth::{Access, CsrfMismatch, Sessions, Unauthenticated};
 use crate::config::Settings;
 use crate::domain::{ProductId, ShopId};
 use crate::records::Product;
-use crate::store::Store;
+use crate::store::{ShopStore, Store};
 
 /// What every handler shares.
 #[derive(Clone)]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use laris::domain::{ProductId, ShopId};
 use laris::records::{Event, EventKind};
 use laris::records::{Feedback, FeedbackStatus};
+use laris::store::ShopStore;
 use serde_json::{json, Value};
 
 use crate::helpers::{demo_events, repo, spawn_app_with, test_config_text, TestApp, TOKEN};

@@ -5,6 +5,7 @@
 use laris::domain::ShopId;
 use laris::records::Event;
 use laris::records::FeedbackStatus;
+use laris::store::ShopStore;
 use laris::web::feedback::{check_form_token, form_token};
 use serde_json::{json, Value};
 
@@ -436,7 +437,7 @@ async fn the_feedback_fragment_has_a_fresh_form_token_a_honeypot_labels_and_noth
 /// (the demo shop's seeded ones).
 fn events_with_item(app: &TestApp, skip: usize, item: &str) -> Vec<Event> {
     app.store
-        .events::<Event>(&shop())
+        .events(&shop())
         .unwrap()
         .into_iter()
         .skip(skip)
@@ -447,7 +448,7 @@ fn events_with_item(app: &TestApp, skip: usize, item: &str) -> Vec<Event> {
 #[tokio::test]
 async fn events_carry_the_customer_of_a_verified_token_and_never_one_the_body_claims() {
     let app = spawn_app().await;
-    let seeded = app.store.events::<Event>(&shop()).unwrap().len();
+    let seeded = app.store.events(&shop()).unwrap().len();
     let good = laris::loyalty::token::make("777001", SECRET.as_bytes(), now() + 3600);
     let forged = laris::loyalty::token::make("777001", b"someone-elses-secret-0123", now() + 3600);
     let click = |item: &str| json!({"type": "click", "slot": "similar", "product": "SRD-100", "item": item});

@@ -1,6 +1,7 @@
 //! The foundation's HTTP contract: health, widget, demo page, JSON errors, first-start seed.
 
 use laris::domain::{ProductId, ShopId};
+use laris::store::ShopStore;
 use serde_json::Value;
 
 use crate::helpers::{orders_in_demo_recording, spawn_app, TOKEN};
@@ -278,19 +279,31 @@ fn a_first_start_killed_while_seeding_seeds_again_to_the_exact_counts() {
     let dir = tempfile::tempdir().unwrap();
     let store = laris::store::Store::open(dir.path()).unwrap();
     // What a start killed midway leaves: the seeding begun, some orders and events stored.
-    store.put_state(&shop, "seeding", &"started").unwrap();
+    store
+        .set_seeding(&shop, laris::records::Seeding::Started)
+        .unwrap();
     laris::sync::replay::replay(&store, &shop, &crate::helpers::demo_recording()).unwrap();
     for _ in 0..7 {
         store
-            .append_event(&shop, &serde_json::json!({"type": "click", "slot": "similar"}))
+            .append_event(
+                &shop,
+                &laris::records::Event {
+                    kind: laris::records::EventKind::Click,
+                    slot: Some(laris::domain::Slot::Similar),
+                    product: None,
+                    item: None,
+                    at: None,
+                    customer: None,
+                },
+            )
             .unwrap();
     }
     laris::app::seed_empty_shops(&settings, &store).unwrap();
     assert_eq!(store.orders(&shop).unwrap().len(), orders_in_demo_recording());
-    assert_eq!(store.events::<Value>(&shop).unwrap().len(), demo_events_count());
+    assert_eq!(store.events(&shop).unwrap().len(), demo_events_count());
     // Seeded for good: a later start leaves it alone.
     laris::app::seed_empty_shops(&settings, &store).unwrap();
-    assert_eq!(store.events::<Value>(&shop).unwrap().len(), demo_events_count());
+    assert_eq!(store.events(&shop).unwrap().len(), demo_events_count());
 }
 
 #[test]
@@ -322,13 +335,17 @@ fn data_imported_without_its_rebuild_is_rebuilt_on_the_next_load() {
 
     // A rebuild that read the data before a change leaves the model stale.
     let generation = store.data_generation(&shop).unwrap();
-    let mut batch = store.batch();
+    let mut batch = laris::store::ImportBatch::new(&shop);
     let mut p = store.products(&shop).unwrap()[0].clone();
     p.price = laris::domain::Rupiah(p.price.0 + 1);
-    store.upsert_product(&mut batch, &shop, &p).unwrap();
+    batch.upsert_product(p);
     store.apply(batch).unwrap();
     store
-        .put_rebuild(&shop, &customers, "recommend", &model, generation)
+        .put_rebuild(
+            &shop,
+            &customers,
+            &laris::model::rebuild::encode_snapshot(&model, generation),
+        )
         .unwrap();
     assert!(store.model_stale(&shop).unwrap());
 }

@@ -2,6 +2,7 @@
 //! the recommendation issue, filters and fallbacks.
 
 use laris::domain::{ProductId, ShopId};
+use laris::store::ShopStore;
 use serde_json::Value;
 
 use crate::helpers::spawn_app;
@@ -149,8 +150,8 @@ async fn the_viewed_product_cart_items_and_out_of_stock_products_are_never_recom
         .unwrap()
         .unwrap();
     krp.stock = Some(0);
-    let mut batch = app.store.batch();
-    app.store.upsert_product(&mut batch, &shop, &krp).unwrap();
+    let mut batch = laris::store::ImportBatch::new(&shop);
+    batch.upsert_product(krp);
     app.store.apply(batch).unwrap();
     assert_eq!(
         app.admin_post("/admin/api/shops/lengkuas/rebuild", serde_json::json!({}))

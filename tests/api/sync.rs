@@ -11,9 +11,9 @@ use laris::cli::mock_marketplace::{self, MockMarketplace};
 use laris::config::Settings;
 use laris::domain::{OrderStatus, ProductId, ShopId};
 use laris::model::rebuild::Models;
-use laris::store::Store;
+use laris::records::{OrderCursor, ProductCursor};
+use laris::store::{ShopStore, Store};
 use laris::sync::agent::{SyncAgent, SyncError, SyncOptions};
-use laris::sync::api::{OrderCursor, ProductCursor};
 
 use crate::helpers::{repo, TOKEN};
 
@@ -143,10 +143,10 @@ async fn every_fault_of_the_recording_ends_with_the_right_data() {
             .all(|q| q.kind == "product" && q.reason.contains("price.value") && q.reason.contains("harga?")),
         "{quarantine:?}"
     );
-    let cursor: ProductCursor = store.state(&shop(), "source:0:products").unwrap().unwrap();
+    let cursor: ProductCursor = store.product_cursor(&shop(), 0).unwrap().unwrap();
     assert_eq!(cursor.newest_update, Some(RUN1 - 2 * DAY));
     assert_eq!(cursor.last_full_pass, Some(at(RUN1)));
-    let orders: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    let orders: OrderCursor = store.order_cursor(&shop(), 0).unwrap().unwrap();
     assert_eq!(orders.synced_to, RUN1);
     assert_eq!(
         store.order(&shop(), "INV/A").unwrap().unwrap().status,
@@ -175,7 +175,7 @@ async fn every_fault_of_the_recording_ends_with_the_right_data() {
         store.order(&shop(), "INV/A").unwrap().unwrap().status,
         OrderStatus(0)
     );
-    let orders: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    let orders: OrderCursor = store.order_cursor(&shop(), 0).unwrap().unwrap();
     assert_eq!(orders.synced_to, RUN1 + DAY);
     let buyer = store
         .customers(&shop())
@@ -210,7 +210,7 @@ async fn a_page_that_keeps_failing_stops_the_source_and_the_next_run_catches_up(
         "{:?}",
         r.errors
     );
-    let cursor: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    let cursor: OrderCursor = store.order_cursor(&shop(), 0).unwrap().unwrap();
     assert_eq!(
         cursor.synced_to,
         RUN1 - 3 * DAY,
@@ -228,7 +228,7 @@ async fn a_page_that_keeps_failing_stops_the_source_and_the_next_run_catches_up(
         store.order(&shop(), "INV/C").unwrap().is_some(),
         "the next run catches up"
     );
-    let cursor: OrderCursor = store.state(&shop(), "source:0:orders").unwrap().unwrap();
+    let cursor: OrderCursor = store.order_cursor(&shop(), 0).unwrap().unwrap();
     assert_eq!(cursor.synced_to, RUN1);
 }
 

@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use laris::store::ShopStore;
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -57,8 +59,8 @@ async fn a_hostile_product_name_renders_as_text() {
         .unwrap()
         .unwrap();
     p.name = "<script>alert(1)</script> Premium".into();
-    let mut b = app.store.batch();
-    app.store.upsert_product(&mut b, &shop, &p).unwrap();
+    let mut b = laris::store::ImportBatch::new(&shop);
+    b.upsert_product(p);
     app.store.apply(b).unwrap();
     assert_eq!(
         app.admin_post("/admin/api/shops/lengkuas/rebuild", serde_json::json!({}))
@@ -123,7 +125,7 @@ async fn beacons_are_accepted_as_text_plain_validated_and_stored() {
     let app = spawn_app().await;
     let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
     // The demo shop starts with its synthetic events.
-    let seeded = app.store.events::<laris::records::Event>(&shop).unwrap().len();
+    let seeded = app.store.events(&shop).unwrap().len();
     let url = format!("{}/v1/shops/lengkuas/events", app.base);
     let beacon = r#"{"type":"click","slot":"similar","product":"SRD-100","item":"TPG-100"}"#;
     let r = app

@@ -1,0 +1,201 @@
+//! [`ShopStore`]: everything Laris asks of a store, whatever keeps the data.
+//!
+//! Every method takes the shop it is about; shops never see each other's records. Reads
+//! return what the last completed write left; writes that belong together are one call
+//! (an [`ImportBatch`], [`ShopStore::put_sync_report`], [`ShopStore::put_rebuild`]) and are
+//! atomic: after a crash either all of such a write is there or none of it. A write is
+//! durable once [`ShopStore::durable`] (or [`ShopStore::flush_blocking`]) returns after it.
+//!
+//! The trait is dyn-compatible (`&dyn ShopStore`, `Box<dyn ShopStore>`): the asynchronous
+//! methods return a boxed future and the event predicate is a `&dyn Fn`, so that the
+//! service can choose a backend at start-up. The behaviour each method promises is checked
+//! by the contract tests in `store::contract`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::domain::{ProductId, ShopId};
+use crate::records::{
+    Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
+    RunMarker, Seeding, SyncReport,
+};
+use crate::store::{Applied, ImportBatch, StoreError};
+
+/// What the asynchronous durability methods return.
+pub type StoreFuture<'a> = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
+
+/// A shop's model snapshot as the store keeps it: bytes it does not interpret (the model
+/// layer encodes and decodes them), and the data generation the model was built from
+/// (`None`: built when the shop had no data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub generation: Option<u64>,
+    pub bytes: Vec<u8>,
+}
+
+pub trait ShopStore: Send + Sync {
+    // --- Durability ---
+
+    /// Writes everything written so far to disk, blocking the thread.
+    fn flush_blocking(&self) -> Result<(), StoreError>;
+
+    /// Writes everything written so far to disk.
+    fn flush(&self) -> StoreFuture<'_>;
+
+    /// Returns once every write this task made before the call is on disk: call it before
+    /// acknowledging a write to a client. Concurrent callers may share one flush.
+    fn durable(&self) -> StoreFuture<'_>;
+
+    // --- Products, orders, customers ---
+
+    /// Whether the store holds any product or order of this shop.
+    fn has_data(&self, shop: &ShopId) -> Result<bool, StoreError>;
+
+    fn product(&self, shop: &ShopId, id: &ProductId) -> Result<Option<Product>, StoreError>;
+
+    /// Every product of the shop, ordered by id.
+    fn products(&self, shop: &ShopId) -> Result<Vec<Product>, StoreError>;
+
+    /// Our product id for a marketplace product id, as the last upsert of that product left it.
+    fn product_for_marketplace_id(
+        &self,
+        shop: &ShopId,
+        marketplace_id: &str,
+    ) -> Result<Option<ProductId>, StoreError>;
+
+    fn order(&self, shop: &ShopId, invoice: &str) -> Result<Option<Order>, StoreError>;
+
+    /// Every order of the shop, ordered by invoice.
+    fn orders(&self, shop: &ShopId) -> Result<Vec<Order>, StoreError>;
+
+    fn order_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+
+    /// The customers the last rebuild derived ([`ShopStore::put_rebuild`]).
+    fn customers(&self, shop: &ShopId) -> Result<Vec<Customer>, StoreError>;
+
+    fn customer_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+
+    /// A digest of the shop's products, marketplace ids, orders and customers: equal before
+    /// and after a re-import means the re-import changed nothing. Comparable only between
+    /// stores of the same backend.
+    fn fingerprint(&self, shop: &ShopId) -> Result<u64, StoreError>;
+
+    // --- Imports ---
+
+    /// Commits the batch atomically. Each upsert is compared with what was stored before the
+    /// batch: an equal record writes nothing and counts as unchanged. When a product or an
+    /// order is inserted or changed, the shop's data generation moves on in the same write,
+    /// which marks its model stale.
+    fn apply(&self, batch: ImportBatch) -> Result<Applied, StoreError>;
+
+    /// Quarantined records of the shop. Quarantining the same record (kind, origin and raw
+    /// text) again replaces it instead of adding a copy.
+    fn quarantined(&self, shop: &ShopId) -> Result<Vec<Quarantined>, StoreError>;
+
+    fn quarantined_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+
+    /// The products cursor of the shop's source number `source`, as last committed.
+    fn product_cursor(&self, shop: &ShopId, source: usize) -> Result<Option<ProductCursor>, StoreError>;
+
+    /// The orders cursor of the shop's source number `source`, as last committed.
+    fn order_cursor(&self, shop: &ShopId, source: usize) -> Result<Option<OrderCursor>, StoreError>;
+
+    /// The run a crash interrupted, if any (see [`RunMarker`]). While a run is under way in
+    /// this process its marker is here too: callers that hold the sync claim know.
+    fn interrupted_run(&self, shop: &ShopId) -> Result<Option<RunMarker>, StoreError>;
+
+    /// Stores a finished run's report, removing its run marker in the same write, and drops
+    /// the oldest reports beyond [`crate::store::REPORTS_KEPT`].
+    fn put_sync_report(&self, shop: &ShopId, report: &SyncReport) -> Result<(), StoreError>;
+
+    /// Sync reports, newest (by start time) first, at most `limit`.
+    fn sync_reports(&self, shop: &ShopId, limit: usize) -> Result<Vec<SyncReport>, StoreError>;
+
+    fn last_sync_report(&self, shop: &ShopId) -> Result<Option<SyncReport>, StoreError> {
+        Ok(self.sync_reports(shop, 1)?.into_iter().next())
+    }
+
+    // --- First-start seeding ---
+
+    fn seeding(&self, shop: &ShopId) -> Result<Option<Seeding>, StoreError>;
+
+    fn set_seeding(&self, shop: &ShopId, seeding: Seeding) -> Result<(), StoreError>;
+
+    // --- The model ---
+
+    /// The data generation a rebuild starts from: read it before reading the data, and
+    /// pass it with the snapshot. `None` while the shop has no data.
+    fn data_generation(&self, shop: &ShopId) -> Result<Option<u64>, StoreError>;
+
+    /// The data generation the stored snapshot was built from.
+    fn model_generation(&self, shop: &ShopId) -> Result<Option<u64>, StoreError>;
+
+    /// Whether the shop's products or orders changed after its stored model was built (or
+    /// no model was stored since data came in): a rebuild is due. Every start rebuilds a
+    /// stale model, so a crash between an import and its rebuild leaves nothing stale.
+    fn model_stale(&self, shop: &ShopId) -> Result<bool, StoreError> {
+        let data = self.data_generation(shop)?;
+        Ok(data.is_some() && data != self.model_generation(shop)?)
+    }
+
+    fn model_snapshot(&self, shop: &ShopId) -> Result<Option<Snapshot>, StoreError>;
+
+    /// Stores a snapshot and its generation in one atomic write.
+    fn put_model_snapshot(&self, shop: &ShopId, snapshot: &Snapshot) -> Result<(), StoreError>;
+
+    /// Stores a rebuild's outcome in one atomic write: the shop's customers (replacing all),
+    /// its model snapshot, and the data generation it was built from. A write that changed
+    /// data meanwhile has moved the generation on, so the model stays stale.
+    fn put_rebuild(
+        &self,
+        shop: &ShopId,
+        customers: &[Customer],
+        snapshot: &Snapshot,
+    ) -> Result<(), StoreError>;
+
+    // --- Feedback ---
+
+    /// Stores a new feedback message under a fresh id, larger than every earlier one (set in
+    /// the record and returned).
+    fn put_feedback(&self, shop: &ShopId, feedback: &mut Feedback) -> Result<u64, StoreError>;
+
+    /// Feedback messages, newest first.
+    fn feedback(&self, shop: &ShopId) -> Result<Vec<Feedback>, StoreError>;
+
+    fn feedback_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+
+    /// Sets a message's status, durably; `false` when there is no such message.
+    fn set_feedback_status(&self, shop: &ShopId, id: u64, status: FeedbackStatus)
+        -> Result<bool, StoreError>;
+
+    // --- Widget events ---
+
+    /// Appends events in one atomic write, after every event stored before: all are stored
+    /// or none.
+    fn append_events(&self, shop: &ShopId, events: &[Event]) -> Result<(), StoreError>;
+
+    fn append_event(&self, shop: &ShopId, event: &Event) -> Result<(), StoreError> {
+        self.append_events(shop, std::slice::from_ref(event))
+    }
+
+    /// The shop's events, oldest (first appended) first.
+    fn events(&self, shop: &ShopId) -> Result<Vec<Event>, StoreError>;
+
+    fn event_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+
+    fn has_events(&self, shop: &ShopId) -> Result<bool, StoreError>;
+
+    /// Walking from the oldest, removes events until at most `keep` remain, and after that
+    /// every one that is `old`; returns how many went. An event that cannot be decoded is
+    /// never `old` (it may still go as one of the oldest). Takes a `&dyn Fn` to keep the
+    /// trait dyn-compatible.
+    fn prune_events(
+        &self,
+        shop: &ShopId,
+        old: &dyn Fn(&Event) -> bool,
+        keep: usize,
+    ) -> Result<usize, StoreError>;
+
+    /// Removes every event of the shop; returns how many.
+    fn remove_events(&self, shop: &ShopId) -> Result<usize, StoreError>;
+}

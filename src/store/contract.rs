@@ -1,0 +1,721 @@
+//! The contract every [`ShopStore`] backend must pass: the behaviour the rest of Laris
+//! relies on, written once against the trait.
+//!
+//! Each check is a function taking a fresh, empty store (`&dyn ShopStore`); the reopen
+//! check takes a [`Backend`] that can open the same data again. A backend proves itself by
+//! implementing [`Backend`] and invoking `contract_tests!` with it, which makes one test
+//! per check (see the sled backend's at the bottom of this file):
+//!
+//! ```ignore
+//! crate::store::contract::contract_tests!(PostgresBackend::default);
+//! ```
+//!
+//! What is checked: each record kind reads back as written and shops never see each
+//! other's; upserts count inserted, updated and unchanged records and an unchanged one
+//! writes nothing; an import batch is all-or-nothing, its cursor and run marker commit with
+//! the page and a report clears the marker; events append in order, count, and prune
+//! oldest first down to `keep` and by predicate; feedback ids increase and status changes
+//! persist; reports come newest first, at most `limit`, at most `REPORTS_KEPT` kept; the
+//! model snapshot round-trips with its generation; a data change marks the model stale
+//! until a rebuild from that generation; everything survives `flush_blocking` and a reopen.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{CustomerId, OrderStatus, ProductId, Rupiah, ShopId, Slot};
+use crate::records::{
+    Customer, Event, EventKind, Feedback, FeedbackStatus, Order, OrderCursor, OrderLine, Product,
+    ProductCursor, ProductStatus, Quarantined, RunMarker, Seeding, SyncCursor, SyncReport,
+};
+use crate::store::{BatchOp, ImportBatch, ShopStore, Snapshot, REPORTS_KEPT};
+
+/// A backend under test.
+pub trait Backend {
+    /// Opens this backend's store: empty the first time, then with what the last one
+    /// flushed.
+    fn open(&self) -> Box<dyn ShopStore>;
+}
+
+fn shop(id: &str) -> ShopId {
+    ShopId::parse(id).unwrap()
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+}
+
+pub fn product(id: &str, price: i64) -> Product {
+    Product {
+        id: ProductId::parse(id).unwrap(),
+        marketplace_id: Some(format!("m-{id}")),
+        name: format!("Produk {id}"),
+        sku: Some(id.into()),
+        price: Rupiah(price),
+        stock: Some(3),
+        status: ProductStatus::Active,
+        category: vec!["Bumbu".into()],
+        weight_grams: Some(250),
+        pack: None,
+        attributes: [("rasa".to_string(), "pedas".to_string())].into(),
+        description: "Sambal".into(),
+        image: None,
+        url: None,
+        sold_count: Some(12),
+        updated_at: at(0),
+    }
+}
+
+pub fn order(invoice: &str, product: &str, quantity: u32) -> Order {
+    let line = OrderLine {
+        product: Some(ProductId::parse(product).unwrap()),
+        marketplace_product_id: Some(format!("m-{product}")),
+        sku: Some(product.into()),
+        name: format!("Produk {product}"),
+        quantity,
+        unit_price: Rupiah(18_000),
+    };
+    Order {
+        invoice: invoice.into(),
+        marketplace_id: None,
+        customer: CustomerId("777001".into()),
+        buyer_name: Some("Sari".into()),
+        status: OrderStatus(400),
+        created_at: at(10),
+        paid_at: at(20),
+        updated_at: at(30),
+        products_total: line.total(),
+        lines: vec![line],
+        shipping: Rupiah(9_000),
+    }
+}
+
+fn customer(id: &str, spend: i64) -> Customer {
+    Customer {
+        id: CustomerId(id.into()),
+        name: Some("Sari".into()),
+        total_spend: Rupiah(spend),
+        order_count: 1,
+        first_order: at(0),
+        last_order: at(0),
+        average_order_value: Rupiah(spend),
+        tier: Some("Perak".into()),
+        tier_since: Some(at(0)),
+        tier_history: vec![(at(0), "Perak".into())],
+        next_tier_needed: Some(Rupiah(100_000)),
+        segment: Some("Baru".into()),
+        rfm: None,
+    }
+}
+
+fn bad(origin: &str) -> Quarantined {
+    Quarantined {
+        at: at(0),
+        kind: "product".into(),
+        origin: origin.into(),
+        reason: "price.value: \"harga?\" is not a number".into(),
+        record: "{\"price\":{\"value\":\"harga?\"}}".into(),
+    }
+}
+
+fn report(kind: &str, started: i64) -> SyncReport {
+    SyncReport {
+        kind: kind.into(),
+        source: "marketplace_api".into(),
+        started_at: at(started),
+        finished_at: at(started + 1),
+        duration_ms: 1000,
+        products: Default::default(),
+        orders: Default::default(),
+        quarantined: 0,
+        errors: vec![],
+        ok: true,
+        pages: 1,
+        warnings: vec![],
+    }
+}
+
+fn feedback(message: &str) -> Feedback {
+    Feedback {
+        id: 0,
+        at: at(0),
+        message: message.into(),
+        contact: Some("0812".into()),
+        page: None,
+        product: None,
+        status: FeedbackStatus::New,
+    }
+}
+
+fn event(item: &str, secs: i64) -> Event {
+    Event {
+        kind: EventKind::Click,
+        slot: Some(Slot::Similar),
+        product: Some(ProductId::parse("SRD-100").unwrap()),
+        item: Some(ProductId::parse(item).unwrap()),
+        at: Some(at(secs)),
+        customer: None,
+    }
+}
+
+fn by_origin(mut q: Vec<Quarantined>) -> Vec<Quarantined> {
+    q.sort_by(|a, b| a.origin.cmp(&b.origin));
+    q
+}
+
+/// Each record kind reads back as written, and another shop (even one whose id extends
+/// this one's) sees none of it.
+pub fn record_kinds_round_trip(store: &dyn ShopStore) {
+    let (toko, other) = (shop("toko"), shop("toko-b"));
+    assert!(!store.has_data(&toko).unwrap());
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("B-2", 2000));
+    batch.upsert_product(product("A-1", 1000));
+    batch.upsert_order(order("INV/2", "A-1", 2));
+    batch.upsert_order(order("INV/1", "B-2", 1));
+    batch.quarantine(bad("page 1 #0"));
+    batch.quarantine(bad("page 1 #1"));
+    store.apply(batch).unwrap();
+
+    assert!(store.has_data(&toko).unwrap());
+    let a = ProductId::parse("A-1").unwrap();
+    assert_eq!(store.product(&toko, &a).unwrap(), Some(product("A-1", 1000)));
+    assert_eq!(
+        store.products(&toko).unwrap(),
+        [product("A-1", 1000), product("B-2", 2000)]
+    );
+    assert_eq!(
+        store.product_for_marketplace_id(&toko, "m-A-1").unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.order(&toko, "INV/2").unwrap(),
+        Some(order("INV/2", "A-1", 2))
+    );
+    assert_eq!(
+        store.orders(&toko).unwrap(),
+        [order("INV/1", "B-2", 1), order("INV/2", "A-1", 2)]
+    );
+    assert_eq!(store.order_count(&toko).unwrap(), 2);
+    assert_eq!(
+        by_origin(store.quarantined(&toko).unwrap()),
+        [bad("page 1 #0"), bad("page 1 #1")]
+    );
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 2);
+
+    let customers = [customer("777001", 36_000), customer("777002", 18_000)];
+    let snapshot = Snapshot {
+        generation: store.data_generation(&toko).unwrap(),
+        bytes: b"model".to_vec(),
+    };
+    store.put_rebuild(&toko, &customers, &snapshot).unwrap();
+    assert_eq!(store.customers(&toko).unwrap(), customers);
+    assert_eq!(store.customer_count(&toko).unwrap(), 2);
+    store.put_rebuild(&toko, &customers[1..], &snapshot).unwrap();
+    assert_eq!(
+        store.customers(&toko).unwrap(),
+        customers[1..],
+        "a rebuild replaces all customers"
+    );
+
+    assert_eq!(store.seeding(&toko).unwrap(), None);
+    store.set_seeding(&toko, Seeding::Started).unwrap();
+    assert_eq!(store.seeding(&toko).unwrap(), Some(Seeding::Started));
+    store.set_seeding(&toko, Seeding::Done).unwrap();
+    assert_eq!(store.seeding(&toko).unwrap(), Some(Seeding::Done));
+
+    assert!(!store.has_data(&other).unwrap());
+    assert!(store.products(&other).unwrap().is_empty() && store.orders(&other).unwrap().is_empty());
+    assert_eq!(store.product(&other, &a).unwrap(), None);
+    assert_eq!(store.product_for_marketplace_id(&other, "m-A-1").unwrap(), None);
+    assert_eq!(store.order_count(&other).unwrap(), 0);
+    assert_eq!(store.customer_count(&other).unwrap(), 0);
+    assert_eq!(store.quarantined_count(&other).unwrap(), 0);
+    assert_eq!(store.seeding(&other).unwrap(), None);
+    assert_eq!(store.model_snapshot(&other).unwrap(), None);
+}
+
+/// Upserts count what they did; an unchanged record writes nothing (the fingerprint stays),
+/// and quarantining the same bad record again keeps one copy.
+pub fn upserts_count_and_skip_unchanged_records(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    batch.upsert_order(order("INV/1", "A-1", 1));
+    batch.quarantine(bad("page 1 #0"));
+    let applied = store.apply(batch).unwrap();
+    assert_eq!((applied.products.seen, applied.products.inserted), (1, 1));
+    assert_eq!((applied.orders.seen, applied.orders.inserted), (1, 1));
+    assert_eq!(applied.quarantined, 1);
+    let before = store.fingerprint(&toko).unwrap();
+    let generation = store.data_generation(&toko).unwrap();
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    batch.upsert_order(order("INV/1", "A-1", 1));
+    batch.quarantine(bad("page 1 #0"));
+    let applied = store.apply(batch).unwrap();
+    assert_eq!((applied.products.unchanged, applied.orders.unchanged), (1, 1));
+    assert_eq!(applied.products.inserted + applied.products.updated, 0);
+    assert_eq!(store.fingerprint(&toko).unwrap(), before);
+    assert_eq!(
+        store.data_generation(&toko).unwrap(),
+        generation,
+        "nothing changed"
+    );
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 1);
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1200));
+    batch.upsert_order(order("INV/1", "A-1", 3));
+    let applied = store.apply(batch).unwrap();
+    assert_eq!((applied.products.updated, applied.orders.updated), (1, 1));
+    assert_ne!(store.fingerprint(&toko).unwrap(), before);
+    let a = ProductId::parse("A-1").unwrap();
+    assert_eq!(store.product(&toko, &a).unwrap().unwrap().price, Rupiah(1200));
+    assert_eq!(store.order(&toko, "INV/1").unwrap().unwrap().lines[0].quantity, 3);
+}
+
+/// A batch that fails partway writes nothing: no record, cursor, marker or generation.
+pub fn a_failed_import_batch_writes_nothing(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    batch.upsert_order(order("INV/1", "A-1", 1));
+    batch.quarantine(bad("page 1 #0"));
+    batch.set_cursor(SyncCursor::Orders {
+        source: 0,
+        cursor: OrderCursor {
+            synced_to: 1_700_000_000,
+        },
+    });
+    batch.mark_run(RunMarker {
+        started_at: at(0),
+        pages: 1,
+    });
+    batch.push(BatchOp::FailForTest("the disk is full".into()));
+    batch.upsert_product(product("B-2", 2000));
+    assert!(store.apply(batch).is_err());
+    assert!(!store.has_data(&toko).unwrap());
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 0);
+    assert_eq!(store.order_cursor(&toko, 0).unwrap(), None);
+    assert_eq!(store.interrupted_run(&toko).unwrap(), None);
+    assert_eq!(store.data_generation(&toko).unwrap(), None);
+    assert!(!store.model_stale(&toko).unwrap());
+}
+
+/// A page's cursor and run marker commit with its records; cursors are kept per source
+/// and per kind; the run's report removes the marker.
+pub fn cursors_and_run_marker_commit_with_their_page(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    let products = ProductCursor {
+        newest_update: Some(1_700_000_000),
+        last_full_pass: Some(at(5)),
+    };
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    batch.set_cursor(SyncCursor::Products {
+        source: 1,
+        cursor: products.clone(),
+    });
+    batch.set_cursor(SyncCursor::Orders {
+        source: 0,
+        cursor: OrderCursor { synced_to: 42 },
+    });
+    batch.mark_run(RunMarker {
+        started_at: at(0),
+        pages: 1,
+    });
+    store.apply(batch).unwrap();
+    assert!(store
+        .product(&toko, &ProductId::parse("A-1").unwrap())
+        .unwrap()
+        .is_some());
+    assert_eq!(store.product_cursor(&toko, 1).unwrap(), Some(products));
+    assert_eq!(store.product_cursor(&toko, 0).unwrap(), None);
+    assert_eq!(
+        store.order_cursor(&toko, 0).unwrap(),
+        Some(OrderCursor { synced_to: 42 })
+    );
+    assert_eq!(store.order_cursor(&toko, 1).unwrap(), None);
+    assert_eq!(store.order_cursor(&shop("lain"), 0).unwrap(), None);
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.set_cursor(SyncCursor::Orders {
+        source: 0,
+        cursor: OrderCursor { synced_to: 43 },
+    });
+    batch.mark_run(RunMarker {
+        started_at: at(0),
+        pages: 2,
+    });
+    store.apply(batch).unwrap();
+    assert_eq!(
+        store.order_cursor(&toko, 0).unwrap(),
+        Some(OrderCursor { synced_to: 43 })
+    );
+    assert_eq!(store.interrupted_run(&toko).unwrap().map(|r| r.pages), Some(2));
+
+    store.put_sync_report(&toko, &report("sync", 0)).unwrap();
+    assert_eq!(
+        store.interrupted_run(&toko).unwrap(),
+        None,
+        "the report ends the run"
+    );
+    let mut batch = ImportBatch::new(&toko);
+    batch.mark_run(RunMarker {
+        started_at: at(9),
+        pages: 0,
+    });
+    batch.end_run();
+    store.apply(batch).unwrap();
+    assert_eq!(
+        store.interrupted_run(&toko).unwrap(),
+        None,
+        "operations apply in order"
+    );
+}
+
+/// Events come back in the order appended; pruning removes `old` ones and the oldest
+/// beyond `keep`, and never another shop's.
+pub fn events_append_count_and_prune(store: &dyn ShopStore) {
+    let (toko, other) = (shop("toko"), shop("toko-b"));
+    assert!(!store.has_events(&toko).unwrap());
+    let events: Vec<Event> = (0..10).map(|i| event(&format!("P-{i}"), i)).collect();
+    store.append_events(&toko, &events[..4]).unwrap();
+    for e in &events[4..] {
+        store.append_event(&toko, e).unwrap();
+    }
+    store.append_events(&other, &events[..2]).unwrap();
+    assert!(store.has_events(&toko).unwrap());
+    assert_eq!(store.event_count(&toko).unwrap(), 10);
+    assert_eq!(store.events(&toko).unwrap(), events);
+
+    // By predicate: the two earliest by time.
+    let removed = store
+        .prune_events(&toko, &|e| e.at.is_some_and(|t| t < at(2)), usize::MAX)
+        .unwrap();
+    assert_eq!(removed, 2);
+    assert_eq!(store.events(&toko).unwrap(), events[2..]);
+    // Down to `keep`, oldest first.
+    assert_eq!(store.prune_events(&toko, &|_| false, 5).unwrap(), 3);
+    assert_eq!(store.events(&toko).unwrap(), events[5..]);
+    assert_eq!(store.prune_events(&toko, &|_| false, 5).unwrap(), 0);
+    // Both at once: at most `keep` remain, none of them old.
+    let removed = store
+        .prune_events(
+            &toko,
+            &|e| e.item.as_ref().is_some_and(|i| i.as_str() == "P-9"),
+            3,
+        )
+        .unwrap();
+    assert_eq!(removed, 3);
+    assert_eq!(store.events(&toko).unwrap(), events[7..9]);
+    assert_eq!(
+        store.event_count(&other).unwrap(),
+        2,
+        "another shop's events stay"
+    );
+
+    assert_eq!(store.remove_events(&toko).unwrap(), 2);
+    assert!(!store.has_events(&toko).unwrap());
+    assert_eq!(store.events(&other).unwrap(), events[..2]);
+}
+
+/// Feedback ids increase; messages come newest first; a status change persists and an
+/// unknown id is reported as such.
+pub fn feedback_ids_increase_and_status_persists(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    let mut ids = Vec::new();
+    for text in ["pertama", "kedua", "ketiga"] {
+        let mut f = feedback(text);
+        let id = store.put_feedback(&toko, &mut f).unwrap();
+        assert_eq!(f.id, id, "the id is set in the record");
+        ids.push(id);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let all = store.feedback(&toko).unwrap();
+    let messages: Vec<&str> = all.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages, ["ketiga", "kedua", "pertama"]);
+    assert_eq!(all[2].id, ids[0]);
+    assert_eq!(store.feedback_count(&toko).unwrap(), 3);
+
+    assert!(store
+        .set_feedback_status(&toko, ids[0], FeedbackStatus::Answered)
+        .unwrap());
+    assert!(!store
+        .set_feedback_status(&toko, ids[2] + 1_000, FeedbackStatus::Read)
+        .unwrap());
+    assert!(!store
+        .set_feedback_status(&shop("lain"), ids[1], FeedbackStatus::Read)
+        .unwrap());
+    let all = store.feedback(&toko).unwrap();
+    assert_eq!(all[2].status, FeedbackStatus::Answered);
+    assert_eq!(all[1].status, FeedbackStatus::New);
+    assert_eq!(store.feedback_count(&shop("lain")).unwrap(), 0);
+}
+
+/// Reports come newest first, at most `limit`; only the newest `REPORTS_KEPT` are kept.
+pub fn reports_come_newest_first_with_a_limit(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    assert_eq!(store.last_sync_report(&toko).unwrap(), None);
+    // Stored out of order: the start time orders them.
+    let starts: Vec<i64> = (0..REPORTS_KEPT as i64 + 5).rev().collect();
+    for &s in &starts {
+        let kind = if s == 7 { "sync" } else { "replay" };
+        store.put_sync_report(&toko, &report(kind, s)).unwrap();
+    }
+    let newest = store.sync_reports(&toko, 3).unwrap();
+    let times: Vec<i64> = newest
+        .iter()
+        .map(|r| r.started_at.timestamp() - 1_700_000_000)
+        .collect();
+    let top = REPORTS_KEPT as i64 + 4;
+    assert_eq!(times, [top, top - 1, top - 2]);
+    assert_eq!(
+        store.last_sync_report(&toko).unwrap().unwrap().started_at,
+        at(top)
+    );
+    let all = store.sync_reports(&toko, usize::MAX).unwrap();
+    assert_eq!(all.len(), REPORTS_KEPT, "the five oldest are dropped");
+    assert_eq!(all.last().unwrap().started_at, at(5));
+    assert!(all.iter().any(|r| r.kind == "sync"));
+    assert!(store.sync_reports(&shop("lain"), 10).unwrap().is_empty());
+}
+
+/// The snapshot's bytes and generation come back as stored; a later one replaces it.
+pub fn model_snapshot_round_trips_with_its_generation(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    assert_eq!(store.model_snapshot(&toko).unwrap(), None);
+    let first = Snapshot {
+        generation: Some(7),
+        bytes: vec![1, 0, 255, b'{'],
+    };
+    store.put_model_snapshot(&toko, &first).unwrap();
+    assert_eq!(store.model_snapshot(&toko).unwrap(), Some(first));
+    assert_eq!(store.model_generation(&toko).unwrap(), Some(7));
+    let second = Snapshot {
+        generation: None,
+        bytes: b"later".to_vec(),
+    };
+    store.put_rebuild(&toko, &[], &second).unwrap();
+    assert_eq!(store.model_snapshot(&toko).unwrap(), Some(second));
+    assert_eq!(store.model_generation(&toko).unwrap(), None);
+}
+
+/// No data: nothing stale. A data change moves the generation on and marks the model
+/// stale; a rebuild from the current generation clears it; one from an older generation
+/// (data changed while it read) leaves it stale.
+pub fn a_data_change_marks_the_model_stale_until_its_rebuild(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    assert_eq!(store.data_generation(&toko).unwrap(), None);
+    assert!(!store.model_stale(&toko).unwrap());
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    store.apply(batch).unwrap();
+    let first = store.data_generation(&toko).unwrap();
+    assert!(first.is_some());
+    assert!(store.model_stale(&toko).unwrap(), "data came in, no model yet");
+
+    let snapshot = |generation| Snapshot {
+        generation,
+        bytes: b"model".to_vec(),
+    };
+    store.put_rebuild(&toko, &[], &snapshot(first)).unwrap();
+    assert!(!store.model_stale(&toko).unwrap());
+
+    // A batch that only quarantines or moves a cursor changes no data.
+    let mut batch = ImportBatch::new(&toko);
+    batch.quarantine(bad("page 2 #0"));
+    batch.set_cursor(SyncCursor::Orders {
+        source: 0,
+        cursor: OrderCursor { synced_to: 1 },
+    });
+    store.apply(batch).unwrap();
+    assert!(!store.model_stale(&toko).unwrap());
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_order(order("INV/1", "A-1", 1));
+    store.apply(batch).unwrap();
+    let second = store.data_generation(&toko).unwrap();
+    assert_ne!(second, first);
+    assert!(store.model_stale(&toko).unwrap());
+    store.put_rebuild(&toko, &[], &snapshot(first)).unwrap();
+    assert!(
+        store.model_stale(&toko).unwrap(),
+        "built from data older than the store's"
+    );
+    store.put_model_snapshot(&toko, &snapshot(second)).unwrap();
+    assert!(!store.model_stale(&toko).unwrap());
+    assert!(!store.model_stale(&shop("lain")).unwrap());
+}
+
+/// Everything written and flushed is there after the store is closed and opened again.
+pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
+    let toko = shop("toko");
+    let store = backend.open();
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    batch.upsert_order(order("INV/1", "A-1", 2));
+    batch.quarantine(bad("page 1 #0"));
+    batch.set_cursor(SyncCursor::Orders {
+        source: 0,
+        cursor: OrderCursor { synced_to: 42 },
+    });
+    batch.mark_run(RunMarker {
+        started_at: at(0),
+        pages: 1,
+    });
+    store.apply(batch).unwrap();
+    let generation = store.data_generation(&toko).unwrap();
+    let customers = [customer("777001", 36_000)];
+    let snapshot = Snapshot {
+        generation,
+        bytes: b"model".to_vec(),
+    };
+    store.put_rebuild(&toko, &customers, &snapshot).unwrap();
+    store.put_sync_report(&toko, &report("sync", 3)).unwrap();
+    let mut f = feedback("kirim lebih cepat");
+    let id = store.put_feedback(&toko, &mut f).unwrap();
+    store
+        .set_feedback_status(&toko, id, FeedbackStatus::Read)
+        .unwrap();
+    store
+        .append_events(&toko, &[event("P-1", 1), event("P-2", 2)])
+        .unwrap();
+    store.set_seeding(&toko, Seeding::Done).unwrap();
+    let fingerprint = store.fingerprint(&toko).unwrap();
+    store.flush_blocking().unwrap();
+    drop(store);
+
+    let store = backend.open();
+    assert_eq!(store.products(&toko).unwrap(), [product("A-1", 1000)]);
+    assert_eq!(
+        store
+            .product_for_marketplace_id(&toko, "m-A-1")
+            .unwrap()
+            .unwrap()
+            .as_str(),
+        "A-1"
+    );
+    assert_eq!(store.orders(&toko).unwrap(), [order("INV/1", "A-1", 2)]);
+    assert_eq!(store.quarantined(&toko).unwrap(), [bad("page 1 #0")]);
+    assert_eq!(
+        store.order_cursor(&toko, 0).unwrap(),
+        Some(OrderCursor { synced_to: 42 })
+    );
+    assert_eq!(store.interrupted_run(&toko).unwrap(), None);
+    assert_eq!(store.customers(&toko).unwrap(), customers);
+    assert_eq!(store.model_snapshot(&toko).unwrap(), Some(snapshot));
+    assert_eq!(store.data_generation(&toko).unwrap(), generation);
+    assert!(!store.model_stale(&toko).unwrap());
+    assert_eq!(store.last_sync_report(&toko).unwrap(), Some(report("sync", 3)));
+    let kept = store.feedback(&toko).unwrap();
+    assert_eq!(
+        (kept.len(), kept[0].id, kept[0].status),
+        (1, id, FeedbackStatus::Read)
+    );
+    assert_eq!(store.events(&toko).unwrap(), [event("P-1", 1), event("P-2", 2)]);
+    assert_eq!(store.seeding(&toko).unwrap(), Some(Seeding::Done));
+    assert_eq!(store.fingerprint(&toko).unwrap(), fingerprint);
+
+    // Fresh ids after a reopen still come after the earlier ones.
+    let mut later = feedback("lagi");
+    assert!(store.put_feedback(&toko, &mut later).unwrap() > id);
+    store.append_event(&toko, &event("P-3", 3)).unwrap();
+    assert_eq!(store.events(&toko).unwrap().last(), Some(&event("P-3", 3)));
+}
+
+/// One test per check for a backend: `contract_tests!(MakeBackend)` where `MakeBackend()`
+/// returns a fresh [`Backend`].
+macro_rules! contract_tests {
+    ($new:expr) => {
+        mod contract_checks {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::store::contract::{self as c, Backend};
+
+            /// The store comes first so that it is dropped before its backend.
+            fn fresh() -> (Box<dyn $crate::store::ShopStore>, impl Backend) {
+                let backend = $new();
+                (backend.open(), backend)
+            }
+
+            #[test]
+            fn record_kinds_round_trip() {
+                c::record_kinds_round_trip(&*fresh().0);
+            }
+
+            #[test]
+            fn upserts_count_and_skip_unchanged_records() {
+                c::upserts_count_and_skip_unchanged_records(&*fresh().0);
+            }
+
+            #[test]
+            fn a_failed_import_batch_writes_nothing() {
+                c::a_failed_import_batch_writes_nothing(&*fresh().0);
+            }
+
+            #[test]
+            fn cursors_and_run_marker_commit_with_their_page() {
+                c::cursors_and_run_marker_commit_with_their_page(&*fresh().0);
+            }
+
+            #[test]
+            fn events_append_count_and_prune() {
+                c::events_append_count_and_prune(&*fresh().0);
+            }
+
+            #[test]
+            fn feedback_ids_increase_and_status_persists() {
+                c::feedback_ids_increase_and_status_persists(&*fresh().0);
+            }
+
+            #[test]
+            fn reports_come_newest_first_with_a_limit() {
+                c::reports_come_newest_first_with_a_limit(&*fresh().0);
+            }
+
+            #[test]
+            fn model_snapshot_round_trips_with_its_generation() {
+                c::model_snapshot_round_trips_with_its_generation(&*fresh().0);
+            }
+
+            #[test]
+            fn a_data_change_marks_the_model_stale_until_its_rebuild() {
+                c::a_data_change_marks_the_model_stale_until_its_rebuild(&*fresh().0);
+            }
+
+            #[test]
+            fn reopen_after_flush_keeps_everything() {
+                c::reopen_after_flush_keeps_everything(&$new());
+            }
+        }
+    };
+}
+// For a backend's own test module; the sled checks below use the macro in place.
+#[allow(unused_imports)]
+pub(crate) use contract_tests;
+
+/// The sled backend: a store in a temporary directory of its own.
+pub struct SledBackend {
+    dir: tempfile::TempDir,
+}
+
+impl Default for SledBackend {
+    fn default() -> SledBackend {
+        SledBackend {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+}
+
+impl Backend for SledBackend {
+    fn open(&self) -> Box<dyn ShopStore> {
+        let dir = self.dir.path();
+        Box::new(crate::store::sled_backend::when_released(|| {
+            crate::store::Store::open(dir)
+        }))
+    }
+}
+
+contract_tests!(SledBackend::default);
