@@ -1,6 +1,6 @@
 //! Rebuild and lookup on the demo shop: `cargo bench --bench recommend`.
 //!
-//! The lookup is what a request costs once the model is built (SPEC §9: serving reads
+//! The lookup is what a request costs once the model is built (README "Performance": serving reads
 //! precomputed results); the rebuild is what a sync pays.
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -7,7 +7,7 @@
 //!
 //! writes, under `--out`:
 //!
-//! - `recording/`: a cassette (FEEDS.md §5) of the Tokopedia-shaped API (FEEDS.md §1): the
+//! - `recording/`: a cassette (docs/feeds.md: recordings) of the Tokopedia-shaped API (docs/feeds.md: marketplace API): the
 //!   token exchange (body never written), one product page, then the order list walked in
 //!   3-day windows from 2026-05-01 to 2026-11-01 WIB;
 //! - `images/{sku}.svg`: one small tile per product;
@@ -62,7 +62,7 @@ const ORDERS_PER_PAGE: usize = 100;
 
 const DAY: i64 = 86_400;
 const WIB: i64 = 7 * 3_600;
-/// The longest order window the API allows (FEEDS.md §1).
+/// The longest order window the API allows (docs/feeds.md: marketplace API).
 const WINDOW: i64 = 3 * DAY;
 /// 2026-05-01T00:00:00+07:00, the first order window starts here.
 const PERIOD_START: i64 = 1_777_568_400;
@@ -459,7 +459,7 @@ impl Order {
     }
 }
 
-/// FEEDS.md §1: a purchase is 220–600 or 700–701, never cancelled, rejected or returned.
+/// docs/feeds.md: marketplace API: a purchase is 220–600 or 700–701, never cancelled, rejected or returned.
 fn is_purchase(status: u16) -> bool {
     matches!(status, 220..=600 | 700 | 701) && status != 550
 }
@@ -1038,7 +1038,7 @@ fn product_json(index: usize, item: &Item, times: &ProductTimes, stock: u32, sol
 }
 
 // ---------------------------------------------------------------------------------------
-// JSON shapes (FEEDS.md §1 and §5); field order as documented
+// JSON shapes (docs/feeds.md: marketplace API, recordings); field order as documented
 // ---------------------------------------------------------------------------------------
 
 #[derive(Serialize)]
@@ -1936,7 +1936,7 @@ fn readme(args: &Args, s: &Stats) -> String {
 
 Synthetic data for a small galangal shop modelled on seed 000 (serundeng and tepung lengkuas;
 10 products, 200 customers, 500 + 100 transactions over six months), shaped as a recording of
-the Tokopedia-style marketplace API (`FEEDS.md` §1 and §5) so that `laris replay` feeds it
+the Tokopedia-style marketplace API (docs/feeds.md: marketplace API, recordings) so that `laris replay` feeds it
 through the same parse–normalise–store pipeline as a real sync. Nothing here is real: the
 buyers' names are drawn from lists of first names and initials, and Laris still treats them as
 personal data.

@@ -161,7 +161,7 @@ pub struct ShopSettings {
     pub replay_dirs: Vec<PathBuf>,
     /// Origins allowed to call the widget endpoints (`*` for any).
     pub allowed_origins: Vec<String>,
-    /// Where the sync agent gets the shop's data (`[[shops.sources]]`, FEEDS.md §4).
+    /// Where the sync agent gets the shop's data (`[[shops.sources]]`, docs/feeds.md: sources).
     pub sources: Vec<crate::config::source::SourceSettings>,
     /// HMAC secret of the shop's customer tokens; `None`: every visitor is anonymous.
     pub customer_secret: Option<String>,

@@ -217,7 +217,7 @@ impl fmt::Display for Rupiah {
     }
 }
 
-/// A marketplace order status code (FEEDS.md §1), kept as the number Tokopedia uses.
+/// A marketplace order status code (docs/feeds.md: marketplace API), kept as the number Tokopedia uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OrderStatus(pub i64);

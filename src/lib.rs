@@ -5,30 +5,24 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: feeds → sync → store → recommend (rebuild) → store → web.
+//! Modules sit on floors and use only lower ones (`tests/layers.rs` checks it; see
+//! `docs/architecture.md`), lowest first:
 //!
-//! - [`analyst`]: `laris rules` and text renderings for analysts.
-//! - [`cli`]: the command line; [`app`]: the running service (build, run, shutdown);
-//!   [`server`]: the HTTP server's connection cap and time limits.
-//! - [`config`]: `config/laris.toml` + `LARIS_…` variables, validated into [`config::Settings`].
-//! - [`domain`]: ids, money ([`domain::Rupiah`]), order statuses, pack sizes: parsed once.
-//! - [`records`]: products, orders, customers, reports: the data the store keeps.
-//! - [`store`]: the store API ([`store::ShopStore`]) and its sled backend, the only code
-//!   that knows sled.
-//! - [`feeds`]: pure parsers of each source kind's raw data.
-//! - [`sync`]: the import pipeline, recordings and replay.
-//! - [`customers`]: customers derived from orders.
-//! - [`recommend`]: the models, pure code over plain data.
-//! - [`rebuild`]: model rebuilds and the live snapshots; [`token`]: signed customer tokens.
-//! - [`status`]: what `laris status` reports.
-//! - [`eval`]: offline evaluation (`laris eval`): time split, protocols, metrics, statistics.
-//! - [`web`]: HTTP routes and handlers (widget fragments, events, feedback), templates;
-//!   `web::admin` serves the dashboard's sign-in, pages and admin API.
-//! - [`admin`]: the owner's dashboard: sales and recommendation analytics, SVG charts, and
-//!   the data of each page (shared by the HTML page and the admin API).
-//! - [`admin_auth`]: admin sign-in: password hashes, sessions and CSRF tokens, the limits on
-//!   wrong passwords (`admin_auth::limits`), the bounded pool that checks passwords
-//!   (`admin_auth::checks`), and the filters admitting a session cookie or the admin token.
+//! 1. [`domain`]: ids, money ([`domain::Rupiah`]), order statuses, slots, password hashes.
+//! 2. [`records`]: products, orders, customers, reports, quarantine, events, feedback.
+//! 3. [`store`] (the [`store::ShopStore`] trait and its sled implementation), [`feeds`]
+//!    (pure parsers of each source kind), [`config`] (validated [`config::Settings`]).
+//! 4. [`recommend`]: the models, pure code over plain data.
+//! 5. [`loyalty`]: customers derived from orders, segments, tiers, customer tokens.
+//! 6. [`model`]: the served model, its rebuild and its answers.
+//! 7. [`sync`] (pipeline, sources, recordings, schedule), [`eval`] (offline evaluation),
+//!    [`status`] (what `laris status` reports).
+//! 8. [`server`]: the HTTP server's connection cap and time limits.
+//! 9. [`admin_auth`]: sessions, CSRF tokens, sign-in limits, the bounded password checks.
+//! 10. [`admin`]: the dashboard's data: analytics, SVG charts, CSV.
+//! 11. [`web`]: HTTP routes and handlers; `web::admin` serves the dashboard.
+//! 12. [`app`]: the running service (build, run, shutdown).
+//! 13. [`cli`]: the command line.
 
 pub mod admin;
 pub mod admin_auth;

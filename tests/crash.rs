@@ -1,4 +1,4 @@
-//! The crash harness (issue 12, "crash-safe by construction"): real `laris` processes are
+//! The crash harness ("crash-safe by construction"): real `laris` processes are
 //! killed with SIGKILL at moments drawn from a seeded RNG, then started or run again, and
 //! the end state must be exactly that of a run that was never killed: products, orders,
 //! customers, events, feedback, every customer's tier and the model, as `laris status

@@ -1,5 +1,5 @@
-//! `laris mock-marketplace`: a recording (FEEDS.md §5) served over real HTTP as a live
-//! marketplace API (FEEDS.md §1), so that any laris can be pointed at a recorded feed, and
+//! `laris mock-marketplace`: a recording (docs/feeds.md: recordings) served over real HTTP as a live
+//! marketplace API (docs/feeds.md: marketplace API), so that any laris can be pointed at a recorded feed, and
 //! the server our sync tests talk to, with faults scripted in recordings.
 //!
 //! How a request is answered:
@@ -42,7 +42,7 @@ use crate::sync::recording::{Exchange, Recording, RecordingError};
 pub const DELAY_HEADER: &str = "x-laris-mock-delay-ms";
 /// How long an issued token lives unless [`MockMarketplace::set_token_lifetime`] says otherwise.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
-/// The API's limits (FEEDS.md §1), enforced by the fallback as the real API does.
+/// The API's limits (docs/feeds.md: marketplace API), enforced by the fallback as the real API does.
 const MAX_PRODUCTS_PER_PAGE: u64 = 50;
 const MAX_ORDERS_PER_PAGE: u64 = 100;
 const MAX_ORDER_WINDOW_SECS: i64 = 3 * 86_400;
@@ -602,7 +602,7 @@ fn page_data(seq: u64, body: &str) -> Vec<Value> {
     }
 }
 
-/// The value at `path`, matching keys without regard to case (FEEDS.md §1: `name`, `Name`).
+/// The value at `path`, matching keys without regard to case (docs/feeds.md: marketplace API: `name`, `Name`).
 fn field<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(value, |cur, key| {
         cur.as_object()?
@@ -631,7 +631,7 @@ fn integer(value: &Value) -> Option<i64> {
     }
 }
 
-/// The later of `basic.updateTimeUnix` and `price.LastUpdateUnix` (FEEDS.md §1).
+/// The later of `basic.updateTimeUnix` and `price.LastUpdateUnix` (docs/feeds.md: marketplace API).
 fn product_update_time(product: &Value) -> i64 {
     [&["basic", "updateTimeUnix"][..], &["price", "LastUpdateUnix"][..]]
         .iter()

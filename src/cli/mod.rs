@@ -58,7 +58,7 @@ pub enum Command {
         #[arg(long)]
         addr: Option<String>,
     },
-    /// Feed a recording (FEEDS.md §5) through the import pipeline, with no network.
+    /// Feed a recording (docs/feeds.md: recordings) through the import pipeline, with no network.
     Replay {
         /// The recording directory (holding index.jsonl).
         dir: PathBuf,
@@ -81,7 +81,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Import Seller Center export files (CSV or XLSX, FEEDS.md §2) into a shop.
+    /// Import Seller Center export files (CSV or XLSX, docs/feeds.md: export files) into a shop.
     Import {
         #[arg(long)]
         shop: String,
@@ -94,7 +94,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve a recording as a live marketplace API, for testers (FEEDS.md §1 and §5).
+    /// Serve a recording as a live marketplace API, for testers (docs/feeds.md: marketplace API, recordings).
     MockMarketplace {
         /// The recording directory (holding index.jsonl).
         dir: PathBuf,

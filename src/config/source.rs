@@ -1,4 +1,4 @@
-//! A shop's sources (`[[shops.sources]]`, FEEDS.md §4), validated when the config loads:
+//! A shop's sources (`[[shops.sources]]`, docs/feeds.md: sources), validated when the config loads:
 //! the `kind` picks the variant, every other key is checked against it (an unknown key is
 //! an error naming it), and every key but the source's address has a default.
 
@@ -55,7 +55,7 @@ impl HttpSettings {
     }
 }
 
-/// `kind = "marketplace_api"` (FEEDS.md §1).
+/// `kind = "marketplace_api"` (docs/feeds.md: marketplace API).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSource {
@@ -106,7 +106,7 @@ fn default_orders_per_page() -> u32 {
     100
 }
 
-/// `kind = "export_files"` (FEEDS.md §2).
+/// `kind = "export_files"` (docs/feeds.md: export files).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportSource {
@@ -120,7 +120,7 @@ pub struct ExportSource {
     pub http: HttpSettings,
 }
 
-/// `kind = "storefront"` (FEEDS.md §3).
+/// `kind = "storefront"` (docs/feeds.md: storefront).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorefrontSource {
@@ -207,7 +207,7 @@ impl SourceSettings {
         let parse_err = |e: toml::de::Error| ConfigError::Invalid {
             key: key.to_string(),
             value: format!("kind = {kind:?}"),
-            fix: format!("{} (FEEDS.md §4 lists the keys)", e.message().trim()),
+            fix: format!("{} (docs/feeds.md: sources lists the keys)", e.message().trim()),
         };
         let source = match kind.as_str() {
             "marketplace_api" => SourceSettings::MarketplaceApi(rest.try_into().map_err(parse_err)?),

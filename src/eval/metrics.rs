@@ -1,4 +1,4 @@
-//! Top-N metrics of one recommended list R against the truth G (SPEC §8, seed 000 §2F):
+//! Top-N metrics of one recommended list R against the truth G (README "Offline evaluation"):
 //!
 //! - Precision@N = |R∩G| / |R|, where R is the model's list cut at N. A model that returns
 //!   fewer than N products is judged on what it returned; one that returns nothing scores 0

@@ -1,4 +1,4 @@
-//! Offline evaluation (`laris eval`, SPEC §8, seed 000 §2F done honestly): replay a shop's
+//! Offline evaluation (`laris eval`, README "Offline evaluation"): replay a shop's
 //! purchases in time order, train every model on the purchases before a split point, and
 //! measure how well each one predicts the purchases after it.
 //!

@@ -1,13 +1,13 @@
 //! `laris eval --orders FILE`: orders read from a file instead of the store, to evaluate an
 //! export without importing it.
 //!
-//! The file holds order records of the marketplace API (FEEDS.md §1, the shape `laris replay`
+//! The file holds order records of the marketplace API (docs/feeds.md: marketplace API, the shape `laris replay`
 //! imports), as a JSON array, as JSON lines (one record per line), or as one order-list answer
 //! (`{"header": …, "data": [...]}`, e.g. a body file of a recording). Each record is parsed
 //! by [`crate::feeds::marketplace::parse_order`] and its lines are matched to the store's
 //! products like the importer does: by marketplace product id, else by SKU. A record that
 //! cannot be parsed is counted and left out with its reason; the same invoice twice keeps the
-//! later record (a later status). The Seller Center sales-report CSV (FEEDS.md §2) is not read
+//! later record (a later status). The Seller Center sales-report CSV (docs/feeds.md: export files) is not read
 //! yet: it comes with `laris import`.
 
 use std::collections::{HashMap, HashSet};

@@ -1,4 +1,4 @@
-//! Seller Center export files (FEEDS.md §2): the product list and the sales report
+//! Seller Center export files (docs/feeds.md: export files): the product list and the sales report
 //! ("Laporan Penjualan"), as XLSX or CSV, parsed into [`crate::records`]. Pure functions over
 //! bytes; fetching files and storing records belong to the sync layer.
 //!
@@ -329,7 +329,7 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
 // Finding the header row and reading cells by column name
 // ---------------------------------------------------------------------------------------
 
-/// A column we read: its name as FEEDS.md writes it (the name used in messages), then the
+/// A column we read: its name as docs/feeds.md writes it (the name used in messages), then the
 /// other names export versions use for it.
 type Column = (&'static str, &'static [&'static str]);
 
@@ -729,7 +729,7 @@ fn order_from_rows(
     Ok((order, warning))
 }
 
-/// `Status Terakhir` texts and their codes (FEEDS.md §1). Matched as prefixes: a cancellation
+/// `Status Terakhir` texts and their codes (docs/feeds.md: marketplace API). Matched as prefixes: a cancellation
 /// may be followed by ` -`, a line break and the reason.
 const STATUS_TEXTS: &[(&str, i64)] = &[
     ("pesanan selesai", 700),

@@ -1,4 +1,4 @@
-//! The marketplace API's JSON (FEEDS.md §1): the response envelope, product and order
+//! The marketplace API's JSON (docs/feeds.md: marketplace API): the response envelope, product and order
 //! records, parsed into [`crate::records`]. Pure functions; fetching lives in the sync layer.
 //!
 //! Key casing differs between API versions (`name`, `Name`), so every object's keys are

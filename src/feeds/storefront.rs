@@ -1,4 +1,4 @@
-//! The shop's own storefront (FEEDS.md §3): sitemaps that list product pages, and the
+//! The shop's own storefront (docs/feeds.md: storefront): sitemaps that list product pages, and the
 //! product a page describes, parsed into [`crate::records::Product`]. Pure functions;
 //! fetching, following nested sitemaps and storing belong to the sync layer.
 //!
@@ -100,7 +100,7 @@ pub struct PageProduct {
     pub found: Found,
 }
 
-/// Reads the product a storefront page describes (FEEDS.md §3).
+/// Reads the product a storefront page describes (docs/feeds.md: storefront).
 ///
 /// `page_url` is the page's own URL: relative image and product URLs are resolved against it
 /// (or against the page's `<base href>`), and its last path segment is the product's id when

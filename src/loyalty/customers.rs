@@ -1,4 +1,4 @@
-//! Customers derived from orders: only purchases (FEEDS.md §1) count toward spend, so a
+//! Customers derived from orders: only purchases (docs/feeds.md: marketplace API) count toward spend, so a
 //! cancellation lowers a customer's total when the order's status changes.
 
 use std::collections::{BTreeMap, HashMap};

@@ -45,7 +45,7 @@ impl Lang {
     }
 }
 
-/// One recommended product, as the JSON contract (SPEC §6) has it. Prices in whole rupiah.
+/// One recommended product, as the JSON contract (README "HTTP") has it. Prices in whole rupiah.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: String,

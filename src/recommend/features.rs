@@ -1,4 +1,4 @@
-//! Product feature vectors for content-based similarity (SPEC §5, seed 000 section E): this
+//! Product feature vectors for content-based similarity (README "Recommendations"): this
 //! module owns how a [`Product`] becomes a vector, and the vector arithmetic that similarity
 //! and customer profiles need (dot product, cosine, the profile mean of seed 000 eq. 1–2).
 //!

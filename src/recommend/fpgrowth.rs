@@ -1,6 +1,6 @@
 //! Frequent itemsets and one-consequent association rules mined from shop orders: the
 //! cross-selling half of seed 000 ("produk yang sering dibeli bersamaan", rules
-//! `P_i => P_j` ranked by support and confidence, eq. 5–6), which SPEC.md turns into bundle
+//! `P_i => P_j` ranked by support and confidence, eq. 5–6), which Laris turns into bundle
 //! offers ranked by lift. This module owns the mining only: it takes baskets of dense item
 //! indices and returns itemsets and rules with their counts and measures; mapping product
 //! ids to indices, thresholds from config and the bundle offers themselves live elsewhere.

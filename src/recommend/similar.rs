@@ -1,4 +1,4 @@
-//! Similar products (SPEC §5, seed 000): for every product of a catalogue, the `n` other
+//! Similar products (README "Recommendations"): for every product of a catalogue, the `n` other
 //! products whose feature vectors ([`super::features`]) have the highest cosine with it, and
 //! what each pair shares, for the human reason ("mirip: kategori & rasa sama").
 //!

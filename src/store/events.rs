@@ -4,7 +4,7 @@
 use crate::domain::ShopId;
 use crate::records::Event;
 use crate::store::codec;
-use crate::store::sled_backend::Sled;
+use crate::store::sled_keys::Sled;
 use crate::store::StoreError;
 
 /// A big prune removes in batches of this many keys, never one huge write.

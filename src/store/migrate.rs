@@ -12,7 +12,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::records::Quarantined;
-use crate::store::sled_backend::{kind, Sled};
+use crate::store::sled_keys::{kind, Sled};
 use crate::store::{codec, StoreError};
 
 /// The format this Laris writes.

@@ -22,6 +22,7 @@ pub mod codec;
 mod events;
 pub mod migrate;
 pub mod sled_backend;
+mod sled_keys;
 
 #[cfg(test)]
 pub mod contract;

@@ -1,4 +1,4 @@
-//! The `marketplace_api` source (FEEDS.md §1): a client-credentials token (cached until it
+//! The `marketplace_api` source (docs/feeds.md: marketplace API): a client-credentials token (cached until it
 //! expires, renewed on a 401), product pages newest first until one is not newer than the
 //! cursor (or every page, in the periodic full pass that marks vanished products
 //! inactive), and order windows of at most three days from the last cursor minus an

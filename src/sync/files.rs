@@ -1,5 +1,5 @@
 //! The `export_files` source and `laris import`: Seller Center spreadsheets (CSV or XLSX,
-//! FEEDS.md §2) from paths or http(s) URLs, each file one page through the pipeline.
+//! docs/feeds.md: export files) from paths or http(s) URLs, each file one page through the pipeline.
 //! Products files go first, so that the orders' lines find their products.
 
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! a size limit on answers, pacing (a delay between requests, and the marketplace's
 //! `X-Ratelimit-*` headers), retries with exponential backoff and jitter that honour
 //! `429` + `Retry-After`, and the recorder that writes every exchange of a run as a
-//! cassette (FEEDS.md §5) without its secrets. Given the service's shutdown signal, a
+//! cassette (docs/feeds.md: recordings) without its secrets. Given the service's shutdown signal, a
 //! fetcher lets the request under way finish and starts no other, so a run stops after the
 //! page it is on.
 
@@ -56,7 +56,7 @@ impl Answer {
             .map(Duration::from_secs_f64)
     }
 
-    /// The envelope's `reason` (FEEDS.md §1), for error messages.
+    /// The envelope's `reason` (docs/feeds.md: marketplace API), for error messages.
     pub fn reason(&self) -> String {
         let value: Option<serde_json::Value> = serde_json::from_slice(&self.body).ok();
         let value = value.map(crate::feeds::marketplace::lowercase_keys);

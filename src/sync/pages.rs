@@ -1,7 +1,7 @@
 //! The `storefront` source: the shop's own product pages, listed by a sitemap (nested
 //! sitemaps followed) or by `urls`, read politely — at most `concurrency` at a time and
 //! `delay_ms` between request starts — and parsed from JSON-LD or Open Graph meta
-//! (FEEDS.md §3). Each page is one page through the pipeline; pages bring no orders.
+//! (docs/feeds.md: storefront). Each page is one page through the pipeline; pages bring no orders.
 //! When the service begins to stop, the pages being read are finished and no more are.
 
 use std::collections::HashSet;

@@ -37,7 +37,7 @@ pub struct Importer<'a> {
     quarantined: u64,
     errors: Vec<String>,
     /// SKU → marketplace id of the product that claimed it in this import, so that a SKU
-    /// shared by two products is our id for neither (FEEDS.md §1: "unique within the shop").
+    /// shared by two products is our id for neither (docs/feeds.md: marketplace API: "unique within the shop").
     claimed_skus: HashMap<String, String>,
     pages: u64,
     warnings: Vec<String>,

@@ -1,4 +1,4 @@
-//! Recordings ("cassettes", FEEDS.md §5): a directory with `index.jsonl`, one line per HTTP
+//! Recordings ("cassettes", docs/feeds.md: recordings): a directory with `index.jsonl`, one line per HTTP
 //! exchange in the order made, and each body as its own file. Plain files a tester can
 //! read and edit; secrets (Authorization headers, token bodies) are never written.
 

@@ -22,7 +22,7 @@ pub enum ReplayError {
     Import(#[from] ImportError),
 }
 
-/// What a recorded answer holds: its `role` when the recording names one (FEEDS.md §5),
+/// What a recorded answer holds: its `role` when the recording names one (docs/feeds.md: recordings),
 /// else judged by the URL path (recordings made before roles existed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {

@@ -311,7 +311,7 @@ struct DemoQuery {
 }
 
 /// GET /demo[?product=ID] — a shop product page that embeds the widget exactly as a shop
-/// owner would (SPEC §6), for the first configured shop.
+/// owner would (README "HTTP"), for the first configured shop.
 fn demo_page(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("demo")
         .and(warp::get())

@@ -1,4 +1,4 @@
-//! `GET /v1/shops/{shop}/recommendations`: the JSON contract of SPEC §6, read from the
+//! `GET /v1/shops/{shop}/recommendations`: the JSON contract in the README ("HTTP"), read from the
 //! shop's current model snapshot (no store access, no model work on the request path).
 
 use std::collections::HashMap;

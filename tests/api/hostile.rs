@@ -1,4 +1,4 @@
-//! Hostile requests (issue 12): garbage in every path segment, huge and malformed query
+//! Hostile requests garbage in every path segment, huge and malformed query
 //! strings, wrong methods, bad bodies, NUL and control bytes, very long headers, header
 //! values that are not visible ASCII on every header the service reads. Whatever comes in,
 //! the answer is never a 500; a 4xx where the route is JSON carries `{"error": …}`; each

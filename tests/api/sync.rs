@@ -391,7 +391,7 @@ async fn serve_files(
 }
 
 /// A sales report as Seller Center writes it: title rows above the header (on row 5),
-/// columns in its own order, WIB dates, money in every format of FEEDS.md §2.
+/// columns in its own order, WIB dates, money in every format of docs/feeds.md: export files.
 const SALES_CSV: &str = "Laporan Penjualan\nToko: Lengkuas\nPeriode: 01-10-2026 - 31-10-2026\n\n\
 Nomor Invoice,Status Terakhir,Tanggal Pembayaran,Nama Produk,Nomor SKU,Jumlah Produk Dibeli,Harga Jual (IDR),Nama Pembeli,No Telp Pembeli,Catatan\n\
 INV/1,Pesanan Selesai,02-10-2026 10:15:00,Serundeng Lengkuas 100 g,SRD-100,2,Rp20.000,Sri W.,0812-1111-2222,\n\
