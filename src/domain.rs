@@ -374,8 +374,30 @@ impl fmt::Display for Slot {
     }
 }
 
+/// Bytes left as they are in a URL component: letters, digits and `-_.~` (RFC 3986
+/// "unreserved"); everything else is percent-encoded.
+const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `s` percent-encoded for a URL path segment or query value.
+pub fn url_component(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, URL_COMPONENT).to_string()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn url_components_keep_only_unreserved_bytes() {
+        assert_eq!(url_component("MM-021_a.b~c"), "MM-021_a.b~c");
+        assert_eq!(
+            url_component("Kopi Susu/100 g&x=é"),
+            "Kopi%20Susu%2F100%20g%26x%3D%C3%A9"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -34,14 +34,14 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
         Some(client) => {
             let mut path = format!(
                 "/admin/api/shops/{shop}/recommendations?product={}&lang={}",
-                urlencode(a.product),
+                crate::domain::url_component(a.product),
                 a.lang
             );
             if let Some(c) = a.customer {
-                path.push_str(&format!("&customer_id={}", urlencode(c)));
+                path.push_str(&format!("&customer_id={}", crate::domain::url_component(c)));
             }
             if let Some(c) = a.cart {
-                path.push_str(&format!("&cart={}", urlencode(c)));
+                path.push_str(&format!("&cart={}", crate::domain::url_component(c)));
             }
             if let Some(l) = a.limit {
                 path.push_str(&format!("&limit={l}"));
@@ -83,15 +83,6 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
     Ok(())
 }
 
-pub(super) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub(super) fn token(settings: &Settings, shop: &str, customer: &str, ttl: i64) -> anyhow::Result<()> {
     let id = shop_id(settings, shop)?;
     let secret = settings.shop(&id).and_then(|s| s.customer_secret.clone()).ok_or_else(|| {
@@ -128,7 +119,10 @@ pub(super) fn customers(
     // answers.
     let all: Vec<crate::records::Customer> = match ServiceClient::find(settings, data_dir)? {
         Some(client) => client.get(&match segment {
-            Some(s) => format!("/admin/api/shops/{shop}/customers?segment={}", urlencode(s)),
+            Some(s) => format!(
+                "/admin/api/shops/{shop}/customers?segment={}",
+                crate::domain::url_component(s)
+            ),
             None => format!("/admin/api/shops/{shop}/customers"),
         })?,
         None => {

@@ -480,25 +480,11 @@ fn product_detail(state: AppState) -> impl Filter<Extract = (impl Reply,), Error
         })
 }
 
+/// `raw` with its `%XX` escapes decoded (invalid UTF-8 replaced, a stray `%` kept).
 pub(crate) fn percent_decode(raw: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Admits `Authorization: Bearer <admin token>` (every shop) or a signed-in session cookie

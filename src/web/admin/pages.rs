@@ -382,7 +382,7 @@ fn url_query(q: &Query, keys: &[&str]) -> String {
         .filter_map(|k| {
             q.get(*k)
                 .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", urlencode(v)))
+                .map(|v| format!("{k}={}", crate::domain::url_component(v)))
         })
         .collect();
     if parts.is_empty() {
@@ -390,15 +390,6 @@ fn url_query(q: &Query, keys: &[&str]) -> String {
     } else {
         format!("?{}", parts.join("&"))
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// GET /admin/shops/{shop}/customers[?segment=NAME&tier=NAME]
