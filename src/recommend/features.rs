@@ -58,7 +58,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::f64::consts::PI;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use serde::{Deserialize, Serialize};
 
@@ -606,57 +605,19 @@ fn from_entries_normalised(entries: Vec<(u32, f64)>) -> SparseVec {
     SparseVec { idx, val }
 }
 
-/// Items per chunk of work handed to a thread.
-const CHUNK: usize = 64;
-
-/// Runs `work` on 0..count on 2+ threads (one for fewer than two chunks), each thread with its
-/// own scratch, and returns the results in item order. Chunks of consecutive items are handed
-/// out from an atomic counter, so a slow chunk does not hold the others up. Model rebuilds use
-/// it for their per-product work (they run off the request path, in `spawn_blocking`).
+/// Runs `work` on 0..count on rayon's pool, each worker thread with its own scratch (made
+/// once per thread and reused), and returns the results in item order. Model rebuilds use it
+/// for their per-product work (they run off the request path, in `spawn_blocking`).
 pub(crate) fn in_parallel<S, R, F, W>(count: usize, make_scratch: F, work: W) -> Vec<R>
 where
     R: Send,
-    F: Fn() -> S + Sync,
-    W: Fn(&mut S, usize) -> R + Sync,
+    F: Fn() -> S + Sync + Send,
+    W: Fn(&mut S, usize) -> R + Sync + Send,
 {
-    let available = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
-    let threads = available.min(count.div_ceil(CHUNK));
-    if threads <= 1 {
-        let mut scratch = make_scratch();
-        return (0..count).map(|i| work(&mut scratch, i)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut scratch = make_scratch();
-                    let mut done = Vec::new();
-                    loop {
-                        let start = next.fetch_add(CHUNK, AtomicOrdering::Relaxed);
-                        if start >= count {
-                            break;
-                        }
-                        for i in start..(start + CHUNK).min(count) {
-                            done.push((i, work(&mut scratch, i)));
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    let mut results: Vec<Option<R>> = (0..count).map(|_| None).collect();
-    for (i, r) in parts.into_iter().flatten() {
-        results[i] = Some(r);
-    }
-    results
-        .into_iter()
-        .map(|r| r.expect("every item was handed out"))
+    use rayon::prelude::*;
+    (0..count)
+        .into_par_iter()
+        .map_init(make_scratch, |scratch, i| work(scratch, i))
         .collect()
 }
 
