@@ -42,7 +42,6 @@
 //! who click recommendations may be the ones who buy more anyway).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -262,29 +261,6 @@ pub fn overview(
         buckets,
         totals,
     }
-}
-
-/// The overview as CSV, one row per bucket (no total row, so columns can be summed);
-/// rupiah as plain integers.
-pub fn overview_csv(overview: &Overview) -> String {
-    let mut out = String::from(
-        "period,start,orders,paid_orders,revenue,average_order_value,new_customers,returning_customers\n",
-    );
-    for b in &overview.buckets {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{}",
-            b.label,
-            b.start,
-            b.orders,
-            b.paid_orders,
-            b.revenue.0,
-            b.average_order_value.0,
-            b.new_customers,
-            b.returning_customers
-        );
-    }
-    out
 }
 
 /// The range a dashboard opens on: the last 30 days, 12 weeks or 12 months ending at the
@@ -925,7 +901,7 @@ mod tests {
             WIB,
         );
         assert_eq!(
-            overview_csv(&o),
+            crate::admin::csv::overview_csv(&o),
             "period,start,orders,paid_orders,revenue,average_order_value,new_customers,returning_customers\n\
              2026-W44,2026-10-26,4,3,180000,60000,2,0\n\
              2026-W45,2026-11-02,2,2,60000,30000,1,1\n"

@@ -47,3 +47,34 @@ pub fn customers_csv(rows: &[&crate::records::Customer], out: &mut dyn Write) ->
     w.flush()?;
     Ok(())
 }
+
+/// The overview as CSV, one row per bucket (no total row, so columns can be summed);
+/// rupiah as plain integers.
+pub fn overview_csv(overview: &crate::admin::analytics::Overview) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "period",
+        "start",
+        "orders",
+        "paid_orders",
+        "revenue",
+        "average_order_value",
+        "new_customers",
+        "returning_customers",
+    ];
+    // Writing to memory cannot fail.
+    let _ = w.write_record(header);
+    for b in &overview.buckets {
+        let _ = w.write_record([
+            b.label.clone(),
+            b.start.to_string(),
+            b.orders.to_string(),
+            b.paid_orders.to_string(),
+            b.revenue.0.to_string(),
+            b.average_order_value.0.to_string(),
+            b.new_customers.to_string(),
+            b.returning_customers.to_string(),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

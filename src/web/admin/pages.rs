@@ -301,7 +301,7 @@ fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
                         o.from,
                         o.to
                     ),
-                    crate::admin::analytics::overview_csv(&o),
+                    crate::admin::csv::overview_csv(&o),
                 ),
                 Err(e) => failed(&v.state, session, shop, e),
             })
