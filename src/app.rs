@@ -255,7 +255,7 @@ impl Application {
             pid: std::process::id(),
         };
         std::fs::write(data_dir.join(SERVE_FILE), serde_json::to_vec(&serve_file)?)?;
-        let templates = Arc::new(web::templates::environment_for(&settings).map_err(|e| anyhow::anyhow!(e))?);
+        let templates = Arc::new(web::templates::environment_for(&settings)?);
         let sync = Arc::new(crate::sync::agent::SyncAgent::new(
             settings.clone(),
             store.clone(),

@@ -87,20 +87,35 @@ pub struct PublicUrl {
     origin: String,
 }
 
+/// Why a text is not a [`PublicUrl`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublicUrlError {
+    #[error("{0}")]
+    Unreadable(#[from] url::ParseError),
+    #[error("the scheme is {0:?}, not http or https")]
+    Scheme(String),
+    #[error("it names no host")]
+    NoHost,
+    #[error("it carries a user name or password")]
+    Credentials,
+    #[error("it has a ?query or #fragment")]
+    QueryOrFragment,
+}
+
 impl PublicUrl {
-    pub fn parse(raw: &str) -> Result<PublicUrl, String> {
-        let url = url::Url::parse(raw).map_err(|e| format!("{e}"))?;
+    pub fn parse(raw: &str) -> Result<PublicUrl, PublicUrlError> {
+        let url = url::Url::parse(raw)?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("the scheme is {:?}, not http or https", url.scheme()));
+            return Err(PublicUrlError::Scheme(url.scheme().to_string()));
         }
         if url.host_str().is_none() {
-            return Err("it names no host".into());
+            return Err(PublicUrlError::NoHost);
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("it carries a user name or password".into());
+            return Err(PublicUrlError::Credentials);
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err("it has a ?query or #fragment".into());
+            return Err(PublicUrlError::QueryOrFragment);
         }
         Ok(PublicUrl {
             base: url.as_str().trim_end_matches('/').to_string(),

@@ -165,11 +165,107 @@ impl UpsertCounts {
     }
 }
 
+/// What kind of run wrote a [`SyncReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// A recorded feed replayed (`laris replay`, the admin replay button, serve-seeding).
+    Replay,
+    /// A scheduled or manual pull from the shop's sources.
+    Sync,
+    /// Export files read by `laris import`.
+    Import,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Replay => "replay",
+            RunKind::Sync => "sync",
+            RunKind::Import => "import",
+        }
+    }
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of feed record a quarantined record was meant to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Product,
+    Order,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Product => "product",
+            RecordKind::Order => "order",
+        }
+    }
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a feed record was quarantined. Stored with the record; shown by `laris status` and
+/// the admin page as its [`Display`](std::fmt::Display) text, which names the field and
+/// what was found there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum QuarantineReason {
+    /// A field every record of its kind needs is absent.
+    Missing { missing_field: String },
+    /// A field is there but its value cannot be used; `detail` names the value and the rule.
+    Invalid { field: String, detail: String },
+    /// The record as a whole cannot be read (a row with too few cells, no product markup).
+    /// Stores written before reasons were typed hold plain text, read back as this.
+    Unreadable(String),
+}
+
+impl QuarantineReason {
+    pub fn missing(field: impl Into<String>) -> Self {
+        QuarantineReason::Missing {
+            missing_field: field.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        QuarantineReason::Invalid {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unreadable(detail: impl Into<String>) -> Self {
+        QuarantineReason::Unreadable(detail.into())
+    }
+}
+
+impl std::fmt::Display for QuarantineReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QuarantineReason::Missing { missing_field } => {
+                write!(f, "missing required field {missing_field}")
+            }
+            QuarantineReason::Invalid { detail, .. } => f.write_str(detail),
+            QuarantineReason::Unreadable(detail) => f.write_str(detail),
+        }
+    }
+}
+
 /// What one sync, replay or import did; kept for `laris status` and the admin page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
-    /// `replay`, `sync` or `import`.
-    pub kind: String,
+    pub kind: RunKind,
     /// Where the data came from: a recording directory, a source kind, a file.
     pub source: String,
     pub started_at: DateTime<Utc>,
@@ -205,11 +301,10 @@ impl SyncReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quarantined {
     pub at: DateTime<Utc>,
-    /// `product` or `order`.
-    pub kind: String,
+    pub kind: RecordKind,
     /// Where it came from (URL or file and position).
     pub origin: String,
-    pub reason: String,
+    pub reason: QuarantineReason,
     /// The raw record, truncated to a few kilobytes.
     pub record: String,
 }
@@ -360,4 +455,34 @@ pub struct OrderCursor {
 pub enum SyncCursor {
     Products { source: usize, cursor: ProductCursor },
     Orders { source: usize, cursor: OrderCursor },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quarantine_reason_keeps_its_field_and_reads_plain_text_of_older_stores() {
+        let missing = QuarantineReason::missing("basic.name");
+        let invalid = QuarantineReason::invalid("price.value", "price.value -5 is negative");
+        for r in [&missing, &invalid] {
+            let text = serde_json::to_string(r).unwrap();
+            assert_eq!(&serde_json::from_str::<QuarantineReason>(&text).unwrap(), r);
+        }
+        assert_eq!(missing.to_string(), "missing required field basic.name");
+        assert_eq!(invalid.to_string(), "price.value -5 is negative");
+        // Stores written before reasons were typed hold the text alone.
+        let old = r#"{"at":"2026-01-01T00:00:00Z","kind":"order","origin":"page 1 #0","reason":"products is empty","record":"{}"}"#;
+        let q: Quarantined = serde_json::from_str(old).unwrap();
+        assert_eq!(q.kind, RecordKind::Order);
+        assert_eq!(q.reason, QuarantineReason::unreadable("products is empty"));
+        assert_eq!(q.reason.to_string(), "products is empty");
+    }
+
+    #[test]
+    fn run_kinds_keep_their_stored_names() {
+        for kind in [RunKind::Replay, RunKind::Sync, RunKind::Import] {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
+        }
+    }
 }

@@ -24,7 +24,10 @@ use crate::loyalty::segments::SEGMENTS;
 use crate::model::serve::{recommend, Lang, Recommendations, Request};
 use crate::model::ShopModel;
 use crate::recommend::blend::{BlendFit, BlendMode, ListFit, SIGNAL_NAMES};
-use crate::records::{Customer, Feedback, FeedbackStatus, Order, ProductStatus, Quarantined, SyncReport};
+use crate::records::{
+    Customer, Feedback, FeedbackStatus, Order, ProductStatus, QuarantineReason, Quarantined, RecordKind,
+    SyncReport,
+};
 use crate::store::{ShopStore, Store, StoreError};
 
 /// Most buckets an overview may have, so that `period=day&from=1900-01-01` cannot make a
@@ -826,7 +829,37 @@ pub struct SyncPage {
     /// Every quarantined record.
     pub quarantined_total: usize,
     /// The newest, at most [`QUARANTINE_LISTED`].
-    pub quarantined: Vec<Quarantined>,
+    pub quarantined: Vec<QuarantinedRow>,
+}
+
+/// A quarantined record as the sync page lists it: the reason as its text, and the field
+/// it is about when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantinedRow {
+    pub at: DateTime<Utc>,
+    pub kind: RecordKind,
+    pub origin: String,
+    pub reason: String,
+    pub field: Option<String>,
+    pub record: String,
+}
+
+impl From<Quarantined> for QuarantinedRow {
+    fn from(q: Quarantined) -> Self {
+        let field = match &q.reason {
+            QuarantineReason::Missing { missing_field } => Some(missing_field.clone()),
+            QuarantineReason::Invalid { field, .. } => Some(field.clone()),
+            QuarantineReason::Unreadable(_) => None,
+        };
+        QuarantinedRow {
+            at: q.at,
+            kind: q.kind,
+            origin: q.origin,
+            reason: q.reason.to_string(),
+            field,
+            record: q.record,
+        }
+    }
 }
 
 pub fn sync_page(store: &Store, shop: &ShopSettings) -> Result<SyncPage, PageError> {
@@ -840,7 +873,7 @@ pub fn sync_page(store: &Store, shop: &ShopSettings) -> Result<SyncPage, PageErr
         sources: shop.sources.iter().map(source_view).collect(),
         reports: store.sync_reports(&shop.id, REPORTS_LISTED)?,
         quarantined_total: total,
-        quarantined,
+        quarantined: quarantined.into_iter().map(QuarantinedRow::from).collect(),
     })
 }
 

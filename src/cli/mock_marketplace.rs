@@ -63,8 +63,23 @@ pub enum MockError {
     Exchange {
         index: PathBuf,
         seq: u64,
-        reason: String,
+        reason: ExchangeError,
     },
+}
+
+/// Why a recorded exchange cannot be answered again; the message quotes the bad value.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("url {0:?} is not a URL: {1}")]
+    Url(String, url::ParseError),
+    #[error("status {0} is not an HTTP status code")]
+    Status(u16),
+    #[error("header {DELAY_HEADER} should be a whole number of milliseconds, found {0:?}")]
+    Delay(String),
+    #[error("header name {0:?} is not a valid HTTP header name")]
+    HeaderName(String),
+    #[error("header {0}: {1:?} is not a valid HTTP header value")]
+    HeaderValue(String, String),
 }
 
 /// One request the mock answered, for tests and for the tester's log.
@@ -171,16 +186,16 @@ impl Answer {
         Answer::refusal(StatusCode::BAD_REQUEST, "INVALID_PARAMETER", reason)
     }
 
-    fn recorded(ex: &Exchange, body: Option<String>) -> Result<Answer, String> {
-        let status = StatusCode::from_u16(ex.status)
-            .map_err(|_| format!("status {} is not an HTTP status code", ex.status))?;
+    fn recorded(ex: &Exchange, body: Option<String>) -> Result<Answer, ExchangeError> {
+        let status = StatusCode::from_u16(ex.status).map_err(|_| ExchangeError::Status(ex.status))?;
         let mut headers = Vec::new();
         let mut delay = Duration::ZERO;
         for (name, value) in &ex.headers {
             if name.eq_ignore_ascii_case(DELAY_HEADER) {
-                let ms: u64 = value.trim().parse().map_err(|_| {
-                    format!("header {DELAY_HEADER} should be a whole number of milliseconds, found {value:?}")
-                })?;
+                let ms: u64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| ExchangeError::Delay(value.clone()))?;
                 delay = Duration::from_millis(ms);
                 continue;
             }
@@ -188,9 +203,9 @@ impl Answer {
                 continue;
             }
             let header_name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("header name {name:?} is not a valid HTTP header name"))?;
+                .map_err(|_| ExchangeError::HeaderName(name.clone()))?;
             let header_value = HeaderValue::from_str(value)
-                .map_err(|_| format!("header {name}: {value:?} is not a valid HTTP header value"))?;
+                .map_err(|_| ExchangeError::HeaderValue(name.clone(), value.clone()))?;
             headers.push((header_name, header_value));
         }
         Ok(Answer {
@@ -261,14 +276,13 @@ impl MockMarketplace {
         let mut products: HashMap<String, Value> = HashMap::new();
         let mut orders: HashMap<String, Value> = HashMap::new();
         for ex in &recording.exchanges {
-            let bad = |reason: String| MockError::Exchange {
+            let bad = |reason: ExchangeError| MockError::Exchange {
                 index: index.clone(),
                 seq: ex.seq,
                 reason,
             };
             let body = recording.body(ex)?;
-            let url =
-                recorded_url(&ex.url).map_err(|e| bad(format!("url {:?} is not a URL: {e}", ex.url)))?;
+            let url = recorded_url(&ex.url).map_err(|e| bad(ExchangeError::Url(ex.url.clone(), e)))?;
             let key = RequestKey::new(&ex.method, url.path(), url.query().unwrap_or(""));
             if ex.status == 200 && key.method == "GET" {
                 let body = body.as_deref().unwrap_or("");

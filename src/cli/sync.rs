@@ -10,6 +10,7 @@ use super::{open_store, shop_id};
 use crate::app::{self};
 use crate::config::Settings;
 use crate::domain::ShopId;
+use crate::records::RunKind;
 use crate::records::SyncReport;
 use crate::store::ShopStore;
 
@@ -312,7 +313,7 @@ pub(super) fn import(
         .chain(orders)
         .map(|p| p.display().to_string())
         .collect();
-    let report = importer.finish("import", &names.join(", "))?;
+    let report = importer.finish(RunKind::Import, &names.join(", "))?;
     // Stale as well when an earlier run was interrupted before its rebuild.
     let model = if report.changed() || store.model_stale(&shop)? {
         let shop_settings = settings.shop(&shop).expect("checked");

@@ -224,7 +224,7 @@ impl SourceSettings {
         match &source {
             SourceSettings::MarketplaceApi(api) => {
                 for (k, v) in [("base_url", &api.base_url), ("token_url", &api.token_url)] {
-                    check_url(v).map_err(|fix| invalid(k, v, &fix))?;
+                    check_url(v).map_err(|fix| invalid(k, v, &fix.to_string()))?;
                 }
                 for (k, v) in [
                     ("fs_id", &api.fs_id),
@@ -300,11 +300,11 @@ impl SourceSettings {
                             "give sitemap = \"https://…/sitemap.xml\" or urls = [\"…\"]",
                         ))
                     }
-                    (Some(s), _) => check_url(s).map_err(|fix| invalid("sitemap", s, &fix))?,
+                    (Some(s), _) => check_url(s).map_err(|fix| invalid("sitemap", s, &fix.to_string()))?,
                     _ => {}
                 }
                 for u in &front.urls {
-                    check_url(u).map_err(|fix| invalid("urls", u, &fix))?;
+                    check_url(u).map_err(|fix| invalid("urls", u, &fix.to_string()))?;
                 }
                 if !(1..=16).contains(&front.concurrency) {
                     return Err(invalid(
@@ -330,11 +330,19 @@ impl SourceSettings {
     }
 }
 
-fn check_url(raw: &str) -> Result<(), String> {
-    match url::Url::parse(raw) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
-        Ok(u) => Err(format!("use an http(s) URL, not {}:", u.scheme())),
-        Err(e) => Err(format!("write a full URL such as https://fs.tokopedia.net ({e})")),
+/// Why a source's URL cannot be fetched from; the message is the fix.
+#[derive(Debug, thiserror::Error)]
+enum SourceUrlError {
+    #[error("use an http(s) URL, not {0}:")]
+    Scheme(String),
+    #[error("write a full URL such as https://fs.tokopedia.net ({0})")]
+    Unreadable(#[from] url::ParseError),
+}
+
+fn check_url(raw: &str) -> Result<(), SourceUrlError> {
+    match url::Url::parse(raw)? {
+        u if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
+        u => Err(SourceUrlError::Scheme(u.scheme().to_string())),
     }
 }
 

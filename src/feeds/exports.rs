@@ -84,7 +84,7 @@ pub fn parse_products(
         .map(|(i, row)| {
             let origin = origin(name, i);
             let parsed = product_from_row(row, &header, fetched_at)
-                .map_err(|e| FeedError::Record(format!("{origin}: {e}")));
+                .map_err(|e| FeedError::unreadable(format!("{origin}: {e}")));
             Row {
                 raw: Value::Object(header.raw(row)),
                 origin,
@@ -141,7 +141,7 @@ pub fn parse_orders(rows: &[Vec<String>], name: &str) -> Result<OrdersFile, Feed
         .map(|(i, row)| Row {
             origin: origin(name, i),
             raw: Value::Array(vec![Value::Object(header.raw(row))]),
-            parsed: Err(FeedError::Record(format!(
+            parsed: Err(FeedError::unreadable(format!(
                 "{}: {INVOICE} is empty and no invoice comes before it, so the line belongs to no order",
                 origin(name, i)
             ))),
@@ -155,7 +155,7 @@ pub fn parse_orders(rows: &[Vec<String>], name: &str) -> Result<OrdersFile, Feed
                 warnings.extend(warning);
                 Ok(order)
             }
-            Err(e) => Err(FeedError::Record(e)),
+            Err(e) => Err(FeedError::unreadable(e)),
         };
         orders.push(Row {
             origin: first,
@@ -859,7 +859,7 @@ mod tests {
 
     fn err<T: std::fmt::Debug>(row: &Row<T>) -> String {
         match &row.parsed {
-            Err(FeedError::Record(e)) => e.clone(),
+            Err(FeedError::Record(e)) => e.to_string(),
             other => panic!("{} should be a record error, got {other:?}", row.origin),
         }
     }

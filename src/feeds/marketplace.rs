@@ -97,7 +97,7 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 fn required<'a>(v: &'a Value, path: &[&str]) -> Result<&'a Value, FeedError> {
-    at(v, path).ok_or_else(|| FeedError::Record(format!("missing required field {}", path.join("."))))
+    at(v, path).ok_or_else(|| FeedError::missing(path.join(".")))
 }
 
 /// An id as text, from a number or a string.
@@ -105,9 +105,10 @@ fn id_text(v: &Value, field: &str) -> Result<String, FeedError> {
     match v {
         Value::Number(n) => Ok(n.to_string()),
         Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        other => Err(FeedError::Record(format!(
-            "{field} should be an id, found {other}"
-        ))),
+        other => Err(FeedError::invalid(
+            field,
+            format!("{field} should be an id, found {other}"),
+        )),
     }
 }
 
@@ -116,14 +117,15 @@ fn integer(v: &Value, field: &str) -> Result<i64, FeedError> {
         Value::Number(n) => n
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .ok_or_else(|| FeedError::Record(format!("{field} should be a whole number, found {n}"))),
+            .ok_or_else(|| FeedError::invalid(field, format!("{field} should be a whole number, found {n}"))),
         Value::String(s) => s
             .trim()
             .parse()
-            .map_err(|_| FeedError::Record(format!("{field} should be a whole number, found {s:?}"))),
-        other => Err(FeedError::Record(format!(
-            "{field} should be a whole number, found {other}"
-        ))),
+            .map_err(|_| FeedError::invalid(field, format!("{field} should be a whole number, found {s:?}"))),
+        other => Err(FeedError::invalid(
+            field,
+            format!("{field} should be a whole number, found {other}"),
+        )),
     }
 }
 
@@ -138,7 +140,7 @@ fn text(v: &Value, path: &[&str]) -> Option<String> {
 fn unix_time(v: &Value, field: &str) -> Result<DateTime<Utc>, FeedError> {
     let secs = integer(v, field)?;
     DateTime::from_timestamp(secs, 0)
-        .ok_or_else(|| FeedError::Record(format!("{field} = {secs} is not a Unix time in seconds")))
+        .ok_or_else(|| FeedError::invalid(field, format!("{field} = {secs} is not a Unix time in seconds")))
 }
 
 fn optional_time(v: &Value, path: &[&str]) -> Result<Option<DateTime<Utc>>, FeedError> {
@@ -146,7 +148,7 @@ fn optional_time(v: &Value, path: &[&str]) -> Result<Option<DateTime<Utc>>, Feed
 }
 
 fn money(v: &Value, field: &str) -> Result<Rupiah, FeedError> {
-    Rupiah::from_json(v).map_err(|e| FeedError::Record(format!("{field}: {e}")))
+    Rupiah::from_json(v).map_err(|e| FeedError::invalid(field, format!("{field}: {e}")))
 }
 
 /// Parses one product record of the product list (already key-lowercased by
@@ -154,11 +156,13 @@ fn money(v: &Value, field: &str) -> Result<Rupiah, FeedError> {
 pub fn parse_product(record: &Value) -> Result<FeedProduct, FeedError> {
     let r = &lowercase_keys(record.clone());
     let marketplace_id = id_text(required(r, &["basic", "productid"])?, "basic.productID")?;
-    let name = text(r, &["basic", "name"])
-        .ok_or_else(|| FeedError::Record("missing required field basic.name".into()))?;
+    let name = text(r, &["basic", "name"]).ok_or_else(|| FeedError::missing("basic.name"))?;
     let price = money(required(r, &["price", "value"])?, "price.value")?;
     if price.0 < 0 {
-        return Err(FeedError::Record(format!("price.value {} is negative", price.0)));
+        return Err(FeedError::invalid(
+            "price.value",
+            format!("price.value {} is negative", price.0),
+        ));
     }
     let status_code = at(r, &["basic", "status"])
         .map(|v| integer(v, "basic.status"))
@@ -180,7 +184,12 @@ pub fn parse_product(record: &Value) -> Result<FeedProduct, FeedError> {
             let value = v
                 .as_f64()
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                .ok_or_else(|| FeedError::Record(format!("weight.value should be a number, found {v}")))?;
+                .ok_or_else(|| {
+                    FeedError::invalid(
+                        "weight.value",
+                        format!("weight.value should be a number, found {v}"),
+                    )
+                })?;
             let unit = at(r, &["weight", "unit"])
                 .map(|u| integer(u, "weight.unit"))
                 .transpose()?
@@ -189,9 +198,10 @@ pub fn parse_product(record: &Value) -> Result<FeedProduct, FeedError> {
                 1 => value,
                 2 => value * 1000.0,
                 other => {
-                    return Err(FeedError::Record(format!(
-                        "weight.unit {other} is unknown: 1 means gram, 2 kilogram"
-                    )))
+                    return Err(FeedError::invalid(
+                        "weight.unit",
+                        format!("weight.unit {other} is unknown: 1 means gram, 2 kilogram"),
+                    ))
                 }
             };
             (0.0..1e9).contains(&grams).then_some(grams.round() as u32)
@@ -227,10 +237,11 @@ pub fn parse_product(record: &Value) -> Result<FeedProduct, FeedError> {
     .flatten()
     .max()
     .or(optional_time(r, &["basic", "createtimeunix"])?)
-    .ok_or_else(|| FeedError::Record("missing required field basic.updateTimeUnix".into()))?;
+    .ok_or_else(|| FeedError::missing("basic.updateTimeUnix"))?;
     let sku = text(r, &["other", "sku"]);
     let id_source = sku.clone().unwrap_or_else(|| marketplace_id.clone());
-    let id = crate::domain::ProductId::parse(&id_source).map_err(|e| FeedError::Record(e.to_string()))?;
+    let id = crate::domain::ProductId::parse(&id_source)
+        .map_err(|e| FeedError::invalid("other.sku", e.to_string()))?;
     let pack = PackSize::find_in(&name);
     Ok(FeedProduct {
         marketplace_id: marketplace_id.clone(),
@@ -259,8 +270,7 @@ pub fn parse_product(record: &Value) -> Result<FeedProduct, FeedError> {
 /// Parses one order record of the order list. Line products are not looked up here.
 pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
     let r = &lowercase_keys(record.clone());
-    let invoice = text(r, &["invoice_ref_num"])
-        .ok_or_else(|| FeedError::Record("missing required field invoice_ref_num".into()))?;
+    let invoice = text(r, &["invoice_ref_num"]).ok_or_else(|| FeedError::missing("invoice_ref_num"))?;
     let marketplace_id = at(r, &["order_id"]).map(|v| id_text(v, "order_id")).transpose()?;
     let customer = CustomerId(id_text(required(r, &["buyer", "id"])?, "buyer.id")?);
     let status = OrderStatus(integer(required(r, &["order_status"])?, "order_status")?);
@@ -268,32 +278,29 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
     let paid_at = optional_time(r, &["payment_date"])?.unwrap_or(created_at);
     let updated_at = optional_time(r, &["update_time"])?.unwrap_or(paid_at);
     let Some(Value::Array(items)) = at(r, &["products"]) else {
-        return Err(FeedError::Record(
-            "missing required field products (a list of order lines)".into(),
-        ));
+        return Err(FeedError::missing("products (a list of order lines)"));
     };
     if items.is_empty() {
-        return Err(FeedError::Record(
-            "products is empty: an order needs at least one line".into(),
+        return Err(FeedError::invalid(
+            "products",
+            "products is empty: an order needs at least one line",
         ));
     }
     let mut lines = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let field = |f: &str| format!("products[{i}].{f}");
         let quantity = integer(
-            at(item, &["quantity"])
-                .ok_or_else(|| FeedError::Record(format!("missing required field {}", field("quantity"))))?,
+            at(item, &["quantity"]).ok_or_else(|| FeedError::missing(field("quantity")))?,
             &field("quantity"),
         )?;
         if !(1..=100_000).contains(&quantity) {
-            return Err(FeedError::Record(format!(
-                "{} = {quantity} is not a sensible quantity",
-                field("quantity")
-            )));
+            return Err(FeedError::invalid(
+                field("quantity"),
+                format!("{} = {quantity} is not a sensible quantity", field("quantity")),
+            ));
         }
         let unit_price = money(
-            at(item, &["price"])
-                .ok_or_else(|| FeedError::Record(format!("missing required field {}", field("price"))))?,
+            at(item, &["price"]).ok_or_else(|| FeedError::missing(field("price")))?,
             &field("price"),
         )?;
         lines.push(OrderLine {
@@ -306,9 +313,9 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
         });
     }
     let products_total = crate::feeds::lines_total(&lines).ok_or_else(|| {
-        FeedError::Record(
-            "products: the lines' total (price × quantity) is too large for any order: check products[].price"
-                .into(),
+        FeedError::invalid(
+            "products",
+            "products: the lines' total (price × quantity) is too large for any order: check products[].price",
         )
     })?;
     let shipping = at(r, &["amt", "shipping_cost"])

@@ -9,7 +9,7 @@ pub mod storefront;
 use thiserror::Error;
 
 use crate::domain::Rupiah;
-use crate::records::OrderLine;
+use crate::records::{OrderLine, QuarantineReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FeedError {
@@ -18,7 +18,32 @@ pub enum FeedError {
     Page(String),
     /// One record is unusable: it is quarantined, the rest of the page is imported.
     #[error("{0}")]
-    Record(String),
+    Record(QuarantineReason),
+}
+
+impl FeedError {
+    /// A record lacks a field its kind needs.
+    pub fn missing(field: impl Into<String>) -> Self {
+        FeedError::Record(QuarantineReason::missing(field))
+    }
+
+    /// A record's field holds a value that cannot be used; `detail` names it and the rule.
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        FeedError::Record(QuarantineReason::invalid(field, detail))
+    }
+
+    /// A record cannot be read as a whole.
+    pub fn unreadable(detail: impl Into<String>) -> Self {
+        FeedError::Record(QuarantineReason::unreadable(detail))
+    }
+
+    /// What a quarantined record keeps as its reason.
+    pub fn reason(&self) -> QuarantineReason {
+        match self {
+            FeedError::Record(reason) => reason.clone(),
+            FeedError::Page(_) => QuarantineReason::unreadable(self.to_string()),
+        }
+    }
 }
 
 /// The sum of an order's lines (unit price × quantity), or `None` when it does not fit in

@@ -144,7 +144,7 @@ pub fn parse_page(html: &str, page_url: &str, fetched_at: DateTime<Utc>) -> Resu
     if let Some(Refusal::ForeignCurrency(message)) =
         refusals.iter().find(|r| matches!(r, Refusal::ForeignCurrency(_)))
     {
-        return Err(FeedError::Record(message.clone()));
+        return Err(FeedError::invalid("priceCurrency", message.clone()));
     }
 
     let og = open_graph_fields(&doc, &ctx)
@@ -174,7 +174,7 @@ pub fn parse_page(html: &str, page_url: &str, fetched_at: DateTime<Utc>) -> Resu
             "; {n} JSON-LD script{s} skipped as not valid JSON (first: {first})"
         ));
     }
-    Err(FeedError::Record(message))
+    Err(FeedError::unreadable(message))
 }
 
 /// What a page's parse needs besides the document.
@@ -460,9 +460,18 @@ fn category_of(value: &Value) -> Vec<String> {
     }
 }
 
+/// Why a page's price cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum PriceError {
+    #[error(transparent)]
+    Unreadable(#[from] crate::domain::DomainError),
+    #[error("{0} is negative")]
+    Negative(i64),
+}
+
 /// A price: a JSON number, or a string in any format [`Rupiah::parse`] accepts, or a plain
 /// decimal with a zero fraction (`"20000.0"`, as schema.org's decimal-point convention allows).
-fn price_of(value: &Value) -> Result<Rupiah, String> {
+fn price_of(value: &Value) -> Result<Rupiah, PriceError> {
     let price = match value {
         Value::String(s) => Rupiah::parse(s).or_else(|e| {
             let s = s.trim();
@@ -479,10 +488,9 @@ fn price_of(value: &Value) -> Result<Rupiah, String> {
             }
         }),
         other => Rupiah::from_json(other),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     if price.0 < 0 {
-        return Err(format!("{} is negative", price.0));
+        return Err(PriceError::Negative(price.0));
     }
     Ok(price)
 }
@@ -708,7 +716,7 @@ mod tests {
 
     fn record_error(head: &str) -> String {
         match parse(head) {
-            Err(FeedError::Record(m)) => m,
+            Err(FeedError::Record(m)) => m.to_string(),
             other => panic!("expected a record error, got {other:?}"),
         }
     }

@@ -16,13 +16,22 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     out
 }
 
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+/// Why stored bytes are not a record.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("record encoding version {0} is not known to this laris (it writes {VERSION}); upgrade laris")]
+    Version(u8),
+    #[error("empty record")]
+    Empty,
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     match bytes.split_first() {
-        Some((&VERSION, rest)) => serde_json::from_slice(rest).map_err(|e| e.to_string()),
-        Some((v, _)) => Err(format!(
-            "record encoding version {v} is not known to this laris (it writes {VERSION}); upgrade laris"
-        )),
-        None => Err("empty record".into()),
+        Some((&VERSION, rest)) => Ok(serde_json::from_slice(rest)?),
+        Some((v, _)) => Err(CodecError::Version(*v)),
+        None => Err(CodecError::Empty),
     }
 }
 
@@ -46,14 +55,14 @@ mod tests {
     #[test]
     fn a_record_written_before_a_field_was_added_still_decodes() {
         let bytes = encode(&Old { a: 7 });
-        assert_eq!(decode::<New>(&bytes), Ok(New { a: 7, b: None }));
+        assert_eq!(decode::<New>(&bytes).unwrap(), New { a: 7, b: None });
     }
 
     #[test]
     fn an_unknown_version_is_refused_with_advice() {
         let mut bytes = encode(&Old { a: 7 });
         bytes[0] = 9;
-        let err = decode::<New>(&bytes).unwrap_err();
+        let err = decode::<New>(&bytes).unwrap_err().to_string();
         assert!(err.contains("version 9") && err.contains("upgrade"), "{err}");
     }
 }

@@ -24,7 +24,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::{CustomerId, OrderStatus, ProductId, Rupiah, ShopId, Slot};
 use crate::records::{
     Customer, Event, EventKind, Feedback, FeedbackStatus, Order, OrderCursor, OrderLine, Product,
-    ProductCursor, ProductStatus, Quarantined, RunMarker, Seeding, SyncCursor, SyncReport,
+    ProductCursor, ProductStatus, QuarantineReason, Quarantined, RecordKind, RunKind, RunMarker, Seeding,
+    SyncCursor, SyncReport,
 };
 use crate::store::{BatchOp, ImportBatch, ShopStore, Snapshot, REPORTS_KEPT};
 
@@ -109,16 +110,16 @@ fn customer(id: &str, spend: i64) -> Customer {
 fn bad(origin: &str) -> Quarantined {
     Quarantined {
         at: at(0),
-        kind: "product".into(),
+        kind: RecordKind::Product,
         origin: origin.into(),
-        reason: "price.value: \"harga?\" is not a number".into(),
+        reason: QuarantineReason::invalid("price.value", "price.value: \"harga?\" is not a number"),
         record: "{\"price\":{\"value\":\"harga?\"}}".into(),
     }
 }
 
-fn report(kind: &str, started: i64) -> SyncReport {
+fn report(kind: RunKind, started: i64) -> SyncReport {
     SyncReport {
-        kind: kind.into(),
+        kind,
         source: "marketplace_api".into(),
         started_at: at(started),
         finished_at: at(started + 1),
@@ -354,7 +355,7 @@ pub fn cursors_and_run_marker_commit_with_their_page(store: &dyn ShopStore) {
     );
     assert_eq!(store.interrupted_run(&toko).unwrap().map(|r| r.pages), Some(2));
 
-    store.put_sync_report(&toko, &report("sync", 0)).unwrap();
+    store.put_sync_report(&toko, &report(RunKind::Sync, 0)).unwrap();
     assert_eq!(
         store.interrupted_run(&toko).unwrap(),
         None,
@@ -460,7 +461,7 @@ pub fn reports_come_newest_first_with_a_limit(store: &dyn ShopStore) {
     // Stored out of order: the start time orders them.
     let starts: Vec<i64> = (0..REPORTS_KEPT as i64 + 5).rev().collect();
     for &s in &starts {
-        let kind = if s == 7 { "sync" } else { "replay" };
+        let kind = if s == 7 { RunKind::Sync } else { RunKind::Replay };
         store.put_sync_report(&toko, &report(kind, s)).unwrap();
     }
     let newest = store.sync_reports(&toko, 3).unwrap();
@@ -477,7 +478,7 @@ pub fn reports_come_newest_first_with_a_limit(store: &dyn ShopStore) {
     let all = store.sync_reports(&toko, usize::MAX).unwrap();
     assert_eq!(all.len(), REPORTS_KEPT, "the five oldest are dropped");
     assert_eq!(all.last().unwrap().started_at, at(5));
-    assert!(all.iter().any(|r| r.kind == "sync"));
+    assert!(all.iter().any(|r| r.kind == RunKind::Sync));
     assert!(store.sync_reports(&shop("lain"), 10).unwrap().is_empty());
 }
 
@@ -573,7 +574,7 @@ pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
         bytes: b"model".to_vec(),
     };
     store.put_rebuild(&toko, &customers, &snapshot).unwrap();
-    store.put_sync_report(&toko, &report("sync", 3)).unwrap();
+    store.put_sync_report(&toko, &report(RunKind::Sync, 3)).unwrap();
     let mut f = feedback("kirim lebih cepat");
     let id = store.put_feedback(&toko, &mut f).unwrap();
     store
@@ -608,7 +609,10 @@ pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
     assert_eq!(store.model_snapshot(&toko).unwrap(), Some(snapshot));
     assert_eq!(store.data_generation(&toko).unwrap(), generation);
     assert!(!store.model_stale(&toko).unwrap());
-    assert_eq!(store.last_sync_report(&toko).unwrap(), Some(report("sync", 3)));
+    assert_eq!(
+        store.last_sync_report(&toko).unwrap(),
+        Some(report(RunKind::Sync, 3))
+    );
     let kept = store.feedback(&toko).unwrap();
     assert_eq!(
         (kept.len(), kept[0].id, kept[0].status),

@@ -27,7 +27,7 @@ pub(crate) const FORMAT_KEY: &[u8] = b"\0meta\0format";
 /// that no two different records share a byte form.
 pub fn quarantine_id(record: &Quarantined) -> String {
     let mut h = Sha256::new();
-    for part in [&record.kind, &record.origin, &record.record] {
+    for part in [record.kind.as_str(), &record.origin, &record.record] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -102,15 +102,16 @@ mod tests {
 
     use super::*;
     use crate::domain::ShopId;
+    use crate::records::{QuarantineReason, RecordKind};
     use crate::store::sled_backend::when_released;
     use crate::store::{ImportBatch, ShopStore, Store};
 
     fn bad(origin: &str) -> Quarantined {
         Quarantined {
             at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            kind: "product".into(),
+            kind: RecordKind::Product,
             origin: origin.into(),
-            reason: "price.value: \"harga?\" is not a number".into(),
+            reason: QuarantineReason::invalid("price.value", "price.value: \"harga?\" is not a number"),
             record: format!("{{\"origin\":\"{origin}\"}}"),
         }
     }
@@ -118,7 +119,7 @@ mod tests {
     /// The key format 1 gave a quarantined record.
     fn v1_key(shop: &str, record: &Quarantined) -> Vec<u8> {
         let mut h = DefaultHasher::new();
-        (&record.kind, &record.origin, &record.record).hash(&mut h);
+        (record.kind.as_str(), &record.origin, &record.record).hash(&mut h);
         let mut k = format!("{shop}\0q\0").into_bytes();
         k.extend_from_slice(&h.finish().to_be_bytes());
         k
@@ -136,23 +137,23 @@ mod tests {
         assert_eq!(quarantine_id(&a), quarantine_id(&a.clone()));
         assert_eq!(quarantine_id(&a).len(), 32);
         let other_reason = Quarantined {
-            reason: "another reason".into(),
+            reason: QuarantineReason::unreadable("another reason"),
             ..a.clone()
         };
         assert_eq!(quarantine_id(&a), quarantine_id(&other_reason));
         // Moving a byte from one field to the next makes another record.
         let shifted = Quarantined {
-            kind: "produc".into(),
-            origin: format!("t{}", a.origin),
+            origin: format!("{}{{", a.origin),
+            record: a.record[1..].to_string(),
             ..a.clone()
         };
         assert_ne!(quarantine_id(&a), quarantine_id(&shifted));
         // Pinned: the id must not change between builds, or re-quarantining would pile up.
         let pinned = Quarantined {
             at: a.at,
-            kind: "order".into(),
+            kind: RecordKind::Order,
             origin: "o".into(),
-            reason: String::new(),
+            reason: QuarantineReason::unreadable(""),
             record: "{}".into(),
         };
         let mut h = Sha256::new();
@@ -209,8 +210,8 @@ mod tests {
             let db = when_released(|| sled::open(dir.path().join("store")));
             let tree = db.open_tree("records").unwrap();
             assert_eq!(
-                codec::decode::<u32>(&tree.get(FORMAT_KEY).unwrap().unwrap()),
-                Ok(FORMAT)
+                codec::decode::<u32>(&tree.get(FORMAT_KEY).unwrap().unwrap()).unwrap(),
+                FORMAT
             );
             // A second open has nothing to do.
             assert_eq!(upgrade(&tree, dir.path()).unwrap(), None);

@@ -54,7 +54,11 @@ pub enum StoreError {
     #[error("store error: {0}")]
     Backend(#[source] BackendError),
     #[error("record {key:?} in the store cannot be decoded: {reason}")]
-    Decode { key: String, reason: String },
+    Decode {
+        key: String,
+        #[source]
+        reason: codec::CodecError,
+    },
     #[error("the store in {path} has format {found}, newer than the {supported} this laris knows: upgrade laris (or restore a backup written by this version)")]
     NewerFormat {
         path: PathBuf,

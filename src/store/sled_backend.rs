@@ -217,7 +217,7 @@ impl Store {
     fn report_key(shop: &ShopId, report: &SyncReport) -> Vec<u8> {
         let millis = report.started_at.timestamp_millis().max(0) as u64;
         let mut id = millis.to_be_bytes().to_vec();
-        id.extend_from_slice(report.kind.as_bytes());
+        id.extend_from_slice(report.kind.as_str().as_bytes());
         id.push(0);
         id.extend_from_slice(report.source.as_bytes());
         key(shop, kind::REPORT, &id)

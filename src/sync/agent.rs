@@ -18,6 +18,7 @@ use crate::config::source::SourceSettings;
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::model::rebuild::{ModelSummary, Models};
+use crate::records::RunKind;
 use crate::records::SyncReport;
 use crate::store::{ShopStore, Store, StoreError};
 use crate::sync::api::{ApiRun, Progress, Tokens};
@@ -201,7 +202,7 @@ impl SyncAgent {
                     }
                 },
             }
-            let report = importer.finish("sync", &name)?;
+            let report = importer.finish(RunKind::Sync, &name)?;
             tracing::info!(
                 shop = %shop.id, source = %name, ok = report.ok, pages = report.pages,
                 fetched = report.fetched(), quarantined = report.quarantined,

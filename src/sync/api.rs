@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::config::source::ApiSource;
 use crate::feeds::FeedError;
 use crate::records::{OrderCursor, ProductCursor, SyncCursor};
-use crate::sync::http::{Failure, Fetcher, Request};
+use crate::sync::http::{Failure, FetchError, Fetcher, Request};
 use crate::sync::pipeline::{api_orders, api_products, ImportError, Importer, Incoming, Page};
 
 /// The longest order window the API accepts.
@@ -81,14 +81,21 @@ pub struct ApiRun<'a> {
     pub full: bool,
 }
 
+/// Why the marketplace client secret is not at hand.
+#[derive(Debug, thiserror::Error)]
+enum SecretError {
+    #[error("the client secret is read from the environment variable {0}, which is not set: export it before `laris serve` / `laris sync`")]
+    Unset(String),
+    #[error("no client_secret or client_secret_env configured")]
+    NotConfigured,
+}
+
 impl ApiRun<'_> {
-    fn secret(&self) -> Result<String, String> {
+    fn secret(&self) -> Result<String, SecretError> {
         match (&self.api.client_secret, &self.api.client_secret_env) {
             (Some(s), _) => Ok(s.clone()),
-            (None, Some(var)) => std::env::var(var).map_err(|_| {
-                format!("the client secret is read from the environment variable {var}, which is not set: export it before `laris serve` / `laris sync`")
-            }),
-            (None, None) => Err("no client_secret or client_secret_env configured".into()),
+            (None, Some(var)) => std::env::var(var).map_err(|_| SecretError::Unset(var.clone())),
+            (None, None) => Err(SecretError::NotConfigured),
         }
     }
 
@@ -101,7 +108,7 @@ impl ApiRun<'_> {
         if let Some(t) = self.tokens.get(&self.token_key()) {
             return Ok(t);
         }
-        let secret = self.secret().map_err(Failure::Fatal)?;
+        let secret = self.secret().map_err(|e| Failure::Fatal(e.to_string()))?;
         let basic =
             base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.api.client_id, secret));
         let url = with_query(
@@ -141,7 +148,7 @@ impl ApiRun<'_> {
         url: &str,
         role: &str,
         parse: fn(&str, &str) -> Result<Vec<Incoming>, FeedError>,
-    ) -> Result<Vec<Incoming>, String> {
+    ) -> Result<Vec<Incoming>, FetchError> {
         let renewed = std::sync::atomic::AtomicBool::new(false);
         let renewed = &renewed;
         self.fetcher

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::config::source::ExportSource;
 use crate::feeds::exports;
+use crate::records::RecordKind;
 use crate::sync::api::Progress;
-use crate::sync::http::Fetcher;
+use crate::sync::http::{FetchError, Fetcher};
 use crate::sync::pipeline::{ImportError, Importer, Incoming, Page};
 
 /// What a file holds.
@@ -47,26 +48,44 @@ pub async fn run(
         progress.step(location);
         match load(location, kind, fetcher).await {
             Ok(bytes) => import_file(importer, kind, location, &bytes, now)?,
-            Err(e) => importer.record_error(e),
+            Err(e) => importer.record_error(e.to_string()),
         }
     }
     Ok(())
 }
 
+/// Why an export file could not be had.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(
+        "cannot read export file {location}: {source} (paths are relative to the directory laris runs in)"
+    )]
+    Read {
+        location: String,
+        source: std::io::Error,
+    },
+    #[error("{location} is larger than {limit} bytes (http.max_response_bytes)")]
+    TooLarge { location: String, limit: u64 },
+}
+
 /// A file's bytes, from an http(s) URL (with retries) or a path (recorded as it is read).
-async fn load(location: &str, kind: FileKind, fetcher: &Fetcher) -> Result<Vec<u8>, String> {
+async fn load(location: &str, kind: FileKind, fetcher: &Fetcher) -> Result<Vec<u8>, LoadError> {
     if location.starts_with("http://") || location.starts_with("https://") {
         return Ok(fetcher.get(location, kind.role()).await?.body.to_vec());
     }
     let path = Path::new(location);
-    let bytes = tokio::fs::read(path).await.map_err(|e| {
-        format!("cannot read export file {location}: {e} (paths are relative to the directory laris runs in)")
+    let bytes = tokio::fs::read(path).await.map_err(|source| LoadError::Read {
+        location: location.to_string(),
+        source,
     })?;
     let limit = fetcher.settings().max_response_bytes;
     if bytes.len() as u64 > limit {
-        return Err(format!(
-            "{location} is larger than {limit} bytes (http.max_response_bytes)"
-        ));
+        return Err(LoadError::TooLarge {
+            location: location.to_string(),
+            limit,
+        });
     }
     fetcher.record_file(
         &std::fs::canonicalize(path).unwrap_or(path.to_path_buf()),
@@ -102,7 +121,7 @@ pub fn import_file(
                 .map(|row| match row.parsed {
                     Ok(product) => Incoming::Product(product),
                     Err(reason) => Incoming::Bad {
-                        kind: "product",
+                        kind: RecordKind::Product,
                         origin: row.origin,
                         raw: row.raw,
                         reason,
@@ -119,7 +138,7 @@ pub fn import_file(
                 .map(|row| match row.parsed {
                     Ok(order) => Incoming::Order(order),
                     Err(reason) => Incoming::Bad {
-                        kind: "order",
+                        kind: RecordKind::Order,
                         origin: row.origin,
                         raw: row.raw,
                         reason,

@@ -134,10 +134,20 @@ pub struct Fetcher {
     stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
+/// Why a fetch failed for good; the message says what was tried.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("cannot build an HTTP client: {0}")]
     Client(String),
+    /// Another attempt would have failed the same way.
+    #[error("{0}")]
+    Refused(String),
+    /// Every attempt failed in a way worth retrying.
+    #[error("{error} (gave up after {attempts} attempts)")]
+    GaveUp { error: String, attempts: u32 },
+    /// The service is stopping: the failed attempt was not repeated.
+    #[error("{0} (not tried again: {STOPPING})")]
+    Stopped(String),
 }
 
 impl Fetcher {
@@ -285,7 +295,7 @@ impl Fetcher {
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent. Waits
     /// between attempts grow exponentially with jitter; a `Retry-After` is honoured (up to
     /// `http.max_backoff_secs`).
-    pub async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, String>
+    pub async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, FetchError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
@@ -294,10 +304,13 @@ impl Fetcher {
         for n in 0..=retries {
             match attempt().await {
                 Ok(value) => return Ok(value),
-                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Fatal(error)) => return Err(FetchError::Refused(error)),
                 Err(Failure::Retry { error, wait }) => {
                     if n == retries {
-                        return Err(format!("{error} (gave up after {} attempts)", n + 1));
+                        return Err(FetchError::GaveUp {
+                            error,
+                            attempts: n + 1,
+                        });
                     }
                     let wait = wait
                         .unwrap_or_else(|| self.backoff(n))
@@ -305,7 +318,7 @@ impl Fetcher {
                     tracing::warn!(%error, wait_ms = wait.as_millis() as u64, attempt = n + 1, "retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
-                        _ = self.stopped() => return Err(format!("{error} (not tried again: {STOPPING})")),
+                        _ = self.stopped() => return Err(FetchError::Stopped(error)),
                     }
                 }
             }
@@ -321,7 +334,7 @@ impl Fetcher {
     }
 
     /// A GET with retries, returning the 2xx answer.
-    pub async fn get(&self, url: &str, role: &str) -> Result<Answer, String> {
+    pub async fn get(&self, url: &str, role: &str) -> Result<Answer, FetchError> {
         let req = Request {
             method: Method::GET,
             url,
@@ -491,7 +504,11 @@ mod tests {
             retries: 3,
             ..Default::default()
         });
-        let err = f.get(&format!("{base}/big"), "sitemap").await.unwrap_err();
+        let err = f
+            .get(&format!("{base}/big"), "sitemap")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("larger than 1024 bytes") && err.contains("http.max_response_bytes"),
             "{err}"
@@ -508,7 +525,11 @@ mod tests {
             backoff_ms: 1,
             ..Default::default()
         });
-        let err = f.get(&format!("{base}/x"), "products").await.unwrap_err();
+        let err = f
+            .get(&format!("{base}/x"), "products")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("HTTP 404") && err.contains("shop not found (404)"),
             "{err}"
@@ -523,7 +544,11 @@ mod tests {
             backoff_ms: 1,
             ..Default::default()
         });
-        let err = f.get(&format!("{base}/x"), "products").await.unwrap_err();
+        let err = f
+            .get(&format!("{base}/x"), "products")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("HTTP 503") && err.contains("gave up after 3 attempts"),
             "{err}"
@@ -566,12 +591,17 @@ mod tests {
             .await
             .expect("the backoff ends when the service stops")
             .unwrap()
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("HTTP 503") && err.contains(STOPPING), "{err}");
         assert_eq!(served.load(Ordering::SeqCst), 1, "no attempt after the stop");
 
         let stopped = fetcher(HttpSettings::default()).stop_on(Some(tokio::sync::watch::channel(true).1));
-        let err = stopped.get("http://127.0.0.1:9/x", "products").await.unwrap_err();
+        let err = stopped
+            .get("http://127.0.0.1:9/x", "products")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not requested") && err.contains(STOPPING), "{err}");
     }
 

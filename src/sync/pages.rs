@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::source::StorefrontSource;
 use crate::feeds::storefront;
+use crate::records::RecordKind;
 use crate::sync::api::Progress;
 use crate::sync::http::{Fetcher, STOPPING};
 use crate::sync::pipeline::{ImportError, Importer, Incoming, Page};
@@ -95,7 +96,7 @@ pub async fn run(
         for (_, url, answer) in answers {
             match answer {
                 Ok(answer) => import_html(importer, &url, &answer.text(), now)?,
-                Err(e) => importer.record_error(e),
+                Err(e) => importer.record_error(e.to_string()),
             }
         }
     }
@@ -113,7 +114,7 @@ pub fn import_html(
     let record = match storefront::parse_page(html, url, fetched_at) {
         Ok(found) => Incoming::Product(found.product),
         Err(reason) => Incoming::Bad {
-            kind: "product",
+            kind: RecordKind::Product,
             origin: url.to_string(),
             raw: serde_json::json!({ "url": url }),
             reason,

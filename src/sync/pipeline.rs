@@ -14,6 +14,7 @@ use crate::records::{
     Order, OrderCursor, Product, ProductCursor, ProductStatus, Quarantined, RunMarker, SyncCursor,
     SyncReport, UpsertCounts,
 };
+use crate::records::{RecordKind, RunKind};
 use crate::store::{ImportBatch, ShopStore, Store, StoreError};
 
 /// Raw records kept in quarantine are cut to this many bytes.
@@ -57,7 +58,7 @@ pub enum Incoming {
     Order(Order),
     /// A record that could not be read, kept in quarantine with the reason.
     Bad {
-        kind: &'static str,
+        kind: RecordKind,
         origin: String,
         raw: Value,
         reason: FeedError,
@@ -94,7 +95,7 @@ pub fn api_products(origin: &str, body: &str) -> Result<Vec<Incoming>, FeedError
         .map(|(i, raw)| match marketplace::parse_product(&raw) {
             Ok(feed) => Incoming::ApiProduct(feed),
             Err(reason) => Incoming::Bad {
-                kind: "product",
+                kind: RecordKind::Product,
                 origin: format!("{origin} #{i}"),
                 raw,
                 reason,
@@ -111,7 +112,7 @@ pub fn api_orders(origin: &str, body: &str) -> Result<Vec<Incoming>, FeedError> 
         .map(|(i, raw)| match marketplace::parse_order(&raw) {
             Ok(feed) => Incoming::Order(feed.order),
             Err(reason) => Incoming::Bad {
-                kind: "order",
+                kind: RecordKind::Order,
                 origin: format!("{origin} #{i}"),
                 raw,
                 reason,
@@ -203,17 +204,17 @@ impl<'a> Importer<'a> {
     fn quarantine(
         &self,
         batch: &mut ImportBatch,
-        kind: &str,
+        kind: RecordKind,
         origin: &str,
         record: &Value,
         reason: &FeedError,
     ) {
-        tracing::warn!(shop = %self.shop, kind, origin, %reason, "record quarantined");
+        tracing::warn!(shop = %self.shop, %kind, origin, %reason, "record quarantined");
         batch.quarantine(Quarantined {
             at: Utc::now(),
-            kind: kind.to_string(),
+            kind,
             origin: origin.to_string(),
-            reason: reason.to_string(),
+            reason: reason.reason(),
             record: truncate(&record.to_string()),
         });
     }
@@ -396,10 +397,10 @@ impl<'a> Importer<'a> {
     /// Stores the run's report, and removes its run marker in the same write. Customers
     /// are derived by the model rebuild that every change of data is followed by (the
     /// changed data marked the model stale: see [`ShopStore::model_stale`]).
-    pub fn finish(self, kind: &str, source: &str) -> Result<SyncReport, StoreError> {
+    pub fn finish(self, kind: RunKind, source: &str) -> Result<SyncReport, StoreError> {
         let finished = Utc::now();
         let report = SyncReport {
-            kind: kind.to_string(),
+            kind,
             source: source.to_string(),
             started_at: self.started,
             finished_at: finished,
@@ -414,7 +415,7 @@ impl<'a> Importer<'a> {
         };
         self.store.put_sync_report(&self.shop, &report)?;
         tracing::info!(
-            shop = %self.shop, kind, source,
+            shop = %self.shop, %kind, source,
             products = report.products.seen, orders = report.orders.seen,
             quarantined = report.quarantined, errors = report.errors.len(),
             "import finished"

@@ -7,6 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::domain::ShopId;
+use crate::records::RunKind;
 use crate::records::SyncReport;
 use crate::store::Store;
 use crate::sync::files::{import_file, FileKind};
@@ -141,7 +142,7 @@ pub fn replay(store: &Store, shop: &ShopId, dir: &Path) -> Result<SyncReport, Re
         }
     }
     Ok(importer
-        .finish("replay", &dir.display().to_string())
+        .finish(RunKind::Replay, &dir.display().to_string())
         .map_err(ImportError::from)?)
 }
 

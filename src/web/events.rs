@@ -183,26 +183,29 @@ impl EventLog {
     }
 }
 
-/// Checks a beacon's type, slot and product ids and makes it an event; the error quotes the
-/// bad value.
-pub fn check(b: &Beacon) -> Result<Event, String> {
-    let kind = EventKind::parse(&b.kind)
-        .ok_or_else(|| format!("event type {:?} is unknown: use {}", b.kind, EventKind::names()))?;
+/// Why a beacon is not an event; the message quotes the bad value and lists the choices.
+#[derive(Debug, thiserror::Error)]
+pub enum BeaconError {
+    #[error("event type {0:?} is unknown: use {names}", names = EventKind::names())]
+    Kind(String),
+    #[error("slot {0:?} is unknown: use {names}", names = Slot::names(&Slot::RECOMMENDATIONS))]
+    Slot(String),
+    #[error(transparent)]
+    Product(#[from] crate::domain::DomainError),
+}
+
+/// Checks a beacon's type, slot and product ids and makes it an event.
+pub fn check(b: &Beacon) -> Result<Event, BeaconError> {
+    let kind = EventKind::parse(&b.kind).ok_or_else(|| BeaconError::Kind(b.kind.clone()))?;
     let slot = match &b.slot {
         None => None,
-        Some(s) => Some(Slot::parse(s).filter(|s| *s != Slot::Feedback).ok_or_else(|| {
-            format!(
-                "slot {s:?} is unknown: use {}",
-                Slot::names(&Slot::RECOMMENDATIONS)
-            )
-        })?),
+        Some(s) => Some(
+            Slot::parse(s)
+                .filter(|s| *s != Slot::Feedback)
+                .ok_or_else(|| BeaconError::Slot(s.clone()))?,
+        ),
     };
-    let id = |raw: &Option<String>| {
-        raw.as_deref()
-            .map(ProductId::parse)
-            .transpose()
-            .map_err(|err| err.to_string())
-    };
+    let id = |raw: &Option<String>| raw.as_deref().map(ProductId::parse).transpose();
     Ok(Event {
         kind,
         slot,
@@ -245,7 +248,7 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                 .map(|id| id.0);
             let mut events = Vec::with_capacity(beacons.len());
             for b in &beacons {
-                let mut e = check(b).map_err(bad)?;
+                let mut e = check(b).map_err(|e| bad(e.to_string()))?;
                 // The server's clock, not the client's, dates events, and only a verified
                 // customer token names the customer.
                 e.at = Some(Utc::now());
@@ -390,9 +393,13 @@ mod tests {
             at: None,
             customer: None,
         };
-        assert!(check(&beacon("view", None)).unwrap_err().contains("\"view\""));
+        assert!(check(&beacon("view", None))
+            .unwrap_err()
+            .to_string()
+            .contains("\"view\""));
         assert!(check(&beacon("click", Some("sidebar")))
             .unwrap_err()
+            .to_string()
             .contains("\"sidebar\""));
         assert!(check(&beacon("click", Some("feedback"))).is_err());
         let event = check(&beacon("add_to_cart", Some("for_you"))).unwrap();

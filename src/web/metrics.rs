@@ -115,7 +115,7 @@ fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
             let labels = format!(
                 "shop=\"{}\",kind=\"{}\",source=\"{}\"",
                 label(&s.id),
-                label(&r.kind),
+                label(r.kind.as_str()),
                 label(&r.source)
             );
             if !last.iter().any(|(l, _)| l == &labels) {

@@ -147,10 +147,19 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
+/// A shop's template override that does not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("template {}: {source}", path.display())]
+pub struct TemplateError {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: minijinja::Error,
+}
+
 /// The built-in templates plus each shop's overrides: `{templates}/fragments/{slot}.html`
 /// from the shop's `templates` directory, registered as `{shop}/fragments/{slot}.html`. A
 /// broken override is refused at start with its file and the template error.
-pub fn environment_for(settings: &crate::config::Settings) -> Result<Environment<'static>, String> {
+pub fn environment_for(settings: &crate::config::Settings) -> Result<Environment<'static>, TemplateError> {
     let mut env = environment();
     for shop in &settings.shops {
         let Some(dir) = &shop.templates else { continue };
@@ -158,7 +167,7 @@ pub fn environment_for(settings: &crate::config::Settings) -> Result<Environment
             let path = dir.join("fragments").join(format!("{slot}.html"));
             if let Ok(source) = std::fs::read_to_string(&path) {
                 env.add_template_owned(format!("{}/fragments/{slot}.html", shop.id), source)
-                    .map_err(|e| format!("template {}: {e}", path.display()))?;
+                    .map_err(|source| TemplateError { path, source })?;
             }
         }
     }

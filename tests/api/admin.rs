@@ -949,7 +949,7 @@ async fn the_sync_page_lists_the_replay_report_and_a_quarantined_records_reason(
     assert_eq!(report["quarantined"], 1);
     let quarantined = app.store.quarantined(&lengkuas()).unwrap();
     assert_eq!(quarantined.len(), 1);
-    let reason = &quarantined[0].reason;
+    let reason = &quarantined[0].reason.to_string();
     assert!(reason.contains("20.000,50"), "{reason}");
 
     let me = sign_in(&app, "admin", OWNER_PW).await;
@@ -1039,7 +1039,9 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
     importer
         .import_orders_page("test orders", &orders.to_string())
         .unwrap();
-    let report = importer.finish("import", "hand-made").unwrap();
+    let report = importer
+        .finish(laris::records::RunKind::Import, "hand-made")
+        .unwrap();
     assert_eq!(report.orders.inserted, 6);
 
     for e in [

@@ -11,7 +11,7 @@ use laris::cli::mock_marketplace::{self, MockMarketplace};
 use laris::config::Settings;
 use laris::domain::{OrderStatus, ProductId, ShopId};
 use laris::model::rebuild::Models;
-use laris::records::{OrderCursor, ProductCursor};
+use laris::records::{OrderCursor, ProductCursor, QuarantineReason, RecordKind};
 use laris::store::{ShopStore, Store};
 use laris::sync::agent::{SyncAgent, SyncError, SyncOptions};
 
@@ -138,9 +138,9 @@ async fn every_fault_of_the_recording_ends_with_the_right_data() {
     let quarantine = store.quarantined(&shop()).unwrap();
     assert!(!quarantine.is_empty());
     assert!(
-        quarantine
-            .iter()
-            .all(|q| q.kind == "product" && q.reason.contains("price.value") && q.reason.contains("harga?")),
+        quarantine.iter().all(|q| q.kind == RecordKind::Product
+            && matches!(&q.reason, QuarantineReason::Invalid { field, .. } if field == "price.value")
+            && q.reason.to_string().contains("harga?")),
         "{quarantine:?}"
     );
     let cursor: ProductCursor = store.product_cursor(&shop(), 0).unwrap().unwrap();
@@ -340,7 +340,7 @@ async fn a_storefront_is_read_from_its_sitemap_and_replays_the_same() {
     assert_eq!(sbl.price.0, 18_000);
     let q = store.quarantined(&shop()).unwrap();
     assert!(
-        q[0].origin.ends_with("/tentang") && q[0].reason.contains("Open Graph"),
+        q[0].origin.ends_with("/tentang") && q[0].reason.to_string().contains("Open Graph"),
         "{q:?}"
     );
 
