@@ -243,7 +243,8 @@ impl Application {
         let event_log = {
             let (settings, store) = (settings.clone(), store.clone());
             Arc::new(
-                tokio::task::spawn_blocking(move || web::events::EventLog::load(&settings, &store)).await??,
+                tokio::task::spawn_blocking(move || web::event_log::EventLog::load(&settings, &store))
+                    .await??,
             )
         };
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -271,7 +272,7 @@ impl Application {
             templates,
             models,
             // 60 events at once per address, 5 a second after that.
-            event_limiter: Arc::new(web::events::RateLimiter::new(60.0, 5.0)),
+            event_limiter: Arc::new(web::rate_limit::RateLimiter::new(60.0, 5.0)),
             event_log,
             feedback_limiter: Arc::new(web::feedback::limiter()),
         };

@@ -22,7 +22,7 @@ use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::PhcHash;
+use crate::domain::password::PhcHash;
 
 /// Every check and every waiting place is taken: the sign-in is refused without looking at
 /// the password.

@@ -126,12 +126,12 @@ pub(super) fn customers(
             None => format!("/admin/api/shops/{shop}/customers"),
         })?,
         None => {
-            let query = crate::admin::pages::CustomerQuery {
+            let query = crate::admin::views::CustomerQuery {
                 segment: segment.map(str::to_string),
                 tier: None,
             };
             let store = open_store(data_dir)?;
-            crate::admin::pages::customers(&store, settings.shop(&shop).expect("checked"), &query)
+            crate::admin::views::customers(&store, settings.shop(&shop).expect("checked"), &query)
                 .map_err(|e| anyhow!("{e}"))?
         }
     };

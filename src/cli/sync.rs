@@ -23,7 +23,7 @@ pub(super) fn within_replay_roots(
     shop: &ShopId,
     dir: &Path,
 ) -> anyhow::Result<PathBuf> {
-    let roots = crate::web::replay_roots(data_dir, settings.shop(shop).expect("checked"));
+    let roots = crate::web::operations::replay_roots(data_dir, settings.shop(shop).expect("checked"));
     if roots
         .iter()
         .filter_map(|r| std::fs::canonicalize(r).ok())

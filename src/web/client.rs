@@ -16,7 +16,7 @@ use warp::http::HeaderMap;
 use warp::Filter;
 
 pub use crate::config::limits::TrustedProxies;
-use crate::web::AppState;
+use crate::web::state::AppState;
 
 /// The client of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,12 +28,17 @@ use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::domain::{ProductId, ShopId};
+use crate::config::ShopSettings;
+use crate::domain::ProductId;
 use crate::model::serve::Lang;
 use crate::records::{Feedback, FeedbackStatus};
 use crate::store::ShopStore;
-use crate::web::events::RateLimiter;
-use crate::web::{known_shop, reject, with_cors, with_state, AppState};
+use crate::web::cors::with_cors;
+use crate::web::errors::{internal, reject, retry_after_secs};
+use crate::web::links::public_url;
+use crate::web::rate_limit::RateLimiter;
+use crate::web::state::{known_shop, with_state, AppState};
+use crate::web::templates;
 
 /// Largest body: a 2000-character message with its fields fits with room to spare.
 pub const MAX_BODY: u64 = 8 * 1024;
@@ -134,34 +139,32 @@ fn texts(lang: Lang) -> minijinja::Value {
 /// is the same for every visitor but for the token's time.
 pub fn render_fragment(
     state: &AppState,
-    shop: &ShopId,
+    shop: &ShopSettings,
     lang: Lang,
     product: Option<&ProductId>,
     base: &str,
 ) -> Result<String, Rejection> {
-    let secret = shop_secret(state, shop)?;
+    let secret = shop_secret(shop)?;
     let ctx = minijinja::context! {
         t => texts(lang),
         lang => lang_code(lang),
-        action => format!("{base}/v1/shops/{shop}/feedback"),
+        action => format!("{base}/v1/shops/{}/feedback", shop.id),
         form_token => form_token(secret.as_bytes(), Utc::now().timestamp()),
         product => product.map(ProductId::as_str),
     };
-    crate::web::templates::render_fragment(
+    templates::render_fragment(
         &state.templates,
-        shop,
+        &shop.id,
         crate::domain::Slot::Feedback.as_str(),
         ctx,
     )
-    .map_err(|e| crate::web::internal("rendering the feedback fragment", e))
+    .map_err(|e| internal("rendering the feedback fragment", e))
 }
 
-fn shop_secret<'a>(state: &'a AppState, shop: &ShopId) -> Result<&'a str, Rejection> {
-    state
-        .settings
-        .shop(shop)
-        .and_then(|s| s.customer_secret.as_deref())
-        .ok_or_else(|| crate::web::internal("feedback form token", "the shop has no customer_secret"))
+fn shop_secret(shop: &ShopSettings) -> Result<&str, Rejection> {
+    shop.customer_secret
+        .as_deref()
+        .ok_or_else(|| internal("feedback form token", "the shop has no customer_secret"))
 }
 
 // ---- the request ------------------------------------------------------------------------
@@ -395,8 +398,8 @@ pub fn feedback(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
                     }
                     _ => Kind::Json,
                 };
-                let span = tracing::info_span!("feedback", shop = %shop);
-                let mut handled = span.in_scope(|| receive(&state, &shop, kind, &info, &body));
+                let span = tracing::info_span!("feedback", shop = %shop.id);
+                let mut handled = span.in_scope(|| receive(&state, shop, kind, &info, &body));
                 // On disk before the 201 says it was received.
                 if matches!(handled.outcome, Ok(Outcome::Stored(_))) {
                     if let Err(e) = state.store.durable().await {
@@ -404,7 +407,7 @@ pub fn feedback(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
                         handled.outcome = Err(internal_refusal());
                     }
                 }
-                Ok::<_, Rejection>(answer(&state, &shop, kind, &info, handled))
+                Ok::<_, Rejection>(answer(&state, shop, kind, &info, handled))
             },
         )
 }
@@ -425,7 +428,7 @@ fn internal_refusal() -> Refusal {
 }
 
 /// Reads the body, then checks and stores the message.
-fn receive(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, body: &[u8]) -> Handled {
+fn receive(state: &AppState, shop: &ShopSettings, kind: Kind, info: &RequestInfo, body: &[u8]) -> Handled {
     let form = match kind {
         Kind::Form => FeedbackForm::from_urlencoded(body),
         Kind::Json => match serde_json::from_slice(body) {
@@ -466,7 +469,7 @@ fn receive(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, body
 /// The fields, the honeypot, the form token, the rate limit, in this order; then the store.
 fn check_and_store(
     state: &AppState,
-    shop: &ShopId,
+    shop: &ShopSettings,
     info: &RequestInfo,
     form: &FeedbackForm,
     lang: Lang,
@@ -477,7 +480,7 @@ fn check_and_store(
         tracing::info!("feedback with the honeypot field filled: answered as accepted, not kept");
         return Ok(Outcome::Ignored);
     }
-    let secret = shop_secret(state, shop).map_err(|_| internal_refusal())?;
+    let secret = shop_secret(shop).map_err(|_| internal_refusal())?;
     let token = form.form_token.as_deref().unwrap_or("");
     check_form_token(token, secret.as_bytes(), Utc::now().timestamp()).map_err(|e| token_refusal(e, lang))?;
     let ip = info.addr;
@@ -485,7 +488,7 @@ fn check_and_store(
         .feedback_limiter
         .take(crate::admin_auth::client_key(ip), 1.0)
     {
-        let secs = crate::web::retry_after_secs(wait);
+        let secs = retry_after_secs(wait);
         let mut refusal = refuse(
             StatusCode::TOO_MANY_REQUESTS,
             lang,
@@ -504,7 +507,7 @@ fn check_and_store(
         product: checked.product.map(|p| p.as_str().to_string()),
         status: FeedbackStatus::New,
     };
-    let id = state.store.put_feedback(shop, &mut record).map_err(|e| {
+    let id = state.store.put_feedback(&shop.id, &mut record).map_err(|e| {
         tracing::error!(err = %e, "storing feedback");
         internal_refusal()
     })?;
@@ -516,7 +519,7 @@ fn check_and_store(
 /// service or an http(s) page of the shop's own: an origin `allowed_origins` names, or its
 /// `public_url`'s. Never elsewhere, so the form is no open redirect: `"*"` lets any page
 /// *call* the widget endpoints, it makes no page the shop's own.
-fn back_to(state: &AppState, shop: &ShopId, page: Option<&str>) -> Option<String> {
+fn back_to(state: &AppState, shop: &ShopSettings, page: Option<&str>) -> Option<String> {
     let page = page?;
     if let Some(path) = relative_path(page) {
         return Some(path);
@@ -526,8 +529,8 @@ fn back_to(state: &AppState, shop: &ShopId, page: Option<&str>) -> Option<String
         return None;
     }
     let origin = url.origin().ascii_serialization();
-    let named = state.settings.shop(shop)?.allowed_origins.contains(&origin);
-    let public = crate::web::public_url(state, shop).is_some_and(|p| p.origin() == origin);
+    let named = shop.allowed_origins.contains(&origin);
+    let public = public_url(state, shop).is_some_and(|p| p.origin() == origin);
     (named || public).then(|| url.to_string())
 }
 
@@ -548,7 +551,13 @@ fn relative_path(page: &str) -> Option<String> {
 }
 
 /// The answer as JSON, or for a form post as a redirect or a small page.
-fn answer(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, handled: Handled) -> Response {
+fn answer(
+    state: &AppState,
+    shop: &ShopSettings,
+    kind: Kind,
+    info: &RequestInfo,
+    handled: Handled,
+) -> Response {
     let Handled { outcome, page, lang } = handled;
     let back = back_to(state, shop, page.as_deref());
     let mut resp = match (kind, &outcome) {
@@ -580,7 +589,7 @@ fn answer(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, handl
                 Ok(_) => (StatusCode::OK, None),
                 Err(r) => (r.status, Some(r.message.as_str())),
             };
-            let html = crate::web::templates::render(
+            let html = templates::render(
                 &state.templates,
                 "feedback_reply.html",
                 minijinja::context! {
@@ -601,7 +610,7 @@ fn answer(state: &AppState, shop: &ShopId, kind: Kind, info: &RequestInfo, handl
     if let Some(secs) = outcome.as_ref().err().and_then(|r| r.retry_after) {
         resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
     }
-    with_cors(state, shop, info.origin.as_deref(), resp)
+    with_cors(shop, info.origin.as_deref(), resp)
 }
 
 #[cfg(test)]

@@ -19,10 +19,16 @@ use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::config::ShopSettings;
 use crate::domain::{ProductId, Rupiah, ShopId, Slot};
 use crate::model::serve::{Item, Lang, Recommendations};
-use crate::web::recommendations::{answer, RecQuery};
-use crate::web::{known_shop, link_base, reject, with_cors, with_state, AppState, LinkBase};
+use crate::web::cors::with_cors;
+use crate::web::errors::{internal, reject};
+use crate::web::links::{link_base, LinkBase};
+use crate::web::public::customer_from_query;
+use crate::web::recommendations::{answer, parse_lang, RecQuery};
+use crate::web::state::{known_shop, with_state, AppState};
+use crate::web::{feedback, templates};
 
 #[derive(Serialize)]
 struct FragmentItem {
@@ -103,7 +109,7 @@ pub fn render_slot(
     lang: Lang,
     base: &str,
 ) -> Result<String, Rejection> {
-    let viewed = ProductId::parse(&recs.product.id).map_err(|e| crate::web::internal("viewed id", e))?;
+    let viewed = ProductId::parse(&recs.product.id).map_err(|e| internal("viewed id", e))?;
     let name = slot.as_str();
     let ctx = match slot {
         Slot::Similar | Slot::Upsell | Slot::ForYou => {
@@ -178,21 +184,21 @@ pub fn render_slot(
             }
         }
     };
-    crate::web::templates::render_fragment(&state.templates, shop, name, ctx)
-        .map_err(|e| crate::web::internal("rendering a fragment", e))
+    templates::render_fragment(&state.templates, shop, name, ctx)
+        .map_err(|e| internal("rendering a fragment", e))
 }
 
 /// The feedback form, in `lang`; a valid `product` goes into the form, an invalid one is
 /// left out (the form is the same on every page).
 fn feedback_fragment(
     state: &AppState,
-    shop: &ShopId,
+    shop: &ShopSettings,
     q: &HashMap<String, String>,
     base: &str,
 ) -> Result<String, Rejection> {
-    let lang = crate::web::recommendations::parse_lang(q)?;
+    let lang = parse_lang(q)?;
     let product = q.get("product").and_then(|p| ProductId::parse(p).ok());
-    crate::web::feedback::render_fragment(state, shop, lang, product.as_ref(), base)
+    feedback::render_fragment(state, shop, lang, product.as_ref(), base)
 }
 
 /// Replies with `body`, an ETag, and `304 Not Modified` when the client has it already.
@@ -247,14 +253,8 @@ fn request_headers() -> impl Filter<Extract = (Headers,), Error = Rejection> + C
 }
 
 /// The answer with its CORS headers, and `Vary: Host` when its links were built on the Host.
-fn finish(
-    state: &AppState,
-    shop: &ShopId,
-    origin: Option<&str>,
-    links: &LinkBase,
-    resp: Response,
-) -> Response {
-    let mut resp = with_cors(state, shop, origin, resp);
+fn finish(shop: &ShopSettings, origin: Option<&str>, links: &LinkBase, resp: Response) -> Response {
+    let mut resp = with_cors(shop, origin, resp);
     if links.from_host {
         resp.headers_mut()
             .append(header::VARY, header::HeaderValue::from_static("host"));
@@ -271,25 +271,25 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
         .and(with_state(state))
         .and_then(|shop: String, q: HashMap<String, String>, (origin, inm, host): Headers, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
-            let links = link_base(&state, &shop, host.as_deref());
+            let links = link_base(&state, shop, host.as_deref());
             let base = &links.base;
             let slots = parse_slots(q.get("slots"))?;
             let mut fragments = BTreeMap::new();
             if slots.iter().any(|s| *s != Slot::Feedback) {
                 let parsed = RecQuery::parse(&q)?;
-                let customer = crate::web::customer_from_query(&state, &shop, &q);
-                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                let customer = customer_from_query(shop, &q);
+                let recs = answer(&state, shop, &parsed, customer.as_ref())?;
                 for slot in slots.iter().filter(|s| **s != Slot::Feedback) {
-                    fragments.insert(slot.as_str(), render_slot(&state, &shop, *slot, &recs, parsed.lang, base)?);
+                    fragments.insert(slot.as_str(), render_slot(&state, &shop.id, *slot, &recs, parsed.lang, base)?);
                 }
             }
             if slots.contains(&Slot::Feedback) {
-                fragments.insert(Slot::Feedback.as_str(), feedback_fragment(&state, &shop, &q, base)?);
+                fragments.insert(Slot::Feedback.as_str(), feedback_fragment(&state, shop, &q, base)?);
             }
             let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
-                .map_err(|e| crate::web::internal("fragments json", e))?;
+                .map_err(|e| internal("fragments json", e))?;
             let resp = cached(body, "application/json", q.contains_key("customer"), inm.as_deref());
-            Ok::<_, Rejection>(finish(&state, &shop, origin.as_deref(), &links, resp))
+            Ok::<_, Rejection>(finish(shop, origin.as_deref(), &links, resp))
         })
 }
 
@@ -307,19 +307,19 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
              (origin, inm, host): Headers,
              state: AppState| async move {
                 let shop = known_shop(&state, &shop)?;
-                let links = link_base(&state, &shop, host.as_deref());
+                let links = link_base(&state, shop, host.as_deref());
                 let base = &links.base;
                 let slot = parse_slots(Some(&slot))?
                     .into_iter()
                     .next()
                     .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
                 let html = if slot == Slot::Feedback {
-                    feedback_fragment(&state, &shop, &q, base)?
+                    feedback_fragment(&state, shop, &q, base)?
                 } else {
                     let parsed = RecQuery::parse(&q)?;
-                    let customer = crate::web::customer_from_query(&state, &shop, &q);
-                    let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
-                    render_slot(&state, &shop, slot, &recs, parsed.lang, base)?
+                    let customer = customer_from_query(shop, &q);
+                    let recs = answer(&state, shop, &parsed, customer.as_ref())?;
+                    render_slot(&state, &shop.id, slot, &recs, parsed.lang, base)?
                 };
                 let resp = cached(
                     html,
@@ -327,7 +327,7 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                     q.contains_key("customer"),
                     inm.as_deref(),
                 );
-                Ok::<_, Rejection>(finish(&state, &shop, origin.as_deref(), &links, resp))
+                Ok::<_, Rejection>(finish(shop, origin.as_deref(), &links, resp))
             },
         )
 }

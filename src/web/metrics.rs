@@ -12,7 +12,9 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::Access;
 use crate::recommend::blend::{BlendMode, SIGNAL_NAMES};
-use crate::web::{admin_access, internal, reject, with_state, AppState};
+use crate::web::admin::admin_access;
+use crate::web::errors::{internal, reject};
+use crate::web::state::{with_state, AppState};
 
 /// HTTP answers by status class: 1xx … 5xx.
 static ANSWERS: [AtomicU64; 5] = [

@@ -6,9 +6,15 @@ use std::collections::HashMap;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
-use crate::domain::{CustomerId, ProductId, ShopId};
+use crate::admin_auth::Access;
+use crate::config::ShopSettings;
+use crate::domain::{CustomerId, ProductId};
 use crate::model::serve::{recommend, Lang, Recommendations, Request};
-use crate::web::{known_shop, reject, with_state, AppState};
+use crate::web::admin::admin_access;
+use crate::web::cors::with_cors;
+use crate::web::errors::reject;
+use crate::web::public::{customer_from_query, parse_limit};
+use crate::web::state::{allowed_shop, known_shop, with_state, AppState};
 
 /// Query parameters shared by the recommendation and fragment endpoints, parsed once.
 pub struct RecQuery {
@@ -37,7 +43,7 @@ impl RecQuery {
         }
         let limit = q
             .get("limit")
-            .map(|_| super::parse_limit(q.get("limit"), 4, 20))
+            .map(|_| parse_limit(q.get("limit"), 4, 20))
             .transpose()?;
         let lang = parse_lang(q)?;
         Ok(RecQuery {
@@ -65,28 +71,30 @@ pub fn parse_lang(q: &HashMap<String, String>) -> Result<Lang, Rejection> {
 /// Recommendations for a parsed query; 404 when the shop has no model or no such product.
 pub fn answer(
     state: &AppState,
-    shop: &ShopId,
+    shop: &ShopSettings,
     q: &RecQuery,
     customer: Option<&CustomerId>,
 ) -> Result<Recommendations, Rejection> {
-    let settings = state.settings.shop(shop).expect("known_shop checked it");
-    let model = state.models.get(shop).ok_or_else(|| {
+    let model = state.models.get(&shop.id).ok_or_else(|| {
         reject(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("the model of shop {shop} is still being built: retry shortly"),
+            format!(
+                "the model of shop {} is still being built: retry shortly",
+                shop.id
+            ),
         )
     })?;
     let req = Request {
         product: &q.product,
         customer,
         cart: &q.cart,
-        limit: q.limit.unwrap_or(settings.recommend.limit),
+        limit: q.limit.unwrap_or(shop.recommend.limit),
         lang: q.lang,
     };
-    recommend(&model, shop.as_str(), &settings.recommend, &settings.offers, &req).ok_or_else(|| {
+    recommend(&model, shop.id.as_str(), &shop.recommend, &shop.offers, &req).ok_or_else(|| {
         reject(
             StatusCode::NOT_FOUND,
-            format!("unknown product {:?} in shop {shop}", q.product.as_str()),
+            format!("unknown product {:?} in shop {}", q.product.as_str(), shop.id),
         )
     })
 }
@@ -102,10 +110,10 @@ pub fn recommendations(state: AppState) -> impl Filter<Extract = (impl Reply,), 
             |shop: String, q: HashMap<String, String>, origin: Option<String>, state: AppState| async move {
                 let shop = known_shop(&state, &shop)?;
                 let parsed = RecQuery::parse(&q)?;
-                let customer = crate::web::customer_from_query(&state, &shop, &q);
-                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                let customer = customer_from_query(shop, &q);
+                let recs = answer(&state, shop, &parsed, customer.as_ref())?;
                 let reply = warp::reply::json(&recs);
-                Ok::<_, Rejection>(crate::web::with_cors(&state, &shop, origin.as_deref(), reply))
+                Ok::<_, Rejection>(with_cors(shop, origin.as_deref(), reply))
             },
         )
 }
@@ -117,15 +125,15 @@ pub fn admin_recommendations(
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("admin" / "api" / "shops" / String / "recommendations")
         .and(warp::get())
-        .and(crate::web::admin_access(&state))
+        .and(admin_access(&state))
         .and(warp::query::<HashMap<String, String>>())
         .and(with_state(state))
         .and_then(
-            |shop: String, access: crate::admin_auth::Access, q: HashMap<String, String>, state: AppState| async move {
-                let shop = crate::web::allowed_shop(&state, &access, &shop)?;
+            |shop: String, access: Access, q: HashMap<String, String>, state: AppState| async move {
+                let shop = allowed_shop(&state, &access, &shop)?;
                 let parsed = RecQuery::parse(&q)?;
                 let customer = q.get("customer_id").map(|c| CustomerId(c.clone()));
-                let recs = answer(&state, &shop, &parsed, customer.as_ref())?;
+                let recs = answer(&state, shop, &parsed, customer.as_ref())?;
                 Ok::<_, Rejection>(warp::reply::json(&recs))
             },
         )

@@ -9,7 +9,9 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::Access;
 use crate::sync::agent::{SyncError, SyncOptions};
-use crate::web::{admin_access_csrf, allowed_shop, internal, reject, with_state, AppState};
+use crate::web::admin::admin_access_csrf;
+use crate::web::errors::{internal, reject};
+use crate::web::state::{allowed_shop, with_state, AppState};
 
 pub fn admin_sync(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("admin" / "api" / "shops" / String / "sync")
@@ -24,7 +26,7 @@ pub fn admin_sync(state: AppState) -> impl Filter<Extract = (impl Reply,), Error
                     full: q.get("full").is_some_and(|v| v == "true" || v == "1"),
                     ..Default::default()
                 };
-                run(&state, shop.as_str(), options).await
+                run(&state, shop.id.as_str(), options).await
             },
         )
 }

@@ -64,7 +64,7 @@ pub struct TestApp {
     /// The running service's model snapshots (what it serves).
     pub models: std::sync::Arc<laris::model::rebuild::Models>,
     /// The running service's event summaries: events stored through it are counted.
-    pub event_log: std::sync::Arc<laris::web::events::EventLog>,
+    pub event_log: std::sync::Arc<laris::web::event_log::EventLog>,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,

@@ -247,7 +247,7 @@ async fn widget_js_has_an_etag_and_a_long_cache_at_its_versioned_url() {
     let r = app.get("/widget.js").await;
     assert_eq!(r.headers()["cache-control"], "public, max-age=300");
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
-    let version = laris::web::widget_version();
+    let version = laris::web::widget::widget_version();
     assert_eq!(etag, format!("\"{version}\""));
     let r = app.get(&format!("/widget.js?v={version}")).await;
     assert_eq!(

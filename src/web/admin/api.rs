@@ -1,5 +1,5 @@
 //! The admin API: each dashboard page's data as JSON under `/admin/api/shops/{shop}/…`,
-//! from the same functions as the pages ([`crate::admin::pages`]). Bearer token or session
+//! from the same functions as the pages ([`crate::admin::views`]). Bearer token or session
 //! cookie; a shop's user sees only that shop (403); a bad query answers 400 naming the value
 //! and the choices. `POST …/feedback/{id}` changes state, so a cookie session must send
 //! `X-CSRF-Token`.
@@ -11,13 +11,14 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::admin::pages::{self as data, PageError};
+use crate::admin::views::{self as data, PageError};
 use crate::admin_auth::Access;
 use crate::config::ShopSettings;
 use crate::model::ShopModel;
 use crate::store::Store;
-use crate::web::admin::{api_error, page_data};
-use crate::web::{admin_access, admin_access_csrf, allowed_shop, percent_decode, with_state, AppState};
+use crate::web::admin::{admin_access, admin_access_csrf, api_error, page_data};
+use crate::web::public::percent_decode;
+use crate::web::state::{allowed_shop, with_state, AppState};
 
 type Query = HashMap<String, String>;
 
@@ -58,7 +59,7 @@ where
     F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
 {
     let shop = allowed_shop(&state, &access, &raw_shop)?;
-    let page = page_data(&state, &shop, compute).await.map_err(api_error)?;
+    let page = page_data(&state, shop, compute).await.map_err(api_error)?;
     Ok(warp::reply::json(&page).into_response())
 }
 

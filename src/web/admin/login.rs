@@ -23,11 +23,14 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::{clearing_cookie, csrf_ok, session_cookie, Access, LoginError, Session};
+use crate::web::admin::auth::CsrfMismatch;
 use crate::web::admin::{
-    error_page, html, render_failed, see_other, viewer, visible_shops, Viewer, ADMIN_CSS,
+    admin_access_csrf, error_page, html, render_failed, see_other, viewer, visible_shops, Viewer, ADMIN_CSS,
 };
 use crate::web::client::{self, Client};
-use crate::web::{admin_access_csrf, reject, templates, with_state, AppState};
+use crate::web::errors::reject;
+use crate::web::state::{with_state, AppState};
+use crate::web::templates;
 
 /// Largest sign-in or sign-out form accepted.
 const MAX_FORM_BYTES: u64 = 8 * 1024;
@@ -201,7 +204,7 @@ fn logout(state: AppState) -> BoxedFilter<(Response,)> {
                     Some(session),
                     None,
                     StatusCode::FORBIDDEN,
-                    crate::admin_auth::CsrfMismatch::MESSAGE,
+                    CsrfMismatch::MESSAGE,
                 );
             }
             v.state.sessions.logout(&session.id);

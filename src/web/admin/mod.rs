@@ -1,7 +1,8 @@
 //! The shop owner's dashboard over HTTP: sign-in ([`login`]), the server-rendered pages per
 //! shop ([`pages`]) and the JSON admin API over the same data ([`api`]). Both call one
-//! function per page in [`crate::admin::pages`], so a figure on a page and in the API is
-//! the same figure.
+//! function per page in [`crate::admin::views`], so a figure on a page and in the API is
+//! the same figure. The filters that admit a session cookie or the admin bearer token are
+//! in [`auth`].
 //!
 //! Pages take the session cookie only; without one they send the browser to
 //! `/admin/login`. The API takes the cookie or the admin bearer token and answers 401 JSON
@@ -10,6 +11,7 @@
 //! `X-CSRF-Token` header.
 
 pub mod api;
+pub mod auth;
 pub mod login;
 pub mod pages;
 
@@ -22,13 +24,14 @@ use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::admin::pages::PageError;
+use crate::admin::views::PageError;
 use crate::admin_auth::{Access, Session, COOKIE_NAME};
 use crate::config::ShopSettings;
-use crate::domain::ShopId;
 use crate::model::ShopModel;
 use crate::store::Store;
-use crate::web::{internal, reject, templates, with_state, AppState};
+use crate::web::errors::{internal, reject};
+use crate::web::state::{with_state, AppState};
+use crate::web::templates;
 
 /// Every admin route: sign-in, pages and API.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
@@ -38,6 +41,18 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(api::routes(state))
         .unify()
         .boxed()
+}
+
+/// Admits `Authorization: Bearer <admin token>` (every shop) or a signed-in session cookie
+/// (its user's shops), for reading; 401 otherwise.
+pub fn admin_access(state: &AppState) -> impl Filter<Extract = (Access,), Error = Rejection> + Clone {
+    crate::web::admin::auth::access(state.sessions.clone(), state.admin_token.clone())
+}
+
+/// Like [`admin_access`], for calls that change state: a cookie session must also send its
+/// CSRF token in `X-CSRF-Token` (403 otherwise).
+pub fn admin_access_csrf(state: &AppState) -> impl Filter<Extract = (Access,), Error = Rejection> + Clone {
+    crate::web::admin::auth::access_with_csrf(state.sessions.clone(), state.admin_token.clone())
 }
 
 /// Admin pages load nothing from elsewhere and run no script: the stylesheet is ours, the
@@ -223,23 +238,17 @@ pub fn api_error(e: PageError) -> Rejection {
 
 /// Runs a page's data function for a shop off the async threads, with the shop's settings
 /// and its current model snapshot.
-pub async fn page_data<T, F>(state: &AppState, shop: &ShopId, f: F) -> Result<T, PageError>
+pub async fn page_data<T, F>(state: &AppState, shop: &ShopSettings, f: F) -> Result<T, PageError>
 where
     T: Send + 'static,
     F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
 {
     let store = state.store.clone();
-    let settings = state.settings.clone();
-    let model = state.models.get(shop);
-    let id = shop.clone();
-    tokio::task::spawn_blocking(move || {
-        let shop = settings
-            .shop(&id)
-            .ok_or_else(|| PageError::NotFound(format!("unknown shop {id}")))?;
-        f(&store, shop, model.as_deref())
-    })
-    .await
-    .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())))
+    let model = state.models.get(&shop.id);
+    let shop = shop.clone();
+    tokio::task::spawn_blocking(move || f(&store, &shop, model.as_deref()))
+        .await
+        .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())))
 }
 
 /// Charts of a page, by name, as markup the template inserts unescaped (the chart code

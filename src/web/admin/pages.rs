@@ -1,6 +1,6 @@
 //! The dashboard's HTML pages, one route per page under `/admin/shops/{shop}`, each
 //! rendering a `templates/admin/*.html` template from the data of
-//! [`crate::admin::pages`] plus its charts. Without a session a page answers `303` to
+//! [`crate::admin::views`] plus its charts. Without a session a page answers `303` to
 //! `/admin/login`; another shop's user gets 403, a bad query 400, all as pages. Forms post
 //! with the session's CSRF token in a hidden `csrf` field and answer `303` back to the page.
 
@@ -14,17 +14,20 @@ use warp::{Filter, Rejection};
 
 use crate::admin::analytics::Overview;
 use crate::admin::charts::{bar_chart, histogram_chart, line_chart};
-use crate::admin::pages::{self as data, PageError};
-use crate::admin_auth::{csrf_ok, Access, CsrfMismatch, Session};
+use crate::admin::views::{self as data, PageError};
+use crate::admin_auth::{csrf_ok, Access, Session};
 use crate::config::ShopSettings;
 use crate::domain::Rupiah;
 use crate::model::ShopModel;
 use crate::store::Store;
 use crate::sync::agent::{SyncError, SyncOptions};
+use crate::web::admin::auth::CsrfMismatch;
 use crate::web::admin::{
     charts, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout, Viewer,
 };
-use crate::web::{percent_decode, templates, AppState};
+use crate::web::public::percent_decode;
+use crate::web::state::AppState;
+use crate::web::templates;
 
 type Query = HashMap<String, String>;
 
@@ -181,7 +184,7 @@ where
         Ok(x) => x,
         Err(resp) => return Ok(*resp),
     };
-    Ok(match page_data(&v.state, &shop.id, compute).await {
+    Ok(match page_data(&v.state, shop, compute).await {
         Ok(page) => {
             let extras = extras(&page, shop);
             render(&v.state, session, shop, spec, &page, extras)
@@ -288,7 +291,7 @@ fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
                 Ok(x) => x,
                 Err(resp) => return Ok::<_, Rejection>(*resp),
             };
-            let result = page_data(&v.state, &shop.id, move |store, shop, _| {
+            let result = page_data(&v.state, shop, move |store, shop, _| {
                 data::overview(store, shop, &data::OverviewQuery::parse(&q)?)
             })
             .await;
@@ -426,7 +429,7 @@ fn customers_csv(state: AppState) -> BoxedFilter<(Response,)> {
                 Ok(x) => x,
                 Err(resp) => return Ok::<_, Rejection>(*resp),
             };
-            let result = page_data(&v.state, &shop.id, move |store, shop, _| {
+            let result = page_data(&v.state, shop, move |store, shop, _| {
                 let rows = data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?)?;
                 let mut out = Vec::new();
                 let refs: Vec<&crate::records::Customer> = rows.iter().collect();
@@ -675,7 +678,7 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
                     Err(resp) => return Ok::<_, Rejection>(*resp),
                 };
                 let status = form.get("status").cloned();
-                let result = page_data(&v.state, &shop.id, move |store, shop, _| {
+                let result = page_data(&v.state, shop, move |store, shop, _| {
                     let id = data::parse_feedback_id(&id)?;
                     let status = data::parse_feedback_status(status.as_deref())?;
                     data::set_feedback_status(store, shop, id, status)

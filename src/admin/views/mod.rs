@@ -1,0 +1,32 @@
+//! What each admin page shows: one function per page reading the store, the shop's settings
+//! and its model snapshot, returning a serialisable struct. The HTML page renders it and the
+//! admin API returns it as JSON, so the two never disagree. Query parameters are parsed
+//! once into typed queries (`queries.rs`); a bad value is a [`PageError::BadQuery`] that
+//! quotes it and lists the choices.
+//!
+//! A file per page group: sales (overview, performance), catalogue (products, a product
+//! and its fit panel), customers (customers, a customer, tiers), bundles, sync, feedback.
+//!
+//! These functions read sled and scan every order of a shop: callers run them in
+//! `spawn_blocking`.
+
+mod bundles;
+mod catalogue;
+mod customers;
+mod feedback;
+mod queries;
+mod sales;
+mod sync;
+
+pub use bundles::{bundles, BundleThresholds, BundlesPage, OfferLineRow, OfferRow, ProductRef, RuleRow};
+pub use catalogue::{
+    fit_panel, product, products, FitList, FitPanel, ProductPage, ProductRow, ProductsPage, WeightRow,
+    BEST_SELLERS_LISTED,
+};
+pub use customers::{customer, customers, tiers, CustomerPage, OrderLineRow, OrderRow, TierRow, TiersPage};
+pub use feedback::{feedback, set_feedback_status, FeedbackPage};
+pub use queries::{
+    parse_feedback_id, parse_feedback_status, CustomerQuery, OverviewQuery, PageError, ProductQuery,
+};
+pub use sales::{attribution_rule, overview, performance_page, PerformancePage, MAX_BUCKETS};
+pub use sync::{source_view, sync_page, SourceView, SyncPage, QUARANTINE_LISTED, REPORTS_LISTED};

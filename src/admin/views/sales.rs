@@ -1,0 +1,88 @@
+//! The sales pages: the shop's orders per day, week or month (overview), and how orders
+//! followed recommendations (performance).
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::admin::analytics::{
+    self, default_range, performance_of, EventSummary, Overview, Performance, Period,
+};
+use crate::admin::views::queries::{bad, OverviewQuery, PageError};
+use crate::config::ShopSettings;
+use crate::store::{ShopStore, Store};
+
+/// Most buckets an overview may have, so that `period=day&from=1900-01-01` cannot make a
+/// page of tens of thousands of rows.
+pub const MAX_BUCKETS: i64 = 1000;
+
+/// The shop's orders per day, week or month.
+pub fn overview(store: &Store, shop: &ShopSettings, q: &OverviewQuery) -> Result<Overview, PageError> {
+    let orders = store.orders(&shop.id)?;
+    let offset = shop.timezone.offset_seconds;
+    let today = analytics::local_date(Utc::now(), offset);
+    let (default_from, default_to) = default_range(&orders, q.period, offset).unwrap_or((today, today));
+    let to = q.to.unwrap_or(default_to);
+    let from = q
+        .from
+        .unwrap_or(if default_from <= to { default_from } else { to });
+    if from > to {
+        return Err(bad(format!(
+            "from={from} is after the range's end {to}: give to=YYYY-MM-DD too"
+        )));
+    }
+    let days = (to - from).num_days() + 1;
+    let per_bucket = match q.period {
+        Period::Day => 1,
+        Period::Week => 7,
+        Period::Month => 28,
+    };
+    if days / per_bucket > MAX_BUCKETS {
+        return Err(bad(format!(
+            "from={from} to={to} spans {days} days: at most {MAX_BUCKETS} {}s per page; choose a shorter range or a longer period",
+            q.period.as_str()
+        )));
+    }
+    Ok(analytics::overview(&orders, q.period, from, to, offset))
+}
+
+/// The attribution rule in one sentence, as the performance page states it.
+pub fn attribution_rule(window_hours: u32) -> String {
+    format!(
+        "An order counts as following a recommendation when it was paid within {window_hours} hours after a click on a recommended product that the order contains (and, when the click came with a customer token, by that customer); it is credited once, to the latest such click, and \"other orders\" are the remaining purchases since the first widget event."
+    )
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerformancePage {
+    pub window_hours: u32,
+    pub rule: String,
+    /// Widget events recorded.
+    pub events: usize,
+    #[serde(flatten)]
+    pub performance: Performance,
+}
+
+pub fn performance_page(
+    store: &Store,
+    shop: &ShopSettings,
+    events: &EventSummary,
+) -> Result<PerformancePage, PageError> {
+    let orders = store.orders(&shop.id)?;
+    let hours = shop.analytics.attribution_window_hours;
+    Ok(PerformancePage {
+        window_hours: hours,
+        rule: attribution_rule(hours),
+        events: events.events,
+        performance: performance_of(events, &orders, chrono::Duration::hours(i64::from(hours))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attribution_rule_names_the_window() {
+        assert!(attribution_rule(72).contains("within 72 hours after a click"));
+    }
+}
