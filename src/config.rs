@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::domain::password::{PhcHash, ADMIN_USER};
+use crate::domain::zone::Zone;
 use crate::domain::ShopId;
 
 /// Everything the service and the CLI need to know, validated.
@@ -371,28 +372,13 @@ pub struct TimeZone {
 }
 
 impl TimeZone {
-    const KNOWN: &'static [(&'static str, i32)] = &[
-        ("Asia/Jakarta", 7 * 3600),
-        ("Asia/Pontianak", 7 * 3600),
-        ("Asia/Makassar", 8 * 3600),
-        ("Asia/Jayapura", 9 * 3600),
-        ("UTC", 0),
-    ];
-
+    /// The zone an IANA name (`Asia/Jakarta`) or its label (`WIB`, `WITA`, `WIT`) names, from
+    /// the domain's table ([`crate::domain::zone::ZONES`]).
     pub fn parse(name: &str) -> Option<TimeZone> {
-        let alias = match name {
-            "WIB" => "Asia/Jakarta",
-            "WITA" => "Asia/Makassar",
-            "WIT" => "Asia/Jayapura",
-            other => other,
-        };
-        Self::KNOWN
-            .iter()
-            .find(|(n, _)| *n == alias)
-            .map(|(n, off)| TimeZone {
-                name: n.to_string(),
-                offset_seconds: *off,
-            })
+        Zone::find(name).map(|z| TimeZone {
+            name: z.name.to_string(),
+            offset_seconds: z.offset_seconds,
+        })
     }
 
     pub fn offset(&self) -> chrono::FixedOffset {

@@ -1,9 +1,11 @@
-//! Domain types that every layer shares: identifiers, money, order statuses, pack sizes.
+//! Domain types that every layer shares: identifiers, money, order statuses, pack sizes,
+//! time zones.
 //!
 //! Each type is parsed once at the edge (config, query string, feed record) and then
 //! trusted inside. Parse errors quote the value they refused and say what would be accepted.
 
 pub mod password;
+pub mod zone;
 
 use std::fmt;
 

@@ -174,8 +174,9 @@ pub fn recommendations_text(r: &Recommendations) -> String {
         }
         s.push_str(&format!("\n    {}\n", b.reason));
     }
-    if !r.loyalty.is_null() {
-        s.push_str(&format!("\nLoyalty\n  {}\n", r.loyalty));
+    if let Some(loyalty) = &r.loyalty {
+        let json = serde_json::to_string(loyalty).expect("a loyalty view is plain data");
+        s.push_str(&format!("\nLoyalty\n  {json}\n"));
     }
     s
 }

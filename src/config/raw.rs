@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::error::{bounded, invalid, ConfigError};
 use super::*;
+use crate::domain::zone::zone_hint;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -216,13 +217,8 @@ impl RawSettings {
             if shops.iter().any(|s| s.id == id) {
                 return Err(invalid(key("id"), &raw.id, "each shop needs its own id"));
             }
-            let timezone = TimeZone::parse(&raw.timezone).ok_or_else(|| {
-                invalid(
-                    key("timezone"),
-                    &raw.timezone,
-                    "use Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT) or UTC",
-                )
-            })?;
+            let timezone = TimeZone::parse(&raw.timezone)
+                .ok_or_else(|| invalid(key("timezone"), &raw.timezone, zone_hint()))?;
             let sync_schedule = Schedule::parse(&raw.sync_schedule, &timezone)
                 .map_err(|e| invalid(key("sync_schedule"), &raw.sync_schedule, e.to_string()))?;
             for origin in &raw.allowed_origins {

@@ -170,16 +170,16 @@ pub fn render_slot(
         // The form needs no recommendations: `feedback_fragment` renders it.
         Slot::Feedback => return Ok(String::new()),
         Slot::Loyalty => {
-            if recs.loyalty.is_null() {
+            let Some(loyalty) = &recs.loyalty else {
                 return Ok(String::new());
-            }
+            };
             let discount_label = match lang {
                 Lang::Id => "diskon",
                 Lang::En => "discount",
             };
             minijinja::context! {
                 title => title(name, lang),
-                loyalty => minijinja::Value::from(minijinja::value::Serde(&recs.loyalty)),
+                loyalty => minijinja::Value::from(minijinja::value::Serde(loyalty)),
                 discount_label => discount_label,
             }
         }

@@ -121,18 +121,6 @@ pub fn error_page(
     }
 }
 
-/// How a UTC offset is called in Indonesia: WIB, WITA, WIT; else `UTC+h`.
-pub fn zone_label(offset_seconds: i32) -> String {
-    match offset_seconds {
-        0 => "UTC".into(),
-        25_200 => "WIB".into(),
-        28_800 => "WITA".into(),
-        32_400 => "WIT".into(),
-        s if s % 3600 == 0 => format!("UTC{:+}", s / 3600),
-        s => format!("UTC{:+}:{:02}", s / 3600, (s.abs() % 3600) / 60),
-    }
-}
-
 /// A shop as the navigation shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShopNav {
@@ -150,7 +138,7 @@ impl ShopNav {
             id: shop.id.to_string(),
             name: shop.name.clone(),
             offset: shop.timezone.offset_seconds,
-            zone: zone_label(shop.timezone.offset_seconds),
+            zone: crate::domain::zone::offset_label(shop.timezone.offset_seconds),
         }
     }
 }
@@ -264,16 +252,6 @@ pub fn charts(list: Vec<(&str, String)>) -> minijinja::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn indonesian_time_zones_have_their_names() {
-        assert_eq!(zone_label(7 * 3600), "WIB");
-        assert_eq!(zone_label(8 * 3600), "WITA");
-        assert_eq!(zone_label(9 * 3600), "WIT");
-        assert_eq!(zone_label(0), "UTC");
-        assert_eq!(zone_label(-5 * 3600), "UTC-5");
-        assert_eq!(zone_label(5 * 3600 + 1800), "UTC+5:30");
-    }
 
     #[test]
     fn admin_pages_forbid_caching_framing_and_foreign_resources() {
