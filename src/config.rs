@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use crate::domain::password::{PhcHash, ADMIN_USER};
 use crate::domain::zone::Zone;
-use crate::domain::ShopId;
+use crate::domain::{ProductId, ShopId};
 
 /// Everything the service and the CLI need to know, validated.
 #[derive(Debug, Clone)]
@@ -239,9 +239,9 @@ pub struct RecommendSettings {
     /// Products per mined bundle, the viewed one included.
     pub bundle_max_items: usize,
     /// Products shown first in the similar list of a product: `{ "SRD-100" = ["HMP-01"] }`.
-    pub pin: std::collections::BTreeMap<String, Vec<String>>,
+    pub pin: std::collections::BTreeMap<ProductId, Vec<ProductId>>,
     /// Products never recommended.
-    pub exclude: Vec<String>,
+    pub exclude: Vec<ProductId>,
     /// Co-purchase neighbours kept per product (the blend's and the bundles' candidates).
     pub neighbours: usize,
     /// How co-purchase neighbours are ranked: `cosine` (shrunk) or `lift` (its lower bound).
@@ -355,7 +355,7 @@ pub struct FixedOffer {
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OfferLine {
-    pub product: String,
+    pub product: ProductId,
     #[serde(default = "one")]
     pub quantity: u32,
 }
@@ -562,6 +562,29 @@ free = [{ product = "TPG-100" }]
             .unwrap_err()
             .to_string();
         assert!(msg.contains("offers[0]") && msg.contains("quantity"), "{msg}");
+        // Product ids are parsed when the config loads: a bad one is refused there, naming it.
+        let pin = ProductId::parse("HMP-01").unwrap();
+        assert_eq!(
+            s.shops[0].recommend.pin[&ProductId::parse("SRD-100").unwrap()],
+            vec![pin]
+        );
+        for (from, to) in [
+            ("[\"HMP-01\"]", "[\" HMP-01\"]"),
+            ("{ product = \"TPG-100\" }", "{ product = \"\" }"),
+        ] {
+            let msg = load(&text.replace(from, to), &[]).unwrap_err().to_string();
+            assert!(msg.contains("invalid product id"), "{msg}");
+        }
+        let msg = load(
+            &text.replace("upsell_discount_pct = 10", "exclude = [\"A\\nB\"]"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("invalid product id") && msg.contains("exclude"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -278,8 +278,6 @@ impl RawSettings {
                     ));
                 }
                 for line in offer.buy.iter().chain(&offer.free) {
-                    crate::domain::ProductId::parse(&line.product)
-                        .map_err(|e| invalid(okey("product"), &line.product, e.to_string()))?;
                     if line.quantity == 0 {
                         return Err(invalid(okey("quantity"), "0", "use a quantity of at least 1"));
                     }
@@ -539,14 +537,6 @@ fn validate_recommend(r: &RecommendSettings, key: &dyn Fn(&str) -> String) -> Re
             format!("{w:?}"),
             "use weights of 0 or more, not all 0",
         ));
-    }
-    for id in r
-        .exclude
-        .iter()
-        .chain(r.pin.keys())
-        .chain(r.pin.values().flatten())
-    {
-        crate::domain::ProductId::parse(id).map_err(|e| invalid(k("pin/exclude"), id, e.to_string()))?;
     }
     Ok(())
 }

@@ -73,11 +73,10 @@ pub fn bundles(shop: &ShopSettings, model: Option<&ShopModel>) -> Result<Bundles
                 name: String::new(),
             })
     };
-    let by_id = |id: &str| ProductRef {
+    let by_id = |id: &ProductId| ProductRef {
         id: id.to_string(),
-        name: ProductId::parse(id)
-            .ok()
-            .and_then(|p| model.product_index(&p))
+        name: model
+            .product_index(id)
             .map(|i| model.products[i].name.clone())
             .unwrap_or_default(),
     };

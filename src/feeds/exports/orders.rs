@@ -86,7 +86,7 @@ pub fn parse_orders(rows: &[Vec<String>], name: &str) -> Result<OrdersFile, Feed
                 warnings.extend(warning);
                 Ok(order)
             }
-            Err(e) => Err(FeedError::unreadable(e)),
+            Err(e) => Err(e),
         };
         orders.push(Row {
             origin: first,
@@ -132,7 +132,7 @@ fn order_from_rows(
     rows: &[NumberedRow],
     h: &Header,
     name: &str,
-) -> Result<(Order, Option<String>), String> {
+) -> Result<(Order, Option<String>), FeedError> {
     let first = origin(name, rows[0].0);
     // Order-level cells may be blank on continuation lines: the first filled one counts.
     let order_cell = |column: &str| -> Option<(usize, String)> {
@@ -142,16 +142,23 @@ fn order_from_rows(
 
     let mut lines = Vec::with_capacity(rows.len());
     for (i, row) in rows {
-        lines.push(order_line(row, h).map_err(|e| format!("{}: {e}", origin(name, *i)))?);
+        lines.push(order_line(row, h).map_err(|e| e.at(&origin(name, *i)))?);
     }
 
-    let (paid_row, paid_text) =
-        order_cell(PAID_AT).ok_or_else(|| format!("{first}: {PAID_AT} is empty for invoice {invoice}"))?;
+    let (paid_row, paid_text) = order_cell(PAID_AT).ok_or_else(|| {
+        FeedError::invalid(
+            PAID_AT,
+            format!("{first}: {PAID_AT} is empty for invoice {invoice}"),
+        )
+    })?;
     let paid_at = wib_datetime(&paid_text).ok_or_else(|| {
-        format!(
-            "{}: column {PAID_AT}: {paid_text:?} is not a date and time: write DD-MM-YYYY HH:mm:ss ({})",
-            origin(name, paid_row),
-            WIB.label
+        FeedError::invalid(
+            PAID_AT,
+            format!(
+                "{}: column {PAID_AT}: {paid_text:?} is not a date and time: write DD-MM-YYYY HH:mm:ss ({})",
+                origin(name, paid_row),
+                WIB.label
+            ),
         )
     })?;
     let finished_at = match order_cell(FINISHED_DATE) {
@@ -159,12 +166,15 @@ fn order_from_rows(
         Some((row, date)) => {
             let time = order_cell(FINISHED_TIME).map(|(_, t)| t);
             Some(finish_datetime(&date, time.as_deref()).ok_or_else(|| {
-                format!(
+                FeedError::invalid(
+                    FINISHED_DATE,
+                    format!(
                     "{}: columns {FINISHED_DATE} + {FINISHED_TIME}: {date:?} {:?} is not a date and time: \
                      write DD-MM-YYYY and HH:mm:ss ({})",
                     origin(name, row),
                     time.unwrap_or_default(),
                     WIB.label
+                ),
                 )
             })?)
         }
@@ -176,7 +186,10 @@ fn order_from_rows(
         order_cell(BUYER_PHONE).map(|(_, t)| t).as_deref(),
     )
     .ok_or_else(|| {
-        format!("{first}: invoice {invoice} names no buyer: {BUYER_NAME}, {BUYER_PHONE} and {BUYER_ID} are all empty")
+        FeedError::invalid(
+            BUYER_NAME,
+            format!("{first}: invoice {invoice} names no buyer: {BUYER_NAME}, {BUYER_PHONE} and {BUYER_ID} are all empty"),
+        )
     })?;
 
     let mut warning = None;
@@ -195,9 +208,12 @@ fn order_from_rows(
     };
 
     let products_total = crate::feeds::lines_total(&lines).ok_or_else(|| {
-        format!(
+        FeedError::invalid(
+            SELLING_PRICE,
+            format!(
             "{first}: the lines' total of invoice {invoice} (price × quantity) is too large for any order: \
              check column {SELLING_PRICE}"
+        ),
         )
     })?;
     let order = Order {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::FixedOffer;
-use crate::domain::{ProductId, Rupiah};
+use crate::domain::Rupiah;
 use crate::model::serve::items::{item, Item};
 use crate::model::serve::picks::BundlePick;
 use crate::model::serve::reasons::{reason, Lang};
@@ -53,9 +53,7 @@ pub(super) fn fixed_offers(
             .map(|l| (l, false))
             .chain(offer.free.iter().map(|l| (l, true)))
             .filter_map(|(l, free)| {
-                let i = ProductId::parse(&l.product)
-                    .ok()
-                    .and_then(|p| model.product_index(&p))?;
+                let i = model.product_index(&l.product)?;
                 Some((i, l.quantity, free))
             })
             .collect();

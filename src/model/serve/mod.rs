@@ -67,14 +67,10 @@ struct Allowed<'a> {
 }
 
 impl<'a> Allowed<'a> {
-    fn new(model: &'a ShopModel, viewed: usize, cart: &[usize], exclude: &[String]) -> Self {
+    fn new(model: &'a ShopModel, viewed: usize, cart: &[usize], exclude: &[ProductId]) -> Self {
         let mut blocked: HashSet<usize> = cart.iter().copied().collect();
         blocked.insert(viewed);
-        for raw in exclude {
-            if let Some(i) = ProductId::parse(raw).ok().and_then(|p| model.product_index(&p)) {
-                blocked.insert(i);
-            }
-        }
+        blocked.extend(exclude.iter().filter_map(|p| model.product_index(p)));
         Allowed { model, blocked }
     }
 

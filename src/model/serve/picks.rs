@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::RecommendSettings;
-use crate::domain::{CustomerId, ProductId, Rupiah};
+use crate::domain::{CustomerId, Rupiah};
 use crate::model::ShopModel;
 use crate::recommend::blend::{candidates, rank, rank_candidates, sig, Query, Ranked, Weights};
 use crate::recommend::features::SparseVec;
@@ -198,9 +198,8 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
     // Similar: pins, then neighbours with real evidence (by likeness, adjusted by the blend),
     // then what the blend ranks first.
     let mut similar: Vec<Pick> = Vec::new();
-    let viewed_id = model.products[viewed].id.as_str();
-    for raw in s.pin.get(viewed_id).into_iter().flatten() {
-        if let Some(i) = ProductId::parse(raw).ok().and_then(|p| model.product_index(&p)) {
+    for pinned in s.pin.get(&model.products[viewed].id).into_iter().flatten() {
+        if let Some(i) = model.product_index(pinned) {
             if (req.keep)(i) {
                 push_unique(
                     &mut similar,
