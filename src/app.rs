@@ -275,6 +275,7 @@ impl Application {
             event_limiter: Arc::new(web::rate_limit::RateLimiter::new(60.0, 5.0)),
             event_log,
             feedback_limiter: Arc::new(web::feedback::limiter()),
+            overviews: Default::default(),
         };
         Ok(Application {
             listener,

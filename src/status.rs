@@ -1,5 +1,7 @@
 //! `laris status`: per shop the counts of its records and its last sync report. Computed
-//! from the store here, served by `GET /admin/api/status` when a service holds the store.
+//! from the store here, served by `GET /admin/api/status` and `/metrics` when a service
+//! holds the store. The counts are the store's own ([`ShopStore::counts`], kept with every
+//! write): a report reads a few keys per shop, never every product and order.
 
 use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
@@ -121,20 +123,17 @@ pub fn status(
         .iter()
         .filter(|s| only.is_none_or(|id| s.id.as_str() == id))
     {
-        let products = store.products(&shop.id)?;
-        let orders = store.orders(&shop.id)?;
+        let counts = store.counts(&shop.id)?;
+        let n = |c: u64| usize::try_from(c).unwrap_or(usize::MAX);
         shops.push(ShopStatus {
             id: shop.id.to_string(),
             name: shop.name.clone(),
-            products: products.len(),
-            active_products: products
-                .iter()
-                .filter(|p| p.status == crate::records::ProductStatus::Active)
-                .count(),
-            orders: orders.len(),
-            paid_orders: orders.iter().filter(|o| o.is_purchase()).count(),
-            customers: store.customer_count(&shop.id)?,
-            quarantined: store.quarantined_count(&shop.id)?,
+            products: n(counts.products),
+            active_products: n(counts.active_products),
+            orders: n(counts.orders),
+            paid_orders: n(counts.paid_orders),
+            customers: n(counts.customers),
+            quarantined: n(counts.quarantined),
             last_sync: store.last_sync_report(&shop.id)?,
             recent_syncs: store.sync_reports(&shop.id, RECENT_SYNCS)?,
             quarantine: if only.is_some() {
@@ -147,8 +146,8 @@ pub fn status(
             },
             model_stale: store.model_stale(&shop.id)?,
             interrupted_run: store.interrupted_run(&shop.id)?,
-            events: store.event_count(&shop.id)?,
-            feedback: store.feedback_count(&shop.id)?,
+            events: n(counts.events),
+            feedback: n(counts.feedback),
             model: match live {
                 Some(models) => models.get(&shop.id).map(|m| ModelStatus::of(&m)),
                 None => ModelStatus::stored(store, &shop.id),

@@ -19,7 +19,7 @@ use crate::records::{
     Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
     RunMarker, Seeding, SyncReport,
 };
-use crate::store::{Applied, ImportBatch, StoreError};
+use crate::store::{Applied, Counts, ImportBatch, StoreError};
 
 /// What the asynchronous durability methods return.
 pub type StoreFuture<'a> = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
@@ -68,12 +68,21 @@ pub trait ShopStore: Send + Sync {
     /// Every order of the shop, ordered by invoice.
     fn orders(&self, shop: &ShopId) -> Result<Vec<Order>, StoreError>;
 
-    fn order_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+    fn order_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
+        Ok(self.counts(shop)?.orders as usize)
+    }
 
     /// The customers the last rebuild derived ([`ShopStore::put_rebuild`]).
     fn customers(&self, shop: &ShopId) -> Result<Vec<Customer>, StoreError>;
 
-    fn customer_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+    fn customer_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
+        Ok(self.counts(shop)?.customers as usize)
+    }
+
+    /// How many records of each kind the shop holds, without reading them: every write
+    /// that adds, replaces or removes records moves these in the same atomic write, so they
+    /// always equal [`crate::store::recount`].
+    fn counts(&self, shop: &ShopId) -> Result<Counts, StoreError>;
 
     /// A digest of the shop's products, marketplace ids, orders and customers: equal before
     /// and after a re-import means the re-import changed nothing. Comparable only between
@@ -92,7 +101,9 @@ pub trait ShopStore: Send + Sync {
     /// text) again replaces it instead of adding a copy.
     fn quarantined(&self, shop: &ShopId) -> Result<Vec<Quarantined>, StoreError>;
 
-    fn quarantined_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+    fn quarantined_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
+        Ok(self.counts(shop)?.quarantined as usize)
+    }
 
     /// The products cursor of the shop's source number `source`, as last committed.
     fn product_cursor(&self, shop: &ShopId, source: usize) -> Result<Option<ProductCursor>, StoreError>;
@@ -162,7 +173,9 @@ pub trait ShopStore: Send + Sync {
     /// Feedback messages, newest first.
     fn feedback(&self, shop: &ShopId) -> Result<Vec<Feedback>, StoreError>;
 
-    fn feedback_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+    fn feedback_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
+        Ok(self.counts(shop)?.feedback as usize)
+    }
 
     /// Sets a message's status, durably; `false` when there is no such message.
     fn set_feedback_status(&self, shop: &ShopId, id: u64, status: FeedbackStatus)
@@ -181,7 +194,9 @@ pub trait ShopStore: Send + Sync {
     /// The shop's events, oldest (first appended) first.
     fn events(&self, shop: &ShopId) -> Result<Vec<Event>, StoreError>;
 
-    fn event_count(&self, shop: &ShopId) -> Result<usize, StoreError>;
+    fn event_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
+        Ok(self.counts(shop)?.events as usize)
+    }
 
     fn has_events(&self, shop: &ShopId) -> Result<bool, StoreError>;
 

@@ -1,22 +1,31 @@
-//! The sled store's format version, and the one upgrade it has had.
+//! The sled store's format version, and the upgrades it has had.
 //!
 //! Format 1 (no marker) kept quarantined records under a `DefaultHasher` hash of the
 //! record, whose output may change between Rust releases: a Laris built with another Rust
 //! would have kept a second copy of a record quarantined again. Format 2 keys them by
 //! [`quarantine_id`], a SHA-256 digest, and records `format = 2` under a key no shop can
 //! have. Opening a format 1 store rewrites its quarantine keys and writes the marker in one
-//! atomic batch; opening a format 2 store changes nothing.
+//! atomic batch.
+//!
+//! Format 3 keeps each shop's [`Counts`] beside its records, moved by every write. Opening
+//! a format 2 store counts every shop's records once (the events' counts first, in the
+//! events tree; then the other counts and `format = 3` in one batch, so a crash between the
+//! two only makes the next open count again). Opening a format 3 store changes nothing.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::ShopId;
 use crate::records::Quarantined;
-use crate::store::sled_keys::{kind, Sled};
-use crate::store::{codec, StoreError};
+use crate::store::counts::{Counts, Share};
+use crate::store::sled_import::encode_counts;
+use crate::store::sled_keys::{counts_key, kind, shop_and_kind, Sled};
+use crate::store::{codec, events, StoreError};
 
 /// The format this Laris writes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// Where the format is kept in the records tree: it starts with a zero byte, which no shop
 /// id does, so no shop's scan meets it.
@@ -34,9 +43,13 @@ pub fn quarantine_id(record: &Quarantined) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-/// Brings the records tree to [`FORMAT`]: `Some(rewritten quarantine keys)` when it
-/// upgraded (a new store is upgraded from nothing), `None` when it was current.
-pub(crate) fn upgrade(records: &sled::Tree, path: &Path) -> Result<Option<usize>, StoreError> {
+/// Brings the store to [`FORMAT`]: `Some(rewritten quarantine keys)` when it upgraded (a
+/// new store is upgraded from nothing), `None` when it was current.
+pub(crate) fn upgrade(
+    records: &sled::Tree,
+    events: &sled::Tree,
+    path: &Path,
+) -> Result<Option<usize>, StoreError> {
     let found = match records.get(FORMAT_KEY).sled()? {
         Some(bytes) => codec::decode::<u32>(&bytes).map_err(|reason| StoreError::Decode {
             key: "meta/format".into(),
@@ -54,7 +67,22 @@ pub(crate) fn upgrade(records: &sled::Tree, path: &Path) -> Result<Option<usize>
             supported: FORMAT,
         });
     }
-    let fresh = records.is_empty();
+    let fresh = records.is_empty() && events.is_empty();
+    let rewritten = if found < 2 {
+        stable_quarantine_keys(records)?
+    } else {
+        0
+    };
+    let shops = first_count(records, events)?;
+    if !fresh {
+        tracing::info!(store = %path.display(), from = found, to = FORMAT, quarantine_keys = rewritten, shops_counted = shops, "store format upgraded");
+    }
+    Ok(Some(rewritten))
+}
+
+/// Format 1 to 2: rekeys every quarantined record by [`quarantine_id`] and writes
+/// `format = 2`, in one batch; returns how many keys it rewrote.
+fn stable_quarantine_keys(records: &sled::Tree) -> Result<usize, StoreError> {
     let mut batch = sled::Batch::default();
     let mut rewritten = 0;
     for item in records.iter() {
@@ -79,20 +107,52 @@ pub(crate) fn upgrade(records: &sled::Tree, path: &Path) -> Result<Option<usize>
         batch.insert(new_key, v);
         rewritten += 1;
     }
+    batch.insert(FORMAT_KEY, codec::encode(&2u32));
+    records.apply_batch(batch).sled()?;
+    Ok(rewritten)
+}
+
+/// Format 2 to 3: counts every shop's records and events and stores the counts, then
+/// `format = 3`; returns how many shops it counted.
+fn first_count(records: &sled::Tree, events: &sled::Tree) -> Result<usize, StoreError> {
+    events.apply_batch(events::first_count(events)?).sled()?;
+    let mut per_shop: BTreeMap<Vec<u8>, Counts> = BTreeMap::new();
+    for item in records.iter() {
+        let (k, v) = item.sled()?;
+        let Some((shop, what)) = shop_and_kind(&k) else {
+            continue;
+        };
+        let counts = per_shop.entry(shop.to_vec()).or_default();
+        if what == kind::PRODUCT.as_bytes() {
+            counts.add(Share::of_stored_product(&v));
+        } else if what == kind::ORDER.as_bytes() {
+            counts.add(Share::of_stored_order(&v));
+        } else if what == kind::CUSTOMER.as_bytes() {
+            counts.customers += 1;
+        } else if what == kind::QUARANTINE.as_bytes() {
+            counts.quarantined += 1;
+        } else if what == kind::FEEDBACK.as_bytes() {
+            counts.feedback += 1;
+        }
+    }
+    let mut batch = sled::Batch::default();
+    for (raw, counts) in &per_shop {
+        match std::str::from_utf8(raw).ok().and_then(|s| ShopId::parse(s).ok()) {
+            Some(shop) => batch.insert(counts_key(&shop), encode_counts(counts)),
+            None => {
+                tracing::warn!(shop = %String::from_utf8_lossy(raw), "records under a key that names no valid shop: not counted")
+            }
+        }
+    }
     batch.insert(FORMAT_KEY, codec::encode(&FORMAT));
     records.apply_batch(batch).sled()?;
-    if !fresh {
-        tracing::info!(store = %path.display(), from = found, to = FORMAT, quarantine_keys = rewritten, "store format upgraded");
-    }
-    Ok(Some(rewritten))
+    Ok(per_shop.len())
 }
 
 /// Where the id starts in a key `{shop}\0q\0{id}`; `None` for any other key.
 fn quarantine_id_start(key: &[u8]) -> Option<usize> {
-    let shop_end = key.iter().position(|&b| b == 0).filter(|&i| i > 0)?;
-    let rest = &key[shop_end + 1..];
-    let kind_end = rest.iter().position(|&b| b == 0)?;
-    (&rest[..kind_end] == kind::QUARANTINE.as_bytes()).then_some(shop_end + 1 + kind_end + 1)
+    let (shop, what) = shop_and_kind(key)?;
+    (what == kind::QUARANTINE.as_bytes()).then_some(shop.len() + 1 + what.len() + 1)
 }
 
 #[cfg(test)]
@@ -214,12 +274,101 @@ mod tests {
                 FORMAT
             );
             // A second open has nothing to do.
-            assert_eq!(upgrade(&tree, dir.path()).unwrap(), None);
+            let events = db.open_tree("events").unwrap();
+            assert_eq!(upgrade(&tree, &events, dir.path()).unwrap(), None);
         }
         let store = when_released(|| Store::open(dir.path()));
         assert_eq!(store.quarantined_count(&shop).unwrap(), 3);
         drop(store);
         assert_eq!(keys(dir.path()), after_first, "the second open rewrote nothing");
+    }
+
+    #[test]
+    fn a_format_2_store_gets_its_counts_once() {
+        use crate::store::contract::{order, product};
+        use crate::store::{recount, Counts};
+        let dir = tempfile::tempdir().unwrap();
+        let (toko, lain) = (ShopId::parse("toko").unwrap(), ShopId::parse("lain").unwrap());
+        {
+            let store = when_released(|| Store::open(dir.path()));
+            let mut batch = ImportBatch::new(&toko);
+            let mut inactive = product("B-2", 2000);
+            inactive.status = crate::records::ProductStatus::Inactive;
+            batch.upsert_product(product("A-1", 1000));
+            batch.upsert_product(inactive);
+            batch.upsert_order(order("INV/1", "A-1", 1));
+            let mut cancelled = order("INV/2", "A-1", 1);
+            cancelled.status = crate::domain::OrderStatus(0);
+            batch.upsert_order(cancelled);
+            batch.quarantine(bad("page 1 #0"));
+            store.apply(batch).unwrap();
+            let mut batch = ImportBatch::new(&lain);
+            batch.upsert_order(order("INV/7", "X-1", 2));
+            store.apply(batch).unwrap();
+            let event = crate::records::Event {
+                kind: crate::records::EventKind::Click,
+                slot: None,
+                product: None,
+                item: None,
+                at: None,
+                customer: None,
+            };
+            store
+                .append_events(&toko, &[event.clone(), event.clone()])
+                .unwrap();
+            store.append_events(&lain, &[event]).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        {
+            // As format 2 left it: no counts anywhere, marker 2.
+            let db = when_released(|| sled::open(dir.path().join("store")));
+            let records = db.open_tree("records").unwrap();
+            let events = db.open_tree("events").unwrap();
+            for k in records.iter().keys() {
+                let k = k.unwrap();
+                if k.ends_with(b"\0s\0counts") {
+                    records.remove(k).unwrap();
+                }
+            }
+            for k in events.scan_prefix(b"\0count\0").keys() {
+                events.remove(k.unwrap()).unwrap();
+            }
+            records.insert(FORMAT_KEY, codec::encode(&2u32)).unwrap();
+            db.flush().unwrap();
+        }
+
+        let store = when_released(|| Store::open(dir.path()));
+        let counts = store.counts(&toko).unwrap();
+        assert_eq!(
+            counts,
+            Counts {
+                products: 2,
+                active_products: 1,
+                orders: 2,
+                paid_orders: 1,
+                quarantined: 1,
+                events: 2,
+                ..Counts::default()
+            }
+        );
+        for shop in [&toko, &lain] {
+            assert_eq!(store.counts(shop).unwrap(), recount(&store, shop).unwrap());
+        }
+        // Writes after the upgrade move the counted figures on.
+        let mut batch = ImportBatch::new(&toko);
+        batch.upsert_product(product("C-3", 3000));
+        store.apply(batch).unwrap();
+        assert_eq!(store.counts(&toko).unwrap().active_products, 2);
+        store.flush_blocking().unwrap();
+        drop(store);
+        let db = when_released(|| sled::open(dir.path().join("store")));
+        let records = db.open_tree("records").unwrap();
+        let events = db.open_tree("events").unwrap();
+        assert_eq!(
+            upgrade(&records, &events, dir.path()).unwrap(),
+            None,
+            "counted once"
+        );
     }
 
     #[test]
@@ -236,7 +385,10 @@ mod tests {
             Err(e) => Err(e),
             Ok(_) => panic!("a store of a newer format opened"),
         });
-        assert!(err.contains("format 3") && err.contains("upgrade laris"), "{err}");
+        assert!(
+            err.contains(&format!("format {}", FORMAT + 1)) && err.contains("upgrade laris"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -245,6 +397,7 @@ mod tests {
         drop(when_released(|| Store::open(dir.path())));
         let db = when_released(|| sled::open(dir.path().join("store")));
         let tree = db.open_tree("records").unwrap();
-        assert_eq!(upgrade(&tree, dir.path()).unwrap(), None);
+        let events = db.open_tree("events").unwrap();
+        assert_eq!(upgrade(&tree, &events, dir.path()).unwrap(), None);
     }
 }

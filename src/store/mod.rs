@@ -5,8 +5,10 @@
 //! and reports, the run and seeding markers, feedback, widget events), the atomic
 //! [`ImportBatch`] in which a page and its cursor commit together, the model snapshot as
 //! opaque bytes with the data generation it was built from, and durability
-//! ([`ShopStore::durable`], [`ShopStore::flush_blocking`]). Nothing in it names a backend's
-//! types: [`StoreError`] carries a backend's error as a boxed source.
+//! ([`ShopStore::durable`], [`ShopStore::flush_blocking`]), and each shop's [`Counts`],
+//! kept in the same writes as the records (so a status report reads them instead of
+//! every record). Nothing in it names a backend's types: [`StoreError`] carries a
+//! backend's error as a boxed source.
 //!
 //! [`Store`] implements it over sled (in [`sled_backend`], the only code that knows sled).
 //! A second backend (PostgreSQL, say) implements the same trait and proves itself with
@@ -19,9 +21,11 @@
 pub mod backend;
 pub mod batch;
 pub mod codec;
+pub mod counts;
 mod events;
 pub mod migrate;
 pub mod sled_backend;
+mod sled_import;
 mod sled_keys;
 
 #[cfg(test)]
@@ -33,6 +37,7 @@ use thiserror::Error;
 
 pub use backend::{ShopStore, Snapshot, StoreFuture};
 pub use batch::{Applied, BatchOp, ImportBatch};
+pub use counts::{recount, Counts};
 pub use sled_backend::Store;
 
 /// Sync reports kept per shop (the admin's history); older ones are dropped.

@@ -10,7 +10,9 @@
 //! sled lets one process open a store; a second one gets [`StoreError::Locked`], whose
 //! message says how to go through the running service instead.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,11 +21,13 @@ use sha2::{Digest, Sha256};
 use crate::domain::{ProductId, ShopId};
 use crate::records::{
     Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RunMarker, Seeding, SyncCursor, SyncReport, UpsertCounts,
+    RunMarker, Seeding, SyncCursor, SyncReport,
 };
+use crate::store::counts::{Counts, Share};
 use crate::store::events::EventTree;
 use crate::store::migrate::{self, quarantine_id};
-use crate::store::sled_keys::{kind, Sled};
+use crate::store::sled_import::{encode_counts, stored_counts, Writes};
+use crate::store::sled_keys::{counts_key, key, kind, prefix, Sled};
 use crate::store::{
     codec, Applied, BatchOp, ImportBatch, ShopStore, Snapshot, StoreError, StoreFuture, REPORTS_KEPT,
 };
@@ -53,20 +57,6 @@ mod state {
 /// The one model snapshot a shop has (the name predates the opaque snapshot).
 const SNAPSHOT: &str = "recommend";
 
-fn key(shop: &ShopId, kind: &str, id: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(shop.as_str().len() + kind.len() + id.len() + 2);
-    k.extend_from_slice(shop.as_str().as_bytes());
-    k.push(0);
-    k.extend_from_slice(kind.as_bytes());
-    k.push(0);
-    k.extend_from_slice(id);
-    k
-}
-
-fn prefix(shop: &ShopId, kind: &str) -> Vec<u8> {
-    key(shop, kind, b"")
-}
-
 fn state_key(shop: &ShopId, name: &str) -> Vec<u8> {
     key(shop, kind::STATE, name.as_bytes())
 }
@@ -87,6 +77,12 @@ pub struct Store {
     records: sled::Tree,
     /// Widget events: append-only, high rate, kept apart from the records.
     events: sled::Tree,
+    /// Held by every write that moves a shop's counts in the records tree, from reading the
+    /// counts (and the records it replaces) to applying its batch. sled lets one process
+    /// open a store, and that process opens it once: this lock sees every such write.
+    writes: Arc<Mutex<()>>,
+    /// The same for the events tree.
+    event_writes: Arc<Mutex<()>>,
     path: PathBuf,
 }
 
@@ -123,12 +119,14 @@ impl Store {
         let records = db.open_tree("records").sled()?;
         let events = db.open_tree("events").sled()?;
         owner_only(&path).map_err(in_dir)?;
-        migrate::upgrade(&records, dir)?;
+        migrate::upgrade(&records, &events, dir)?;
         Ok(Store {
             db,
             commits: Default::default(),
             records,
             events,
+            writes: Default::default(),
+            event_writes: Default::default(),
             path: dir.to_path_buf(),
         })
     }
@@ -141,7 +139,13 @@ impl Store {
         EventTree {
             db: &self.db,
             tree: &self.events,
+            writes: &self.event_writes,
         }
+    }
+
+    /// The lock of writes that move counts ([`Store::writes`]).
+    fn writing(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -164,40 +168,6 @@ impl Store {
                 decode(&k, &v)
             })
             .collect()
-    }
-
-    fn count(&self, shop: &ShopId, kind: &str) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for k in self.records.scan_prefix(prefix(shop, kind)).keys() {
-            k.sled()?;
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    /// Adds `value` under `k` to the batch unless the stored value is the same.
-    fn upsert(
-        &self,
-        batch: &mut sled::Batch,
-        k: Vec<u8>,
-        value: Vec<u8>,
-    ) -> Result<UpsertCounts, StoreError> {
-        let mut counts = UpsertCounts {
-            seen: 1,
-            ..Default::default()
-        };
-        match self.records.get(&k).sled()? {
-            Some(old) if old.as_ref() == value.as_slice() => counts.unchanged = 1,
-            Some(_) => {
-                counts.updated = 1;
-                batch.insert(k, value);
-            }
-            None => {
-                counts.inserted = 1;
-                batch.insert(k, value);
-            }
-        }
-        Ok(counts)
     }
 
     /// Adds the snapshot and its generation to the batch.
@@ -297,16 +267,15 @@ impl ShopStore for Store {
         self.scan(shop, kind::ORDER)
     }
 
-    fn order_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
-        self.count(shop, kind::ORDER)
-    }
-
     fn customers(&self, shop: &ShopId) -> Result<Vec<Customer>, StoreError> {
         self.scan(shop, kind::CUSTOMER)
     }
 
-    fn customer_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
-        self.count(shop, kind::CUSTOMER)
+    /// The counts kept in the records tree, with the events' count from theirs.
+    fn counts(&self, shop: &ShopId) -> Result<Counts, StoreError> {
+        let mut counts = stored_counts(&self.records, shop)?;
+        counts.events = self.event_tree().count(shop)? as u64;
+        Ok(counts)
     }
 
     /// SHA-256 over every key and value of those kinds, each length-prefixed.
@@ -327,44 +296,43 @@ impl ShopStore for Store {
 
     fn apply(&self, batch: ImportBatch) -> Result<Applied, StoreError> {
         let (shop, ops) = batch.into_ops();
-        let mut writes = sled::Batch::default();
+        let _writing = self.writing();
+        let mut writes = Writes::new(&self.records, &shop)?;
         let mut applied = Applied::default();
         let mut changed = false;
         for op in ops {
             match op {
                 BatchOp::UpsertProduct(product) => {
                     let k = key(&shop, kind::PRODUCT, product.id.as_str().as_bytes());
-                    let counts = self.upsert(&mut writes, k, codec::encode(&product))?;
+                    let share = (Share::of_product(&product), Share::of_stored_product as _);
+                    let counts = writes.upsert(k, codec::encode(&product), Some(share))?;
                     changed |= counts.inserted + counts.updated > 0;
                     applied.products.add(&counts);
                     if let Some(mid) = &product.marketplace_id {
                         let k = key(&shop, kind::PRODUCT_REF, mid.as_bytes());
-                        self.upsert(&mut writes, k, codec::encode(&product.id))?;
+                        writes.upsert(k, codec::encode(&product.id), None)?;
                     }
                 }
                 BatchOp::UpsertOrder(order) => {
                     let k = key(&shop, kind::ORDER, order.invoice.as_bytes());
-                    let counts = self.upsert(&mut writes, k, codec::encode(&order))?;
+                    let share = (Share::of_order(&order), Share::of_stored_order as _);
+                    let counts = writes.upsert(k, codec::encode(&order), Some(share))?;
                     changed |= counts.inserted + counts.updated > 0;
                     applied.orders.add(&counts);
                 }
                 BatchOp::Quarantine(record) => {
                     let k = key(&shop, kind::QUARANTINE, quarantine_id(&record).as_bytes());
-                    writes.insert(k, codec::encode(&record));
+                    writes.quarantine(k, codec::encode(&record))?;
                     applied.quarantined += 1;
                 }
-                BatchOp::Cursor(SyncCursor::Products { source, cursor }) => {
-                    writes.insert(
-                        state_key(&shop, &state::product_cursor(source)),
-                        codec::encode(&cursor),
-                    );
-                }
-                BatchOp::Cursor(SyncCursor::Orders { source, cursor }) => {
-                    writes.insert(
-                        state_key(&shop, &state::order_cursor(source)),
-                        codec::encode(&cursor),
-                    );
-                }
+                BatchOp::Cursor(SyncCursor::Products { source, cursor }) => writes.insert(
+                    state_key(&shop, &state::product_cursor(source)),
+                    codec::encode(&cursor),
+                ),
+                BatchOp::Cursor(SyncCursor::Orders { source, cursor }) => writes.insert(
+                    state_key(&shop, &state::order_cursor(source)),
+                    codec::encode(&cursor),
+                ),
                 BatchOp::MarkRun(marker) => {
                     writes.insert(state_key(&shop, state::RUN), codec::encode(&marker))
                 }
@@ -382,16 +350,12 @@ impl ShopStore for Store {
                 codec::encode(&generation),
             );
         }
-        self.records.apply_batch(writes).sled()?;
+        writes.apply()?;
         Ok(applied)
     }
 
     fn quarantined(&self, shop: &ShopId) -> Result<Vec<Quarantined>, StoreError> {
         self.scan(shop, kind::QUARANTINE)
-    }
-
-    fn quarantined_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
-        self.count(shop, kind::QUARANTINE)
     }
 
     fn product_cursor(&self, shop: &ShopId, source: usize) -> Result<Option<ProductCursor>, StoreError> {
@@ -479,20 +443,36 @@ impl ShopStore for Store {
         customers: &[Customer],
         snapshot: &Snapshot,
     ) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let mut batch = sled::Batch::default();
         for k in self.records.scan_prefix(prefix(shop, kind::CUSTOMER)).keys() {
             batch.remove(k.sled()?);
         }
+        let mut kept = HashSet::new();
         for c in customers {
-            batch.insert(key(shop, kind::CUSTOMER, c.id.0.as_bytes()), codec::encode(c));
+            let k = key(shop, kind::CUSTOMER, c.id.0.as_bytes());
+            kept.insert(k.clone());
+            batch.insert(k, codec::encode(c));
         }
+        let mut counts = stored_counts(&self.records, shop)?;
+        counts.customers = kept.len() as u64;
+        batch.insert(counts_key(shop), encode_counts(&counts));
         Store::snapshot_into(&mut batch, shop, snapshot);
         self.records.apply_batch(batch).sled()
     }
 
     fn put_feedback(&self, shop: &ShopId, feedback: &mut Feedback) -> Result<u64, StoreError> {
+        let _writing = self.writing();
         feedback.id = self.db.generate_id().sled()?;
-        self.put(key(shop, kind::FEEDBACK, &feedback.id.to_be_bytes()), feedback)?;
+        let mut counts = stored_counts(&self.records, shop)?;
+        counts.feedback += 1;
+        let mut batch = sled::Batch::default();
+        batch.insert(
+            key(shop, kind::FEEDBACK, &feedback.id.to_be_bytes()),
+            codec::encode(feedback),
+        );
+        batch.insert(counts_key(shop), encode_counts(&counts));
+        self.records.apply_batch(batch).sled()?;
         Ok(feedback.id)
     }
 
@@ -500,10 +480,6 @@ impl ShopStore for Store {
         let mut all: Vec<Feedback> = self.scan(shop, kind::FEEDBACK)?;
         all.reverse();
         Ok(all)
-    }
-
-    fn feedback_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
-        self.count(shop, kind::FEEDBACK)
     }
 
     fn set_feedback_status(
@@ -529,10 +505,6 @@ impl ShopStore for Store {
 
     fn events(&self, shop: &ShopId) -> Result<Vec<Event>, StoreError> {
         self.event_tree().all(shop)
-    }
-
-    fn event_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
-        self.event_tree().count(shop)
     }
 
     fn has_events(&self, shop: &ShopId) -> Result<bool, StoreError> {

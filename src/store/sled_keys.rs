@@ -1,6 +1,7 @@
-//! What every file of the sled backend shares: its error conversion and the record kinds
-//! that make up the middle part of a key.
+//! What every file of the sled backend shares: its error conversion, the record kinds that
+//! make up the middle part of a key, and the keys themselves.
 
+use crate::domain::ShopId;
 use crate::store::StoreError;
 
 /// Turns sled's errors into [`StoreError::Backend`], so that no signature names sled.
@@ -30,4 +31,34 @@ pub(crate) mod kind {
     pub const MODEL: &str = "m";
     /// customers' feedback messages by id (big-endian u64, so the newest is last)
     pub const FEEDBACK: &str = "f";
+}
+
+/// A record's key in the records tree: `{shop}\0{kind}\0{id}`.
+pub(crate) fn key(shop: &ShopId, kind: &str, id: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(shop.as_str().len() + kind.len() + id.len() + 2);
+    k.extend_from_slice(shop.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(kind.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id);
+    k
+}
+
+/// Where every record of one kind of a shop starts.
+pub(crate) fn prefix(shop: &ShopId, kind: &str) -> Vec<u8> {
+    key(shop, kind, b"")
+}
+
+/// The shop and the kind of a key in the records tree; `None` for a key outside every shop
+/// (the format marker starts with a zero byte, which no shop id has).
+pub(crate) fn shop_and_kind(key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let shop_end = key.iter().position(|&b| b == 0).filter(|&i| i > 0)?;
+    let rest = &key[shop_end + 1..];
+    let kind_end = rest.iter().position(|&b| b == 0)?;
+    Some((&key[..shop_end], &rest[..kind_end]))
+}
+
+/// Where the shop's [`crate::store::Counts`] are kept, among its state.
+pub(crate) fn counts_key(shop: &ShopId) -> Vec<u8> {
+    key(shop, kind::STATE, b"counts")
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub feedback_limiter: Arc<RateLimiter>,
     /// Runs syncs (on schedule and on demand), one at a time per shop.
     pub sync: Arc<crate::sync::agent::SyncAgent>,
+    /// The admin overviews computed at each shop's current data generation.
+    pub overviews: Arc<crate::admin::views::OverviewCache>,
 }
 
 /// Hands each request the shared state.

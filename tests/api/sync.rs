@@ -674,3 +674,143 @@ async fn a_scheduled_sync_under_way_at_shutdown_stops_after_its_page_and_the_ser
         "the address file is removed"
     );
 }
+
+/// What `laris status`, `/admin/api/status` and `/metrics` show of a shop, next to the
+/// same figures counted from its records.
+fn status_and_recount(settings: &Settings, store: &Store) -> (Vec<usize>, Vec<usize>) {
+    let status = laris::status::status(settings, store, None, None).unwrap();
+    let s = &status.shops[0];
+    let products = store.products(&shop()).unwrap();
+    let orders = store.orders(&shop()).unwrap();
+    let shown = vec![
+        s.products,
+        s.active_products,
+        s.orders,
+        s.paid_orders,
+        s.customers,
+        s.quarantined,
+        s.events,
+        s.feedback,
+    ];
+    let counted = vec![
+        products.len(),
+        products
+            .iter()
+            .filter(|p| p.status == laris::records::ProductStatus::Active)
+            .count(),
+        orders.len(),
+        orders.iter().filter(|o| o.is_purchase()).count(),
+        store.customers(&shop()).unwrap().len(),
+        store.quarantined(&shop()).unwrap().len(),
+        store.events(&shop()).unwrap().len(),
+        store.feedback(&shop()).unwrap().len(),
+    ];
+    (shown, counted)
+}
+
+/// The status counts are the store's own, kept with every write: after a replay, an import
+/// of export files (a product gone inactive, a bad row, an order cancelled after it was
+/// paid), a marketplace sync, rebuilds, events and feedback they equal a recount.
+#[tokio::test]
+async fn status_counts_equal_a_recount_after_replay_import_and_sync() {
+    use laris::sync::files::{import_file, FileKind};
+    use laris::sync::pipeline::Importer;
+
+    let server = start_mock(&fixture("faults")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let settings = settings(&server.base);
+    let check = |after: &str| -> Vec<usize> {
+        let (shown, counted) = status_and_recount(&settings, &store);
+        assert_eq!(shown, counted, "status vs recount after {after}");
+        shown
+    };
+
+    laris::sync::replay::replay(&store, &shop(), &repo().join("demo/lengkuas/recording")).unwrap();
+    let replayed = check("a replay");
+    assert!(replayed[0] > 0 && replayed[2] > 0, "{replayed:?}");
+    laris::sync::replay::replay(&store, &shop(), &repo().join("demo/lengkuas/recording")).unwrap();
+    assert_eq!(check("the same replay again"), replayed);
+
+    let import = |products: &str, sales: &str| {
+        let mut importer = Importer::new(&store, shop());
+        import_file(
+            &mut importer,
+            FileKind::Products,
+            "produk.csv",
+            products.as_bytes(),
+            at(RUN1),
+        )
+        .unwrap();
+        import_file(
+            &mut importer,
+            FileKind::Orders,
+            "penjualan.csv",
+            sales.as_bytes(),
+            at(RUN1),
+        )
+        .unwrap();
+        importer
+            .finish(laris::records::RunKind::Import, "produk.csv, penjualan.csv")
+            .unwrap()
+    };
+    let products_csv = "Daftar Produk\n\nHarga (Rp),Nama Produk*,SKU Name,Jumlah Stok,Status\n\
+\"20.000\",Serundeng Lengkuas 100 g,SRD-100,42,Nonaktif\nharga?,Sambal Rusak,SBL-999,1,Aktif\n";
+    let report = import(products_csv, SALES_CSV);
+    assert_eq!(report.quarantined, 1, "{:?}", report.errors);
+    let imported = check("an import");
+    assert_eq!(imported[5], replayed[5] + 1, "the bad row is quarantined");
+    let srd = store
+        .product(&shop(), &ProductId::parse("SRD-100").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(srd.status, laris::records::ProductStatus::Inactive);
+
+    // INV/1 paid before, cancelled now: one paid order fewer, as many orders.
+    let cancelled = SALES_CSV.replace("INV/1,Pesanan Selesai", "INV/1,Dibatalkan Penjual");
+    import(products_csv, &cancelled);
+    let reimported = check("an import that cancels a paid order");
+    assert_eq!(
+        (reimported[2], reimported[3], reimported[5]),
+        (imported[2], imported[3] - 1, imported[5]),
+        "{imported:?} -> {reimported:?}"
+    );
+
+    laris::model::rebuild::rebuild_shop(&store, &settings.shops[0]).unwrap();
+    assert!(check("a rebuild")[4] > 0, "the rebuild derived customers");
+
+    let run = agent(settings.clone(), &store)
+        .sync_shop("toko", &run_at(RUN1))
+        .await
+        .unwrap();
+    assert!(run.ok, "{:?}", run.reports[0].errors);
+    let synced = check("a marketplace sync");
+    assert!(
+        synced[0] > reimported[0] && synced[5] > reimported[5],
+        "{synced:?}"
+    );
+    laris::model::rebuild::rebuild_shop(&store, &settings.shops[0]).unwrap();
+    check("the rebuild after the sync");
+
+    let event = laris::records::Event {
+        kind: laris::records::EventKind::Click,
+        slot: None,
+        product: None,
+        item: None,
+        at: Some(at(RUN1)),
+        customer: None,
+    };
+    store.append_events(&shop(), &[event.clone(), event]).unwrap();
+    let mut message = laris::records::Feedback {
+        id: 0,
+        at: at(RUN1),
+        message: "kirim lebih cepat".into(),
+        contact: None,
+        page: None,
+        product: None,
+        status: laris::records::FeedbackStatus::New,
+    };
+    store.put_feedback(&shop(), &mut message).unwrap();
+    let last = check("events and feedback");
+    assert_eq!((last[6], last[7]), (2, 1));
+}

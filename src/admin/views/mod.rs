@@ -8,9 +8,11 @@
 //! and its fit panel), customers (customers, a customer, tiers), bundles, sync, feedback.
 //!
 //! These functions read sled and scan every order of a shop: callers run them in
-//! `spawn_blocking`.
+//! `spawn_blocking`. The overview, which the dashboard opens on, is kept per shop and query
+//! until the shop's data changes ([`OverviewCache`]).
 
 mod bundles;
+mod cache;
 mod catalogue;
 mod customers;
 mod feedback;
@@ -19,6 +21,7 @@ mod sales;
 mod sync;
 
 pub use bundles::{bundles, BundleThresholds, BundlesPage, OfferLineRow, OfferRow, ProductRef, RuleRow};
+pub use cache::{OverviewCache, OVERVIEWS_KEPT};
 pub use catalogue::{
     fit_panel, product, products, FitList, FitPanel, ProductPage, ProductRow, ProductsPage, WeightRow,
     BEST_SELLERS_LISTED,

@@ -1,7 +1,7 @@
 //! The sales pages: the shop's orders per day, week or month (overview), and how orders
 //! followed recommendations (performance).
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::admin::analytics::{
@@ -15,11 +15,26 @@ use crate::store::{ShopStore, Store};
 /// page of tens of thousands of rows.
 pub const MAX_BUCKETS: i64 = 1000;
 
-/// The shop's orders per day, week or month.
+/// The shop's orders per day, week or month, computed from every order (the service
+/// answers through [`crate::admin::views::OverviewCache`]).
 pub fn overview(store: &Store, shop: &ShopSettings, q: &OverviewQuery) -> Result<Overview, PageError> {
+    overview_on(
+        store,
+        shop,
+        q,
+        analytics::local_date(Utc::now(), shop.timezone.offset_seconds),
+    )
+}
+
+/// The overview on the shop's local date `today` (the range of a shop without orders).
+pub(super) fn overview_on(
+    store: &Store,
+    shop: &ShopSettings,
+    q: &OverviewQuery,
+    today: NaiveDate,
+) -> Result<Overview, PageError> {
     let orders = store.orders(&shop.id)?;
     let offset = shop.timezone.offset_seconds;
-    let today = analytics::local_date(Utc::now(), offset);
     let (default_from, default_to) = default_range(&orders, q.period, offset).unwrap_or((today, today));
     let to = q.to.unwrap_or(default_to);
     let from = q

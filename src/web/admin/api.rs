@@ -94,9 +94,10 @@ fn get_page(
 /// GET /admin/api/shops/{shop}/overview[?period=day|week|month&from=YYYY-MM-DD&to=YYYY-MM-DD]
 fn overview(state: AppState) -> BoxedFilter<(Response,)> {
     get_page(&state, "overview")
-        .and_then(|shop, access, q: Query, state| {
+        .and_then(|shop, access, q: Query, state: AppState| {
+            let cache = state.overviews.clone();
             answer(state, access, shop, move |store, shop, _| {
-                data::overview(store, shop, &data::OverviewQuery::parse(&q)?)
+                cache.overview(store, shop, &data::OverviewQuery::parse(&q)?)
             })
         })
         .boxed()

@@ -250,11 +250,12 @@ fn overview(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
+            let cache = v.state.overviews.clone();
             show(
                 v,
                 shop,
                 Spec::new("overview", "admin/overview.html", "Overview"),
-                move |store, shop, _| data::overview(store, shop, &data::OverviewQuery::parse(&q)?),
+                move |store, shop, _| cache.overview(store, shop, &data::OverviewQuery::parse(&q)?),
                 |o: &Overview, _| Extras {
                     charts: overview_charts(o),
                     form: serde_json::json!({"period": o.period.as_str(), "from": o.from, "to": o.to}),
@@ -291,8 +292,9 @@ fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
                 Ok(x) => x,
                 Err(resp) => return Ok::<_, Rejection>(*resp),
             };
+            let cache = v.state.overviews.clone();
             let result = page_data(&v.state, shop, move |store, shop, _| {
-                data::overview(store, shop, &data::OverviewQuery::parse(&q)?)
+                cache.overview(store, shop, &data::OverviewQuery::parse(&q)?)
             })
             .await;
             Ok(match result {

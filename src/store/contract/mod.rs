@@ -17,7 +17,9 @@
 //! oldest first down to `keep` and by predicate; feedback ids increase and status changes
 //! persist; reports come newest first, at most `limit`, at most `REPORTS_KEPT` kept; the
 //! model snapshot round-trips with its generation; a data change marks the model stale
-//! until a rebuild from that generation; everything survives `flush_blocking` and a reopen.
+//! until a rebuild from that generation; the shop's counts equal a recount of its records
+//! after every kind of write (`counts.rs`); everything survives `flush_blocking` and a
+//! reopen.
 
 use chrono::{DateTime, Utc};
 
@@ -27,7 +29,10 @@ use crate::records::{
     ProductCursor, ProductStatus, QuarantineReason, Quarantined, RecordKind, RunKind, RunMarker, Seeding,
     SyncCursor, SyncReport,
 };
-use crate::store::{BatchOp, ImportBatch, ShopStore, Snapshot, REPORTS_KEPT};
+use crate::store::{recount, BatchOp, ImportBatch, ShopStore, Snapshot, REPORTS_KEPT};
+
+mod counts;
+pub use counts::counts_equal_a_recount_after_every_write;
 
 /// A backend under test.
 pub trait Backend {
@@ -585,6 +590,7 @@ pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
         .unwrap();
     store.set_seeding(&toko, Seeding::Done).unwrap();
     let fingerprint = store.fingerprint(&toko).unwrap();
+    let counts = store.counts(&toko).unwrap();
     store.flush_blocking().unwrap();
     drop(store);
 
@@ -621,6 +627,8 @@ pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
     assert_eq!(store.events(&toko).unwrap(), [event("P-1", 1), event("P-2", 2)]);
     assert_eq!(store.seeding(&toko).unwrap(), Some(Seeding::Done));
     assert_eq!(store.fingerprint(&toko).unwrap(), fingerprint);
+    assert_eq!(store.counts(&toko).unwrap(), counts);
+    assert_eq!(counts, recount(&*store, &toko).unwrap());
 
     // Fresh ids after a reopen still come after the earlier ones.
     let mut later = feedback("lagi");
@@ -687,6 +695,11 @@ macro_rules! contract_tests {
             #[test]
             fn a_data_change_marks_the_model_stale_until_its_rebuild() {
                 c::a_data_change_marks_the_model_stale_until_its_rebuild(&*fresh().0);
+            }
+
+            #[test]
+            fn counts_equal_a_recount_after_every_write() {
+                c::counts_equal_a_recount_after_every_write(&*fresh().0);
             }
 
             #[test]
