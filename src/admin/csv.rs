@@ -3,8 +3,17 @@
 
 use std::io::Write;
 
-/// Customers as CSV: one row each, money in whole rupiah, times in RFC 3339.
-pub fn customers_csv(rows: &[&crate::records::Customer], out: &mut dyn Write) -> anyhow::Result<()> {
+/// Customers as CSV: one row each, money in whole rupiah, times in RFC 3339 in the shop's
+/// zone (`offset`), to the second.
+pub fn customers_csv(
+    rows: &[&crate::records::Customer],
+    offset: chrono::FixedOffset,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let time = |t: &chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&offset)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    };
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "customer",
@@ -33,10 +42,10 @@ pub fn customers_csv(rows: &[&crate::records::Customer], out: &mut dyn Write) ->
             c.total_spend.0.to_string(),
             c.order_count.to_string(),
             c.average_order_value.0.to_string(),
-            c.first_order.to_rfc3339(),
-            c.last_order.to_rfc3339(),
+            time(&c.first_order),
+            time(&c.last_order),
             c.tier.clone().unwrap_or_default(),
-            c.tier_since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            c.tier_since.as_ref().map(time).unwrap_or_default(),
             c.next_tier_needed.map(|r| r.0.to_string()).unwrap_or_default(),
             c.segment.clone().unwrap_or_default(),
             r,
@@ -77,4 +86,40 @@ pub fn overview_csv(overview: &crate::admin::analytics::Overview) -> String {
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CustomerId, Rupiah};
+    use chrono::TimeZone;
+
+    #[test]
+    fn customer_times_are_in_the_shops_zone_to_the_second() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 10, 1, 5, 30, 15).unwrap()
+            + chrono::Duration::nanoseconds(123_456_789);
+        let c = crate::records::Customer {
+            id: CustomerId("c1".into()),
+            name: Some("Sari".into()),
+            total_spend: Rupiah(150_000),
+            order_count: 2,
+            first_order: t,
+            last_order: t,
+            average_order_value: Rupiah(75_000),
+            tier: None,
+            tier_since: None,
+            tier_history: Vec::new(),
+            next_tier_needed: None,
+            segment: None,
+            rfm: None,
+        };
+        let mut out = Vec::new();
+        customers_csv(&[&c], chrono::FixedOffset::east_opt(7 * 3600).unwrap(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.contains(",2026-10-01T12:30:15+07:00,2026-10-01T12:30:15+07:00,"),
+            "{row}"
+        );
+    }
 }

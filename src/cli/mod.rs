@@ -62,14 +62,17 @@ pub enum Command {
     Replay {
         /// The recording directory (holding index.jsonl).
         dir: PathBuf,
+        /// The shop to import into (its id in the config's [[shops]]).
         #[arg(long)]
         shop: String,
+        /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Sync now: run every source of one shop (or all) once, through the running service
     /// when it holds the store. Exits non-zero when a source failed.
     Sync {
+        /// Only this shop (its id in the config); every shop when left out.
         #[arg(long)]
         shop: Option<String>,
         /// Write a recording of the run (one new directory per shop) under DIR.
@@ -78,11 +81,13 @@ pub enum Command {
         /// Read every product page and mark vanished products inactive.
         #[arg(long)]
         full: bool,
+        /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Import Seller Center export files (CSV or XLSX, docs/feeds.md: export files) into a shop.
     Import {
+        /// The shop to import into (its id in the config's [[shops]]).
         #[arg(long)]
         shop: String,
         /// A product list (repeatable).
@@ -91,6 +96,7 @@ pub enum Command {
         /// A sales report, "Laporan Penjualan" (repeatable).
         #[arg(long, value_name = "FILE")]
         orders: Vec<PathBuf>,
+        /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -98,6 +104,7 @@ pub enum Command {
     MockMarketplace {
         /// The recording directory (holding index.jsonl).
         dir: PathBuf,
+        /// Address to listen on, HOST:PORT (port 0: any free port, printed on start).
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: String,
         /// Lifetime of the tokens it issues, in seconds.
@@ -106,20 +113,25 @@ pub enum Command {
     },
     /// Per shop: products, orders, customers, quarantined records, last sync.
     Status {
+        /// Only this shop (its id in the config); every shop when left out.
         #[arg(long)]
         shop: Option<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Rebuild the recommendation models of one shop or all.
     Rebuild {
+        /// Only this shop (its id in the config); every shop when left out.
         #[arg(long)]
         shop: Option<String>,
     },
     /// What the widget would show on a product page: similar, upgrades, bundles.
     Recommend {
+        /// The shop (its id in the config's [[shops]]).
         #[arg(long)]
         shop: String,
+        /// The product whose page it is: its marketplace product id.
         #[arg(long)]
         product: String,
         /// A customer id (the owner's view: no token needed).
@@ -128,23 +140,29 @@ pub enum Command {
         /// Products already in the cart, comma-separated.
         #[arg(long)]
         cart: Option<String>,
+        /// Most items per list (default: the shop's configured limit).
         #[arg(long)]
         limit: Option<usize>,
         /// Language of the reasons: id or en.
         #[arg(long, default_value = "id")]
         lang: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Mine association rules (or itemsets) from any basket file: one transaction per line,
     /// items comma-separated, kept exactly as written.
     Rules {
+        /// The basket file: one transaction per line, items comma-separated.
         #[arg(long)]
         baskets: PathBuf,
+        /// Smallest share of baskets an itemset must appear in (0 to 1).
         #[arg(long, default_value_t = 0.01)]
         min_support: f64,
+        /// Smallest confidence of a rule A → B: P(B | A), 0 to 1.
         #[arg(long, default_value_t = 0.1)]
         min_confidence: f64,
+        /// Smallest lift of a rule: confidence over P(B); 1 means independent.
         #[arg(long, default_value_t = 0.0)]
         min_lift: f64,
         /// Largest itemset size.
@@ -156,34 +174,43 @@ pub enum Command {
         /// Print the mining time (reading and writing excluded) to stderr.
         #[arg(long)]
         timing: bool,
+        /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: OutputFormat,
     },
     /// Export customers with tier and segment (personal data included: the owner's export).
     Customers {
+        /// The shop (its id in the config's [[shops]]).
         #[arg(long)]
         shop: String,
         /// Only this segment (Champions, Loyal, New, Potential, At risk, Hibernating, Lost).
         #[arg(long)]
         segment: Option<String>,
+        /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: OutputFormat,
     },
     /// Cluster any CSV of `customer,total` (header row present) into tiers.
     Tiers {
+        /// The CSV of `customer,total` (total in whole rupiah), header row first.
         #[arg(long)]
         totals: PathBuf,
+        /// How many tiers to make.
         #[arg(long, default_value_t = 4)]
         k: usize,
+        /// How to cluster the totals into tiers.
         #[arg(long, value_enum, default_value = "kmeans")]
         method: analyst::TierClustering,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Print a signed customer token for the widget (what a shop's backend makes).
     Token {
+        /// The shop whose customer secret signs the token.
         #[arg(long)]
         shop: String,
+        /// The customer id the token names (as `laris customers` lists it).
         #[arg(long)]
         customer: String,
         /// Lifetime in seconds.
@@ -209,6 +236,7 @@ pub enum AdminCommand {
     /// that shop's id (that shop only). Reads it from the first line of stdin; keeps only an
     /// argon2id hash, in DATA_DIR/admin-password[-SHOP].
     SetPassword {
+        /// Set the password of that shop's own user instead of `admin`.
         #[arg(long)]
         shop: Option<String>,
     },
@@ -226,7 +254,9 @@ pub enum AdminCommand {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
+    /// Comma-separated values with a header row.
     Csv,
+    /// JSON.
     Json,
 }
 
@@ -378,4 +408,35 @@ fn shop_id(settings: &Settings, raw: &str) -> anyhow::Result<ShopId> {
 
 fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
     Ok(Store::open(data_dir)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command says what it is in `--help`.
+    #[test]
+    fn every_option_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{path} {}", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "laris", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
 }

@@ -107,14 +107,15 @@ pub(super) fn customers(
     format: OutputFormat,
 ) -> anyhow::Result<()> {
     let shop = shop_id(settings, shop)?;
-    if let Some(s) = segment {
-        if !crate::loyalty::segments::SEGMENTS.contains(&s) {
-            bail!(
-                "--segment {s:?}: use one of {}",
+    let segment = match segment {
+        None => None,
+        Some(s) => Some(crate::loyalty::segments::canonical(s).ok_or_else(|| {
+            anyhow!(
+                "--segment {s:?} is not a segment: use one of {} (any case)",
                 crate::loyalty::segments::SEGMENTS.join(", ")
-            );
-        }
-    }
+            )
+        })?),
+    };
     // The dashboard's customer list, highest spend first, whether the service or the store
     // answers.
     let all: Vec<crate::records::Customer> = match ServiceClient::find(settings, data_dir)? {
@@ -138,7 +139,11 @@ pub(super) fn customers(
     let rows: Vec<&crate::records::Customer> = all.iter().collect();
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        OutputFormat::Csv => crate::admin::csv::customers_csv(&rows, &mut std::io::stdout().lock())?,
+        OutputFormat::Csv => crate::admin::csv::customers_csv(
+            &rows,
+            settings.shop(&shop).expect("checked").timezone.offset(),
+            &mut std::io::stdout().lock(),
+        )?,
     }
     Ok(())
 }

@@ -28,6 +28,13 @@ pub const SEGMENTS: &[&str] = &[
 
 pub use crate::records::Rfm;
 
+/// The segment `name` means, however it is typed: any case, `_` or `-` for the space
+/// (`champions`, `AT_RISK`, `at-risk` → `Champions`, `At risk`).
+pub fn canonical(name: &str) -> Option<&'static str> {
+    let wanted = name.trim().replace(['_', '-'], " ");
+    SEGMENTS.iter().copied().find(|s| s.eq_ignore_ascii_case(&wanted))
+}
+
 /// Quintile scores 1..=5 of `values` where higher is better; equal values share a score.
 fn quintiles(values: &[f64]) -> Vec<u8> {
     let n = values.len();
@@ -90,6 +97,15 @@ pub fn segment(s: Rfm) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segment_names_are_read_in_any_case() {
+        assert_eq!(canonical("champions"), Some("Champions"));
+        assert_eq!(canonical(" AT_RISK "), Some("At risk"));
+        assert_eq!(canonical("at-risk"), Some("At risk"));
+        assert_eq!(canonical("Lost"), Some("Lost"));
+        assert_eq!(canonical("lostt"), None);
+    }
 
     #[test]
     fn quintiles_give_each_fifth_its_score_and_ties_share_one() {

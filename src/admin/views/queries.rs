@@ -134,15 +134,19 @@ impl CustomerQuery {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
         };
-        let segment = pick("segment");
-        if let Some(s) = &segment {
-            if !SEGMENTS.contains(&s.as_str()) {
-                return Err(bad(format!(
-                    "segment={s:?} is unknown: use {}",
-                    SEGMENTS.join(", ")
-                )));
-            }
-        }
+        let segment = match pick("segment") {
+            None => None,
+            Some(s) => Some(
+                crate::loyalty::segments::canonical(&s)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "segment={s:?} is unknown: use {} (any case)",
+                            SEGMENTS.join(", ")
+                        ))
+                    })?
+                    .to_string(),
+            ),
+        };
         let tier = pick("tier");
         if let Some(t) = &tier {
             let names: Vec<&str> = shop.loyalty.tiers.iter().map(|t| t.name.as_str()).collect();

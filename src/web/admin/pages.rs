@@ -435,7 +435,7 @@ fn customers_csv(state: AppState) -> BoxedFilter<(Response,)> {
                 let rows = data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?)?;
                 let mut out = Vec::new();
                 let refs: Vec<&crate::records::Customer> = rows.iter().collect();
-                crate::admin::csv::customers_csv(&refs, &mut out)
+                crate::admin::csv::customers_csv(&refs, shop.timezone.offset(), &mut out)
                     .map_err(|e| PageError::Internal(e.to_string()))?;
                 String::from_utf8(out).map_err(|e| PageError::Internal(e.to_string()))
             })
