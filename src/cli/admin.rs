@@ -76,10 +76,18 @@ pub(super) fn set_password(settings: &Settings, data_dir: &Path, shop: Option<&s
         access.user_name(),
         path.display()
     );
-    println!(
-        "sign in at http://{}/admin as user {}; a running `laris serve` with this data directory takes the new password at the next sign-in, no restart needed",
-        settings.server.addr,
-        access.user_name()
-    );
+    match crate::app::ServeFile::find(data_dir) {
+        Some(running) => println!(
+            "sign in at http://{}/admin as user {}: the running service (pid {}) takes the new password at the next sign-in, no restart needed",
+            running.addr,
+            access.user_name(),
+            running.pid
+        ),
+        None => println!(
+            "start `laris serve` and sign in at http://{}/admin as user {}",
+            settings.server.addr,
+            access.user_name()
+        ),
+    }
     Ok(())
 }

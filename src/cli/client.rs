@@ -61,6 +61,22 @@ impl ServiceClient {
         Ok(Self::check(resp)?.json()?)
     }
 
+    /// GET `path`; `None` when the service answers 404 Not Found.
+    pub(super) fn get_optional<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<Option<T>> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Ok(Some(Self::check(resp)?.json()?))
+    }
+
     pub(super) fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

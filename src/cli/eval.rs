@@ -9,14 +9,14 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 
 use crate::app::ServeFile;
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::eval::{evaluate, EvalConfig, ModelKind, Progress, SplitRule};
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// `laris eval`: offline evaluation of every model on a shop's own purchases, or on a plain
 /// basket file.
@@ -285,8 +285,7 @@ pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow:
             shop.id
         );
     }
-    let store =
-        Store::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let store = crate::cli::open_existing_store(data_dir)?;
     let products = store.products(&shop.id)?;
     if products.is_empty() {
         bail!(

@@ -281,7 +281,9 @@ pub fn init_tracing(settings: &Settings) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: piped or redirected logs stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Human => builder.try_init(),
@@ -366,7 +368,7 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Token { shop, customer, ttl } => {
             let mut settings = settings;
             app::fill_customer_secrets(&mut settings, &cli.data_dir)?;
-            token(&settings, shop, customer, *ttl)
+            token(&settings, &cli.data_dir, shop, customer, *ttl)
         }
         Command::Customers {
             shop,
@@ -406,8 +408,22 @@ fn shop_id(settings: &Settings, raw: &str) -> anyhow::Result<ShopId> {
     Ok(id)
 }
 
+/// Opens the store in `data_dir`, creating it when there is none: for the commands that
+/// bring data in (`serve`, `import`, `sync`, `replay`).
 fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
     Ok(Store::open(data_dir)?)
+}
+
+/// Opens the store in `data_dir` for a command that only reads it; a mistyped `--data-dir`
+/// is an error naming the directory, never a new empty store.
+fn open_existing_store(data_dir: &Path) -> anyhow::Result<Store> {
+    if !Store::exists(data_dir) {
+        bail!(
+            "no store at {}: pass --data-dir (or LARIS_DATA_DIR) naming the directory `laris serve` uses, or bring data in first with `laris serve`, `laris import`, `laris sync` or `laris replay`",
+            data_dir.display()
+        );
+    }
+    open_store(data_dir)
 }
 
 #[cfg(test)]
@@ -438,5 +454,24 @@ mod tests {
         let mut missing = Vec::new();
         walk(&Cli::command(), "laris", &mut missing);
         assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
+
+    #[test]
+    fn read_commands_name_a_missing_store_and_create_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mistyped = tmp.path().join("dta");
+        let err = open_existing_store(&mistyped)
+            .err()
+            .expect("no store there")
+            .to_string();
+        assert!(err.contains("no store at") && err.contains("dta"), "{err}");
+        assert!(
+            !mistyped.exists(),
+            "a read command created {}",
+            mistyped.display()
+        );
+        drop(open_store(&mistyped).unwrap());
+        assert!(Store::exists(&mistyped));
+        open_existing_store(&mistyped).unwrap();
     }
 }

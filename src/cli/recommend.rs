@@ -5,8 +5,9 @@ use std::path::Path;
 use anyhow::{anyhow, bail};
 
 use super::client::ServiceClient;
-use super::{open_store, shop_id, OutputFormat};
+use super::{open_existing_store, shop_id, OutputFormat};
 use crate::config::Settings;
+use crate::store::ShopStore;
 
 pub(super) struct RecommendArgs<'a> {
     pub(super) shop: &'a str,
@@ -49,7 +50,7 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
             client.get(&path)?
         }
         None => {
-            let store = open_store(data_dir)?;
+            let store = open_existing_store(data_dir)?;
             let shop_settings = settings.shop(&shop).expect("checked");
             let model = crate::model::rebuild::load_or_rebuild(&store, shop_settings)?;
             let customer = a.customer.map(|c| crate::domain::CustomerId(c.to_string()));
@@ -83,7 +84,13 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
     Ok(())
 }
 
-pub(super) fn token(settings: &Settings, shop: &str, customer: &str, ttl: i64) -> anyhow::Result<()> {
+pub(super) fn token(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &str,
+    customer: &str,
+    ttl: i64,
+) -> anyhow::Result<()> {
     let id = shop_id(settings, shop)?;
     let secret = settings.shop(&id).and_then(|s| s.customer_secret.clone()).ok_or_else(|| {
         anyhow!("shop {id} has no customer_secret: set customer_secret in its [[shops]] block or LARIS_SHOP_{}_CUSTOMER_SECRET", id.as_str().to_uppercase().replace('-', "_"))
@@ -96,7 +103,35 @@ pub(super) fn token(settings: &Settings, shop: &str, customer: &str, ttl: i64) -
         "{}",
         crate::loyalty::token::make(customer, secret.as_bytes(), exp)
     );
+    // The token is printed whatever the store says (a shop's backend may sign for a customer
+    // whose first order has not been imported yet), but a mistyped id is said out loud: the
+    // widget would quietly show the anonymous view for it.
+    match customer_known(settings, data_dir, &id, customer) {
+        Ok(true) => {}
+        Ok(false) => eprintln!(
+            "warning: shop {id} has no customer {customer:?} (yet): the widget shows the anonymous view for this token until one of their orders is imported; `laris customers --shop {id}` lists the ids"
+        ),
+        Err(e) => eprintln!("warning: could not check that customer {customer:?} exists: {e}"),
+    }
     Ok(())
+}
+
+/// Whether the shop's store (through the running service when it holds it) knows `customer`.
+fn customer_known(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &crate::domain::ShopId,
+    customer: &str,
+) -> anyhow::Result<bool> {
+    if let Some(client) = ServiceClient::find(settings, data_dir)? {
+        let path = format!(
+            "/admin/api/shops/{shop}/customers/{}",
+            crate::domain::url_component(customer)
+        );
+        return Ok(client.get_optional::<serde_json::Value>(&path)?.is_some());
+    }
+    let store = open_existing_store(data_dir)?;
+    Ok(store.customers(shop)?.iter().any(|c| c.id.0 == customer))
 }
 
 pub(super) fn customers(
@@ -131,7 +166,7 @@ pub(super) fn customers(
                 segment: segment.map(str::to_string),
                 tier: None,
             };
-            let store = open_store(data_dir)?;
+            let store = open_existing_store(data_dir)?;
             crate::admin::views::customers(&store, settings.shop(&shop).expect("checked"), &query)
                 .map_err(|e| anyhow!("{e}"))?
         }

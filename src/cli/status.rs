@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::client::ServiceClient;
-use super::{open_store, shop_id};
+use super::{open_existing_store, shop_id};
 use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::status::StatusReport;
@@ -27,7 +27,7 @@ pub(super) fn status(
             client.get(&path)?
         }
         None => {
-            let store = open_store(data_dir)?;
+            let store = open_existing_store(data_dir)?;
             crate::status::status(settings, &store, shop, None)?
         }
     };
@@ -84,7 +84,7 @@ pub(super) fn rebuild(settings: &Settings, data_dir: &Path, shop: Option<&str>) 
     let service = ServiceClient::find(settings, data_dir)?;
     let store = match service {
         Some(_) => None,
-        None => Some(open_store(data_dir)?),
+        None => Some(open_existing_store(data_dir)?),
     };
     for id in shops {
         let summary: crate::model::rebuild::ModelSummary = match (&service, &store) {

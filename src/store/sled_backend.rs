@@ -98,6 +98,11 @@ struct GroupCommit {
 }
 
 impl Store {
+    /// Whether `dir` holds a store (one that [`Store::open`] would open rather than create).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("store").join("conf").is_file()
+    }
+
     /// Opens (or creates) the store in `dir`, upgrading an older format once.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let in_dir = |source| StoreError::Directory {

@@ -117,6 +117,82 @@ fn status_json_shows_the_demo_shop_offline_and_while_the_service_runs() {
 }
 
 #[test]
+fn token_warns_about_an_unknown_customer_and_read_commands_refuse_a_missing_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), false);
+    let data = tmp.path().join("data");
+
+    // A mistyped data directory is named, and nothing is created there.
+    let mistyped = tmp.path().join("dta");
+    let out = laris(&config, &mistyped).arg("status").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no store at") && err.contains("dta"), "{err}");
+    assert!(!mistyped.exists());
+
+    let out = laris(&config, &data)
+        .args(["replay"])
+        .arg(crate::helpers::demo_recording())
+        .args(["--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = laris(&config, &data)
+        .args(["customers", "--shop", "lengkuas", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let customers: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let known = customers[0]["id"].as_str().unwrap().to_string();
+
+    let token = |customer: &str| {
+        let out = laris(&config, &data)
+            .args(["token", "--shop", "lengkuas", "--customer", customer])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let check = |label: &str| {
+        assert!(
+            !token(&known).contains("warning"),
+            "{label}: warned about {known}"
+        );
+        let err = token("no-such-customer");
+        assert!(
+            err.contains("no customer \"no-such-customer\"") && err.contains("laris customers"),
+            "{label}: {err}"
+        );
+    };
+    check("offline");
+    let server = start_server(&config, &data);
+    check("through the running service");
+
+    // set-password names the address the running service really listens on.
+    let served: Value =
+        serde_json::from_slice(&std::fs::read(data.join("laris.serve.json")).unwrap()).unwrap();
+    let mut child = laris(&config, &data)
+        .args(["admin", "set-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "kopi susu gula aren 2026").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    let addr = served["addr"].as_str().unwrap();
+    assert!(said.contains(&format!("http://{addr}/admin")), "{said}");
+    drop(server);
+}
+
+#[test]
 fn a_bad_config_value_is_named_with_its_fix() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("bad.toml");
