@@ -276,6 +276,7 @@ impl Application {
             event_log,
             feedback_limiter: Arc::new(web::feedback::limiter()),
             overviews: Default::default(),
+            prepared: Default::default(),
         };
         Ok(Application {
             listener,

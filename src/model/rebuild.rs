@@ -3,6 +3,7 @@
 //! snapshot in the store, and swap it into [`Models`] atomically so readers never wait.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -41,9 +42,13 @@ pub fn stored_snapshot<T: DeserializeOwned>(
 
 /// The current model of every shop. Readers take an `Arc` without locking; a rebuild
 /// replaces the whole map (shops are few), so a reader sees the old or the new snapshot.
+///
+/// A generation number moves on after every swap: whatever was derived from the models
+/// (the prepared widget answers, `web::prepared`) is keyed on it and never outlives them.
 #[derive(Default)]
 pub struct Models {
     current: ArcSwap<HashMap<ShopId, Arc<ShopModel>>>,
+    generation: AtomicU64,
 }
 
 impl Models {
@@ -58,6 +63,14 @@ impl Models {
             next.insert(shop.clone(), model.clone());
             next
         });
+        // After the swap: a reader that sees the new number sees the new model too.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The number of swaps so far. Read it *before* [`Models::get`]: what is derived from
+    /// the model then read is never older than the generation it is kept under.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 }
 

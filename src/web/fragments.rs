@@ -20,11 +20,11 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::config::ShopSettings;
-use crate::domain::{ProductId, Rupiah, ShopId, Slot};
+use crate::domain::{CustomerId, ProductId, Rupiah, ShopId, Slot};
 use crate::model::serve::{Item, Lang, Recommendations};
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject};
-use crate::web::links::{link_base, LinkBase};
+use crate::web::links::link_base;
 use crate::web::public::customer_from_query;
 use crate::web::recommendations::{answer, parse_lang, RecQuery};
 use crate::web::state::{known_shop, with_state, AppState};
@@ -201,33 +201,78 @@ fn feedback_fragment(
     feedback::render_fragment(state, shop, lang, product.as_ref(), base)
 }
 
-/// Replies with `body`, an ETag, and `304 Not Modified` when the client has it already.
-fn cached(body: String, content_type: &str, private: bool, if_none_match: Option<&str>) -> Response {
+/// A fragment answer before its headers: what [`batched`] and [`single`] reply with, and
+/// what `web::prepared` keeps ready for the next request that asks the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FragmentAnswer {
+    pub body: String,
+    pub content_type: &'static str,
+    /// `Cache-Control: private`: the request named a customer (valid token or not).
+    pub private: bool,
+    /// The links were built on the request's `Host`: the answer says `Vary: Host`.
+    pub vary_host: bool,
+}
+
+/// The ETag of an answer's body: its hash, quoted.
+pub fn etag_of(body: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     body.hash(&mut h);
-    let etag = format!("\"{:016x}\"", h.finish());
-    let mut resp = if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    format!("\"{:016x}\"", h.finish())
+}
+
+/// Whether an `If-None-Match` header names `etag`.
+pub fn not_modified(if_none_match: Option<&str>, etag: &str) -> bool {
+    if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+}
+
+/// The answer with its ETag and cache headers: `304 Not Modified` without a body when the
+/// client has it already.
+pub fn headed(
+    body: bytes::Bytes,
+    content_type: &'static str,
+    etag: header::HeaderValue,
+    private: bool,
+    not_modified: bool,
+) -> Response {
+    let mut resp = if not_modified {
         let mut r = Response::new("".into());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
         let mut r = Response::new(body.into());
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(content_type),
+        );
         r
     };
     let h = resp.headers_mut();
-    h.insert(header::ETAG, etag.parse().unwrap());
+    h.insert(header::ETAG, etag);
     let cc = if private {
         "private, max-age=60"
     } else {
         "public, max-age=60"
     };
-    h.insert(header::CACHE_CONTROL, cc.parse().unwrap());
+    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(cc));
     resp
 }
 
-fn parse_slots(raw: Option<&String>) -> Result<Vec<Slot>, Rejection> {
+/// Replies with `answer`, an ETag, and `304 Not Modified` when the client has it already.
+fn cached(answer: FragmentAnswer, if_none_match: Option<&str>) -> Result<Response, Rejection> {
+    let etag = etag_of(&answer.body);
+    let fresh = not_modified(if_none_match, &etag);
+    let etag = header::HeaderValue::from_str(&etag).map_err(|e| internal("etag", e))?;
+    Ok(headed(
+        answer.body.into(),
+        answer.content_type,
+        etag,
+        answer.private,
+        fresh,
+    ))
+}
+
+/// The slots a `slots=` parameter names, in its order; the four product slots when absent.
+pub fn parse_slots(raw: Option<&String>) -> Result<Vec<Slot>, Rejection> {
     let raw = raw.map(String::as_str).unwrap_or("similar,upsell,bundle,loyalty");
     raw.split(',')
         .filter(|s| !s.trim().is_empty())
@@ -253,13 +298,79 @@ fn request_headers() -> impl Filter<Extract = (Headers,), Error = Rejection> + C
 }
 
 /// The answer with its CORS headers, and `Vary: Host` when its links were built on the Host.
-fn finish(shop: &ShopSettings, origin: Option<&str>, links: &LinkBase, resp: Response) -> Response {
+pub fn finish(shop: &ShopSettings, origin: Option<&str>, vary_host: bool, resp: Response) -> Response {
     let mut resp = with_cors(shop, origin, resp);
-    if links.from_host {
+    if vary_host {
         resp.headers_mut()
             .append(header::VARY, header::HeaderValue::from_static("host"));
     }
     resp
+}
+
+/// The batched answer for `shop`: every slot `slots=` names, as `{"fragments":{slot:html}}`.
+/// `customer` is whom the request's token names (`None`: anonymous or invalid).
+pub fn batched_answer(
+    state: &AppState,
+    shop: &ShopSettings,
+    q: &HashMap<String, String>,
+    customer: Option<&CustomerId>,
+    host: Option<&str>,
+) -> Result<FragmentAnswer, Rejection> {
+    let links = link_base(state, shop, host);
+    let base = &links.base;
+    let slots = parse_slots(q.get("slots"))?;
+    let mut fragments = BTreeMap::new();
+    if slots.iter().any(|s| *s != Slot::Feedback) {
+        let parsed = RecQuery::parse(q)?;
+        let recs = answer(state, shop, &parsed, customer)?;
+        for slot in slots.iter().filter(|s| **s != Slot::Feedback) {
+            fragments.insert(
+                slot.as_str(),
+                render_slot(state, &shop.id, *slot, &recs, parsed.lang, base)?,
+            );
+        }
+    }
+    if slots.contains(&Slot::Feedback) {
+        fragments.insert(Slot::Feedback.as_str(), feedback_fragment(state, shop, q, base)?);
+    }
+    let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
+        .map_err(|e| internal("fragments json", e))?;
+    Ok(FragmentAnswer {
+        body,
+        content_type: "application/json",
+        private: q.contains_key("customer"),
+        vary_host: links.from_host,
+    })
+}
+
+/// The answer of one slot (`slot` as the path names it) for `shop`: its HTML.
+pub fn single_answer(
+    state: &AppState,
+    shop: &ShopSettings,
+    slot: &str,
+    q: &HashMap<String, String>,
+    customer: Option<&CustomerId>,
+    host: Option<&str>,
+) -> Result<FragmentAnswer, Rejection> {
+    let links = link_base(state, shop, host);
+    let base = &links.base;
+    let slot = parse_slots(Some(&slot.to_string()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
+    let html = if slot == Slot::Feedback {
+        feedback_fragment(state, shop, q, base)?
+    } else {
+        let parsed = RecQuery::parse(q)?;
+        let recs = answer(state, shop, &parsed, customer)?;
+        render_slot(state, &shop.id, slot, &recs, parsed.lang, base)?
+    };
+    Ok(FragmentAnswer {
+        body: html,
+        content_type: "text/html; charset=utf-8",
+        private: q.contains_key("customer"),
+        vary_host: links.from_host,
+    })
 }
 
 /// GET /v1/shops/{shop}/fragments?product=ID&slots=similar,upsell,…
@@ -271,25 +382,11 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
         .and(with_state(state))
         .and_then(|shop: String, q: HashMap<String, String>, (origin, inm, host): Headers, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
-            let links = link_base(&state, shop, host.as_deref());
-            let base = &links.base;
-            let slots = parse_slots(q.get("slots"))?;
-            let mut fragments = BTreeMap::new();
-            if slots.iter().any(|s| *s != Slot::Feedback) {
-                let parsed = RecQuery::parse(&q)?;
-                let customer = customer_from_query(shop, &q);
-                let recs = answer(&state, shop, &parsed, customer.as_ref())?;
-                for slot in slots.iter().filter(|s| **s != Slot::Feedback) {
-                    fragments.insert(slot.as_str(), render_slot(&state, &shop.id, *slot, &recs, parsed.lang, base)?);
-                }
-            }
-            if slots.contains(&Slot::Feedback) {
-                fragments.insert(Slot::Feedback.as_str(), feedback_fragment(&state, shop, &q, base)?);
-            }
-            let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
-                .map_err(|e| internal("fragments json", e))?;
-            let resp = cached(body, "application/json", q.contains_key("customer"), inm.as_deref());
-            Ok::<_, Rejection>(finish(shop, origin.as_deref(), &links, resp))
+            let customer = customer_from_query(shop, &q);
+            let answer = batched_answer(&state, shop, &q, customer.as_ref(), host.as_deref())?;
+            let vary_host = answer.vary_host;
+            let resp = cached(answer, inm.as_deref())?;
+            Ok::<_, Rejection>(finish(shop, origin.as_deref(), vary_host, resp))
         })
 }
 
@@ -307,27 +404,11 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
              (origin, inm, host): Headers,
              state: AppState| async move {
                 let shop = known_shop(&state, &shop)?;
-                let links = link_base(&state, shop, host.as_deref());
-                let base = &links.base;
-                let slot = parse_slots(Some(&slot))?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
-                let html = if slot == Slot::Feedback {
-                    feedback_fragment(&state, shop, &q, base)?
-                } else {
-                    let parsed = RecQuery::parse(&q)?;
-                    let customer = customer_from_query(shop, &q);
-                    let recs = answer(&state, shop, &parsed, customer.as_ref())?;
-                    render_slot(&state, &shop.id, slot, &recs, parsed.lang, base)?
-                };
-                let resp = cached(
-                    html,
-                    "text/html; charset=utf-8",
-                    q.contains_key("customer"),
-                    inm.as_deref(),
-                );
-                Ok::<_, Rejection>(finish(shop, origin.as_deref(), &links, resp))
+                let customer = customer_from_query(shop, &q);
+                let answer = single_answer(&state, shop, &slot, &q, customer.as_ref(), host.as_deref())?;
+                let vary_host = answer.vary_host;
+                let resp = cached(answer, inm.as_deref())?;
+                Ok::<_, Rejection>(finish(shop, origin.as_deref(), vary_host, resp))
             },
         )
 }

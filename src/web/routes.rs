@@ -12,8 +12,8 @@ use warp::{Filter, Rejection, Reply};
 use crate::web::errors::{internal, raw_query, rejection_answer, request_facts, RequestFacts};
 use crate::web::state::AppState;
 use crate::web::{
-    admin, cors, demo, events, feedback, fragments, metrics, openapi, operations, public, recommendations,
-    sync, widget,
+    admin, cors, demo, encoding, events, feedback, fragments, metrics, openapi, operations, prepared, public,
+    recommendations, sync, widget,
 };
 
 fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
@@ -52,20 +52,13 @@ fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .with(warp::log::custom(|info| {
             metrics::count_answer(info.status().as_u16())
         }))
-        .with(warp::trace::request())
 }
 
 /// Whether the client accepts `encoding` (`br`, `gzip`).
 fn accepts(encoding: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>("accept-encoding")
         .and_then(move |h: Option<String>| async move {
-            let ok = h.is_some_and(|h| {
-                h.split(',').any(|part| {
-                    let mut it = part.trim().split(';');
-                    it.next() == Some(encoding) && it.all(|q| q.trim() != "q=0")
-                })
-            });
-            if ok {
+            if encoding::accepts(h.as_deref(), encoding) {
                 Ok(())
             } else {
                 Err(warp::reject::not_found())
@@ -74,10 +67,17 @@ fn accepts(encoding: &'static str) -> impl Filter<Extract = (), Error = Rejectio
         .untuple_one()
 }
 
-/// Every route, answered with brotli or gzip when the client accepts it; HEAD as GET.
+/// Every route, answered with brotli or gzip when the client accepts it; HEAD as GET. The
+/// widget's fragment answers come first from the prepared answers (`web::prepared::hot`),
+/// which hand anything unusual on to the route table.
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    let get = compressed(state);
-    head_as_get(get.clone()).or(get).unify()
+    let get = compressed(state.clone());
+    prepared::hot::answers(state)
+        .or(head_as_get(get.clone()))
+        .unify()
+        .or(get)
+        .unify()
+        .with(warp::trace::request())
 }
 
 /// HEAD on every GET route: the request is answered as a GET with the same path, query and

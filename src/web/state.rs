@@ -44,6 +44,8 @@ pub struct AppState {
     pub sync: Arc<crate::sync::agent::SyncAgent>,
     /// The admin overviews computed at each shop's current data generation.
     pub overviews: Arc<crate::admin::views::OverviewCache>,
+    /// The widget's fragment answers kept ready as bytes, per model generation.
+    pub prepared: Arc<crate::web::prepared::cache::PreparedAnswers>,
 }
 
 /// Hands each request the shared state.

@@ -65,6 +65,8 @@ pub struct TestApp {
     pub models: std::sync::Arc<laris::model::rebuild::Models>,
     /// The running service's event summaries: events stored through it are counted.
     pub event_log: std::sync::Arc<laris::web::event_log::EventLog>,
+    /// The running service's prepared widget answers.
+    pub prepared: std::sync::Arc<laris::web::prepared::cache::PreparedAnswers>,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -84,6 +86,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let store = app.state().store.clone();
     let models = app.state().models.clone();
     let event_log = app.state().event_log.clone();
+    let prepared = app.state().prepared.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -98,6 +101,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         store,
         models,
         event_log,
+        prepared,
         http: reqwest::Client::new(),
         shutdown: Some(tx),
         handle: Some(handle),

@@ -14,6 +14,7 @@ mod limits;
 mod loyalty;
 mod openapi;
 mod recommendations;
+mod serving;
 mod signin;
 mod sync;
 mod widget;

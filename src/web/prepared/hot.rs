@@ -1,0 +1,203 @@
+//! The widget's hot path: a filter ahead of the route table ([`answers`]) that answers
+//! GET and HEAD of `/v1/shops/{shop}/fragments[/{slot}]` from the prepared answers, with
+//! every header the normal route sends (ETag and `304`, `Cache-Control`, CORS, `Vary`,
+//! `Content-Encoding`), and counts the answer in `/metrics`.
+//!
+//! It declines (a `404` rejection, so the route table answers instead) anything it does not
+//! know to be the same: a parameter other than `product`, `slots`, `lang`, `limit`, `cart`
+//! and `customer`, or one given twice; an invalid customer token; a header that is not
+//! text; an escaped path; the slots that are made per request; any error.
+
+use warp::filters::path::FullPath;
+use warp::http::header::{self, HeaderMap, HeaderValue};
+use warp::http::Method;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::config::ShopSettings;
+use crate::domain::CustomerId;
+use crate::web::encoding::Encoding;
+use crate::web::errors::raw_query;
+use crate::web::fragments::{finish, headed, not_modified};
+use crate::web::links::public_url;
+use crate::web::metrics::count_answer;
+use crate::web::prepared::cache::KeyRef;
+use crate::web::prepared::render::{prepare, Ask};
+use crate::web::public::customer_from_token;
+use crate::web::state::{with_state, AppState};
+
+/// GET and HEAD of the fragment paths, answered from the prepared answers; everything else
+/// rejected with `404` for the route table behind.
+pub fn answers(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(raw_query())
+        .and(warp::header::headers_cloned())
+        .and(with_state(state))
+        .and_then(
+            |method: Method, path: FullPath, query: Option<String>, headers: HeaderMap, state: AppState| {
+                let answer = answer(&state, &method, path.as_str(), query.as_deref(), &headers);
+                std::future::ready(answer.ok_or_else(warp::reject::not_found))
+            },
+        )
+}
+
+/// The shop and slot a fragment path names: `(shop, None)` for the batched path,
+/// `(shop, Some(slot))` for a single fragment. `None` for any other path, and for an
+/// escaped or empty segment (the route table reads those).
+fn fragment_path(path: &str) -> Option<(&str, Option<&str>)> {
+    let rest = path.strip_prefix("/v1/shops/")?;
+    let (shop, rest) = rest.split_once('/')?;
+    let slot = match rest {
+        "fragments" => None,
+        _ => Some(rest.strip_prefix("fragments/")?),
+    };
+    let plain = |s: &str| !s.is_empty() && !s.contains(['/', '%']);
+    (plain(shop) && slot.is_none_or(plain)).then_some((shop, slot))
+}
+
+/// The customer token of a query whose parameters are all known and distinct: `Some(None)`
+/// without one, `None` when the query is not one to answer here.
+fn checked_query(query: &str) -> Option<Option<String>> {
+    let mut seen = 0u8;
+    let mut token = None;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        let bit = match &*k {
+            "product" => 1,
+            "slots" => 2,
+            "lang" => 4,
+            "limit" => 8,
+            "cart" => 16,
+            "customer" => 32,
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        if bit == 32 {
+            token = Some(v.into_owned());
+        }
+    }
+    Some(token)
+}
+
+/// A header's text; `Err` when it is there but not text (the route table answers that).
+fn text(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ()> {
+    headers.get(name).map(|v| v.to_str().map_err(drop)).transpose()
+}
+
+fn answer(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    let (shop_raw, slot) = fragment_path(path)?;
+    let shop: &ShopSettings = state.settings.shops.iter().find(|s| s.id.as_str() == shop_raw)?;
+    let query = query?;
+    let token = checked_query(query)?;
+    let customer: Option<CustomerId> = match &token {
+        Some(t) => Some(customer_from_token(shop, t)?),
+        None => None,
+    };
+    let origin = text(headers, header::ORIGIN).ok()?;
+    let inm = text(headers, header::IF_NONE_MATCH).ok()?;
+    let host = text(headers, header::HOST).ok()?;
+    let accept = text(headers, header::ACCEPT_ENCODING).ok()?;
+    // Links are built on the Host only when the shop has no public_url.
+    let host = if public_url(state, shop).is_none() {
+        host
+    } else {
+        None
+    };
+    // Read before the model is (in `prepare`): an answer is never older than its key.
+    let generation = state.models.generation();
+    let key = KeyRef {
+        generation,
+        shop: shop_raw,
+        slot,
+        query,
+        host,
+    };
+    let prepared = match state.prepared.get(&key) {
+        Some(p) => p,
+        None => {
+            let ask = Ask {
+                shop,
+                slot,
+                query,
+                customer: customer.as_ref(),
+                host,
+            };
+            let p = std::sync::Arc::new(prepare(state, &ask)?);
+            state.prepared.insert(key, p.clone());
+            p
+        }
+    };
+    let etag = prepared.etag.to_str().ok()?;
+    let fresh = not_modified(inm, etag);
+    let encoding = Encoding::chosen(accept);
+    let body = if fresh {
+        bytes::Bytes::new()
+    } else {
+        prepared.encoded(encoding)
+    };
+    let resp = headed(
+        body,
+        prepared.content_type,
+        prepared.etag.clone(),
+        prepared.private,
+        fresh,
+    );
+    let mut resp = finish(shop, origin, prepared.vary_host, resp);
+    let h = resp.headers_mut();
+    if let Some(e) = encoding.header_value() {
+        h.append(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+    }
+    h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    count_answer(resp.status().as_u16());
+    Some(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_fragment_paths_are_read() {
+        assert_eq!(
+            fragment_path("/v1/shops/lengkuas/fragments"),
+            Some(("lengkuas", None))
+        );
+        assert_eq!(
+            fragment_path("/v1/shops/lengkuas/fragments/similar"),
+            Some(("lengkuas", Some("similar")))
+        );
+        for other in [
+            "/v1/shops/lengkuas/fragments/",
+            "/v1/shops/lengkuas/fragments/a/b",
+            "/v1/shops/leng%6Buas/fragments",
+            "/v1/shops/lengkuas/recommendations",
+            "/v1/shops//fragments",
+            "/demo",
+        ] {
+            assert_eq!(fragment_path(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn unknown_or_repeated_parameters_go_to_the_route_table() {
+        assert_eq!(checked_query("product=A&slots=similar&lang=en"), Some(None));
+        assert_eq!(
+            checked_query("product=A&customer=t%2B1"),
+            Some(Some("t+1".into()))
+        );
+        assert_eq!(checked_query("product=A&x=1"), None);
+        assert_eq!(checked_query("product=A&product=B"), None);
+    }
+}

@@ -1,0 +1,73 @@
+//! An answer that is not kept yet, made as the normal route makes it
+//! (`web::fragments::{batched_answer, single_answer}`) and turned into a [`Prepared`] one;
+//! `None` for what must not be kept (the feedback form, a customer's own list) and for an
+//! error, which the normal route then answers.
+
+use std::collections::HashMap;
+
+use crate::config::ShopSettings;
+use crate::domain::{CustomerId, Slot};
+use crate::web::fragments::{batched_answer, etag_of, parse_slots, single_answer};
+use crate::web::prepared::cache::Prepared;
+use crate::web::state::AppState;
+
+/// What the request asks, as the normal route reads it.
+pub struct Ask<'a> {
+    pub shop: &'a ShopSettings,
+    /// The slot a single-fragment path names; `None` for the batched path.
+    pub slot: Option<&'a str>,
+    /// The raw query (distinct, known parameters: `web::prepared::hot` checked).
+    pub query: &'a str,
+    /// Whom a valid customer token names.
+    pub customer: Option<&'a CustomerId>,
+    pub host: Option<&'a str>,
+}
+
+/// The answer to keep for `ask`; `None` when it must be made per request or is an error.
+pub fn prepare(state: &AppState, ask: &Ask<'_>) -> Option<Prepared> {
+    let q: HashMap<String, String> = url::form_urlencoded::parse(ask.query.as_bytes())
+        .into_owned()
+        .collect();
+    let slots = match ask.slot {
+        Some(s) => parse_slots(Some(&s.to_string())).ok()?,
+        None => parse_slots(q.get("slots")).ok()?,
+    };
+    if !keepable(&slots, ask.customer.is_some()) {
+        return None;
+    }
+    let answer = match ask.slot {
+        None => batched_answer(state, ask.shop, &q, ask.customer, ask.host),
+        Some(slot) => single_answer(state, ask.shop, slot, &q, ask.customer, ask.host),
+    }
+    .ok()?;
+    let etag = etag_of(&answer.body);
+    Prepared::new(
+        answer.body,
+        &etag,
+        answer.content_type,
+        answer.private,
+        answer.vary_host,
+    )
+    .ok()
+}
+
+/// Whether answers with these slots may be kept: not the feedback form (its anti-spam
+/// token is made for each request), nor a signed-in customer's own list (it counts the
+/// days since their last purchase).
+pub fn keepable(slots: &[Slot], signed_in: bool) -> bool {
+    let made_per_request = slots.contains(&Slot::Feedback) || (signed_in && slots.contains(&Slot::ForYou));
+    !made_per_request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_feedback_form_and_a_customers_own_list_are_never_kept() {
+        assert!(keepable(&[Slot::Similar, Slot::Loyalty], true));
+        assert!(keepable(&[Slot::ForYou], false));
+        assert!(!keepable(&[Slot::ForYou], true));
+        assert!(!keepable(&[Slot::Similar, Slot::Feedback], false));
+    }
+}
