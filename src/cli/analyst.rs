@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+use super::rules_csv::{write_itemsets, write_rules};
 use crate::domain::Rupiah;
 use crate::feeds::baskets::read_baskets;
 use crate::model::serve::Recommendations;
@@ -75,7 +76,7 @@ pub fn rules(
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
-    if itemsets {
+    if itemsets && json {
         let rows: Vec<ItemsetRow> = sets
             .iter()
             .map(|s| ItemsetRow {
@@ -85,23 +86,11 @@ pub fn rules(
                 support: s.support,
             })
             .collect();
-        if json {
-            serde_json::to_writer_pretty(&mut *out, &rows)?;
-            writeln!(out)?;
-        } else {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(["itemset", "size", "count", "support"])?;
-            for r in rows {
-                w.write_record([
-                    r.itemset.join("|"),
-                    r.size.to_string(),
-                    r.count.to_string(),
-                    r.support.to_string(),
-                ])?;
-            }
-            w.flush()?;
-        }
-    } else {
+        serde_json::to_writer_pretty(&mut *out, &rows)?;
+        writeln!(out)?;
+    } else if itemsets {
+        write_itemsets(&sets, &labels, out)?;
+    } else if json {
         let rows: Vec<RuleRow> = rules
             .iter()
             .map(|r| RuleRow {
@@ -113,24 +102,10 @@ pub fn rules(
                 lift: r.lift,
             })
             .collect();
-        if json {
-            serde_json::to_writer_pretty(&mut *out, &rows)?;
-            writeln!(out)?;
-        } else {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(["lhs", "rhs", "count", "support", "confidence", "lift"])?;
-            for r in rows {
-                w.write_record([
-                    r.lhs.join("|"),
-                    r.rhs,
-                    r.count.to_string(),
-                    r.support.to_string(),
-                    r.confidence.to_string(),
-                    r.lift.to_string(),
-                ])?;
-            }
-            w.flush()?;
-        }
+        serde_json::to_writer_pretty(&mut *out, &rows)?;
+        writeln!(out)?;
+    } else {
+        write_rules(&rules, &labels, out)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod client;
 pub mod eval;
 pub mod mock_marketplace;
 mod recommend;
+mod rules_csv;
 mod serve;
 mod status;
 mod sync;

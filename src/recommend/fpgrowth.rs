@@ -17,8 +17,11 @@
 //! `n` transactions (empty ones included), and a rule `A => {b}` needs `|A| >= 1`
 //! (arules' `minlen = 2`). All three thresholds are inclusive.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -172,7 +175,7 @@ pub fn frequent_itemsets(transactions: &[Vec<Item>], min_support: f64, max_len: 
         tree.insert(&same[0], same.len() as u32);
     }
 
-    let mut miner = Miner {
+    let miner = || Miner {
         min_count,
         max_len,
         n_transactions: n,
@@ -181,9 +184,24 @@ pub fn frequent_itemsets(transactions: &[Vec<Item>], min_support: f64, max_len: 
         counts: vec![0; rank_to_item.len()],
         path: Vec::new(),
     };
-    miner.mine(&tree, &mut Vec::new());
-    let mut found = miner.found;
-    found.sort_unstable_by(|a, b| {
+    let mut found = if tree.single_path().is_some() {
+        let mut miner = miner();
+        miner.mine(&tree, &mut Vec::new());
+        miner.found
+    } else {
+        // Each frequent item's conditional tree is mined on its own, so the items are shared
+        // out among the cores; the sort below makes the order the same as one thread's.
+        let parts: Vec<Vec<Itemset>> = (0..tree.heads.len() as u32)
+            .into_par_iter()
+            .with_max_len(1)
+            .map_init(miner, |miner, rank| {
+                miner.mine_rank(&tree, rank, &mut Vec::new());
+                std::mem::take(&mut miner.found)
+            })
+            .collect();
+        parts.concat()
+    };
+    found.par_sort_unstable_by(|a, b| {
         a.items
             .len()
             .cmp(&b.items.len())
@@ -355,21 +373,27 @@ impl Miner<'_> {
             return;
         }
         for rank in (0..tree.heads.len() as u32).rev() {
-            let count = tree.totals[rank as usize];
-            if count < self.min_count {
-                continue;
-            }
-            suffix.push(rank);
-            self.emit(suffix, count);
-            if suffix.len() < self.max_len {
-                if let Some(conditional) =
-                    tree.conditional(rank, self.min_count, &mut self.counts, &mut self.path)
-                {
-                    self.mine(&conditional, suffix);
-                }
-            }
-            suffix.pop();
+            self.mine_rank(tree, rank, suffix);
         }
+    }
+
+    /// Reports `suffix ∪ {rank}` if it is frequent in `tree`, and recurses into the
+    /// conditional tree of `rank`: one step of [`Miner::mine`]'s loop.
+    fn mine_rank(&mut self, tree: &FpTree, rank: u32, suffix: &mut Vec<u32>) {
+        let count = tree.totals[rank as usize];
+        if count < self.min_count {
+            return;
+        }
+        suffix.push(rank);
+        self.emit(suffix, count);
+        if suffix.len() < self.max_len {
+            if let Some(conditional) =
+                tree.conditional(rank, self.min_count, &mut self.counts, &mut self.path)
+            {
+                self.mine(&conditional, suffix);
+            }
+        }
+        suffix.pop();
     }
 
     /// Emits `suffix` extended by each non-empty combination of `path` (ascending depth),
@@ -401,6 +425,19 @@ impl Miner<'_> {
     }
 }
 
+/// `items` sorted without duplicates: borrowed when it already is (as [`frequent_itemsets`]
+/// returns itemsets), copied and normalised otherwise.
+fn sorted_distinct(items: &[Item]) -> Cow<'_, [Item]> {
+    if items.windows(2).all(|w| w[0] < w[1]) {
+        Cow::Borrowed(items)
+    } else {
+        let mut items = items.to_vec();
+        items.sort_unstable();
+        items.dedup();
+        Cow::Owned(items)
+    }
+}
+
 /// Rules `A => {b}` from the frequent itemsets (`|A ∪ {b}| >= 2`, as arules' `minlen = 2`):
 /// confidence = support(A∪b)/support(A), lift = confidence/support(b), coverage = support(A).
 /// Keeps the rules meeting `min_confidence` and `min_lift`, built from itemsets that meet
@@ -414,17 +451,15 @@ pub fn association_rules(itemsets: &[Itemset], n_transactions: usize, t: &Mining
         return Vec::new();
     }
     let n = n_transactions as f64;
-    let normalise = |items: &[Item]| {
-        let mut items = items.to_vec();
-        items.sort_unstable();
-        items.dedup();
-        items
-    };
-    let counts: HashMap<Vec<Item>, u32> = itemsets.iter().map(|s| (normalise(&s.items), s.count)).collect();
+    // Keyed by the itemsets' own slices when they are sorted without duplicates, as
+    // `frequent_itemsets` returns them; only other input is copied and normalised.
+    let mut counts: FxHashMap<Cow<'_, [Item]>, u32> = FxHashMap::default();
+    counts.reserve(itemsets.len());
+    counts.extend(itemsets.iter().map(|s| (sorted_distinct(&s.items), s.count)));
     // Every candidate needs its consequent's count: an array saves half the hash look-ups.
     let n_items = counts
         .keys()
-        .flatten()
+        .flat_map(|items| items.iter())
         .map(|&i| i as usize + 1)
         .max()
         .unwrap_or(0);
@@ -435,51 +470,69 @@ pub fn association_rules(itemsets: &[Itemset], n_transactions: usize, t: &Mining
         }
     }
 
-    let mut rules = Vec::new();
-    let mut antecedent = Vec::new();
-    for (items, &count) in &counts {
-        if items.len() < 2 || items.len() > t.max_len || !meets_support(count, n_transactions, t.min_support)
-        {
-            continue;
-        }
-        for (skip, &consequent) in items.iter().enumerate() {
-            antecedent.clear();
-            antecedent.extend(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != skip)
-                    .map(|(_, &i)| i),
-            );
-            let (Some(&antecedent_count), Some(consequent_count)) = (
-                counts.get(antecedent.as_slice()),
-                singleton_counts[consequent as usize],
-            ) else {
-                continue;
-            };
-            if antecedent_count == 0 || consequent_count == 0 {
-                continue;
-            }
-            // Each ratio straight from integer counts, rounded once, so that equal ratios
-            // give equal floats and the sort below breaks ties the same way every time.
-            let confidence = count as f64 / antecedent_count as f64;
-            let lift = (count as u64 * n_transactions as u64) as f64
-                / (antecedent_count as u64 * consequent_count as u64) as f64;
-            if confidence < t.min_confidence - THRESHOLD_EPSILON || lift < t.min_lift - THRESHOLD_EPSILON {
-                continue;
-            }
-            rules.push(Rule {
-                antecedent: antecedent.clone(),
-                consequent,
-                count,
-                support: count as f64 / n,
-                confidence,
-                lift,
-                coverage: antecedent_count as f64 / n,
-            });
-        }
-    }
-    rules.sort_unstable_by(rule_order);
+    // Each itemset's rules on their own, shared out among the cores; the sort below makes the
+    // order the same as one thread's.
+    let entries: Vec<(&Cow<'_, [Item]>, &u32)> = counts.iter().collect();
+    let mut rules: Vec<Rule> = entries
+        .par_iter()
+        .with_min_len(256)
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut rules, mut antecedent): (Vec<Rule>, Vec<Item>), &(items, &count)| {
+                if items.len() < 2
+                    || items.len() > t.max_len
+                    || !meets_support(count, n_transactions, t.min_support)
+                {
+                    return (rules, antecedent);
+                }
+                for (skip, &consequent) in items.iter().enumerate() {
+                    antecedent.clear();
+                    antecedent.extend(
+                        items
+                            .iter()
+                            .enumerate()
+                            .filter(|&(j, _)| j != skip)
+                            .map(|(_, &i)| i),
+                    );
+                    let (Some(&antecedent_count), Some(consequent_count)) = (
+                        counts.get(&Cow::Borrowed(antecedent.as_slice())),
+                        singleton_counts[consequent as usize],
+                    ) else {
+                        continue;
+                    };
+                    if antecedent_count == 0 || consequent_count == 0 {
+                        continue;
+                    }
+                    // Each ratio straight from integer counts, rounded once, so that equal
+                    // ratios give equal floats and the sort below breaks ties the same way
+                    // every time.
+                    let confidence = count as f64 / antecedent_count as f64;
+                    let lift = (count as u64 * n_transactions as u64) as f64
+                        / (antecedent_count as u64 * consequent_count as u64) as f64;
+                    if confidence < t.min_confidence - THRESHOLD_EPSILON
+                        || lift < t.min_lift - THRESHOLD_EPSILON
+                    {
+                        continue;
+                    }
+                    rules.push(Rule {
+                        antecedent: antecedent.clone(),
+                        consequent,
+                        count,
+                        support: count as f64 / n,
+                        confidence,
+                        lift,
+                        coverage: antecedent_count as f64 / n,
+                    });
+                }
+                (rules, antecedent)
+            },
+        )
+        .map(|(rules, _)| rules)
+        .reduce(Vec::new, |mut a, mut b| {
+            a.append(&mut b);
+            a
+        });
+    rules.par_sort_unstable_by(rule_order);
     rules
 }
 
@@ -507,6 +560,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::cmp::Ordering;
+    use std::collections::HashMap;
 
     /// Five baskets over bread (0), milk (1), butter (2) and jam (3):
     ///
