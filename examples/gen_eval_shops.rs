@@ -10,7 +10,10 @@
 //!     eval --shop longtail --compare hybrid,best_sellers
 //! ```
 //!
-//! (`benches/compare/eval_shops.sh` does all of it for both shops.) Under `--out` it writes,
+//! (`benches/compare/eval_shops.sh` does all of it for both shops.) `--longtail-products
+//! 14190 --longtail-orders 15183 --shop longtail` writes the shop of issue 13 (about 150k
+//! sales-report lines, every product in one product line), the memory benchmark of
+//! docs/performance.md. Under `--out` it writes,
 //! per shop, `{shop}/produk.csv` (the product list export: `Product ID`, `Nama Produk`,
 //! `SKU Name`, `Kategori`, `Harga (Rp)`, stock, weight, status), `{shop}/laporan-penjualan.csv`
 //! (the sales report, title rows above the header on row 5, one row per order line, buyers by
@@ -122,6 +125,13 @@ struct Args {
     /// Which shop to write.
     #[arg(long, value_enum, default_value = "all")]
     shop: Which,
+    /// Products of `longtail` (issue 13's shop: `--longtail-products 14190
+    /// --longtail-orders 15183`, about 150k lines, the shape whose rebuild took 4 GB).
+    #[arg(long, default_value_t = LT_PRODUCTS)]
+    longtail_products: u32,
+    /// Orders of `longtail`.
+    #[arg(long, default_value_t = LT_ORDERS)]
+    longtail_orders: u32,
 }
 
 fn main() {
@@ -135,7 +145,7 @@ fn main() {
 fn run(args: &Args) -> io::Result<()> {
     fs::create_dir_all(&args.out)?;
     if matches!(args.shop, Which::Longtail | Which::All) {
-        let shop = longtail(args.seed);
+        let shop = longtail(args.seed, args.longtail_products, args.longtail_orders);
         write_shop(&args.out, &shop, args.seed)?;
     }
     if matches!(args.shop, Which::Komputer | Which::All) {
@@ -461,9 +471,9 @@ struct Group {
     members: Vec<(u32, f64)>,
 }
 
-fn longtail(seed: u64) -> Shop {
+fn longtail(seed: u64, n_products: u32, n_orders: u32) -> Shop {
     let mut rng = stream(seed, 1);
-    let products: Vec<Product> = (1..=LT_PRODUCTS)
+    let products: Vec<Product> = (1..=n_products)
         .map(|i| Product {
             id: format!("{}", 11_200_000_000u64 + u64::from(i) * 37),
             sku: format!("LT-{i:05}"),
@@ -478,8 +488,8 @@ fn longtail(seed: u64) -> Shop {
 
     // Popularity over a random ranking.
     let mut rng = stream(seed, 2);
-    let ranking = permutation(&mut rng, LT_PRODUCTS);
-    let mut pop = vec![0.0; LT_PRODUCTS as usize];
+    let ranking = permutation(&mut rng, n_products);
+    let mut pop = vec![0.0; n_products as usize];
     for (rank, &p) in ranking.iter().enumerate() {
         pop[p as usize] = 1.0 / (rank as f64 + LT_POP_OFFSET);
     }
@@ -487,7 +497,7 @@ fn longtail(seed: u64) -> Shop {
     // A product by popularity, or (with `p_uniform`) any product.
     let any_product = |rng: &mut ChaCha8Rng, p_uniform: f64| -> u32 {
         if chance(rng, p_uniform) {
-            below(rng, LT_PRODUCTS)
+            below(rng, n_products)
         } else {
             popular.sample(rng)
         }
@@ -515,8 +525,8 @@ fn longtail(seed: u64) -> Shop {
     let mut rng = stream(seed, 4);
     let buyers = make_buyers(&mut rng, LT_CUSTOMERS);
     let mut rng = stream(seed, 5);
-    let counts = order_counts(&mut rng, LT_CUSTOMERS, LT_ORDERS, 0.03, 0.9, 330);
-    let mut orders = Vec::with_capacity(LT_ORDERS as usize);
+    let counts = order_counts(&mut rng, LT_CUSTOMERS, n_orders, 0.03, 0.9, 330);
+    let mut orders = Vec::with_capacity(n_orders as usize);
     for (buyer, &n) in counts.iter().enumerate() {
         let preferred = uniform(&mut rng, 5.0, 45.0);
         let (days, gap) = order_days(&mut rng, n, preferred);

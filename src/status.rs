@@ -4,7 +4,6 @@
 //! write): a report reads a few keys per shop, never every product and order.
 
 use chrono::{DateTime, Utc};
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
@@ -77,29 +76,17 @@ impl ModelStatus {
         }
     }
 
-    /// From the snapshot kept in the store, read without building the model (a large
-    /// shop's snapshot is hundreds of megabytes of JSON).
+    /// From the snapshot kept in the store, read without building the model (the
+    /// snapshot's head: a large shop's model is hundreds of megabytes).
     fn stored(store: &Store, shop: &ShopId) -> Option<ModelStatus> {
-        #[derive(Deserialize)]
-        struct Counted {
-            built_at: DateTime<Utc>,
-            products: Vec<IgnoredAny>,
-            paid_orders: usize,
-            bundles: Bundles,
-        }
-        #[derive(Deserialize)]
-        struct Bundles {
-            transactions: usize,
-            rules: Vec<IgnoredAny>,
-        }
         // A snapshot this laris cannot read is rebuilt by the next start: none to show.
-        let m: Counted = crate::model::rebuild::stored_snapshot(store, shop).ok()??;
+        let m = crate::model::rebuild::stored_head(store, shop).ok()??;
         Some(ModelStatus {
             built_at: m.built_at,
-            products: m.products.len(),
-            paid_orders: m.paid_orders,
-            bundle_transactions: m.bundles.transactions,
-            bundle_rules: m.bundles.rules.len(),
+            products: m.products as usize,
+            paid_orders: m.paid_orders as usize,
+            bundle_transactions: m.bundle_transactions as usize,
+            bundle_rules: m.bundle_rules as usize,
         })
     }
 }

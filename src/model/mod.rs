@@ -4,6 +4,7 @@
 
 pub mod rebuild;
 pub mod serve;
+pub mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -7,36 +7,45 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use serde::de::DeserializeOwned;
 
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
+use crate::model::snapshot::{self, SnapshotError, SnapshotHead};
 use crate::model::{build_model, ShopModel, MODEL_VERSION};
-use crate::store::{codec, ShopStore, Snapshot, Store, StoreError};
+use crate::store::{ShopStore, Snapshot, Store, StoreError};
 
-/// The model as the store keeps it: the store's record encoding (a version byte, then
-/// JSON), so a snapshot written by an older Laris still reads.
+/// The model as the store keeps it: compact and versioned ([`snapshot`]).
 pub fn encode_snapshot(model: &ShopModel, generation: Option<u64>) -> Snapshot {
     Snapshot {
         generation,
-        bytes: codec::encode(model),
+        bytes: snapshot::encode(model),
     }
 }
 
-/// The shop's stored snapshot read as `T`: the whole [`ShopModel`], or a view of some of
-/// its fields. `None` when no model is stored.
-pub fn stored_snapshot<T: DeserializeOwned>(
-    store: &dyn ShopStore,
-    shop: &ShopId,
-) -> Result<Option<T>, StoreError> {
-    let Some(snapshot) = store.model_snapshot(shop)? else {
+/// Why a stored snapshot could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{shop}'s model snapshot: {source}")]
+    Snapshot {
+        shop: ShopId,
+        #[source]
+        source: SnapshotError,
+    },
+}
+
+/// The head of the shop's stored snapshot (its model's figures), without decoding the model.
+/// `None` when no model is stored.
+pub fn stored_head(store: &dyn ShopStore, shop: &ShopId) -> Result<Option<SnapshotHead>, SnapshotReadError> {
+    let Some(stored) = store.model_snapshot(shop)? else {
         return Ok(None);
     };
-    codec::decode(&snapshot.bytes)
+    snapshot::head(&stored.bytes)
         .map(Some)
-        .map_err(|reason| StoreError::Decode {
-            key: format!("{shop}/model snapshot"),
-            reason,
+        .map_err(|source| SnapshotReadError::Snapshot {
+            shop: shop.clone(),
+            source,
         })
 }
 
@@ -82,8 +91,10 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
     let generation = store.data_generation(&shop.id)?;
     let products = store.products(&shop.id)?;
     let orders = store.orders(&shop.id)?;
-    let previous = match stored_snapshot::<ShopModel>(store, &shop.id) {
-        Ok(Some(m)) => m.loyalty.standings,
+    let previous = match store.model_snapshot(&shop.id) {
+        Ok(Some(stored)) => snapshot::previous_standings(&stored.bytes)
+            .map(|loyalty| loyalty.standings)
+            .unwrap_or_default(),
         _ => Default::default(),
     };
     let mut model = build_model(products, &orders, &shop.recommend);
@@ -122,11 +133,16 @@ pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, 
         tracing::info!(shop = %shop.id, "the stored model predates the shop's data (an import ended before its rebuild): rebuilding");
         return rebuild_shop(store, shop);
     }
-    match stored_snapshot::<ShopModel>(store, &shop.id) {
-        Ok(Some(m)) if m.version == MODEL_VERSION => Ok(m),
+    let Some(stored) = store.model_snapshot(&shop.id)? else {
+        return rebuild_shop(store, shop);
+    };
+    match snapshot::decode(&stored.bytes) {
+        Ok(m) if m.version == MODEL_VERSION => Ok(m),
         Ok(_) => rebuild_shop(store, shop),
-        Err(StoreError::Decode { .. }) => rebuild_shop(store, shop),
-        Err(e) => Err(e),
+        Err(e) => {
+            tracing::info!(shop = %shop.id, "{e}: rebuilding");
+            rebuild_shop(store, shop)
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! it costs at least `min_price_ratio` times as much: a flavour variant that costs Rp1.000
 //! more is a sidegrade, not an upgrade.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +49,8 @@ fn base_words(name: &str) -> Vec<String> {
         .collect()
 }
 
-fn same_thing(a: &Product, b: &Product) -> bool {
-    let (wa, wb) = (base_words(&a.name), base_words(&b.name));
+/// Whether two products' base words name the same thing (most words shared).
+fn same_thing(wa: &[String], wb: &[String]) -> bool {
     if wa.is_empty() || wb.is_empty() {
         return false;
     }
@@ -59,41 +59,111 @@ fn same_thing(a: &Product, b: &Product) -> bool {
 }
 
 /// The line a product belongs to: category leaf and head word of its name.
-fn line_key(p: &Product) -> Option<(String, String)> {
-    Some((
-        p.category.last()?.clone(),
-        base_words(&p.name).into_iter().next()?,
-    ))
+fn line_key<'a>(p: &'a Product, words: &[String]) -> Option<(&'a str, String)> {
+    Some((p.category.last()?.as_str(), words.first()?.clone()))
 }
 
+/// An upgrade ordered by rank: the better upgrade is the smaller, so a max-heap of them has
+/// the worst kept upgrade on top.
+struct Ranked(Upgrade);
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .0
+            .score
+            .total_cmp(&self.0.score)
+            .then(self.0.index.cmp(&other.0.index))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Ranked {}
+
 /// Upgrades for every product, best first, at most `n` each. Products are grouped by line
-/// first, so the work is the sum of the squared line sizes, not the catalogue squared.
+/// first; within a line they are walked from the cheapest pricier one up, keeping the best
+/// `n` in a bounded heap and stopping once no pricier product can beat the worst kept (an
+/// upgrade's score only falls as its price rises). So memory is `n` per product however
+/// big a line is (one line of 14,000 `Produk …` once took 4 GB), and the work is about `n`
+/// steps per product unless the line has packs to compare.
 pub fn upgrades(products: &[Product], min_price_ratio: f64, n: usize) -> Vec<Vec<Upgrade>> {
-    let mut lines: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    let words: Vec<Vec<String>> = products.iter().map(|p| base_words(&p.name)).collect();
+    let mut lines: HashMap<(&str, String), Vec<usize>> = HashMap::new();
     for (i, p) in products.iter().enumerate() {
-        if let Some(key) = line_key(p) {
+        if let Some(key) = line_key(p, &words[i]) {
             lines.entry(key).or_default().push(i);
         }
     }
     let mut out: Vec<Vec<Upgrade>> = vec![Vec::new(); products.len()];
-    for members in lines.values() {
-        for &i in members {
+    if n == 0 {
+        return out;
+    }
+    for mut members in lines.into_values() {
+        // Cheapest first; `packs_from[k]`: some member at position k or later has a pack
+        // size, so a bigger pack (scored above any merely pricier product) may still come.
+        members.sort_by_key(|&i| (products[i].price.0, i));
+        let mut packs_from = vec![false; members.len() + 1];
+        for k in (0..members.len()).rev() {
+            packs_from[k] = packs_from[k + 1] || products[members[k]].pack.is_some();
+        }
+        let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(n + 1);
+        for &i in &members {
             let p = &products[i];
-            let mut ups: Vec<Upgrade> = members
-                .iter()
-                .map(|&j| (j, &products[j]))
-                .filter(|(_, q)| q.id != p.id && p.price.0 > 0 && q.price.0 > p.price.0)
-                .filter_map(|(j, q)| upgrade(p, q, j, min_price_ratio))
-                .collect();
+            if p.price.0 <= 0 {
+                continue;
+            }
+            let first = members.partition_point(|&j| products[j].price.0 <= p.price.0);
+            for (k, &j) in members.iter().enumerate().skip(first) {
+                let q = &products[j];
+                if heap.len() == n {
+                    let price_ratio = q.price.0 as f64 / p.price.0 as f64;
+                    let best_possible = if p.pack.is_some() && packs_from[k] {
+                        (1.0 + 1.0 / price_ratio) as f32
+                    } else {
+                        (1.0 / price_ratio) as f32
+                    };
+                    let worst_kept = heap.peek().map_or(f32::NEG_INFINITY, |w| w.0.score);
+                    if best_possible < worst_kept {
+                        break;
+                    }
+                }
+                if q.id == p.id {
+                    continue;
+                }
+                if let Some(up) = upgrade(p, q, (&words[i], &words[j]), j, min_price_ratio) {
+                    heap.push(Ranked(up));
+                    if heap.len() > n {
+                        heap.pop();
+                    }
+                }
+            }
+            let mut ups = Vec::with_capacity(heap.len());
+            ups.extend(heap.drain().map(|r| r.0));
             ups.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-            ups.truncate(n);
             out[i] = ups;
         }
     }
     out
 }
 
-fn upgrade(p: &Product, q: &Product, j: usize, min_price_ratio: f64) -> Option<Upgrade> {
+fn upgrade(
+    p: &Product,
+    q: &Product,
+    (p_words, q_words): (&[String], &[String]),
+    j: usize,
+    min_price_ratio: f64,
+) -> Option<Upgrade> {
     let price_ratio = q.price.0 as f64 / p.price.0 as f64;
     let pack_ratio = match (p.pack, q.pack) {
         (Some(a), Some(b)) if a.unit == b.unit && b.amount > a.amount => {
@@ -101,7 +171,7 @@ fn upgrade(p: &Product, q: &Product, j: usize, min_price_ratio: f64) -> Option<U
         }
         _ => None,
     };
-    if pack_ratio.is_some() && same_thing(p, q) {
+    if pack_ratio.is_some() && same_thing(p_words, q_words) {
         Some(Upgrade {
             index: j as u32,
             kind: UpgradeKind::BiggerPack,
@@ -195,6 +265,82 @@ mod tests {
             .map(|u| products[u.index as usize].id.as_str())
             .collect();
         assert_eq!(ids, vec!["B", "C"]);
+    }
+
+    /// Every upgrade of every product, sorted and cut to `n`: the definition `upgrades`
+    /// must agree with.
+    fn upgrades_by_brute_force(products: &[Product], min_price_ratio: f64, n: usize) -> Vec<Vec<Upgrade>> {
+        let words: Vec<Vec<String>> = products.iter().map(|p| base_words(&p.name)).collect();
+        (0..products.len())
+            .map(|i| {
+                let p = &products[i];
+                let Some(line) = line_key(p, &words[i]) else {
+                    return Vec::new();
+                };
+                let mut ups: Vec<Upgrade> = (0..products.len())
+                    .filter(|&j| line_key(&products[j], &words[j]) == Some(line.clone()))
+                    .filter(|&j| products[j].id != p.id && p.price.0 > 0 && products[j].price.0 > p.price.0)
+                    .filter_map(|j| upgrade(p, &products[j], (&words[i], &words[j]), j, min_price_ratio))
+                    .collect();
+                ups.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+                ups.truncate(n);
+                ups
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_bounded_walk_keeps_exactly_the_best_upgrades_of_every_product() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        let heads = ["Kopi", "Teh", "Produk", "Gula"];
+        let kinds = ["Arabika", "Robusta", "Melati", "Aren", "Hijau", ""];
+        let products: Vec<Product> = (0..600)
+            .map(|i| {
+                let head = heads[rng.gen_range(0..heads.len())];
+                let kind = kinds[rng.gen_range(0..kinds.len())];
+                let size = match rng.gen_range(0..3) {
+                    0 => String::new(),
+                    1 => format!(" {} g", [100, 250, 500, 1000][rng.gen_range(0..4)]),
+                    _ => format!(" {} ml", [250, 500, 1000][rng.gen_range(0..3)]),
+                };
+                // Few price levels, so that equal prices and equal scores are common.
+                let price = 1000 * rng.gen_range(0..40);
+                let cat = ["Minuman", "Bahan Pokok"][rng.gen_range(0..2)];
+                p(
+                    &format!("P{i:04}"),
+                    &format!("{head} {kind} {i}{size}"),
+                    price,
+                    cat,
+                )
+            })
+            .collect();
+        for (ratio, n) in [(1.15, 5), (1.0, 20), (1.5, 1), (1.15, 200)] {
+            assert_eq!(
+                upgrades(&products, ratio, n),
+                upgrades_by_brute_force(&products, ratio, n),
+                "min ratio {ratio}, n {n}"
+            );
+        }
+        assert!(upgrades(&products, 1.15, 0).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn a_line_of_thousands_keeps_n_upgrades_a_product_and_no_spare_capacity() {
+        let products: Vec<Product> = (0..3000)
+            .map(|i| {
+                p(
+                    &format!("P{i:05}"),
+                    &format!("Produk {i}"),
+                    5000 + 500 * (i % 291),
+                    "Bahan Pokok",
+                )
+            })
+            .collect();
+        let ups = upgrades(&products, 1.15, 20);
+        assert_eq!(ups, upgrades_by_brute_force(&products, 1.15, 20));
+        assert!(ups.iter().all(|u| u.len() <= 20 && u.capacity() == u.len()));
+        assert_eq!(ups[0].len(), 20, "the cheapest product has plenty of upgrades");
     }
 
     #[test]

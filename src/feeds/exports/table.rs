@@ -14,7 +14,8 @@ pub struct Row<T> {
     /// its first row).
     pub origin: String,
     /// The row as a JSON object `{header: cell}` (non-empty cells only), kept for quarantine.
-    /// For an order, a JSON array of such objects, one per row of the order.
+    /// For an order, a JSON array of such objects, one per row of the order, and only when
+    /// the order is refused (`Null` when it parsed).
     pub raw: Value,
     /// The record, or why it was refused.
     pub parsed: Result<T, FeedError>,
