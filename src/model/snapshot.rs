@@ -145,3 +145,59 @@ pub fn previous_standings(bytes: &[u8]) -> Result<LoyaltyModel, SnapshotError> {
         _ => Ok(decode(bytes)?.loyalty),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RecommendSettings;
+    use crate::eval::fixtures::{catalogue, orders};
+    use crate::model::build_model;
+
+    fn model() -> ShopModel {
+        build_model(catalogue(), &orders(), &RecommendSettings::default())
+    }
+
+    #[test]
+    fn a_compact_snapshot_gives_back_the_same_model_and_its_head_alone() {
+        let m = model();
+        let bytes = encode(&m);
+        assert_eq!(bytes[0], POSTCARD_FORMAT);
+        let back = decode(&bytes).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&m).unwrap()
+        );
+        let h = head(&bytes).unwrap();
+        assert_eq!(h, SnapshotHead::of(&m));
+        assert_eq!(h.products, m.products.len() as u64);
+        assert!(
+            bytes.len() < codec::encode(&m).len(),
+            "smaller than the JSON snapshot"
+        );
+    }
+
+    #[test]
+    fn an_older_json_snapshot_is_rebuilt_but_keeps_its_head_and_standings() {
+        let m = model();
+        let old = codec::encode(&m);
+        assert_eq!(old[0], JSON_FORMAT);
+        assert!(matches!(decode(&old), Err(SnapshotError::Json)));
+        assert_eq!(head(&old).unwrap(), SnapshotHead::of(&m));
+        assert_eq!(previous_standings(&old).unwrap(), m.loyalty);
+    }
+
+    #[test]
+    fn another_model_version_or_format_is_refused_with_the_way_out() {
+        let m = model();
+        let mut h = SnapshotHead::of(&m);
+        h.model_version = MODEL_VERSION + 1;
+        let bytes = postcard::to_extend(&h, vec![POSTCARD_FORMAT]).unwrap();
+        let bytes = postcard::to_extend(&m, bytes).unwrap();
+        let err = decode(&bytes).err().unwrap();
+        assert!(matches!(err, SnapshotError::ModelVersion { .. }));
+        assert!(err.to_string().contains("rebuilding it replaces it"));
+        let err = decode(&[9, 1, 2]).err().unwrap();
+        assert!(matches!(err, SnapshotError::Format(9)), "{err}");
+        assert!(matches!(decode(&[]), Err(SnapshotError::Empty)));
+    }
+}
