@@ -51,6 +51,17 @@ fn start_server(config: &std::path::Path, data: &std::path::Path) -> Server {
     server
 }
 
+/// Replays the demo recording into `data` offline, as a tester seeds a store.
+fn replay_demo(config: &std::path::Path, data: &std::path::Path) {
+    let out = laris(config, data)
+        .args(["replay"])
+        .arg(crate::helpers::demo_recording())
+        .args(["--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn status_json(config: &std::path::Path, data: &std::path::Path) -> Value {
     let out = laris(config, data).args(["status", "--json"]).output().unwrap();
     assert!(
@@ -67,13 +78,7 @@ fn status_json_shows_the_demo_shop_offline_and_while_the_service_runs() {
     let config = write_config(tmp.path(), false);
     let data = tmp.path().join("data");
 
-    let out = laris(&config, &data)
-        .args(["replay"])
-        .arg(crate::helpers::demo_recording())
-        .args(["--shop", "lengkuas"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    replay_demo(&config, &data);
     let offline = status_json(&config, &data);
     let shop = &offline["shops"][0];
     assert_eq!(shop["id"], "lengkuas");
@@ -130,13 +135,7 @@ fn token_warns_about_an_unknown_customer_and_read_commands_refuse_a_missing_stor
     assert!(err.contains("no store at") && err.contains("dta"), "{err}");
     assert!(!mistyped.exists());
 
-    let out = laris(&config, &data)
-        .args(["replay"])
-        .arg(crate::helpers::demo_recording())
-        .args(["--shop", "lengkuas"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    replay_demo(&config, &data);
     let out = laris(&config, &data)
         .args(["customers", "--shop", "lengkuas", "--format", "json"])
         .output()
