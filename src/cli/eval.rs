@@ -285,7 +285,7 @@ pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow:
             shop.id
         );
     }
-    let store = crate::cli::open_existing_store(data_dir)?;
+    let store = crate::cli::stores::open_existing_store(data_dir)?;
     let products = store.products(&shop.id)?;
     if products.is_empty() {
         bail!(

@@ -11,15 +11,17 @@ mod recommend;
 mod rules_csv;
 mod serve;
 mod status;
+mod stores;
 mod sync;
 
 use admin::{set_password, unlock};
 use recommend::{customers, recommend, token, RecommendArgs};
 use serve::{mock_marketplace, serve};
 use status::{rebuild, status};
+use stores::{open_existing_store, open_store};
 use sync::{import, replay, sync};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
@@ -27,7 +29,6 @@ use clap::{Parser, Subcommand};
 use crate::app;
 use crate::config::{LogFormat, Settings};
 use crate::domain::ShopId;
-use crate::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -409,24 +410,6 @@ fn shop_id(settings: &Settings, raw: &str) -> anyhow::Result<ShopId> {
     Ok(id)
 }
 
-/// Opens the store in `data_dir`, creating it when there is none: for the commands that
-/// bring data in (`serve`, `import`, `sync`, `replay`).
-fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
-    Ok(Store::open(data_dir)?)
-}
-
-/// Opens the store in `data_dir` for a command that only reads it; a mistyped `--data-dir`
-/// is an error naming the directory, never a new empty store.
-fn open_existing_store(data_dir: &Path) -> anyhow::Result<Store> {
-    if !Store::exists(data_dir) {
-        bail!(
-            "no store at {}: pass --data-dir (or LARIS_DATA_DIR) naming the directory `laris serve` uses, or bring data in first with `laris serve`, `laris import`, `laris sync` or `laris replay`",
-            data_dir.display()
-        );
-    }
-    open_store(data_dir)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,7 +455,7 @@ mod tests {
             mistyped.display()
         );
         drop(open_store(&mistyped).unwrap());
-        assert!(Store::exists(&mistyped));
+        assert!(crate::store::Store::exists(&mistyped));
         open_existing_store(&mistyped).unwrap();
     }
 }
