@@ -139,6 +139,27 @@ pub struct Customer {
     pub rfm: Option<Rfm>,
 }
 
+impl Customer {
+    /// A customer seen first (and last) at `at`, with nothing counted yet.
+    pub fn first_seen(id: CustomerId, at: DateTime<Utc>) -> Customer {
+        Customer {
+            id,
+            name: None,
+            total_spend: Rupiah(0),
+            order_count: 0,
+            first_order: at,
+            last_order: at,
+            average_order_value: Rupiah(0),
+            tier: None,
+            tier_since: None,
+            tier_history: Vec::new(),
+            next_tier_needed: None,
+            segment: None,
+            rfm: None,
+        }
+    }
+}
+
 /// A customer's RFM scores, each 1..=5 (5 best): recency, frequency, monetary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rfm {

@@ -99,19 +99,11 @@ mod tests {
         let t = chrono::Utc.with_ymd_and_hms(2026, 10, 1, 5, 30, 15).unwrap()
             + chrono::Duration::nanoseconds(123_456_789);
         let c = crate::records::Customer {
-            id: CustomerId("c1".into()),
             name: Some("Sari".into()),
             total_spend: Rupiah(150_000),
             order_count: 2,
-            first_order: t,
-            last_order: t,
             average_order_value: Rupiah(75_000),
-            tier: None,
-            tier_since: None,
-            tier_history: Vec::new(),
-            next_tier_needed: None,
-            segment: None,
-            rfm: None,
+            ..crate::records::Customer::first_seen(CustomerId("c1".into()), t)
         };
         let mut out = Vec::new();
         customers_csv(&[&c], chrono::FixedOffset::east_opt(7 * 3600).unwrap(), &mut out).unwrap();

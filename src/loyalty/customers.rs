@@ -16,21 +16,9 @@ pub fn derive_customers(orders: &[Order]) -> Vec<Customer> {
     let mut sorted: Vec<&Order> = orders.iter().filter(|o| o.is_purchase()).collect();
     sorted.sort_by_key(|o| o.paid_at);
     for o in sorted {
-        let c = by_id.entry(&o.customer).or_insert_with(|| Customer {
-            id: o.customer.clone(),
-            name: None,
-            total_spend: Rupiah(0),
-            order_count: 0,
-            first_order: o.paid_at,
-            last_order: o.paid_at,
-            average_order_value: Rupiah(0),
-            tier: None,
-            tier_since: None,
-            tier_history: Vec::new(),
-            next_tier_needed: None,
-            segment: None,
-            rfm: None,
-        });
+        let c = by_id
+            .entry(&o.customer)
+            .or_insert_with(|| Customer::first_seen(o.customer.clone(), o.paid_at));
         c.total_spend.0 += o.products_total.0;
         c.order_count += 1;
         c.last_order = o.paid_at;
