@@ -17,6 +17,10 @@ fn main() {
     });
     if let Err(err) = result {
         eprintln!("laris: {err:#}");
-        std::process::exit(1);
+        let code = match err.downcast_ref::<laris::cli::Incomplete>() {
+            Some(_) => laris::cli::Incomplete::EXIT_CODE,
+            None => 1,
+        };
+        std::process::exit(code);
     }
 }

@@ -56,6 +56,29 @@ pub struct Product {
 }
 
 impl Product {
+    /// An active product with its name, price and category path, its pack size read from
+    /// the name, and nothing else known yet (stock untracked, no attributes, SKU or links).
+    pub fn new(id: ProductId, name: &str, price: Rupiah, category: Vec<String>) -> Product {
+        Product {
+            id,
+            marketplace_id: None,
+            name: name.to_string(),
+            sku: None,
+            price,
+            stock: None,
+            status: ProductStatus::Active,
+            category,
+            weight_grams: None,
+            pack: PackSize::find_in(name),
+            attributes: Default::default(),
+            description: String::new(),
+            image: None,
+            url: None,
+            sold_count: None,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
     /// Active and in stock (or stock not tracked): the only products that may be recommended.
     pub fn is_available(&self) -> bool {
         self.status == ProductStatus::Active && self.stock.is_none_or(|s| s > 0)

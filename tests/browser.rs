@@ -1041,6 +1041,14 @@ async fn the_bundle_button_asks_the_page_to_add_the_bundle_and_sends_an_add_to_c
     let ids: Value = b
         .run("return __shadow('bundle').querySelector('button[data-laris-add]').dataset.larisAdd.split(',')")
         .await;
+    let quantities: Value = b
+        .run("return __shadow('bundle').querySelector('button[data-laris-add]').dataset.larisQuantities.split(',').map(Number)")
+        .await;
+    assert_eq!(
+        quantities.as_array().map(Vec::len),
+        ids.as_array().map(Vec::len),
+        "one quantity per product"
+    );
     b.click(&button).await;
     let cart = b
         .wait_for(
@@ -1050,7 +1058,7 @@ async fn the_bundle_button_asks_the_page_to_add_the_bundle_and_sends_an_add_to_c
         .await;
     assert_eq!(
         cart,
-        json!([{"products": ids, "slot": "bundle", "product": "SRD-100"}])
+        json!([{"products": ids, "quantities": quantities, "slot": "bundle", "product": "SRD-100"}])
     );
     let beacon = b
         .wait_for(

@@ -354,9 +354,13 @@
       .map(function (s) { return s.trim(); })
       .filter(Boolean);
     if (!products.length) return;
+    var quantities = (button.getAttribute("data-laris-quantities") || "").split(",")
+      .map(function (s) { return parseInt(s, 10) || 1; });
+    while (quantities.length < products.length) quantities.push(1);
+    quantities.length = products.length;
     beacon({ events: products.map(function (id) { return eventFor(rec, "add_to_cart", id); }) }, rec);
     rec.el.dispatchEvent(new CustomEvent("laris:add-to-cart", {
-      detail: { products: products, slot: rec.type, product: rec.product },
+      detail: { products: products, quantities: quantities, slot: rec.type, product: rec.product },
       bubbles: true,
       composed: true
     }));

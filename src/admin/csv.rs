@@ -3,6 +3,43 @@
 
 use std::io::Write;
 
+/// The catalogue as CSV: id, SKU, name, price in whole rupiah, stock, status, category path
+/// (`A > B`), units sold and revenue.
+pub fn products_csv(rows: &[crate::admin::views::ProductRow], out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "id",
+        "sku",
+        "name",
+        "price",
+        "stock",
+        "status",
+        "available",
+        "category",
+        "sold",
+        "revenue",
+    ])?;
+    for p in rows {
+        w.write_record([
+            p.id.clone(),
+            p.sku.clone().unwrap_or_default(),
+            p.name.clone(),
+            p.price.0.to_string(),
+            p.stock.map(|s| s.to_string()).unwrap_or_default(),
+            serde_json::to_value(p.status)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            p.available.to_string(),
+            p.category.join(" > "),
+            p.sold.to_string(),
+            p.revenue.0.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// Customers as CSV: one row each, money in whole rupiah, times in RFC 3339 in the shop's
 /// zone (`offset`), to the second.
 pub fn customers_csv(

@@ -15,7 +15,7 @@ mod stores;
 mod sync;
 
 use admin::{set_password, unlock};
-use recommend::{customers, recommend, token, RecommendArgs};
+use recommend::{customers, products, recommend, token, RecommendArgs};
 use serve::{mock_marketplace, serve};
 use status::{rebuild, status};
 use stores::{open_existing_store, open_store};
@@ -101,6 +101,10 @@ pub enum Command {
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Exit 0 even when rows were quarantined (by default the import lists them and
+        /// exits 2, so a script notices).
+        #[arg(long)]
+        allow_quarantine: bool,
     },
     /// Serve a recording as a live marketplace API, for testers (docs/feeds.md: marketplace API, recordings).
     MockMarketplace {
@@ -176,6 +180,19 @@ pub enum Command {
         /// Print the mining time (reading and writing excluded) to stderr.
         #[arg(long)]
         timing: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: OutputFormat,
+    },
+    /// List the products of a shop: id, SKU, name, price, stock, units sold. The id or the
+    /// SKU is what `recommend --product` and the widget's `data-product` take.
+    Products {
+        /// The shop (its id in the config's [[shops]]).
+        #[arg(long)]
+        shop: String,
+        /// Only products whose id, SKU or name contains this text (any case).
+        #[arg(long)]
+        search: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: OutputFormat,
@@ -292,6 +309,16 @@ pub fn init_tracing(settings: &Settings) {
     };
 }
 
+/// A command that did its work but left something for the user to look at: `laris` exits
+/// with [`Incomplete::EXIT_CODE`] instead of 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Incomplete(pub String);
+
+impl Incomplete {
+    pub const EXIT_CODE: i32 = 2;
+}
+
 pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { addr } => serve(settings, &cli.data_dir, addr.as_deref()),
@@ -314,7 +341,15 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             products,
             orders,
             json,
-        } => import(&settings, &cli.data_dir, shop, products, orders, *json),
+            allow_quarantine,
+        } => import(
+            &settings,
+            &cli.data_dir,
+            shop,
+            (products, orders),
+            *json,
+            *allow_quarantine,
+        ),
         Command::MockMarketplace {
             dir,
             addr,
@@ -371,6 +406,9 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let mut settings = settings;
             app::fill_customer_secrets(&mut settings, &cli.data_dir)?;
             token(&settings, &cli.data_dir, shop, customer, *ttl)
+        }
+        Command::Products { shop, search, format } => {
+            products(&settings, &cli.data_dir, shop, search.as_deref(), *format)
         }
         Command::Customers {
             shop,

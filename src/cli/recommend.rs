@@ -23,7 +23,7 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
     use crate::model::serve::{Lang, Recommendations, Request};
     let shop = shop_id(settings, a.shop)?;
     let lang = Lang::parse(a.lang).ok_or_else(|| anyhow!("--lang {:?}: use id or en", a.lang))?;
-    let product = crate::domain::ProductId::parse(a.product)?;
+    crate::domain::ProductId::parse(a.product)?;
     let cart: Vec<crate::domain::ProductId> = a
         .cart
         .unwrap_or("")
@@ -54,6 +54,10 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
             let shop_settings = settings.shop(&shop).expect("checked");
             let model = crate::model::rebuild::load_or_rebuild(&store, shop_settings)?;
             let customer = a.customer.map(|c| crate::domain::CustomerId(c.to_string()));
+            let found = model
+                .find_product(a.product)
+                .ok_or_else(|| anyhow!(model.unknown_product_message(a.product, shop.as_str())))?;
+            let product = model.products[found].id.clone();
             let req = Request {
                 product: &product,
                 customer: customer.as_ref(),
@@ -68,12 +72,7 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
                 &shop_settings.offers,
                 &req,
             )
-            .ok_or_else(|| {
-                anyhow!(
-                    "unknown product {:?} in shop {shop}: `laris status --shop {shop}` counts its products",
-                    a.product
-                )
-            })?
+            .ok_or_else(|| anyhow!(model.unknown_product_message(a.product, shop.as_str())))?
         }
     };
     if a.json {
@@ -132,6 +131,45 @@ fn customer_known(
     }
     let store = open_existing_store(data_dir)?;
     Ok(store.customers(shop)?.iter().any(|c| c.id.0 == customer))
+}
+
+pub(super) fn products(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &str,
+    search: Option<&str>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let shop = shop_id(settings, shop)?;
+    let all: Vec<crate::admin::views::ProductRow> = match ServiceClient::find(settings, data_dir)? {
+        Some(client) => {
+            let page: serde_json::Value = client.get(&format!("/admin/api/shops/{shop}/products"))?;
+            serde_json::from_value(page["products"].clone())?
+        }
+        None => {
+            let store = open_existing_store(data_dir)?;
+            crate::admin::views::products(&store, settings.shop(&shop).expect("checked"))
+                .map_err(|e| anyhow!("{e}"))?
+                .products
+        }
+    };
+    let wanted = search.map(str::to_lowercase);
+    let rows: Vec<crate::admin::views::ProductRow> = all
+        .into_iter()
+        .filter(|p| {
+            wanted.as_deref().is_none_or(|w| {
+                [Some(p.id.as_str()), p.sku.as_deref(), Some(p.name.as_str())]
+                    .into_iter()
+                    .flatten()
+                    .any(|text| text.to_lowercase().contains(w))
+            })
+        })
+        .collect();
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Csv => crate::admin::csv::products_csv(&rows, &mut std::io::stdout().lock())?,
+    }
+    Ok(())
 }
 
 pub(super) fn customers(

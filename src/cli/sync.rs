@@ -277,9 +277,9 @@ pub(super) fn import(
     settings: &Settings,
     data_dir: &Path,
     shop: &str,
-    products: &[PathBuf],
-    orders: &[PathBuf],
+    (products, orders): (&[PathBuf], &[PathBuf]),
     json: bool,
+    allow_quarantine: bool,
 ) -> anyhow::Result<()> {
     let shop = shop_id(settings, shop)?;
     if products.is_empty() && orders.is_empty() {
@@ -314,6 +314,7 @@ pub(super) fn import(
         .map(|p| p.display().to_string())
         .collect();
     let report = importer.finish(RunKind::Import, &names.join(", "))?;
+    let (quarantined, started) = (report.quarantined, report.started_at);
     // Stale as well when an earlier run was interrupted before its rebuild.
     let model = if report.changed() || store.model_stale(&shop)? {
         let shop_settings = settings.shop(&shop).expect("checked");
@@ -336,5 +337,51 @@ pub(super) fn import(
     if !run.ok {
         bail!("some files could not be imported (errors above); fix them and import again: re-importing changes nothing twice");
     }
+    if quarantined > 0 {
+        if !json {
+            let rows: Vec<crate::records::Quarantined> = store
+                .quarantined(&shop)?
+                .into_iter()
+                .filter(|q| q.at >= started)
+                .collect();
+            eprint!("{}", quarantine_table(&rows, QUARANTINE_ROWS_SHOWN));
+        }
+        if !allow_quarantine {
+            return Err(crate::cli::Incomplete(format!(
+                "{quarantined} rows were quarantined and not imported (listed above; `laris status` and the dashboard's sync page keep them): fix them in the export and import it again, or pass --allow-quarantine to accept the import as it is"
+            ))
+            .into());
+        }
+    }
     Ok(())
+}
+
+/// Most quarantined rows an import lists on the terminal.
+const QUARANTINE_ROWS_SHOWN: usize = 50;
+
+/// Quarantined rows as a plain table: where each came from and why, at most `shown` rows.
+fn quarantine_table(rows: &[crate::records::Quarantined], shown: usize) -> String {
+    let width = rows
+        .iter()
+        .take(shown)
+        .map(|q| q.origin.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let mut out = format!("{:<width$}  reason\n", "where");
+    for q in rows.iter().take(shown) {
+        let reason = q.reason.to_string();
+        // Most reasons start by naming the place again.
+        let reason = reason
+            .strip_prefix(q.origin.as_str())
+            .map_or(reason.as_str(), |r| r.trim_start_matches([':', ' ']));
+        out.push_str(&format!("{:<width$}  {reason}\n", q.origin));
+    }
+    if rows.len() > shown {
+        out.push_str(&format!(
+            "… and {} more (the dashboard's sync page lists them all)\n",
+            rows.len() - shown
+        ));
+    }
+    out
 }

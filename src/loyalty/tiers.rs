@@ -77,13 +77,31 @@ impl LoyaltyModel {
 }
 
 /// Lower bounds per tier from a clustering of spends: 0 for the first tier, then the
-/// midpoints between adjacent centres, rounded up to whole rupiah.
+/// midpoints between adjacent centres as friendly amounts (see [`friendly`]); where
+/// rounding would make two bounds meet, the exact midpoint (rounded up to whole rupiah).
 fn bounds_from_centres(centres: &[f64]) -> Vec<Rupiah> {
     let mut out = vec![Rupiah(0)];
     for w in centres.windows(2) {
-        out.push(Rupiah(((w[0] + w[1]) / 2.0).ceil() as i64));
+        let exact = ((w[0] + w[1]) / 2.0).ceil() as i64;
+        let previous = out.last().map_or(0, |b| b.0);
+        let rounded = friendly(exact);
+        out.push(Rupiah(if rounded > previous { rounded } else { exact }));
     }
     out
+}
+
+/// An amount a shop would print on a tier card: the nearest multiple of a step of about a
+/// thousandth of the amount, never under Rp1.000 (Rp4.114.167 → Rp4.110.000, Rp552.400 →
+/// Rp552.000, Rp38.600 → Rp39.000). Amounts under Rp1.000 stay as they are.
+pub fn friendly(amount: i64) -> i64 {
+    if amount < 1_000 {
+        return amount;
+    }
+    let mut step = 1_000;
+    while amount / step >= 1_000 {
+        step *= 10;
+    }
+    (amount + step / 2) / step * step
 }
 
 fn stats_for(method: &str, spends: &[f64], bounds: &[Rupiah]) -> LadderStats {
@@ -213,6 +231,25 @@ pub fn assign_tiers(
 mod tests {
     use super::*;
     use crate::config::TierSetting;
+
+    #[test]
+    fn tier_bounds_are_friendly_amounts_at_every_scale() {
+        assert_eq!(friendly(4_114_167), 4_110_000);
+        assert_eq!(friendly(552_400), 552_000);
+        assert_eq!(friendly(38_600), 39_000);
+        assert_eq!(friendly(1_500), 2_000);
+        assert_eq!(friendly(999), 999);
+        assert_eq!(friendly(87_654_321), 87_700_000);
+        // Two midpoints that would round to one amount keep the exact upper one.
+        assert_eq!(
+            bounds_from_centres(&[0.0, 2_000_000.0, 2_001_000.0, 2_002_000.0]),
+            vec![Rupiah(0), Rupiah(1_000_000), Rupiah(2_000_000), Rupiah(2_001_500)]
+        );
+        assert_eq!(
+            bounds_from_centres(&[100_000.0, 8_128_334.0]),
+            vec![Rupiah(0), Rupiah(4_110_000)]
+        );
+    }
 
     fn settings(method: TierMethod, never_demote: bool) -> LoyaltySettings {
         LoyaltySettings {

@@ -2,6 +2,7 @@
 //! [`build_model`] from the catalogue and the orders (off the request path), so that
 //! serving is a lookup whatever the catalogue size.
 
+mod lookup;
 pub mod rebuild;
 pub mod serve;
 pub mod snapshot;
@@ -64,6 +65,10 @@ pub struct ShopModel {
     /// Each customer's earlier purchases per product (ids and counts, nothing personal), for
     /// the personal list.
     pub histories: BTreeMap<CustomerId, Vec<HistoryItem>>,
+    /// SKUs and marketplace ids to catalogue indices, made on first use (`find_product`);
+    /// not stored in the snapshot.
+    #[serde(skip)]
+    aliases: std::sync::OnceLock<HashMap<String, u32>>,
 }
 
 impl ShopModel {
@@ -223,5 +228,6 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         blend: blend_data,
         fit,
         histories,
+        aliases: Default::default(),
     }
 }

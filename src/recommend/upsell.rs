@@ -1,13 +1,14 @@
-//! Premium upgrades (seed 000's up-selling): among products of the same line, the pricier
-//! ones or a bigger pack of the same thing, nearest upgrade first.
+//! Premium upgrades (seed 000's up-selling): a bigger pack or a higher grade of the same
+//! item, nearest upgrade first.
 //!
-//! "Same line" means the same category leaf and the same first word of the name without
-//! sizes and grades (Indonesian product names lead with the head noun: *Tepung* Lengkuas,
-//! *Kopi* Arabika), so that bumbu rendang is not sold as an upgrade of tepung although both
-//! are spices. A bigger pack of the same thing (same unit, larger amount, and the names
-//! share most words) is always an upgrade. Any other product of the line is one only when
-//! it costs at least `min_price_ratio` times as much: a flavour variant that costs Rp1.000
-//! more is a sidegrade, not an upgrade.
+//! "The same item" is a variant family: the same category leaf and the same words in the
+//! name once sizes, counts and grade words (`premium`, `super`, `gold`, …) are taken out,
+//! and no variant attribute (`rasa`, `warna`, …) that both products state differently. So
+//! *Serundeng Lengkuas Premium 250 g* is an upgrade of *Serundeng Lengkuas 100 g*, while
+//! the pedas flavour, another colour of a figure or another character of the same series
+//! is a sidegrade, and bumbu rendang is never sold as an upgrade of tepung. A bigger pack
+//! (same unit, larger amount) is always an upgrade; any other member of the family is one
+//! only when it costs at least `min_price_ratio` times as much.
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -20,7 +21,7 @@ use crate::records::Product;
 pub enum UpgradeKind {
     /// The same thing in a bigger pack.
     BiggerPack,
-    /// A pricier product of the same line.
+    /// A higher grade of the same item, pricier by at least the minimum ratio.
     Pricier,
 }
 
@@ -35,32 +36,70 @@ pub struct Upgrade {
     pub score: f32,
 }
 
-const SIZE_WORDS: &[&str] = &[
-    "premium", "g", "gr", "gram", "kg", "ml", "l", "pack", "pcs", "isi",
+/// Words that give a size, a count or a grade rather than name the item.
+const SIZE_AND_GRADE_WORDS: &[&str] = &[
+    "g",
+    "gr",
+    "gram",
+    "kg",
+    "ml",
+    "l",
+    "liter",
+    "pack",
+    "pcs",
+    "isi",
+    "premium",
+    "super",
+    "gold",
+    "platinum",
+    "deluxe",
+    "pro",
+    "plus",
+    "spesial",
+    "special",
+    "istimewa",
+    "ekstra",
+    "extra",
+    "eksklusif",
+    "exclusive",
+    "grade",
 ];
 
-/// The words that name the thing, without sizes and grades.
+/// Attribute keys whose values may differ within a family: sizes and grades.
+const SIZE_AND_GRADE_KEYS: &[&str] = &[
+    "berat", "ukuran", "size", "isi", "volume", "netto", "grade", "kualitas", "tingkat",
+];
+
+/// The words that name the item, without sizes and grades, sorted and each once.
 fn base_words(name: &str) -> Vec<String> {
-    name.to_lowercase()
+    let mut words: Vec<String> = name
+        .to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
-        .filter(|w| !SIZE_WORDS.contains(w))
+        .filter(|w| !SIZE_AND_GRADE_WORDS.contains(w))
         .map(str::to_string)
-        .collect()
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
 }
 
-/// Whether two products' base words name the same thing (most words shared).
-fn same_thing(wa: &[String], wb: &[String]) -> bool {
-    if wa.is_empty() || wb.is_empty() {
-        return false;
+/// The family a product belongs to: category leaf and the words naming the item.
+fn family_key<'a>(p: &'a Product, words: &'a [String]) -> Option<(&'a str, &'a [String])> {
+    if words.is_empty() {
+        return None;
     }
-    let shared = wa.iter().filter(|w| wb.contains(w)).count();
-    shared * 2 > wa.len().max(wb.len()) || wa == wb
+    Some((p.category.last()?.as_str(), words))
 }
 
-/// The line a product belongs to: category leaf and head word of its name.
-fn line_key<'a>(p: &'a Product, words: &[String]) -> Option<(&'a str, String)> {
-    Some((p.category.last()?.as_str(), words.first()?.clone()))
+/// Whether both products state a variant attribute (flavour, colour, …) differently.
+fn other_variant(p: &Product, q: &Product) -> bool {
+    p.attributes.iter().any(|(key, value)| {
+        !SIZE_AND_GRADE_KEYS.contains(&key.as_str())
+            && q.attributes
+                .get(key)
+                .is_some_and(|other| !other.trim().eq_ignore_ascii_case(value.trim()))
+    })
 }
 
 /// An upgrade ordered by rank: the better upgrade is the smaller, so a max-heap of them has
@@ -91,25 +130,25 @@ impl PartialEq for Ranked {
 
 impl Eq for Ranked {}
 
-/// Upgrades for every product, best first, at most `n` each. Products are grouped by line
-/// first; within a line they are walked from the cheapest pricier one up, keeping the best
-/// `n` in a bounded heap and stopping once no pricier product can beat the worst kept (an
-/// upgrade's score only falls as its price rises). So memory is `n` per product however
-/// big a line is (one line of 14,000 `Produk …` once took 4 GB), and the work is about `n`
-/// steps per product unless the line has packs to compare.
+/// Upgrades for every product, best first, at most `n` each. Products are grouped by family
+/// first; within a family they are walked from the cheapest pricier one up, keeping the
+/// best `n` in a bounded heap and stopping once no pricier product can beat the worst kept
+/// (an upgrade's score only falls as its price rises). So memory is `n` per product however
+/// big a family is (one family of 14,000 `Produk …` once took 4 GB), and the work is about
+/// `n` steps per product unless the family has packs or variants to compare.
 pub fn upgrades(products: &[Product], min_price_ratio: f64, n: usize) -> Vec<Vec<Upgrade>> {
     let words: Vec<Vec<String>> = products.iter().map(|p| base_words(&p.name)).collect();
-    let mut lines: HashMap<(&str, String), Vec<usize>> = HashMap::new();
+    let mut families: HashMap<(&str, &[String]), Vec<usize>> = HashMap::new();
     for (i, p) in products.iter().enumerate() {
-        if let Some(key) = line_key(p, &words[i]) {
-            lines.entry(key).or_default().push(i);
+        if let Some(key) = family_key(p, &words[i]) {
+            families.entry(key).or_default().push(i);
         }
     }
     let mut out: Vec<Vec<Upgrade>> = vec![Vec::new(); products.len()];
     if n == 0 {
         return out;
     }
-    for mut members in lines.into_values() {
+    for mut members in families.into_values() {
         // Cheapest first; `packs_from[k]`: some member at position k or later has a pack
         // size, so a bigger pack (scored above any merely pricier product) may still come.
         members.sort_by_key(|&i| (products[i].price.0, i));
@@ -141,7 +180,7 @@ pub fn upgrades(products: &[Product], min_price_ratio: f64, n: usize) -> Vec<Vec
                 if q.id == p.id {
                     continue;
                 }
-                if let Some(up) = upgrade(p, q, (&words[i], &words[j]), j, min_price_ratio) {
+                if let Some(up) = upgrade(p, q, j, min_price_ratio) {
                     heap.push(Ranked(up));
                     if heap.len() > n {
                         heap.pop();
@@ -157,13 +196,11 @@ pub fn upgrades(products: &[Product], min_price_ratio: f64, n: usize) -> Vec<Vec
     out
 }
 
-fn upgrade(
-    p: &Product,
-    q: &Product,
-    (p_words, q_words): (&[String], &[String]),
-    j: usize,
-    min_price_ratio: f64,
-) -> Option<Upgrade> {
+/// `q` as an upgrade of `p`, two members of one family with `q` the pricier.
+fn upgrade(p: &Product, q: &Product, j: usize, min_price_ratio: f64) -> Option<Upgrade> {
+    if other_variant(p, q) {
+        return None;
+    }
     let price_ratio = q.price.0 as f64 / p.price.0 as f64;
     let pack_ratio = match (p.pack, q.pack) {
         (Some(a), Some(b)) if a.unit == b.unit && b.amount > a.amount => {
@@ -171,7 +208,7 @@ fn upgrade(
         }
         _ => None,
     };
-    if pack_ratio.is_some() && same_thing(p_words, q_words) {
+    if pack_ratio.is_some() {
         Some(Upgrade {
             index: j as u32,
             kind: UpgradeKind::BiggerPack,
@@ -195,28 +232,15 @@ fn upgrade(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{PackSize, ProductId, Rupiah};
-    use crate::records::ProductStatus;
+    use crate::domain::{ProductId, Rupiah};
 
     fn p(id: &str, name: &str, price: i64, cat: &str) -> Product {
-        Product {
-            id: ProductId::parse(id).unwrap(),
-            marketplace_id: None,
-            name: name.into(),
-            sku: None,
-            price: Rupiah(price),
-            stock: None,
-            status: ProductStatus::Active,
-            category: vec!["Makanan".into(), cat.into()],
-            weight_grams: None,
-            pack: PackSize::find_in(name),
-            attributes: Default::default(),
-            description: String::new(),
-            image: None,
-            url: None,
-            sold_count: None,
-            updated_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
-        }
+        Product::new(
+            ProductId::parse(id).unwrap(),
+            name,
+            Rupiah(price),
+            vec!["Makanan".into(), cat.into()],
+        )
     }
 
     #[test]
@@ -252,19 +276,53 @@ mod tests {
         assert!(ups[2].is_empty(), "nothing above the premium pack");
     }
 
+    fn ids<'a>(products: &'a [Product], ups: &[Upgrade]) -> Vec<&'a str> {
+        ups.iter()
+            .map(|u| products[u.index as usize].id.as_str())
+            .collect()
+    }
+
     #[test]
-    fn a_clearly_pricier_product_of_the_line_is_an_upgrade_nearest_first() {
+    fn a_higher_grade_of_the_same_item_is_an_upgrade_nearest_first() {
         let products = vec![
-            p("A", "Kopi Robusta 200 g", 30000, "Kopi"),
-            p("B", "Kopi Arabika Gayo 200 g", 60000, "Kopi"),
-            p("C", "Kopi Luwak 200 g", 200000, "Kopi"),
+            p("A", "Kopi Arabika Gayo 200 g", 60000, "Kopi"),
+            p("B", "Kopi Arabika Gayo Premium 200 g", 80000, "Kopi"),
+            p("C", "Kopi Arabika Gayo Gold Grade 200 g", 120000, "Kopi"),
+            p("D", "Kopi Robusta 200 g", 30000, "Kopi"),
         ];
         let ups = upgrades(&products, 1.15, 5);
-        let ids: Vec<&str> = ups[0]
-            .iter()
-            .map(|u| products[u.index as usize].id.as_str())
-            .collect();
-        assert_eq!(ids, vec!["B", "C"]);
+        assert_eq!(ids(&products, &ups[0]), vec!["B", "C"]);
+        assert!(
+            ups[3].is_empty(),
+            "arabika is another item than robusta, not a step up of it"
+        );
+    }
+
+    #[test]
+    fn another_character_colour_or_flavour_is_not_an_upgrade() {
+        let mut products = vec![
+            p(
+                "HANA-M",
+                "Figure Wataten Hana Shirosaki - Merah",
+                350000,
+                "Figure",
+            ),
+            p("NOA-B", "Figure Wataten Noa Himesaka - Biru", 450000, "Figure"),
+            p("HANA-B", "Figure Wataten Hana Shirosaki - Biru", 420000, "Figure"),
+            p("KRP", "Keripik Tempe", 10000, "Camilan"),
+            p("KRP-P", "Keripik Tempe", 15000, "Camilan"),
+            p("KRP-XL", "Keripik Tempe Premium", 20000, "Camilan"),
+        ];
+        products[3].attributes.insert("rasa".into(), "Original".into());
+        products[4].attributes.insert("rasa".into(), "Balado".into());
+        products[5].attributes.insert("rasa".into(), "original".into());
+        let ups = upgrades(&products, 1.15, 5);
+        assert!(ups[0].is_empty(), "{:?}", ids(&products, &ups[0]));
+        assert_eq!(
+            ids(&products, &ups[3]),
+            vec!["KRP-XL"],
+            "the balado flavour is a sidegrade, the premium original an upgrade"
+        );
     }
 
     /// Every upgrade of every product, sorted and cut to `n`: the definition `upgrades`
@@ -274,13 +332,13 @@ mod tests {
         (0..products.len())
             .map(|i| {
                 let p = &products[i];
-                let Some(line) = line_key(p, &words[i]) else {
+                let Some(family) = family_key(p, &words[i]) else {
                     return Vec::new();
                 };
                 let mut ups: Vec<Upgrade> = (0..products.len())
-                    .filter(|&j| line_key(&products[j], &words[j]) == Some(line.clone()))
+                    .filter(|&j| family_key(&products[j], &words[j]) == Some(family))
                     .filter(|&j| products[j].id != p.id && p.price.0 > 0 && products[j].price.0 > p.price.0)
-                    .filter_map(|j| upgrade(p, &products[j], (&words[i], &words[j]), j, min_price_ratio))
+                    .filter_map(|j| upgrade(p, &products[j], j, min_price_ratio))
                     .collect();
                 ups.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
                 ups.truncate(n);

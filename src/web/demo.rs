@@ -7,7 +7,7 @@ use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
-use crate::domain::ProductId;
+use crate::records::Product;
 use crate::store::ShopStore;
 use crate::web::errors::{internal, quoted, reject};
 use crate::web::public::PublicProduct;
@@ -33,22 +33,25 @@ pub fn demo_page(state: AppState) -> impl Filter<Extract = (impl Reply,), Error 
                     "no shop is configured: add a [[shops]] block to laris.toml",
                 )
             })?;
-            let wanted = q.product.unwrap_or_else(|| "SRD-100".to_string());
-            let id = ProductId::parse(&wanted).map_err(|e| reject(StatusCode::BAD_REQUEST, e.to_string()))?;
-            let product = state
-                .store
-                .product(&shop.id, &id)
-                .map_err(|e| internal("reading demo product", e))?
-                .ok_or_else(|| {
-                    reject(
-                        StatusCode::NOT_FOUND,
-                        format!("unknown product {wanted:?} in shop {}", shop.id),
-                    )
-                })?;
-            let others: Vec<PublicProduct> = state
+            let products = state
                 .store
                 .products(&shop.id)
-                .map_err(|e| internal("reading demo products", e))?
+                .map_err(|e| internal("reading demo products", e))?;
+            let index = demo_product(&products, q.product.as_deref()).ok_or_else(|| {
+                let message = match &q.product {
+                    Some(wanted) => format!(
+                        "unknown product {wanted:?} in shop {}: give an id or SKU of its catalogue, or leave product= out",
+                        shop.id
+                    ),
+                    None => format!(
+                        "shop {} has no products yet: run `laris import` or `laris sync` first",
+                        shop.id
+                    ),
+                };
+                reject(StatusCode::NOT_FOUND, message)
+            })?;
+            let product = &products[index];
+            let others: Vec<PublicProduct> = products
                 .iter()
                 .filter(|p| p.id != product.id)
                 .map(PublicProduct::from)
@@ -58,13 +61,31 @@ pub fn demo_page(state: AppState) -> impl Filter<Extract = (impl Reply,), Error 
                 "demo.html",
                 minijinja::context! {
                     shop => minijinja::context! { id => shop.id.as_str(), name => &shop.name },
-                    product => minijinja::Value::from(minijinja::value::Serde(PublicProduct::from(&product))),
+                    product => minijinja::Value::from(minijinja::value::Serde(PublicProduct::from(product))),
                     others => minijinja::Value::from(minijinja::value::Serde(&others)),
                 },
             )
             .map_err(|e| internal("rendering demo page", e))?;
             Ok::<_, Rejection>(warp::reply::html(html))
         })
+}
+
+/// The product the demo page shows: the one `wanted` names by id or SKU (any case), or
+/// with none asked for, the demo shop's serundeng or else the first product.
+fn demo_product(products: &[Product], wanted: Option<&str>) -> Option<usize> {
+    match wanted.map(str::trim) {
+        Some(wanted) => products.iter().position(|p| p.id.as_str() == wanted).or_else(|| {
+            products.iter().position(|p| {
+                p.sku
+                    .as_deref()
+                    .is_some_and(|sku| sku.trim().eq_ignore_ascii_case(wanted))
+            })
+        }),
+        None => products
+            .iter()
+            .position(|p| p.id.as_str() == "SRD-100")
+            .or((!products.is_empty()).then_some(0)),
+    }
 }
 
 /// GET /demo/images/{file} — the demo shop's product pictures. A name that cannot be a
@@ -94,4 +115,36 @@ pub fn demo_images(dir: PathBuf) -> impl Filter<Extract = (impl Reply,), Error =
         })
         .untuple_one()
         .and(warp::fs::dir(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demo_product;
+    use crate::records::Product;
+
+    fn products(ids: &[(&str, Option<&str>)]) -> Vec<Product> {
+        ids.iter()
+            .map(|(id, sku)| {
+                let mut p: Product = serde_json::from_value(serde_json::json!({
+                    "id": id, "name": id, "price": 1000, "status": "active", "category": [],
+                    "updated_at": "2026-01-01T00:00:00Z"
+                }))
+                .unwrap();
+                p.sku = sku.map(str::to_string);
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_demo_page_shows_the_asked_product_by_id_or_sku_else_a_default() {
+        let demo = products(&[("TPG-100", None), ("SRD-100", None)]);
+        assert_eq!(demo_product(&demo, None), Some(1), "the demo shop's serundeng");
+        let other = products(&[("15001006", Some("MM-021")), ("15001007", Some("MM-022"))]);
+        assert_eq!(demo_product(&other, None), Some(0), "a shop without SRD-100");
+        assert_eq!(demo_product(&other, Some("mm-022")), Some(1));
+        assert_eq!(demo_product(&other, Some("15001006")), Some(0));
+        assert_eq!(demo_product(&other, Some("MM-023")), None);
+        assert_eq!(demo_product(&[], None), None);
+    }
 }

@@ -40,6 +40,8 @@ struct FragmentItem {
     image: Option<String>,
     link: String,
     reason: String,
+    /// Fixed offers: "2×", "1× gratis"; none for a single paid item.
+    quantity_note: Option<String>,
 }
 
 fn tracked_link(url: Option<&str>, slot: &str, viewed: &ProductId) -> String {
@@ -79,6 +81,10 @@ fn fragment_item(it: &Item, slot: &str, viewed: &ProductId, base: &str) -> Fragm
         image: absolute(it.image.as_deref(), base),
         link: tracked_link(url.as_deref(), slot, viewed),
         reason: it.reason.clone(),
+        quantity_note: match it.quantity {
+            Some(q) if q > 1 || it.free => Some(it.reason.clone()),
+            _ => None,
+        },
     }
 }
 
@@ -147,6 +153,11 @@ pub fn render_slot(
                         .map(|i| fragment_item(i, "bundle", &viewed, base))
                         .collect();
                     let ids: Vec<&str> = b.items.iter().map(|i| i.id.as_str()).collect();
+                    let quantities: Vec<String> = b
+                        .items
+                        .iter()
+                        .map(|i| i.quantity.unwrap_or(1).to_string())
+                        .collect();
                     BTreeMap::from([
                         ("items", minijinja::Value::from(minijinja::value::Serde(&items))),
                         ("reason", minijinja::Value::from(b.reason.clone())),
@@ -158,6 +169,7 @@ pub fn render_slot(
                             minijinja::Value::from(Rupiah(b.bundle_price).to_string()),
                         ),
                         ("add_ids", minijinja::Value::from(ids.join(","))),
+                        ("add_quantities", minijinja::Value::from(quantities.join(","))),
                     ])
                 })
                 .collect();

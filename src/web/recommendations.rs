@@ -84,8 +84,21 @@ pub fn answer(
             ),
         )
     })?;
+    // Our id, or else the SKU or marketplace id the shop owner knows the product by.
+    let product = match model.product_index(&q.product) {
+        Some(_) => q.product.clone(),
+        None => match model.find_product(q.product.as_str()) {
+            Some(i) => model.products[i].id.clone(),
+            None => {
+                return Err(reject(
+                    StatusCode::NOT_FOUND,
+                    model.unknown_product_message(q.product.as_str(), shop.id.as_str()),
+                ))
+            }
+        },
+    };
     let req = Request {
-        product: &q.product,
+        product: &product,
         customer,
         cart: &q.cart,
         limit: q.limit.unwrap_or(shop.recommend.limit),
@@ -94,7 +107,7 @@ pub fn answer(
     recommend(&model, shop.id.as_str(), &shop.recommend, &shop.offers, &req).ok_or_else(|| {
         reject(
             StatusCode::NOT_FOUND,
-            format!("unknown product {:?} in shop {}", q.product.as_str(), shop.id),
+            model.unknown_product_message(q.product.as_str(), shop.id.as_str()),
         )
     })
 }

@@ -82,6 +82,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("admin/sync.html", include_str!("../../templates/admin/sync.html")),
     (
+        "admin/install.html",
+        include_str!("../../templates/admin/install.html"),
+    ),
+    (
         "admin/feedback.html",
         include_str!("../../templates/admin/feedback.html"),
     ),

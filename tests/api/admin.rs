@@ -104,7 +104,7 @@ fn hidden_csrf(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
-async fn get_page(app: &TestApp, cookie: &str, path: &str) -> String {
+pub async fn get_page(app: &TestApp, cookie: &str, path: &str) -> String {
     let resp = client()
         .get(format!("{}{path}", app.base))
         .header("cookie", cookie)
@@ -848,6 +848,22 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
     let text = csv.text().await.unwrap();
     assert!(text.starts_with("customer,name,total_spend,orders"), "{text}");
     assert_eq!(text.lines().count(), customers.len() + 1);
+    let products = client()
+        .get(format!("{}/admin/shops/lengkuas/products.csv", app.base))
+        .header("cookie", &me.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(products.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("lengkuas-products.csv"));
+    let text = products.text().await.unwrap();
+    assert!(text.starts_with("id,sku,name,price,stock,status"), "{text}");
+    assert!(
+        text.contains("\nSRD-100,SRD-100,Serundeng Lengkuas 100 g,20000,"),
+        "{text}"
+    );
 
     // One customer: the name, every order and the tier history.
     let page = get_page(

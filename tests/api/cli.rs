@@ -379,25 +379,43 @@ fn laris_import_reads_an_xlsx_product_list_and_a_csv_sales_report() {
     )
     .unwrap();
 
-    let out = laris(&config, &data)
-        .args(["import", "--shop", "lengkuas", "--products"])
-        .arg(&xlsx)
-        .arg("--orders")
-        .arg(&csv)
-        .output()
-        .unwrap();
+    let import = |extra: &[&str]| {
+        laris(&config, &data)
+            .args(["import", "--shop", "lengkuas", "--products"])
+            .arg(&xlsx)
+            .arg("--orders")
+            .arg(&csv)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = import(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The good rows are in; the quarantined one is listed with where and why, and the
+    // exit code (2, not 0 and not 1) tells a script to look.
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("products 2 new")
             && stdout.contains("orders 1 new")
             && stdout.contains("1 quarantined"),
         "{stdout}"
     );
+    let table: Vec<&str> = stderr.lines().skip_while(|l| !l.starts_with("where")).collect();
+    assert!(table[0].ends_with("reason"), "{stderr}");
+    assert_eq!(table[1].matches("row 6").count(), 1, "the place once: {stderr}");
+    assert!(
+        table[1].contains("row 6") && table[1].contains("dua puluh ribu"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 rows were quarantined and not imported"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-quarantine"), "{stderr}");
+    // Accepted as it is: exit 0, nothing imported twice.
+    let out = import(&["--allow-quarantine"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = status_json(&config, &data);
     assert_eq!(
         (
@@ -416,5 +434,60 @@ fn laris_import_reads_an_xlsx_product_list_and_a_csv_sales_report() {
     assert!(
         text.contains("quarantined records") && text.contains("dua puluh ribu") && text.contains("row 6"),
         "{text}"
+    );
+}
+
+#[test]
+fn laris_products_lists_ids_and_skus_and_recommend_takes_either() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), true);
+    let data = tmp.path().join("data");
+    replay_demo(&config, &data);
+
+    let out = laris(&config, &data)
+        .args(["products", "--shop", "lengkuas", "--search", "serundeng"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,sku,name,price,stock,status,available,category,sold,revenue")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("SRD-100,SRD-100,Serundeng Lengkuas 100 g,20000,")),
+        "{csv}"
+    );
+    assert!(
+        rows.iter().all(|r| r.to_lowercase().contains("serundeng")),
+        "{csv}"
+    );
+
+    // The SKU in any case, and the marketplace's product id, name the same product.
+    let recommend = |product: &str| {
+        laris(&config, &data)
+            .args(["recommend", "--shop", "lengkuas", "--json", "--product", product])
+            .output()
+            .unwrap()
+    };
+    for name in ["srd-100", "SRD-100"] {
+        let out = recommend(name);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["product"]["id"], "SRD-100", "{name}");
+    }
+    let out = recommend("SRD-1000");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown product \"SRD-1000\" in shop lengkuas; did you mean SRD-100"),
+        "{err}"
     );
 }

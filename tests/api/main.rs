@@ -9,6 +9,7 @@ mod cli;
 mod feedback;
 mod foundation;
 mod hostile;
+mod install;
 mod isolation;
 mod limits;
 mod loyalty;

@@ -115,7 +115,29 @@ async fn srd_100_gets_serundeng_neighbours_its_premium_upgrade_and_a_tepung_bund
         .expect("the fixed offer");
     assert_eq!(fixed["price"], 55000, "2 × 20.000 + 15.000");
     assert_eq!(fixed["bundle_price"], 40000, "the tepung is free");
+    assert_eq!(fixed["items"][0]["quantity"], 2);
+    assert_eq!(fixed["items"][1]["free"], true);
     assert!(v["loyalty"].is_object() || v["loyalty"].is_null());
+
+    // The shopper sees how many of each the offer holds, and the cart button carries it.
+    let html = app
+        .get("/v1/shops/lengkuas/fragments/bundle?product=SRD-100")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<span class="laris-qty">2×</span> Serundeng"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="laris-qty">1× gratis</span> Tepung"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-laris-add="SRD-100,TPG-100" data-laris-quantities="2,1""#),
+        "{html}"
+    );
     app.stop().await;
 }
 
@@ -329,5 +351,32 @@ async fn a_signed_in_customer_gets_a_for_you_list_and_an_anonymous_visitor_none(
         .get_json("/v1/shops/lengkuas/fragments?product=SRD-100&slots=for_you")
         .await;
     assert_eq!(f["fragments"]["for_you"], "");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn products_are_found_by_sku_or_marketplace_id_and_unknown_ones_get_suggestions() {
+    let app = spawn_app().await;
+    let by_id = app
+        .get_json("/v1/shops/lengkuas/recommendations?product=TPG-250P")
+        .await;
+    // The demo recording's marketplace product id of TPG-250P, and its SKU in lower case.
+    for alias in ["15001006", "tpg-250p"] {
+        let v = app
+            .get_json(&format!("/v1/shops/lengkuas/recommendations?product={alias}"))
+            .await;
+        assert_eq!(v["product"]["id"], "TPG-250P", "{alias}");
+        assert_eq!(v["similar"], by_id["similar"], "{alias}");
+    }
+    let resp = app
+        .get("/v1/shops/lengkuas/recommendations?product=TPG-250")
+        .await;
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("unknown product \"TPG-250\" in shop lengkuas; did you mean TPG-250P"),
+        "{error}"
+    );
     app.stop().await;
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::admin::analytics::{best_sellers, BestSeller};
 use crate::admin::views::queries::{PageError, ProductQuery};
@@ -20,7 +20,7 @@ use crate::store::{ShopStore, Store};
 pub const BEST_SELLERS_LISTED: usize = 10;
 
 /// One catalogue row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductRow {
     pub id: String,
     pub name: String,

@@ -88,7 +88,11 @@ pub(super) fn fixed_offers(
                         (true, Lang::En) => format!("{q}× free"),
                         (false, _) => format!("{q}×"),
                     };
-                    item(p, 1.0, note)
+                    Item {
+                        quantity: Some(*q),
+                        free: *free,
+                        ..item(p, 1.0, note)
+                    }
                 })
                 .collect(),
             price,

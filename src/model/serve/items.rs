@@ -27,6 +27,12 @@ pub struct Item {
     /// `upgrade`, `repurchase` or `pin`; empty for the viewed product and fixed offers.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub source: String,
+    /// Fixed offers only: how many of it the offer holds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub quantity: Option<u32>,
+    /// Fixed offers only: given free with the offer.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub free: bool,
 }
 
 /// A product as an item of the answer, its score rounded to three decimals.
@@ -42,6 +48,8 @@ pub(super) fn item(p: &Product, score: f32, reason: String) -> Item {
         discounted_price: None,
         discount_pct: None,
         source: String::new(),
+        quantity: None,
+        free: false,
     }
 }
 

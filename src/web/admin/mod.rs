@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod install;
 pub mod login;
 pub mod pages;
 

@@ -40,6 +40,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(products(state.clone()))
         .unify()
+        .or(products_csv(state.clone()))
+        .unify()
         .or(product(state.clone()))
         .unify()
         .or(customers(state.clone()))
@@ -55,6 +57,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(performance(state.clone()))
         .unify()
         .or(sync_page(state.clone()))
+        .unify()
+        .or(install(state.clone()))
         .unify()
         .or(sync_now(state.clone()))
         .unify()
@@ -419,6 +423,32 @@ fn customers(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
+/// GET /admin/shops/{shop}/products.csv — the catalogue with units sold and revenue.
+fn products_csv(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "products.csv")
+        .and(warp::get())
+        .and(viewer(state))
+        .and_then(|raw: String, v: Viewer| async move {
+            let (session, shop) = match open(&v, &raw) {
+                Ok(x) => x,
+                Err(resp) => return Ok::<_, Rejection>(*resp),
+            };
+            let result = page_data(&v.state, shop, move |store, shop, _| {
+                let page = data::products(store, shop)?;
+                let mut out = Vec::new();
+                crate::admin::csv::products_csv(&page.products, &mut out)
+                    .map_err(|e| PageError::Internal(e.to_string()))?;
+                String::from_utf8(out).map_err(|e| PageError::Internal(e.to_string()))
+            })
+            .await;
+            Ok(match result {
+                Ok(body) => csv(&format!("{}-products.csv", shop.id), body),
+                Err(e) => failed(&v.state, session, shop, e),
+            })
+        })
+        .boxed()
+}
+
 /// GET /admin/shops/{shop}/customers.csv[?segment=NAME&tier=NAME] — customers with tier,
 /// segment and RFM scores (names included: the owner's own export).
 fn customers_csv(state: AppState) -> BoxedFilter<(Response,)> {
@@ -612,6 +642,34 @@ fn sync_page(state: AppState) -> BoxedFilter<(Response,)> {
                 },
             )
         })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/install[?check=URL] — "Pasang widget": the snippet, the
+/// origins, a check of a shop page and a preview of each slot.
+fn install(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "install")
+        .and(warp::get())
+        .and(query())
+        .and(warp::header::optional::<String>("host"))
+        .and(viewer(state))
+        .and_then(
+            |raw: String, q: Query, host: Option<String>, v: Viewer| async move {
+                let (session, shop) = match open(&v, &raw) {
+                    Ok(x) => x,
+                    Err(resp) => return Ok::<_, Rejection>(*resp),
+                };
+                let page = crate::web::admin::install::install_page(
+                    &v.state,
+                    shop,
+                    q.get("check").map(String::as_str),
+                    host.as_deref(),
+                )
+                .await;
+                let spec = Spec::new("install", "admin/install.html", "Pasang widget");
+                Ok(render(&v.state, session, shop, spec, &page, Extras::default()))
+            },
+        )
         .boxed()
 }
 
