@@ -532,3 +532,52 @@ fn a_random_small_shop_is_answered_from_prepared_bytes_as_rendered_afresh() {
         })
         .unwrap();
 }
+
+/// `laris_http_responses_total{class="…"}` as `/metrics` shows it now.
+async fn answers_of_class(app: &TestApp, class: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(crate::helpers::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("laris_http_responses_total{{class=\"{class}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn prepared_answers_are_counted_in_metrics() {
+    let app = spawn_app().await;
+    let path = "/v1/shops/lengkuas/fragments?slots=similar,bundle&product=SRD-100";
+    let etag = app.get(path).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (ok, not_modified) = (
+        answers_of_class(&app, "2xx").await,
+        answers_of_class(&app, "3xx").await,
+    );
+    for _ in 0..5 {
+        assert_eq!(app.get(path).await.status(), 200);
+    }
+    let r = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // Other tests in this process count too: at least these.
+    assert!(answers_of_class(&app, "2xx").await >= ok + 5);
+    assert!(answers_of_class(&app, "3xx").await > not_modified);
+    app.stop().await;
+}
