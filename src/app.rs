@@ -262,6 +262,9 @@ impl Application {
             store.clone(),
             models.clone(),
         ));
+        let prepared = Arc::new(web::prepared::cache::PreparedAnswers::with_capacity(
+            settings.server.prepared_cache_bytes,
+        ));
         let state = AppState {
             sync,
             settings,
@@ -276,7 +279,7 @@ impl Application {
             event_log,
             feedback_limiter: Arc::new(web::feedback::limiter()),
             overviews: Default::default(),
-            prepared: Default::default(),
+            prepared,
         };
         Ok(Application {
             listener,
@@ -316,9 +319,13 @@ impl Application {
             shutdown.await;
             let _ = stop_tx.send(true);
         };
+        // The widget's fragment answers, from prepared bytes ahead of the route table.
+        let shortcut: Arc<dyn crate::server::Shortcut> =
+            Arc::new(web::prepared::hot::PreparedShortcut(self.state.clone()));
         let server = crate::server::serve(
             self.listener,
             web::routes(self.state),
+            Some(shortcut),
             limits,
             stopping(stop.clone()),
         );

@@ -72,6 +72,9 @@ pub struct ServerSettings {
     pub shop_events_per_second: u32,
     /// Events kept per shop at most; beyond it the oldest are pruned.
     pub max_events_per_shop: usize,
+    /// Bytes the widget's prepared answers (`web::prepared`) may take, compressed
+    /// variants included: `[server] prepared_cache_mib` (default 64) times 2^20.
+    pub prepared_cache_bytes: u64,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: limits::TrustedProxies,
     /// Where customers reach this service: the base of every absolute link it builds
@@ -772,6 +775,22 @@ free = [{ product = "TPG-100" }]
             let msg = load(text, &[]).unwrap_err().to_string();
             assert!(msg.contains(key) && msg.contains("use "), "{msg}");
         }
+    }
+
+    #[test]
+    fn the_prepared_cache_size_has_a_default_a_bound_and_an_env_override() {
+        assert_eq!(load("", &[]).unwrap().server.prepared_cache_bytes, 64 << 20);
+        let s = load("[server]\nprepared_cache_mib = 8\n", &[]).unwrap();
+        assert_eq!(s.server.prepared_cache_bytes, 8 << 20);
+        let s = load("", &[("LARIS_SERVER_PREPARED_CACHE_MIB", "256")]).unwrap();
+        assert_eq!(s.server.prepared_cache_bytes, 256 << 20);
+        let msg = load("[server]\nprepared_cache_mib = 0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("server.prepared_cache_mib") && msg.contains('0') && msg.contains("use 1 to"),
+            "{msg}"
+        );
     }
 
     #[test]

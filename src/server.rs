@@ -8,6 +8,10 @@
 //! to make room; only when every connection is busy does a newcomer get a `503` with
 //! `Retry-After`. A flood of idle connections therefore cannot keep `/healthz` from
 //! answering, and file descriptors stay below the process's limit.
+//!
+//! A [`Shortcut`] may answer a request before the routes see it: the widget's prepared
+//! answers (`web::prepared::hot`) are sent from bytes kept ready, without warp's per-request
+//! routing, its request span and log lines, or a copy of the request's headers.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -23,9 +27,19 @@ use bytes::Bytes;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
+use warp::http::{HeaderMap, Method, Uri};
+use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use crate::config::limits::Limits;
+
+/// Answers some requests ahead of the routes, from what it reads of the request line and
+/// headers alone (no body, no peer address). `Some` is sent as it is; `None` hands the
+/// request on to the routes unchanged, so a shortcut declines whatever it is unsure of.
+/// A shortcut counts and logs what it answers itself.
+pub trait Shortcut: Send + Sync + 'static {
+    fn answer(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Response>;
+}
 
 /// The TCP peer of a request, as the routes see it (see [`peer`]).
 #[derive(Debug, Clone, Copy)]
@@ -82,10 +96,11 @@ pub fn fit_connections(wanted: usize) -> usize {
 }
 
 /// Serves `routes` on `listener` until `shutdown` resolves, then lets requests in flight
-/// finish for at most `limits.shutdown_grace`.
+/// finish for at most `limits.shutdown_grace`. `shortcut`, when given, is asked first.
 pub async fn serve<F, R>(
     listener: tokio::net::TcpListener,
     routes: F,
+    shortcut: Option<Arc<dyn Shortcut>>,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) where
@@ -124,7 +139,10 @@ pub async fn serve<F, R>(
         let routes = routes.clone();
         let limits = limits.clone();
         let stop = stop_rx.clone();
-        tokio::spawn(serve_connection(stream, addr, routes, limits, conn, stop));
+        let shortcut = shortcut.clone();
+        tokio::spawn(serve_connection(
+            stream, addr, routes, shortcut, limits, conn, stop,
+        ));
     }
     drop(listener);
     let _ = stop_tx.send(true);
@@ -146,6 +164,7 @@ async fn serve_connection<F, R>(
     stream: tokio::net::TcpStream,
     addr: SocketAddr,
     routes: F,
+    shortcut: Option<Arc<dyn Shortcut>>,
     limits: Limits,
     conn: Conn,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -157,13 +176,24 @@ async fn serve_connection<F, R>(
     let state = conn.state.clone();
     let body_timeout = limits.body_timeout;
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        let mut svc = warp::service(routes.clone());
         let busy = BusyGuard::new(state.clone());
-        let mut req = req.map(|body| TimeoutBody::new(body, body_timeout));
-        req.extensions_mut().insert(Peer(addr));
-        let answer = tower_service::Service::call(&mut svc, req);
+        let short = shortcut
+            .as_deref()
+            .and_then(|s| s.answer(req.method(), req.uri(), req.headers()));
+        let answer = match short {
+            Some(resp) => Err(resp),
+            None => {
+                let mut svc = warp::service(routes.clone());
+                let mut req = req.map(|body| TimeoutBody::new(body, body_timeout));
+                req.extensions_mut().insert(Peer(addr));
+                Ok(tower_service::Service::call(&mut svc, req))
+            }
+        };
         async move {
-            let resp = answer.await;
+            let resp = match answer {
+                Err(short) => Ok(short),
+                Ok(routed) => routed.await,
+            };
             drop(busy);
             resp
         }

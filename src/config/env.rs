@@ -21,6 +21,7 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
             "event_retention_days",
             "shop_events_per_second",
             "max_events_per_shop",
+            "prepared_cache_mib",
             "trusted_proxies",
         ],
     ),
@@ -63,6 +64,7 @@ const INTEGER_KEYS: &[&str] = &[
     "event_retention_days",
     "shop_events_per_second",
     "max_events_per_shop",
+    "prepared_cache_mib",
 ];
 
 fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {

@@ -32,6 +32,7 @@ struct RawServer {
     event_retention_days: u64,
     shop_events_per_second: u64,
     max_events_per_shop: u64,
+    prepared_cache_mib: u64,
     public_url: Option<String>,
     trusted_proxies: Vec<String>,
 }
@@ -51,6 +52,7 @@ impl Default for RawServer {
             event_retention_days: 180,
             shop_events_per_second: 500,
             max_events_per_shop: 5_000_000,
+            prepared_cache_mib: 64,
             public_url: None,
             trusted_proxies: Vec::new(),
         }
@@ -340,6 +342,13 @@ impl RawSettings {
                     1_000_000_000,
                     "(the default is 5000000)",
                 )? as usize,
+                prepared_cache_bytes: bounded(
+                    "server.prepared_cache_mib",
+                    self.server.prepared_cache_mib,
+                    1,
+                    1 << 20,
+                    "MiB (the default is 64)",
+                )? << 20,
                 public_url: server_public_url,
                 trusted_proxies,
             },

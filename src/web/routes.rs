@@ -12,7 +12,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::web::errors::{internal, raw_query, rejection_answer, request_facts, RequestFacts};
 use crate::web::state::AppState;
 use crate::web::{
-    admin, cors, demo, encoding, events, feedback, fragments, metrics, openapi, operations, prepared, public,
+    admin, cors, demo, encoding, events, feedback, fragments, metrics, openapi, operations, public,
     recommendations, sync, widget,
 };
 
@@ -67,14 +67,13 @@ fn accepts(encoding: &'static str) -> impl Filter<Extract = (), Error = Rejectio
         .untuple_one()
 }
 
-/// Every route, answered with brotli or gzip when the client accepts it; HEAD as GET. The
-/// widget's fragment answers come first from the prepared answers (`web::prepared::hot`),
-/// which hand anything unusual on to the route table.
+/// Every route, answered with brotli or gzip when the client accepts it; HEAD as GET; each
+/// request logged (`warp::trace`, at `info`). The widget's fragment answers are mostly
+/// answered before this table, by the server's shortcut (`web::prepared::hot`), which hands
+/// anything unusual on to it.
 pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    let get = compressed(state.clone());
-    prepared::hot::answers(state)
-        .or(head_as_get(get.clone()))
-        .unify()
+    let get = compressed(state);
+    head_as_get(get.clone())
         .or(get)
         .unify()
         .with(warp::trace::request())

@@ -329,3 +329,255 @@ fn any_widget_query_is_answered_as_the_route_table_answers_it() {
         .unwrap();
     rt.block_on(app.stop());
 }
+
+/// A synthetic product: price, product line (`LINES`), in stock, with a picture.
+type SynProduct = (i64, usize, bool, bool);
+/// A synthetic paid order: customer, lines of (product, quantity), days ago.
+type SynOrder = (usize, Vec<(usize, u32)>, i64);
+
+/// A small random shop: products and paid orders.
+#[derive(Debug, Clone)]
+struct SyntheticShop {
+    products: Vec<SynProduct>,
+    orders: Vec<SynOrder>,
+}
+
+const LINES: [&str; 3] = ["Sambal", "Keripik", "Bumbu"];
+
+fn synthetic_shop() -> impl Strategy<Value = SyntheticShop> {
+    let product = (
+        (1i64..400).prop_map(|k| k * 2_500),
+        0..LINES.len(),
+        proptest::bool::weighted(0.85),
+        any::<bool>(),
+    );
+    (2usize..7, proptest::collection::vec(product, 7)).prop_flat_map(|(n, products)| {
+        let products: Vec<_> = products.into_iter().take(n).collect();
+        let line = (0..n, 1u32..4);
+        let order = (0usize..5, proptest::collection::vec(line, 1..4), 1i64..200);
+        proptest::collection::vec(order, 1..14).prop_map(move |orders| SyntheticShop {
+            products: products.clone(),
+            orders,
+        })
+    })
+}
+
+/// The synthetic shop's config: one shop, `sintetis`, with no seed.
+fn synthetic_settings() -> laris::config::Settings {
+    let text = format!(
+        r#"
+[admin]
+token = "{token}"
+[[shops]]
+id = "sintetis"
+name = "Toko Sintetis"
+allowed_origins = ["*"]
+customer_secret = "{SECRET}"
+"#,
+        token = crate::helpers::TOKEN
+    );
+    laris::config::Settings::from_toml(&text, std::path::Path::new("test.toml"), &[]).unwrap()
+}
+
+/// Writes `spec` into the shop's store (buyers' names are personal data: the answers must
+/// never show them) and returns the product ids and customer ids.
+fn store_synthetic(app: &TestApp, spec: &SyntheticShop) -> (Vec<String>, Vec<String>) {
+    use laris::domain::{CustomerId, OrderStatus, ProductId, Rupiah};
+    use laris::records::{Order, OrderLine, Product, ProductStatus};
+    let shop = ShopId::parse("sintetis").unwrap();
+    let now = chrono::Utc::now();
+    let mut batch = laris::store::ImportBatch::new(&shop);
+    let mut products = Vec::new();
+    for (i, &(price, line, in_stock, picture)) in spec.products.iter().enumerate() {
+        let p = Product {
+            id: ProductId::parse(&format!("SYN-{i}")).unwrap(),
+            marketplace_id: None,
+            name: format!("{} Rasa {i}", LINES[line]),
+            sku: None,
+            price: Rupiah(price),
+            stock: Some(if in_stock { 10 } else { 0 }),
+            status: ProductStatus::Active,
+            category: vec!["Makanan".into(), LINES[line].into()],
+            weight_grams: Some(100),
+            pack: None,
+            attributes: Default::default(),
+            description: String::new(),
+            image: picture.then(|| format!("/demo/images/syn-{i}.svg")),
+            url: Some(format!("https://toko.example/p/SYN-{i}")),
+            sold_count: None,
+            updated_at: now,
+        };
+        products.push(p.clone());
+        batch.upsert_product(p);
+    }
+    let mut customers = std::collections::BTreeSet::new();
+    for (n, (customer, lines, days)) in spec.orders.iter().enumerate() {
+        let at = now - chrono::Duration::days(*days);
+        let lines: Vec<OrderLine> = lines
+            .iter()
+            .map(|&(i, quantity)| OrderLine {
+                product: Some(products[i].id.clone()),
+                marketplace_product_id: None,
+                sku: None,
+                name: products[i].name.clone(),
+                quantity,
+                unit_price: products[i].price,
+            })
+            .collect();
+        let total = lines.iter().map(|l| l.total().0).sum();
+        customers.insert(format!("pelanggan-{customer}"));
+        batch.upsert_order(Order {
+            invoice: format!("INV/SYN/{n}"),
+            marketplace_id: None,
+            customer: CustomerId(format!("pelanggan-{customer}")),
+            buyer_name: Some(format!("Pembeli Rahasia {customer}")),
+            status: OrderStatus(700),
+            created_at: at,
+            paid_at: at,
+            updated_at: at,
+            lines,
+            products_total: Rupiah(total),
+            shipping: Rupiah(0),
+        });
+    }
+    app.store.apply(batch).unwrap();
+    let ids = products.iter().map(|p| p.id.to_string()).collect();
+    (ids, customers.into_iter().collect())
+}
+
+/// A random small shop, rebuilt: every product × slot × language × customer (each with
+/// their tier, and anonymous) is answered from prepared bytes exactly as the route table
+/// renders it afresh, and no buyer's name or id reaches an answer.
+#[test]
+fn a_random_small_shop_is_answered_from_prepared_bytes_as_rendered_afresh() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 6,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&synthetic_shop(), |spec| {
+            rt.block_on(async {
+                let app = spawn_app_with(synthetic_settings()).await;
+                let (products, customers) = store_synthetic(&app, &spec);
+                let r = app
+                    .admin_post("/admin/api/shops/sintetis/rebuild", serde_json::json!({}))
+                    .await;
+                prop_assert!(r.status().is_success(), "rebuild: {}", r.status());
+                let exp = chrono::Utc::now().timestamp() + 3600;
+                let shop = ShopId::parse("sintetis").unwrap();
+                let tiers: BTreeMap<String, String> = app
+                    .store
+                    .customers(&shop)
+                    .unwrap()
+                    .into_iter()
+                    .filter_map(|c| Some((c.id.0.clone(), c.tier?)))
+                    .collect();
+                prop_assert_eq!(tiers.len(), customers.len(), "every buyer has a tier");
+                // Anonymous, then each buyer with the tier their loyalty part must name.
+                let mut whos = vec![(String::new(), None)];
+                whos.extend(customers.iter().map(|c| {
+                    let token = laris::loyalty::token::make(c, SECRET.as_bytes(), exp);
+                    (format!("&customer={token}"), tiers.get(c))
+                }));
+                let mut answered = 0;
+                for product in &products {
+                    for lang in ["id", "en"] {
+                        for (who, tier) in &whos {
+                            if let Some(tier) = tier {
+                                let path = format!(
+                                    "/v1/shops/sintetis/fragments/loyalty?product={product}&lang={lang}{who}"
+                                );
+                                let body = String::from_utf8(get(&app, &path).await.body).unwrap();
+                                prop_assert!(
+                                    body.contains(&format!("<strong>{tier}</strong>")),
+                                    "{}: {}",
+                                    path,
+                                    body
+                                );
+                            }
+                            let q = format!("product={product}&lang={lang}{who}");
+                            for path in [
+                                format!(
+                                    "/v1/shops/sintetis/fragments?slots=similar,upsell,bundle,loyalty&{q}"
+                                ),
+                                format!("/v1/shops/sintetis/fragments?{q}"),
+                                format!("/v1/shops/sintetis/fragments/similar?{q}"),
+                                format!("/v1/shops/sintetis/fragments/upsell?{q}"),
+                                format!("/v1/shops/sintetis/fragments/bundle?{q}"),
+                                format!("/v1/shops/sintetis/fragments/loyalty?{q}"),
+                            ] {
+                                let made = get(&app, &fresh(&path)).await;
+                                let kept = get(&app, &path).await;
+                                prop_assert_eq!(&kept, &made, "{}", path);
+                                prop_assert_eq!(&get(&app, &path).await, &made, "{} (kept)", path);
+                                if made.status == 200 {
+                                    answered += 1;
+                                }
+                                let body = String::from_utf8_lossy(&kept.body);
+                                prop_assert!(
+                                    !body.contains("Pembeli Rahasia") && !body.contains("pelanggan-"),
+                                    "personal data in {}: {}",
+                                    path,
+                                    body
+                                );
+                            }
+                        }
+                    }
+                }
+                prop_assert_eq!(app.prepared.usage().0, answered, "one kept per answer");
+                app.stop().await;
+                Ok(())
+            })
+        })
+        .unwrap();
+}
+
+/// `laris_http_responses_total{class="…"}` as `/metrics` shows it now.
+async fn answers_of_class(app: &TestApp, class: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(crate::helpers::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("laris_http_responses_total{{class=\"{class}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn prepared_answers_are_counted_in_metrics() {
+    let app = spawn_app().await;
+    let path = "/v1/shops/lengkuas/fragments?slots=similar,bundle&product=SRD-100";
+    let etag = app.get(path).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (ok, not_modified) = (
+        answers_of_class(&app, "2xx").await,
+        answers_of_class(&app, "3xx").await,
+    );
+    for _ in 0..5 {
+        assert_eq!(app.get(path).await.status(), 200);
+    }
+    let r = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // Other tests in this process count too: at least these.
+    assert!(answers_of_class(&app, "2xx").await >= ok + 5);
+    assert!(answers_of_class(&app, "3xx").await > not_modified);
+    app.stop().await;
+}

@@ -13,7 +13,8 @@ use warp::http::header::{HeaderValue, InvalidHeaderValue};
 
 use crate::web::encoding::Encoding;
 
-/// The cache's size: bodies, their compressed variants (estimated when kept) and keys.
+/// The cache's default size (`[server] prepared_cache_mib = 64`): bodies, their compressed
+/// variants (estimated when kept) and keys.
 pub const CACHE_BYTES: u64 = 64 << 20;
 
 /// A typical answer's weight, for the cache's first sizing only.
@@ -160,8 +161,9 @@ impl Weighter<Key, Arc<Prepared>> for Weight {
     }
 }
 
-/// Prepared answers, at most [`CACHE_BYTES`] of them (least recently and least often used
-/// go first). Lookups take a shard's read lock only, never a lock a model swap holds.
+/// Prepared answers, at most the bytes it was made with ([`CACHE_BYTES`] by default; the
+/// service uses `[server] prepared_cache_mib`), least recently and least often used first
+/// out. Lookups take a shard's read lock only, never a lock a model swap holds.
 pub struct PreparedAnswers {
     cache: Cache<Key, Arc<Prepared>, Weight>,
 }

@@ -1,45 +1,41 @@
-//! The widget's hot path: a filter ahead of the route table ([`answers`]) that answers
-//! GET and HEAD of `/v1/shops/{shop}/fragments[/{slot}]` from the prepared answers, with
-//! every header the normal route sends (ETag and `304`, `Cache-Control`, CORS, `Vary`,
-//! `Content-Encoding`), and counts the answer in `/metrics`.
+//! The widget's hot path: a [`Shortcut`] the server asks before the route table
+//! ([`PreparedShortcut`]), answering GET and HEAD of `/v1/shops/{shop}/fragments[/{slot}]`
+//! from the prepared answers with every header the route table sends (ETag and `304`,
+//! `Cache-Control`, CORS, `Vary`, `Content-Encoding`); HEAD is the GET answer, whose body
+//! hyper leaves out. It counts each answer in `/metrics` and logs it at `debug` (the route
+//! table logs each request at `info`: two lines, and a span, cost more than the answer).
 //!
-//! It declines (a `404` rejection, so the route table answers instead) anything it does not
-//! know to be the same: a parameter other than `product`, `slots`, `lang`, `limit`, `cart`
-//! and `customer`, or one given twice; an invalid customer token; a header that is not
-//! text; an escaped path; the slots that are made per request; any error.
+//! It declines (the route table answers instead) anything it does not know to be the
+//! same: a parameter other than `product`, `slots`, `lang`, `limit`, `cart` and `customer`,
+//! or one given twice; an invalid customer token; a header that is not text; an escaped
+//! path; the slots that are made per request; any error.
 
-use warp::filters::path::FullPath;
 use warp::http::header::{self, HeaderMap, HeaderValue};
-use warp::http::Method;
+use warp::http::{Method, Uri};
 use warp::reply::Response;
-use warp::{Filter, Rejection};
 
 use crate::config::ShopSettings;
 use crate::domain::CustomerId;
+use crate::server::Shortcut;
 use crate::web::encoding::Encoding;
-use crate::web::errors::raw_query;
 use crate::web::fragments::{finish, headed, not_modified};
 use crate::web::links::public_url;
 use crate::web::metrics::count_answer;
 use crate::web::prepared::cache::KeyRef;
 use crate::web::prepared::render::{prepare, Ask};
 use crate::web::public::customer_from_token;
-use crate::web::state::{with_state, AppState};
+use crate::web::state::AppState;
 
-/// GET and HEAD of the fragment paths, answered from the prepared answers; everything else
-/// rejected with `404` for the route table behind.
-pub fn answers(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::method()
-        .and(warp::path::full())
-        .and(raw_query())
-        .and(warp::header::headers_cloned())
-        .and(with_state(state))
-        .and_then(
-            |method: Method, path: FullPath, query: Option<String>, headers: HeaderMap, state: AppState| {
-                let answer = answer(&state, &method, path.as_str(), query.as_deref(), &headers);
-                std::future::ready(answer.ok_or_else(warp::reject::not_found))
-            },
-        )
+/// The prepared answers as the server's [`Shortcut`]: fragment answers from the cache (made
+/// and kept on a miss), everything else handed on to the route table.
+pub struct PreparedShortcut(pub AppState);
+
+impl Shortcut for PreparedShortcut {
+    fn answer(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+        let resp = answer(&self.0, method, uri.path(), uri.query(), headers)?;
+        tracing::debug!(%method, path = uri.path(), status = resp.status().as_u16(), "prepared answer");
+        Some(resp)
+    }
 }
 
 /// The shop and slot a fragment path names: `(shop, None)` for the batched path,

@@ -2,15 +2,16 @@
 //! kept ready as bytes, so that a product page asked for again is answered without a
 //! model lookup, a template render or a compression.
 //!
-//! - [`cache`]: the bounded cache of whole answers (about 64 MiB, counted in bytes), each
+//! - [`cache`]: the bounded cache of whole answers (`[server] prepared_cache_mib`, 64 MiB
+//!   unless set; counted in bytes), each
 //!   with its ETag and its gzip and brotli bodies, compressed once, on first demand. It is
 //!   keyed on the models' generation (`model::rebuild::Models::generation`), so a rebuild
 //!   never serves an answer of the model it replaced.
 //! - [`render`]: what an answer not kept yet is made from: the very functions the normal
 //!   routes answer with (`web::fragments`), templates and per-shop overrides included.
-//! - [`hot`]: the filter ahead of the route table that answers from the cache, and hands
-//!   anything unusual (other parameters, an invalid customer token, the feedback slot, an
-//!   error) on to the normal routes.
+//! - [`hot`]: the server's shortcut (`server::Shortcut`), asked before the route table, that
+//!   answers from the cache, and hands anything unusual (other parameters, an invalid
+//!   customer token, the feedback slot, an error) on to the normal routes.
 //!
 //! Answers are prepared when first asked for, not all at rebuild: at 100,000 products, four
 //! slots and two languages the whole set would not fit the memory bound; the cache keeps the
