@@ -295,11 +295,22 @@ impl Service {
     }
 }
 
-/// `laris status --json` must work on the store a kill left behind.
+/// `laris status --json` must work on the store a kill left behind. A kill before the store
+/// was made leaves none: then status must say so (and make none), which is `Value::Null`.
 fn status_after_kill(config: &Path, data: &Path, dir: &Path) -> Result<Value, String> {
     let mut cmd = laris(config, data);
     cmd.args(["status", "--json"]);
-    let out = run_ok(cmd, "status", dir).map_err(|e| format!("`laris status` after a kill: {e}"))?;
+    let out = match run_ok(cmd, "status", dir) {
+        Err(e) if e.contains("no store at") => {
+            if data.join("store").join("conf").exists() {
+                return Err(format!(
+                    "`laris status` after a kill found no store in a made one: {e}"
+                ));
+            }
+            return Ok(Value::Null);
+        }
+        other => other.map_err(|e| format!("`laris status` after a kill: {e}"))?,
+    };
     serde_json::from_str(&out)
         .map_err(|e| format!("`laris status --json` after a kill printed no JSON ({e}): {out}"))
 }
