@@ -127,7 +127,9 @@ pub struct Rupiah(pub i64);
 impl Rupiah {
     /// Parses the ways shops write prices: `20000`, `20.000`, `Rp20.000`, `Rp 1.250.000`,
     /// `20.000,00` (Indonesian: `.` groups thousands, `,` starts the cents, which must be zero
-    /// since rupiah have no sub-unit in practice). A plain `20000.00` is accepted too.
+    /// since rupiah have no sub-unit in practice). A plain `20000.00` is accepted too, and
+    /// the currency before or after the amount in any case: `IDR 12.000`, `380000 IDR`,
+    /// `rp20.000`, `20.000 Rp`.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let err = || DomainError::Rupiah(raw.to_string());
         let mut s = raw.trim();
@@ -135,10 +137,20 @@ impl Rupiah {
         if negative {
             s = s[1..].trim_start();
         }
-        if let Some(rest) = s.strip_prefix("Rp").or_else(|| s.strip_prefix("RP")) {
-            s = rest.trim_start().trim_start_matches('.').trim_start();
-        } else if let Some(rest) = s.strip_prefix("IDR") {
-            s = rest.trim_start();
+        let starts = |s: &str, word: &str| s.get(..word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word));
+        let ends = |s: &str, word: &str| {
+            s.len() >= word.len()
+                && s.get(s.len() - word.len()..)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        };
+        if starts(s, "idr") {
+            s = s[3..].trim_start();
+        } else if starts(s, "rp") {
+            s = s[2..].trim_start().trim_start_matches('.').trim_start();
+        } else if ends(s, "idr") {
+            s = s[..s.len() - 3].trim_end();
+        } else if ends(s, "rp") {
+            s = s[..s.len() - 2].trim_end();
         }
         if s.is_empty() {
             return Err(err());
@@ -415,6 +427,11 @@ mod tests {
             ("20000.00", 20000),
             ("0", 0),
             ("IDR 12.000", 12000),
+            ("380000 IDR", 380_000),
+            ("380.000 idr", 380_000),
+            ("rp20.000", 20000),
+            ("20.000 Rp", 20000),
+            ("Idr 5.000", 5000),
         ] {
             assert_eq!(Rupiah::parse(raw), Ok(Rupiah(want)), "parsing {raw:?}");
         }
@@ -432,6 +449,9 @@ mod tests {
             "20,000.5",
             "12a",
             "--5",
+            "IDR",
+            "idr 5 idr",
+            "Rp 20.000 IDR",
         ] {
             let err = Rupiah::parse(raw).unwrap_err();
             assert!(

@@ -161,8 +161,9 @@ fn order_from_rows(
         FeedError::invalid(
             PAID_AT,
             format!(
-                "{}: column {PAID_AT}: {paid_text:?} is not a date and time: write DD-MM-YYYY HH:mm:ss ({})",
+                "{}: column {PAID_AT}: {paid_text:?} {}: write DD-MM-YYYY HH:mm:ss ({})",
                 origin(name, paid_row),
+                date_problem(&paid_text),
                 WIB.label
             ),
         )
@@ -175,12 +176,13 @@ fn order_from_rows(
                 FeedError::invalid(
                     FINISHED_DATE,
                     format!(
-                    "{}: columns {FINISHED_DATE} + {FINISHED_TIME}: {date:?} {:?} is not a date and time: \
+                        "{}: columns {FINISHED_DATE} + {FINISHED_TIME}: {date:?} {:?} {}: \
                      write DD-MM-YYYY and HH:mm:ss ({})",
-                    origin(name, row),
-                    time.unwrap_or_default(),
-                    WIB.label
-                ),
+                        origin(name, row),
+                        time.unwrap_or_default(),
+                        date_problem(&date),
+                        WIB.label
+                    ),
                 )
             })?)
         }
@@ -314,6 +316,38 @@ fn wib_datetime(text: &str) -> Option<DateTime<Utc>> {
     .and_then(from_wib)
 }
 
+/// Why a date cell is not a date, for the error: a day or month the calendar does not have
+/// (`31-09-2026`: September has 30 days), or else not in a form the exports use.
+fn date_problem(text: &str) -> String {
+    let day_part = text.split_whitespace().next().unwrap_or("");
+    let numbers: Vec<u32> = day_part.split('-').filter_map(|n| n.parse().ok()).collect();
+    let (day, month, year) = match numbers[..] {
+        [d, m, y] if day_part.split('-').next().is_some_and(|f| f.len() <= 2) => (d, m, y),
+        [y, m, d] if y > 31 => (d, m, y),
+        _ => return "is not a date and time".to_string(),
+    };
+    if !(1..=12).contains(&month) {
+        return format!("has month {month}, and a year has 12");
+    }
+    let first = NaiveDate::from_ymd_opt(year as i32, month, 1);
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year as i32 + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year as i32, month + 1, 1)
+    };
+    match (first, next) {
+        (Some(first), Some(next)) => {
+            let days = (next - first).num_days();
+            if day == 0 || i64::from(day) > days {
+                format!("is not a day of the calendar: {month:02}-{year} has {days} days")
+            } else {
+                "is not a date and time".to_string()
+            }
+        }
+        _ => "is not a date and time".to_string(),
+    }
+}
+
 /// `Tanggal Pesanan Selesai` (`DD-MM-YYYY`, or an XLSX date printed with a time) plus
 /// `Waktu Pesanan Selesai` (`HH:mm[:ss]`); without a time cell, the date cell's own time or
 /// midnight.
@@ -444,6 +478,25 @@ mod tests {
             Some(utc("2026-11-01T20:00:00Z"))
         );
         assert_eq!(wib_datetime("02/11/2026"), None);
+        assert_eq!(wib_datetime("31-09-2026 10:15"), None);
+        assert_eq!(
+            date_problem("31-09-2026 10:15"),
+            "is not a day of the calendar: 09-2026 has 30 days"
+        );
+        assert_eq!(
+            date_problem("29-02-2026"),
+            "is not a day of the calendar: 02-2026 has 28 days"
+        );
+        assert_eq!(
+            date_problem("2026-02-30 10:00:00"),
+            "is not a day of the calendar: 02-2026 has 28 days"
+        );
+        assert_eq!(
+            date_problem("12-13-2026 10:15"),
+            "has month 13, and a year has 12"
+        );
+        assert_eq!(date_problem("02/11/2026"), "is not a date and time");
+        assert_eq!(date_problem("02-11-2026 25:00"), "is not a date and time");
 
         let rows = table(&[
             "Nomor Invoice|Tanggal Pembayaran|Nama Produk|Jumlah Produk|Harga Jual (IDR)|ID Pembeli|\
