@@ -17,7 +17,9 @@
 //! - *new customers*: customers whose first purchase ever falls in the bucket;
 //! - *returning customers*: customers who bought in the bucket and had first bought in an
 //!   earlier one. A customer counts once per bucket, so new + returning is the number of
-//!   distinct buyers. The totals apply the same rule to the whole range.
+//!   distinct buyers. In the totals, new customers first bought in the range and returning
+//!   ones bought in it after an earlier purchase (before or in the range), so a bucket's
+//!   returning customer is never missing from the total.
 //!
 //! # Attribution of orders to recommendation clicks
 //!
@@ -148,6 +150,9 @@ pub struct Bucket {
     pub average_order_value: Rupiah,
     pub new_customers: u64,
     pub returning_customers: u64,
+    /// The shop's data ends inside this bucket (its latest order is before the bucket's
+    /// last day): a period still running, not comparable with whole ones.
+    pub partial: bool,
 }
 
 impl Bucket {
@@ -161,6 +166,7 @@ impl Bucket {
             average_order_value: Rupiah(0),
             new_customers: 0,
             returning_customers: 0,
+            partial: false,
         }
     }
 }
@@ -203,6 +209,7 @@ pub fn overview(
 
     // First purchase ever, from all orders and not only the range: it decides new vs returning.
     let mut first_purchase: HashMap<&CustomerId, NaiveDate> = HashMap::new();
+    let data_end = orders.iter().map(|o| local_date(o.paid_at, offset_seconds)).max();
     for o in orders.iter().filter(|o| o.is_purchase()) {
         let day = local_date(o.paid_at, offset_seconds);
         first_purchase
@@ -223,7 +230,8 @@ pub fn overview(
 
     let mut buyers: Vec<HashSet<&CustomerId>> = vec![HashSet::new(); buckets.len()];
     let mut totals = Bucket::empty(from, "total".to_string());
-    let mut range_buyers: HashSet<&CustomerId> = HashSet::new();
+    // Each buyer's latest purchase day in the range.
+    let mut range_buyers: HashMap<&CustomerId, NaiveDate> = HashMap::new();
     for o in orders {
         let day = local_date(o.paid_at, offset_seconds);
         if day < from || day > to || buckets.is_empty() {
@@ -239,7 +247,8 @@ pub fn overview(
             totals.paid_orders += 1;
             totals.revenue = Rupiah(totals.revenue.0.saturating_add(o.products_total.0));
             buyers[i].insert(&o.customer);
-            range_buyers.insert(&o.customer);
+            let latest = range_buyers.entry(&o.customer).or_insert(day);
+            *latest = (*latest).max(day);
         }
     }
 
@@ -250,9 +259,18 @@ pub fn overview(
     for (b, set) in buckets.iter_mut().zip(&buyers) {
         b.average_order_value = average(b.revenue, b.paid_orders);
         (b.new_customers, b.returning_customers) = split(set, b.start);
+        let last_day = period.next_start(b.start).and_then(|n| n.pred_opt());
+        b.partial = matches!((data_end, last_day), (Some(end), Some(last)) if end >= b.start && end < last);
     }
     totals.average_order_value = average(totals.revenue, totals.paid_orders);
-    (totals.new_customers, totals.returning_customers) = split(&range_buyers, from);
+    // New: first purchase in the range. Returning: a purchase in the range after an earlier
+    // one, so every bucket's returning customer is one here too; a customer new in the
+    // range who came back counts in both.
+    totals.new_customers = range_buyers.keys().filter(|c| first_purchase[*c] >= from).count() as u64;
+    totals.returning_customers = range_buyers
+        .iter()
+        .filter(|(c, latest)| **latest > first_purchase[*c])
+        .count() as u64;
 
     Overview {
         period,
@@ -264,7 +282,8 @@ pub fn overview(
 }
 
 /// The range a dashboard opens on: the last 30 days, 12 weeks or 12 months ending at the
-/// local date of the latest order. `None` without orders.
+/// local date of the latest order, but not before the bucket of the first order (no empty
+/// leading periods for a young shop). `None` without orders.
 pub fn default_range(
     orders: &[Order],
     period: Period,
@@ -274,12 +293,19 @@ pub fn default_range(
         .iter()
         .map(|o| local_date(o.paid_at, offset_seconds))
         .max()?;
+    let first = orders
+        .iter()
+        .map(|o| local_date(o.paid_at, offset_seconds))
+        .min()?;
     let from = match period {
         Period::Day => last.checked_sub_signed(Duration::days(29)),
         Period::Week => period.bucket_start(last).checked_sub_signed(Duration::weeks(11)),
         Period::Month => period.bucket_start(last).checked_sub_months(Months::new(11)),
     };
-    Some((from.unwrap_or(NaiveDate::MIN), last))
+    Some((
+        from.unwrap_or(NaiveDate::MIN).max(period.bucket_start(first)),
+        last,
+    ))
 }
 
 /// The clicked-item key of an order line: its product id, else its SKU.
@@ -821,7 +847,8 @@ mod tests {
                 ("2026-11-02", 2, 2, 60_000, 30_000, 1, 1),
             ]
         );
-        assert_eq!(row(&o.totals), ("total", 6, 5, 240_000, 48_000, 3, 0));
+        // Both days' returning customers bought before, so the total counts them too.
+        assert_eq!(row(&o.totals), ("total", 6, 5, 240_000, 48_000, 3, 2));
         // In UTC the order paid at 18:00Z on 31 October stays in October.
         let utc = overview(&sales(), Period::Day, date("2026-10-31"), date("2026-10-31"), 0);
         assert_eq!(rows(&utc), vec![("2026-10-31", 2, 2, 130_000, 65_000, 1, 1)]);
@@ -909,20 +936,45 @@ mod tests {
     }
 
     #[test]
-    fn the_default_range_ends_at_the_latest_order_in_local_time() {
+    fn the_default_range_ends_at_the_latest_order_and_starts_no_earlier_than_the_first() {
         let orders = sales();
+        // The shop's orders run from 30 October to 2 November (local): no empty leading
+        // days, weeks or months.
         assert_eq!(
             default_range(&orders, Period::Day, WIB),
-            Some((date("2026-10-04"), date("2026-11-02")))
+            Some((date("2026-10-30"), date("2026-11-02")))
         );
         assert_eq!(
             default_range(&orders, Period::Week, WIB),
-            Some((date("2026-08-17"), date("2026-11-02")))
+            Some((date("2026-10-26"), date("2026-11-02")))
         );
         assert_eq!(
             default_range(&orders, Period::Month, WIB),
+            Some((date("2026-10-01"), date("2026-11-02")))
+        );
+        // A long history is cut to 30 days, 12 weeks, 12 months.
+        let mut long = orders.clone();
+        long[0].paid_at = DateTime::parse_from_rfc3339("2024-01-15T03:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            default_range(&long, Period::Day, WIB),
+            Some((date("2026-10-04"), date("2026-11-02")))
+        );
+        assert_eq!(
+            default_range(&long, Period::Month, WIB),
             Some((date("2025-12-01"), date("2026-11-02")))
         );
+        // The month of the latest order is still running on 2 November: marked partial.
+        let months = overview(
+            &orders,
+            Period::Month,
+            date("2026-10-01"),
+            date("2026-11-02"),
+            WIB,
+        );
+        let partial: Vec<bool> = months.buckets.iter().map(|b| b.partial).collect();
+        assert_eq!(partial, vec![false, true]);
         assert_eq!(default_range(&[], Period::Day, WIB), None);
         let o = overview(&orders, Period::Week, date("2026-08-17"), date("2026-11-02"), WIB);
         assert_eq!(o.buckets.len(), 12);
