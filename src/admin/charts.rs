@@ -335,6 +335,18 @@ pub fn histogram_chart(title: &str, histogram: &Histogram) -> String {
     svg
 }
 
+/// An axis or bar value in hundredths of a percent as a percentage with no more decimals
+/// than it has: `0%`, `0.01%`, `1.5%`, `12%` (so the ticks of an all-zero chart still differ).
+pub fn basis_points_as_percent(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let v = v.unsigned_abs();
+    match (v % 100, v % 10) {
+        (0, _) => format!("{sign}{}%", v / 100),
+        (_, 0) => format!("{sign}{}.{}%", v / 100, (v % 100) / 10),
+        _ => format!("{sign}{}.{:02}%", v / 100, v % 100),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +368,18 @@ mod tests {
             .filter(|n| n.has_tag_name("title"))
             .map(|n| n.text().unwrap_or("").to_string())
             .collect()
+    }
+
+    #[test]
+    fn percentages_keep_only_the_decimals_they_have() {
+        let shown: Vec<String> = [0, 1, 2, 3, 150, 1200, 1234, -50]
+            .into_iter()
+            .map(basis_points_as_percent)
+            .collect();
+        assert_eq!(
+            shown,
+            ["0%", "0.01%", "0.02%", "0.03%", "1.5%", "12%", "12.34%", "-0.5%"]
+        );
     }
 
     #[test]

@@ -117,6 +117,9 @@ pub struct TiersPage {
     pub never_demote: bool,
     pub tiers: Vec<TierRow>,
     pub sse: f64,
+    /// The SSE for people: how far, typically, a customer's spend lies from their tier's
+    /// centre (the root of the mean squared distance), in rupiah.
+    pub typical_distance: Rupiah,
     pub silhouette: f64,
     /// Customers placed on the ladder.
     pub customers: usize,
@@ -160,6 +163,10 @@ pub fn tiers(shop: &ShopSettings, model: Option<&ShopModel>) -> Result<TiersPage
         never_demote: shop.loyalty.never_demote,
         tiers,
         sse: loyalty.stats.sse,
+        typical_distance: Rupiah(match loyalty.standings.len() {
+            0 => 0,
+            n => (loyalty.stats.sse / n as f64).sqrt().round() as i64,
+        }),
         silhouette: loyalty.stats.silhouette,
         customers: loyalty.standings.len(),
         histogram: spend_histogram(&spends, HISTOGRAM_BINS, &tier_boundaries(&loyalty.ladder)),

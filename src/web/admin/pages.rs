@@ -587,7 +587,7 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
                                 .iter()
                                 .map(|s| (s.slot.clone(), (s.ctr * 10_000.0).round() as i64))
                                 .collect::<Vec<_>>(),
-                            |v| format!("{:.1}%", v as f64 / 100.0),
+                            crate::admin::charts::basis_points_as_percent,
                         ),
                     )],
                     ..Default::default()
