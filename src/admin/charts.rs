@@ -53,14 +53,19 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A long label cut in the middle, keeping its start and its end (product names of one
+/// series share their start and differ at the end: `Figure Wataten! - Hana Merah`).
 fn truncate(label: &str) -> String {
-    if label.chars().count() <= MAX_LABEL_CHARS {
-        label.to_string()
-    } else {
-        let mut cut: String = label.chars().take(MAX_LABEL_CHARS - 1).collect();
-        cut.push('…');
-        cut
+    let chars: Vec<char> = label.chars().collect();
+    if chars.len() <= MAX_LABEL_CHARS {
+        return label.to_string();
     }
+    let head = (MAX_LABEL_CHARS - 1) / 3;
+    let tail = MAX_LABEL_CHARS - 1 - head;
+    let mut cut: String = chars[..head].iter().collect();
+    cut.push('…');
+    cut.extend(&chars[chars.len() - tail..]);
+    cut
 }
 
 /// The opening of every chart: the root element, its accessible name and the visible title.
@@ -128,8 +133,22 @@ fn y_axis(svg: &mut String, scale: Scale, format: &dyn Fn(i64) -> String) {
             WIDTH - RIGHT,
             LEFT - 6.0,
             y + 4.0,
-            escape(&format(v))
+            fitted(&format(v), LEFT - 8.0)
         );
+    }
+}
+
+/// A tick label's text, with `textLength` squeezing it into `room` pixels when it is wider
+/// (`Rp100.000.000` beside the axis), so that no character is cut off.
+fn fitted(text: &str, room: f64) -> String {
+    let width = text.chars().count() as f64 * CHAR_W;
+    if width <= room {
+        escape(text)
+    } else {
+        format!(
+            "<tspan textLength=\"{room:.0}\" lengthAdjust=\"spacingAndGlyphs\">{}</tspan>",
+            escape(text)
+        )
     }
 }
 
@@ -368,6 +387,20 @@ mod tests {
             .filter(|n| n.has_tag_name("title"))
             .map(|n| n.text().unwrap_or("").to_string())
             .collect()
+    }
+
+    #[test]
+    fn long_labels_keep_their_start_and_end_and_wide_ticks_are_squeezed_not_cut() {
+        assert_eq!(
+            truncate("Figure Wataten! - Hana Shirosaki Merah"),
+            "Figur…rosaki Merah"
+        );
+        assert_eq!(truncate("Serundeng 100 g"), "Serundeng 100 g");
+        assert_eq!(fitted("Rp20.000", 80.0), "Rp20.000");
+        assert_eq!(
+            fitted("Rp100.000.000", 80.0),
+            "<tspan textLength=\"80\" lengthAdjust=\"spacingAndGlyphs\">Rp100.000.000</tspan>"
+        );
     }
 
     #[test]
