@@ -1444,7 +1444,7 @@ fn october_revenue_in_the_demo_recording() -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_owner_signs_in_through_the_form_and_sees_octobers_revenue_and_the_charts_on_the_overview() {
+async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_fits_a_desktop_and_a_phone() {
     let settings = Settings::from_toml(&admin_config_text(), Path::new("browser-admin.toml"), &[])
         .expect("the browser admin config is valid");
     let data_dir = tempfile::tempdir().unwrap();
@@ -1553,6 +1553,64 @@ async fn the_owner_signs_in_through_the_form_and_sees_octobers_revenue_and_the_c
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(&out, &bytes).unwrap();
     assert!(std::fs::metadata(&out).unwrap().len() > 0);
+
+    // Every page at a desktop's width and at a phone's (390 px): nothing wider than the
+    // window, so the page never scrolls sideways (a wide table scrolls inside itself); a
+    // screenshot of each into target/screenshots/.
+    let customer = laris
+        .store
+        .customers(&laris::domain::ShopId::parse("lengkuas").unwrap())
+        .unwrap()[0]
+        .id
+        .0
+        .clone();
+    let pages = [
+        ("overview", String::new()),
+        ("products", "/products".to_string()),
+        ("product", "/products/SRD-100".to_string()),
+        ("customers", "/customers".to_string()),
+        ("customer", format!("/customers/{customer}")),
+        ("tiers", "/tiers".to_string()),
+        ("bundles", "/bundles".to_string()),
+        ("performance", "/performance".to_string()),
+        ("sync", "/sync".to_string()),
+        ("feedback", "/feedback".to_string()),
+        ("install", "/install".to_string()),
+    ];
+    let shots = repo().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for width in [1280, 390] {
+        b.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": 900})),
+        )
+        .await
+        .expect("the window resizes");
+        for (name, path) in &pages {
+            b.goto(&laris.url(&format!("/admin/shops/lengkuas{path}"))).await;
+            let seen = b
+                .wait_for(
+                    &format!("the {name} page"),
+                    "return document.readyState === 'complete' && document.querySelector('main h1') \
+                     ? {inner: window.innerWidth, scroll: document.documentElement.scrollWidth, \
+                        h1: document.querySelector('main h1').textContent} : null",
+                )
+                .await;
+            assert!(
+                seen["scroll"].as_f64().unwrap() <= seen["inner"].as_f64().unwrap(),
+                "{name} at {width} px scrolls sideways: {seen}"
+            );
+            let png = b
+                .command(reqwest::Method::GET, "/screenshot", None)
+                .await
+                .expect("a screenshot");
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(png.as_str().unwrap())
+                .unwrap();
+            std::fs::write(shots.join(format!("admin-{name}-{width}.png")), &bytes).unwrap();
+        }
+    }
     b.quit().await;
     drop(laris);
 }
