@@ -40,6 +40,34 @@ pub fn products_csv(rows: &[crate::admin::views::ProductRow], out: &mut dyn Writ
     Ok(())
 }
 
+/// Feedback messages as CSV: id, time in the shop's zone, status, message, contact, page and
+/// product (personal data: the owner's own export).
+pub fn feedback_csv(
+    rows: &[crate::records::Feedback],
+    offset: chrono::FixedOffset,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["id", "at", "status", "message", "contact", "page", "product"])?;
+    for f in rows {
+        w.write_record([
+            f.id.to_string(),
+            f.at.with_timezone(&offset)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            serde_json::to_value(f.status)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            f.message.clone(),
+            f.contact.clone().unwrap_or_default(),
+            f.page.clone().unwrap_or_default(),
+            f.product.clone().unwrap_or_default(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// Customers as CSV: one row each, money in whole rupiah, times in RFC 3339 in the shop's
 /// zone (`offset`), to the second.
 pub fn customers_csv(

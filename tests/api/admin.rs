@@ -341,6 +341,27 @@ async fn forms_and_cookie_api_calls_need_the_sessions_csrf_token_and_bearer_call
         FeedbackStatus::Answered
     );
 
+    // The owner's CSV has the message whole, with its contact.
+    let csv = client()
+        .get(format!("{}/admin/shops/lengkuas/feedback.csv", app.base))
+        .header("cookie", &me.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("lengkuas-feedback.csv"));
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("id,at,status,message,contact,page,product\n")
+            && text.contains(&format!(
+                "\n{id},{},answered,Kemasannya bocor <b>sedikit</b>,0812-0000-0000,/demo?product=SRD-100,SRD-100\n",
+                message.at.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap()).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+            )),
+        "{text}"
+    );
+
     // The page shows the message escaped, with its contact and new status.
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/feedback").await;
     let r = row(&page, &format!("data-feedback=\"{id}\""));

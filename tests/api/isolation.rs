@@ -69,6 +69,9 @@ async fn a_shop_user_reaches_nothing_of_another_shop_by_any_admin_route() {
         "/admin/shops/lengkuas/performance".to_string(),
         "/admin/shops/lengkuas/sync".to_string(),
         "/admin/shops/lengkuas/feedback".to_string(),
+        "/admin/shops/lengkuas/feedback.csv".to_string(),
+        "/admin/shops/lengkuas/products.csv".to_string(),
+        "/admin/shops/lengkuas/install".to_string(),
     ]);
     for path in &gets {
         let resp = client()

@@ -48,6 +48,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(customers_csv(state.clone()))
         .unify()
+        .or(feedback_csv(state.clone()))
+        .unify()
         .or(customer(state.clone()))
         .unify()
         .or(tiers(state.clone()))
@@ -423,59 +425,80 @@ fn customers(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// GET /admin/shops/{shop}/products.csv — the catalogue with units sold and revenue.
-fn products_csv(state: AppState) -> BoxedFilter<(Response,)> {
-    warp::path!("admin" / "shops" / String / "products.csv")
+/// A CSV file computed by `make` from the store for one shop, with the page's query:
+/// `/admin/shops/{shop}/{name}.csv`, an attachment named `{shop}-{name}.csv`.
+type MakeCsv = fn(&Store, &ShopSettings, &Query, &mut Vec<u8>) -> Result<(), PageError>;
+
+fn csv_file(state: AppState, name: &'static str, make: MakeCsv) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / String)
+        .and_then(move |raw: String, file: String| async move {
+            if file == format!("{name}.csv") {
+                Ok(raw)
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
         .and(warp::get())
+        .and(query())
         .and(viewer(state))
-        .and_then(|raw: String, v: Viewer| async move {
+        .and_then(move |raw: String, q: Query, v: Viewer| async move {
             let (session, shop) = match open(&v, &raw) {
                 Ok(x) => x,
                 Err(resp) => return Ok::<_, Rejection>(*resp),
             };
             let result = page_data(&v.state, shop, move |store, shop, _| {
-                let page = data::products(store, shop)?;
                 let mut out = Vec::new();
-                crate::admin::csv::products_csv(&page.products, &mut out)
-                    .map_err(|e| PageError::Internal(e.to_string()))?;
+                make(store, shop, &q, &mut out)?;
                 String::from_utf8(out).map_err(|e| PageError::Internal(e.to_string()))
             })
             .await;
             Ok(match result {
-                Ok(body) => csv(&format!("{}-products.csv", shop.id), body),
+                Ok(body) => csv(&format!("{}-{name}.csv", shop.id), body),
                 Err(e) => failed(&v.state, session, shop, e),
             })
         })
         .boxed()
 }
 
+fn written(result: anyhow::Result<()>) -> Result<(), PageError> {
+    result.map_err(|e| PageError::Internal(e.to_string()))
+}
+
+/// GET /admin/shops/{shop}/products.csv — the catalogue with units sold and revenue.
+fn products_csv(state: AppState) -> BoxedFilter<(Response,)> {
+    csv_file(state, "products", |store, shop, _, out| {
+        written(crate::admin::csv::products_csv(
+            &data::products(store, shop)?.products,
+            out,
+        ))
+    })
+}
+
 /// GET /admin/shops/{shop}/customers.csv[?segment=NAME&tier=NAME] — customers with tier,
 /// segment and RFM scores (names included: the owner's own export).
 fn customers_csv(state: AppState) -> BoxedFilter<(Response,)> {
-    warp::path!("admin" / "shops" / String / "customers.csv")
-        .and(warp::get())
-        .and(query())
-        .and(viewer(state))
-        .and_then(|raw: String, q: Query, v: Viewer| async move {
-            let (session, shop) = match open(&v, &raw) {
-                Ok(x) => x,
-                Err(resp) => return Ok::<_, Rejection>(*resp),
-            };
-            let result = page_data(&v.state, shop, move |store, shop, _| {
-                let rows = data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?)?;
-                let mut out = Vec::new();
-                let refs: Vec<&crate::records::Customer> = rows.iter().collect();
-                crate::admin::csv::customers_csv(&refs, shop.timezone.offset(), &mut out)
-                    .map_err(|e| PageError::Internal(e.to_string()))?;
-                String::from_utf8(out).map_err(|e| PageError::Internal(e.to_string()))
-            })
-            .await;
-            Ok(match result {
-                Ok(body) => csv(&format!("{}-customers.csv", shop.id), body),
-                Err(e) => failed(&v.state, session, shop, e),
-            })
-        })
-        .boxed()
+    csv_file(state, "customers", |store, shop, q, out| {
+        let rows = data::customers(store, shop, &data::CustomerQuery::parse(q, shop)?)?;
+        let refs: Vec<&crate::records::Customer> = rows.iter().collect();
+        written(crate::admin::csv::customers_csv(
+            &refs,
+            shop.timezone.offset(),
+            out,
+        ))
+    })
+}
+
+/// GET /admin/shops/{shop}/feedback.csv — every message with its contact (the owner's own
+/// export), newest first.
+fn feedback_csv(state: AppState) -> BoxedFilter<(Response,)> {
+    csv_file(state, "feedback", |store, shop, _, out| {
+        let page = data::feedback(store, shop)?;
+        written(crate::admin::csv::feedback_csv(
+            &page.messages,
+            shop.timezone.offset(),
+            out,
+        ))
+    })
 }
 
 /// GET /admin/shops/{shop}/customers/{id} — one customer's orders and tier history.
