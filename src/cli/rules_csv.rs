@@ -38,11 +38,24 @@ fn push_u(buf: &mut Vec<u8>, x: impl itoa::Integer) {
     buf.extend_from_slice(itoa::Buffer::new().format(x).as_bytes());
 }
 
-/// The labels of `items`, sorted, joined with `|`. `order` is scratch space.
-fn push_labels(buf: &mut Vec<u8>, items: &[Item], labels: &[String], order: &mut Vec<u32>) {
+/// Each label's place among the labels sorted (labels are distinct, so no two share one):
+/// sorting an itemset's items by it sorts them by label without comparing strings per row.
+fn label_ranks(labels: &[String]) -> Vec<u32> {
+    let mut by_label: Vec<u32> = (0..labels.len() as u32).collect();
+    by_label.sort_unstable_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
+    let mut ranks = vec![0; labels.len()];
+    for (rank, &item) in by_label.iter().enumerate() {
+        ranks[item as usize] = rank as u32;
+    }
+    ranks
+}
+
+/// The labels of `items`, sorted, joined with `|`. `ranks` is [`label_ranks`] of `labels`;
+/// `order` is scratch space.
+fn push_labels(buf: &mut Vec<u8>, items: &[Item], labels: &[String], ranks: &[u32], order: &mut Vec<u32>) {
     order.clear();
     order.extend_from_slice(items);
-    order.sort_unstable_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
+    order.sort_unstable_by_key(|&i| ranks[i as usize]);
     for (k, &i) in order.iter().enumerate() {
         if k > 0 {
             buf.push(b'|');
@@ -69,9 +82,10 @@ pub(super) fn write_rules(rules: &[Rule], labels: &[String], out: &mut dyn Write
     }
     let mut buf = Vec::with_capacity(CHUNK + 4096);
     buf.extend_from_slice(b"lhs,rhs,count,support,confidence,lift\n");
+    let ranks = label_ranks(labels);
     let mut order = Vec::new();
     for r in rules {
-        push_labels(&mut buf, &r.antecedent, labels, &mut order);
+        push_labels(&mut buf, &r.antecedent, labels, &ranks, &mut order);
         buf.push(b',');
         buf.extend_from_slice(labels[r.consequent as usize].as_bytes());
         buf.push(b',');
@@ -95,9 +109,10 @@ pub(super) fn write_itemsets(sets: &[Itemset], labels: &[String], out: &mut dyn 
     }
     let mut buf = Vec::with_capacity(CHUNK + 4096);
     buf.extend_from_slice(b"itemset,size,count,support\n");
+    let ranks = label_ranks(labels);
     let mut order = Vec::new();
     for s in sets {
-        push_labels(&mut buf, &s.items, labels, &mut order);
+        push_labels(&mut buf, &s.items, labels, &ranks, &mut order);
         buf.push(b',');
         push_u(&mut buf, s.items.len());
         buf.push(b',');
@@ -113,18 +128,19 @@ pub(super) fn write_itemsets(sets: &[Itemset], labels: &[String], out: &mut dyn 
 }
 
 /// Sorted labels joined with `|`, owned: for the quoting path.
-fn joined(items: &[Item], labels: &[String]) -> String {
+fn joined(items: &[Item], labels: &[String], ranks: &[u32]) -> String {
     let mut buf = Vec::new();
-    push_labels(&mut buf, items, labels, &mut Vec::new());
+    push_labels(&mut buf, items, labels, ranks, &mut Vec::new());
     String::from_utf8(buf).expect("labels are strings")
 }
 
 fn write_rules_quoted(rules: &[Rule], labels: &[String], out: &mut dyn Write) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(["lhs", "rhs", "count", "support", "confidence", "lift"])?;
+    let ranks = label_ranks(labels);
     for r in rules {
         w.write_record([
-            joined(&r.antecedent, labels),
+            joined(&r.antecedent, labels, &ranks),
             labels[r.consequent as usize].clone(),
             r.count.to_string(),
             r.support.to_string(),
@@ -139,9 +155,10 @@ fn write_rules_quoted(rules: &[Rule], labels: &[String], out: &mut dyn Write) ->
 fn write_itemsets_quoted(sets: &[Itemset], labels: &[String], out: &mut dyn Write) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(["itemset", "size", "count", "support"])?;
+    let ranks = label_ranks(labels);
     for s in sets {
         w.write_record([
-            joined(&s.items, labels),
+            joined(&s.items, labels, &ranks),
             s.items.len().to_string(),
             s.count.to_string(),
             s.support.to_string(),

@@ -181,10 +181,14 @@ pub fn frequent_itemsets(transactions: &[Vec<Item>], min_support: f64, max_len: 
         n_transactions: n,
         rank_to_item: &rank_to_item,
         found: Vec::new(),
-        counts: vec![0; rank_to_item.len()],
-        path: Vec::new(),
+        scratch: Scratch {
+            counts: vec![0; rank_to_item.len()],
+            ..Scratch::default()
+        },
+        spare_trees: Vec::new(),
+        chain: Vec::new(),
     };
-    let mut found = if tree.single_path().is_some() {
+    let mut found = if tree.single_path(&mut Vec::new()) {
         let mut miner = miner();
         miner.mine(&tree, &mut Vec::new());
         miner.found
@@ -252,6 +256,16 @@ impl FpTree {
         }
     }
 
+    /// Empties the tree for reuse over ranks `0..n_ranks`, keeping its allocations.
+    fn reset(&mut self, n_ranks: usize) {
+        self.nodes.truncate(1);
+        self.nodes[0].first_child = NONE;
+        self.heads.clear();
+        self.heads.resize(n_ranks, NONE);
+        self.totals.clear();
+        self.totals.resize(n_ranks, 0);
+    }
+
     /// Adds a path of strictly ascending ranks with multiplicity `count`.
     fn insert(&mut self, ranks: &[u32], count: u32) {
         let mut current = 0usize;
@@ -302,51 +316,78 @@ impl FpTree {
         })
     }
 
-    /// The conditional tree of `rank`: the prefix paths of its nodes, each weighted by the
-    /// node's count, keeping only the ranks frequent among those paths. `None` if none is.
-    /// `counts` (at least `rank` long, all zero) and `path` are scratch space reused across
-    /// the recursion; `counts` is handed back all zero.
-    fn conditional(
-        &self,
-        rank: u32,
-        min_count: u32,
-        counts: &mut [u32],
-        path: &mut Vec<u32>,
-    ) -> Option<FpTree> {
+    /// Makes `out` the conditional tree of `rank`: the prefix paths of its nodes, each
+    /// weighted by the node's count, keeping only the ranks frequent among those paths.
+    /// Returns false (and leaves `out` as it was) if no rank is. Each prefix path is walked
+    /// up the tree once, counted and copied into `scratch` on the way; the tree is then built
+    /// from the copies. `scratch.counts` must be at least `rank` long and all zero; it is
+    /// handed back all zero.
+    fn conditional(&self, rank: u32, min_count: u32, scratch: &mut Scratch, out: &mut FpTree) -> bool {
+        let Scratch {
+            counts,
+            prefixes,
+            ends,
+            path,
+        } = scratch;
         let counts = &mut counts[..rank as usize];
+        prefixes.clear();
+        ends.clear();
         for node in self.nodes_of(rank) {
             for up in self.ancestors(node) {
                 counts[up as usize] += node.count;
+                prefixes.push(up);
+            }
+            ends.push((prefixes.len() as u32, node.count));
+        }
+        let any = counts.iter().any(|&c| c >= min_count);
+        if any {
+            out.reset(rank as usize);
+            let mut start = 0;
+            for &(end, count) in ends.iter() {
+                // Copied nearest first (descending ranks); the tree wants them ascending.
+                path.clear();
+                path.extend(
+                    prefixes[start..end as usize]
+                        .iter()
+                        .rev()
+                        .filter(|&&r| counts[r as usize] >= min_count),
+                );
+                out.insert(path, count);
+                start = end as usize;
             }
         }
-        let tree = counts.iter().any(|&c| c >= min_count).then(|| {
-            let mut tree = FpTree::new(rank as usize);
-            for node in self.nodes_of(rank) {
-                path.clear();
-                path.extend(self.ancestors(node).filter(|&r| counts[r as usize] >= min_count));
-                path.reverse();
-                tree.insert(path, node.count);
-            }
-            tree
-        });
         counts.fill(0);
-        tree
+        any
     }
 
-    /// The nodes below the root if they form one chain, root side first.
-    fn single_path(&self) -> Option<Vec<(u32, u32)>> {
-        let mut path = Vec::new();
+    /// Whether the nodes below the root form one chain; if so, `path` holds them
+    /// (rank, count), root side first.
+    fn single_path(&self, path: &mut Vec<(u32, u32)>) -> bool {
+        path.clear();
         let mut current = self.nodes[0].first_child;
         while current != NONE {
             let node = self.nodes[current as usize];
             if node.next_sibling != NONE {
-                return None;
+                return false;
             }
             path.push((node.rank, node.count));
             current = node.first_child;
         }
-        Some(path)
+        true
     }
+}
+
+/// Scratch space for [`FpTree::conditional`], reused across one miner's recursion.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// A count per rank, kept all zero between uses.
+    counts: Vec<u32>,
+    /// The prefix paths of one rank's nodes, one after another, each nearest node first.
+    prefixes: Vec<u32>,
+    /// Where each prefix path in `prefixes` ends, with its node's count.
+    ends: Vec<(u32, u32)>,
+    /// One prefix path's frequent ranks, ascending.
+    path: Vec<u32>,
 }
 
 /// Recursion state shared by every conditional tree of one mining run.
@@ -356,20 +397,27 @@ struct Miner<'a> {
     n_transactions: usize,
     rank_to_item: &'a [Item],
     found: Vec<Itemset>,
-    /// Scratch for [`FpTree::conditional`]: a count per rank, kept all zero between uses.
-    counts: Vec<u32>,
-    /// Scratch for [`FpTree::conditional`]: one prefix path.
-    path: Vec<u32>,
+    scratch: Scratch,
+    /// Conditional trees no longer in use, kept for their allocations: one per depth of
+    /// the recursion is all it ever holds.
+    spare_trees: Vec<FpTree>,
+    /// Scratch for [`FpTree::single_path`].
+    chain: Vec<(u32, u32)>,
 }
 
 impl Miner<'_> {
     /// Reports `suffix ∪ {x}` for every frequent rank `x` of `tree` (whose paths are the
     /// transactions containing `suffix`) and recurses into the conditional trees.
     fn mine(&mut self, tree: &FpTree, suffix: &mut Vec<u32>) {
-        if let Some(path) = tree.single_path() {
+        let mut chain = std::mem::take(&mut self.chain);
+        let single = tree.single_path(&mut chain);
+        if single {
             // Every combination of a chain's nodes is frequent, with the count of its
             // deepest node: no conditional trees needed.
-            self.combinations(&path, suffix);
+            self.combinations(&chain, suffix);
+        }
+        self.chain = chain;
+        if single {
             return;
         }
         for rank in (0..tree.heads.len() as u32).rev() {
@@ -387,11 +435,11 @@ impl Miner<'_> {
         suffix.push(rank);
         self.emit(suffix, count);
         if suffix.len() < self.max_len {
-            if let Some(conditional) =
-                tree.conditional(rank, self.min_count, &mut self.counts, &mut self.path)
-            {
+            let mut conditional = self.spare_trees.pop().unwrap_or_else(|| FpTree::new(0));
+            if tree.conditional(rank, self.min_count, &mut self.scratch, &mut conditional) {
                 self.mine(&conditional, suffix);
             }
+            self.spare_trees.push(conditional);
         }
         suffix.pop();
     }
@@ -473,7 +521,7 @@ pub fn association_rules(itemsets: &[Itemset], n_transactions: usize, t: &Mining
     // Each itemset's rules on their own, shared out among the cores; the sort below makes the
     // order the same as one thread's.
     let entries: Vec<(&Cow<'_, [Item]>, &u32)> = counts.iter().collect();
-    let mut rules: Vec<Rule> = entries
+    let parts: Vec<Vec<Rule>> = entries
         .par_iter()
         .with_min_len(256)
         .fold(
@@ -528,10 +576,9 @@ pub fn association_rules(itemsets: &[Itemset], n_transactions: usize, t: &Mining
             },
         )
         .map(|(rules, _)| rules)
-        .reduce(Vec::new, |mut a, mut b| {
-            a.append(&mut b);
-            a
-        });
+        .collect();
+    // One copy into a vector of the exact size, not a copy per pairwise merge.
+    let mut rules = parts.concat();
     rules.par_sort_unstable_by(rule_order);
     rules
 }
