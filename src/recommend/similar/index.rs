@@ -31,13 +31,14 @@ const PACK_START: u32 = PACK_FEATURES.start;
 /// Scale of the quantised `Card::max_value` (values are at most 1).
 pub(super) const MAX_VALUE_SCALE: f32 = 65535.0;
 
-/// What a candidate's bound needs to know about it, in 16 bytes: kept by slot and copied into
-/// every posting, so that most candidates are ruled out without a look at the product itself
-/// (a random memory access on a large catalogue).
+/// What a candidate's bound needs to know about it, in 16 bytes aligned to 4: kept by slot and
+/// copied into every posting, so that most candidates are ruled out without a look at the
+/// product itself (a random memory access on a large catalogue).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Card {
-    /// Which of the masked (most frequent) features the product has.
-    pub(super) mask: u64,
+    /// Which of the masked (most frequent) features the product has, as two halves (low
+    /// first) so that the card needs no 8-byte alignment and a posting packs into 20 bytes.
+    mask: [u32; 2],
     /// The largest value in each sparse block (category, attributes, name), rounded up to
     /// 1/65535. Category values are all equal within a vector; attribute values are too
     /// unless the product has numeric attributes.
@@ -48,10 +49,30 @@ pub(super) struct Card {
     pub(super) pack_unit: u8,
 }
 
-/// One entry of a postings list: a product that has the feature, its value, and its card.
+impl Card {
+    const EMPTY: Card = Card {
+        mask: [0; 2],
+        max_value: [0; 3],
+        profile: 0,
+        pack_unit: NO_PACK,
+    };
+
+    /// Which of the masked features the product has: bit `b` for the feature with bit `b`.
+    pub(super) fn mask(&self) -> u64 {
+        u64::from(self.mask[0]) | (u64::from(self.mask[1]) << 32)
+    }
+
+    fn set_bit(&mut self, bit: u8) {
+        self.mask[usize::from(bit / 32)] |= 1 << (bit % 32);
+    }
+}
+
+/// One entry of a postings list, 20 bytes: the value of the feature in a product that has it,
+/// and that product's card. The product's slot is in `Index::posting_slot`, at the same
+/// position: the walk reads it first, and reads the posting only for a product it has not met
+/// yet (for the current product), so already-met products cost 4 bytes of the stream, not 24.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Posting {
-    pub(super) slot: u32,
     pub(super) value: f32,
     pub(super) card: Card,
 }
@@ -136,12 +157,7 @@ impl Index {
         let mut cards = Vec::with_capacity(slots);
         let mut norms = vec![[0f32; 5]; slots];
         for (slot, norm) in norms.iter_mut().enumerate() {
-            let mut card = Card {
-                mask: 0,
-                max_value: [0; 3],
-                profile: 0,
-                pack_unit: NO_PACK,
-            };
+            let mut card = Card::EMPTY;
             let mut max_value = [0f32; 3];
             for &(f, x) in vector(slot) {
                 let b = block[f as usize] as usize;
@@ -151,7 +167,7 @@ impl Index {
                 } else if f >= DENSE_FEATURES {
                     max_value[b - SPARSE_BLOCK] = max_value[b - SPARSE_BLOCK].max(x);
                     if bit[f as usize] != NO_BIT {
-                        card.mask |= 1 << bit[f as usize];
+                        card.set_bit(bit[f as usize]);
                     }
                 }
             }
@@ -192,25 +208,15 @@ impl Index {
             posting_start.push(posting_start.last().copied().unwrap_or(0) + d);
         }
         let empty = Posting {
-            slot: 0,
             value: 0.0,
-            card: cards.first().copied().unwrap_or(Card {
-                mask: 0,
-                max_value: [0; 3],
-                profile: 0,
-                pack_unit: NO_PACK,
-            }),
+            card: Card::EMPTY,
         };
         let mut postings = vec![empty; posting_start.last().copied().unwrap_or(0) as usize];
         let mut posting_slot = vec![0u32; postings.len()];
         let mut fill = posting_start.clone();
         for (slot, &card) in cards.iter().enumerate() {
             for &(f, x) in vector(slot).iter().filter(|e| e.0 >= DENSE_FEATURES) {
-                postings[fill[f as usize] as usize] = Posting {
-                    slot: slot as u32,
-                    value: x,
-                    card,
-                };
+                postings[fill[f as usize] as usize] = Posting { value: x, card };
                 posting_slot[fill[f as usize] as usize] = slot as u32;
                 fill[f as usize] += 1;
             }
@@ -244,8 +250,18 @@ impl Index {
         &self.entries[self.vector_start[slot] as usize..self.vector_start[slot + 1] as usize]
     }
 
+    /// Where feature `f`'s list lies in `postings` and `posting_slot`.
+    pub(super) fn posting_range(&self, f: u32) -> std::ops::Range<usize> {
+        self.posting_start[f as usize] as usize..self.posting_start[f as usize + 1] as usize
+    }
+
     pub(super) fn postings(&self, f: u32) -> &[Posting] {
-        &self.postings[self.posting_start[f as usize] as usize..self.posting_start[f as usize + 1] as usize]
+        &self.postings[self.posting_range(f)]
+    }
+
+    /// The slots of feature `f`'s list, ascending.
+    pub(super) fn posting_slots(&self, f: u32) -> &[u32] {
+        &self.posting_slot[self.posting_range(f)]
     }
 
     /// The exact score of `slot` against the scattered product: the same products, summed in

@@ -36,9 +36,10 @@
 //!
 //! Every score that reaches a list is computed like [`SparseVec::dot`](super::features::SparseVec::dot) (the same products,
 //! summed in the same index order), so the two functions agree bit for bit, ties included;
-//! bounds are rounded up and keep a small slack against rounding. Products are processed on 2+
-//! threads (`std::thread::scope`, chunks of slots handed out from an atomic counter, so that
-//! neighbouring products, which walk the same lists, run on one thread one after the other).
+//! bounds are rounded up and keep a small slack against rounding. Products are processed on
+//! rayon's pool (`in_parallel`: a parallel iterator over the slots, one reusable `Scratch` per
+//! split of the range), so neighbouring slots — products of one category, which walk the same
+//! lists and share their cuts — mostly run on one thread one after the other.
 //!
 //! **Evidence.** A positive score is not always a reason to show a product as similar: in a
 //! shop whose products are all named `Produk N` and filed under one category, every pair
@@ -391,6 +392,33 @@ mod tests {
                     &similar_top_n_naive(&space, &products, 5),
                     &format!("{weights:?}, mask_bits {mask_bits}"),
                 );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 24,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// Any random tangled catalogue (gaps, uneven category depths, exact duplicates, so
+        /// ties), any list length and mask width: the pruned search gives brute force's lists
+        /// bit for bit — same neighbours, same order among equal scores, same scores.
+        #[test]
+        fn pruned_search_equals_brute_force_on_any_catalogue(
+            seed in proptest::prelude::any::<u64>(),
+            count in 2usize..160,
+            n in 1usize..16,
+            mask_bits in proptest::prop_oneof![proptest::strategy::Just(0usize), 1usize..8, proptest::strategy::Just(MASK_BITS)],
+        ) {
+            let products = tangled_catalogue(count, seed);
+            let space = build_features(&products, &FeatureWeights::default());
+            let naive = similar_top_n_naive(&space, &products, n);
+            let pruned = similar_top_n_with(&space, &products, n, mask_bits);
+            proptest::prop_assert_eq!(pruned.len(), naive.len());
+            for (p, (a, b)) in pruned.iter().zip(&naive).enumerate() {
+                proptest::prop_assert_eq!(a, b, "product {} differs", p);
             }
         }
     }

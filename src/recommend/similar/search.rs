@@ -104,10 +104,11 @@ impl Later {
         let unmasked =
             self.unmasked[0] * q_max[0] + (self.unmasked[1] * q_max[1] + self.unmasked[2] * q_max[2]);
         let bound = (known + dense) + unmasked;
-        if card.mask & (self.mask[0] | self.mask[1] | self.mask[2]) == 0 {
+        let mask = card.mask();
+        if mask & (self.mask[0] | self.mask[1] | self.mask[2]) == 0 {
             return bound;
         }
-        let shared = |b: usize| (card.mask & self.mask[b]).count_ones() as f32 * self.value[b] * q_max[b];
+        let shared = |b: usize| (mask & self.mask[b]).count_ones() as f32 * self.value[b] * q_max[b];
         bound + (shared(0) + (shared(1) + shared(2)))
     }
 }
@@ -156,9 +157,9 @@ impl Index {
                 && s.others.is_empty()
                 && self.extends_path(f, &s.categories)
             {
-                let list = self.postings(f);
+                let list = self.posting_slots(f);
                 s.categories
-                    .push((f, list[0].slot as usize..list[list.len() - 1].slot as usize + 1));
+                    .push((f, list[0] as usize..list[list.len() - 1] as usize + 1));
             } else {
                 // Including a category level that is not one run of slots nested in the level
                 // above (a segment named "A > B" next to a path A, B): searched like a word.
@@ -184,8 +185,8 @@ impl Index {
     /// Whether the products with category feature `f` are one run of slots within the run of
     /// the last level in `path` (so that the runs can be searched region by region).
     fn extends_path(&self, f: u32, path: &[(u32, Range<usize>)]) -> bool {
-        let list = self.postings(f);
-        let (first, last) = (list[0].slot as usize, list[list.len() - 1].slot as usize);
+        let list = self.posting_slots(f);
+        let (first, last) = (list[0] as usize, list[list.len() - 1] as usize);
         let one_run = last + 1 - first == list.len();
         one_run
             && path
@@ -294,11 +295,12 @@ impl Index {
             let list = s.to_walk.swap_remove(pick);
             let later = self.later(category_sum, s);
             let p_f = s.p_value[list.feature as usize];
-            let postings = self.postings(list.feature);
+            let (postings, slots) = (self.postings(list.feature), self.posting_slots(list.feature));
             let mut cut = top.cut();
             for run in &list.runs {
-                for posting in &postings[run.clone()] {
-                    let q = posting.slot as usize;
+                // The slots alone first: a product already met costs 4 bytes of the stream.
+                for (posting, &q) in postings[run.clone()].iter().zip(&slots[run.clone()]) {
+                    let q = q as usize;
                     if !s.first_sight(q) {
                         continue;
                     }
@@ -367,8 +369,7 @@ impl Index {
             }
             s.cuts_at[f as usize] = s.cuts.len() as u32;
             s.cut_features.push(f);
-            let range = self.posting_start[f as usize] as usize..self.posting_start[f as usize + 1] as usize;
-            let slots = &self.posting_slot[range];
+            let slots = self.posting_slots(f);
             let mut at = 0;
             for &boundary in &s.boundaries {
                 at += slots[at..].partition_point(|&slot| (slot as usize) < boundary);
