@@ -166,10 +166,11 @@ fn main() {
     );
     println!("steps (ms): {:?}", model.build_steps);
     let t = Instant::now();
-    let bytes = serde_json::to_vec(&model).unwrap();
+    // The encoding the store keeps (versioned postcard, `model::snapshot`).
+    let bytes = laris::model::snapshot::encode(&model);
     println!(
-        "snapshot encode: {:.2?}, {} MB",
+        "snapshot encode: {:.2?}, {:.1} MB",
         t.elapsed(),
-        bytes.len() / 1_000_000
+        bytes.len() as f64 / 1e6
     );
 }

@@ -16,7 +16,7 @@ use proptest::test_runner::Config;
 use serde_json::{json, Value};
 
 use laris::domain::{ProductId, Rupiah, ShopId};
-use laris::feeds::exports::{parse_orders, parse_products, read_rows};
+use laris::feeds::exports::{parse_orders, parse_products, read_rows, Rows};
 use laris::feeds::marketplace::{page_records, parse_order, parse_product};
 use laris::feeds::storefront::{parse_page, parse_sitemap};
 use laris::feeds::FeedError;
@@ -716,7 +716,7 @@ impl ProductSheet {
     }
 }
 
-fn check_products(sheet: &ProductSheet, rows: &[Vec<String>]) -> Result<(), TestCaseError> {
+fn check_products(sheet: &ProductSheet, rows: &Rows) -> Result<(), TestCaseError> {
     let file = parse_products(rows, "produk", fetched()).expect("the header is found");
     prop_assert_eq!(file.rows.len(), sheet.products.len());
     for (row, want) in file.rows.iter().zip(&sheet.products) {
@@ -924,6 +924,11 @@ proptest! {
     fn any_grid_of_cells_is_read_without_panic_and_each_refused_row_says_why(
         grid in prop::collection::vec(prop::collection::vec(cell(), 0..9), 0..12),
     ) {
+        let mut rows = Rows::new();
+        for row in &grid {
+            rows.push(row.iter().map(String::as_str), "x.csv").unwrap();
+        }
+        let grid = rows;
         for result in [
             parse_products(&grid, "x.csv", fetched()).map(|f| f.rows.into_iter().map(|r| r.parsed.err()).collect::<Vec<_>>()),
             parse_orders(&grid, "x.csv").map(|f| f.orders.into_iter().map(|r| r.parsed.err()).collect::<Vec<_>>()),

@@ -306,7 +306,13 @@ pub(super) fn import(
             .and_then(|m| m.modified())
             .map(chrono::DateTime::<chrono::Utc>::from)
             .unwrap_or_else(|_| chrono::Utc::now());
-        crate::sync::files::import_file(&mut importer, kind, &name, &bytes, modified)?;
+        // The rows hold the cells: the file's bytes can go before the records are made.
+        let rows = crate::feeds::exports::read_rows(&bytes, &name);
+        drop(bytes);
+        match rows {
+            Ok(rows) => crate::sync::files::import_rows(&mut importer, kind, &name, rows, modified)?,
+            Err(e) => importer.record_error(format!("{name}: {e}")),
+        }
     }
     let names: Vec<String> = products
         .iter()

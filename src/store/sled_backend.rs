@@ -97,6 +97,11 @@ struct GroupCommit {
     flushing: tokio::sync::Mutex<()>,
 }
 
+/// What sled keeps of the store's pages in memory. Its default, 1 GiB, let an import or
+/// a rebuild of a 150k-line shop keep every page it touched (over 50 MB, docs/performance.md);
+/// the service serves from its models, not from the store's pages.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 impl Store {
     /// Whether `dir` holds a store (one that [`Store::open`] would open rather than create).
     pub fn exists(dir: &Path) -> bool {
@@ -112,15 +117,19 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(in_dir)?;
         let path = dir.join("store");
         owner_only(dir).map_err(in_dir)?;
-        let db = sled::Config::new().path(&path).open().map_err(|e| match e {
-            sled::Error::Io(ref io)
-                if io.kind() == std::io::ErrorKind::WouldBlock
-                    || io.to_string().contains("could not acquire lock") =>
-            {
-                StoreError::Locked(dir.to_path_buf())
-            }
-            other => StoreError::backend(other),
-        })?;
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
+                    StoreError::Locked(dir.to_path_buf())
+                }
+                other => StoreError::backend(other),
+            })?;
         let records = db.open_tree("records").sled()?;
         let events = db.open_tree("events").sled()?;
         owner_only(&path).map_err(in_dir)?;

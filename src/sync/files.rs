@@ -107,51 +107,139 @@ pub fn import_file(
     bytes: &[u8],
     fetched_at: DateTime<Utc>,
 ) -> Result<(), ImportError> {
-    let rows = match exports::read_rows(bytes, name) {
-        Ok(rows) => rows,
-        Err(e) => {
-            importer.record_error(format!("{name}: {e}"));
-            return Ok(());
-        }
-    };
-    let records = match kind {
-        FileKind::Products => exports::parse_products(&rows, name, fetched_at).map(|file| {
-            file.rows
-                .into_iter()
-                .map(|row| match row.parsed {
-                    Ok(product) => Incoming::Product(product),
-                    Err(reason) => Incoming::Bad {
-                        kind: RecordKind::Product,
-                        origin: row.origin,
-                        raw: row.raw,
-                        reason,
-                    },
-                })
-                .collect::<Vec<_>>()
-        }),
-        FileKind::Orders => exports::parse_orders(&rows, name).map(|file| {
-            for w in file.warnings {
-                importer.warn(format!("{name}: {w}"));
-            }
-            file.orders
-                .into_iter()
-                .map(|row| match row.parsed {
-                    Ok(order) => Incoming::Order(order),
-                    Err(reason) => Incoming::Bad {
-                        kind: RecordKind::Order,
-                        origin: row.origin,
-                        raw: row.raw,
-                        reason,
-                    },
-                })
-                .collect()
-        }),
-    };
-    match records {
-        Ok(records) => importer.import_page(Page::new(name, records)),
+    match exports::read_rows(bytes, name) {
+        Ok(rows) => import_rows(importer, kind, name, rows, fetched_at),
         Err(e) => {
             importer.record_error(format!("{name}: {e}"));
             Ok(())
         }
+    }
+}
+
+/// [`import_file`] from the file's rows, so that a caller can let go of the file's bytes
+/// first. The rows are dropped once parsed; a sales report's orders are then written in
+/// batches ([`Importer::import_in_batches`]), a product list in one.
+pub fn import_rows(
+    importer: &mut Importer<'_>,
+    kind: FileKind,
+    name: &str,
+    rows: exports::Rows,
+    fetched_at: DateTime<Utc>,
+) -> Result<(), ImportError> {
+    match kind {
+        FileKind::Products => {
+            let file = exports::parse_products(&rows, name, fetched_at);
+            drop(rows);
+            match file {
+                Ok(file) => {
+                    let records = file
+                        .rows
+                        .into_iter()
+                        .map(|row| match row.parsed {
+                            Ok(product) => Incoming::Product(product),
+                            Err(reason) => Incoming::Bad {
+                                kind: RecordKind::Product,
+                                origin: row.origin,
+                                raw: row.raw,
+                                reason,
+                            },
+                        })
+                        .collect();
+                    importer.import_page(Page::new(name, records))
+                }
+                Err(e) => {
+                    importer.record_error(format!("{name}: {e}"));
+                    Ok(())
+                }
+            }
+        }
+        FileKind::Orders => {
+            let file = exports::parse_orders(&rows, name);
+            drop(rows);
+            match file {
+                Ok(file) => {
+                    for w in file.warnings {
+                        importer.warn(format!("{name}: {w}"));
+                    }
+                    let records = file.orders.into_iter().map(|row| match row.parsed {
+                        Ok(order) => Incoming::Order(order),
+                        Err(reason) => Incoming::Bad {
+                            kind: RecordKind::Order,
+                            origin: row.origin,
+                            raw: row.raw,
+                            reason,
+                        },
+                    });
+                    importer.import_in_batches(records)
+                }
+                Err(e) => {
+                    importer.record_error(format!("{name}: {e}"));
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ShopId;
+    use crate::store::{ShopStore, Store};
+    use crate::sync::pipeline::FILE_BATCH_RECORDS;
+
+    /// A sales report of `orders` two-line orders, one of them (the last) refused.
+    fn report(orders: usize) -> String {
+        let mut csv = String::from(
+            "Nomor Invoice,Tanggal Pembayaran,Nama Produk,Jumlah Produk Dibeli,Harga Jual (IDR),Nama Pembeli\n",
+        );
+        for i in 0..orders {
+            let quantity = if i + 1 == orders { "dua" } else { "1" };
+            csv.push_str(&format!(
+                "INV/{i},02-11-2026 10:15,Kopi,{quantity},45000,Pembeli {}\n",
+                i % 7
+            ));
+            csv.push_str(&format!(
+                "INV/{i},02-11-2026 10:15,Teh,2,10000,Pembeli {}\n",
+                i % 7
+            ));
+        }
+        csv
+    }
+
+    #[test]
+    fn a_report_larger_than_a_batch_is_stored_whole_as_one_page_and_again_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("lengkuas").unwrap();
+        let orders = 2 * FILE_BATCH_RECORDS + 17;
+        let csv = report(orders);
+        let at = Utc::now();
+        for run in 0..2 {
+            let mut importer = Importer::new(&store, shop.clone());
+            import_file(
+                &mut importer,
+                FileKind::Orders,
+                "penjualan.csv",
+                csv.as_bytes(),
+                at,
+            )
+            .unwrap();
+            let report = importer
+                .finish(crate::records::RunKind::Import, "penjualan.csv")
+                .unwrap();
+            assert!(report.ok, "{:?}", report.errors);
+            assert_eq!(report.pages, 1, "one file is one page of the report");
+            assert_eq!(report.orders.seen, orders as u64 - 1);
+            let new = if run == 0 { orders as u64 - 1 } else { 0 };
+            assert_eq!((report.orders.inserted, report.orders.updated), (new, 0));
+            if run == 0 {
+                assert_eq!(report.quarantined, 1);
+            }
+        }
+        let stored = store.orders(&shop).unwrap();
+        assert_eq!(stored.len(), orders - 1);
+        assert!(stored.iter().all(|o| o.lines.len() == 2));
+        assert_eq!(store.quarantined(&shop).unwrap().len(), 1);
     }
 }

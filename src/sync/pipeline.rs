@@ -20,6 +20,10 @@ use crate::store::{ImportBatch, ShopStore, Store, StoreError};
 /// Raw records kept in quarantine are cut to this many bytes.
 const QUARANTINE_RECORD_LIMIT: usize = 4096;
 
+/// Records of a file written in one batch by [`Importer::import_in_batches`] (about the
+/// size of a marketplace API page of orders).
+pub const FILE_BATCH_RECORDS: usize = 500;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error(transparent)]
@@ -259,8 +263,45 @@ impl<'a> Importer<'a> {
     /// records are upserted, bad ones quarantined, and the page's state (a sync cursor) is
     /// written in the same batch, so a crash never leaves a cursor ahead of its data.
     pub fn import_page(&mut self, page: Page) -> Result<(), ImportError> {
+        let mut batch = self.batch_of(page.records)?;
+        if page.ends_full_pass {
+            self.mark_vanished(&mut batch)?;
+        }
+        if let Some(cursor) = page.cursor {
+            batch.set_cursor(cursor);
+        }
+        self.pages += 1;
+        self.commit(batch)?;
+        Ok(())
+    }
+
+    /// Imports the records of one file (one page of the report) in batches of
+    /// [`FILE_BATCH_RECORDS`]: one batch of a 150k-line sales report took over 150 MB of
+    /// the store's buffers. A file has no cursor: a crash part-way leaves the batches
+    /// written so far, with the run marker (the model is rebuilt at the next start), and
+    /// importing the file again writes the rest and changes nothing twice.
+    pub fn import_in_batches(
+        &mut self,
+        records: impl IntoIterator<Item = Incoming>,
+    ) -> Result<(), ImportError> {
+        self.pages += 1;
+        let mut records = records.into_iter();
+        let mut first = true;
+        loop {
+            let chunk: Vec<Incoming> = records.by_ref().take(FILE_BATCH_RECORDS).collect();
+            if chunk.is_empty() && !first {
+                return Ok(());
+            }
+            first = false;
+            let batch = self.batch_of(chunk)?;
+            self.commit(batch)?;
+        }
+    }
+
+    /// The writes of some records: good ones upserted, bad ones quarantined.
+    fn batch_of(&mut self, records: Vec<Incoming>) -> Result<ImportBatch, ImportError> {
         let mut batch = ImportBatch::new(&self.shop);
-        for record in page.records {
+        for record in records {
             match record {
                 Incoming::ApiProduct(mut feed) => {
                     self.choose_id(&mut feed)?;
@@ -288,15 +329,7 @@ impl<'a> Importer<'a> {
                 } => self.quarantine(&mut batch, kind, &origin, &raw, &reason),
             }
         }
-        if page.ends_full_pass {
-            self.mark_vanished(&mut batch)?;
-        }
-        if let Some(cursor) = page.cursor {
-            batch.set_cursor(cursor);
-        }
-        self.pages += 1;
-        self.commit(batch)?;
-        Ok(())
+        Ok(batch)
     }
 
     /// Starts a full product pass: the marketplace ids of the products imported from now on

@@ -14,12 +14,14 @@ mod cells;
 mod orders;
 mod products;
 mod read;
+mod rows;
 mod table;
 
 pub use cells::CellError;
 pub use orders::{parse_orders, OrdersFile};
 pub use products::{parse_products, ProductsFile};
 pub use read::read_rows;
+pub use rows::{Cells, Rows};
 pub use table::Row;
 
 /// What the parsers' tests share: rows written as text, and a row's outcome unwrapped.
@@ -27,6 +29,7 @@ pub use table::Row;
 mod testing {
     use chrono::{DateTime, Utc};
 
+    use crate::feeds::exports::rows::Rows;
     use crate::feeds::exports::table::Row;
     use crate::feeds::FeedError;
 
@@ -39,17 +42,16 @@ mod testing {
     }
 
     /// Rows as if read from a file, from lines of `|`-separated cells.
-    pub(super) fn table(lines: &[&str]) -> Vec<Vec<String>> {
-        lines
-            .iter()
-            .map(|l| {
-                if l.is_empty() {
-                    Vec::new()
-                } else {
-                    l.split('|').map(|c| c.trim().to_string()).collect()
-                }
-            })
-            .collect()
+    pub(super) fn table(lines: &[&str]) -> Rows {
+        let mut rows = Rows::new();
+        for l in lines {
+            if l.is_empty() {
+                rows.push_empty();
+            } else {
+                rows.push(l.split('|'), "table").unwrap();
+            }
+        }
+        rows
     }
 
     pub(super) fn ok<T: std::fmt::Debug>(row: &Row<T>) -> &T {

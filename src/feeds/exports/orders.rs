@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::zone::WIB;
 use crate::domain::{CustomerId, OrderStatus, Rupiah};
 use crate::feeds::exports::cells::{money, whole_number, CellError};
+use crate::feeds::exports::rows::{Cells, Rows};
 use crate::feeds::exports::table::{
     data_rows, origin, Column, Header, NumberedRow, Row, PRODUCT_ID, PRODUCT_NAME,
 };
@@ -29,7 +30,7 @@ pub struct OrdersFile {
 /// Parses a sales report: one row per order line, grouped into orders by `Nomor Invoice`.
 /// Lines' products are not looked up here (`product: None`); the importer resolves
 /// `marketplace_product_id`, then `sku`, then the name.
-pub fn parse_orders(rows: &[Vec<String>], name: &str) -> Result<OrdersFile, FeedError> {
+pub fn parse_orders(rows: &Rows, name: &str) -> Result<OrdersFile, FeedError> {
     let header = Header::find(rows, ORDER_COLUMNS, ORDER_REQUIRED, name, "A sales report")?;
     let mut warnings = Vec::new();
     // Invoices in the order they first appear, each with its rows.
@@ -90,7 +91,7 @@ pub fn parse_orders(rows: &[Vec<String>], name: &str) -> Result<OrdersFile, Feed
         // The cells are kept for quarantine only: as JSON objects they took more memory than
         // the rest of a 150k-line report's import together.
         let raw = if parsed.is_err() {
-            Value::Array(lines.iter().map(|(_, r)| Value::Object(header.raw(r))).collect())
+            Value::Array(lines.iter().map(|(_, r)| Value::Object(header.raw(*r))).collect())
         } else {
             Value::Null
         };
@@ -143,12 +144,12 @@ fn order_from_rows(
     // Order-level cells may be blank on continuation lines: the first filled one counts.
     let order_cell = |column: &str| -> Option<(usize, String)> {
         rows.iter()
-            .find_map(|(i, row)| h.text(row, column).map(|text| (*i, text)))
+            .find_map(|(i, row)| h.text(*row, column).map(|text| (*i, text)))
     };
 
     let mut lines = Vec::with_capacity(rows.len());
     for (i, row) in rows {
-        lines.push(order_line(row, h).map_err(|e| e.at(&origin(name, *i)))?);
+        lines.push(order_line(*row, h).map_err(|e| e.at(&origin(name, *i)))?);
     }
 
     let (paid_row, paid_text) = order_cell(PAID_AT).ok_or_else(|| {
@@ -241,7 +242,7 @@ fn order_from_rows(
 }
 
 /// One line of an order, from its row (its product is looked up by the importer).
-fn order_line(row: &[String], h: &Header) -> Result<OrderLine, CellError> {
+fn order_line(row: Cells<'_>, h: &Header) -> Result<OrderLine, CellError> {
     let name = h.text(row, PRODUCT_NAME).ok_or(CellError::Empty {
         column: PRODUCT_NAME,
         fix: "every order line needs a product name",
@@ -709,13 +710,14 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         let rows = read_rows(&bytes, "penjualan.xlsx").unwrap();
         assert_eq!(
-            rows[4][1], "Nomor Invoice",
+            &rows.row(4)[1],
+            "Nomor Invoice",
             "the sheet's own row numbers are kept"
         );
-        assert_eq!(rows[5][2], "02-11-2026 10:15:00");
-        assert_eq!(rows[5][4], "05-11-2026 00:00:00");
-        assert_eq!(rows[5][5], "18:30:00");
-        assert_eq!(rows[5][10], "20000");
+        assert_eq!(&rows.row(5)[2], "02-11-2026 10:15:00");
+        assert_eq!(&rows.row(5)[4], "05-11-2026 00:00:00");
+        assert_eq!(&rows.row(5)[5], "18:30:00");
+        assert_eq!(&rows.row(5)[10], "20000");
 
         let file = parse_orders(&rows, "penjualan.xlsx").unwrap();
         assert!(file.warnings.is_empty(), "{:?}", file.warnings);

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::domain::{PackSize, ProductId};
 use crate::feeds::exports::cells::{money, whole_number, CellError};
+use crate::feeds::exports::rows::{Cells, Rows};
 use crate::feeds::exports::table::{data_rows, origin, Column, Header, Row, PRODUCT_ID, PRODUCT_NAME};
 use crate::feeds::FeedError;
 use crate::records::{Product, ProductStatus};
@@ -20,11 +21,7 @@ pub struct ProductsFile {
 
 /// Parses a product export (the product template or product list). `fetched_at` is used as
 /// every product's `updated_at`: exports carry no update time.
-pub fn parse_products(
-    rows: &[Vec<String>],
-    name: &str,
-    fetched_at: DateTime<Utc>,
-) -> Result<ProductsFile, FeedError> {
+pub fn parse_products(rows: &Rows, name: &str, fetched_at: DateTime<Utc>) -> Result<ProductsFile, FeedError> {
     let header = Header::find(rows, PRODUCT_COLUMNS, PRODUCT_REQUIRED, name, "A product export")?;
     let rows = data_rows(rows, &header)
         .map(|(i, row)| {
@@ -65,7 +62,7 @@ const PRODUCT_COLUMNS: &[Column] = &[
 ];
 const PRODUCT_REQUIRED: &[&str] = &[PRODUCT_NAME, PRICE];
 
-fn product_from_row(row: &[String], h: &Header, fetched_at: DateTime<Utc>) -> Result<Product, CellError> {
+fn product_from_row(row: Cells<'_>, h: &Header, fetched_at: DateTime<Utc>) -> Result<Product, CellError> {
     let name = h.text(row, PRODUCT_NAME).ok_or(CellError::Empty {
         column: PRODUCT_NAME,
         fix: "every product needs a name",
@@ -212,7 +209,11 @@ mod tests {
         let csv = "\u{feff}Nama Produk;Harga (Rp);Product ID;Deskripsi Produk;Foto Produk 1;URL\r\n\
                    Tepung Mocaf 500 gr;20.000,00;P-7;Halus, tanpa gluten;https://img.example/m.jpg;https://toko.example/m\r\n";
         let rows = read_rows(csv.as_bytes(), "produk.csv").unwrap();
-        assert_eq!(rows[0][0], "Nama Produk", "the BOM is not part of the first name");
+        assert_eq!(
+            &rows.row(0)[0],
+            "Nama Produk",
+            "the BOM is not part of the first name"
+        );
         let file = parse_products(&rows, "produk.csv", fetched()).unwrap();
         let p = ok(&file.rows[0]);
         assert_eq!(p.id.as_str(), "P-7");

@@ -6,6 +6,7 @@ use std::io::Cursor;
 use calamine::{Data, Reader, Xlsx};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
+use crate::feeds::exports::rows::Rows;
 use crate::feeds::FeedError;
 
 /// Reads a file's first sheet (XLSX, detected by the zip magic `PK\x03\x04` or a .xlsx name)
@@ -16,7 +17,7 @@ use crate::feeds::FeedError;
 ///
 /// Row `i` of the result is spreadsheet row `i + 1`: leading empty rows and blank CSV lines
 /// are kept as empty rows so that positions quoted in errors match what the owner sees.
-pub fn read_rows(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
+pub fn read_rows(bytes: &[u8], name: &str) -> Result<Rows, FeedError> {
     if bytes.starts_with(b"PK\x03\x04") || name.to_lowercase().ends_with(".xlsx") {
         read_xlsx(bytes, name)
     } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
@@ -28,7 +29,7 @@ pub fn read_rows(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError
     }
 }
 
-fn read_xlsx(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
+fn read_xlsx(bytes: &[u8], name: &str) -> Result<Rows, FeedError> {
     let unreadable =
         |e: &dyn std::fmt::Display| FeedError::Page(format!("{name} is not a readable XLSX workbook: {e}"));
     // calamine 0.38 panics on some malformed sheets (found by fuzzing: a `<dimension>` whose
@@ -44,15 +45,21 @@ fn read_xlsx(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
     });
     let range = read.unwrap_or_else(|_| Err(unreadable(&"its first sheet could not be parsed")))?;
     let Some((top, left)) = range.start() else {
-        return Ok(Vec::new());
+        return Ok(Rows::new());
     };
     // The range starts at the first non-empty cell: pad so positions are the sheet's own.
-    let mut rows = vec![Vec::new(); top as usize];
-    for cells in range.rows() {
-        let mut row = vec![String::new(); left as usize];
-        row.extend(cells.iter().map(cell_text));
-        rows.push(row);
+    let mut rows = Rows::new();
+    for _ in 0..top {
+        rows.push_empty();
     }
+    let mut texts: Vec<String> = Vec::new();
+    for cells in range.rows() {
+        texts.clear();
+        texts.extend(cells.iter().map(cell_text));
+        let padding = std::iter::repeat_n("", left as usize);
+        rows.push(padding.chain(texts.iter().map(String::as_str)), name)?;
+    }
+    rows.shrink_to_fit();
     Ok(rows)
 }
 
@@ -108,10 +115,10 @@ fn iso_datetime_text(s: &str) -> String {
     }
 }
 
-fn read_csv(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
+fn read_csv(bytes: &[u8], name: &str) -> Result<Rows, FeedError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv_reader(bytes, sniff_delimiter(bytes));
-    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut rows = Rows::new();
     let mut record = csv::ByteRecord::new();
     loop {
         let before = reader.position().byte() as usize;
@@ -122,15 +129,12 @@ fn read_csv(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>, FeedError> {
         }
         // The reader skips blank lines, which a spreadsheet shows as empty rows.
         for _ in 0..blank_lines_at(bytes, before) {
-            rows.push(Vec::new());
+            rows.push_empty();
         }
-        rows.push(
-            record
-                .iter()
-                .map(|field| String::from_utf8_lossy(field).trim().to_string())
-                .collect(),
-        );
+        let cells: Vec<std::borrow::Cow<str>> = record.iter().map(String::from_utf8_lossy).collect();
+        rows.push(cells.iter().map(|c| c.as_ref()), name)?;
     }
+    rows.shrink_to_fit();
     Ok(rows)
 }
 
@@ -194,7 +198,7 @@ mod tests {
                    Kopi\t45000\tharum\n";
         let rows = read_rows(tsv.as_bytes(), "produk.txt").unwrap();
         assert_eq!(
-            rows[1],
+            rows.row(1).iter().collect::<Vec<_>>(),
             vec!["Serundeng", "20000", "gurih, renyah, pedas, manis, enak"]
         );
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::feeds::exports::rows::{Cells, Rows};
 use crate::feeds::FeedError;
 
 /// One data row's outcome (for orders: one order, which may span several rows).
@@ -47,15 +48,15 @@ impl Header {
     /// The first row holding every required column; otherwise a page error naming what the
     /// closest row lacks.
     pub(super) fn find(
-        rows: &[Vec<String>],
+        rows: &Rows,
         columns: &[Column],
         required: &[&str],
         name: &str,
         kind: &str,
     ) -> Result<Header, FeedError> {
         let mut closest: Option<(usize, usize)> = None; // (required names found, row)
-        for (i, row) in rows.iter().enumerate() {
-            let names: Vec<String> = row.iter().map(|c| normalise_name(c)).collect();
+        for (i, row) in rows.iter() {
+            let names: Vec<String> = row.iter().map(normalise_name).collect();
             let mut index = HashMap::new();
             for (column, aliases) in columns {
                 let wanted: Vec<String> = std::iter::once(column)
@@ -70,7 +71,7 @@ impl Header {
             if found == required.len() {
                 return Ok(Header {
                     row: i,
-                    titles: row.clone(),
+                    titles: row.iter().map(str::to_string).collect(),
                     index,
                 });
             }
@@ -80,7 +81,7 @@ impl Header {
         }
         let (missing, closest_note) = match closest {
             Some((_, i)) => {
-                let names: Vec<String> = rows[i].iter().map(|c| normalise_name(c)).collect();
+                let names: Vec<String> = rows.row(i).iter().map(normalise_name).collect();
                 let missing: Vec<&str> = required
                     .iter()
                     .copied()
@@ -107,26 +108,23 @@ impl Header {
     }
 
     /// The trimmed cell of `column` in `row`, empty when the column or the cell is absent.
-    pub(super) fn cell<'a>(&self, row: &'a [String], column: &str) -> &'a str {
-        self.index
-            .get(column)
-            .and_then(|&i| row.get(i))
-            .map_or("", |c| c.as_str())
+    pub(super) fn cell<'a>(&self, row: Cells<'a>, column: &str) -> &'a str {
+        self.index.get(column).and_then(|&i| row.get(i)).unwrap_or("")
     }
 
     /// A non-empty cell, or `None`.
-    pub(super) fn text(&self, row: &[String], column: &str) -> Option<String> {
+    pub(super) fn text(&self, row: Cells<'_>, column: &str) -> Option<String> {
         Some(self.cell(row, column))
             .filter(|c| !c.is_empty())
             .map(str::to_string)
     }
 
     /// The row as `{title: cell}`, non-empty cells under a titled column only.
-    pub(super) fn raw(&self, row: &[String]) -> Map<String, Value> {
+    pub(super) fn raw(&self, row: Cells<'_>) -> Map<String, Value> {
         let mut object = Map::new();
-        for (title, cell) in self.titles.iter().zip(row) {
+        for (title, cell) in self.titles.iter().zip(row.iter()) {
             if !title.is_empty() && !cell.is_empty() && !object.contains_key(title) {
-                object.insert(title.clone(), Value::String(cell.clone()));
+                object.insert(title.clone(), Value::String(cell.to_string()));
             }
         }
         object
@@ -142,18 +140,13 @@ fn quoted_list(names: &[&str]) -> String {
 }
 
 /// A row with its index in the file (row `i` is spreadsheet row `i + 1`).
-pub(super) type NumberedRow<'a> = (usize, &'a [String]);
+pub(super) type NumberedRow<'a> = (usize, Cells<'a>);
 
 /// Non-blank rows below the header, with their index.
-pub(super) fn data_rows<'a>(
-    rows: &'a [Vec<String>],
-    header: &Header,
-) -> impl Iterator<Item = NumberedRow<'a>> {
+pub(super) fn data_rows<'a>(rows: &'a Rows, header: &Header) -> impl Iterator<Item = NumberedRow<'a>> {
     rows.iter()
-        .enumerate()
         .skip(header.row + 1)
-        .filter(|(_, row)| row.iter().any(|c| !c.trim().is_empty()))
-        .map(|(i, row)| (i, row.as_slice()))
+        .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
 }
 
 pub(super) fn origin(name: &str, index: usize) -> String {

@@ -334,6 +334,13 @@ fn shrink(fitted: Weights, default: Weights, cases: usize) -> Weights {
     Weights::from_array(out).normalised()
 }
 
+/// A case's candidates as the search keeps them: without the room their vector grew into
+/// (up to half of it; 4,000 cases of a few hundred candidates each).
+fn kept(mut cands: Vec<Candidate>) -> Vec<Candidate> {
+    cands.shrink_to_fit();
+    cands
+}
+
 /// An even sample of at most `max` items, in order.
 fn even_sample<T>(items: Vec<T>, max: usize) -> Vec<T> {
     if items.len() <= max {
@@ -389,7 +396,7 @@ pub fn fit(
     let item_cases: Vec<FitCase> = basket_cases
         .iter()
         .map(|(context, truth)| FitCase {
-            cands: candidates(
+            cands: kept(candidates(
                 &data,
                 similar,
                 &Query {
@@ -398,14 +405,14 @@ pub fn fit(
                     now,
                     allow_repeats: false,
                 },
-            ),
+            )),
             truth: truth.clone(),
         })
         .collect();
     let personal_cases: Vec<FitCase> = next_cases
         .iter()
         .map(|(h, at, truth)| FitCase {
-            cands: candidates(
+            cands: kept(candidates(
                 &data,
                 similar,
                 &Query {
@@ -414,7 +421,7 @@ pub fn fit(
                     now: *at,
                     allow_repeats: true,
                 },
-            ),
+            )),
             truth: truth.clone(),
         })
         .collect();
