@@ -430,6 +430,18 @@ impl Browser {
         }
     }
 
+    /// The window as a PNG.
+    async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await
+            .expect("a screenshot");
+        base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a base64 string"))
+            .expect("base64")
+    }
+
     async fn goto(&self, url: &str) {
         self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
             .await
@@ -1537,14 +1549,7 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
         );
     }
 
-    let png = b
-        .command(reqwest::Method::GET, "/screenshot", None)
-        .await
-        .expect("a screenshot");
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(png.as_str().unwrap())
-        .unwrap();
+    let bytes = b.screenshot().await;
     assert!(
         bytes.len() > 1000 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
         "a PNG"
@@ -1601,13 +1606,7 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
                 seen["scroll"].as_f64().unwrap() <= seen["inner"].as_f64().unwrap(),
                 "{name} at {width} px scrolls sideways: {seen}"
             );
-            let png = b
-                .command(reqwest::Method::GET, "/screenshot", None)
-                .await
-                .expect("a screenshot");
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(png.as_str().unwrap())
-                .unwrap();
+            let bytes = b.screenshot().await;
             std::fs::write(shots.join(format!("admin-{name}-{width}.png")), &bytes).unwrap();
         }
     }

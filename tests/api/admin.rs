@@ -104,6 +104,26 @@ fn hidden_csrf(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
+/// A signed-in CSV download of the demo shop: its text, after checking that it comes as the
+/// attachment `lengkuas-{name}.csv`.
+async fn download_csv(app: &TestApp, cookie: &str, name: &str) -> String {
+    let resp = client()
+        .get(format!("{}/admin/shops/lengkuas/{name}.csv", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.contains(&format!("lengkuas-{name}.csv")),
+        "{disposition}"
+    );
+    resp.text().await.unwrap()
+}
+
 pub async fn get_page(app: &TestApp, cookie: &str, path: &str) -> String {
     let resp = client()
         .get(format!("{}{path}", app.base))
@@ -342,17 +362,7 @@ async fn forms_and_cookie_api_calls_need_the_sessions_csrf_token_and_bearer_call
     );
 
     // The owner's CSV has the message whole, with its contact.
-    let csv = client()
-        .get(format!("{}/admin/shops/lengkuas/feedback.csv", app.base))
-        .header("cookie", &me.cookie)
-        .send()
-        .await
-        .unwrap();
-    assert!(csv.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .contains("lengkuas-feedback.csv"));
-    let text = csv.text().await.unwrap();
+    let text = download_csv(&app, &me.cookie, "feedback").await;
     assert!(
         text.starts_with("id,at,status,message,contact,page,product\n")
             && text.contains(&format!(
@@ -858,30 +868,10 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
     )
     .await;
     assert!(page.contains(&format!("<strong data-count=\"customers\">{champions}</strong>")));
-    let csv = client()
-        .get(format!("{}/admin/shops/lengkuas/customers.csv", app.base))
-        .header("cookie", &me.cookie)
-        .send()
-        .await
-        .unwrap();
-    assert!(csv.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .contains("lengkuas-customers.csv"));
-    let text = csv.text().await.unwrap();
+    let text = download_csv(&app, &me.cookie, "customers").await;
     assert!(text.starts_with("customer,name,total_spend,orders"), "{text}");
     assert_eq!(text.lines().count(), customers.len() + 1);
-    let products = client()
-        .get(format!("{}/admin/shops/lengkuas/products.csv", app.base))
-        .header("cookie", &me.cookie)
-        .send()
-        .await
-        .unwrap();
-    assert!(products.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .contains("lengkuas-products.csv"));
-    let text = products.text().await.unwrap();
+    let text = download_csv(&app, &me.cookie, "products").await;
     assert!(text.starts_with("id,sku,name,price,stock,status"), "{text}");
     assert!(
         text.contains("\nSRD-100,SRD-100,Serundeng Lengkuas 100 g,20000,"),
