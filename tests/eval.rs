@@ -15,29 +15,20 @@ use laris::eval::protocols::{basket_completion, next_order, next_order_new};
 use laris::eval::recommenders::bundles;
 use laris::eval::report::{EvalReport, ResultRow};
 use laris::eval::{evaluate, split_orders, train_model, EvalConfig, ModelKind, Protocol, Query, SplitRule};
-use laris::records::{Order, OrderLine, Product, ProductStatus};
+use laris::records::{Order, OrderLine, Product};
 
 const TOL: f64 = 1e-9;
 
 fn product(id: &str, price: i64, category: &str) -> Product {
-    Product {
-        id: ProductId::parse(id).unwrap(),
-        marketplace_id: None,
-        name: format!("Produk {id}"),
-        sku: Some(id.to_string()),
-        price: Rupiah(price),
-        stock: Some(0),
-        status: ProductStatus::Active,
-        category: vec!["Makanan".into(), category.into()],
-        weight_grams: None,
-        pack: None,
-        attributes: Default::default(),
-        description: String::new(),
-        image: None,
-        url: None,
-        sold_count: None,
-        updated_at: DateTime::<Utc>::UNIX_EPOCH,
-    }
+    let mut p = Product::new(
+        ProductId::parse(id).unwrap(),
+        &format!("Produk {id}"),
+        Rupiah(price),
+        vec!["Makanan".into(), category.into()],
+    );
+    p.sku = Some(id.to_string());
+    p.stock = Some(0);
+    p
 }
 
 fn day(month: u32, d: u32) -> DateTime<Utc> {

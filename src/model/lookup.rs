@@ -7,20 +7,42 @@ use std::collections::HashMap;
 use crate::domain::ProductId;
 use crate::model::ShopModel;
 
-/// SKUs (lower case) and marketplace ids to catalogue indices; our own ids are in
-/// [`ShopModel::index`]. Where two products share a SKU the first keeps it.
-pub(super) fn aliases(model: &ShopModel) -> HashMap<String, u32> {
-    let mut out = HashMap::new();
+/// How many names on each side of a wanted name, in sorted order, are weighed for a
+/// suggestion: the work of an unknown product stays small whatever the catalogue's size
+/// (strangers can send any `product=`).
+const NEIGHBOURS: usize = 16;
+
+/// The names a product goes by, made once per model on first use.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Names {
+    /// SKUs (lower case) and marketplace ids to catalogue indices; our own ids are in
+    /// [`ShopModel::index`]. Where two products share a SKU the first keeps it.
+    aliases: HashMap<String, u32>,
+    /// Every id and SKU in lower case with its product, sorted: where a mistyped name's
+    /// neighbours are found.
+    sorted: Vec<(String, u32)>,
+}
+
+fn names(model: &ShopModel) -> Names {
+    let mut aliases = HashMap::new();
+    let mut sorted = Vec::with_capacity(model.products.len() * 2);
     for (i, p) in model.products.iter().enumerate() {
-        let names = p.sku.iter().chain(&p.marketplace_id);
-        for name in names.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()) {
-            out.entry(name).or_insert(i as u32);
+        let known = p.sku.iter().chain(&p.marketplace_id);
+        for name in known.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()) {
+            aliases.entry(name).or_insert(i as u32);
         }
+        let shown = std::iter::once(p.id.as_str()).chain(p.sku.as_deref());
+        sorted.extend(shown.map(|n| (n.to_lowercase(), i as u32)));
     }
-    out
+    sorted.sort_unstable();
+    Names { aliases, sorted }
 }
 
 impl ShopModel {
+    fn names(&self) -> &Names {
+        self.names.get_or_init(|| names(self))
+    }
+
     /// The catalogue index of the product `raw` names: our id first, then a SKU (any case)
     /// or a marketplace product id.
     pub fn find_product(&self, raw: &str) -> Option<usize> {
@@ -28,35 +50,36 @@ impl ShopModel {
         if let Some(i) = ProductId::parse(raw).ok().and_then(|id| self.product_index(&id)) {
             return Some(i);
         }
-        self.aliases
-            .get_or_init(|| aliases(self))
-            .get(&raw.to_lowercase())
-            .map(|&i| i as usize)
+        self.names().aliases.get(&raw.to_lowercase()).map(|&i| i as usize)
     }
 
     /// Up to `n` products whose id or SKU is closest to `raw` (edit distance, ignoring
-    /// case), as `ID` or `ID (SKU)`, closest first: what "unknown product" suggests.
+    /// case), as `ID` or `ID (SKU)`, closest first: what "unknown product" suggests. Only
+    /// the names sorting next to `raw` are weighed (a mistyped id shares its start with the
+    /// right one), so the work is the same for 10 products or 100,000.
     pub fn suggest_products(&self, raw: &str, n: usize) -> Vec<String> {
         let wanted = raw.trim().to_lowercase();
-        let mut scored: Vec<(usize, usize)> = self
-            .products
+        let sorted = &self.names().sorted;
+        let at = sorted.partition_point(|(name, _)| name.as_str() < wanted.as_str());
+        let near = &sorted[at.saturating_sub(NEIGHBOURS)..(at + NEIGHBOURS).min(sorted.len())];
+        let mut scored: Vec<(usize, u32)> = near
             .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let distance = std::iter::once(p.id.as_str())
-                    .chain(p.sku.as_deref())
-                    .map(|name| strsim::levenshtein(&wanted, &name.to_lowercase()))
-                    .min()
-                    .unwrap_or(usize::MAX);
-                (distance, i)
-            })
+            .map(|(name, i)| (strsim::levenshtein(&wanted, name), *i))
             .collect();
         scored.sort_unstable();
-        scored
+        let mut products: Vec<u32> = Vec::with_capacity(n);
+        for (_, i) in scored {
+            if products.len() == n {
+                break;
+            }
+            if !products.contains(&i) {
+                products.push(i);
+            }
+        }
+        products
             .into_iter()
-            .take(n)
-            .map(|(_, i)| {
-                let p = &self.products[i];
+            .map(|i| {
+                let p = &self.products[i as usize];
                 match p.sku.as_deref() {
                     Some(sku) if sku != p.id.as_str() => format!("{} ({sku})", p.id),
                     _ => p.id.to_string(),
@@ -133,5 +156,16 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("laris products"), "{message}");
+    }
+
+    #[test]
+    fn a_large_catalogue_still_suggests_the_near_miss() {
+        let products: Vec<Product> = (0..3_000)
+            .map(|i| product(&format!("{}", 15_000_000 + i), Some(&format!("SKU-{i:05}")), None))
+            .collect();
+        let m = build_model(products, &[], &Default::default());
+        // A name with a character too much sorts right after the right one.
+        assert_eq!(m.suggest_products("sku-01234x", 1), vec!["15001234 (SKU-01234)"]);
+        assert_eq!(m.suggest_products("15000999x", 1), vec!["15000999 (SKU-00999)"]);
     }
 }

@@ -65,10 +65,10 @@ pub struct ShopModel {
     /// Each customer's earlier purchases per product (ids and counts, nothing personal), for
     /// the personal list.
     pub histories: BTreeMap<CustomerId, Vec<HistoryItem>>,
-    /// SKUs and marketplace ids to catalogue indices, made on first use (`find_product`);
-    /// not stored in the snapshot.
+    /// The names products go by (SKUs, marketplace ids), made on first use
+    /// (`find_product`, `suggest_products`); not stored in the snapshot.
     #[serde(skip)]
-    aliases: std::sync::OnceLock<HashMap<String, u32>>,
+    names: std::sync::OnceLock<lookup::Names>,
 }
 
 impl ShopModel {
@@ -228,6 +228,6 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         blend: blend_data,
         fit,
         histories,
-        aliases: Default::default(),
+        names: Default::default(),
     }
 }

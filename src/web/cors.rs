@@ -44,6 +44,11 @@ pub fn events_preflight(state: AppState) -> impl Filter<Extract = (impl Reply,),
         )
 }
 
+/// Whether any site may embed the shop's widget: no `allowed_origins`, or `"*"` among them.
+pub fn any_origin(shop: &ShopSettings) -> bool {
+    shop.allowed_origins.is_empty() || shop.allowed_origins.iter().any(|o| o == "*")
+}
+
 /// Adds CORS headers for the shop's `allowed_origins` (none listed: any origin). Unless
 /// any origin is allowed, the answer depends on the request's `Origin` (named back, or no
 /// header), so it says `Vary: Origin` either way: a cache must not hand one origin's answer
@@ -51,7 +56,7 @@ pub fn events_preflight(state: AppState) -> impl Filter<Extract = (impl Reply,),
 pub fn with_cors(shop: &ShopSettings, origin: Option<&str>, reply: impl Reply) -> Response {
     let mut resp = reply.into_response();
     let allowed = &shop.allowed_origins;
-    let any = allowed.is_empty() || allowed.iter().any(|o| o == "*");
+    let any = any_origin(shop);
     let value = if any {
         Some("*")
     } else {

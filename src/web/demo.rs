@@ -120,16 +120,13 @@ pub fn demo_images(dir: PathBuf) -> impl Filter<Extract = (impl Reply,), Error =
 #[cfg(test)]
 mod tests {
     use super::demo_product;
+    use crate::domain::{ProductId, Rupiah};
     use crate::records::Product;
 
     fn products(ids: &[(&str, Option<&str>)]) -> Vec<Product> {
         ids.iter()
             .map(|(id, sku)| {
-                let mut p: Product = serde_json::from_value(serde_json::json!({
-                    "id": id, "name": id, "price": 1000, "status": "active", "category": [],
-                    "updated_at": "2026-01-01T00:00:00Z"
-                }))
-                .unwrap();
+                let mut p = Product::new(ProductId::parse(id).unwrap(), id, Rupiah(1000), vec![]);
                 p.sku = sku.map(str::to_string);
                 p
             })

@@ -14,7 +14,7 @@ use crate::config::ShopSettings;
 use crate::domain::Slot;
 use crate::model::serve::Lang;
 use crate::model::ShopModel;
-use crate::web::cors::{refused_origins, Refusal};
+use crate::web::cors::{any_origin, refused_origins, Refusal};
 use crate::web::fragments::render_slot;
 use crate::web::links::link_base;
 use crate::web::recommendations::{answer, RecQuery};
@@ -93,7 +93,7 @@ pub async fn install_page(
         snippet: snippet(&base, shop, product.as_deref().unwrap_or("ID-PRODUK")),
         base,
         product,
-        any_origin: shop.allowed_origins.is_empty() || shop.allowed_origins.iter().any(|o| o == "*"),
+        any_origin: any_origin(shop),
         allowed_origins: shop.allowed_origins.clone(),
         refused,
         refused_others,
@@ -267,8 +267,7 @@ pub fn check_page(html: &str, url: &Url, shop: &ShopSettings, model: Option<&Sho
         }
     }
     let origin = url.origin().ascii_serialization();
-    let any = shop.allowed_origins.is_empty() || shop.allowed_origins.iter().any(|o| o == "*");
-    if !any && !shop.allowed_origins.contains(&origin) {
+    if !any_origin(shop) && !shop.allowed_origins.contains(&origin) {
         problems.push(format!(
             "asal {origin} tidak ada di allowed_origins toko ini, jadi peramban menolak jawaban widget: tambahkan \"{origin}\" ke allowed_origins (atau hapus allowed_origins agar semua situs boleh)"
         ));
