@@ -25,7 +25,7 @@ use crate::recommend::upsell::{upgrades, Upgrade};
 use crate::records::{Order, Product};
 
 /// Bumped when the snapshot's shape changes: an older stored snapshot is rebuilt.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceClusters {
@@ -190,6 +190,8 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         max_len: settings.bundle_max_items,
     };
     let bundles = mine_bundles(&paid, products.len(), &thresholds);
+    let paid_orders = paid.len();
+    drop(paid);
     step("bundles");
     let timed = timed_baskets(orders, &index);
     let categories: Vec<Option<String>> = products.iter().map(category_key).collect();
@@ -223,7 +225,7 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         bundles,
         best_sellers: best,
         price_clusters,
-        paid_orders: paid.len(),
+        paid_orders,
         loyalty: Default::default(),
         blend: blend_data,
         fit,

@@ -74,8 +74,15 @@ pub enum SnapshotError {
 
 /// The model as the store keeps it.
 pub fn encode(model: &ShopModel) -> Vec<u8> {
-    let out = vec![POSTCARD_FORMAT];
-    let out = postcard::to_extend(&SnapshotHead::of(model), out).expect("a snapshot head serialises");
+    let head = SnapshotHead::of(model);
+    // Sized first, so that the buffer is allocated once: grown by doubling, a 170 MB snapshot
+    // of 100,000 products would pass through buffers of 128 and 256 MB.
+    let size = 1
+        + postcard::experimental::serialized_size(&head).expect("a snapshot head serialises")
+        + postcard::experimental::serialized_size(model).expect("a model serialises");
+    let mut out = Vec::with_capacity(size);
+    out.push(POSTCARD_FORMAT);
+    let out = postcard::to_extend(&head, out).expect("a snapshot head serialises");
     postcard::to_extend(model, out).expect("a model serialises")
 }
 

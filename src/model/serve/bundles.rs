@@ -122,7 +122,8 @@ pub(super) fn bundle_offer(
     lang: Lang,
 ) -> BundleOffer {
     let viewed_p = &model.products[viewed];
-    let reason = reason(model, viewed, &b.why, false, lang);
+    let first = b.with.first().copied().unwrap_or(viewed);
+    let reason = reason(model, viewed, first, &b.why, false, lang);
     let mut items = vec![item(
         viewed_p,
         1.0,

@@ -69,7 +69,7 @@ pub(super) fn items(
             let mut it = item(
                 &model.products[p.index],
                 p.score,
-                reason(model, viewed, &p.why, same_cluster(p.index), lang),
+                reason(model, viewed, p.index, &p.why, same_cluster(p.index), lang),
             );
             it.source = p.why.source().to_string();
             if let (Some(s), Why::Upgrade(_)) = (s, &p.why) {

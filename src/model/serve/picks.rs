@@ -18,7 +18,8 @@ use crate::recommend::upsell::Upgrade;
 pub enum Why {
     /// The shop owner pinned it.
     Pin,
-    /// Alike in what it is (a similar-products neighbour with real evidence).
+    /// Alike in what it is (a similar-products neighbour with real evidence): what the
+    /// viewed product shares with the pick.
     Similar(SharedTraits),
     /// Bought together with the viewed product: the share of its buyers who did.
     Bought { confidence: f32 },
@@ -242,7 +243,7 @@ pub fn pick(model: &ShopModel, s: &RecommendSettings, req: &PickRequest) -> Pick
             Pick {
                 index: i,
                 score,
-                why: Why::Similar(n.traits.clone()),
+                why: Why::Similar(n.traits),
             }
         })
         .collect();

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::serve::picks::Why;
 use crate::model::ShopModel;
-use crate::recommend::similar::SharedTraits;
+use crate::recommend::similar::{SharedText, SharedTraits};
 use crate::recommend::upsell::{Upgrade, UpgradeKind};
 use crate::records::Product;
 
@@ -47,10 +47,11 @@ pub(super) fn decimal(x: f64, lang: Lang) -> String {
     }
 }
 
-fn similar_reason(t: &SharedTraits, same_price_cluster: bool, lang: Lang) -> String {
+fn similar_reason(traits: &SharedTraits, text: SharedText, same_price_cluster: bool, lang: Lang) -> String {
+    let t = text;
     let mut id_parts: Vec<String> = Vec::new();
     let mut en_parts: Vec<String> = Vec::new();
-    if t.same_category {
+    if traits.same_category {
         id_parts.push("kategori sama".into());
         en_parts.push("same category".into());
     }
@@ -63,7 +64,7 @@ fn similar_reason(t: &SharedTraits, same_price_cluster: bool, lang: Lang) -> Str
         id_parts.push(format!("sama-sama \"{words}\""));
         en_parts.push(format!("both \"{words}\""));
     }
-    if same_price_cluster || (0.8..=1.25).contains(&t.price_ratio) {
+    if same_price_cluster || (0.8..=1.25).contains(&traits.price_ratio) {
         id_parts.push("harga serupa".into());
         en_parts.push("similar price".into());
     }
@@ -84,11 +85,18 @@ fn best_seller_reason(units: u64, lang: Lang) -> String {
 }
 
 /// The reason shown for a pick.
-pub(super) fn reason(model: &ShopModel, viewed: usize, why: &Why, same_cluster: bool, lang: Lang) -> String {
+pub(super) fn reason(
+    model: &ShopModel,
+    viewed: usize,
+    pick: usize,
+    why: &Why,
+    same_cluster: bool,
+    lang: Lang,
+) -> String {
     let viewed_p = &model.products[viewed];
     match why {
         Why::Pin => lang.pick("Pilihan toko".into(), "The shop's pick".into()),
-        Why::Similar(t) => similar_reason(t, same_cluster, lang),
+        Why::Similar(t) => similar_reason(t, t.text(viewed_p, &model.products[pick]), same_cluster, lang),
         Why::Bought { confidence } => lang.pick(
             format!(
                 "Sering dibeli bersama: {} pembeli {} juga membeli produk ini",

@@ -61,7 +61,7 @@ use crate::records::Product;
 use index::{Index, MASK_BITS};
 use search::Scratch;
 use shared::CatalogueKeys;
-pub use shared::{shared_traits, Neighbour, SharedTraits, CLOSE_RATIO};
+pub use shared::{shared_traits, Neighbour, SharedText, SharedTraits, CLOSE_RATIO};
 use top::{Ranked, TopN};
 
 /// For every product, its `n` most similar other products: score descending, ties by index,
@@ -498,11 +498,12 @@ mod tests {
         assert_eq!(&ids[..2], ["SRD-250P", "SRD-100P"], "{ids:?}");
         let at = |id: &str| ids.iter().position(|&x| x == id).unwrap();
         assert!(at("TPG-100") < at("KRP-80"), "{ids:?}");
-        let pedas = &lists[0][at("SRD-100P")].traits;
-        assert!(pedas.same_category);
+        let traits = lists[0][at("SRD-100P")].traits;
+        assert!(traits.same_category);
+        assert!((traits.price_ratio - 1.05).abs() < 1e-6);
+        let pedas = traits.text(&products[0], &products[lists[0][at("SRD-100P")].index as usize]);
         assert_eq!(pedas.attributes, [("bentuk".to_string(), "butiran".to_string())]);
         assert_eq!(pedas.words, ["serundeng", "lengkuas"]);
-        assert!((pedas.price_ratio - 1.05).abs() < 1e-6);
     }
 
     /// Specs of a synthetic PC: MHz, GB of RAM, MB of disk, inches of screen.
@@ -579,24 +580,17 @@ mod tests {
         let last = ranked.iter().position(|r| r.0 == "ALL-DIFFERENT");
         assert!(last.is_none_or(|at| at == ranked.len() - 1), "{ranked:?}");
         // The reason can name what is close.
+        let text = |nb: &Neighbour| nb.traits.text(&products[0], &products[nb.index as usize]);
         let faster = &lists[0][1];
         assert!(faster.evidence);
-        assert!(faster
-            .traits
-            .numbers
-            .contains(&("frekuensi".to_string(), "52 MHz".to_string())));
-        assert!(faster
-            .traits
-            .numbers
-            .contains(&("ram".to_string(), "16 GB".to_string())));
-        assert!(!lists[0]
+        let numbers = text(faster).numbers;
+        assert!(numbers.contains(&("frekuensi".to_string(), "52 MHz".to_string())));
+        assert!(numbers.contains(&("ram".to_string(), "16 GB".to_string())));
+        let more_ram = lists[0]
             .iter()
             .find(|nb| products[nb.index as usize].id.as_str() == "MORE-RAM")
-            .unwrap()
-            .traits
-            .numbers
-            .iter()
-            .any(|(k, _)| k == "ram"));
+            .unwrap();
+        assert!(!text(more_ram).numbers.iter().any(|(k, _)| k == "ram"));
     }
 
     #[test]
@@ -690,10 +684,11 @@ mod tests {
             lists.iter().all(|l| l.len() == 10),
             "they are still listed, by price"
         );
-        for list in &lists {
+        for (p, list) in lists.iter().enumerate() {
             for nb in list {
                 assert!(!nb.evidence, "{nb:?}");
-                assert!(nb.traits.same_category && nb.traits.words == ["produk"]);
+                let words = nb.traits.text(&products[p], &products[nb.index as usize]).words;
+                assert!(nb.traits.same_category && words == ["produk"]);
             }
         }
         // One product elsewhere makes the shared category say something.

@@ -29,24 +29,94 @@ pub struct Neighbour {
     pub evidence: bool,
 }
 
-/// What two products share, for the human reason ("mirip: kategori & rasa sama").
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// What two products share, for the human reason ("mirip: kategori & rasa sama"): bit sets
+/// over the first product's own traits, so that a neighbour costs a few bytes however many
+/// products there are (a catalogue of 100,000 has a million neighbours). The words behind
+/// the bits are read back from the two products by [`SharedTraits::text`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SharedTraits {
     /// The same full category path (not just the same top-level category).
     pub same_category: bool,
+    /// Bit `i`: the `i`-th of this product's attribute values as compared
+    /// ([`compared_attributes`]) is the other's too.
+    attributes: u64,
+    /// Bit `i`: the `i`-th distinct word of this product's name is in the other's name.
+    words: u64,
+    /// Bit `i`: the other product has the `i`-th of this product's numeric attributes with a
+    /// close value.
+    numbers: u64,
+    /// The other product's price divided by this one's; 0 when this one has no positive price.
+    pub price_ratio: f32,
+}
+
+/// The first this many attribute values, words and numeric attributes of a product have a bit
+/// in [`SharedTraits`]; later ones still count as evidence but are not named in a reason.
+const MARKED: usize = 64;
+
+/// What two products share, in words.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SharedText {
     /// Attributes with the same value in both, as compared: key and value trimmed and
     /// lower-case, in key order.
     pub attributes: Vec<(String, String)>,
     /// Words both names have (as the name block reads them), in the order of this product's name.
     pub words: Vec<String>,
-    /// The other product's price divided by this one's; 0 when this one has no positive price.
-    pub price_ratio: f32,
     /// Numeric attributes both have with the same key and close values (the larger at most
     /// [`CLOSE_RATIO`] times the smaller), as (key, the other product's value as written):
     /// `("ram", "16 GB")`, in key order. See
     /// [`super::features::numeric_attributes`](crate::recommend::features::numeric_attributes).
-    #[serde(default)]
     pub numbers: Vec<(String, String)>,
+}
+
+impl SharedTraits {
+    /// The shared traits in words: `a` is the product these traits were found for, `b` the
+    /// other one (as in [`shared_traits`]`(a, b)`).
+    pub fn text(&self, a: &Product, b: &Product) -> SharedText {
+        let (one_hot, numbers) = compared_attributes(a);
+        let (_, b_numbers) = compared_attributes(b);
+        SharedText {
+            attributes: marked(self.attributes, one_hot),
+            words: marked(self.words, distinct_name_words(&a.name)),
+            numbers: marked(self.numbers, numbers)
+                .into_iter()
+                .filter_map(|q| {
+                    b_numbers
+                        .iter()
+                        .find(|o| o.key == q.key && o.dimension == q.dimension)
+                        .map(|o| (o.key.clone(), o.text.clone()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The items whose bit is set in `bits`, in order.
+fn marked<T>(bits: u64, items: Vec<T>) -> Vec<T> {
+    items
+        .into_iter()
+        .take(MARKED)
+        .enumerate()
+        .filter(|(i, _)| bits >> i & 1 == 1)
+        .map(|(_, x)| x)
+        .collect()
+}
+
+/// Sets bit `i` (when it has one).
+fn mark(bits: &mut u64, i: usize) {
+    if i < MARKED {
+        *bits |= 1 << i;
+    }
+}
+
+/// A product's attribute values as compared — one-hot values (key and value trimmed and
+/// lower-case) sorted and distinct — and its numeric attributes sorted by key and dimension:
+/// the orders the bits of [`SharedTraits`] count in.
+fn compared_attributes(p: &Product) -> (Vec<(String, String)>, Vec<Quantity>) {
+    let (mut one_hot, mut numbers) = read_attributes(p);
+    one_hot.sort();
+    one_hot.dedup();
+    numbers.sort_by(|a, b| (&a.key, a.dimension).cmp(&(&b.key, b.dimension)));
+    (one_hot, numbers)
 }
 
 /// Two values of a numeric attribute are *close* when the larger is at most this many times
@@ -109,14 +179,10 @@ pub(super) struct TraitKeys {
     categories: Vec<u32>,
     /// The full category path; `None` without one.
     path: Option<u32>,
-    /// Sorted.
+    /// Of the attribute values, in [`compared_attributes`] order.
     attribute_ids: Vec<u32>,
-    /// In the order of `attribute_ids`.
-    attributes: Vec<(String, String)>,
-    /// In the order of `words`.
+    /// Of the distinct name words, in the order of the name.
     word_ids: Vec<u32>,
-    /// Distinct, in the order of the name.
-    words: Vec<String>,
     /// Sorted by key and dimension.
     numbers: Vec<Quantity>,
 }
@@ -132,22 +198,18 @@ impl TraitKeys {
             .iter()
             .map(|prefix| id(&format!("category:{prefix}")))
             .collect();
-        let (one_hot, mut numbers) = read_attributes(p);
-        let mut attributes: Vec<(u32, (String, String))> = one_hot
-            .into_iter()
-            .map(|(k, v)| (id(&format!("attr:{k}={v}")), (k, v)))
-            .collect();
-        attributes.sort();
-        attributes.dedup_by_key(|a| a.0);
-        numbers.sort_by(|a, b| (&a.key, a.dimension).cmp(&(&b.key, b.dimension)));
-        let words = distinct_name_words(&p.name);
+        let (one_hot, numbers) = compared_attributes(p);
         TraitKeys {
             path: categories.last().copied(),
             categories,
-            attribute_ids: attributes.iter().map(|a| a.0).collect(),
-            attributes: attributes.into_iter().map(|a| a.1).collect(),
-            word_ids: words.iter().map(|w| id(&format!("word:{w}"))).collect(),
-            words,
+            attribute_ids: one_hot
+                .iter()
+                .map(|(k, v)| id(&format!("attr:{k}={v}")))
+                .collect(),
+            word_ids: distinct_name_words(&p.name)
+                .iter()
+                .map(|w| id(&format!("word:{w}")))
+                .collect(),
             numbers,
         }
     }
@@ -184,34 +246,32 @@ impl TraitKeys {
         let shared = |id: &u32, others: &[u32]| *id != NO_ID && others.contains(id);
         let same_category = self.path.is_some_and(|id| id != NO_ID && Some(id) == other.path);
         let mut evidence = same_category && self.path.is_some_and(&informative);
-        let mut attributes: Vec<(String, String)> = Vec::new();
-        for (id, kv) in self.attribute_ids.iter().zip(&self.attributes) {
+        let mut attributes = 0u64;
+        for (i, id) in self.attribute_ids.iter().enumerate() {
             if shared(id, &other.attribute_ids) {
                 evidence |= informative(*id);
-                attributes.push(kv.clone());
+                mark(&mut attributes, i);
             }
         }
-        attributes.sort();
-        let mut words = Vec::new();
-        for (id, w) in self.word_ids.iter().zip(&self.words) {
+        let mut words = 0u64;
+        for (i, id) in self.word_ids.iter().enumerate() {
             if shared(id, &other.word_ids) {
                 evidence |= informative(*id);
-                words.push(w.clone());
+                mark(&mut words, i);
             }
         }
-        let numbers: Vec<(String, String)> = self
-            .numbers
-            .iter()
-            .filter_map(|q| {
-                other
-                    .numbers
-                    .iter()
-                    .find(|o| o.key == q.key && o.dimension == q.dimension)
-                    .filter(|o| q.value.max(o.value) <= CLOSE_RATIO * q.value.min(o.value))
-                    .map(|o| (o.key.clone(), o.text.clone()))
-            })
-            .collect();
-        evidence |= !numbers.is_empty();
+        let mut numbers = 0u64;
+        for (i, q) in self.numbers.iter().enumerate() {
+            let close = other
+                .numbers
+                .iter()
+                .find(|o| o.key == q.key && o.dimension == q.dimension)
+                .is_some_and(|o| q.value.max(o.value) <= CLOSE_RATIO * q.value.min(o.value));
+            if close {
+                evidence = true;
+                mark(&mut numbers, i);
+            }
+        }
         let traits = SharedTraits {
             same_category,
             attributes,
@@ -248,11 +308,12 @@ mod tests {
             &["Makanan", "Sambal "],
             &[("rasa", "pedas"), ("bentuk", "cair")],
         );
-        let t = shared_traits(&a, &b);
-        assert!(t.same_category);
+        let traits = shared_traits(&a, &b);
+        assert!(traits.same_category);
+        assert!((traits.price_ratio - 1.5).abs() < 1e-6);
+        let t = traits.text(&a, &b);
         assert_eq!(t.attributes, [("rasa".to_string(), "pedas".to_string())]);
         assert_eq!(t.words, ["sambal", "pedas"]);
-        assert!((t.price_ratio - 1.5).abs() < 1e-6);
         let free = product("F", "Gratis", 0, &[], &[]);
         assert_eq!(shared_traits(&free, &a).price_ratio, 0.0);
         assert!(!shared_traits(&free, &product("G", "Gratis", 0, &[], &[])).same_category);
@@ -274,7 +335,7 @@ mod tests {
             &[],
             &[("baterai", "4000mAh")],
         );
-        let t = shared_traits(&a, &b);
+        let t = shared_traits(&a, &b).text(&a, &b);
         assert_eq!(
             t.numbers,
             [
@@ -290,6 +351,6 @@ mod tests {
         );
         // 5000 against 3000 mAh is not close.
         let c = product("C", "Laptop", 1, &[], &[("baterai", "3000 mAh")]);
-        assert!(shared_traits(&a, &c).numbers.is_empty());
+        assert!(shared_traits(&a, &c).text(&a, &c).numbers.is_empty());
     }
 }
