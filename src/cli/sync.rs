@@ -306,13 +306,7 @@ pub(super) fn import(
             .and_then(|m| m.modified())
             .map(chrono::DateTime::<chrono::Utc>::from)
             .unwrap_or_else(|_| chrono::Utc::now());
-        // The rows hold the cells: the file's bytes can go before the records are made.
-        let rows = crate::feeds::exports::read_rows(&bytes, &name);
-        drop(bytes);
-        match rows {
-            Ok(rows) => crate::sync::files::import_rows(&mut importer, kind, &name, rows, modified)?,
-            Err(e) => importer.record_error(format!("{name}: {e}")),
-        }
+        crate::sync::files::import_bytes(&mut importer, Some(kind), &name, bytes, modified)?;
     }
     let names: Vec<String> = products
         .iter()
