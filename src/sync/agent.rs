@@ -337,3 +337,44 @@ impl Progress for Prefixed {
         self.inner.step(&format!("{}: {message}", self.prefix));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_upload_while_the_shop_syncs_is_refused_as_busy_and_imported_once_it_is_free() {
+        let settings =
+            Settings::from_toml("[[shops]]\nid = \"toko\"\n", std::path::Path::new("t.toml"), &[]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let agent = SyncAgent::new(Arc::new(settings), store.clone(), Arc::new(Models::default()));
+        let path = dir.path().join("produk.part");
+        std::fs::write(
+            &path,
+            "Nama Produk,Harga (Rp),SKU Name\nKopi 1 kg,Rp120.000,KOPI-1\n",
+        )
+        .unwrap();
+        let upload = Upload {
+            path,
+            name: "produk.csv".into(),
+            kind: None,
+        };
+        let shop = ShopId::parse("toko").unwrap();
+        let claim = agent.claim(&shop).unwrap();
+        let busy = agent.import_upload("toko", upload.clone()).await.unwrap_err();
+        assert!(matches!(busy, SyncError::Busy(_)), "{busy}");
+        assert!(
+            store.products(&shop).unwrap().is_empty(),
+            "nothing imported while busy"
+        );
+        drop(claim);
+        let run = agent.import_upload("toko", upload).await.unwrap();
+        assert_eq!(run.kind, Some(FileKind::Products));
+        assert_eq!(run.report.products.inserted, 1);
+        assert_eq!(run.report.source, "upload produk.csv (products)");
+        assert!(run.model.is_some(), "the model is rebuilt after the import");
+        assert_eq!(store.sync_reports(&shop, 5).unwrap()[0].kind, RunKind::Import);
+        assert!(!agent.busy(&shop), "the claim is let go");
+    }
+}

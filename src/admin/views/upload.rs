@@ -51,7 +51,7 @@ pub fn size_text(bytes: u64) -> String {
     const KIB: u64 = 1 << 10;
     if bytes >= MIB {
         let tenths = (bytes * 10 + MIB / 2) / MIB;
-        if tenths % 10 == 0 {
+        if tenths.is_multiple_of(10) {
             format!("{} MiB", tenths / 10)
         } else {
             format!("{}.{} MiB", tenths / 10, tenths % 10)

@@ -123,8 +123,31 @@ pub fn check_length(length: Option<u64>, limit: u64) -> Result<(), Refusal> {
     }
 }
 
+/// Temporary files older than this are left from a crash mid-upload and removed by the next
+/// upload (one still being received has been written to within `server.body_timeout_secs`).
+const STALE_SECS: u64 = 24 * 3600;
+
 fn uploads_dir(state: &AppState) -> PathBuf {
     state.data_dir.join("uploads")
+}
+
+/// Removes the temporary files in `dir` that a crash left behind.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > STALE_SECS);
+        if stale && path.extension().is_some_and(|e| e == "part") && std::fs::remove_file(&path).is_ok() {
+            tracing::info!(path = %path.display(), "removed a partial upload left by an earlier run");
+        }
+    }
 }
 
 /// Streams `body` into a new temporary file in `dir`, at most `limit` bytes.
@@ -143,6 +166,8 @@ where
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(|e| Refusal::internal(&format!("creating {}", dir.display()), e))?;
+    let stale_dir = dir.to_path_buf();
+    let _ = tokio::task::spawn_blocking(move || remove_stale(&stale_dir)).await;
     let temp = TempFile {
         path: dir.join(format!(
             "{}-{}-{:016x}.part",
@@ -436,6 +461,24 @@ mod tests {
         assert_eq!(clean_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_name(" laporan\n.csv "), "laporan.csv");
         assert_eq!(clean_name(&"a".repeat(500)).len(), NAME_CHARS);
+    }
+
+    #[test]
+    fn partial_uploads_a_crash_left_a_day_ago_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, age_secs: u64| {
+            let path = dir.path().join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            let at = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+            file.set_modified(at).unwrap();
+            path
+        };
+        let old = write("toko-old.part", STALE_SECS + 60);
+        let fresh = write("toko-fresh.part", 60);
+        let other = write("notes.txt", STALE_SECS + 60);
+        remove_stale(dir.path());
+        assert!(!old.exists());
+        assert!(fresh.exists() && other.exists());
     }
 
     #[test]
