@@ -412,3 +412,56 @@ async fn an_upload_needs_the_csrf_token_the_shops_own_user_and_an_export_file() 
     assert!(leftover_uploads(&app).is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_upload_while_the_shop_syncs_is_answered_409_and_imports_nothing() {
+    let app = spawn_upload_app().await;
+    let me = sign_in(&app, "admin", OWNER_PW).await;
+    let coffee = ProductId::parse("KOPI-GAYO-250").unwrap();
+    let claim = app.sync.claim(&shop()).expect("the shop is free");
+    let resp = post_form(
+        &app,
+        &me,
+        "lengkuas",
+        &[("csrf", me.csrf.as_str())],
+        Some(("produk.csv", PRODUCTS_CSV.as_bytes())),
+    )
+    .await;
+    assert_eq!(resp.status(), 409);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("a sync is running, try again in a minute"),
+        "the page says why"
+    );
+    let resp = client()
+        .post(format!(
+            "{}/admin/api/shops/lengkuas/imports?name=produk.csv",
+            app.base
+        ))
+        .bearer_auth(TOKEN)
+        .body(PRODUCTS_CSV)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    assert!(app.store.product(&shop(), &coffee).unwrap().is_none());
+    assert!(leftover_uploads(&app).is_empty());
+    drop(claim);
+    let resp = post_form(
+        &app,
+        &me,
+        "lengkuas",
+        &[("csrf", me.csrf.as_str())],
+        Some(("produk.csv", PRODUCTS_CSV.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        303,
+        "once the sync is done the same upload goes in"
+    );
+    assert!(app.store.product(&shop(), &coffee).unwrap().is_some());
+    app.stop().await;
+}
