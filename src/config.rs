@@ -75,6 +75,9 @@ pub struct ServerSettings {
     /// Bytes the widget's prepared answers (`web::prepared`) may take, compressed
     /// variants included: `[server] prepared_cache_mib` (default 64) times 2^20.
     pub prepared_cache_bytes: u64,
+    /// Largest export file the dashboard's upload takes (`[server] max_upload_bytes`,
+    /// default 50 MiB); a larger one is answered 413 and nothing of it is kept.
+    pub max_upload_bytes: u64,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: limits::TrustedProxies,
     /// Where customers reach this service: the base of every absolute link it builds
@@ -789,6 +792,22 @@ free = [{ product = "TPG-100" }]
             .to_string();
         assert!(
             msg.contains("server.prepared_cache_mib") && msg.contains('0') && msg.contains("use 1 to"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn the_upload_limit_has_a_default_a_bound_and_an_env_override() {
+        assert_eq!(load("", &[]).unwrap().server.max_upload_bytes, 50 << 20);
+        let s = load("[server]\nmax_upload_bytes = 4096\n", &[]).unwrap();
+        assert_eq!(s.server.max_upload_bytes, 4096);
+        let s = load("", &[("LARIS_SERVER_MAX_UPLOAD_BYTES", "2000000")]).unwrap();
+        assert_eq!(s.server.max_upload_bytes, 2_000_000);
+        let msg = load("[server]\nmax_upload_bytes = 10\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("server.max_upload_bytes") && msg.contains("use "),
             "{msg}"
         );
     }

@@ -1455,8 +1455,8 @@ fn october_revenue_in_the_demo_recording() -> i64 {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_fits_a_desktop_and_a_phone() {
+/// The demo shop's laris with user `admin`'s password ([`admin_config_text`]).
+async fn start_admin_laris() -> Laris {
     let settings = Settings::from_toml(&admin_config_text(), Path::new("browser-admin.toml"), &[])
         .expect("the browser admin config is valid");
     let data_dir = tempfile::tempdir().unwrap();
@@ -1477,30 +1477,32 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
             })
             .await;
     });
-    let b = Browser::start().await;
+    laris
+}
 
+/// The element the CSS selector finds first.
+async fn find(b: &Browser, css: &str) -> String {
+    let el = b
+        .command(
+            reqwest::Method::POST,
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("finding {css}: {e}"));
+    element_id(&el)
+}
+
+/// Opens the overview, is sent to the sign-in page, signs in as `admin` and waits for the
+/// overview.
+async fn sign_in_as_owner(b: &Browser, laris: &Laris) {
     b.goto(&laris.url("/admin/shops/lengkuas")).await;
     b.wait_for(
         "the sign-in page (no session yet)",
         "return location.pathname === '/admin/login' && document.querySelector('#password') ? true : null",
     )
     .await;
-    let find = |css: &str| {
-        let css = css.to_string();
-        let b = &b;
-        async move {
-            let el = b
-                .command(
-                    reqwest::Method::POST,
-                    "/element",
-                    Some(json!({"using": "css selector", "value": css})),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("finding {css}: {e}"));
-            element_id(&el)
-        }
-    };
-    let password = find("#password").await;
+    let password = find(b, "#password").await;
     b.command(
         reqwest::Method::POST,
         &format!("/element/{password}/value"),
@@ -1508,13 +1510,20 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
     )
     .await
     .unwrap();
-    let submit = find("form.login button[type=submit]").await;
+    let submit = find(b, "form.login button[type=submit]").await;
     b.click(&submit).await;
     b.wait_for(
         "the overview after signing in",
         "return location.pathname === '/admin/shops/lengkuas' && document.querySelector('tr[data-bucket]') ? true : null",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_fits_a_desktop_and_a_phone() {
+    let laris = start_admin_laris().await;
+    let b = Browser::start().await;
+    sign_in_as_owner(&b, &laris).await;
 
     let revenue = october_revenue_in_the_demo_recording();
     assert!(revenue > 1_000_000, "{revenue}");
@@ -1579,6 +1588,7 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
         ("bundles", "/bundles".to_string()),
         ("performance", "/performance".to_string()),
         ("sync", "/sync".to_string()),
+        ("upload", "/upload".to_string()),
         ("feedback", "/feedback".to_string()),
         ("install", "/install".to_string()),
     ];
@@ -1610,6 +1620,97 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
             std::fs::write(shots.join(format!("admin-{name}-{width}.png")), &bytes).unwrap();
         }
     }
+    b.quit().await;
+    drop(laris);
+}
+
+/// A product list as Seller Center exports it, as an XLSX workbook: a
+/// title row, the header with required columns marked `*`, one new product.
+fn product_list_xlsx(path: &Path) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let rows: [[&str; 5]; 3] = [
+        ["Daftar Produk Lengkuas Nusantara", "", "", "", ""],
+        ["Nama Produk*", "Harga (Rp)*", "SKU Name", "Jumlah Stok", "Status"],
+        [
+            "Kopi Gayo Lengkuas 250 g",
+            "Rp85.000",
+            "KOPI-GAYO-250",
+            "30",
+            "Aktif",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+    }
+    book.save(path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_uploads_an_xlsx_export_on_the_page_sees_the_report_and_finds_the_new_product() {
+    let laris = start_admin_laris().await;
+    let files = tempfile::tempdir().unwrap();
+    let xlsx = files.path().join("produk-baru.xlsx");
+    product_list_xlsx(&xlsx);
+    let b = Browser::start().await;
+    sign_in_as_owner(&b, &laris).await;
+
+    b.goto(&laris.url("/admin/shops/lengkuas/upload")).await;
+    b.wait_for(
+        "the upload page",
+        "return document.readyState === 'complete' && document.querySelector('input[type=file]#file') ? true : null",
+    )
+    .await;
+    let input = find(&b, "#file").await;
+    b.type_text(&input, xlsx.to_str().unwrap()).await;
+    let submit = find(&b, "form.upload button[type=submit]").await;
+    b.click(&submit).await;
+    let seen = b
+        .wait_for(
+            "the import report after the upload",
+            "const counts = document.querySelector('[data-import-counts] tr[data-kind=products]'); \
+             return location.search.startsWith('?report=') && counts \
+               ? {cells: [...counts.cells].map(c => c.textContent), \
+                  source: document.querySelector('[data-import-source]').textContent, \
+                  quarantined: document.querySelectorAll('tr[data-quarantined]').length, \
+                  listed: document.querySelectorAll('tr[data-import]').length} : null",
+        )
+        .await;
+    // Products: read 1, new 1, updated 0, unchanged 0.
+    assert_eq!(seen["cells"], json!(["Products", "1", "1", "0", "0"]), "{seen}");
+    assert!(
+        seen["source"]
+            .as_str()
+            .unwrap()
+            .contains("upload produk-baru.xlsx (products)"),
+        "{seen}"
+    );
+    assert_eq!(seen["quarantined"], 0, "{seen}");
+    assert_eq!(seen["listed"], 1, "{seen}");
+    let shots = repo().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::write(shots.join("admin-upload-report-1280.png"), b.screenshot().await).unwrap();
+
+    // The products page lists it, and the store holds it as the file says.
+    b.goto(&laris.url("/admin/shops/lengkuas/products")).await;
+    b.wait_for(
+        "the new product on the products page",
+        "return document.readyState === 'complete' && document.body.textContent.includes('Kopi Gayo Lengkuas 250 g') ? true : null",
+    )
+    .await;
+    let product = laris
+        .store
+        .product(
+            &laris::domain::ShopId::parse("lengkuas").unwrap(),
+            &laris::domain::ProductId::parse("KOPI-GAYO-250").unwrap(),
+        )
+        .unwrap()
+        .expect("the uploaded product is stored");
+    assert_eq!(product.price.0, 85_000);
     b.quit().await;
     drop(laris);
 }

@@ -77,6 +77,22 @@ impl ServiceClient {
         Ok(Some(Self::check(resp)?.json()?))
     }
 
+    /// POST `bytes` as the body of `path` (an export file to import).
+    pub(super) fn post_bytes<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<T> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()?;
+        Ok(Self::check(resp)?.json()?)
+    }
+
     pub(super) fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

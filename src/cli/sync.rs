@@ -288,10 +288,11 @@ pub(super) fn import(
         );
     }
     if let Some(client) = ServiceClient::find(settings, data_dir)? {
-        bail!(
-            "the running service at {} holds the store: configure the files as an export_files source and run `laris sync --shop {shop}`, or stop the service first",
+        eprintln!(
+            "the store is held by the running service at {}: importing through it",
             client.base
         );
+        return import_through(&client, &shop, (products, orders), json, allow_quarantine);
     }
     let store = open_store(data_dir)?;
     let mut importer = crate::sync::pipeline::Importer::new(&store, shop.clone());
@@ -306,13 +307,7 @@ pub(super) fn import(
             .and_then(|m| m.modified())
             .map(chrono::DateTime::<chrono::Utc>::from)
             .unwrap_or_else(|_| chrono::Utc::now());
-        // The rows hold the cells: the file's bytes can go before the records are made.
-        let rows = crate::feeds::exports::read_rows(&bytes, &name);
-        drop(bytes);
-        match rows {
-            Ok(rows) => crate::sync::files::import_rows(&mut importer, kind, &name, rows, modified)?,
-            Err(e) => importer.record_error(format!("{name}: {e}")),
-        }
+        crate::sync::files::import_bytes(&mut importer, Some(kind), &name, bytes, modified)?;
     }
     let names: Vec<String> = products
         .iter()
@@ -355,6 +350,79 @@ pub(super) fn import(
         if !allow_quarantine {
             return Err(crate::cli::Incomplete(format!(
                 "{quarantined} rows were quarantined and not imported (listed above; `laris status` and the dashboard's sync page keep them): fix them in the export and import it again, or pass --allow-quarantine to accept the import as it is"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// `laris import` while the service holds the store: each file sent to
+/// `POST /admin/api/shops/{shop}/imports` (the dashboard's upload), products first, one
+/// report per file; the same output and exit codes as an import of its own.
+fn import_through(
+    client: &ServiceClient,
+    shop: &ShopId,
+    (products, orders): (&[PathBuf], &[PathBuf]),
+    json: bool,
+    allow_quarantine: bool,
+) -> anyhow::Result<()> {
+    let files = products
+        .iter()
+        .map(|f| ("products", f))
+        .chain(orders.iter().map(|f| ("orders", f)));
+    let mut reports = Vec::new();
+    let mut quarantined: Vec<crate::records::Quarantined> = Vec::new();
+    let mut model = None;
+    for (kind, path) in files {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let answer: serde_json::Value = client
+            .post_bytes(
+                &format!(
+                    "/admin/api/shops/{shop}/imports?kind={kind}&name={}",
+                    crate::domain::url_component(&name)
+                ),
+                bytes,
+            )
+            .with_context(|| format!("importing {} through the running service", path.display()))?;
+        reports.push(serde_json::from_value::<SyncReport>(answer["report"].clone())?);
+        for q in answer["quarantined"].as_array().into_iter().flatten() {
+            quarantined.push(crate::records::Quarantined {
+                at: serde_json::from_value(q["at"].clone())?,
+                kind: serde_json::from_value(q["kind"].clone())?,
+                origin: q["origin"].as_str().unwrap_or("").to_string(),
+                reason: crate::records::QuarantineReason::unreadable(q["reason"].as_str().unwrap_or("")),
+                record: q["record"].as_str().unwrap_or("").to_string(),
+            });
+        }
+        if !answer["model"].is_null() {
+            model = Some(serde_json::from_value(answer["model"].clone())?);
+        }
+    }
+    let run = crate::sync::agent::ShopSync {
+        shop: shop.to_string(),
+        ok: reports.iter().all(|r| r.ok),
+        changed: reports.iter().any(SyncReport::changed),
+        reports,
+        model,
+        recording: None,
+    };
+    print_runs(std::slice::from_ref(&run), json)?;
+    if !run.ok {
+        bail!("some files could not be imported (errors above); fix them and import again: re-importing changes nothing twice");
+    }
+    if !quarantined.is_empty() {
+        if !json {
+            eprint!("{}", quarantine_table(&quarantined, QUARANTINE_ROWS_SHOWN));
+        }
+        if !allow_quarantine {
+            return Err(crate::cli::Incomplete(format!(
+                "{} rows were quarantined and not imported (listed above; `laris status` and the dashboard's sync page keep them): fix them in the export and import it again, or pass --allow-quarantine to accept the import as it is",
+                quarantined.len()
             ))
             .into());
         }

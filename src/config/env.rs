@@ -22,6 +22,7 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
             "shop_events_per_second",
             "max_events_per_shop",
             "prepared_cache_mib",
+            "max_upload_bytes",
             "trusted_proxies",
         ],
     ),
@@ -65,6 +66,7 @@ const INTEGER_KEYS: &[&str] = &[
     "shop_events_per_second",
     "max_events_per_shop",
     "prepared_cache_mib",
+    "max_upload_bytes",
 ];
 
 fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {

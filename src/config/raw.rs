@@ -33,6 +33,7 @@ struct RawServer {
     shop_events_per_second: u64,
     max_events_per_shop: u64,
     prepared_cache_mib: u64,
+    max_upload_bytes: u64,
     public_url: Option<String>,
     trusted_proxies: Vec<String>,
 }
@@ -53,6 +54,7 @@ impl Default for RawServer {
             shop_events_per_second: 500,
             max_events_per_shop: 5_000_000,
             prepared_cache_mib: 64,
+            max_upload_bytes: 50 << 20,
             public_url: None,
             trusted_proxies: Vec::new(),
         }
@@ -349,6 +351,13 @@ impl RawSettings {
                     1 << 20,
                     "MiB (the default is 64)",
                 )? << 20,
+                max_upload_bytes: bounded(
+                    "server.max_upload_bytes",
+                    self.server.max_upload_bytes,
+                    1024,
+                    4 << 30,
+                    "bytes (the default is 52428800, 50 MiB)",
+                )?,
                 public_url: server_public_url,
                 trusted_proxies,
             },

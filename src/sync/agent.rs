@@ -19,9 +19,10 @@ use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::model::rebuild::{ModelSummary, Models};
 use crate::records::RunKind;
-use crate::records::SyncReport;
+use crate::records::{Quarantined, SyncReport};
 use crate::store::{ShopStore, Store, StoreError};
 use crate::sync::api::{ApiRun, Progress, Tokens};
+use crate::sync::files::FileKind;
 use crate::sync::http::{Fetcher, Recorder};
 use crate::sync::pipeline::{ImportError, Importer};
 
@@ -82,6 +83,30 @@ pub struct ShopSync {
     pub model: Option<ModelSummary>,
     /// The recording written, with `--record`.
     pub recording: Option<PathBuf>,
+}
+
+/// An export file uploaded from the dashboard, saved whole at `path` (the caller removes it).
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub path: PathBuf,
+    /// The file's name as uploaded: shown in the report and the quarantined rows' origins.
+    pub name: String,
+    /// `None`: read from the header row.
+    pub kind: Option<FileKind>,
+}
+
+/// What importing an upload did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadRun {
+    pub shop: String,
+    /// What the file was read as; `None` when it could not be read at all.
+    pub kind: Option<FileKind>,
+    /// The import's report, also kept with the shop's sync reports (kind `import`).
+    pub report: SyncReport,
+    /// The rows this import quarantined, in file order.
+    pub quarantined: Vec<Quarantined>,
+    /// The rebuilt model, when data changed.
+    pub model: Option<ModelSummary>,
 }
 
 /// Shared by every run of the service (or of one `laris sync`).
@@ -233,6 +258,60 @@ impl SyncAgent {
         })
     }
 
+    /// Imports an uploaded export file through the same pipeline as `laris import`, under the
+    /// shop's claim (a sync running: [`SyncError::Busy`]), off the async threads; then
+    /// rebuilds the model as a sync does, so the widget shows the new data at once.
+    pub async fn import_upload(&self, shop_id: &str, upload: Upload) -> Result<UploadRun, SyncError> {
+        let shop = self.shop(shop_id)?.clone();
+        let _claim = self.claim(&shop.id)?;
+        let store = self.store.clone();
+        let id = shop.id.clone();
+        tracing::info!(shop = %shop.id, file = %upload.name, "importing an uploaded export");
+        let (kind, report, quarantined) = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&upload.path).map_err(|e| {
+                SyncError::Other(format!(
+                    "reading the uploaded file {}: {e}",
+                    upload.path.display()
+                ))
+            })?;
+            let mut importer = Importer::new(&store, id.clone());
+            let kind = crate::sync::files::import_bytes(
+                &mut importer,
+                upload.kind,
+                &upload.name,
+                bytes,
+                Utc::now(),
+            )?;
+            let source = match kind {
+                Some(kind) => format!("upload {} ({})", upload.name, kind.as_str()),
+                None => format!("upload {}", upload.name),
+            };
+            let report = importer.finish(RunKind::Import, &source)?;
+            let mut quarantined: Vec<Quarantined> = store
+                .quarantined(&id)?
+                .into_iter()
+                .filter(|q| q.at >= report.started_at && q.at <= report.finished_at)
+                .collect();
+            quarantined.sort_by_key(|q| q.at);
+            Ok::<_, SyncError>((kind, report, quarantined))
+        })
+        .await
+        .map_err(|e| SyncError::Other(format!("the import task failed: {e}")))??;
+        let model = if report.changed() || self.store.model_stale(&shop.id)? {
+            Some(self.rebuild(&shop).await?)
+        } else {
+            None
+        };
+        self.store.flush().await?;
+        Ok(UploadRun {
+            shop: shop.id.to_string(),
+            kind,
+            report,
+            quarantined,
+            model,
+        })
+    }
+
     /// Rebuilds the shop's model off the async threads and swaps it in.
     pub async fn rebuild(&self, shop: &ShopSettings) -> Result<ModelSummary, SyncError> {
         let store = self.store.clone();
@@ -256,5 +335,46 @@ struct Prefixed {
 impl Progress for Prefixed {
     fn step(&self, message: &str) {
         self.inner.step(&format!("{}: {message}", self.prefix));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_upload_while_the_shop_syncs_is_refused_as_busy_and_imported_once_it_is_free() {
+        let settings =
+            Settings::from_toml("[[shops]]\nid = \"toko\"\n", std::path::Path::new("t.toml"), &[]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let agent = SyncAgent::new(Arc::new(settings), store.clone(), Arc::new(Models::default()));
+        let path = dir.path().join("produk.part");
+        std::fs::write(
+            &path,
+            "Nama Produk,Harga (Rp),SKU Name\nKopi 1 kg,Rp120.000,KOPI-1\n",
+        )
+        .unwrap();
+        let upload = Upload {
+            path,
+            name: "produk.csv".into(),
+            kind: None,
+        };
+        let shop = ShopId::parse("toko").unwrap();
+        let claim = agent.claim(&shop).unwrap();
+        let busy = agent.import_upload("toko", upload.clone()).await.unwrap_err();
+        assert!(matches!(busy, SyncError::Busy(_)), "{busy}");
+        assert!(
+            store.products(&shop).unwrap().is_empty(),
+            "nothing imported while busy"
+        );
+        drop(claim);
+        let run = agent.import_upload("toko", upload).await.unwrap();
+        assert_eq!(run.kind, Some(FileKind::Products));
+        assert_eq!(run.report.products.inserted, 1);
+        assert_eq!(run.report.source, "upload produk.csv (products)");
+        assert!(run.model.is_some(), "the model is rebuilt after the import");
+        assert_eq!(store.sync_reports(&shop, 5).unwrap()[0].kind, RunKind::Import);
+        assert!(!agent.busy(&shop), "the claim is let go");
     }
 }

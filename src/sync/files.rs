@@ -1,6 +1,7 @@
 //! The `export_files` source and `laris import`: Seller Center spreadsheets (CSV or XLSX,
 //! docs/feeds.md: export files) from paths or http(s) URLs, each file one page through the pipeline.
-//! Products files go first, so that the orders' lines find their products.
+//! Products files go first, so that the orders' lines find their products. A file uploaded
+//! from the dashboard takes the same way ([`import_bytes`], [`check_upload`]).
 
 use std::path::Path;
 
@@ -14,13 +15,44 @@ use crate::sync::http::{FetchError, Fetcher};
 use crate::sync::pipeline::{ImportError, Importer, Incoming, Page};
 
 /// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FileKind {
     Products,
     Orders,
 }
 
 impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Products => "products",
+            FileKind::Orders => "orders",
+        }
+    }
+
+    /// The kind a form or query names: `products` or `orders`; `auto` or nothing means
+    /// "read it from the header row" (`Ok(None)`).
+    pub fn parse_choice(text: Option<&str>) -> Result<Option<FileKind>, String> {
+        match text.map(str::trim).unwrap_or("") {
+            "" | "auto" => Ok(None),
+            "products" => Ok(Some(FileKind::Products)),
+            "orders" => Ok(Some(FileKind::Orders)),
+            other => Err(format!(
+                "kind {other:?} is not known: use products (a product list), orders (a sales report) or auto"
+            )),
+        }
+    }
+
+    /// A file's kind from its rows: a sales report names `Nomor Invoice`; anything else is
+    /// read as a product list, whose parser then names the columns it lacks.
+    pub fn detect(rows: &exports::Rows) -> FileKind {
+        if exports::names_column(rows, "Nomor Invoice") {
+            FileKind::Orders
+        } else {
+            FileKind::Products
+        }
+    }
+
     /// The role its exchange has in a recording.
     pub fn role(self) -> &'static str {
         match self {
@@ -116,6 +148,70 @@ pub fn import_file(
     }
 }
 
+/// One export file's bytes through the pipeline, as `laris import` and an upload from the
+/// dashboard take it: `kind` `None` reads the kind from the header row ([`FileKind::detect`]).
+/// The bytes go once the rows are read. Answers the kind imported, `None` when the file
+/// could not be read at all (an error of the run, in its report).
+pub fn import_bytes(
+    importer: &mut Importer<'_>,
+    kind: Option<FileKind>,
+    name: &str,
+    bytes: Vec<u8>,
+    fetched_at: DateTime<Utc>,
+) -> Result<Option<FileKind>, ImportError> {
+    // The rows hold the cells: the file's bytes can go before the records are made.
+    let rows = exports::read_rows(&bytes, name);
+    drop(bytes);
+    match rows {
+        Ok(rows) => {
+            let kind = kind.unwrap_or_else(|| FileKind::detect(&rows));
+            import_rows(importer, kind, name, rows, fetched_at)?;
+            Ok(Some(kind))
+        }
+        Err(e) => {
+            importer.record_error(format!("{name}: {e}"));
+            Ok(None)
+        }
+    }
+}
+
+/// Whether an uploaded file may be an export, from its name and first bytes: an `.xlsx`
+/// workbook (a zip) or CSV text (`.csv`, `.tsv`, `.txt`, or no extension). Anything else is
+/// refused before the import with a message naming the file and the accepted forms.
+pub fn check_upload(name: &str, head: &[u8]) -> Result<(), String> {
+    const ACCEPTED: &str =
+        "upload the Seller Center export as .xlsx or as .csv (comma, semicolon or tab separated)";
+    let zip = head.starts_with(b"PK\x03\x04");
+    let extension = Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase());
+    match extension.as_deref() {
+        Some("xlsx") if zip => Ok(()),
+        Some("xlsx") => Err(format!(
+            "{name} is named .xlsx but is not an XLSX workbook: {ACCEPTED}"
+        )),
+        Some("xls") => Err(format!(
+            "{name} is an old Excel (.xls) workbook: save it as .xlsx or CSV and upload that"
+        )),
+        None | Some("csv" | "tsv" | "txt") if zip => Ok(()),
+        None | Some("csv" | "tsv" | "txt") => {
+            let text = match std::str::from_utf8(head) {
+                Ok(_) => true,
+                // Cut in the middle of a character at the end of `head`.
+                Err(e) => e.error_len().is_none(),
+            };
+            if text && !head.contains(&0) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} is not CSV text (UTF-8) nor an XLSX workbook: {ACCEPTED}"
+                ))
+            }
+        }
+        Some(other) => Err(format!("{name} is a .{other} file, not an export: {ACCEPTED}")),
+    }
+}
+
 /// [`import_file`] from the file's rows, so that a caller can let go of the file's bytes
 /// first. The rows are dropped once parsed; a sales report's orders are then written in
 /// batches ([`Importer::import_in_batches`]), a product list in one.
@@ -205,6 +301,68 @@ mod tests {
             ));
         }
         csv
+    }
+
+    #[test]
+    fn an_upload_is_an_xlsx_zip_or_csv_text_and_anything_else_is_refused_by_name() {
+        assert!(check_upload("produk.xlsx", b"PK\x03\x04rest").is_ok());
+        assert!(check_upload(
+            "penjualan.csv",
+            "Nomor Invoice;Nama Produk\nINV/1;Kopi é".as_bytes()
+        )
+        .is_ok());
+        // A character cut at the end of the bytes looked at is still text.
+        assert!(check_upload("penjualan.csv", &"é".as_bytes()[..1]).is_ok());
+        let xls = check_upload("lama.xls", b"\xD0\xCF\x11\xE0").unwrap_err();
+        assert!(xls.contains("lama.xls") && xls.contains(".xlsx"), "{xls}");
+        let pdf = check_upload("laporan.pdf", b"%PDF-1.7").unwrap_err();
+        assert!(
+            pdf.contains("laporan.pdf") && pdf.contains(".xlsx") && pdf.contains(".csv"),
+            "{pdf}"
+        );
+        let fake = check_upload("produk.xlsx", b"Nama Produk,Harga").unwrap_err();
+        assert!(
+            fake.contains("produk.xlsx") && fake.contains("not an XLSX"),
+            "{fake}"
+        );
+        let binary = check_upload("foto.csv", b"\x89PNG\r\n\x1a\n\0\0").unwrap_err();
+        assert!(binary.contains("foto.csv"), "{binary}");
+    }
+
+    #[test]
+    fn a_file_without_a_kind_is_read_as_what_its_header_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("lengkuas").unwrap();
+        let mut importer = Importer::new(&store, shop.clone());
+        let products = "Daftar Produk\nNama Produk*;Harga (Rp)*;SKU Name\nKopi Gayo 1 kg;Rp120.000;KOPI-1\n";
+        let kind = import_bytes(&mut importer, None, "produk.csv", products.into(), Utc::now()).unwrap();
+        assert_eq!(kind, Some(FileKind::Products));
+        let kind = import_bytes(
+            &mut importer,
+            None,
+            "penjualan.csv",
+            report(2).into_bytes(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(kind, Some(FileKind::Orders));
+        let kind = import_bytes(
+            &mut importer,
+            None,
+            "kosong.xlsx",
+            b"PK\x03\x04".to_vec(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(kind, None, "an unreadable workbook is an error of the run");
+        let report = importer.finish(crate::records::RunKind::Import, "test").unwrap();
+        assert_eq!((report.products.inserted, report.orders.inserted), (1, 1));
+        assert!(
+            !report.ok && report.errors[0].contains("kosong.xlsx"),
+            "{:?}",
+            report.errors
+        );
     }
 
     #[test]

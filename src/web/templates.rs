@@ -82,6 +82,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("admin/sync.html", include_str!("../../templates/admin/sync.html")),
     (
+        "admin/upload.html",
+        include_str!("../../templates/admin/upload.html"),
+    ),
+    (
         "admin/install.html",
         include_str!("../../templates/admin/install.html"),
     ),

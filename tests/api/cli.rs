@@ -435,6 +435,30 @@ fn laris_import_reads_an_xlsx_product_list_and_a_csv_sales_report() {
         text.contains("quarantined records") && text.contains("dua puluh ribu") && text.contains("row 6"),
         "{text}"
     );
+
+    // While the service runs it holds the store: the import goes through it (the dashboard's
+    // upload), with the same report, quarantine table and exit codes.
+    let _server = start_server(&config, &data);
+    let out = import(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("importing through it"), "{stderr}");
+    assert!(
+        stderr.contains("produk.xlsx row 6") && stderr.contains("dua puluh ribu"),
+        "{stderr}"
+    );
+    let out = import(&["--allow-quarantine"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = status_json(&config, &data);
+    assert_eq!(
+        (
+            s["shops"][0]["products"].as_u64(),
+            s["shops"][0]["paid_orders"].as_u64()
+        ),
+        (Some(2), Some(1)),
+        "importing the same files again changes nothing"
+    );
 }
 
 #[test]

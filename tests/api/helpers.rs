@@ -67,6 +67,8 @@ pub struct TestApp {
     pub event_log: std::sync::Arc<laris::web::event_log::EventLog>,
     /// The running service's prepared widget answers.
     pub prepared: std::sync::Arc<laris::web::prepared::cache::PreparedAnswers>,
+    /// The running service's sync agent (a test may hold a shop's claim, as a sync does).
+    pub sync: std::sync::Arc<laris::sync::agent::SyncAgent>,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -87,6 +89,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let models = app.state().models.clone();
     let event_log = app.state().event_log.clone();
     let prepared = app.state().prepared.clone();
+    let sync = app.state().sync.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         app.run_until_stopped(async {
@@ -102,6 +105,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         models,
         event_log,
         prepared,
+        sync,
         http: reqwest::Client::new(),
         shutdown: Some(tx),
         handle: Some(handle),

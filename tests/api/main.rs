@@ -18,4 +18,5 @@ mod recommendations;
 mod serving;
 mod signin;
 mod sync;
+mod upload;
 mod widget;

@@ -807,6 +807,32 @@ async fn every_documented_operation_answers_as_the_document_says() {
         .await;
     assert_eq!(refused.status, 403);
 
+    // An export uploaded to the running service (last: it adds a product).
+    let imports = format!("{ADMIN}/imports");
+    let imported = c
+        .call(
+            c.http
+                .post(c.url("/admin/api/shops/lengkuas/imports?kind=products&name=produk.csv"))
+                .bearer_auth(TOKEN)
+                .body("Nama Produk,Harga (Rp),SKU Name\nTeh Lengkuas 50 g,Rp25.000,TEH-50\nRusak,dua puluh,R-1\n"),
+            "post",
+            &imports,
+        )
+        .await;
+    assert_eq!(imported.json()["report"]["products"]["inserted"], 1);
+    assert_eq!(imported.json()["quarantined"][0]["origin"], "produk.csv row 3");
+    let not_an_export = c
+        .call(
+            c.http
+                .post(c.url("/admin/api/shops/lengkuas/imports?name=foto.png"))
+                .bearer_auth(TOKEN)
+                .body(&b"\x89PNG\r\n\x1a\n"[..]),
+            "post",
+            &imports,
+        )
+        .await;
+    assert_eq!(not_an_export.status, 415);
+
     // Every operation of the document was called above.
     let called = api.called.lock().unwrap().clone();
     let missed: Vec<_> = api.operations().difference(&called).cloned().collect();

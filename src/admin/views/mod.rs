@@ -5,7 +5,7 @@
 //! quotes it and lists the choices.
 //!
 //! A file per page group: sales (overview, performance), catalogue (products, a product
-//! and its fit panel), customers (customers, a customer, tiers), bundles, sync, feedback.
+//! and its fit panel), customers (customers, a customer, tiers), bundles, sync, upload, feedback.
 //!
 //! These functions read sled and scan every order of a shop: callers run them in
 //! `spawn_blocking`. The overview, which the dashboard opens on, is kept per shop and query
@@ -19,6 +19,7 @@ mod feedback;
 mod queries;
 mod sales;
 mod sync;
+mod upload;
 
 pub use bundles::{bundles, BundleThresholds, BundlesPage, OfferLineRow, OfferRow, ProductRef, RuleRow};
 pub use cache::{OverviewCache, OVERVIEWS_KEPT};
@@ -32,4 +33,10 @@ pub use queries::{
     parse_feedback_id, parse_feedback_status, CustomerQuery, OverviewQuery, PageError, ProductQuery,
 };
 pub use sales::{attribution_rule, overview, performance_page, PerformancePage, MAX_BUCKETS};
-pub use sync::{source_view, sync_page, SourceView, SyncPage, QUARANTINE_LISTED, REPORTS_LISTED};
+pub use sync::{
+    source_view, sync_page, QuarantinedRow, SourceView, SyncPage, QUARANTINE_LISTED, REPORTS_LISTED,
+};
+pub use upload::{
+    parse_upload_query, quarantined_by, size_text, upload_page, ImportReport, ImportRow, UploadPage,
+    IMPORTS_LISTED,
+};

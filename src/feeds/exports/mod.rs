@@ -22,7 +22,7 @@ pub use orders::{parse_orders, OrdersFile};
 pub use products::{parse_products, ProductsFile};
 pub use read::read_rows;
 pub use rows::{Cells, Rows};
-pub use table::Row;
+pub use table::{names_column, Row};
 
 /// What the parsers' tests share: rows written as text, and a row's outcome unwrapped.
 #[cfg(test)]

@@ -153,8 +153,18 @@ pub(super) fn origin(name: &str, index: usize) -> String {
     format!("{name} row {}", index + 1)
 }
 
+/// Whether some row of the file holds this column name (compared as header names are):
+/// how an uploaded file with no kind given is told apart, a sales report by its
+/// `Nomor Invoice`.
+pub fn names_column(rows: &Rows, column: &str) -> bool {
+    let wanted = normalise_name(column);
+    rows.iter()
+        .any(|(_, row)| row.iter().any(|c| normalise_name(c) == wanted))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::names_column;
     use crate::feeds::exports::orders::parse_orders;
     use crate::feeds::exports::products::parse_products;
     use crate::feeds::exports::testing::{fetched, table};
@@ -182,5 +192,15 @@ mod tests {
             panic!("a file without any required column must be refused whole");
         };
         assert!(e.contains("\"Nama Produk\", \"Harga (Rp)\""), "{e}");
+    }
+
+    #[test]
+    fn a_column_is_found_in_any_row_as_headers_are_compared() {
+        let rows = table(&["Laporan Penjualan", "nomor  invoice*|Nama Produk", "INV/1|Kopi"]);
+        assert!(names_column(&rows, "Nomor Invoice"));
+        assert!(!names_column(
+            &table(&["Nama Produk|Harga (Rp)"]),
+            "Nomor Invoice"
+        ));
     }
 }

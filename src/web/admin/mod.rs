@@ -1,5 +1,6 @@
 //! The shop owner's dashboard over HTTP: sign-in ([`login`]), the server-rendered pages per
-//! shop ([`pages`]) and the JSON admin API over the same data ([`api`]). Both call one
+//! shop ([`pages`]) and the JSON admin API over the same data ([`api`]); uploaded exports
+//! are received and imported by [`upload`]. Both call one
 //! function per page in [`crate::admin::views`], so a figure on a page and in the API is
 //! the same figure. The filters that admit a session cookie or the admin bearer token are
 //! in [`auth`].
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod install;
 pub mod login;
 pub mod pages;
+pub mod upload;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -39,7 +41,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     login::routes(state.clone())
         .or(pages::routes(state.clone()))
         .unify()
-        .or(api::routes(state))
+        .or(api::routes(state.clone()))
+        .unify()
+        .or(upload::api_import(state))
         .unify()
         .boxed()
 }

@@ -22,6 +22,7 @@ use crate::model::ShopModel;
 use crate::store::Store;
 use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::auth::CsrfMismatch;
+use crate::web::admin::upload::{self, Refusal};
 use crate::web::admin::{
     charts, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout, Viewer,
 };
@@ -63,6 +64,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(install(state.clone()))
         .unify()
         .or(sync_now(state.clone()))
+        .unify()
+        .or(upload_page(state.clone()))
+        .unify()
+        .or(upload_post(state.clone()))
         .unify()
         .or(feedback(state.clone()))
         .unify()
@@ -723,6 +728,116 @@ fn sync_now(state: AppState) -> BoxedFilter<(Response,)> {
                 }
             })
         })
+        .boxed()
+}
+
+/// GET /admin/shops/{shop}/upload[?report=ID] — "Upload exports": the form, the newest
+/// imports and, with `report`, one import's report in full.
+fn upload_page(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "upload")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            let max = v.state.settings.server.max_upload_bytes;
+            show(
+                v,
+                shop,
+                Spec::new("upload", "admin/upload.html", "Upload exports"),
+                move |store, shop, _| data::upload_page(store, shop, data::parse_upload_query(&q)?, max),
+                |_: &data::UploadPage, _| Extras::default(),
+            )
+        })
+        .boxed()
+}
+
+/// The upload page again, with why the upload was refused, under the refusal's status.
+async fn upload_refused(v: &Viewer, session: &Session, shop: &ShopSettings, refusal: Refusal) -> Response {
+    if refusal.status == StatusCode::FORBIDDEN {
+        return error_page(
+            &v.state,
+            Some(session),
+            Some(shop),
+            refusal.status,
+            &refusal.message,
+        );
+    }
+    let max = v.state.settings.server.max_upload_bytes;
+    match page_data(&v.state, shop, move |store, shop, _| {
+        data::upload_page(store, shop, None, max)
+    })
+    .await
+    {
+        Ok(page) => {
+            let spec = Spec::new("upload", "admin/upload.html", "Upload exports");
+            let extras = Extras {
+                notice: Some(refusal.message),
+                ..Default::default()
+            };
+            let mut resp = render(&v.state, session, shop, spec, &page, extras);
+            if resp.status() == StatusCode::OK {
+                *resp.status_mut() = refusal.status;
+            }
+            resp
+        }
+        Err(e) => failed(&v.state, session, shop, e),
+    }
+}
+
+/// POST /admin/shops/{shop}/upload — multipart form `csrf`, `kind` (auto, products,
+/// orders), `file`: imports the file, then `303` to its report on the upload page.
+fn upload_post(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "upload")
+        .and(warp::post())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(
+            warp::multipart::form()
+                .max_length(None)
+                .map(Some)
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
+        .and(viewer(state))
+        .and_then(
+            |raw: String, length: Option<u64>, form: Option<warp::multipart::FormData>, v: Viewer| async move {
+                let (session, shop) = match open(&v, &raw) {
+                    Ok(x) => x,
+                    Err(resp) => return Ok::<_, Rejection>(*resp),
+                };
+                let limit = v.state.settings.server.max_upload_bytes;
+                if let Err(refusal) = upload::check_length(length, limit) {
+                    return Ok(upload_refused(&v, session, shop, refusal).await);
+                }
+                let Some(form) = form else {
+                    let refusal = Refusal {
+                        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        message: "send the file with the form of this page (multipart/form-data)".into(),
+                    };
+                    return Ok(upload_refused(&v, session, shop, refusal).await);
+                };
+                let read = upload::read_form(&v.state, shop, form, |token| csrf_ok(session, token)).await;
+                let form = match read {
+                    Ok(form) if form.csrf.is_some() => form,
+                    Ok(_) => {
+                        let refusal = Refusal {
+                            status: StatusCode::FORBIDDEN,
+                            message: CsrfMismatch::MESSAGE.into(),
+                        };
+                        return Ok(upload_refused(&v, session, shop, refusal).await);
+                    }
+                    Err(refusal) => return Ok(upload_refused(&v, session, shop, refusal).await),
+                };
+                tracing::info!(shop = %shop.id, user = %session.access.user_name(), "export uploaded from the admin page");
+                Ok(match upload::import(&v.state, shop, form.kind.as_deref(), form.file).await {
+                    Ok(run) => see_other(&format!(
+                        "/admin/shops/{}/upload?report={}#report",
+                        shop.id,
+                        run.report.started_at.timestamp_millis()
+                    )),
+                    Err(refusal) => upload_refused(&v, session, shop, refusal).await,
+                })
+            },
+        )
         .boxed()
 }
 
