@@ -313,6 +313,7 @@ impl RawSettings {
                 admin_password_hash,
                 analytics: raw.analytics,
                 public_url: shop_public_url,
+                slots: Default::default(),
             });
         }
         Ok(Settings {
