@@ -66,7 +66,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(feedback(state.clone()))
         .unify()
-        .or(feedback_status(state))
+        .or(feedback_status(state.clone()))
+        .unify()
+        .or(settings(state.clone()))
+        .unify()
+        .or(settings_save(state))
         .unify()
         .boxed()
 }
@@ -770,6 +774,89 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
                 Ok(match result {
                     Ok(_) => see_other(&format!("/admin/shops/{}/feedback", shop.id)),
                     Err(e) => failed(&v.state, session, shop, e),
+                })
+            },
+        )
+        .boxed()
+}
+
+/// What `?saved=` on the settings page says after a change.
+fn settings_notice(q: &Query) -> Result<Option<String>, PageError> {
+    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "saved" | "rebuild")) {
+        return Err(PageError::BadQuery(format!("unknown parameter {k:?}: use saved")));
+    }
+    let Some(section) = q.get("saved") else {
+        return Ok(None);
+    };
+    if !crate::admin::settings::SECTIONS.contains(&section.as_str()) {
+        return Err(PageError::BadQuery(format!(
+            "saved={section:?} is not a section: use {}",
+            crate::admin::settings::SECTIONS.join(", ")
+        )));
+    }
+    Ok(Some(match q.get("rebuild").map(String::as_str) {
+        Some("failed") => format!("Saved {section}, but the rebuild failed: the server log says why; the widget shows the change after the next sync."),
+        _ => format!("Saved {section}: the widget shows the change now."),
+    }))
+}
+
+/// GET /admin/shops/{shop}/settings — "Pengaturan": offers, pins, exclusions, tiers and
+/// slots the owner may change, and the log of changes.
+fn settings(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "settings")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            let notice = settings_notice(&q);
+            show(
+                v,
+                shop,
+                Spec::new("settings", "admin/settings.html", "Settings"),
+                move |store, shop, _| {
+                    settings_notice(&q)?;
+                    crate::admin::settings::settings_page(store, shop)
+                },
+                move |_: &crate::admin::settings::SettingsPage, _| Extras {
+                    notice: notice.ok().flatten(),
+                    ..Default::default()
+                },
+            )
+        })
+        .boxed()
+}
+
+/// POST /admin/shops/{shop}/settings/{section} — form `csrf`, `action` (`add`, `edit`,
+/// `remove`, `set`, `reset`) and the section's fields: saves the change with who made it,
+/// rebuilds the shop's model so the widget shows it, and goes back to the page.
+fn settings_save(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "settings" / String)
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_FORM_BYTES))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(viewer(state))
+        .and_then(
+            |raw: String, section: String, form: HashMap<String, String>, v: Viewer| async move {
+                let (session, shop) = match open_form(&v, &raw, &form) {
+                    Ok(x) => x,
+                    Err(resp) => return Ok::<_, Rejection>(*resp),
+                };
+                let user = session.access.user_name().to_string();
+                let saved_section = section.clone();
+                let saved = page_data(&v.state, shop, move |store, shop, model| {
+                    crate::admin::settings::save(store, shop, model, &user, &section, &form)
+                })
+                .await;
+                if let Err(e) = saved {
+                    return Ok(failed(&v.state, session, shop, e));
+                }
+                let back = format!("/admin/shops/{}/settings?saved={saved_section}", shop.id);
+                Ok(match v.state.sync.rebuild(shop).await {
+                    Ok(_) => see_other(&back),
+                    Err(e) => {
+                        tracing::error!(error = %e, shop = %shop.id, "rebuild after a settings change");
+                        see_other(&format!("{back}&rebuild=failed"))
+                    }
                 })
             },
         )
