@@ -528,6 +528,19 @@ impl Browser {
         element_id(&el)
     }
 
+    /// The element id of the first match of `css` on the page.
+    async fn find(&self, css: &str) -> String {
+        let el = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("finding {css}: {e}"));
+        element_id(&el)
+    }
+
     /// Types `text` into an element, key by key, as a person would.
     async fn type_text(&self, element: &str, text: &str) {
         self.command(
@@ -1455,8 +1468,8 @@ fn october_revenue_in_the_demo_recording() -> i64 {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_fits_a_desktop_and_a_phone() {
+/// Laris serving the demo shop with user `admin`'s password ([`admin_config_text`]).
+async fn admin_laris() -> Laris {
     let settings = Settings::from_toml(&admin_config_text(), Path::new("browser-admin.toml"), &[])
         .expect("the browser admin config is valid");
     let data_dir = tempfile::tempdir().unwrap();
@@ -1477,30 +1490,19 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
             })
             .await;
     });
-    let b = Browser::start().await;
+    laris
+}
 
+/// Signs in as `admin` through the sign-in form, as a person would, and waits for the
+/// overview.
+async fn sign_in(b: &Browser, laris: &Laris) {
     b.goto(&laris.url("/admin/shops/lengkuas")).await;
     b.wait_for(
         "the sign-in page (no session yet)",
         "return location.pathname === '/admin/login' && document.querySelector('#password') ? true : null",
     )
     .await;
-    let find = |css: &str| {
-        let css = css.to_string();
-        let b = &b;
-        async move {
-            let el = b
-                .command(
-                    reqwest::Method::POST,
-                    "/element",
-                    Some(json!({"using": "css selector", "value": css})),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("finding {css}: {e}"));
-            element_id(&el)
-        }
-    };
-    let password = find("#password").await;
+    let password = b.find("#password").await;
     b.command(
         reqwest::Method::POST,
         &format!("/element/{password}/value"),
@@ -1508,13 +1510,20 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
     )
     .await
     .unwrap();
-    let submit = find("form.login button[type=submit]").await;
+    let submit = b.find("form.login button[type=submit]").await;
     b.click(&submit).await;
     b.wait_for(
         "the overview after signing in",
         "return location.pathname === '/admin/shops/lengkuas' && document.querySelector('tr[data-bucket]') ? true : null",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_fits_a_desktop_and_a_phone() {
+    let laris = admin_laris().await;
+    let b = Browser::start().await;
+    sign_in(&b, &laris).await;
 
     let revenue = october_revenue_in_the_demo_recording();
     assert!(revenue > 1_000_000, "{revenue}");
@@ -1581,6 +1590,7 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
         ("sync", "/sync".to_string()),
         ("feedback", "/feedback".to_string()),
         ("install", "/install".to_string()),
+        ("settings", "/settings".to_string()),
     ];
     let shots = repo().join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -1610,6 +1620,56 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
             std::fs::write(shots.join(format!("admin-{name}-{width}.png")), &bytes).unwrap();
         }
     }
+    b.quit().await;
+    drop(laris);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_adds_an_offer_on_the_settings_page_and_the_demo_page_shows_it_without_a_restart() {
+    const TITLE: &str = "Borong Serundeng: beli 3, gratis Tepung";
+    let laris = admin_laris().await;
+    // Asked outside the browser: the browser may keep a fragment for its max-age (60 s).
+    let before = reqwest::get(laris.url("/v1/shops/lengkuas/fragments/bundle?product=SRD-100"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!before.contains(TITLE), "{before}");
+    let b = Browser::start().await;
+
+    sign_in(&b, &laris).await;
+    b.goto(&laris.url("/admin/shops/lengkuas/settings")).await;
+    b.wait_for(
+        "the settings page",
+        "return document.querySelector('#add-offer') ? true : null",
+    )
+    .await;
+    for (field, text) in [("title", TITLE), ("buy", "srd-100*3"), ("free", "TPG-100")] {
+        let input = b.find(&format!("#add-offer input[name={field}]")).await;
+        b.type_text(&input, text).await;
+    }
+    let add = b.find("#add-offer button[type=submit]").await;
+    b.click(&add).await;
+    let notice = b
+        .wait_for(
+            "the settings page after saving",
+            "const n = document.querySelector('.notice'); \
+             return location.search === '?saved=offers' && n ? n.textContent : null",
+        )
+        .await;
+    assert!(notice.as_str().unwrap().contains("Saved offers"), "{notice}");
+    let logged = b
+        .run("return [...document.querySelectorAll('tr[data-change]')].map(r => r.textContent)")
+        .await;
+    assert!(logged[0].as_str().unwrap().contains(TITLE), "{logged}");
+
+    // The same server, no restart: the widget on the demo page shows the new offer's card.
+    open(&b, &laris.url("/demo?product=SRD-100")).await;
+    b.slots_settled().await;
+    let after = slot(&b, "bundle").await;
+    let html = after["html"].as_str().unwrap_or("");
+    assert!(html.contains(TITLE), "the bundle slot shows the offer: {after}");
     b.quit().await;
     drop(laris);
 }
