@@ -23,7 +23,8 @@ use crate::store::Store;
 use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::auth::CsrfMismatch;
 use crate::web::admin::{
-    charts, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout, Viewer,
+    charts, effective_shop, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout,
+    Viewer,
 };
 use crate::web::public::percent_decode;
 use crate::web::state::AppState;
@@ -196,7 +197,8 @@ where
     };
     Ok(match page_data(&v.state, shop, compute).await {
         Ok(page) => {
-            let extras = extras(&page, shop);
+            let model = v.state.models.get(&shop.id);
+            let extras = extras(&page, &effective_shop(shop, model.as_deref()));
             render(&v.state, session, shop, spec, &page, extras)
         }
         Err(e) => failed(&v.state, session, shop, e),
@@ -800,6 +802,17 @@ fn settings_notice(q: &Query) -> Result<Option<String>, PageError> {
     }))
 }
 
+/// The shop as the config file sets it: what the owner's changes are laid over (pages get
+/// the effective settings).
+fn config_shop<'a>(
+    settings: &'a crate::config::Settings,
+    shop: &ShopSettings,
+) -> Result<&'a ShopSettings, PageError> {
+    settings
+        .shop(&shop.id)
+        .ok_or_else(|| PageError::NotFound(format!("unknown shop {}", shop.id)))
+}
+
 /// GET /admin/shops/{shop}/settings — "Pengaturan": offers, pins, exclusions, tiers and
 /// slots the owner may change, and the log of changes.
 fn settings(state: AppState) -> BoxedFilter<(Response,)> {
@@ -809,13 +822,14 @@ fn settings(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
             let notice = settings_notice(&q);
+            let configured = v.state.settings.clone();
             show(
                 v,
                 shop,
                 Spec::new("settings", "admin/settings.html", "Settings"),
                 move |store, shop, _| {
                     settings_notice(&q)?;
-                    crate::admin::settings::settings_page(store, shop)
+                    crate::admin::settings::settings_page(store, config_shop(&configured, shop)?)
                 },
                 move |_: &crate::admin::settings::SettingsPage, _| Extras {
                     notice: notice.ok().flatten(),
@@ -843,7 +857,9 @@ fn settings_save(state: AppState) -> BoxedFilter<(Response,)> {
                 };
                 let user = session.access.user_name().to_string();
                 let saved_section = section.clone();
+                let configured = v.state.settings.clone();
                 let saved = page_data(&v.state, shop, move |store, shop, model| {
+                    let shop = config_shop(&configured, shop)?;
                     crate::admin::settings::save(store, shop, model, &user, &section, &form)
                 })
                 .await;
