@@ -7,6 +7,7 @@
 mod env;
 mod error;
 pub mod limits;
+pub mod overlay;
 mod raw;
 mod schedule;
 pub mod source;
@@ -201,6 +202,9 @@ pub struct ShopSettings {
     pub analytics: AnalyticsSettings,
     /// This shop's own `public_url`, overriding `server.public_url`.
     pub public_url: Option<PublicUrl>,
+    /// Slots whose title or visibility the owner changed from the dashboard (the config
+    /// file has none: [`overlay::effective`] fills it).
+    pub slots: std::collections::BTreeMap<crate::domain::Slot, overlay::SlotSetting>,
 }
 
 /// `[shops.analytics]`: every key has a default.

@@ -353,6 +353,25 @@ pub struct Quarantined {
     pub record: String,
 }
 
+/// One change the shop owner made to the shop's settings from the dashboard: who, when,
+/// what (a short summary) and the section's value before and after, as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsChange {
+    /// Set by the store when the change is kept (rises with time).
+    #[serde(default)]
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    /// The signed-in admin user (`admin` or the shop's own user).
+    pub user: String,
+    /// `offers`, `pins`, `exclusions`, `tiers` or `slots`.
+    pub section: String,
+    /// What changed, for people: "added offer \"Beli 2, gratis 1\"".
+    pub summary: String,
+    /// The section before and after, as JSON (`null`: the config file's value).
+    pub old: String,
+    pub new: String,
+}
+
 /// A message a customer left through the feedback slot (seed 001's "kritik & saran").
 /// `contact` is personal data: admin pages only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

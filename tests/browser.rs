@@ -528,6 +528,19 @@ impl Browser {
         element_id(&el)
     }
 
+    /// The element id of the first match of `css` on the page.
+    async fn find(&self, css: &str) -> String {
+        let el = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("finding {css}: {e}"));
+        element_id(&el)
+    }
+
     /// Types `text` into an element, key by key, as a person would.
     async fn type_text(&self, element: &str, text: &str) {
         self.command(
@@ -1455,8 +1468,8 @@ fn october_revenue_in_the_demo_recording() -> i64 {
         .sum()
 }
 
-/// The demo shop's laris with user `admin`'s password ([`admin_config_text`]).
-async fn start_admin_laris() -> Laris {
+/// Laris serving the demo shop with user `admin`'s password ([`admin_config_text`]).
+async fn admin_laris() -> Laris {
     let settings = Settings::from_toml(&admin_config_text(), Path::new("browser-admin.toml"), &[])
         .expect("the browser admin config is valid");
     let data_dir = tempfile::tempdir().unwrap();
@@ -1480,29 +1493,16 @@ async fn start_admin_laris() -> Laris {
     laris
 }
 
-/// The element the CSS selector finds first.
-async fn find(b: &Browser, css: &str) -> String {
-    let el = b
-        .command(
-            reqwest::Method::POST,
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("finding {css}: {e}"));
-    element_id(&el)
-}
-
-/// Opens the overview, is sent to the sign-in page, signs in as `admin` and waits for the
+/// Signs in as `admin` through the sign-in form, as a person would, and waits for the
 /// overview.
-async fn sign_in_as_owner(b: &Browser, laris: &Laris) {
+async fn sign_in(b: &Browser, laris: &Laris) {
     b.goto(&laris.url("/admin/shops/lengkuas")).await;
     b.wait_for(
         "the sign-in page (no session yet)",
         "return location.pathname === '/admin/login' && document.querySelector('#password') ? true : null",
     )
     .await;
-    let password = find(b, "#password").await;
+    let password = b.find("#password").await;
     b.command(
         reqwest::Method::POST,
         &format!("/element/{password}/value"),
@@ -1510,7 +1510,7 @@ async fn sign_in_as_owner(b: &Browser, laris: &Laris) {
     )
     .await
     .unwrap();
-    let submit = find(b, "form.login button[type=submit]").await;
+    let submit = b.find("form.login button[type=submit]").await;
     b.click(&submit).await;
     b.wait_for(
         "the overview after signing in",
@@ -1521,9 +1521,9 @@ async fn sign_in_as_owner(b: &Browser, laris: &Laris) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_fits_a_desktop_and_a_phone() {
-    let laris = start_admin_laris().await;
+    let laris = admin_laris().await;
     let b = Browser::start().await;
-    sign_in_as_owner(&b, &laris).await;
+    sign_in(&b, &laris).await;
 
     let revenue = october_revenue_in_the_demo_recording();
     assert!(revenue > 1_000_000, "{revenue}");
@@ -1591,6 +1591,7 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
         ("upload", "/upload".to_string()),
         ("feedback", "/feedback".to_string()),
         ("install", "/install".to_string()),
+        ("settings", "/settings".to_string()),
     ];
     let shots = repo().join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -1652,12 +1653,12 @@ fn product_list_xlsx(path: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_uploads_an_xlsx_export_on_the_page_sees_the_report_and_finds_the_new_product() {
-    let laris = start_admin_laris().await;
+    let laris = admin_laris().await;
     let files = tempfile::tempdir().unwrap();
     let xlsx = files.path().join("produk-baru.xlsx");
     product_list_xlsx(&xlsx);
     let b = Browser::start().await;
-    sign_in_as_owner(&b, &laris).await;
+    sign_in(&b, &laris).await;
 
     b.goto(&laris.url("/admin/shops/lengkuas/upload")).await;
     b.wait_for(
@@ -1665,9 +1666,9 @@ async fn the_owner_uploads_an_xlsx_export_on_the_page_sees_the_report_and_finds_
         "return document.readyState === 'complete' && document.querySelector('input[type=file]#file') ? true : null",
     )
     .await;
-    let input = find(&b, "#file").await;
+    let input = b.find("#file").await;
     b.type_text(&input, xlsx.to_str().unwrap()).await;
-    let submit = find(&b, "form.upload button[type=submit]").await;
+    let submit = b.find("form.upload button[type=submit]").await;
     b.click(&submit).await;
     let seen = b
         .wait_for(
@@ -1711,6 +1712,56 @@ async fn the_owner_uploads_an_xlsx_export_on_the_page_sees_the_report_and_finds_
         .unwrap()
         .expect("the uploaded product is stored");
     assert_eq!(product.price.0, 85_000);
+    b.quit().await;
+    drop(laris);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_adds_an_offer_on_the_settings_page_and_the_demo_page_shows_it_without_a_restart() {
+    const TITLE: &str = "Borong Serundeng: beli 3, gratis Tepung";
+    let laris = admin_laris().await;
+    // Asked outside the browser: the browser may keep a fragment for its max-age (60 s).
+    let before = reqwest::get(laris.url("/v1/shops/lengkuas/fragments/bundle?product=SRD-100"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!before.contains(TITLE), "{before}");
+    let b = Browser::start().await;
+
+    sign_in(&b, &laris).await;
+    b.goto(&laris.url("/admin/shops/lengkuas/settings")).await;
+    b.wait_for(
+        "the settings page",
+        "return document.querySelector('#add-offer') ? true : null",
+    )
+    .await;
+    for (field, text) in [("title", TITLE), ("buy", "srd-100*3"), ("free", "TPG-100")] {
+        let input = b.find(&format!("#add-offer input[name={field}]")).await;
+        b.type_text(&input, text).await;
+    }
+    let add = b.find("#add-offer button[type=submit]").await;
+    b.click(&add).await;
+    let notice = b
+        .wait_for(
+            "the settings page after saving",
+            "const n = document.querySelector('.notice'); \
+             return location.search === '?saved=offers' && n ? n.textContent : null",
+        )
+        .await;
+    assert!(notice.as_str().unwrap().contains("Saved offers"), "{notice}");
+    let logged = b
+        .run("return [...document.querySelectorAll('tr[data-change]')].map(r => r.textContent)")
+        .await;
+    assert!(logged[0].as_str().unwrap().contains(TITLE), "{logged}");
+
+    // The same server, no restart: the widget on the demo page shows the new offer's card.
+    open(&b, &laris.url("/demo?product=SRD-100")).await;
+    b.slots_settled().await;
+    let after = slot(&b, "bundle").await;
+    let html = after["html"].as_str().unwrap_or("");
+    assert!(html.contains(TITLE), "the bundle slot shows the offer: {after}");
     b.quit().await;
     drop(laris);
 }

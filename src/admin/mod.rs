@@ -7,4 +7,5 @@
 pub mod analytics;
 pub mod charts;
 pub mod csv;
+pub mod settings;
 pub mod views;

@@ -315,6 +315,7 @@ impl RawSettings {
                 admin_password_hash,
                 analytics: raw.analytics,
                 public_url: shop_public_url,
+                slots: Default::default(),
             });
         }
         Ok(Settings {

@@ -69,6 +69,12 @@ pub struct ShopModel {
     /// (`find_product`, `suggest_products`); not stored in the snapshot.
     #[serde(skip)]
     names: std::sync::OnceLock<lookup::Names>,
+    /// The shop's settings this model serves with: the config file's with the owner's
+    /// dashboard changes laid over them (`config::overlay`), set by every rebuild and load
+    /// so a change reaches the widget with the model that follows it; not stored in the
+    /// snapshot. `None` in a model built outside the service (tests, `laris eval`).
+    #[serde(skip)]
+    pub settings: Option<std::sync::Arc<crate::config::ShopSettings>>,
 }
 
 impl ShopModel {
@@ -231,5 +237,6 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         fit,
         histories,
         names: Default::default(),
+        settings: None,
     }
 }

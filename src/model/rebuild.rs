@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::config::overlay::{self, effective, SettingsOverlay};
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::model::snapshot::{self, SnapshotError, SnapshotHead};
@@ -83,9 +84,28 @@ impl Models {
     }
 }
 
+/// The shop's settings as the service runs with them: the config file's, with the owner's
+/// dashboard changes kept in the store laid over them. An overlay this Laris cannot read is
+/// logged and left out (the config file's values apply), never a reason not to serve.
+pub fn effective_settings(store: &dyn ShopStore, shop: &ShopSettings) -> Result<ShopSettings, StoreError> {
+    Ok(effective(shop, &stored_overlay(store, &shop.id)?))
+}
+
+/// The owner's settings overlay as stored; empty when there is none or it cannot be read.
+pub fn stored_overlay(store: &dyn ShopStore, shop: &ShopId) -> Result<SettingsOverlay, StoreError> {
+    let Some(bytes) = store.settings_overlay(shop)? else {
+        return Ok(SettingsOverlay::default());
+    };
+    Ok(overlay::decode(&bytes).unwrap_or_else(|e| {
+        tracing::warn!(shop = %shop, "the settings changed from the dashboard cannot be read ({e}): the config file's values apply until they are saved again");
+        SettingsOverlay::default()
+    }))
+}
+
 /// Builds the shop's model from the store, places customers on the loyalty ladder and in
-/// segments, and saves both.
+/// segments, and saves both. The owner's dashboard changes apply (`effective_settings`).
 pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+    let shop = &effective_settings(store, shop)?;
     // Read first: a write that lands while this rebuild reads moves the generation on,
     // and the model stays stale.
     let generation = store.data_generation(&shop.id)?;
@@ -114,6 +134,7 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
         chrono::Utc::now(),
     );
     model.loyalty = loyalty;
+    model.settings = Some(Arc::new(shop.clone()));
     store.put_rebuild(&shop.id, &customers, &encode_snapshot(&model, generation))?;
     tracing::info!(
         shop = %shop.id,
@@ -137,7 +158,10 @@ pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, 
         return rebuild_shop(store, shop);
     };
     match snapshot::decode(&stored.bytes) {
-        Ok(m) if m.version == MODEL_VERSION => Ok(m),
+        Ok(mut m) if m.version == MODEL_VERSION => {
+            m.settings = Some(Arc::new(effective_settings(store, shop)?));
+            Ok(m)
+        }
         Ok(_) => rebuild_shop(store, shop),
         Err(e) => {
             tracing::info!(shop = %shop.id, "{e}: rebuilding");

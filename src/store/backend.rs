@@ -17,7 +17,7 @@ use std::pin::Pin;
 use crate::domain::{ProductId, ShopId};
 use crate::records::{
     Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RunMarker, Seeding, SyncReport,
+    RunMarker, Seeding, SettingsChange, SyncReport,
 };
 use crate::store::{Applied, Counts, ImportBatch, StoreError};
 
@@ -213,4 +213,20 @@ pub trait ShopStore: Send + Sync {
 
     /// Removes every event of the shop; returns how many.
     fn remove_events(&self, shop: &ShopId) -> Result<usize, StoreError>;
+
+    /// The owner's settings overlay as stored bytes the store does not interpret (the
+    /// config layer encodes them); `None` when nothing was changed from the dashboard.
+    fn settings_overlay(&self, shop: &ShopId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Keeps a new settings overlay and appends the change that made it to the shop's
+    /// settings log, together and on disk before it returns; sets `change.id`.
+    fn put_settings_change(
+        &self,
+        shop: &ShopId,
+        overlay: &[u8],
+        change: &mut SettingsChange,
+    ) -> Result<(), StoreError>;
+
+    /// The shop's settings changes, newest first, at most `limit`.
+    fn settings_changes(&self, shop: &ShopId, limit: usize) -> Result<Vec<SettingsChange>, StoreError>;
 }

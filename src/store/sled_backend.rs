@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{ProductId, ShopId};
 use crate::records::{
     Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RunMarker, Seeding, SyncCursor, SyncReport,
+    RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::counts::{Counts, Share};
 use crate::store::events::EventTree;
@@ -536,6 +536,44 @@ impl ShopStore for Store {
 
     fn remove_events(&self, shop: &ShopId) -> Result<usize, StoreError> {
         self.event_tree().remove_all(shop)
+    }
+
+    fn settings_overlay(&self, shop: &ShopId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .records
+            .get(key(shop, kind::SETTINGS, b"overlay"))
+            .sled()?
+            .map(|v| v.to_vec()))
+    }
+
+    fn put_settings_change(
+        &self,
+        shop: &ShopId,
+        overlay: &[u8],
+        change: &mut SettingsChange,
+    ) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        change.id = self.db.generate_id().sled()?;
+        let mut batch = sled::Batch::default();
+        batch.insert(key(shop, kind::SETTINGS, b"overlay"), overlay);
+        batch.insert(
+            key(shop, kind::SETTINGS_CHANGE, &change.id.to_be_bytes()),
+            codec::encode(change),
+        );
+        self.records.apply_batch(batch).sled()?;
+        // An owner's change is acknowledged as done: on disk first.
+        self.db.flush().sled()?;
+        Ok(())
+    }
+
+    fn settings_changes(&self, shop: &ShopId, limit: usize) -> Result<Vec<SettingsChange>, StoreError> {
+        self.records
+            .scan_prefix(prefix(shop, kind::SETTINGS_CHANGE))
+            .values()
+            .rev()
+            .take(limit)
+            .map(|v| decode(b"settings change", &v.sled()?))
+            .collect()
     }
 }
 

@@ -31,6 +31,10 @@ pub(crate) mod kind {
     pub const MODEL: &str = "m";
     /// customers' feedback messages by id (big-endian u64, so the newest is last)
     pub const FEEDBACK: &str = "f";
+    /// the owner's settings overlay (`config::overlay`), one record named `overlay`
+    pub const SETTINGS: &str = "g";
+    /// the settings changes, by id (big-endian u64, so the newest is last)
+    pub const SETTINGS_CHANGE: &str = "gc";
 }
 
 /// A record's key in the records tree: `{shop}\0{kind}\0{id}`.

@@ -88,6 +88,18 @@ fn fragment_item(it: &Item, slot: &str, viewed: &ProductId, base: &str) -> Fragm
     }
 }
 
+/// The slot's title: the one the owner set on the dashboard in `lang`, else the built-in one.
+fn slot_title(state: &AppState, shop: &ShopId, slot: Slot, built_in: &str, lang: Lang) -> String {
+    let owner = state.models.get(shop).and_then(|m| {
+        let s = m.settings.as_ref()?.slots.get(&slot)?;
+        match lang {
+            Lang::Id => s.title.clone(),
+            Lang::En => s.title_en.clone(),
+        }
+    });
+    owner.unwrap_or_else(|| title(built_in, lang).to_string())
+}
+
 fn title(slot: &str, lang: Lang) -> &'static str {
     match (slot, lang) {
         ("similar", Lang::Id) => "Produk serupa",
@@ -133,9 +145,9 @@ pub fn render_slot(
                 .collect();
             let alike = list.iter().any(|i| i.source == "similar" || i.source == "pin");
             let heading = if slot == Slot::Similar && !alike {
-                title("also", lang)
+                title("also", lang).to_string()
             } else {
-                title(name, lang)
+                slot_title(state, shop, slot, name, lang)
             };
             minijinja::context! { slot => name, title => heading, items => minijinja::Value::from(minijinja::value::Serde(&items)) }
         }
@@ -177,7 +189,7 @@ pub fn render_slot(
                 Lang::Id => "Tambah paket ke keranjang",
                 Lang::En => "Add bundle to cart",
             };
-            minijinja::context! { title => title(name, lang), bundles => bundles, add_label => add_label }
+            minijinja::context! { title => slot_title(state, shop, slot, name, lang), bundles => bundles, add_label => add_label }
         }
         // The form needs no recommendations: `feedback_fragment` renders it.
         Slot::Feedback => return Ok(String::new()),
@@ -190,7 +202,7 @@ pub fn render_slot(
                 Lang::En => "discount",
             };
             minijinja::context! {
-                title => title(name, lang),
+                title => slot_title(state, shop, slot, name, lang),
                 loyalty => minijinja::Value::from(minijinja::value::Serde(loyalty)),
                 discount_label => discount_label,
             }

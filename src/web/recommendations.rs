@@ -8,7 +8,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::Access;
 use crate::config::ShopSettings;
-use crate::domain::{CustomerId, ProductId};
+use crate::domain::{CustomerId, ProductId, Slot};
 use crate::model::serve::{recommend, Lang, Recommendations, Request};
 use crate::web::admin::admin_access;
 use crate::web::cors::with_cors;
@@ -97,6 +97,9 @@ pub fn answer(
             }
         },
     };
+    // The settings the model was built with: the config's and the owner's dashboard changes.
+    let applied = model.settings.clone();
+    let shop = applied.as_deref().unwrap_or(shop);
     let req = Request {
         product: &product,
         customer,
@@ -104,12 +107,33 @@ pub fn answer(
         limit: q.limit.unwrap_or(shop.recommend.limit),
         lang: q.lang,
     };
-    recommend(&model, shop.id.as_str(), &shop.recommend, &shop.offers, &req).ok_or_else(|| {
-        reject(
-            StatusCode::NOT_FOUND,
-            model.unknown_product_message(q.product.as_str(), shop.id.as_str()),
-        )
-    })
+    let mut recs =
+        recommend(&model, shop.id.as_str(), &shop.recommend, &shop.offers, &req).ok_or_else(|| {
+            reject(
+                StatusCode::NOT_FOUND,
+                model.unknown_product_message(q.product.as_str(), shop.id.as_str()),
+            )
+        })?;
+    hide_switched_off(&mut recs, shop);
+    Ok(recs)
+}
+
+/// Empties the parts of the answer whose slot the owner switched off on the dashboard, so
+/// neither the JSON nor the widget's fragments show them.
+pub fn hide_switched_off(recs: &mut Recommendations, shop: &ShopSettings) {
+    for (slot, setting) in &shop.slots {
+        if !setting.off {
+            continue;
+        }
+        match slot {
+            Slot::Similar => recs.similar.clear(),
+            Slot::Upsell => recs.upsell.clear(),
+            Slot::Bundle => recs.bundles.clear(),
+            Slot::ForYou => recs.for_you.clear(),
+            Slot::Loyalty => recs.loyalty = None,
+            Slot::Feedback => {}
+        }
+    }
 }
 
 /// GET /v1/shops/{shop}/recommendations?product=ID[&customer=TOKEN][&cart=ID,ID][&limit=N][&lang=id|en]

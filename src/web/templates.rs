@@ -93,6 +93,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "admin/feedback.html",
         include_str!("../../templates/admin/feedback.html"),
     ),
+    (
+        "admin/settings.html",
+        include_str!("../../templates/admin/settings.html"),
+    ),
 ];
 
 /// `{{ 2.0 | pct }}` → `2`, `{{ 2.5 | pct }}` → `2.5`: discounts without a trailing `.0`.

@@ -80,7 +80,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// A laris with these settings (e.g. with admin passwords or a second shop).
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let data_dir = tempfile::tempdir().unwrap();
+    spawn_app_in(settings, tempfile::tempdir().unwrap()).await
+}
+
+/// A laris on an existing data directory: a restart after [`TestApp::stop_keeping_data`].
+pub async fn spawn_app_in(settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
     let app = Application::build(settings, data_dir.path(), "127.0.0.1:0".parse().unwrap())
         .await
         .expect("app builds");
@@ -140,6 +144,14 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Stops the server like [`TestApp::stop`] and hands back its data directory, the store
+    /// closed, for a restart on it ([`spawn_app_in`]).
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        let data_dir = std::mem::replace(&mut self._data_dir, tempfile::tempdir().unwrap());
+        self.stop().await;
+        data_dir
     }
 
     /// Stops the server the way Ctrl-C does and waits for it to flush.

@@ -16,6 +16,7 @@ mod loyalty;
 mod openapi;
 mod recommendations;
 mod serving;
+mod settings;
 mod signin;
 mod sync;
 mod upload;

@@ -664,7 +664,7 @@ async fn every_documented_operation_answers_as_the_document_says() {
         )
         .await;
     assert!(!customer.json()["orders"].as_array().unwrap().is_empty());
-    for page in ["tiers", "bundles", "performance", "sync", "feedback"] {
+    for page in ["tiers", "bundles", "performance", "sync", "feedback", "settings"] {
         let answer = c
             .admin_get(
                 &format!("/admin/api/shops/lengkuas/{page}"),
@@ -688,6 +688,45 @@ async fn every_documented_operation_answers_as_the_document_says() {
         )
         .await;
     assert_eq!(admin_recs.json()["loyalty"]["known"], true);
+
+    let settings_change = format!("{ADMIN}/settings/{{section}}");
+    let saved = c
+        .admin_post(
+            "/admin/api/shops/lengkuas/settings/exclusions",
+            &settings_change,
+            Some(json!({"action": "set", "products": "srd-250p"})),
+        )
+        .await;
+    assert!(
+        saved.json()["summary"].as_str().unwrap().contains("SRD-250P"),
+        "{}",
+        saved.body
+    );
+    let page = c
+        .admin_get("/admin/api/shops/lengkuas/settings", &format!("{ADMIN}/settings"))
+        .await;
+    assert_eq!(page.json()["exclude"], "SRD-250P");
+    assert_eq!(page.json()["changes"][0]["section"], "exclusions");
+    assert_eq!(
+        c.admin_post(
+            "/admin/api/shops/lengkuas/settings/exclusions",
+            &settings_change,
+            Some(json!({"action": "set", "products": "NO-SUCH-1"}))
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(
+        c.admin_post(
+            "/admin/api/shops/lengkuas/settings/exclusions",
+            &settings_change,
+            Some(json!({"action": "reset"}))
+        )
+        .await
+        .status,
+        200
+    );
 
     let feedback_status = format!("{ADMIN}/feedback/{{id}}");
     let read = c

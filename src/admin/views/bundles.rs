@@ -117,7 +117,10 @@ pub fn bundles(shop: &ShopSettings, model: Option<&ShopModel>) -> Result<Bundles
             max_items: shop.recommend.bundle_max_items,
         },
         rules,
-        offers: shop
+        offers: model
+            .settings
+            .as_deref()
+            .unwrap_or(shop)
             .offers
             .iter()
             .map(|o| OfferRow {

@@ -238,6 +238,8 @@ pub fn product(
     let pid = ProductId::parse(id).map_err(|_| not_found())?;
     let stored = store.product(&shop.id, &pid)?.ok_or_else(not_found)?;
     let model = model.ok_or_else(|| PageError::NotReady(shop.id.to_string()))?;
+    // With the owner's dashboard changes, as the widget serves it.
+    let shop = model.settings.as_deref().unwrap_or(shop);
     let req = Request {
         product: &pid,
         customer: None,

@@ -42,7 +42,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(feedback(state.clone()))
         .unify()
-        .or(feedback_status(state))
+        .or(feedback_status(state.clone()))
+        .unify()
+        .or(settings(state.clone()))
+        .unify()
+        .or(settings_save(state))
         .unify()
         .boxed()
 }
@@ -242,5 +246,62 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
                 data::set_feedback_status(store, shop, id, status)
             })
         })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/settings — the settings page's data: the effective offers,
+/// pins, exclusions, tiers and slots, which sections were changed, and the change log.
+fn settings(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "settings")
+        .and_then(|shop, access, q: Query, state: AppState| {
+            let configured = state.settings.clone();
+            answer(state, access, shop, move |store, shop, _| {
+                no_params(&q)?;
+                crate::admin::settings::settings_page(store, config_shop(&configured, shop)?)
+            })
+        })
+        .boxed()
+}
+
+/// The shop as the config file sets it (what the owner's changes are laid over).
+fn config_shop<'a>(
+    settings: &'a crate::config::Settings,
+    shop: &ShopSettings,
+) -> Result<&'a ShopSettings, PageError> {
+    settings
+        .shop(&shop.id)
+        .ok_or_else(|| PageError::NotFound(format!("unknown shop {}", shop.id)))
+}
+
+/// POST /admin/api/shops/{shop}/settings/{section} with the settings form's fields as a JSON
+/// object of strings (`{"action": "add", "title": "…", "buy": "SRD-100*2"}`): saves the
+/// change, rebuilds the shop's model, and answers `{"summary": "…"}`.
+fn settings_save(state: AppState) -> BoxedFilter<(Response,)> {
+    let max_body = state.settings.server.max_body_bytes;
+    warp::path!("admin" / "api" / "shops" / String / "settings" / String)
+        .and(warp::post())
+        .and(admin_access_csrf(&state))
+        .and(warp::body::content_length_limit(max_body))
+        .and(warp::body::json::<HashMap<String, String>>())
+        .and(with_state(state))
+        .and_then(
+            |raw: String, section: String, access: Access, form: HashMap<String, String>, state: AppState| async move {
+                let shop = allowed_shop(&state, &access, &raw)?;
+                let user = access.user_name().to_string();
+                let configured = state.settings.clone();
+                let summary = page_data(&state, shop, move |store, shop, model| {
+                    let shop = config_shop(&configured, shop)?;
+                    crate::admin::settings::save(store, shop, model, &user, &section, &form)
+                })
+                .await
+                .map_err(api_error)?;
+                state
+                    .sync
+                    .rebuild(shop)
+                    .await
+                    .map_err(|e| crate::web::errors::internal("rebuild after a settings change", e))?;
+                Ok::<_, Rejection>(warp::reply::json(&serde_json::json!({ "summary": summary })).into_response())
+            },
+        )
         .boxed()
 }

@@ -238,10 +238,16 @@ where
 {
     let store = state.store.clone();
     let model = state.models.get(&shop.id);
-    let shop = shop.clone();
+    let shop = effective_shop(shop, model.as_deref());
     tokio::task::spawn_blocking(move || f(&store, &shop, model.as_deref()))
         .await
         .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())))
+}
+
+/// The shop's settings as its model serves them: the config file's with the owner's
+/// dashboard changes (offers, tiers, …); the config file's before a model is built.
+pub fn effective_shop(shop: &ShopSettings, model: Option<&ShopModel>) -> ShopSettings {
+    model.and_then(|m| m.settings.as_deref()).unwrap_or(shop).clone()
 }
 
 /// Charts of a page, by name, as markup the template inserts unescaped (the chart code

@@ -24,7 +24,8 @@ use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::auth::CsrfMismatch;
 use crate::web::admin::upload::{self, Refusal};
 use crate::web::admin::{
-    charts, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout, Viewer,
+    charts, effective_shop, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout,
+    Viewer,
 };
 use crate::web::public::percent_decode;
 use crate::web::state::AppState;
@@ -71,7 +72,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(feedback(state.clone()))
         .unify()
-        .or(feedback_status(state))
+        .or(feedback_status(state.clone()))
+        .unify()
+        .or(settings(state.clone()))
+        .unify()
+        .or(settings_save(state))
         .unify()
         .boxed()
 }
@@ -197,7 +202,8 @@ where
     };
     Ok(match page_data(&v.state, shop, compute).await {
         Ok(page) => {
-            let extras = extras(&page, shop);
+            let model = v.state.models.get(&shop.id);
+            let extras = extras(&page, &effective_shop(shop, model.as_deref()));
             render(&v.state, session, shop, spec, &page, extras)
         }
         Err(e) => failed(&v.state, session, shop, e),
@@ -885,6 +891,103 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
                 Ok(match result {
                     Ok(_) => see_other(&format!("/admin/shops/{}/feedback", shop.id)),
                     Err(e) => failed(&v.state, session, shop, e),
+                })
+            },
+        )
+        .boxed()
+}
+
+/// What `?saved=` on the settings page says after a change.
+fn settings_notice(q: &Query) -> Result<Option<String>, PageError> {
+    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "saved" | "rebuild")) {
+        return Err(PageError::BadQuery(format!("unknown parameter {k:?}: use saved")));
+    }
+    let Some(section) = q.get("saved") else {
+        return Ok(None);
+    };
+    if !crate::admin::settings::SECTIONS.contains(&section.as_str()) {
+        return Err(PageError::BadQuery(format!(
+            "saved={section:?} is not a section: use {}",
+            crate::admin::settings::SECTIONS.join(", ")
+        )));
+    }
+    Ok(Some(match q.get("rebuild").map(String::as_str) {
+        Some("failed") => format!("Saved {section}, but the rebuild failed: the server log says why; the widget shows the change after the next sync."),
+        _ => format!("Saved {section}: the widget shows the change now."),
+    }))
+}
+
+/// The shop as the config file sets it: what the owner's changes are laid over (pages get
+/// the effective settings).
+fn config_shop<'a>(
+    settings: &'a crate::config::Settings,
+    shop: &ShopSettings,
+) -> Result<&'a ShopSettings, PageError> {
+    settings
+        .shop(&shop.id)
+        .ok_or_else(|| PageError::NotFound(format!("unknown shop {}", shop.id)))
+}
+
+/// GET /admin/shops/{shop}/settings — "Pengaturan": offers, pins, exclusions, tiers and
+/// slots the owner may change, and the log of changes.
+fn settings(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "settings")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            let notice = settings_notice(&q);
+            let configured = v.state.settings.clone();
+            show(
+                v,
+                shop,
+                Spec::new("settings", "admin/settings.html", "Settings"),
+                move |store, shop, _| {
+                    settings_notice(&q)?;
+                    crate::admin::settings::settings_page(store, config_shop(&configured, shop)?)
+                },
+                move |_: &crate::admin::settings::SettingsPage, _| Extras {
+                    notice: notice.ok().flatten(),
+                    ..Default::default()
+                },
+            )
+        })
+        .boxed()
+}
+
+/// POST /admin/shops/{shop}/settings/{section} — form `csrf`, `action` (`add`, `edit`,
+/// `remove`, `set`, `reset`) and the section's fields: saves the change with who made it,
+/// rebuilds the shop's model so the widget shows it, and goes back to the page.
+fn settings_save(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "settings" / String)
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_FORM_BYTES))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(viewer(state))
+        .and_then(
+            |raw: String, section: String, form: HashMap<String, String>, v: Viewer| async move {
+                let (session, shop) = match open_form(&v, &raw, &form) {
+                    Ok(x) => x,
+                    Err(resp) => return Ok::<_, Rejection>(*resp),
+                };
+                let user = session.access.user_name().to_string();
+                let saved_section = section.clone();
+                let configured = v.state.settings.clone();
+                let saved = page_data(&v.state, shop, move |store, shop, model| {
+                    let shop = config_shop(&configured, shop)?;
+                    crate::admin::settings::save(store, shop, model, &user, &section, &form)
+                })
+                .await;
+                if let Err(e) = saved {
+                    return Ok(failed(&v.state, session, shop, e));
+                }
+                let back = format!("/admin/shops/{}/settings?saved={saved_section}", shop.id);
+                Ok(match v.state.sync.rebuild(shop).await {
+                    Ok(_) => see_other(&back),
+                    Err(e) => {
+                        tracing::error!(error = %e, shop = %shop.id, "rebuild after a settings change");
+                        see_other(&format!("{back}&rebuild=failed"))
+                    }
                 })
             },
         )
