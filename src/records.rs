@@ -115,6 +115,13 @@ pub struct Order {
     /// Personal data: admin pages and the owner's exports only, never a widget fragment.
     #[serde(default)]
     pub buyer_name: Option<String>,
+    /// The buyer's phone as its customer key (`628…`, [`crate::domain::phone::normalise`]).
+    /// Personal data, like `buyer_name`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The city the order was shipped to. Personal data, like `buyer_name`.
+    #[serde(default)]
+    pub city: Option<String>,
     pub status: OrderStatus,
     pub created_at: DateTime<Utc>,
     pub paid_at: DateTime<Utc>,
@@ -139,6 +146,11 @@ pub struct Customer {
     /// Personal data, from the latest order that named them.
     #[serde(default)]
     pub name: Option<String>,
+    /// Personal data: the phone key (`628…`) and city of the latest order that had them.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
     pub total_spend: Rupiah,
     pub order_count: u32,
     pub first_order: DateTime<Utc>,
@@ -168,6 +180,8 @@ impl Customer {
         Customer {
             id,
             name: None,
+            phone: None,
+            city: None,
             total_spend: Rupiah(0),
             order_count: 0,
             first_order: at,
@@ -351,6 +365,11 @@ pub struct Quarantined {
     pub reason: QuarantineReason,
     /// The raw record, truncated to a few kilobytes.
     pub record: String,
+    /// The key the record would have had (an order's invoice, a product's id, SKU or
+    /// marketplace id), when it could be read: a later import that writes a record under
+    /// that key clears this entry.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 /// A message a customer left through the feedback slot (seed 001's "kritik & saran").

@@ -735,6 +735,8 @@ mod tests {
             marketplace_id: None,
             customer: CustomerId(customer.into()),
             buyer_name: None,
+            phone: None,
+            city: None,
             status: OrderStatus(status),
             created_at: at(paid_at),
             paid_at: at(paid_at),

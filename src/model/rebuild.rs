@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
+use crate::loyalty::identity::CustomerLinks;
 use crate::model::snapshot::{self, SnapshotError, SnapshotHead};
 use crate::model::{build_model, ShopModel, MODEL_VERSION};
 use crate::store::{ShopStore, Snapshot, Store, StoreError};
@@ -90,20 +91,25 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
     // and the model stays stale.
     let generation = store.data_generation(&shop.id)?;
     let products = store.products(&shop.id)?;
-    let orders = store.orders(&shop.id)?;
-    let previous = match store.model_snapshot(&shop.id) {
+    let mut orders = store.orders(&shop.id)?;
+    // One customer per person: buyer ids and old name hashes become the phone key.
+    let links = CustomerLinks::from_orders(&orders);
+    links.apply(&mut orders);
+    let previous = links.rekey(match store.model_snapshot(&shop.id) {
         Ok(Some(stored)) => snapshot::previous_standings(&stored.bytes)
             .map(|loyalty| loyalty.standings)
             .unwrap_or_default(),
         _ => Default::default(),
-    };
+    });
     let mut model = build_model(products, &orders, &shop.recommend);
-    let history = store
-        .customers(&shop.id)?
-        .into_iter()
-        .filter(|c| !c.tier_history.is_empty())
-        .map(|c| (c.id, c.tier_history))
-        .collect();
+    let history = links.rekey(
+        store
+            .customers(&shop.id)?
+            .into_iter()
+            .filter(|c| !c.tier_history.is_empty())
+            .map(|c| (c.id, c.tier_history))
+            .collect(),
+    );
     let customers = crate::loyalty::customers::derive_customers(&orders);
     let (customers, loyalty) = crate::loyalty::customers::tiers_and_segments(
         customers,
@@ -114,6 +120,7 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
         chrono::Utc::now(),
     );
     model.loyalty = loyalty;
+    model.aliases = links.into_map();
     store.put_rebuild(&shop.id, &customers, &encode_snapshot(&model, generation))?;
     tracing::info!(
         shop = %shop.id,

@@ -142,7 +142,16 @@ pub fn previous_standings(bytes: &[u8]) -> Result<LoyaltyModel, SnapshotError> {
             }
             Ok(codec::decode::<Loyalty>(bytes)?.loyalty)
         }
-        _ => Ok(decode(bytes)?.loyalty),
+        _ => match decode(bytes) {
+            Ok(model) => Ok(model.loyalty),
+            // Version 2 is version 3 without the aliases at its end: its loyalty reads alike.
+            Err(SnapshotError::ModelVersion { found: 2 }) => {
+                let rest = &bytes[1..];
+                let (_, body) = postcard::take_from_bytes::<SnapshotHead>(rest)?;
+                Ok(postcard::from_bytes::<ShopModel>(body)?.loyalty)
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 

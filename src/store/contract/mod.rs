@@ -84,6 +84,8 @@ pub fn order(invoice: &str, product: &str, quantity: u32) -> Order {
         marketplace_id: None,
         customer: CustomerId("777001".into()),
         buyer_name: Some("Sari".into()),
+        phone: None,
+        city: None,
         status: OrderStatus(400),
         created_at: at(10),
         paid_at: at(20),
@@ -98,6 +100,8 @@ fn customer(id: &str, spend: i64) -> Customer {
     Customer {
         id: CustomerId(id.into()),
         name: Some("Sari".into()),
+        phone: Some("628123456789".into()),
+        city: Some("Bandung".into()),
         total_spend: Rupiah(spend),
         order_count: 1,
         first_order: at(0),
@@ -119,6 +123,7 @@ fn bad(origin: &str) -> Quarantined {
         origin: origin.into(),
         reason: QuarantineReason::invalid("price.value", "price.value: \"harga?\" is not a number"),
         record: "{\"price\":{\"value\":\"harga?\"}}".into(),
+        subject: None,
     }
 }
 
