@@ -151,6 +151,10 @@ pub struct Customer {
     pub phone: Option<String>,
     #[serde(default)]
     pub city: Option<String>,
+    /// Other ids their orders carry (a marketplace buyer id, the name hash older Laris
+    /// gave), linked to this one ([`crate::domain::phone`]); a token for any of them is theirs.
+    #[serde(default)]
+    pub aliases: Vec<CustomerId>,
     pub total_spend: Rupiah,
     pub order_count: u32,
     pub first_order: DateTime<Utc>,
@@ -182,6 +186,7 @@ impl Customer {
             name: None,
             phone: None,
             city: None,
+            aliases: Vec::new(),
             total_spend: Rupiah(0),
             order_count: 0,
             first_order: at,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::phone::legacy_customer_hash;
 use crate::domain::CustomerId;
-use crate::records::Order;
+use crate::records::{Customer, Order};
 
 /// Alias id → canonical id (never itself an alias).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,6 +95,19 @@ impl CustomerLinks {
         out
     }
 
+    /// Lists on each customer the ids linked to theirs.
+    pub fn note_aliases(&self, customers: &mut [Customer]) {
+        let mut by_canonical: HashMap<&CustomerId, Vec<CustomerId>> = HashMap::new();
+        for (alias, canonical) in &self.aliases {
+            by_canonical.entry(canonical).or_default().push(alias.clone());
+        }
+        for c in customers {
+            if let Some(aliases) = by_canonical.remove(&c.id) {
+                c.aliases = aliases;
+            }
+        }
+    }
+
     pub fn into_map(self) -> BTreeMap<CustomerId, CustomerId> {
         self.aliases
     }
@@ -158,6 +171,17 @@ mod tests {
         links.apply(&mut orders);
         let ids: Vec<&str> = orders.iter().map(|o| o.customer.0.as_str()).collect();
         assert_eq!(ids, [key, key, key, "628777000111"]);
+        let mut customers = crate::loyalty::customers::derive_customers(&orders);
+        assert_eq!(customers.len(), 2, "one customer per person");
+        links.note_aliases(&mut customers);
+        let sri = customers.iter().find(|c| c.id.0 == key).unwrap();
+        assert_eq!(sri.order_count, 3);
+        assert_eq!(sri.phone.as_deref(), Some(key));
+        let mut aliases = sri.aliases.clone();
+        aliases.sort();
+        let mut expected = vec![old, id("777001")];
+        expected.sort();
+        assert_eq!(aliases, expected);
     }
 
     #[test]

@@ -110,7 +110,8 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
             .map(|c| (c.id, c.tier_history))
             .collect(),
     );
-    let customers = crate::loyalty::customers::derive_customers(&orders);
+    let mut customers = crate::loyalty::customers::derive_customers(&orders);
+    links.note_aliases(&mut customers);
     let (customers, loyalty) = crate::loyalty::customers::tiers_and_segments(
         customers,
         &orders,

@@ -102,6 +102,7 @@ fn customer(id: &str, spend: i64) -> Customer {
         name: Some("Sari".into()),
         phone: Some("628123456789".into()),
         city: Some("Bandung".into()),
+        aliases: vec![CustomerId("777001".into())],
         total_spend: Rupiah(spend),
         order_count: 1,
         first_order: at(0),
