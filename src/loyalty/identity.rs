@@ -8,7 +8,7 @@
 //! links the old hash of its buyer's name and that phone. A buyer id seen with two phones
 //! goes to the phone of its latest order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -51,12 +51,12 @@ impl CustomerLinks {
                 }
             }
         }
-        let phone_keys: std::collections::HashSet<&str> =
-            orders.iter().filter_map(|o| o.phone.as_deref()).collect();
+        let phone_keys: HashSet<&str> = orders.iter().filter_map(|o| o.phone.as_deref()).collect();
+        let ids: HashSet<&CustomerId> = orders.iter().map(|o| &o.customer).collect();
         let aliases = found
             .into_iter()
-            // A phone key is canonical itself, never an alias of another.
-            .filter(|(alias, _)| !phone_keys.contains(alias.0.as_str()))
+            // Only ids that orders carry; a phone key is canonical itself, never an alias.
+            .filter(|(alias, _)| ids.contains(alias) && !phone_keys.contains(alias.0.as_str()))
             .map(|(alias, (canonical, _))| (alias, canonical))
             .collect();
         CustomerLinks { aliases }

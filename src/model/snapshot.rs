@@ -209,4 +209,31 @@ mod tests {
         assert!(matches!(err, SnapshotError::Format(9)), "{err}");
         assert!(matches!(decode(&[]), Err(SnapshotError::Empty)));
     }
+
+    #[test]
+    fn a_model_version_2_snapshot_is_rebuilt_but_keeps_its_standings() {
+        use crate::domain::{CustomerId, Rupiah};
+        use crate::loyalty::tiers::Standing;
+        let mut m = model();
+        m.loyalty.standings.insert(
+            CustomerId("777001".into()),
+            Standing {
+                tier: 1,
+                spend: Rupiah(500_000),
+                since: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            },
+        );
+        // Version 2 wrote the same fields without the aliases at the end (an empty map is
+        // the one byte 0 in postcard).
+        let mut h = SnapshotHead::of(&m);
+        h.model_version = 2;
+        let bytes = postcard::to_extend(&h, vec![POSTCARD_FORMAT]).unwrap();
+        let mut bytes = postcard::to_extend(&m, bytes).unwrap();
+        assert_eq!(bytes.pop(), Some(0));
+        assert!(matches!(
+            decode(&bytes),
+            Err(SnapshotError::ModelVersion { found: 2 })
+        ));
+        assert_eq!(previous_standings(&bytes).unwrap(), m.loyalty);
+    }
 }

@@ -441,7 +441,7 @@ mod tests {
             REPORT_HEADER,
             "INV/1|02-11-2026 10:15:00|Pesanan Selesai|Serundeng 100 g|SRD-100|15001001|2|20000|Sri W.|0812-3456-789|Non Tunai",
             "|||Kopi 1 kg|KOPI-1||1|Rp 45.000|||",
-            "INV/2|03-11-2026 08:00|Pesanan Dikirim|Teh 50 g|TEH-50||3|10.000|Budi|+62 811 111|9000",
+            "INV/2|03-11-2026 08:00|Pesanan Dikirim|Teh 50 g|TEH-50||3|10.000|Budi|+62 811 1111 222|9000",
             "INV/1|||Gula 1 kg|||1|12000|||",
         ]);
         let file = parse_orders(&rows, "penjualan.csv").unwrap();

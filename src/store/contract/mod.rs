@@ -286,6 +286,62 @@ pub fn upserts_count_and_skip_unchanged_records(store: &dyn ShopStore) {
     assert_eq!(store.order(&toko, "INV/1").unwrap().unwrap().lines[0].quantity, 3);
 }
 
+/// A record written under the key a quarantined entry names (its subject) clears that
+/// entry in the same batch, counted out; entries of other kinds, other keys, no key or
+/// another shop stay.
+pub fn a_written_record_clears_its_quarantined_entries(store: &dyn ShopStore) {
+    let (toko, lain) = (shop("toko"), shop("lain"));
+    let named = |origin: &str, kind: RecordKind, subject: Option<&str>| Quarantined {
+        kind,
+        subject: subject.map(str::to_string),
+        ..bad(origin)
+    };
+    let mut batch = ImportBatch::new(&toko);
+    batch.quarantine(named("penjualan.csv row 3", RecordKind::Order, Some("INV/9")));
+    batch.quarantine(named(
+        "penjualan.csv row 3 (older)",
+        RecordKind::Order,
+        Some("INV/9"),
+    ));
+    batch.quarantine(named("produk.csv row 2", RecordKind::Product, Some("B-2")));
+    batch.quarantine(named("produk.csv row 7", RecordKind::Order, Some("B-2")));
+    batch.quarantine(named("page 1 #0", RecordKind::Order, None));
+    store.apply(batch).unwrap();
+    let mut batch = ImportBatch::new(&lain);
+    batch.quarantine(named("penjualan.csv row 3", RecordKind::Order, Some("INV/9")));
+    store.apply(batch).unwrap();
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 5);
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_order(order("INV/1", "A-1", 1));
+    store.apply(batch).unwrap();
+    assert_eq!(
+        store.quarantined_count(&toko).unwrap(),
+        5,
+        "another invoice clears nothing"
+    );
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_order(order("INV/9", "A-1", 1));
+    let mut by_sku = product("B-2-ID", 2000);
+    by_sku.sku = Some("B-2".into());
+    batch.upsert_product(by_sku);
+    store.apply(batch).unwrap();
+    let left: Vec<String> = by_origin(store.quarantined(&toko).unwrap())
+        .into_iter()
+        .map(|q| q.origin)
+        .collect();
+    assert_eq!(left, ["page 1 #0", "produk.csv row 7"]);
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 2);
+    assert_eq!(store.counts(&toko).unwrap(), recount(store, &toko).unwrap());
+    assert_eq!(
+        store.quarantined_count(&lain).unwrap(),
+        1,
+        "another shop's entry stays"
+    );
+    assert_eq!(store.counts(&lain).unwrap(), recount(store, &lain).unwrap());
+}
+
 /// A batch that fails partway writes nothing: no record, cursor, marker or generation.
 pub fn a_failed_import_batch_writes_nothing(store: &dyn ShopStore) {
     let toko = shop("toko");
@@ -701,6 +757,11 @@ macro_rules! contract_tests {
             #[test]
             fn a_data_change_marks_the_model_stale_until_its_rebuild() {
                 c::a_data_change_marks_the_model_stale_until_its_rebuild(&*fresh().0);
+            }
+
+            #[test]
+            fn a_written_record_clears_its_quarantined_entries() {
+                c::a_written_record_clears_its_quarantined_entries(&*fresh().0);
             }
 
             #[test]
