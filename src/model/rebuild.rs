@@ -228,7 +228,7 @@ mod tests {
             let db = when_released(|| sled::open(dir.path().join("store")));
             let tree = db.open_tree("records").unwrap();
             tree.insert(
-                format!("toko\0o\0INV/OLD/1").into_bytes(),
+                b"toko\0o\0INV/OLD/1",
                 codec::encode(&old_order_json("INV/OLD/1", &old.0)),
             )
             .unwrap();

@@ -32,6 +32,9 @@ use crate::store::{
     codec, Applied, BatchOp, ImportBatch, ShopStore, Snapshot, StoreError, StoreFuture, REPORTS_KEPT,
 };
 
+/// Keys of quarantined records by the kind and key of the record they were meant to be.
+type QuarantineSubjects = HashMap<(RecordKind, String), Vec<Vec<u8>>>;
+
 /// State names the store keeps per shop.
 mod state {
     /// A fresh id written with every batch that changes a product or an order.
@@ -105,11 +108,8 @@ const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 impl Store {
     /// The keys of the shop's quarantined records by what they were meant to be (kind and
     /// subject), for the records that name one.
-    fn quarantine_subjects(
-        &self,
-        shop: &ShopId,
-    ) -> Result<HashMap<(RecordKind, String), Vec<Vec<u8>>>, StoreError> {
-        let mut out: HashMap<(RecordKind, String), Vec<Vec<u8>>> = HashMap::new();
+    fn quarantine_subjects(&self, shop: &ShopId) -> Result<QuarantineSubjects, StoreError> {
+        let mut out = QuarantineSubjects::new();
         for item in self.records.scan_prefix(prefix(shop, kind::QUARANTINE)) {
             let (k, v) = item.sled()?;
             if let Ok(Quarantined {
