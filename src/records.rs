@@ -377,6 +377,52 @@ pub struct Quarantined {
     pub subject: Option<String>,
 }
 
+impl Quarantined {
+    /// The key a refused record would have had, when its raw form names one: an order's
+    /// invoice (`invoice_ref_num`, or a sales report's `Nomor Invoice`), a product's SKU or
+    /// marketplace id (`other.sku`, `basic.productID`, or a product export's `Product ID`,
+    /// `SKU Name`). A later import that writes a record under that key clears the entry.
+    pub fn subject_of(kind: RecordKind, raw: &serde_json::Value) -> Option<String> {
+        use serde_json::Value;
+        // An order from a sales report is an array of its rows.
+        let first = match raw {
+            Value::Array(rows) => rows.first()?,
+            other => other,
+        };
+        let field = |path: &[&str]| -> Option<String> {
+            let mut at = first;
+            for part in path {
+                at = at
+                    .as_object()?
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(part))
+                    .map(|(_, v)| v)?;
+            }
+            match at {
+                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        match kind {
+            RecordKind::Order => field(&["invoice_ref_num"]).or_else(|| field(&["Nomor Invoice"])),
+            RecordKind::Product => field(&["other", "sku"])
+                .or_else(|| field(&["basic", "productID"]))
+                .or_else(|| field(&["Product ID"]))
+                .or_else(|| field(&["SKU Name"])),
+        }
+    }
+
+    /// The subject this entry names, or for an entry kept before subjects were, the one
+    /// its raw record names (when the record was kept whole).
+    pub fn subject(&self) -> Option<String> {
+        self.subject.clone().or_else(|| {
+            let raw: serde_json::Value = serde_json::from_str(&self.record).ok()?;
+            Quarantined::subject_of(self.kind, &raw)
+        })
+    }
+}
+
 /// A message a customer left through the feedback slot (seed 001's "kritik & saran").
 /// `contact` is personal data: admin pages only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -545,6 +591,43 @@ mod tests {
         assert_eq!(q.kind, RecordKind::Order);
         assert_eq!(q.reason, QuarantineReason::unreadable("products is empty"));
         assert_eq!(q.reason.to_string(), "products is empty");
+    }
+
+    #[test]
+    fn a_quarantined_record_names_its_subject_even_when_kept_before_subjects() {
+        let old = |kind: RecordKind, record: &str| Quarantined {
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            kind,
+            origin: "penjualan.csv row 3".into(),
+            reason: QuarantineReason::unreadable("bad"),
+            record: record.into(),
+            subject: None,
+        };
+        let report = old(
+            RecordKind::Order,
+            r#"[{"Nomor Invoice":" INV/2 ","Jumlah Produk Dibeli":"dua"},{"Nama Produk":"Teh"}]"#,
+        );
+        assert_eq!(report.subject().as_deref(), Some("INV/2"));
+        let api = old(RecordKind::Order, r#"{"invoice_ref_num":"INV/9","products":[]}"#);
+        assert_eq!(api.subject().as_deref(), Some("INV/9"));
+        let product = old(
+            RecordKind::Product,
+            r#"{"basic":{"productID":15001001},"other":{"sku":""}}"#,
+        );
+        assert_eq!(
+            product.subject().as_deref(),
+            Some("15001001"),
+            "an empty SKU names nothing"
+        );
+        let export = old(RecordKind::Product, r#"{"SKU Name":"SRD-100","Harga (Rp)":"x"}"#);
+        assert_eq!(export.subject().as_deref(), Some("SRD-100"));
+        let cut = old(RecordKind::Order, r#"{"invoice_ref_num":"INV/9","produ…"#);
+        assert_eq!(cut.subject(), None, "a record cut short names nothing");
+        let named = Quarantined {
+            subject: Some("INV/7".into()),
+            ..api
+        };
+        assert_eq!(named.subject().as_deref(), Some("INV/7"));
     }
 
     #[test]

@@ -112,13 +112,11 @@ impl Store {
         let mut out = QuarantineSubjects::new();
         for item in self.records.scan_prefix(prefix(shop, kind::QUARANTINE)) {
             let (k, v) = item.sled()?;
-            if let Ok(Quarantined {
-                kind: what,
-                subject: Some(subject),
-                ..
-            }) = codec::decode::<Quarantined>(&v)
-            {
-                out.entry((what, subject)).or_default().push(k.to_vec());
+            let Ok(record) = codec::decode::<Quarantined>(&v) else {
+                continue;
+            };
+            if let Some(subject) = record.subject() {
+                out.entry((record.kind, subject)).or_default().push(k.to_vec());
             }
         }
         Ok(out)

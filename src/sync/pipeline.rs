@@ -157,40 +157,6 @@ fn fill_from(mut new: Product, stored: Product) -> Product {
     new
 }
 
-/// The key a refused record would have had, when its raw form names one: an order's
-/// invoice (`invoice_ref_num`, or a sales report's `Nomor Invoice`), a product's SKU or
-/// marketplace id (`other.sku`, `basic.productID`, or a product export's `Product ID`,
-/// `SKU Name`). A later import that writes a record under that key clears the entry.
-fn subject(kind: RecordKind, raw: &Value) -> Option<String> {
-    // An order from a sales report is an array of its rows.
-    let first = match raw {
-        Value::Array(rows) => rows.first()?,
-        other => other,
-    };
-    let field = |path: &[&str]| -> Option<String> {
-        let mut at = first;
-        for part in path {
-            at = at
-                .as_object()?
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(part))
-                .map(|(_, v)| v)?;
-        }
-        match at {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    };
-    match kind {
-        RecordKind::Order => field(&["invoice_ref_num"]).or_else(|| field(&["Nomor Invoice"])),
-        RecordKind::Product => field(&["other", "sku"])
-            .or_else(|| field(&["basic", "productID"]))
-            .or_else(|| field(&["Product ID"]))
-            .or_else(|| field(&["SKU Name"])),
-    }
-}
-
 fn truncate(raw: &str) -> String {
     if raw.len() <= QUARANTINE_RECORD_LIMIT {
         return raw.to_string();
@@ -254,7 +220,7 @@ impl<'a> Importer<'a> {
             origin: origin.to_string(),
             reason: reason.reason(),
             record: truncate(&record.to_string()),
-            subject: subject(kind, record),
+            subject: Quarantined::subject_of(kind, record),
         });
     }
 

@@ -306,18 +306,24 @@ pub fn a_written_record_clears_its_quarantined_entries(store: &dyn ShopStore) {
     batch.quarantine(named("produk.csv row 2", RecordKind::Product, Some("B-2")));
     batch.quarantine(named("produk.csv row 7", RecordKind::Order, Some("B-2")));
     batch.quarantine(named("page 1 #0", RecordKind::Order, None));
+    // Kept before entries named their subject: the raw record names it.
+    batch.quarantine(Quarantined {
+        kind: RecordKind::Order,
+        record: "{\"invoice_ref_num\":\"INV/9\",\"products\":[]}".into(),
+        ..bad("page 3 #1")
+    });
     store.apply(batch).unwrap();
     let mut batch = ImportBatch::new(&lain);
     batch.quarantine(named("penjualan.csv row 3", RecordKind::Order, Some("INV/9")));
     store.apply(batch).unwrap();
-    assert_eq!(store.quarantined_count(&toko).unwrap(), 5);
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 6);
 
     let mut batch = ImportBatch::new(&toko);
     batch.upsert_order(order("INV/1", "A-1", 1));
     store.apply(batch).unwrap();
     assert_eq!(
         store.quarantined_count(&toko).unwrap(),
-        5,
+        6,
         "another invoice clears nothing"
     );
 
