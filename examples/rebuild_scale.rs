@@ -98,6 +98,8 @@ fn main() {
             marketplace_id: None,
             customer: CustomerId(format!("c{}", rng.gen_range(0..200_000))),
             buyer_name: None,
+            phone: None,
+            city: None,
             status: OrderStatus(700),
             created_at: at,
             paid_at: at,

@@ -114,6 +114,8 @@ fn main() {
             marketplace_id: None,
             customer: CustomerId(format!("c{}", rng.gen_range(0..20_000))),
             buyer_name: None,
+            phone: None,
+            city: None,
             status: OrderStatus(if rng.gen_range(0..10) == 0 { 0 } else { 700 }),
             created_at: paid_at,
             paid_at,

@@ -5,6 +5,7 @@
 //! trusted inside. Parse errors quote the value they refused and say what would be accepted.
 
 pub mod password;
+pub mod phone;
 pub mod zone;
 
 use std::fmt;

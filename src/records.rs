@@ -115,6 +115,13 @@ pub struct Order {
     /// Personal data: admin pages and the owner's exports only, never a widget fragment.
     #[serde(default)]
     pub buyer_name: Option<String>,
+    /// The buyer's phone as its customer key (`628…`, [`crate::domain::phone::normalise`]).
+    /// Personal data, like `buyer_name`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The city the order was shipped to. Personal data, like `buyer_name`.
+    #[serde(default)]
+    pub city: Option<String>,
     pub status: OrderStatus,
     pub created_at: DateTime<Utc>,
     pub paid_at: DateTime<Utc>,
@@ -139,6 +146,15 @@ pub struct Customer {
     /// Personal data, from the latest order that named them.
     #[serde(default)]
     pub name: Option<String>,
+    /// Personal data: the phone key (`628…`) and city of the latest order that had them.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Other ids their orders carry (a marketplace buyer id, the name hash older Laris
+    /// gave), linked to this one ([`crate::domain::phone`]); a token for any of them is theirs.
+    #[serde(default)]
+    pub aliases: Vec<CustomerId>,
     pub total_spend: Rupiah,
     pub order_count: u32,
     pub first_order: DateTime<Utc>,
@@ -168,6 +184,9 @@ impl Customer {
         Customer {
             id,
             name: None,
+            phone: None,
+            city: None,
+            aliases: Vec::new(),
             total_spend: Rupiah(0),
             order_count: 0,
             first_order: at,
@@ -351,6 +370,57 @@ pub struct Quarantined {
     pub reason: QuarantineReason,
     /// The raw record, truncated to a few kilobytes.
     pub record: String,
+    /// The key the record would have had (an order's invoice, a product's id, SKU or
+    /// marketplace id), when it could be read: a later import that writes a record under
+    /// that key clears this entry.
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+impl Quarantined {
+    /// The key a refused record would have had, when its raw form names one: an order's
+    /// invoice (`invoice_ref_num`, or a sales report's `Nomor Invoice`), a product's SKU or
+    /// marketplace id (`other.sku`, `basic.productID`, or a product export's `Product ID`,
+    /// `SKU Name`). A later import that writes a record under that key clears the entry.
+    pub fn subject_of(kind: RecordKind, raw: &serde_json::Value) -> Option<String> {
+        use serde_json::Value;
+        // An order from a sales report is an array of its rows.
+        let first = match raw {
+            Value::Array(rows) => rows.first()?,
+            other => other,
+        };
+        let field = |path: &[&str]| -> Option<String> {
+            let mut at = first;
+            for part in path {
+                at = at
+                    .as_object()?
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(part))
+                    .map(|(_, v)| v)?;
+            }
+            match at {
+                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        match kind {
+            RecordKind::Order => field(&["invoice_ref_num"]).or_else(|| field(&["Nomor Invoice"])),
+            RecordKind::Product => field(&["other", "sku"])
+                .or_else(|| field(&["basic", "productID"]))
+                .or_else(|| field(&["Product ID"]))
+                .or_else(|| field(&["SKU Name"])),
+        }
+    }
+
+    /// The subject this entry names, or for an entry kept before subjects were, the one
+    /// its raw record names (when the record was kept whole).
+    pub fn subject(&self) -> Option<String> {
+        self.subject.clone().or_else(|| {
+            let raw: serde_json::Value = serde_json::from_str(&self.record).ok()?;
+            Quarantined::subject_of(self.kind, &raw)
+        })
+    }
 }
 
 /// One change the shop owner made to the shop's settings from the dashboard: who, when,
@@ -540,6 +610,43 @@ mod tests {
         assert_eq!(q.kind, RecordKind::Order);
         assert_eq!(q.reason, QuarantineReason::unreadable("products is empty"));
         assert_eq!(q.reason.to_string(), "products is empty");
+    }
+
+    #[test]
+    fn a_quarantined_record_names_its_subject_even_when_kept_before_subjects() {
+        let old = |kind: RecordKind, record: &str| Quarantined {
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            kind,
+            origin: "penjualan.csv row 3".into(),
+            reason: QuarantineReason::unreadable("bad"),
+            record: record.into(),
+            subject: None,
+        };
+        let report = old(
+            RecordKind::Order,
+            r#"[{"Nomor Invoice":" INV/2 ","Jumlah Produk Dibeli":"dua"},{"Nama Produk":"Teh"}]"#,
+        );
+        assert_eq!(report.subject().as_deref(), Some("INV/2"));
+        let api = old(RecordKind::Order, r#"{"invoice_ref_num":"INV/9","products":[]}"#);
+        assert_eq!(api.subject().as_deref(), Some("INV/9"));
+        let product = old(
+            RecordKind::Product,
+            r#"{"basic":{"productID":15001001},"other":{"sku":""}}"#,
+        );
+        assert_eq!(
+            product.subject().as_deref(),
+            Some("15001001"),
+            "an empty SKU names nothing"
+        );
+        let export = old(RecordKind::Product, r#"{"SKU Name":"SRD-100","Harga (Rp)":"x"}"#);
+        assert_eq!(export.subject().as_deref(), Some("SRD-100"));
+        let cut = old(RecordKind::Order, r#"{"invoice_ref_num":"INV/9","produ…"#);
+        assert_eq!(cut.subject(), None, "a record cut short names nothing");
+        let named = Quarantined {
+            subject: Some("INV/7".into()),
+            ..api
+        };
+        assert_eq!(named.subject().as_deref(), Some("INV/7"));
     }
 
     #[test]

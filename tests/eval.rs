@@ -59,6 +59,8 @@ fn order(
         marketplace_id: None,
         customer: CustomerId(customer.to_string()),
         buyer_name: None,
+        phone: None,
+        city: None,
         status: OrderStatus(700),
         created_at: paid,
         paid_at: paid,

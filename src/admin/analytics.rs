@@ -541,6 +541,11 @@ fn attribute(
     for list in clicks.values_mut() {
         list.sort_by_key(|(at, _)| *at);
     }
+    // A click signed for a buyer id and an order under their phone key are one person's.
+    let links = crate::loyalty::identity::CustomerLinks::from_orders(orders);
+    let same_person = |click: &str, order: &CustomerId| {
+        click == order.0 || links.resolve(&CustomerId(click.to_string())) == links.resolve(order)
+    };
 
     let mut attributed = (0u64, 0i64);
     let mut item_revenue = 0i64;
@@ -557,7 +562,11 @@ fn attribute(
                 if at.checked_add_signed(window).is_some_and(|end| o.paid_at > end) {
                     break;
                 }
-                if click.customer.as_deref().is_some_and(|c| c != o.customer.0) {
+                if click
+                    .customer
+                    .as_deref()
+                    .is_some_and(|c| !same_person(c, &o.customer))
+                {
                     continue;
                 }
                 clicked_items.insert(item);
@@ -735,6 +744,8 @@ mod tests {
             marketplace_id: None,
             customer: CustomerId(customer.into()),
             buyer_name: None,
+            phone: None,
+            city: None,
             status: OrderStatus(status),
             created_at: at(paid_at),
             paid_at: at(paid_at),
@@ -1183,6 +1194,32 @@ mod tests {
         );
         assert_eq!(p.attribution.attributed_orders, 1);
         assert_eq!(p.attribution.other_orders, 2);
+    }
+
+    #[test]
+    fn a_click_by_a_phone_key_is_credited_with_the_same_persons_order_under_their_buyer_id() {
+        let click = |who: &str| {
+            event(
+                "click",
+                "similar",
+                Some("TPG-100"),
+                "2026-11-01T00:00:00Z",
+                Some(who),
+            )
+        };
+        let mut by_id = order(
+            "a",
+            "777001",
+            700,
+            "2026-11-01T05:00:00Z",
+            vec![line("TPG-100", 1, 20_000)],
+        );
+        by_id.phone = Some("628123456789".into());
+        let window = Duration::hours(24);
+        let p = performance(&[click("628123456789")], std::slice::from_ref(&by_id), window);
+        assert_eq!(p.attribution.attributed_orders, 1);
+        let p = performance(&[click("628999999999")], &[by_id], window);
+        assert_eq!(p.attribution.attributed_orders, 0, "someone else's click");
     }
 
     #[test]

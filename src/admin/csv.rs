@@ -95,6 +95,9 @@ pub fn customers_csv(
         "r",
         "f",
         "m",
+        "phone",
+        "whatsapp",
+        "city",
     ])?;
     for c in rows {
         let (r, f, m) = c
@@ -116,6 +119,12 @@ pub fn customers_csv(
             r,
             f,
             m,
+            c.phone.as_ref().map(|p| format!("+{p}")).unwrap_or_default(),
+            c.phone
+                .as_deref()
+                .map(crate::domain::phone::whatsapp_link)
+                .unwrap_or_default(),
+            c.city.clone().unwrap_or_default(),
         ])?;
     }
     w.flush()?;
@@ -165,6 +174,8 @@ mod tests {
             + chrono::Duration::nanoseconds(123_456_789);
         let c = crate::records::Customer {
             name: Some("Sari".into()),
+            phone: Some("628123456789".into()),
+            city: Some("Bandung, Jawa Barat".into()),
             total_spend: Rupiah(150_000),
             order_count: 2,
             average_order_value: Rupiah(75_000),
@@ -176,6 +187,14 @@ mod tests {
         let row = text.lines().nth(1).unwrap();
         assert!(
             row.contains(",2026-10-01T12:30:15+07:00,2026-10-01T12:30:15+07:00,"),
+            "{row}"
+        );
+        assert!(
+            text.lines().next().unwrap().ends_with(",phone,whatsapp,city"),
+            "{text}"
+        );
+        assert!(
+            row.ends_with(",+628123456789,https://wa.me/628123456789,\"Bandung, Jawa Barat\""),
             "{row}"
         );
     }

@@ -230,8 +230,12 @@ pub enum Command {
         #[arg(long)]
         shop: String,
         /// The customer id the token names (as `laris customers` lists it).
+        #[arg(long, required_unless_present = "phone", conflicts_with = "phone")]
+        customer: Option<String>,
+        /// The customer's phone number, in any usual form (0812-3456-789, +62 812 3456 789):
+        /// the token names its customer key, 628123456789.
         #[arg(long)]
-        customer: String,
+        phone: Option<String>,
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 86_400)]
         ttl: i64,
@@ -402,10 +406,22 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 &mut std::io::stdout().lock(),
             )
         }
-        Command::Token { shop, customer, ttl } => {
+        Command::Token {
+            shop,
+            customer,
+            phone,
+            ttl,
+        } => {
+            let customer = match (customer, phone) {
+                (Some(id), _) => id.clone(),
+                (None, Some(phone)) => {
+                    crate::domain::phone::normalise(phone).map_err(|e| anyhow::anyhow!("--phone: {e}"))?
+                }
+                (None, None) => anyhow::bail!("name the customer with --customer ID or --phone NUMBER"),
+            };
             let mut settings = settings;
             app::fill_customer_secrets(&mut settings, &cli.data_dir)?;
-            token(&settings, &cli.data_dir, shop, customer, *ttl)
+            token(&settings, &cli.data_dir, shop, &customer, *ttl)
         }
         Command::Products { shop, search, format } => {
             products(&settings, &cli.data_dir, shop, search.as_deref(), *format)

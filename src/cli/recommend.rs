@@ -130,7 +130,10 @@ fn customer_known(
         return Ok(client.get_optional::<serde_json::Value>(&path)?.is_some());
     }
     let store = open_existing_store(data_dir)?;
-    Ok(store.customers(shop)?.iter().any(|c| c.id.0 == customer))
+    Ok(store
+        .customers(shop)?
+        .iter()
+        .any(|c| c.id.0 == customer || c.aliases.iter().any(|a| a.0 == customer)))
 }
 
 pub(super) fn products(

@@ -116,6 +116,8 @@ pub fn parse_baskets(text: &str, path: &str) -> Result<BasketsFile, BasketsFileE
                 marketplace_id: None,
                 customer: CustomerId(name),
                 buyer_name: None,
+                phone: None,
+                city: None,
                 status: OrderStatus(700),
                 created_at: paid,
                 paid_at: paid,

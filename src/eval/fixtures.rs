@@ -52,6 +52,8 @@ pub fn order(invoice: &str, customer: &str, paid: DateTime<Utc>, products: &[&st
         marketplace_id: None,
         customer: CustomerId(customer.to_string()),
         buyer_name: None,
+        phone: None,
+        city: None,
         status: OrderStatus(700),
         created_at: paid,
         paid_at: paid,

@@ -328,6 +328,9 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
             marketplace_id,
             customer,
             buyer_name: text(r, &["buyer", "name"]),
+            // A phone that is no number (empty, masked as 0812****789) links nothing.
+            phone: text(r, &["buyer", "phone"]).and_then(|p| crate::domain::phone::normalise(&p).ok()),
+            city: text(r, &["recipient", "address", "city"]),
             status,
             created_at,
             paid_at,
@@ -446,6 +449,14 @@ mod tests {
         assert_eq!(o.invoice, "INV/20261102/MPL/3512345678");
         assert_eq!(o.customer.0, "777001");
         assert_eq!(o.buyer_name.as_deref(), Some("Sri W."));
+        assert_eq!(o.phone, None, "an empty buyer.phone");
+        let mut with_phone = order();
+        with_phone["buyer"]["phone"] = json!("+62 812-3456-789");
+        with_phone["recipient"] = json!({"address": {"city": "Kota Bandung"}});
+        let linked = parse_order(&with_phone).unwrap().order;
+        assert_eq!(linked.customer, CustomerId("777001".into()));
+        assert_eq!(linked.phone.as_deref(), Some("628123456789"));
+        assert_eq!(linked.city.as_deref(), Some("Kota Bandung"));
         assert!(o.is_purchase());
         assert_eq!(o.lines[0].quantity, 2);
         assert_eq!(o.lines[0].marketplace_product_id.as_deref(), Some("15001001"));

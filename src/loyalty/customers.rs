@@ -25,6 +25,12 @@ pub fn derive_customers(orders: &[Order]) -> Vec<Customer> {
         if o.buyer_name.is_some() {
             c.name = o.buyer_name.clone();
         }
+        if o.phone.is_some() {
+            c.phone = o.phone.clone();
+        }
+        if o.city.is_some() {
+            c.city = o.city.clone();
+        }
     }
     by_id
         .into_values()
@@ -98,6 +104,8 @@ mod tests {
             marketplace_id: None,
             customer: CustomerId(who.into()),
             buyer_name: Some(format!("Nama {who}")),
+            phone: None,
+            city: None,
             status: OrderStatus(status),
             created_at: at,
             paid_at: at,

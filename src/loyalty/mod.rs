@@ -4,6 +4,7 @@
 //! from the token's HMAC.
 
 pub mod customers;
+pub mod identity;
 pub mod segments;
 pub mod tiers;
 pub mod token;

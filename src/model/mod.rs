@@ -65,6 +65,12 @@ pub struct ShopModel {
     /// Each customer's earlier purchases per product (ids and counts, nothing personal), for
     /// the personal list.
     pub histories: BTreeMap<CustomerId, Vec<HistoryItem>>,
+    /// Customer ids that are another id's alias (a buyer id or old name hash → the phone
+    /// key, [`crate::loyalty::identity`]), so that a customer token for either gets the same
+    /// tier and history. Ids only. Last, and read as empty from a model version 2 snapshot
+    /// (which ends before it), so that its standings still carry over a rebuild.
+    #[serde(default, deserialize_with = "aliases_or_none")]
+    pub aliases: BTreeMap<CustomerId, CustomerId>,
     /// The names products go by (SKUs, marketplace ids), made on first use
     /// (`find_product`, `suggest_products`); not stored in the snapshot.
     #[serde(skip)]
@@ -78,6 +84,11 @@ pub struct ShopModel {
 }
 
 impl ShopModel {
+    /// The id a customer's standing and history are kept under: the canonical id of an alias.
+    pub fn customer<'a>(&'a self, id: &'a CustomerId) -> &'a CustomerId {
+        self.aliases.get(id).unwrap_or(id)
+    }
+
     pub fn product_index(&self, id: &ProductId) -> Option<usize> {
         self.index.get(id).map(|&i| i as usize)
     }
@@ -236,7 +247,15 @@ pub fn build_model(mut products: Vec<Product>, orders: &[Order], settings: &Reco
         blend: blend_data,
         fit,
         histories,
+        aliases: BTreeMap::new(),
         names: Default::default(),
         settings: None,
     }
+}
+
+/// The aliases, or none when the encoding ends before them (a model version 2 snapshot).
+fn aliases_or_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<CustomerId, CustomerId>, D::Error> {
+    Ok(BTreeMap::deserialize(d).unwrap_or_default())
 }

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use crate::config::overlay::{self, effective, SettingsOverlay};
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
+use crate::loyalty::identity::CustomerLinks;
 use crate::model::snapshot::{self, SnapshotError, SnapshotHead};
 use crate::model::{build_model, ShopModel, MODEL_VERSION};
 use crate::store::{ShopStore, Snapshot, Store, StoreError};
@@ -110,21 +111,27 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
     // and the model stays stale.
     let generation = store.data_generation(&shop.id)?;
     let products = store.products(&shop.id)?;
-    let orders = store.orders(&shop.id)?;
-    let previous = match store.model_snapshot(&shop.id) {
+    let mut orders = store.orders(&shop.id)?;
+    // One customer per person: buyer ids and old name hashes become the phone key.
+    let links = CustomerLinks::from_orders(&orders);
+    links.apply(&mut orders);
+    let previous = links.rekey(match store.model_snapshot(&shop.id) {
         Ok(Some(stored)) => snapshot::previous_standings(&stored.bytes)
             .map(|loyalty| loyalty.standings)
             .unwrap_or_default(),
         _ => Default::default(),
-    };
+    });
     let mut model = build_model(products, &orders, &shop.recommend);
-    let history = store
-        .customers(&shop.id)?
-        .into_iter()
-        .filter(|c| !c.tier_history.is_empty())
-        .map(|c| (c.id, c.tier_history))
-        .collect();
-    let customers = crate::loyalty::customers::derive_customers(&orders);
+    let history = links.rekey(
+        store
+            .customers(&shop.id)?
+            .into_iter()
+            .filter(|c| !c.tier_history.is_empty())
+            .map(|c| (c.id, c.tier_history))
+            .collect(),
+    );
+    let mut customers = crate::loyalty::customers::derive_customers(&orders);
+    links.note_aliases(&mut customers);
     let (customers, loyalty) = crate::loyalty::customers::tiers_and_segments(
         customers,
         &orders,
@@ -135,6 +142,7 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
     );
     model.loyalty = loyalty;
     model.settings = Some(Arc::new(shop.clone()));
+    model.aliases = links.into_map();
     store.put_rebuild(&shop.id, &customers, &encode_snapshot(&model, generation))?;
     tracing::info!(
         shop = %shop.id,
@@ -203,5 +211,96 @@ pub fn summary(m: &ShopModel) -> ModelSummary {
         build_ms: m.build_ms,
         built_at: m.built_at,
         blend: m.fit.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::phone::legacy_customer_hash;
+    use crate::domain::{CustomerId, OrderStatus, Rupiah};
+    use crate::records::{Customer, Order};
+    use crate::store::sled_backend::when_released;
+    use crate::store::{codec, recount, ImportBatch};
+
+    /// An order as a Laris before phone keys wrote it: no phone or city fields, the buyer
+    /// under the hash of name and phone.
+    fn old_order_json(invoice: &str, customer: &str) -> serde_json::Value {
+        serde_json::json!({
+            "invoice": invoice,
+            "customer": customer,
+            "buyer_name": "Sri W.",
+            "status": 700,
+            "created_at": "2026-10-02T03:15:00Z",
+            "paid_at": "2026-10-02T03:15:00Z",
+            "updated_at": "2026-10-02T03:15:00Z",
+            "lines": [{"name": "Kopi", "quantity": 1, "unit_price": 45000}],
+            "products_total": 45000,
+        })
+    }
+
+    #[test]
+    fn a_store_of_old_hash_ids_keeps_one_customer_once_the_phone_is_imported() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings =
+            Settings::from_toml("[[shops]]\nid = \"toko\"\n", std::path::Path::new("t.toml"), &[]).unwrap();
+        let shop = settings.shops[0].clone();
+        let old = legacy_customer_hash(Some("Sri W."), Some("0812-3456-789")).unwrap();
+        {
+            // Written straight through sled, as the older Laris left it: its order and the
+            // customer its rebuild derived.
+            let db = when_released(|| sled::open(dir.path().join("store")));
+            let tree = db.open_tree("records").unwrap();
+            tree.insert(
+                b"toko\0o\0INV/OLD/1",
+                codec::encode(&old_order_json("INV/OLD/1", &old.0)),
+            )
+            .unwrap();
+            let at = chrono::DateTime::parse_from_rfc3339("2026-10-02T03:15:00Z")
+                .unwrap()
+                .to_utc();
+            let mut c = Customer::first_seen(old.clone(), at);
+            c.order_count = 1;
+            tree.insert(format!("toko\0c\0{old}").into_bytes(), codec::encode(&c))
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = when_released(|| Store::open(dir.path()));
+        rebuild_shop(&store, &shop).unwrap();
+        let before = store.customers(&shop.id).unwrap();
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].id, old, "nothing to link yet: the old id stays");
+
+        // The next report names Sri's phone: her new order and the old one are one customer.
+        let stored: Order = store.order(&shop.id, "INV/OLD/1").unwrap().unwrap();
+        assert_eq!((stored.phone, stored.city), (None, None), "old records decode");
+        let key = "628123456789";
+        let mut batch = ImportBatch::new(&shop.id);
+        batch.upsert_order(Order {
+            invoice: "INV/NEW/2".into(),
+            customer: CustomerId(key.into()),
+            phone: Some(key.into()),
+            city: Some("Bandung".into()),
+            products_total: Rupiah(30000),
+            status: OrderStatus(700),
+            ..stored
+        });
+        store.apply(batch).unwrap();
+        let model = rebuild_shop(&store, &shop).unwrap();
+        let after = store.customers(&shop.id).unwrap();
+        assert_eq!(after.len(), 1, "{after:?}");
+        let sri = &after[0];
+        assert_eq!(sri.id.0, key);
+        assert_eq!((sri.order_count, sri.total_spend), (2, Rupiah(75000)));
+        assert_eq!(sri.aliases, vec![old.clone()]);
+        assert_eq!(sri.city.as_deref(), Some("Bandung"));
+        assert_eq!(model.customer(&old).0, key, "a token for the old id is Sri's");
+        assert_eq!(
+            store.counts(&shop.id).unwrap(),
+            recount(&store, &shop.id).unwrap()
+        );
+        // The stored snapshot keeps the links.
+        let bytes = store.model_snapshot(&shop.id).unwrap().unwrap().bytes;
+        assert_eq!(snapshot::decode(&bytes).unwrap().aliases, model.aliases);
     }
 }

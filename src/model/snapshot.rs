@@ -149,7 +149,16 @@ pub fn previous_standings(bytes: &[u8]) -> Result<LoyaltyModel, SnapshotError> {
             }
             Ok(codec::decode::<Loyalty>(bytes)?.loyalty)
         }
-        _ => Ok(decode(bytes)?.loyalty),
+        _ => match decode(bytes) {
+            Ok(model) => Ok(model.loyalty),
+            // Version 2 is version 3 without the aliases at its end: its loyalty reads alike.
+            Err(SnapshotError::ModelVersion { found: 2 }) => {
+                let rest = &bytes[1..];
+                let (_, body) = postcard::take_from_bytes::<SnapshotHead>(rest)?;
+                Ok(postcard::from_bytes::<ShopModel>(body)?.loyalty)
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -206,5 +215,32 @@ mod tests {
         let err = decode(&[9, 1, 2]).err().unwrap();
         assert!(matches!(err, SnapshotError::Format(9)), "{err}");
         assert!(matches!(decode(&[]), Err(SnapshotError::Empty)));
+    }
+
+    #[test]
+    fn a_model_version_2_snapshot_is_rebuilt_but_keeps_its_standings() {
+        use crate::domain::{CustomerId, Rupiah};
+        use crate::loyalty::tiers::Standing;
+        let mut m = model();
+        m.loyalty.standings.insert(
+            CustomerId("777001".into()),
+            Standing {
+                tier: 1,
+                spend: Rupiah(500_000),
+                since: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            },
+        );
+        // Version 2 wrote the same fields without the aliases at the end (an empty map is
+        // the one byte 0 in postcard).
+        let mut h = SnapshotHead::of(&m);
+        h.model_version = 2;
+        let bytes = postcard::to_extend(&h, vec![POSTCARD_FORMAT]).unwrap();
+        let mut bytes = postcard::to_extend(&m, bytes).unwrap();
+        assert_eq!(bytes.pop(), Some(0));
+        assert!(matches!(
+            decode(&bytes),
+            Err(SnapshotError::ModelVersion { found: 2 })
+        ));
+        assert_eq!(previous_standings(&bytes).unwrap(), m.loyalty);
     }
 }

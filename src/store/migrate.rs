@@ -173,6 +173,7 @@ mod tests {
             origin: origin.into(),
             reason: QuarantineReason::invalid("price.value", "price.value: \"harga?\" is not a number"),
             record: format!("{{\"origin\":\"{origin}\"}}"),
+            subject: None,
         }
     }
 
@@ -215,6 +216,7 @@ mod tests {
             origin: "o".into(),
             reason: QuarantineReason::unreadable(""),
             record: "{}".into(),
+            subject: Some("INV/1".into()),
         };
         let mut h = Sha256::new();
         h.update(b"\0\0\0\0\0\0\0\x05order\0\0\0\0\0\0\0\x01o\0\0\0\0\0\0\0\x02{}");

@@ -10,7 +10,7 @@
 //! sled lets one process open a store; a second one gets [`StoreError::Locked`], whose
 //! message says how to go through the running service instead.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{ProductId, ShopId};
 use crate::records::{
     Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
+    RecordKind, RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::counts::{Counts, Share};
 use crate::store::events::EventTree;
@@ -31,6 +31,9 @@ use crate::store::sled_keys::{counts_key, key, kind, prefix, Sled};
 use crate::store::{
     codec, Applied, BatchOp, ImportBatch, ShopStore, Snapshot, StoreError, StoreFuture, REPORTS_KEPT,
 };
+
+/// Keys of quarantined records by the kind and key of the record they were meant to be.
+type QuarantineSubjects = HashMap<(RecordKind, String), Vec<Vec<u8>>>;
 
 /// State names the store keeps per shop.
 mod state {
@@ -103,6 +106,22 @@ struct GroupCommit {
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 impl Store {
+    /// The keys of the shop's quarantined records by what they were meant to be (kind and
+    /// subject), for the records that name one.
+    fn quarantine_subjects(&self, shop: &ShopId) -> Result<QuarantineSubjects, StoreError> {
+        let mut out = QuarantineSubjects::new();
+        for item in self.records.scan_prefix(prefix(shop, kind::QUARANTINE)) {
+            let (k, v) = item.sled()?;
+            let Ok(record) = codec::decode::<Quarantined>(&v) else {
+                continue;
+            };
+            if let Some(subject) = record.subject() {
+                out.entry((record.kind, subject)).or_default().push(k.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether `dir` holds a store (one that [`Store::open`] would open rather than create).
     pub fn exists(dir: &Path) -> bool {
         dir.join("store").join("conf").is_file()
@@ -314,9 +333,32 @@ impl ShopStore for Store {
         let mut writes = Writes::new(&self.records, &shop)?;
         let mut applied = Applied::default();
         let mut changed = false;
+        let upserts = ops
+            .iter()
+            .any(|op| matches!(op, BatchOp::UpsertProduct(_) | BatchOp::UpsertOrder(_)));
+        let mut stale = if upserts && writes.counts.quarantined > 0 {
+            self.quarantine_subjects(&shop)?
+        } else {
+            HashMap::new()
+        };
         for op in ops {
             match op {
                 BatchOp::UpsertProduct(product) => {
+                    for subject in [
+                        Some(product.id.as_str()),
+                        product.sku.as_deref(),
+                        product.marketplace_id.as_deref(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        for k in stale
+                            .remove(&(RecordKind::Product, subject.to_string()))
+                            .unwrap_or_default()
+                        {
+                            writes.clear_quarantined(k);
+                        }
+                    }
                     let k = key(&shop, kind::PRODUCT, product.id.as_str().as_bytes());
                     let share = (Share::of_product(&product), Share::of_stored_product as _);
                     let counts = writes.upsert(k, codec::encode(&product), Some(share))?;
@@ -328,6 +370,12 @@ impl ShopStore for Store {
                     }
                 }
                 BatchOp::UpsertOrder(order) => {
+                    for k in stale
+                        .remove(&(RecordKind::Order, order.invoice.clone()))
+                        .unwrap_or_default()
+                    {
+                        writes.clear_quarantined(k);
+                    }
                     let k = key(&shop, kind::ORDER, order.invoice.as_bytes());
                     let share = (Share::of_order(&order), Share::of_stored_order as _);
                     let counts = writes.upsert(k, codec::encode(&order), Some(share))?;

@@ -24,6 +24,8 @@ pub(crate) struct Writes<'a> {
     written: HashMap<Vec<u8>, Option<Share>>,
     /// Keys of quarantined records this batch writes.
     quarantined: HashSet<Vec<u8>>,
+    /// Keys of stored quarantined records this batch removes.
+    cleared: HashSet<Vec<u8>>,
     before: Counts,
     pub counts: Counts,
 }
@@ -59,6 +61,7 @@ impl<'a> Writes<'a> {
             batch: sled::Batch::default(),
             written: HashMap::new(),
             quarantined: HashSet::new(),
+            cleared: HashSet::new(),
             before: counts,
             counts,
         })
@@ -109,12 +112,25 @@ impl<'a> Writes<'a> {
 
     /// Keeps a quarantined record under `k`, counting it unless it is there already.
     pub fn quarantine(&mut self, k: Vec<u8>, value: Vec<u8>) -> Result<(), StoreError> {
-        if !self.quarantined.contains(&k) && !self.records.contains_key(&k).sled()? {
+        if self.cleared.remove(&k)
+            || (!self.quarantined.contains(&k) && !self.records.contains_key(&k).sled()?)
+        {
             self.counts.quarantined += 1;
         }
         self.quarantined.insert(k.clone());
         self.batch.insert(k, value);
         Ok(())
+    }
+
+    /// Removes the stored quarantined record under `k` (a later import wrote the record it
+    /// was meant to be), unless this batch quarantined it again or removed it already.
+    pub fn clear_quarantined(&mut self, k: Vec<u8>) {
+        if self.quarantined.contains(&k) || self.cleared.contains(&k) {
+            return;
+        }
+        self.counts.quarantined = self.counts.quarantined.saturating_sub(1);
+        self.batch.remove(k.clone());
+        self.cleared.insert(k);
     }
 
     /// A write that the counts do not follow (cursors, markers, the generation).

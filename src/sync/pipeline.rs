@@ -220,6 +220,7 @@ impl<'a> Importer<'a> {
             origin: origin.to_string(),
             reason: reason.reason(),
             record: truncate(&record.to_string()),
+            subject: Quarantined::subject_of(kind, record),
         });
     }
 

@@ -515,3 +515,116 @@ fn laris_products_lists_ids_and_skus_and_recommend_takes_either() {
         "{err}"
     );
 }
+
+/// A sales report with a bad row: the row's order is quarantined (exit 2); the owner fixes
+/// the row and imports again, and the entry is gone, counted out of `laris status`. The
+/// buyers are keyed by phone, so `laris token --phone` in any usual form names them.
+#[test]
+fn a_fixed_row_clears_its_quarantine_and_token_phone_signs_the_phone_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), false);
+    let data = tmp.path().join("data");
+    let csv = tmp.path().join("penjualan.csv");
+    let report = |quantity: &str| {
+        format!(
+            "Nomor Invoice,Tanggal Pembayaran,Nama Produk,Jumlah Produk Dibeli,Harga Jual (IDR),Nama Pembeli,No Telp Pembeli,Kota\n\
+             INV/1,02-10-2026 10:15,Serundeng Lengkuas 100 g,2,20000,Sri W.,0812-1111-2222,Bandung\n\
+             INV/2,03-10-2026 11:00,Sambal Lengkuas 150 g,{quantity},18000,Budi,+62 813 3333 4444,Malang\n"
+        )
+    };
+    let import = || {
+        laris(&config, &data)
+            .args(["import", "--shop", "lengkuas", "--orders"])
+            .arg(&csv)
+            .output()
+            .unwrap()
+    };
+    let shop_status = || status_json(&config, &data)["shops"][0].clone();
+
+    std::fs::write(&csv, report("dua")).unwrap();
+    let out = import();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = shop_status();
+    assert_eq!(
+        (s["orders"].as_u64(), s["quarantined"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+
+    // Imported again unfixed: still one entry, not two.
+    assert_eq!(import().status.code(), Some(2));
+    assert_eq!(shop_status()["quarantined"].as_u64(), Some(1));
+
+    std::fs::write(&csv, report("1")).unwrap();
+    let out = import();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = shop_status();
+    assert_eq!(
+        (
+            s["orders"].as_u64(),
+            s["paid_orders"].as_u64(),
+            s["quarantined"].as_u64()
+        ),
+        (Some(2), Some(2), Some(0)),
+        "{s}"
+    );
+    let out = laris(&config, &data)
+        .args(["status", "--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("quarantined 0") && !text.contains("\"dua\""),
+        "{text}"
+    );
+
+    // The customers are their phone keys; a token for a written-out number names the key.
+    let out = laris(&config, &data)
+        .args(["customers", "--shop", "lengkuas", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let customers: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut ids: Vec<&str> = customers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["6281211112222", "6281333334444"]);
+    let token = |phone: &str| {
+        laris(&config, &data)
+            .args(["token", "--shop", "lengkuas", "--phone", phone])
+            .output()
+            .unwrap()
+    };
+    let secret = crate::helpers::SECRET.as_bytes();
+    for written in ["0812-1111-2222", "+62 812 1111 2222", "81211112222"] {
+        let out = token(written);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+        let signed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let who = laris::loyalty::token::verify(&signed, secret, chrono::Utc::now().timestamp()).unwrap();
+        assert_eq!(who.0, "6281211112222", "{written}");
+    }
+    let out = token("0812-9999-0000");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("no customer \"6281299990000\""),
+        "{err}"
+    );
+    let out = token("0812-99");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--phone") && err.contains("\"0812-99\"") && err.contains("8 to 12"),
+        "{err}"
+    );
+}

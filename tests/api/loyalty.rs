@@ -131,3 +131,121 @@ fn laris_tiers_on_seed_002_prints_optimal_and_equal_width_clusterings() {
     assert!(opt["silhouette"].as_f64().unwrap() > eq["silhouette"].as_f64().unwrap());
     assert_eq!(opt["boundaries"].as_array().unwrap().len(), 3);
 }
+
+/// A buyer seen three ways (a marketplace buyer id with their phone, the phone key from a
+/// sales report, and the name hash an older Laris gave them) is one customer after a
+/// rebuild: one record under the phone key, every token gets the same tier, the owner's
+/// pages show the phone as a WhatsApp link and the city, and no widget answer carries the
+/// name, phone or city.
+#[tokio::test]
+async fn a_buyer_id_a_phone_and_an_old_hash_are_one_customer_and_their_details_stay_out_of_fragments() {
+    use laris::domain::{phone, CustomerId, OrderStatus, ProductId, Rupiah};
+    use laris::records::{Order, OrderLine};
+    use laris::store::ImportBatch;
+
+    let app = crate::admin::spawn_admin_app().await;
+    let shop = ShopId::parse("lengkuas").unwrap();
+    let key = "6281377775555";
+    let name = "Ratna Kusumawati";
+    let city = "Kabupaten Tasikmalaya";
+    let old = phone::legacy_customer_hash(Some(name), Some("0813-7777-5555")).unwrap();
+    let order = |invoice: &str, customer: &str, phone: Option<&str>, days: i64| {
+        let at = chrono::Utc::now() - chrono::Duration::days(days);
+        Order {
+            invoice: invoice.into(),
+            marketplace_id: None,
+            customer: CustomerId(customer.into()),
+            buyer_name: Some(name.into()),
+            phone: phone.map(str::to_string),
+            city: phone.map(|_| city.to_string()),
+            status: OrderStatus(700),
+            created_at: at,
+            paid_at: at,
+            updated_at: at,
+            lines: vec![OrderLine {
+                product: Some(ProductId::parse("SRD-100").unwrap()),
+                marketplace_product_id: None,
+                sku: None,
+                name: "Serundeng Lengkuas 100 g".into(),
+                quantity: 100,
+                unit_price: Rupiah(20_000),
+            }],
+            products_total: Rupiah(2_000_000),
+            shipping: Rupiah(0),
+        }
+    };
+    let mut batch = ImportBatch::new(&shop);
+    batch.upsert_order(order("INV/ID/1", &old.0, None, 30));
+    batch.upsert_order(order("INV/ID/2", "990001", Some(key), 20));
+    batch.upsert_order(order("INV/ID/3", key, Some(key), 10));
+    app.store.apply(batch).unwrap();
+    let r = app
+        .admin_post("/admin/api/shops/lengkuas/rebuild", serde_json::json!({}))
+        .await;
+    assert!(r.status().is_success(), "rebuild: {}", r.status());
+
+    let customers = app.store.customers(&shop).unwrap();
+    assert!(!customers.iter().any(|c| c.id == old || c.id.0 == "990001"));
+    let ratna: Vec<_> = customers
+        .iter()
+        .filter(|c| c.name.as_deref() == Some(name))
+        .collect();
+    assert_eq!(ratna.len(), 1, "one customer: {ratna:?}");
+    let ratna = ratna[0];
+    assert_eq!(ratna.id.0, key);
+    assert_eq!((ratna.order_count, ratna.total_spend), (3, Rupiah(6_000_000)));
+    assert_eq!(ratna.phone.as_deref(), Some(key));
+    assert_eq!(ratna.city.as_deref(), Some(city));
+    let tier = ratna.tier.clone().expect("a tier");
+
+    // Every id they were known by gets their tier, and no answer carries their details.
+    let personal = [name, key, city, "Tasikmalaya"];
+    for id in [key, "990001", old.0.as_str()] {
+        let token = laris::loyalty::token::make(id, SECRET.as_bytes(), now() + 3600);
+        let v = app
+            .get_json(&format!(
+                "/v1/shops/lengkuas/recommendations?product=SRD-100&customer={token}"
+            ))
+            .await;
+        assert_eq!(v["loyalty"]["tier"], tier.as_str(), "token for {id}: {v}");
+        for path in [
+            format!("/v1/shops/lengkuas/fragments?slots=similar,upsell,bundle,loyalty&product=SRD-100&customer={token}"),
+            format!("/v1/shops/lengkuas/fragments/loyalty?product=SRD-100&lang=en&customer={token}"),
+        ] {
+            let r = app.get(&path).await;
+            assert_eq!(r.status(), 200, "{path}");
+            let html = r.text().await.unwrap();
+            assert!(html.contains(&tier), "{path}: {html}");
+            for p in personal {
+                assert!(!html.contains(p), "{path} shows {p:?}: {html}");
+            }
+        }
+        let json = v.to_string();
+        for p in personal {
+            assert!(!json.contains(p), "the JSON answer shows {p:?}: {json}");
+        }
+    }
+
+    // The owner sees the phone as a WhatsApp link and the city; an old id finds the page.
+    let me = crate::admin::sign_in(&app, "admin", crate::admin::OWNER_PW).await;
+    let list = crate::admin::get_page(&app, &me.cookie, "/admin/shops/lengkuas/customers").await;
+    let row = list
+        .split("<tr")
+        .find(|r| r.contains(&format!("data-customer=\"{key}\"")))
+        .expect("Ratna's row");
+    assert!(
+        row.contains(&format!("href=\"https://wa.me/{key}\"")) && row.contains(city),
+        "{row}"
+    );
+    let page = crate::admin::get_page(
+        &app,
+        &me.cookie,
+        &format!("/admin/shops/lengkuas/customers/{}", old.0),
+    )
+    .await;
+    assert!(
+        page.contains(&format!("Customer {key}")) && page.contains("INV&#x2f;ID&#x2f;1"),
+        "the old id leads to the one customer and their old order: {page}"
+    );
+    app.stop().await;
+}

@@ -431,6 +431,8 @@ fn store_synthetic(app: &TestApp, spec: &SyntheticShop) -> (Vec<String>, Vec<Str
             marketplace_id: None,
             customer: CustomerId(format!("pelanggan-{customer}")),
             buyer_name: Some(format!("Pembeli Rahasia {customer}")),
+            phone: None,
+            city: None,
             status: OrderStatus(700),
             created_at: at,
             paid_at: at,

@@ -60,12 +60,12 @@ pub fn customer(store: &Store, shop: &ShopSettings, id: &str) -> Result<Customer
     let customer = store
         .customers(&shop.id)?
         .into_iter()
-        .find(|c| c.id.0 == id)
+        .find(|c| c.id.0 == id || c.aliases.iter().any(|a| a.0 == id))
         .ok_or_else(|| PageError::NotFound(format!("unknown customer {id:?} in shop {}", shop.id)))?;
     let mut orders: Vec<OrderRow> = store
         .orders(&shop.id)?
         .into_iter()
-        .filter(|o| o.customer == customer.id)
+        .filter(|o| o.customer == customer.id || customer.aliases.contains(&o.customer))
         .map(|o| OrderRow {
             status: o.status.0,
             status_label: o.status.label().to_string(),

@@ -33,7 +33,9 @@ pub(super) fn overview_on(
     q: &OverviewQuery,
     today: NaiveDate,
 ) -> Result<Overview, PageError> {
-    let orders = store.orders(&shop.id)?;
+    let mut orders = store.orders(&shop.id)?;
+    // New vs returning buyers counts people: a buyer id and its phone key are one.
+    crate::loyalty::identity::CustomerLinks::from_orders(&orders).apply(&mut orders);
     let offset = shop.timezone.offset_seconds;
     let (default_from, default_to) = default_range(&orders, q.period, offset).unwrap_or((today, today));
     let to = q.to.unwrap_or(default_to);

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+use crate::domain::phone;
 use crate::domain::zone::WIB;
 use crate::domain::{CustomerId, OrderStatus, Rupiah};
 use crate::feeds::exports::cells::{money, whole_number, CellError};
@@ -82,8 +82,8 @@ pub fn parse_orders(rows: &Rows, name: &str) -> Result<OrdersFile, FeedError> {
     for (invoice, lines) in &groups {
         let first = origin(name, lines[0].0);
         let parsed = match order_from_rows(invoice, lines, &header, name) {
-            Ok((order, warning)) => {
-                warnings.extend(warning);
+            Ok((order, order_warnings)) => {
+                warnings.extend(order_warnings);
                 Ok(order)
             }
             Err(e) => Err(e),
@@ -113,6 +113,7 @@ const SKU_NUMBER: &str = "Nomor SKU";
 const BUYER_NAME: &str = "Nama Pembeli";
 const BUYER_PHONE: &str = "No Telp Pembeli";
 const BUYER_ID: &str = "ID Pembeli";
+const BUYER_CITY: &str = "Kota";
 const FINISHED_DATE: &str = "Tanggal Pesanan Selesai";
 const FINISHED_TIME: &str = "Waktu Pesanan Selesai";
 
@@ -128,18 +129,20 @@ const ORDER_COLUMNS: &[Column] = &[
     (BUYER_NAME, &[]),
     (BUYER_PHONE, &[]),
     (BUYER_ID, &[]),
+    (BUYER_CITY, &["Kota Pengiriman", "Kota/Kabupaten"]),
     (FINISHED_DATE, &[]),
     (FINISHED_TIME, &[]),
 ];
 const ORDER_REQUIRED: &[&str] = &[INVOICE, PAID_AT, PRODUCT_NAME, QUANTITY, SELLING_PRICE];
 
-/// Builds one order from its rows; a warning when its status text is unknown.
+/// Builds one order from its rows; warnings when its status text is unknown or its phone
+/// is not a number.
 fn order_from_rows(
     invoice: &str,
     rows: &[NumberedRow],
     h: &Header,
     name: &str,
-) -> Result<(Order, Option<String>), FeedError> {
+) -> Result<(Order, Vec<String>), FeedError> {
     let first = origin(name, rows[0].0);
     // Order-level cells may be blank on continuation lines: the first filled one counts.
     let order_cell = |column: &str| -> Option<(usize, String)> {
@@ -189,10 +192,27 @@ fn order_from_rows(
         }
     };
 
+    let mut warnings = Vec::new();
+    let phone_cell = order_cell(BUYER_PHONE);
+    let phone = match &phone_cell {
+        None => None,
+        Some((row, text)) => match phone::normalise(text) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                warnings.push(format!(
+                    "{}: column {BUYER_PHONE}: {e}; invoice {invoice} is kept, its buyer known by name and \
+                     number as written",
+                    origin(name, *row)
+                ));
+                None
+            }
+        },
+    };
     let customer = customer_id(
         order_cell(BUYER_ID).map(|(_, t)| t).as_deref(),
+        phone.as_deref(),
         order_cell(BUYER_NAME).map(|(_, t)| t).as_deref(),
-        order_cell(BUYER_PHONE).map(|(_, t)| t).as_deref(),
+        phone_cell.as_ref().map(|(_, t)| t.as_str()),
     )
     .ok_or_else(|| {
         FeedError::invalid(
@@ -201,10 +221,9 @@ fn order_from_rows(
         )
     })?;
 
-    let mut warning = None;
     let status = match order_cell(ORDER_STATUS) {
         Some((row, text)) => status_from_text(&text).unwrap_or_else(|| {
-            warning = Some(format!(
+            warnings.push(format!(
                 "{}: unknown {ORDER_STATUS} {text:?} for invoice {invoice}: the order is kept with status \
                  \"unknown\" and does not count as a purchase",
                 origin(name, row)
@@ -230,6 +249,8 @@ fn order_from_rows(
         marketplace_id: None,
         customer,
         buyer_name: order_cell(BUYER_NAME).map(|(_, t)| t),
+        phone,
+        city: order_cell(BUYER_CITY).map(|(_, t)| t),
         status,
         created_at: paid_at,
         paid_at,
@@ -238,7 +259,7 @@ fn order_from_rows(
         products_total,
         shipping: Rupiah(0),
     };
-    Ok((order, warning))
+    Ok((order, warnings))
 }
 
 /// One line of an order, from its row (its product is looked up by the importer).
@@ -369,23 +390,23 @@ fn finish_datetime(date: &str, time: Option<&str>) -> Option<DateTime<Utc>> {
     from_wib(day.and_time(time))
 }
 
-/// `ID Pembeli` when present; else a stable hash of the buyer's name and phone, so that the
-/// same person gets the same id in every report without their details being in it.
-fn customer_id(id: Option<&str>, name: Option<&str>, phone: Option<&str>) -> Option<CustomerId> {
+/// `ID Pembeli` when present; else the phone key (`628…`, which a shop's backend can
+/// compute too); else, for a buyer known only by name (or by a phone that is no number),
+/// a stable hash of name and phone as written, so that the same person gets the same id in
+/// every report without their details being in it.
+fn customer_id(
+    id: Option<&str>,
+    phone_key: Option<&str>,
+    name: Option<&str>,
+    phone_text: Option<&str>,
+) -> Option<CustomerId> {
     if let Some(id) = id {
         return Some(CustomerId(id.to_string()));
     }
-    let name = name.unwrap_or("").trim().to_lowercase();
-    let mut digits: String = phone.unwrap_or("").chars().filter(char::is_ascii_digit).collect();
-    if let Some(national) = digits.strip_prefix("62") {
-        // +62 812… and 0812… are the same number.
-        digits = format!("0{national}");
+    if let Some(key) = phone_key {
+        return Some(CustomerId(key.to_string()));
     }
-    if name.is_empty() && digits.is_empty() {
-        return None;
-    }
-    let hash = Sha256::digest(format!("{name}|{digits}").as_bytes());
-    Some(CustomerId(format!("h{}", &hex::encode(hash)[..16])))
+    phone::legacy_customer_hash(name, phone_text)
 }
 
 #[cfg(test)]
@@ -420,7 +441,7 @@ mod tests {
             REPORT_HEADER,
             "INV/1|02-11-2026 10:15:00|Pesanan Selesai|Serundeng 100 g|SRD-100|15001001|2|20000|Sri W.|0812-3456-789|Non Tunai",
             "|||Kopi 1 kg|KOPI-1||1|Rp 45.000|||",
-            "INV/2|03-11-2026 08:00|Pesanan Dikirim|Teh 50 g|TEH-50||3|10.000|Budi|+62 811 111|9000",
+            "INV/2|03-11-2026 08:00|Pesanan Dikirim|Teh 50 g|TEH-50||3|10.000|Budi|+62 811 1111 222|9000",
             "INV/1|||Gula 1 kg|||1|12000|||",
         ]);
         let file = parse_orders(&rows, "penjualan.csv").unwrap();
@@ -596,21 +617,48 @@ mod tests {
     }
 
     #[test]
-    fn phone_numbers_written_differently_give_the_same_customer_id() {
-        let local = customer_id(None, Some("Sri W."), Some("0812-3456-789")).unwrap();
-        let international = customer_id(None, Some("  sri w. "), Some("+62 812 3456 789")).unwrap();
-        let bare = customer_id(None, Some("SRI W."), Some("628123456789")).unwrap();
-        assert_eq!(local, international);
-        assert_eq!(local, bare);
-        assert!(local.0.starts_with('h') && local.0.len() == 17, "{local}");
-        let expected = hex::encode(Sha256::digest(b"sri w.|08123456789"));
-        assert_eq!(local.0[1..], expected[..16]);
-        assert_ne!(local, customer_id(None, Some("Sri W."), Some("0812999")).unwrap());
+    fn phone_numbers_written_differently_give_the_same_phone_key_as_customer_id() {
+        let rows = table(&[
+            &format!("{REPORT_HEADER}|Kota"),
+            "INV/1|02-11-2026 10:15:00|Pesanan Selesai|Kopi|||1|45000|Sri W.|0812-3456-789||Bandung",
+            "INV/2|03-11-2026 10:15:00|Pesanan Selesai|Kopi|||1|45000|sri w|+62 812 3456 789||",
+            "INV/3|04-11-2026 10:15:00|Pesanan Selesai|Kopi|||1|45000|Sri|628123456789||",
+            "INV/4|05-11-2026 10:15:00|Pesanan Selesai|Kopi|||1|45000|Sri W.|0812-999||",
+            "INV/5|06-11-2026 10:15:00|Pesanan Selesai|Kopi|||1|45000|Sri W.|||",
+        ]);
+        let file = parse_orders(&rows, "penjualan.csv").unwrap();
+        for o in &file.orders[..3] {
+            let o = ok(o);
+            assert_eq!(o.customer, CustomerId("628123456789".into()), "{}", o.invoice);
+            assert_eq!(o.phone.as_deref(), Some("628123456789"));
+        }
+        assert_eq!(ok(&file.orders[0]).city.as_deref(), Some("Bandung"));
+        assert_eq!(ok(&file.orders[1]).city, None);
+        // A number too short for a key: the order is kept under the old hash, with a word.
+        let short = ok(&file.orders[3]);
         assert_eq!(
-            customer_id(Some("777001"), Some("Sri"), None),
-            Some(CustomerId("777001".into()))
+            Some(short.customer.clone()),
+            phone::legacy_customer_hash(Some("Sri W."), Some("0812-999"))
         );
-        assert_eq!(customer_id(None, None, None), None);
+        assert_eq!(short.phone, None);
+        assert_eq!(file.warnings.len(), 1, "{:?}", file.warnings);
+        let w = &file.warnings[0];
+        assert!(
+            w.contains("penjualan.csv row 5") && w.contains("\"0812-999\"") && w.contains("INV/4"),
+            "{w}"
+        );
+        // Name only: the name hash, as before.
+        let by_name = ok(&file.orders[4]);
+        assert_eq!(
+            Some(by_name.customer.clone()),
+            phone::legacy_customer_hash(Some("Sri W."), None)
+        );
+        assert_eq!(
+            customer_id(Some("777001"), Some("628123456789"), Some("Sri"), None),
+            Some(CustomerId("777001".into())),
+            "a marketplace buyer id wins (it is linked to the phone key at rebuild)"
+        );
+        assert_eq!(customer_id(None, None, None, None), None);
     }
 
     #[test]
@@ -733,10 +781,7 @@ mod tests {
         assert_eq!(order.lines[1].sku.as_deref(), Some("00123"));
         assert_eq!(order.lines[1].unit_price, Rupiah(45000));
         assert_eq!(order.products_total, Rupiah(85000));
-        assert_eq!(
-            order.customer,
-            customer_id(None, Some("Sri W."), Some("081234567890")).unwrap()
-        );
+        assert_eq!(order.customer, CustomerId("6281234567890".into()));
     }
 
     #[test]

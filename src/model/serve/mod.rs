@@ -91,13 +91,15 @@ pub fn recommend(
     let cart: Vec<usize> = req.cart.iter().filter_map(|p| model.product_index(p)).collect();
     let allowed = Allowed::new(model, viewed, &cart, &settings.exclude);
     let (fixed, offered) = fixed_offers(model, offers, viewed, req.lang);
+    // A token for a buyer id or an old name hash stands for the phone key it links to.
+    let customer = req.customer.map(|c| model.customer(c));
     let picks = pick(
         model,
         settings,
         &PickRequest {
             viewed,
             cart: &cart,
-            customer: req.customer,
+            customer,
             limit: req.limit,
             keep: &|i| allowed.ok(i),
             offered: &offered,
@@ -118,7 +120,7 @@ pub fn recommend(
         upsell: items(model, viewed, &picks.upsell, Some(settings), req.lang),
         bundles,
         for_you: items(model, viewed, &picks.for_you, None, req.lang),
-        loyalty: loyalty_view(&model.loyalty, req.customer, req.lang),
+        loyalty: loyalty_view(&model.loyalty, customer, req.lang),
     })
 }
 

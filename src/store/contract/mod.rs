@@ -84,6 +84,8 @@ pub fn order(invoice: &str, product: &str, quantity: u32) -> Order {
         marketplace_id: None,
         customer: CustomerId("777001".into()),
         buyer_name: Some("Sari".into()),
+        phone: None,
+        city: None,
         status: OrderStatus(400),
         created_at: at(10),
         paid_at: at(20),
@@ -98,6 +100,9 @@ fn customer(id: &str, spend: i64) -> Customer {
     Customer {
         id: CustomerId(id.into()),
         name: Some("Sari".into()),
+        phone: Some("628123456789".into()),
+        city: Some("Bandung".into()),
+        aliases: vec![CustomerId("777001".into())],
         total_spend: Rupiah(spend),
         order_count: 1,
         first_order: at(0),
@@ -119,6 +124,7 @@ fn bad(origin: &str) -> Quarantined {
         origin: origin.into(),
         reason: QuarantineReason::invalid("price.value", "price.value: \"harga?\" is not a number"),
         record: "{\"price\":{\"value\":\"harga?\"}}".into(),
+        subject: None,
     }
 }
 
@@ -278,6 +284,68 @@ pub fn upserts_count_and_skip_unchanged_records(store: &dyn ShopStore) {
     let a = ProductId::parse("A-1").unwrap();
     assert_eq!(store.product(&toko, &a).unwrap().unwrap().price, Rupiah(1200));
     assert_eq!(store.order(&toko, "INV/1").unwrap().unwrap().lines[0].quantity, 3);
+}
+
+/// A record written under the key a quarantined entry names (its subject) clears that
+/// entry in the same batch, counted out; entries of other kinds, other keys, no key or
+/// another shop stay.
+pub fn a_written_record_clears_its_quarantined_entries(store: &dyn ShopStore) {
+    let (toko, lain) = (shop("toko"), shop("lain"));
+    let named = |origin: &str, kind: RecordKind, subject: Option<&str>| Quarantined {
+        kind,
+        subject: subject.map(str::to_string),
+        ..bad(origin)
+    };
+    let mut batch = ImportBatch::new(&toko);
+    batch.quarantine(named("penjualan.csv row 3", RecordKind::Order, Some("INV/9")));
+    batch.quarantine(named(
+        "penjualan.csv row 3 (older)",
+        RecordKind::Order,
+        Some("INV/9"),
+    ));
+    batch.quarantine(named("produk.csv row 2", RecordKind::Product, Some("B-2")));
+    batch.quarantine(named("produk.csv row 7", RecordKind::Order, Some("B-2")));
+    batch.quarantine(named("page 1 #0", RecordKind::Order, None));
+    // Kept before entries named their subject: the raw record names it.
+    batch.quarantine(Quarantined {
+        kind: RecordKind::Order,
+        record: "{\"invoice_ref_num\":\"INV/9\",\"products\":[]}".into(),
+        ..bad("page 3 #1")
+    });
+    store.apply(batch).unwrap();
+    let mut batch = ImportBatch::new(&lain);
+    batch.quarantine(named("penjualan.csv row 3", RecordKind::Order, Some("INV/9")));
+    store.apply(batch).unwrap();
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 6);
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_order(order("INV/1", "A-1", 1));
+    store.apply(batch).unwrap();
+    assert_eq!(
+        store.quarantined_count(&toko).unwrap(),
+        6,
+        "another invoice clears nothing"
+    );
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_order(order("INV/9", "A-1", 1));
+    let mut by_sku = product("B-2-ID", 2000);
+    by_sku.sku = Some("B-2".into());
+    batch.upsert_product(by_sku);
+    store.apply(batch).unwrap();
+    let left: Vec<String> = by_origin(store.quarantined(&toko).unwrap())
+        .into_iter()
+        .map(|q| q.origin)
+        .collect();
+    assert_eq!(left, ["page 1 #0", "produk.csv row 7"]);
+    assert_eq!(store.quarantined_count(&toko).unwrap(), 2);
+    assert_eq!(store.counts(&toko).unwrap(), recount(store, &toko).unwrap());
+    assert_eq!(
+        store.quarantined_count(&lain).unwrap(),
+        1,
+        "another shop's entry stays"
+    );
+    assert_eq!(store.counts(&lain).unwrap(), recount(store, &lain).unwrap());
 }
 
 /// A batch that fails partway writes nothing: no record, cursor, marker or generation.
@@ -695,6 +763,11 @@ macro_rules! contract_tests {
             #[test]
             fn a_data_change_marks_the_model_stale_until_its_rebuild() {
                 c::a_data_change_marks_the_model_stale_until_its_rebuild(&*fresh().0);
+            }
+
+            #[test]
+            fn a_written_record_clears_its_quarantined_entries() {
+                c::a_written_record_clears_its_quarantined_entries(&*fresh().0);
             }
 
             #[test]
