@@ -272,7 +272,11 @@ async fn wrong_passwords_get_401_and_after_five_even_the_right_one_gets_429() {
     let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
     assert!(resp.headers().get("set-cookie").is_none());
-    assert!(resp.text().await.unwrap().contains("Terlalu banyak kata sandi salah"));
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Terlalu banyak kata sandi salah"));
     app.stop().await;
 }
 
@@ -1369,12 +1373,24 @@ async fn the_dashboard_speaks_indonesian_until_the_switch_picks_english() {
     // No language cookie: Indonesian navigation, headings and <html lang>.
     let id = get_page(&app, me.session(), path).await;
     assert!(id.contains("<html lang=\"id\">"), "{id}");
-    assert!(id.contains(">Pelanggan</a>") && id.contains(">Ringkasan</a>"), "{id}");
-    assert!(id.contains("Masuk sebagai") && !id.contains(">Customers</a>"), "{id}");
-    assert!(id.contains("data-lang-switch=\"en\""), "the switch offers English");
+    assert!(
+        id.contains(">Pelanggan</a>") && id.contains(">Ringkasan</a>"),
+        "{id}"
+    );
+    assert!(
+        id.contains("Masuk sebagai") && !id.contains(">Customers</a>"),
+        "{id}"
+    );
+    assert!(
+        id.contains("data-lang-switch=\"en\""),
+        "the switch offers English"
+    );
     // The cookie's English.
     let en = get_page(&app, &format!("{}; laris_lang=en", me.session()), path).await;
-    assert!(en.contains("<html lang=\"en\">") && en.contains(">Customers</a>"), "{en}");
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains(">Customers</a>"),
+        "{en}"
+    );
     assert!(en.contains("data-lang-switch=\"id\"") && !en.contains(">Pelanggan</a>"));
 
     // The switch: sets the cookie for a year on /admin and goes back to the page.
@@ -1390,14 +1406,22 @@ async fn the_dashboard_speaks_indonesian_until_the_switch_picks_english() {
         assert!(cookie.contains(part), "{part} in {cookie}");
     }
     // Only a dashboard path: elsewhere goes to /admin.
-    for bad in ["back=https://evil.example", "back=//evil.example/admin", "back=/demo", ""] {
+    for bad in [
+        "back=https://evil.example",
+        "back=//evil.example/admin",
+        "back=/demo",
+        "",
+    ] {
         let resp = switch(bad).await;
         assert_eq!(resp.status(), 303, "{bad}");
         assert_eq!(resp.headers()["location"], "/admin", "{bad}");
     }
     // The query of the page comes back too.
     let resp = switch("back=%2Fadmin%2Fshops%2Flengkuas%2Fcustomers%3Fsegment%3DLoyal").await;
-    assert_eq!(resp.headers()["location"], "/admin/shops/lengkuas/customers?segment=Loyal");
+    assert_eq!(
+        resp.headers()["location"],
+        "/admin/shops/lengkuas/customers?segment=Loyal"
+    );
     // An unknown language is no switch.
     let resp = client()
         .get(format!("{}/admin/language/fr?back=/admin", app.base))
@@ -1415,7 +1439,10 @@ async fn the_dashboard_speaks_indonesian_until_the_switch_picks_english() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     let page = resp.text().await.unwrap();
-    assert!(page.contains("tier=&quot;Emas&quot; tidak dikenal: pakai"), "{page}");
+    assert!(
+        page.contains("tier=&quot;Emas&quot; tidak dikenal: pakai"),
+        "{page}"
+    );
     assert!(page.contains("Permintaan tidak valid"), "{page}");
     app.stop().await;
 }
