@@ -371,7 +371,7 @@ mod tests {
         let mut sources = Vec::new();
         files(&root.join("src"), "rs", &mut sources);
         for path in sources.iter().filter(|p| !p.ends_with("web/admin/i18n.rs")) {
-            let text = std::fs::read_to_string(&path).unwrap();
+            let text = std::fs::read_to_string(path).unwrap();
             // Calls written across lines by rustfmt: join the whitespace first.
             let flat: String = text
                 .split_whitespace()
