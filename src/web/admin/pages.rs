@@ -758,6 +758,7 @@ fn install(state: AppState) -> BoxedFilter<(Response,)> {
                     shop,
                     q.get("check").map(String::as_str),
                     host.as_deref(),
+                    v.lang,
                 )
                 .await;
                 let spec = Spec::new("install", "admin/install.html", tr(v.lang, "Install widget"));
