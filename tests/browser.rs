@@ -1610,17 +1610,56 @@ async fn the_owner_signs_in_sees_octobers_revenue_and_the_charts_and_every_page_
                     &format!("the {name} page"),
                     "return document.readyState === 'complete' && document.querySelector('main h1') \
                      ? {inner: window.innerWidth, scroll: document.documentElement.scrollWidth, \
-                        h1: document.querySelector('main h1').textContent} : null",
+                        h1: document.querySelector('main h1').textContent, \
+                        lang: document.documentElement.lang, \
+                        english: ['Overview', 'Products', 'Customers', 'Tiers', 'Bundles', 'Performance', \
+                                  'Feedback', 'Sign out', 'Signed in as', 'Download CSV'] \
+                          .filter(w => new RegExp('\\\\b' + w + '\\\\b').test(document.body.innerText))} : null",
                 )
                 .await;
             assert!(
                 seen["scroll"].as_f64().unwrap() <= seen["inner"].as_f64().unwrap(),
                 "{name} at {width} px scrolls sideways: {seen}"
             );
+            // Indonesian by default: no English navigation or labels on any page.
+            assert_eq!(seen["lang"], "id", "{name}: {seen}");
+            assert_eq!(
+                seen["english"],
+                json!([]),
+                "{name} at {width} px shows English: {seen}"
+            );
             let bytes = b.screenshot().await;
             std::fs::write(shots.join(format!("admin-{name}-{width}.png")), &bytes).unwrap();
         }
     }
+
+    // The switch in the header, once: the same page comes back in English, and stays so.
+    b.goto(&laris.url("/admin/shops/lengkuas/customers")).await;
+    let switch = b.find("a[data-lang-switch=en]").await;
+    b.click(&switch).await;
+    let seen = b
+        .wait_for(
+            "the customers page in English",
+            "return document.documentElement.lang === 'en' && document.querySelector('nav.pages') \
+             ? {path: location.pathname, nav: document.querySelector('nav.pages').innerText, \
+                inner: window.innerWidth, scroll: document.documentElement.scrollWidth} : null",
+        )
+        .await;
+    assert_eq!(seen["path"], "/admin/shops/lengkuas/customers", "{seen}");
+    let nav = seen["nav"].as_str().unwrap();
+    assert!(nav.contains("Customers") && !nav.contains("Pelanggan"), "{seen}");
+    assert!(
+        seen["scroll"].as_f64().unwrap() <= seen["inner"].as_f64().unwrap(),
+        "{seen}"
+    );
+    let bytes = b.screenshot().await;
+    std::fs::write(shots.join("admin-customers-390-en.png"), &bytes).unwrap();
+    b.goto(&laris.url("/admin/shops/lengkuas/tiers")).await;
+    b.wait_for(
+        "the tiers page in English too",
+        "return document.documentElement.lang === 'en' && document.querySelector('main h1') ? true : null",
+    )
+    .await;
     b.quit().await;
     drop(laris);
 }
@@ -1681,8 +1720,8 @@ async fn the_owner_uploads_an_xlsx_export_on_the_page_sees_the_report_and_finds_
                   listed: document.querySelectorAll('tr[data-import]').length} : null",
         )
         .await;
-    // Products: read 1, new 1, updated 0, unchanged 0.
-    assert_eq!(seen["cells"], json!(["Products", "1", "1", "0", "0"]), "{seen}");
+    // Products (the dashboard speaks Indonesian by default): read 1, new 1, updated 0, unchanged 0.
+    assert_eq!(seen["cells"], json!(["Produk", "1", "1", "0", "0"]), "{seen}");
     assert!(
         seen["source"]
             .as_str()
@@ -1750,7 +1789,7 @@ async fn the_owner_adds_an_offer_on_the_settings_page_and_the_demo_page_shows_it
              return location.search === '?saved=offers' && n ? n.textContent : null",
         )
         .await;
-    assert!(notice.as_str().unwrap().contains("Saved offers"), "{notice}");
+    assert!(notice.as_str().unwrap().contains("offers tersimpan"), "{notice}");
     let logged = b
         .run("return [...document.querySelectorAll('tr[data-change]')].map(r => r.textContent)")
         .await;

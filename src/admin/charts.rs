@@ -79,13 +79,33 @@ fn open(title: &str) -> String {
     )
 }
 
-fn no_data(title: &str) -> String {
+/// The words a chart draws besides its title, labels and values, in the page's language
+/// (the caller translates them; [`ChartWords::english`] for tests and tools).
+#[derive(Debug, Clone)]
+pub struct ChartWords {
+    /// Shown in an empty chart.
+    pub no_data: String,
+    /// Before a tier's lower bound on the histogram: "Gold: from Rp500.000".
+    pub from: String,
+}
+
+impl ChartWords {
+    pub fn english() -> ChartWords {
+        ChartWords {
+            no_data: "no data".into(),
+            from: "from".into(),
+        }
+    }
+}
+
+fn no_data(title: &str, words: &ChartWords) -> String {
     let mut svg = open(title);
     let _ = write!(
         svg,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{MUTED}\">no data</text></svg>",
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{MUTED}\">{}</text></svg>",
         WIDTH / 2.0,
-        TOP + PLOT_H / 2.0
+        TOP + PLOT_H / 2.0,
+        escape(&words.no_data)
     );
     svg
 }
@@ -172,9 +192,14 @@ fn x_label(svg: &mut String, x: f64, label: &str) {
 }
 
 /// Vertical bars, one per (label, value), e.g. best-sellers or orders per day.
-pub fn bar_chart(title: &str, series: &[(String, i64)], format: impl Fn(i64) -> String) -> String {
+pub fn bar_chart(
+    title: &str,
+    series: &[(String, i64)],
+    format: impl Fn(i64) -> String,
+    words: &ChartWords,
+) -> String {
     if series.is_empty() {
-        return no_data(title);
+        return no_data(title, words);
     }
     let scale = Scale::for_max(series.iter().map(|(_, v)| *v).max().unwrap_or(0));
     let mut svg = open(title);
@@ -210,9 +235,10 @@ pub fn line_chart(
     labels: &[String],
     series: &[(&str, Vec<i64>)],
     format: impl Fn(i64) -> String,
+    words: &ChartWords,
 ) -> String {
     if labels.is_empty() || series.iter().all(|(_, values)| values.is_empty()) {
-        return no_data(title);
+        return no_data(title, words);
     }
     let n = labels.len();
     let max = series
@@ -286,9 +312,9 @@ pub fn line_chart(
 
 /// Customers per spend range, with each tier's lower bound as a dashed vertical line
 /// labelled with the tier's name and amount.
-pub fn histogram_chart(title: &str, histogram: &Histogram) -> String {
+pub fn histogram_chart(title: &str, histogram: &Histogram, words: &ChartWords) -> String {
     let (Some(first), Some(last)) = (histogram.bins.first(), histogram.bins.last()) else {
-        return no_data(title);
+        return no_data(title, words);
     };
     let (lo, hi) = (first.lo.0, last.hi.0.max(first.lo.0 + 1));
     let x = |v: i64| LEFT + PLOT_W * (v.clamp(lo, hi) - lo) as f64 / (hi - lo) as f64;
@@ -339,11 +365,12 @@ pub fn histogram_chart(title: &str, histogram: &Histogram) -> String {
         let _ = write!(
             svg,
             "<line x1=\"{bx:.1}\" x2=\"{bx:.1}\" y1=\"{TOP:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\">\
-             <title>{}: from {}</title></line>\
+             <title>{}: {} {}</title></line>\
              <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"{TEXT}\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{} {}</text>",
             TOP + PLOT_H,
             PALETTE[5],
             escape(name),
+            escape(&words.from),
             escape(&bound.to_string()),
             TOP + 10.0 + (i % 3) as f64 * 12.0,
             escape(name),
@@ -433,7 +460,7 @@ mod tests {
             ("<script>alert(1)</script>".to_string(), 20_000),
             ("Serundeng & Kering".to_string(), 1_250_000),
         ];
-        let svg = bar_chart("Revenue <per> day", &series, rupiah);
+        let svg = bar_chart("Revenue <per> day", &series, rupiah, &ChartWords::english());
         assert!(svg.contains("<title>Revenue &lt;per&gt; day</title>"));
         assert!(svg.contains("aria-label=\"Revenue &lt;per&gt; day\""));
         assert!(!svg.contains("<script>"));
@@ -457,13 +484,19 @@ mod tests {
 
     #[test]
     fn empty_charts_say_no_data() {
-        let bar = bar_chart("Best-sellers", &[], |v| v.to_string());
-        let line = line_chart("Revenue", &[], &[("revenue", vec![])], |v| v.to_string());
-        let hist = histogram_chart("Spend", &spend_histogram(&[], 10, &[]));
+        let en = ChartWords::english();
+        let bar = bar_chart("Best-sellers", &[], |v| v.to_string(), &en);
+        let line = line_chart("Revenue", &[], &[("revenue", vec![])], |v| v.to_string(), &en);
+        let hist = histogram_chart("Spend", &spend_histogram(&[], 10, &[]), &en);
         for svg in [bar, line, hist] {
             assert!(svg.contains(">no data</text>"));
             assert_eq!(titles(&svg).len(), 1);
         }
+        let id = ChartWords {
+            no_data: "belum ada data".into(),
+            from: "mulai".into(),
+        };
+        assert!(bar_chart("Terlaris", &[], |v| v.to_string(), &id).contains(">belum ada data</text>"));
     }
 
     #[test]
@@ -474,6 +507,7 @@ mod tests {
             &labels,
             &[("new", vec![0; 30]), ("returning", vec![0; 30])],
             |v| v.to_string(),
+            &ChartWords::english(),
         );
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
         let t = titles(&svg);
@@ -497,6 +531,7 @@ mod tests {
             &["2026-10".to_string()],
             &[("revenue", vec![500])],
             |v| v.to_string(),
+            &ChartWords::english(),
         );
         assert!(svg.contains("<circle cx=\"356.0\""));
         titles(&svg);
@@ -509,7 +544,11 @@ mod tests {
             ("Bronze".to_string(), Rupiah(0)),
             ("Silver <2>".to_string(), Rupiah(250_000)),
         ];
-        let svg = histogram_chart("Spend per customer", &spend_histogram(&spends, 5, &tiers));
+        let svg = histogram_chart(
+            "Spend per customer",
+            &spend_histogram(&spends, 5, &tiers),
+            &ChartWords::english(),
+        );
         let t = titles(&svg);
         assert_eq!(t[1], "Rp0 – Rp100.000: 2");
         assert_eq!(t[5], "Rp400.000 – Rp500.000: 1");

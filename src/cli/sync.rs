@@ -397,6 +397,7 @@ fn import_through(
                 origin: q["origin"].as_str().unwrap_or("").to_string(),
                 reason: crate::records::QuarantineReason::unreadable(q["reason"].as_str().unwrap_or("")),
                 record: q["record"].as_str().unwrap_or("").to_string(),
+                subject: q["subject"].as_str().map(str::to_string),
             });
         }
         if !answer["model"].is_null() {

@@ -58,10 +58,19 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// A signed-in browser: its cookie header and the session's CSRF token.
+/// A signed-in browser: its cookie header and the session's CSRF token. The cookie header
+/// also picks English (`laris_lang=en`), the language these tests read the pages in;
+/// [`SignedIn::session`] is the session cookie alone (the default language, Indonesian).
 pub struct SignedIn {
     pub cookie: String,
     pub csrf: String,
+}
+
+impl SignedIn {
+    /// The session cookie without the language choice.
+    pub fn session(&self) -> &str {
+        self.cookie.split("; ").next().unwrap_or_default()
+    }
 }
 
 pub async fn post_login(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
@@ -95,7 +104,10 @@ pub async fn sign_in(app: &TestApp, user: &str, password: &str) -> SignedIn {
     let first = home.headers()["location"].to_str().unwrap().to_string();
     let page = get_page(app, &cookie, &first).await;
     let csrf = hidden_csrf(&page);
-    SignedIn { cookie, csrf }
+    SignedIn {
+        cookie: format!("{cookie}; laris_lang=en"),
+        csrf,
+    }
 }
 
 fn hidden_csrf(page: &str) -> String {
@@ -252,14 +264,19 @@ async fn wrong_passwords_get_401_and_after_five_even_the_right_one_gets_429() {
         assert_eq!(resp.status(), 401, "attempt {i}");
         assert!(resp.headers().get("set-cookie").is_none());
         let page = resp.text().await.unwrap();
-        assert!(page.contains("Wrong user name or password"), "{page}");
+        // The sign-in page speaks Indonesian unless the browser chose English.
+        assert!(page.contains("Nama pengguna atau kata sandi salah"), "{page}");
     }
     let resp = post_login(&app, "admin", OWNER_PW).await;
     assert_eq!(resp.status(), 429);
     let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
     assert!(resp.headers().get("set-cookie").is_none());
-    assert!(resp.text().await.unwrap().contains("Too many wrong passwords"));
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Terlalu banyak kata sandi salah"));
     app.stop().await;
 }
 
@@ -832,7 +849,8 @@ async fn products_customers_tiers_and_bundles_pages_show_figures_recomputed_from
     assert!(page.contains(&format!("Catalogue ({} products)", products.len())));
 
     // One product: the widget's lists with their reasons.
-    let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/products/SRD-100").await;
+    // ?lang=id: the widget's reasons in Indonesian while the dashboard is in English.
+    let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/products/SRD-100?lang=id").await;
     assert!(page.contains("Serundeng Lengkuas Premium 250 g"), "the upgrade");
     assert!(page.contains("Tepung Lengkuas 100 g"), "the bundle");
     assert!(page.contains("Mirip"), "a reason");
@@ -1343,5 +1361,88 @@ async fn metrics_carry_the_blend_fit_of_every_list() {
     assert!(text.contains(&format!(
         "laris_blend_mode{{shop=\"{OTHER}\",list=\"item\",mode=\"defaults\"}} 1"
     )));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_speaks_indonesian_until_the_switch_picks_english() {
+    let app = spawn_admin_app().await;
+    let me = sign_in(&app, "admin", OWNER_PW).await;
+    let path = "/admin/shops/lengkuas/customers";
+
+    // No language cookie: Indonesian navigation, headings and <html lang>.
+    let id = get_page(&app, me.session(), path).await;
+    assert!(id.contains("<html lang=\"id\">"), "{id}");
+    assert!(
+        id.contains(">Pelanggan</a>") && id.contains(">Ringkasan</a>"),
+        "{id}"
+    );
+    assert!(
+        id.contains("Masuk sebagai") && !id.contains(">Customers</a>"),
+        "{id}"
+    );
+    assert!(
+        id.contains("data-lang-switch=\"en\""),
+        "the switch offers English"
+    );
+    // The cookie's English.
+    let en = get_page(&app, &format!("{}; laris_lang=en", me.session()), path).await;
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains(">Customers</a>"),
+        "{en}"
+    );
+    assert!(en.contains("data-lang-switch=\"id\"") && !en.contains(">Pelanggan</a>"));
+
+    // The switch: sets the cookie for a year on /admin and goes back to the page.
+    let switch = |query: &'static str| {
+        let url = format!("{}/admin/language/en?{query}", app.base);
+        async move { client().get(url).send().await.unwrap() }
+    };
+    let resp = switch("back=/admin/shops/x/customers").await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/admin/shops/x/customers");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    for part in ["laris_lang=en", "Path=/admin", "SameSite=Lax", "Max-Age=31536000"] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    // Only a dashboard path: elsewhere goes to /admin.
+    for bad in [
+        "back=https://evil.example",
+        "back=//evil.example/admin",
+        "back=/demo",
+        "",
+    ] {
+        let resp = switch(bad).await;
+        assert_eq!(resp.status(), 303, "{bad}");
+        assert_eq!(resp.headers()["location"], "/admin", "{bad}");
+    }
+    // The query of the page comes back too.
+    let resp = switch("back=%2Fadmin%2Fshops%2Flengkuas%2Fcustomers%3Fsegment%3DLoyal").await;
+    assert_eq!(
+        resp.headers()["location"],
+        "/admin/shops/lengkuas/customers?segment=Loyal"
+    );
+    // An unknown language is no switch.
+    let resp = client()
+        .get(format!("{}/admin/language/fr?back=/admin", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // Messages too: a bad query value in Indonesian, naming the value.
+    let resp = client()
+        .get(format!("{}/admin/shops/lengkuas/customers?tier=Emas", app.base))
+        .header("cookie", me.session())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("tier=&quot;Emas&quot; tidak dikenal: pakai"),
+        "{page}"
+    );
+    assert!(page.contains("Permintaan tidak valid"), "{page}");
     app.stop().await;
 }

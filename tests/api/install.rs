@@ -7,8 +7,10 @@ use crate::admin::{admin_config_text, client, get_page, sign_in, OWNER_PW};
 use crate::helpers::{spawn_app_with, TestApp};
 
 /// The page as a browser shows it (the templates escape `/` too).
+/// The page in the dashboard's default language, Indonesian (the session cookie alone).
 async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
-    get_page(app, cookie, path).await.replace("&#x2f;", "/")
+    let session = cookie.split("; ").next().unwrap_or_default();
+    get_page(app, session, path).await.replace("&#x2f;", "/")
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ async fn a_flood_of_wrong_passwords_from_many_addresses_never_locks_the_owner_ou
                 let wait = retry_after(&resp);
                 assert!(wait <= 60, "the owner was told to wait {wait} s");
                 let page = resp.text().await.unwrap();
-                assert!(page.contains("wait") && page.contains("seconds"), "{page}");
+                assert!(page.contains("tunggu") && page.contains("detik"), "{page}");
                 waited.push(wait);
                 assert!(waited.len() < 5, "still refused after waiting {waited:?}");
                 tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
@@ -189,7 +189,7 @@ async fn when_every_password_check_is_taken_a_sign_in_gets_429_with_retry_after_
     for (_, wait, page) in answers.iter().filter(|(s, _, _)| *s == 429) {
         assert!(wait.unwrap() >= 1);
         assert!(
-            page.contains("checking other sign-ins") && page.contains("wait"),
+            page.contains("Server sedang memeriksa proses masuk lain") && page.contains("tunggu"),
             "{page}"
         );
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::analytics::{best_sellers, BestSeller};
-use crate::admin::views::queries::{PageError, ProductQuery};
+use crate::admin::views::queries::{msg, PageError, ProductQuery};
 use crate::config::ShopSettings;
 use crate::domain::{ProductId, Rupiah};
 use crate::model::serve::{recommend, Lang, Recommendations, Request};
@@ -234,7 +234,12 @@ pub fn product(
     id: &str,
     q: &ProductQuery,
 ) -> Result<ProductPage, PageError> {
-    let not_found = || PageError::NotFound(format!("unknown product {id:?} in shop {}", shop.id));
+    let not_found = || {
+        PageError::NotFound(msg(
+            "unknown product {id} in shop {shop}",
+            &[("id", &format!("{id:?}")), ("shop", shop.id.as_str())],
+        ))
+    };
     let pid = ProductId::parse(id).map_err(|_| not_found())?;
     let stored = store.product(&shop.id, &pid)?.ok_or_else(not_found)?;
     let model = model.ok_or_else(|| PageError::NotReady(shop.id.to_string()))?;
@@ -249,7 +254,10 @@ pub fn product(
     };
     let recommendations = recommend(model, shop.id.as_str(), &shop.recommend, &shop.offers, &req)
         .ok_or_else(|| {
-            PageError::NotReady(format!("{} (product {id:?} is newer than its model)", shop.id))
+            PageError::NotReady(msg(
+                "{shop} (product {id} is newer than its model)",
+                &[("shop", shop.id.as_str()), ("id", &format!("{id:?}"))],
+            ))
         })?;
     let orders = store.orders(&shop.id)?;
     Ok(ProductPage {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::admin::analytics::{spend_histogram, tier_boundaries, Histogram};
-use crate::admin::views::queries::{CustomerQuery, PageError};
+use crate::admin::views::queries::{msg, CustomerQuery, PageError};
 use crate::config::{ShopSettings, TierMethod};
 use crate::domain::Rupiah;
 use crate::model::ShopModel;
@@ -61,7 +61,12 @@ pub fn customer(store: &Store, shop: &ShopSettings, id: &str) -> Result<Customer
         .customers(&shop.id)?
         .into_iter()
         .find(|c| c.id.0 == id || c.aliases.iter().any(|a| a.0 == id))
-        .ok_or_else(|| PageError::NotFound(format!("unknown customer {id:?} in shop {}", shop.id)))?;
+        .ok_or_else(|| {
+            PageError::NotFound(msg(
+                "unknown customer {id} in shop {shop}",
+                &[("id", &format!("{id:?}")), ("shop", shop.id.as_str())],
+            ))
+        })?;
     let mut orders: Vec<OrderRow> = store
         .orders(&shop.id)?
         .into_iter()

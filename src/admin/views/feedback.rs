@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::admin::views::queries::PageError;
+use crate::admin::views::queries::{msg, PageError};
 use crate::config::ShopSettings;
 use crate::records::{Feedback, FeedbackStatus};
 use crate::store::{ShopStore, Store};
@@ -40,7 +40,12 @@ pub fn set_feedback_status(
     id: u64,
     status: FeedbackStatus,
 ) -> Result<Feedback, PageError> {
-    let missing = || PageError::NotFound(format!("unknown feedback message {id} in shop {}", shop.id));
+    let missing = || {
+        PageError::NotFound(msg(
+            "unknown feedback message {id} in shop {shop}",
+            &[("id", &id.to_string()), ("shop", shop.id.as_str())],
+        ))
+    };
     if !store.set_feedback_status(&shop.id, id, status)? {
         return Err(missing());
     }

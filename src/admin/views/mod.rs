@@ -30,7 +30,7 @@ pub use catalogue::{
 pub use customers::{customer, customers, tiers, CustomerPage, OrderLineRow, OrderRow, TierRow, TiersPage};
 pub use feedback::{feedback, set_feedback_status, FeedbackPage};
 pub use queries::{
-    parse_feedback_id, parse_feedback_status, CustomerQuery, OverviewQuery, PageError, ProductQuery,
+    msg, parse_feedback_id, parse_feedback_status, CustomerQuery, OverviewQuery, PageError, ProductQuery,
 };
 pub use sales::{attribution_rule, overview, performance_page, PerformancePage, MAX_BUCKETS};
 pub use sync::{

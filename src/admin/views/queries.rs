@@ -39,6 +39,22 @@ pub(super) fn bad(message: String) -> PageError {
     PageError::BadQuery(message)
 }
 
+/// A message for the owner: `english` with each `{name}` replaced by its value. The
+/// dashboard shows it in Indonesian by matching it against `locales/id.toml`
+/// (`crate::web::admin::i18n::translate_message`), so write it with `msg` and a literal.
+pub fn msg(english: &str, args: &[(&str, &str)]) -> String {
+    let mut out = english.to_string();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// `value` quoted as the messages quote what the user typed.
+pub(super) fn quoted(value: &str) -> String {
+    format!("{value:?}")
+}
+
 /// Refuses parameters a page does not know, so that a typo (`?perod=week`) is not silently
 /// ignored.
 fn only_known(q: &Query, known: &[&str]) -> Result<(), PageError> {
@@ -50,8 +66,14 @@ fn only_known(q: &Query, known: &[&str]) -> Result<(), PageError> {
     unknown.sort_unstable();
     match unknown.first() {
         None => Ok(()),
-        Some(k) if known.is_empty() => Err(bad(format!("unknown parameter {k:?}: this page takes none"))),
-        Some(k) => Err(bad(format!("unknown parameter {k:?}: use {}", known.join(", ")))),
+        Some(k) if known.is_empty() => Err(bad(msg(
+            "unknown parameter {name}: this page takes none",
+            &[("name", &quoted(k))],
+        ))),
+        Some(k) => Err(bad(msg(
+            "unknown parameter {name}: use {choices}",
+            &[("name", &quoted(k)), ("choices", &known.join(", "))],
+        ))),
     }
 }
 
@@ -59,8 +81,9 @@ fn date_param(q: &Query, name: &str) -> Result<Option<NaiveDate>, PageError> {
     match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| {
-            bad(format!(
-                "{name}={raw:?} is not a date: use YYYY-MM-DD, e.g. 2026-10-01"
+            bad(msg(
+                "{name}={value} is not a date: use YYYY-MM-DD, e.g. 2026-10-01",
+                &[("name", name), ("value", &quoted(raw))],
             ))
         }),
     }
@@ -69,9 +92,12 @@ fn date_param(q: &Query, name: &str) -> Result<Option<NaiveDate>, PageError> {
 fn lang_param(q: &Query) -> Result<Lang, PageError> {
     match q.get("lang").map(String::as_str) {
         None | Some("") => Ok(Lang::Id),
-        Some(raw) => {
-            Lang::parse(raw).ok_or_else(|| bad(format!("lang={raw:?} is not supported: use id or en")))
-        }
+        Some(raw) => Lang::parse(raw).ok_or_else(|| {
+            bad(msg(
+                "lang={value} is not supported: use id or en",
+                &[("value", &quoted(raw))],
+            ))
+        }),
     }
 }
 
@@ -90,9 +116,9 @@ impl OverviewQuery {
         let period = match q.get("period").map(String::as_str) {
             None | Some("") => Period::Month,
             Some(raw) => Period::parse(raw).map_err(|_| {
-                bad(format!(
-                    "period={raw:?} is not valid: use {}",
-                    Period::CHOICES.join(", ")
+                bad(msg(
+                    "period={value} is not valid: use {choices}",
+                    &[("value", &quoted(raw)), ("choices", &Period::CHOICES.join(", "))],
                 ))
             })?,
         };
@@ -100,7 +126,10 @@ impl OverviewQuery {
         let to = date_param(q, "to")?;
         if let (Some(f), Some(t)) = (from, to) {
             if f > t {
-                return Err(bad(format!("from={f} is after to={t}: swap them")));
+                return Err(bad(msg(
+                    "from={from} is after to={to}: swap them",
+                    &[("from", &f.to_string()), ("to", &t.to_string())],
+                )));
             }
         }
         Ok(OverviewQuery { period, from, to })
@@ -139,9 +168,9 @@ impl CustomerQuery {
             Some(s) => Some(
                 crate::loyalty::segments::canonical(&s)
                     .ok_or_else(|| {
-                        bad(format!(
-                            "segment={s:?} is unknown: use {} (any case)",
-                            SEGMENTS.join(", ")
+                        bad(msg(
+                            "segment={value} is unknown: use {choices} (any case)",
+                            &[("value", &quoted(&s)), ("choices", &SEGMENTS.join(", "))],
                         ))
                     })?
                     .to_string(),
@@ -151,7 +180,10 @@ impl CustomerQuery {
         if let Some(t) = &tier {
             let names: Vec<&str> = shop.loyalty.tiers.iter().map(|t| t.name.as_str()).collect();
             if !names.contains(&t.as_str()) {
-                return Err(bad(format!("tier={t:?} is unknown: use {}", names.join(", "))));
+                return Err(bad(msg(
+                    "tier={value} is unknown: use {choices}",
+                    &[("value", &quoted(t)), ("choices", &names.join(", "))],
+                )));
             }
         }
         Ok(CustomerQuery { segment, tier })
@@ -162,9 +194,9 @@ impl CustomerQuery {
 pub fn parse_feedback_status(raw: Option<&str>) -> Result<FeedbackStatus, PageError> {
     let raw = raw.unwrap_or("");
     FeedbackStatus::parse(raw).ok_or_else(|| {
-        bad(format!(
-            "status={raw:?} is not valid: use {}",
-            FeedbackStatus::CHOICES
+        bad(msg(
+            "status={value} is not valid: use {choices}",
+            &[("value", &quoted(raw)), ("choices", FeedbackStatus::CHOICES)],
         ))
     })
 }
@@ -172,7 +204,7 @@ pub fn parse_feedback_status(raw: Option<&str>) -> Result<FeedbackStatus, PageEr
 /// The message's id as the URL names it.
 pub fn parse_feedback_id(raw: &str) -> Result<u64, PageError> {
     raw.parse()
-        .map_err(|_| PageError::NotFound(format!("unknown feedback message {raw:?}")))
+        .map_err(|_| PageError::NotFound(msg("unknown feedback message {id}", &[("id", &quoted(raw))])))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::admin::analytics::{
     self, default_range, performance_of, EventSummary, Overview, Performance, Period,
 };
-use crate::admin::views::queries::{bad, OverviewQuery, PageError};
+use crate::admin::views::queries::{bad, msg, OverviewQuery, PageError};
 use crate::config::ShopSettings;
 use crate::store::{ShopStore, Store};
 
@@ -43,8 +43,9 @@ pub(super) fn overview_on(
         .from
         .unwrap_or(if default_from <= to { default_from } else { to });
     if from > to {
-        return Err(bad(format!(
-            "from={from} is after the range's end {to}: give to=YYYY-MM-DD too"
+        return Err(bad(msg(
+            "from={from} is after the range's end {to}: give to=YYYY-MM-DD too",
+            &[("from", &from.to_string()), ("to", &to.to_string())],
         )));
     }
     let days = (to - from).num_days() + 1;
@@ -54,9 +55,15 @@ pub(super) fn overview_on(
         Period::Month => 28,
     };
     if days / per_bucket > MAX_BUCKETS {
-        return Err(bad(format!(
-            "from={from} to={to} spans {days} days: at most {MAX_BUCKETS} {}s per page; choose a shorter range or a longer period",
-            q.period.as_str()
+        return Err(bad(msg(
+            "from={from} to={to} spans {days} days: at most {max} {period}s per page; choose a shorter range or a longer period",
+            &[
+                ("from", &from.to_string()),
+                ("to", &to.to_string()),
+                ("days", &days.to_string()),
+                ("max", &MAX_BUCKETS.to_string()),
+                ("period", q.period.as_str()),
+            ],
         )));
     }
     Ok(analytics::overview(&orders, q.period, from, to, offset))

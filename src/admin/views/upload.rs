@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::admin::views::queries::PageError;
+use crate::admin::views::queries::{msg, PageError};
 use crate::admin::views::sync::{QuarantinedRow, QUARANTINE_LISTED, REPORTS_LISTED};
 use crate::config::ShopSettings;
 use crate::records::{Quarantined, RunKind, SyncReport};
@@ -66,15 +66,17 @@ pub fn size_text(bytes: u64) -> String {
 /// `?report=ID` of the page: which import to show in full.
 pub fn parse_upload_query(q: &HashMap<String, String>) -> Result<Option<i64>, PageError> {
     if let Some(k) = q.keys().find(|k| k.as_str() != "report") {
-        return Err(PageError::BadQuery(format!(
-            "unknown parameter {k:?}: use report"
+        return Err(PageError::BadQuery(msg(
+            "unknown parameter {name}: use {choices}",
+            &[("name", &format!("{k:?}")), ("choices", "report")],
         )));
     }
     q.get("report")
         .map(|v| {
             v.parse::<i64>().map_err(|_| {
-                PageError::BadQuery(format!(
-                    "report={v:?} is not valid: follow a link from the list of imports on this page"
+                PageError::BadQuery(msg(
+                    "report={value} is not valid: follow a link from the list of imports on this page",
+                    &[("value", &format!("{v:?}"))],
                 ))
             })
         })
@@ -111,9 +113,9 @@ pub fn upload_page(
         None => None,
         Some(id) => {
             let Some(row) = imports.iter().find(|r| r.id == id) else {
-                return Err(PageError::NotFound(format!(
-                    "no import of shop {} started at {id}: the newest imports are listed on the upload page",
-                    shop.id
+                return Err(PageError::NotFound(msg(
+                    "no import of shop {shop} started at {id}: the newest imports are listed on the upload page",
+                    &[("shop", shop.id.as_str()), ("id", &id.to_string())],
                 )));
             };
             let rows = quarantined_by(&row.report, store.quarantined(&shop.id)?);

@@ -34,6 +34,15 @@ impl warp::reject::Reject for CsrfMismatch {}
 impl CsrfMismatch {
     pub const MESSAGE: &'static str =
         "the form is out of date or came from another site: reload the page and try again";
+
+    /// [`Self::MESSAGE`] in the dashboard's language, for the 403 page.
+    pub fn page_message(lang: crate::web::admin::i18n::Lang) -> String {
+        crate::web::admin::i18n::tr(
+            lang,
+            "the form is out of date or came from another site: reload the page and try again",
+        )
+        .into_owned()
+    }
 }
 
 /// How a request proved who it is.

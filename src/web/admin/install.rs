@@ -14,6 +14,7 @@ use crate::config::ShopSettings;
 use crate::domain::Slot;
 use crate::model::serve::Lang;
 use crate::model::ShopModel;
+use crate::web::admin::i18n::{self, tr, tr_with};
 use crate::web::cors::{any_origin, refused_origins, Refusal};
 use crate::web::fragments::render_slot;
 use crate::web::links::link_base;
@@ -73,6 +74,7 @@ pub async fn install_page(
     shop: &ShopSettings,
     check: Option<&str>,
     host: Option<&str>,
+    lang: i18n::Lang,
 ) -> InstallPage {
     let base = match link_base(state, shop, host).base {
         b if b.is_empty() => format!("http://{}", state.settings.server.addr),
@@ -82,7 +84,7 @@ pub async fn install_page(
     let product = model.as_deref().and_then(sample_product);
     let (refused, refused_others) = refused_origins(shop);
     let check = match check.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(raw) => Some(check_url(raw, shop, model.as_deref()).await),
+        Some(raw) => Some(check_url(raw, shop, model.as_deref(), lang).await),
         None => None,
     };
     let previews = match &product {
@@ -145,7 +147,7 @@ fn previews(state: &AppState, shop: &ShopSettings, product: &str, base: &str) ->
         .collect()
 }
 
-async fn check_url(raw: &str, shop: &ShopSettings, model: Option<&ShopModel>) -> PageCheck {
+async fn check_url(raw: &str, shop: &ShopSettings, model: Option<&ShopModel>, lang: i18n::Lang) -> PageCheck {
     let failed = |why: String| PageCheck {
         url: raw.to_string(),
         fetch_error: Some(why),
@@ -157,19 +159,21 @@ async fn check_url(raw: &str, shop: &ShopSettings, model: Option<&ShopModel>) ->
     let url = match Url::parse(raw) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
         _ => {
-            return failed(format!(
-            "{raw:?} bukan alamat halaman: tulis alamat lengkap, mis. https://toko.example/produk/serundeng"
-        ))
+            return failed(tr_with(
+                lang,
+                "{url} is not a page address: write the whole address, e.g. https://toko.example/produk/serundeng",
+                &[("url", &format!("{raw:?}"))],
+            ))
         }
     };
-    match fetch(&url).await {
-        Ok(html) => check_page(&html, &url, shop, model),
+    match fetch(&url, lang).await {
+        Ok(html) => check_page(&html, &url, shop, model, lang),
         Err(why) => failed(why),
     }
 }
 
 /// The page's HTML, at most [`MAX_PAGE_BYTES`]; or why not, in words for the owner.
-async fn fetch(url: &Url) -> Result<String, String> {
+async fn fetch(url: &Url, lang: i18n::Lang) -> Result<String, String> {
     let client = reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::limited(5))
@@ -177,20 +181,31 @@ async fn fetch(url: &Url) -> Result<String, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut resp = client.get(url.clone()).send().await.map_err(|e| {
-        format!(
-            "halaman tidak dapat diambil ({e}): periksa alamatnya dan bahwa server ini dapat menjangkaunya"
+        tr_with(
+            lang,
+            "the page could not be fetched ({error}): check its address and that this server can reach it",
+            &[("error", &e.to_string())],
         )
     })?;
     if !resp.status().is_success() {
-        return Err(format!("halaman menjawab {}: periksa alamatnya", resp.status()));
+        return Err(tr_with(
+            lang,
+            "the page answered {status}: check its address",
+            &[("status", &resp.status().to_string())],
+        ));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("halaman terputus: {e}"))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| tr_with(lang, "the page broke off: {error}", &[("error", &e.to_string())]))?
+    {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_PAGE_BYTES {
-            return Err(format!(
-                "halaman lebih dari {} MB: periksa halaman produk, bukan berkas",
-                MAX_PAGE_BYTES / 1024 / 1024
+            return Err(tr_with(
+                lang,
+                "the page is larger than {mb} MB: check a product page, not a file",
+                &[("mb", &(MAX_PAGE_BYTES / 1024 / 1024).to_string())],
             ));
         }
     }
@@ -198,7 +213,13 @@ async fn fetch(url: &Url) -> Result<String, String> {
 }
 
 /// What `html` (fetched from `url`) holds of the widget, and what stops it there.
-pub fn check_page(html: &str, url: &Url, shop: &ShopSettings, model: Option<&ShopModel>) -> PageCheck {
+pub fn check_page(
+    html: &str,
+    url: &Url,
+    shop: &ShopSettings,
+    model: Option<&ShopModel>,
+    lang: i18n::Lang,
+) -> PageCheck {
     let doc = Html::parse_document(html);
     let scripts = Selector::parse("script[src]").expect("valid selector");
     let placeholders = Selector::parse("[data-laris-slot]").expect("valid selector");
@@ -227,40 +248,58 @@ pub fn check_page(html: &str, url: &Url, shop: &ShopSettings, model: Option<&Sho
     let mut problems = Vec::new();
     match (&script, &script_shop) {
         (None, _) => problems.push(
-            "skrip widget tidak ditemukan: tempel baris <script … widget.js …> dari cuplikan di atas ke halaman".to_string(),
+            tr(
+                lang,
+                "widget script not found: paste the <script … widget.js …> line of the snippet above into the page",
+            )
+            .into_owned(),
         ),
-        (Some(_), None) => problems.push(format!(
-            "skrip widget tanpa data-shop: tambahkan data-shop=\"{}\"",
-            shop.id
+        (Some(_), None) => problems.push(tr_with(
+            lang,
+            "widget script without data-shop: add data-shop=\"{shop}\"",
+            &[("shop", shop.id.as_str())],
         )),
-        (Some(_), Some(s)) if s != shop.id.as_str() => problems.push(format!(
-            "skrip widget untuk toko {s:?}, bukan {:?}: ubah data-shop menjadi \"{}\"",
-            shop.id.as_str(),
-            shop.id
+        (Some(_), Some(s)) if s != shop.id.as_str() => problems.push(tr_with(
+            lang,
+            "widget script for shop {other}, not {this}: change data-shop to \"{shop}\"",
+            &[
+                ("other", &format!("{s:?}")),
+                ("this", &format!("{:?}", shop.id.as_str())),
+                ("shop", shop.id.as_str()),
+            ],
         )),
         _ => {}
     }
     if slots.is_empty() {
         problems.push(
-            "tidak ada tempat widget (data-laris-slot): tempel baris <div data-laris-slot=…> di tempat daftar harus tampil".to_string(),
+            tr(
+                lang,
+                "no widget slot (data-laris-slot): paste a <div data-laris-slot=…> line where a list should show",
+            )
+            .into_owned(),
         );
     }
     for s in &slots {
         if Slot::parse(&s.slot).is_none() {
-            problems.push(format!(
-                "data-laris-slot={:?} tidak dikenal: pakai {}",
-                s.slot,
-                Slot::names(&Slot::ALL)
+            problems.push(tr_with(
+                lang,
+                "data-laris-slot={slot} is unknown: use {choices}",
+                &[
+                    ("slot", &format!("{:?}", s.slot)),
+                    ("choices", &Slot::names(&Slot::ALL)),
+                ],
             ));
         } else if s.slot != "feedback" {
             match &s.product {
-                None => problems.push(format!(
-                    "tempat {} tanpa data-product: isi dengan ID atau SKU produk halaman ini",
-                    s.slot
+                None => problems.push(tr_with(
+                    lang,
+                    "slot {slot} without data-product: fill in the id or SKU of this page's product",
+                    &[("slot", &s.slot)],
                 )),
-                Some(p) if model.is_some() && !s.known_product => problems.push(format!(
-                    "produk {p:?} (tempat {}) tidak ada di katalog: pakai ID atau SKU dari halaman Produk",
-                    s.slot
+                Some(p) if model.is_some() && !s.known_product => problems.push(tr_with(
+                    lang,
+                    "product {product} (slot {slot}) is not in the catalogue: use an id or SKU from the Products page",
+                    &[("product", &format!("{p:?}")), ("slot", &s.slot)],
                 )),
                 Some(_) => {}
             }
@@ -268,8 +307,10 @@ pub fn check_page(html: &str, url: &Url, shop: &ShopSettings, model: Option<&Sho
     }
     let origin = url.origin().ascii_serialization();
     if !any_origin(shop) && !shop.allowed_origins.contains(&origin) {
-        problems.push(format!(
-            "asal {origin} tidak ada di allowed_origins toko ini, jadi peramban menolak jawaban widget: tambahkan \"{origin}\" ke allowed_origins (atau hapus allowed_origins agar semua situs boleh)"
+        problems.push(tr_with(
+            lang,
+            "origin {origin} is not in this shop's allowed_origins, so the browser refuses the widget's answers: add \"{origin}\" to allowed_origins (or remove allowed_origins so that every site may)",
+            &[("origin", &origin)],
         ));
     }
     PageCheck {
@@ -306,7 +347,7 @@ mod tests {
             "<html><body>{}</body></html>",
             snippet("https://laris.example", &shop, "SRD-100")
         );
-        let check = check_page(&page, &url("https://toko.example/p"), &shop, None);
+        let check = check_page(&page, &url("https://toko.example/p"), &shop, None, i18n::Lang::Id);
         assert_eq!(check.problems, Vec::<String>::new());
         assert_eq!(check.script.as_deref(), Some("https://laris.example/widget.js"));
         assert_eq!(check.script_shop.as_deref(), Some("lengkuas"));
@@ -316,7 +357,13 @@ mod tests {
     #[test]
     fn each_thing_that_stops_the_widget_is_named_with_its_fix() {
         let shop = shop("allowed_origins = [\"https://toko.example\"]");
-        let check = check_page("<p>no widget</p>", &url("https://lain.example/"), &shop, None);
+        let check = check_page(
+            "<p>no widget</p>",
+            &url("https://lain.example/"),
+            &shop,
+            None,
+            i18n::Lang::Id,
+        );
         assert_eq!(check.problems.len(), 3, "{:?}", check.problems);
         assert!(check.problems[0].contains("skrip widget tidak ditemukan"));
         assert!(check.problems[1].contains("data-laris-slot"));
@@ -325,10 +372,28 @@ mod tests {
             "{:?}",
             check.problems
         );
+        // The same problems in English when the dashboard is.
+        let en = check_page(
+            "<p>no widget</p>",
+            &url("https://lain.example/"),
+            &shop,
+            None,
+            i18n::Lang::En,
+        );
+        assert!(
+            en.problems[0].starts_with("widget script not found"),
+            "{:?}",
+            en.problems
+        );
+        assert!(
+            en.problems[2].starts_with("origin https://lain.example is not in"),
+            "{:?}",
+            en.problems
+        );
 
         let page = r#"<script src="/widget.js?v=1" data-shop="toko-lain"></script>
             <div data-laris-slot="simlar" data-product="X"></div><div data-laris-slot="upsell"></div>"#;
-        let check = check_page(page, &url("https://toko.example/"), &shop, None);
+        let check = check_page(page, &url("https://toko.example/"), &shop, None, i18n::Lang::Id);
         assert!(
             check.problems[0].contains("toko \"toko-lain\""),
             "{:?}",

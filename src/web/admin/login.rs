@@ -24,6 +24,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::{clearing_cookie, csrf_ok, session_cookie, Access, LoginError, Session};
 use crate::web::admin::auth::CsrfMismatch;
+use crate::web::admin::i18n::{tr, tr_with};
 use crate::web::admin::{
     admin_access_csrf, error_page, html, render_failed, see_other, viewer, visible_shops, Viewer, ADMIN_CSS,
 };
@@ -51,13 +52,15 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 }
 
 /// The sign-in page with an optional message, answered with `status`.
-fn login_page(state: &AppState, status: StatusCode, user: &str, message: Option<String>) -> Response {
+fn login_page(v: &Viewer, status: StatusCode, user: &str, message: Option<String>) -> Response {
     let ctx = minijinja::context! {
         layout => minijinja::Value::from(()),
+        lang => v.lang.code(),
+        here => &v.here,
         user => user,
         message => message,
     };
-    match templates::render(&state.templates, "admin/login.html", ctx) {
+    match templates::render(&v.state.templates, "admin/login.html", ctx) {
         Ok(body) => html(status, body),
         Err(e) => render_failed(e),
     }
@@ -75,11 +78,13 @@ fn home(state: AppState) -> BoxedFilter<(Response,)> {
             match visible_shops(&v.state, &session.access).next() {
                 Some(shop) => see_other(&format!("/admin/shops/{}", shop.id)),
                 None => error_page(
-                    &v.state,
-                    Some(session),
+                    &v,
                     None,
                     StatusCode::NOT_FOUND,
-                    "No shop is configured for this user: add a [[shops]] block to laris.toml.",
+                    &tr(
+                        v.lang,
+                        "No shop is configured for this user: add a [[shops]] block to laris.toml.",
+                    ),
                 ),
             }
         })
@@ -93,7 +98,7 @@ fn login_form(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .map(|v: Viewer| match v.session {
             Some(_) => see_other("/admin"),
-            None => login_page(&v.state, StatusCode::OK, crate::admin_auth::ADMIN_USER, None),
+            None => login_page(&v, StatusCode::OK, crate::admin_auth::ADMIN_USER, None),
         })
         .boxed()
 }
@@ -130,12 +135,14 @@ fn login(state: AppState) -> BoxedFilter<(Response,)> {
         .and(client::client(&state))
         .and(warp::body::content_length_limit(MAX_FORM_BYTES))
         .and(warp::body::form::<HashMap<String, String>>())
-        .and(with_state(state))
-        .then(|client: Client, form: HashMap<String, String>, state: AppState| async move {
+        .and(viewer(state))
+        .then(|client: Client, form: HashMap<String, String>, v: Viewer| async move {
+            let state = &v.state;
+            let lang = v.lang;
             let user = form.get("user").map(|u| u.trim().to_string()).unwrap_or_default();
             let password = form.get("password").map_or("", String::as_str);
             let ip = client.ip;
-            match sign_in(&state, &user, password, ip).await {
+            match sign_in(state, &user, password, ip).await {
                 Ok(session) => {
                     tracing::info!(user = %session.access.user_name(), %ip, "admin signed in");
                     let mut resp = see_other("/admin");
@@ -148,35 +155,35 @@ fn login(state: AppState) -> BoxedFilter<(Response,)> {
                     // The typed user name is not logged: people type passwords into it by mistake.
                     tracing::warn!(%ip, "wrong admin user name or password");
                     login_page(
-                        &state,
+                        &v,
                         StatusCode::UNAUTHORIZED,
                         &user,
-                        Some("Wrong user name or password.".into()),
+                        Some(tr(lang, "Wrong user name or password.").into_owned()),
                     )
                 }
                 Err(LoginError::NotConfigured) => login_page(
-                    &state,
+                    &v,
                     StatusCode::SERVICE_UNAVAILABLE,
                     &user,
-                    Some("No admin password is set yet. On the server, run `laris admin set-password` (or `laris admin set-password --shop ID` for one shop's user), or put an argon2id hash in admin.password_hash in the config; then sign in here.".into()),
+                    Some(tr(lang, "No admin password is set yet. On the server, run `laris admin set-password` (or `laris admin set-password --shop ID` for one shop's user), or put an argon2id hash in admin.password_hash in the config; then sign in here.").into_owned()),
                 ),
                 Err(refused) => {
                     let secs = refused.retry_after_secs().unwrap_or(1);
                     let message = match refused {
                         LoginError::TooMany { .. } => {
                             tracing::warn!(%ip, "admin sign-in refused: too many wrong passwords from this address");
-                            format!("Too many wrong passwords from this address: wait {secs} seconds and try again. (The owner can clear this with `laris admin unlock` on the server.)")
+                            tr_with(lang, "Too many wrong passwords from this address: wait {secs} seconds and try again. (The owner can clear this with `laris admin unlock` on the server.)", &[("secs", &secs.to_string())])
                         }
                         LoginError::SlowDown { .. } => {
                             tracing::warn!(%ip, "admin sign-in refused: many wrong passwords from many addresses lately");
-                            format!("Many wrong passwords on this server lately: wait {secs} seconds and try again.")
+                            tr_with(lang, "Many wrong passwords on this server lately: wait {secs} seconds and try again.", &[("secs", &secs.to_string())])
                         }
                         _ => {
                             tracing::warn!(%ip, "admin sign-in refused: every password check is busy");
-                            format!("The server is checking other sign-ins: wait {secs} seconds and try again.")
+                            tr_with(lang, "The server is checking other sign-ins: wait {secs} seconds and try again.", &[("secs", &secs.to_string())])
                         }
                     };
-                    let mut resp = login_page(&state, StatusCode::TOO_MANY_REQUESTS, &user, Some(message));
+                    let mut resp = login_page(&v, StatusCode::TOO_MANY_REQUESTS, &user, Some(message));
                     resp.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                     resp
@@ -200,11 +207,10 @@ fn logout(state: AppState) -> BoxedFilter<(Response,)> {
             };
             if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
                 return error_page(
-                    &v.state,
-                    Some(session),
+                    &v,
                     None,
                     StatusCode::FORBIDDEN,
-                    CsrfMismatch::MESSAGE,
+                    &CsrfMismatch::page_message(v.lang),
                 );
             }
             v.state.sessions.logout(&session.id);

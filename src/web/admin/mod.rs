@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod i18n;
 pub mod install;
 pub mod login;
 pub mod pages;
@@ -32,6 +33,7 @@ use crate::admin_auth::{Access, Session, COOKIE_NAME};
 use crate::config::ShopSettings;
 use crate::model::ShopModel;
 use crate::store::Store;
+use crate::web::admin::i18n::{tr, tr_with, Lang};
 use crate::web::errors::{internal, reject};
 use crate::web::state::{with_state, AppState};
 use crate::web::templates;
@@ -39,6 +41,8 @@ use crate::web::templates;
 /// Every admin route: sign-in, pages and API.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     login::routes(state.clone())
+        .or(i18n::routes())
+        .unify()
         .or(pages::routes(state.clone()))
         .unify()
         .or(api::routes(state.clone()))
@@ -100,27 +104,42 @@ pub fn render_failed(e: minijinja::Error) -> Response {
     tracing::error!(error = %e, "rendering an admin page");
     html(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "<!doctype html><title>Error</title><p>Internal error; the server log has the details.</p>".into(),
+        "<!doctype html><title>Error</title><p>Internal error; the server log has the details.</p>\
+         <p lang=\"id\">Kesalahan internal; rinciannya ada di log server.</p>"
+            .into(),
     )
 }
 
-/// An error page: inside the layout for a signed-in user, bare otherwise.
-pub fn error_page(
-    state: &AppState,
-    session: Option<&Session>,
-    shop: Option<&ShopSettings>,
-    status: StatusCode,
-    message: &str,
-) -> Response {
-    let title = status.canonical_reason().unwrap_or("Error").to_string();
-    let layout = session.map(|s| Layout::new(state, s, shop, "", title.clone()));
+/// The title of an error page of `status`, in `lang`.
+fn status_title(lang: Lang, status: StatusCode) -> String {
+    match status {
+        StatusCode::BAD_REQUEST => tr(lang, "Bad request"),
+        StatusCode::FORBIDDEN => tr(lang, "Forbidden"),
+        StatusCode::NOT_FOUND => tr(lang, "Not found"),
+        StatusCode::SERVICE_UNAVAILABLE => tr(lang, "Not ready yet"),
+        StatusCode::INTERNAL_SERVER_ERROR => tr(lang, "Internal error"),
+        _ => tr(lang, "Error"),
+    }
+    .into_owned()
+}
+
+/// An error page in the viewer's language: inside the layout for a signed-in user, bare
+/// otherwise. `message` is shown as given (callers translate it).
+pub fn error_page(v: &Viewer, shop: Option<&ShopSettings>, status: StatusCode, message: &str) -> Response {
+    let title = status_title(v.lang, status);
+    let layout = v
+        .session
+        .as_ref()
+        .map(|s| Layout::new(&v.state, s, shop, "", title.clone()));
     let ctx = minijinja::context! {
         layout => minijinja::Value::from(minijinja::value::Serde(&layout)),
+        lang => v.lang.code(),
+        here => &v.here,
         status => status.as_u16(),
         title => title,
         message => message,
     };
-    match templates::render(&state.templates, "admin/error.html", ctx) {
+    match templates::render(&v.state.templates, "admin/error.html", ctx) {
         Ok(body) => html(status, body),
         Err(e) => render_failed(e),
     }
@@ -194,20 +213,43 @@ pub fn session_of(state: &AppState, cookie: Option<&str>) -> Option<Session> {
     state.sessions.check(cookie?, Instant::now())
 }
 
-/// The request's state and live session (if any); never rejects, so pages decide what a
-/// missing session means (a redirect).
+/// The request's state, live session (if any), language and path; never rejects, so pages
+/// decide what a missing session means (a redirect).
 pub fn viewer(state: AppState) -> impl Filter<Extract = (Viewer,), Error = std::convert::Infallible> + Clone {
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::cookie::optional::<String>(COOKIE_NAME)
+        .and(warp::cookie::optional::<String>(i18n::COOKIE))
+        .and(warp::path::full())
+        .and(raw_query)
         .and(with_state(state))
-        .map(|cookie: Option<String>, state: AppState| Viewer {
-            session: session_of(&state, cookie.as_deref()),
-            state,
-        })
+        .map(
+            |cookie: Option<String>,
+             lang: Option<String>,
+             path: warp::path::FullPath,
+             query: String,
+             state: AppState| {
+                let here = if query.is_empty() {
+                    path.as_str().to_string()
+                } else {
+                    format!("{}?{query}", path.as_str())
+                };
+                Viewer {
+                    session: session_of(&state, cookie.as_deref()),
+                    lang: Lang::from_cookie(lang.as_deref()),
+                    here,
+                    state,
+                }
+            },
+        )
 }
 
 pub struct Viewer {
     pub state: AppState,
     pub session: Option<Session>,
+    /// The dashboard's language (cookie `laris_lang`; Indonesian without one).
+    pub lang: Lang,
+    /// The request's path and query, where the language switch comes back to.
+    pub here: String,
 }
 
 /// HTTP status of a page's failure.
@@ -217,6 +259,22 @@ pub fn status_of(e: &PageError) -> StatusCode {
         PageError::NotFound(_) => StatusCode::NOT_FOUND,
         PageError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
         PageError::Store(_) | PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A page's failure as the dashboard shows it, in `lang` (4xx and 503; a 500 shows a fixed
+/// text and logs the cause).
+pub fn page_error_message(lang: Lang, e: &PageError) -> String {
+    match e {
+        PageError::BadQuery(m) | PageError::NotFound(m) => i18n::translate_message(lang, m),
+        PageError::NotReady(shop) => tr_with(
+            lang,
+            "the model of shop {shop} is still being built: retry shortly",
+            &[("shop", &i18n::translate_message(lang, shop))],
+        ),
+        PageError::Store(_) | PageError::Internal(_) => {
+            tr(lang, "Internal error; the server log has the details.").into_owned()
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use crate::admin::analytics::Overview;
-use crate::admin::charts::{bar_chart, histogram_chart, line_chart};
+use crate::admin::charts::{bar_chart, histogram_chart, line_chart, ChartWords};
 use crate::admin::views::{self as data, PageError};
 use crate::admin_auth::{csrf_ok, Access, Session};
 use crate::config::ShopSettings;
@@ -22,10 +22,11 @@ use crate::model::ShopModel;
 use crate::store::Store;
 use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::auth::CsrfMismatch;
+use crate::web::admin::i18n::{tr, tr_with, Lang};
 use crate::web::admin::upload::{self, Refusal};
 use crate::web::admin::{
-    charts, effective_shop, error_page, html, page_data, render_failed, see_other, status_of, viewer, Layout,
-    Viewer,
+    charts, effective_shop, error_page, html, page_data, page_error_message, render_failed, see_other,
+    status_of, viewer, Layout, Viewer,
 };
 use crate::web::public::percent_decode;
 use crate::web::state::AppState;
@@ -118,26 +119,25 @@ fn open<'a>(v: &'a Viewer, raw_shop: &str) -> Result<(&'a Session, &'a ShopSetti
         Access::Shop(own) => own.as_str() == raw_shop,
     };
     if !may_see {
+        let user = session.access.user_name();
         return Err(Box::new(error_page(
-            &v.state,
-            Some(session),
+            v,
             None,
             StatusCode::FORBIDDEN,
-            &format!(
-                "User {} may see shop {} only.",
-                session.access.user_name(),
-                session.access.user_name()
-            ),
+            &tr_with(v.lang, "User {user} may see shop {user} only.", &[("user", user)]),
         )));
     }
     match shop {
         Some(shop) => Ok((session, shop)),
         None => Err(Box::new(error_page(
-            &v.state,
-            Some(session),
+            v,
             None,
             StatusCode::NOT_FOUND,
-            &format!("Unknown shop {raw_shop:?}: shops are configured as [[shops]] in laris.toml."),
+            &tr_with(
+                v.lang,
+                "Unknown shop {shop}: shops are configured as [[shops]] in laris.toml.",
+                &[("shop", &format!("{raw_shop:?}"))],
+            ),
         ))),
     }
 }
@@ -151,26 +151,28 @@ fn open_form<'a>(
     let (session, shop) = open(v, raw_shop)?;
     if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
         return Err(Box::new(error_page(
-            &v.state,
-            Some(session),
+            v,
             Some(shop),
             StatusCode::FORBIDDEN,
-            CsrfMismatch::MESSAGE,
+            &CsrfMismatch::page_message(v.lang),
         )));
     }
     Ok((session, shop))
 }
 
 fn render<T: Serialize>(
-    state: &AppState,
+    v: &Viewer,
     session: &Session,
     shop: &ShopSettings,
     spec: Spec,
     page: &T,
     extras: Extras,
 ) -> Response {
+    let state = &v.state;
     let layout = Layout::new(state, session, Some(shop), spec.nav, spec.title);
     let ctx = minijinja::context! {
+        lang => v.lang.code(),
+        here => &v.here,
         layout => minijinja::Value::from(minijinja::value::Serde(&layout)),
         page => minijinja::Value::from(minijinja::value::Serde(page)),
         charts => charts(extras.charts),
@@ -204,21 +206,21 @@ where
         Ok(page) => {
             let model = v.state.models.get(&shop.id);
             let extras = extras(&page, &effective_shop(shop, model.as_deref()));
-            render(&v.state, session, shop, spec, &page, extras)
+            render(&v, session, shop, spec, &page, extras)
         }
-        Err(e) => failed(&v.state, session, shop, e),
+        Err(e) => failed(&v, shop, e),
     })
 }
 
-fn failed(state: &AppState, session: &Session, shop: &ShopSettings, e: PageError) -> Response {
+fn failed(v: &Viewer, shop: &ShopSettings, e: PageError) -> Response {
     let status = status_of(&e);
     let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = %e, shop = %shop.id, "admin page");
-        "Internal error; the server log has the details.".to_string()
+        tr(v.lang, "Internal error; the server log has the details.").into_owned()
     } else {
-        e.to_string()
+        page_error_message(v.lang, &e)
     };
-    error_page(state, Some(session), Some(shop), status, &message)
+    error_page(v, Some(shop), status, &message)
 }
 
 fn query() -> impl Filter<Extract = (Query,), Error = Rejection> + Clone {
@@ -229,32 +231,63 @@ fn money(v: i64) -> String {
     Rupiah(v).to_string()
 }
 
-fn overview_charts(o: &Overview) -> Vec<(&'static str, String)> {
+/// The texts the charts draw themselves, in `lang`.
+fn chart_words(lang: Lang) -> ChartWords {
+    ChartWords {
+        no_data: tr(lang, "no data").into_owned(),
+        from: tr(lang, "from").into_owned(),
+    }
+}
+
+/// "day", "week" or "month" in `lang`.
+fn period_word(lang: Lang, period: &str) -> String {
+    match period {
+        "day" => tr(lang, "day"),
+        "week" => tr(lang, "week"),
+        _ => tr(lang, "month"),
+    }
+    .into_owned()
+}
+
+fn overview_charts(o: &Overview, lang: Lang) -> Vec<(&'static str, String)> {
     let labels: Vec<String> = o.buckets.iter().map(|b| b.label.clone()).collect();
-    let per = o.period.as_str();
+    let per = period_word(lang, o.period.as_str());
+    let words = chart_words(lang);
     vec![
         (
             "revenue",
             line_chart(
-                &format!("Paid revenue per {per}"),
+                &tr_with(lang, "Paid revenue per {period}", &[("period", &per)]),
                 &labels,
-                &[("Revenue", o.buckets.iter().map(|b| b.revenue.0).collect())],
+                &[(
+                    &tr(lang, "Revenue"),
+                    o.buckets.iter().map(|b| b.revenue.0).collect(),
+                )],
                 money,
+                &words,
             ),
         ),
         (
             "customers",
             line_chart(
-                &format!("New and returning customers per {per}"),
+                &tr_with(
+                    lang,
+                    "New and returning customers per {period}",
+                    &[("period", &per)],
+                ),
                 &labels,
                 &[
-                    ("New", o.buckets.iter().map(|b| b.new_customers as i64).collect()),
                     (
-                        "Returning",
+                        &tr(lang, "New"),
+                        o.buckets.iter().map(|b| b.new_customers as i64).collect(),
+                    ),
+                    (
+                        &tr(lang, "Returning"),
                         o.buckets.iter().map(|b| b.returning_customers as i64).collect(),
                     ),
                 ],
                 |v| v.to_string(),
+                &words,
             ),
         ),
     ]
@@ -268,13 +301,14 @@ fn overview(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
             let cache = v.state.overviews.clone();
+            let lang = v.lang;
             show(
                 v,
                 shop,
-                Spec::new("overview", "admin/overview.html", "Overview"),
+                Spec::new("overview", "admin/overview.html", tr(lang, "Overview")),
                 move |store, shop, _| cache.overview(store, shop, &data::OverviewQuery::parse(&q)?),
-                |o: &Overview, _| Extras {
-                    charts: overview_charts(o),
+                move |o: &Overview, _| Extras {
+                    charts: overview_charts(o, lang),
                     form: serde_json::json!({"period": o.period.as_str(), "from": o.from, "to": o.to}),
                     notice: None,
                 },
@@ -305,8 +339,8 @@ fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|raw: String, q: Query, v: Viewer| async move {
-            let (session, shop) = match open(&v, &raw) {
-                Ok(x) => x,
+            let shop = match open(&v, &raw) {
+                Ok((_, shop)) => shop,
                 Err(resp) => return Ok::<_, Rejection>(*resp),
             };
             let cache = v.state.overviews.clone();
@@ -325,7 +359,7 @@ fn overview_csv(state: AppState) -> BoxedFilter<(Response,)> {
                     ),
                     crate::admin::csv::overview_csv(&o),
                 ),
-                Err(e) => failed(&v.state, session, shop, e),
+                Err(e) => failed(&v, shop, e),
             })
         })
         .boxed()
@@ -338,24 +372,26 @@ fn products(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
+            let lang = v.lang;
             show(
                 v,
                 shop,
-                Spec::new("products", "admin/products.html", "Products"),
+                Spec::new("products", "admin/products.html", tr(lang, "Products")),
                 move |store, shop, _| {
                     data::ProductQuery::parse(&q)?;
                     data::products(store, shop)
                 },
-                |p: &data::ProductsPage, _| Extras {
+                move |p: &data::ProductsPage, _| Extras {
                     charts: vec![(
                         "best_sellers",
                         bar_chart(
-                            "Best-sellers: units sold",
+                            &tr(lang, "Best-sellers: units sold"),
                             &p.best_sellers
                                 .iter()
                                 .map(|b| (b.name.clone(), b.quantity as i64))
                                 .collect::<Vec<_>>(),
                             |v| v.to_string(),
+                            &chart_words(lang),
                         ),
                     )],
                     ..Default::default()
@@ -371,12 +407,16 @@ fn product(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(query())
         .and(viewer(state))
-        .and_then(|shop: String, id: String, q: Query, v: Viewer| {
+        .and_then(|shop: String, id: String, mut q: Query, v: Viewer| {
             let id = percent_decode(&id);
+            let title = tr_with(v.lang, "Product {id}", &[("id", &id)]);
+            // The reasons and the fit panel follow the dashboard's language unless ?lang= asks.
+            q.entry("lang".to_string())
+                .or_insert_with(|| v.lang.code().to_string());
             show(
                 v,
                 shop,
-                Spec::new("products", "admin/product.html", format!("Product {id}")),
+                Spec::new("products", "admin/product.html", title),
                 move |store, shop, model| {
                     data::product(store, shop, model, &id, &data::ProductQuery::parse(&q)?)
                 },
@@ -422,10 +462,11 @@ fn customers(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
             let form_q = q.clone();
+            let title = tr(v.lang, "Customers").into_owned();
             show(
                 v,
                 shop,
-                Spec::new("customers", "admin/customers.html", "Customers"),
+                Spec::new("customers", "admin/customers.html", title),
                 move |store, shop, _| data::customers(store, shop, &data::CustomerQuery::parse(&q, shop)?),
                 move |_: &Vec<crate::records::Customer>, shop| Extras {
                     form: customer_form(&form_q, shop),
@@ -453,8 +494,8 @@ fn csv_file(state: AppState, name: &'static str, make: MakeCsv) -> BoxedFilter<(
         .and(query())
         .and(viewer(state))
         .and_then(move |raw: String, q: Query, v: Viewer| async move {
-            let (session, shop) = match open(&v, &raw) {
-                Ok(x) => x,
+            let shop = match open(&v, &raw) {
+                Ok((_, shop)) => shop,
                 Err(resp) => return Ok::<_, Rejection>(*resp),
             };
             let result = page_data(&v.state, shop, move |store, shop, _| {
@@ -465,7 +506,7 @@ fn csv_file(state: AppState, name: &'static str, make: MakeCsv) -> BoxedFilter<(
             .await;
             Ok(match result {
                 Ok(body) => csv(&format!("{}-{name}.csv", shop.id), body),
-                Err(e) => failed(&v.state, session, shop, e),
+                Err(e) => failed(&v, shop, e),
             })
         })
         .boxed()
@@ -520,10 +561,11 @@ fn customer(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(|shop: String, id: String, q: Query, v: Viewer| {
             let id = percent_decode(&id);
+            let title = tr_with(v.lang, "Customer {id}", &[("id", &id)]);
             show(
                 v,
                 shop,
-                Spec::new("customers", "admin/customer.html", format!("Customer {id}")),
+                Spec::new("customers", "admin/customer.html", title),
                 move |store, shop, _| {
                     no_params(&q)?;
                     data::customer(store, shop, &id)
@@ -537,8 +579,9 @@ fn customer(state: AppState) -> BoxedFilter<(Response,)> {
 fn no_params(q: &Query) -> Result<(), PageError> {
     match q.keys().next() {
         None => Ok(()),
-        Some(k) => Err(PageError::BadQuery(format!(
-            "unknown parameter {k:?}: this page takes none"
+        Some(k) => Err(PageError::BadQuery(data::msg(
+            "unknown parameter {name}: this page takes none",
+            &[("name", &format!("{k:?}"))],
         ))),
     }
 }
@@ -550,18 +593,23 @@ fn tiers(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
+            let lang = v.lang;
             show(
                 v,
                 shop,
-                Spec::new("tiers", "admin/tiers.html", "Loyalty tiers"),
+                Spec::new("tiers", "admin/tiers.html", tr(lang, "Loyalty tiers")),
                 move |_, shop, model| {
                     no_params(&q)?;
                     data::tiers(shop, model)
                 },
-                |t: &data::TiersPage, _| Extras {
+                move |t: &data::TiersPage, _| Extras {
                     charts: vec![(
                         "histogram",
-                        histogram_chart("Customers by spend, with the tiers' lower bounds", &t.histogram),
+                        histogram_chart(
+                            &tr(lang, "Customers by spend, with the tiers' lower bounds"),
+                            &t.histogram,
+                            &chart_words(lang),
+                        ),
                     )],
                     ..Default::default()
                 },
@@ -577,10 +625,11 @@ fn bundles(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
+            let title = tr(v.lang, "Bundles").into_owned();
             show(
                 v,
                 shop,
-                Spec::new("bundles", "admin/bundles.html", "Bundles"),
+                Spec::new("bundles", "admin/bundles.html", title),
                 move |_, shop, model| {
                     no_params(&q)?;
                     data::bundles(shop, model)
@@ -599,29 +648,31 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
             let log = v.state.event_log.clone();
+            let lang = v.lang;
             show(
                 v,
                 shop,
                 Spec::new(
                     "performance",
                     "admin/performance.html",
-                    "Recommendation performance",
+                    tr(lang, "Recommendation performance"),
                 ),
                 move |store, shop, _| {
                     no_params(&q)?;
                     data::performance_page(store, shop, &log.summary(&shop.id))
                 },
-                |p: &data::PerformancePage, _| Extras {
+                move |p: &data::PerformancePage, _| Extras {
                     charts: vec![(
                         "ctr",
                         bar_chart(
-                            "Click-through rate per slot",
+                            &tr(lang, "Click-through rate per slot"),
                             &p.performance
                                 .slots
                                 .iter()
                                 .map(|s| (s.slot.clone(), (s.ctr * 10_000.0).round() as i64))
                                 .collect::<Vec<_>>(),
                             crate::admin::charts::basis_points_as_percent,
+                            &chart_words(lang),
                         ),
                     )],
                     ..Default::default()
@@ -631,24 +682,42 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// What `?result=` on the sync page says after "Sync now".
-fn sync_notice(q: &Query) -> Result<Option<String>, PageError> {
+/// What `?result=` on the sync page says after "Sync now", in `lang`.
+fn sync_notice(q: &Query, lang: Lang) -> Result<Option<String>, PageError> {
     if let Some(k) = q.keys().find(|k| k.as_str() != "result") {
-        return Err(PageError::BadQuery(format!(
-            "unknown parameter {k:?}: use result"
+        return Err(PageError::BadQuery(data::msg(
+            "unknown parameter {name}: use {choices}",
+            &[("name", &format!("{k:?}")), ("choices", "result")],
         )));
     }
     Ok(match q.get("result").map(String::as_str) {
         None => None,
-        Some("ok") => Some("Sync finished: every source answered.".into()),
-        Some("failed") => Some("Sync finished with errors: the newest reports below say which.".into()),
-        Some("busy") => {
-            Some("This shop is syncing already: wait for that run to finish, then reload.".into())
-        }
-        Some("none") => Some("No sources are configured: add [[shops.sources]] to laris.toml.".into()),
+        Some("ok") => Some(tr(lang, "Sync finished: every source answered.").into_owned()),
+        Some("failed") => Some(
+            tr(
+                lang,
+                "Sync finished with errors: the newest reports below say which.",
+            )
+            .into_owned(),
+        ),
+        Some("busy") => Some(
+            tr(
+                lang,
+                "This shop is syncing already: wait for that run to finish, then reload.",
+            )
+            .into_owned(),
+        ),
+        Some("none") => Some(
+            tr(
+                lang,
+                "No sources are configured: add [[shops.sources]] to laris.toml.",
+            )
+            .into_owned(),
+        ),
         Some(other) => {
-            return Err(PageError::BadQuery(format!(
-                "result={other:?} is not valid: use ok, failed, busy or none"
+            return Err(PageError::BadQuery(data::msg(
+                "result={value} is not valid: use ok, failed, busy or none",
+                &[("value", &format!("{other:?}"))],
             )))
         }
     })
@@ -661,13 +730,14 @@ fn sync_page(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
-            let notice = sync_notice(&q);
+            let lang = v.lang;
+            let notice = sync_notice(&q, lang);
             show(
                 v,
                 shop,
-                Spec::new("sync", "admin/sync.html", "Sync"),
+                Spec::new("sync", "admin/sync.html", tr(lang, "Sync")),
                 move |store, shop, _| {
-                    sync_notice(&q)?;
+                    sync_notice(&q, lang)?;
                     data::sync_page(store, shop)
                 },
                 move |_: &data::SyncPage, _| Extras {
@@ -698,10 +768,11 @@ fn install(state: AppState) -> BoxedFilter<(Response,)> {
                     shop,
                     q.get("check").map(String::as_str),
                     host.as_deref(),
+                    v.lang,
                 )
                 .await;
-                let spec = Spec::new("install", "admin/install.html", "Pasang widget");
-                Ok(render(&v.state, session, shop, spec, &page, Extras::default()))
+                let spec = Spec::new("install", "admin/install.html", tr(v.lang, "Install widget"));
+                Ok(render(&v, session, shop, spec, &page, Extras::default()))
             },
         )
         .boxed()
@@ -746,10 +817,11 @@ fn upload_page(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
             let max = v.state.settings.server.max_upload_bytes;
+            let lang = v.lang;
             show(
                 v,
                 shop,
-                Spec::new("upload", "admin/upload.html", "Upload exports"),
+                Spec::new("upload", "admin/upload.html", tr(lang, "Upload exports")),
                 move |store, shop, _| data::upload_page(store, shop, data::parse_upload_query(&q)?, max),
                 |_: &data::UploadPage, _| Extras::default(),
             )
@@ -760,13 +832,7 @@ fn upload_page(state: AppState) -> BoxedFilter<(Response,)> {
 /// The upload page again, with why the upload was refused, under the refusal's status.
 async fn upload_refused(v: &Viewer, session: &Session, shop: &ShopSettings, refusal: Refusal) -> Response {
     if refusal.status == StatusCode::FORBIDDEN {
-        return error_page(
-            &v.state,
-            Some(session),
-            Some(shop),
-            refusal.status,
-            &refusal.message,
-        );
+        return error_page(v, Some(shop), refusal.status, &refusal.message);
     }
     let max = v.state.settings.server.max_upload_bytes;
     match page_data(&v.state, shop, move |store, shop, _| {
@@ -775,18 +841,18 @@ async fn upload_refused(v: &Viewer, session: &Session, shop: &ShopSettings, refu
     .await
     {
         Ok(page) => {
-            let spec = Spec::new("upload", "admin/upload.html", "Upload exports");
+            let spec = Spec::new("upload", "admin/upload.html", tr(v.lang, "Upload exports"));
             let extras = Extras {
                 notice: Some(refusal.message),
                 ..Default::default()
             };
-            let mut resp = render(&v.state, session, shop, spec, &page, extras);
+            let mut resp = render(v, session, shop, spec, &page, extras);
             if resp.status() == StatusCode::OK {
                 *resp.status_mut() = refusal.status;
             }
             resp
         }
-        Err(e) => failed(&v.state, session, shop, e),
+        Err(e) => failed(v, shop, e),
     }
 }
 
@@ -854,10 +920,11 @@ fn feedback(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
+            let title = tr(v.lang, "Feedback").into_owned();
             show(
                 v,
                 shop,
-                Spec::new("feedback", "admin/feedback.html", "Feedback"),
+                Spec::new("feedback", "admin/feedback.html", title),
                 move |store, shop, _| {
                     no_params(&q)?;
                     data::feedback(store, shop)
@@ -877,8 +944,8 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(
             |raw: String, id: String, form: HashMap<String, String>, v: Viewer| async move {
-                let (session, shop) = match open_form(&v, &raw, &form) {
-                    Ok(x) => x,
+                let shop = match open_form(&v, &raw, &form) {
+                    Ok((_, shop)) => shop,
                     Err(resp) => return Ok::<_, Rejection>(*resp),
                 };
                 let status = form.get("status").cloned();
@@ -890,7 +957,7 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
                 .await;
                 Ok(match result {
                     Ok(_) => see_other(&format!("/admin/shops/{}/feedback", shop.id)),
-                    Err(e) => failed(&v.state, session, shop, e),
+                    Err(e) => failed(&v, shop, e),
                 })
             },
         )
@@ -898,22 +965,33 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
 }
 
 /// What `?saved=` on the settings page says after a change.
-fn settings_notice(q: &Query) -> Result<Option<String>, PageError> {
+fn settings_notice(q: &Query, lang: Lang) -> Result<Option<String>, PageError> {
     if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "saved" | "rebuild")) {
-        return Err(PageError::BadQuery(format!("unknown parameter {k:?}: use saved")));
+        return Err(PageError::BadQuery(data::msg(
+            "unknown parameter {name}: use {choices}",
+            &[("name", &format!("{k:?}")), ("choices", "saved")],
+        )));
     }
     let Some(section) = q.get("saved") else {
         return Ok(None);
     };
     if !crate::admin::settings::SECTIONS.contains(&section.as_str()) {
-        return Err(PageError::BadQuery(format!(
-            "saved={section:?} is not a section: use {}",
-            crate::admin::settings::SECTIONS.join(", ")
+        return Err(PageError::BadQuery(data::msg(
+            "saved={value} is not a section: use {choices}",
+            &[
+                ("value", &format!("{section:?}")),
+                ("choices", &crate::admin::settings::SECTIONS.join(", ")),
+            ],
         )));
     }
+    let section = [("section", section.as_str())];
     Ok(Some(match q.get("rebuild").map(String::as_str) {
-        Some("failed") => format!("Saved {section}, but the rebuild failed: the server log says why; the widget shows the change after the next sync."),
-        _ => format!("Saved {section}: the widget shows the change now."),
+        Some("failed") => tr_with(
+            lang,
+            "Saved {section}, but the rebuild failed: the server log says why; the widget shows the change after the next sync.",
+            &section,
+        ),
+        _ => tr_with(lang, "Saved {section}: the widget shows the change now.", &section),
     }))
 }
 
@@ -925,7 +1003,7 @@ fn config_shop<'a>(
 ) -> Result<&'a ShopSettings, PageError> {
     settings
         .shop(&shop.id)
-        .ok_or_else(|| PageError::NotFound(format!("unknown shop {}", shop.id)))
+        .ok_or_else(|| PageError::NotFound(data::msg("unknown shop {shop}", &[("shop", shop.id.as_str())])))
 }
 
 /// GET /admin/shops/{shop}/settings — "Pengaturan": offers, pins, exclusions, tiers and
@@ -936,14 +1014,15 @@ fn settings(state: AppState) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(viewer(state))
         .and_then(|shop: String, q: Query, v: Viewer| {
-            let notice = settings_notice(&q);
+            let lang = v.lang;
+            let notice = settings_notice(&q, lang);
             let configured = v.state.settings.clone();
             show(
                 v,
                 shop,
-                Spec::new("settings", "admin/settings.html", "Settings"),
+                Spec::new("settings", "admin/settings.html", tr(lang, "Settings")),
                 move |store, shop, _| {
-                    settings_notice(&q)?;
+                    settings_notice(&q, lang)?;
                     crate::admin::settings::settings_page(store, config_shop(&configured, shop)?)
                 },
                 move |_: &crate::admin::settings::SettingsPage, _| Extras {
@@ -979,7 +1058,7 @@ fn settings_save(state: AppState) -> BoxedFilter<(Response,)> {
                 })
                 .await;
                 if let Err(e) = saved {
-                    return Ok(failed(&v.state, session, shop, e));
+                    return Ok(failed(&v, shop, e));
                 }
                 let back = format!("/admin/shops/{}/settings?saved={saved_section}", shop.id);
                 Ok(match v.state.sync.rebuild(shop).await {
@@ -1007,17 +1086,23 @@ mod tests {
 
     #[test]
     fn the_sync_notice_is_one_of_four_and_nothing_else() {
-        assert_eq!(sync_notice(&q(&[])).unwrap(), None);
-        assert!(sync_notice(&q(&[("result", "busy")]))
+        assert_eq!(sync_notice(&q(&[]), Lang::En).unwrap(), None);
+        assert!(sync_notice(&q(&[("result", "busy")]), Lang::En)
             .unwrap()
             .unwrap()
             .contains("syncing already"));
-        let err = sync_notice(&q(&[("result", "great")])).unwrap_err().to_string();
+        assert!(sync_notice(&q(&[("result", "busy")]), Lang::Id)
+            .unwrap()
+            .unwrap()
+            .contains("sedang sinkronisasi"));
+        let err = sync_notice(&q(&[("result", "great")]), Lang::En)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("\"great\"") && err.contains("ok, failed, busy or none"),
             "{err}"
         );
-        assert!(sync_notice(&q(&[("x", "1")])).is_err());
+        assert!(sync_notice(&q(&[("x", "1")]), Lang::En).is_err());
     }
 
     #[test]
