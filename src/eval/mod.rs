@@ -145,7 +145,10 @@ fn ranked_lists(
                 allow_repeats,
                 at: c.at,
             };
-            let list = recommenders::recommend(kind, model, &query, n_max, &mut rng);
+            let mut list = recommenders::recommend(kind, model, &query, n_max, &mut rng);
+            // Every list is kept until the protocol is scored: a list collected in place from a
+            // longer one would keep that one's room.
+            list.shrink_to_fit();
             progress(1);
             list
         })

@@ -243,6 +243,9 @@ pub fn rank_candidates(
     if scored.len() > n {
         scored.select_nth_unstable_by(n, order);
         scored.truncate(n);
+        // Without this the list keeps the room of every candidate (thousands of them), and so
+        // does a `Vec<u32>` collected in place from it: `laris eval` kept a million such lists.
+        scored.shrink_to_fit();
     }
     scored.sort_unstable_by(order);
     scored
