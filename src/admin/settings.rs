@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::admin::views::PageError;
+use crate::admin::views::{msg, PageError};
 use crate::config::overlay::{self, effective, SettingsOverlay, SlotSetting};
 use crate::config::{FixedOffer, OfferLine, ShopSettings, TierMethod, TierSetting};
 use crate::domain::{ProductId, Slot};
@@ -194,12 +194,18 @@ pub fn resolve(model: &ShopModel, raw: &str) -> Result<ProductId, PageError> {
         Some(i) => Ok(model.products[i].id.clone()),
         None => {
             let close = model.suggest_products(raw, 3);
-            let hint = if close.is_empty() {
-                "check the product list (Products page) for its id or SKU".to_string()
+            let raw = format!("{raw:?}");
+            Err(bad(if close.is_empty() {
+                msg(
+                    "unknown product {product}: check the product list (Products page) for its id or SKU",
+                    &[("product", &raw)],
+                )
             } else {
-                format!("did you mean {}?", close.join(", "))
-            };
-            Err(bad(format!("unknown product {raw:?}: {hint}")))
+                msg(
+                    "unknown product {product}: did you mean {close}?",
+                    &[("product", &raw), ("close", &close.join(", "))],
+                )
+            }))
         }
     }
 }
@@ -221,13 +227,15 @@ pub fn parse_lines(model: &ShopModel, raw: &str) -> Result<Vec<OfferLine>, PageE
         let line = match split {
             Some((name, n)) if model.find_product(name).is_some() => {
                 let quantity: u32 = n.parse().map_err(|_| {
-                    bad(format!(
-                        "quantity {n:?} of {name} is too large: use a number from 1 to 1000"
+                    bad(msg(
+                        "quantity {n} of {name} is too large: use a number from 1 to 1000",
+                        &[("n", &format!("{n:?}")), ("name", name)],
                     ))
                 })?;
                 if !(1..=1000).contains(&quantity) {
-                    return Err(bad(format!(
-                        "quantity {quantity} of {name}: use a number from 1 to 1000"
+                    return Err(bad(msg(
+                        "quantity {n} of {name}: use a number from 1 to 1000",
+                        &[("n", &quantity.to_string()), ("name", name)],
                     )));
                 }
                 OfferLine {
@@ -267,8 +275,9 @@ fn parse_pct(raw: &str, what: &str) -> Result<f64, PageError> {
         .ok()
         .filter(|p| p.is_finite())
         .ok_or_else(|| {
-            bad(format!(
-                "{what} {raw:?} is not a number: write a percentage from 0 to 99, e.g. 10"
+            bad(msg(
+                "{what} {value} is not a number: write a percentage from 0 to 99, e.g. 10",
+                &[("what", what), ("value", &format!("{raw:?}"))],
             ))
         })
 }
@@ -285,8 +294,9 @@ fn parse_rupiah(raw: &str, what: &str) -> Result<Option<i64>, PageError> {
         .filter(|v| *v >= 0)
         .map(Some)
         .ok_or_else(|| {
-            bad(format!(
-                "{what} {raw:?} is not an amount: write whole rupiah, e.g. 250000"
+            bad(msg(
+                "{what} {value} is not an amount: write whole rupiah, e.g. 250000",
+                &[("what", what), ("value", &format!("{raw:?}"))],
             ))
         })
 }
@@ -294,8 +304,9 @@ fn parse_rupiah(raw: &str, what: &str) -> Result<Option<i64>, PageError> {
 fn index(form: &Form, count: usize) -> Result<usize, PageError> {
     let raw = field(form, "index");
     raw.parse::<usize>().ok().filter(|i| *i < count).ok_or_else(|| {
-        bad(format!(
-            "offer number {raw:?} does not exist: reload the page and try again"
+        bad(msg(
+            "offer number {value} does not exist: reload the page and try again",
+            &[("value", &format!("{raw:?}"))],
         ))
     })
 }
@@ -445,8 +456,9 @@ pub fn change(
         }
         (s, _) if !SECTIONS.contains(&s) => return Err(unknown_section(s)),
         (s, a) => {
-            return Err(bad(format!(
-                "action {a:?} does not apply to {s}: reload the page and use its buttons"
+            return Err(bad(msg(
+                "action {action} does not apply to {section}: reload the page and use its buttons",
+                &[("action", &format!("{a:?}")), ("section", s)],
             )))
         }
     };
@@ -456,9 +468,9 @@ pub fn change(
 }
 
 fn unknown_section(s: &str) -> PageError {
-    bad(format!(
-        "unknown settings section {s:?}: use {}",
-        SECTIONS.join(", ")
+    bad(msg(
+        "unknown settings section {section}: use {choices}",
+        &[("section", &format!("{s:?}")), ("choices", &SECTIONS.join(", "))],
     ))
 }
 

@@ -100,6 +100,8 @@ pub struct QuarantinedRow {
     pub reason: String,
     pub field: Option<String>,
     pub record: String,
+    /// The key the record would have had (see [`Quarantined::subject`]).
+    pub subject: Option<String>,
 }
 
 impl From<Quarantined> for QuarantinedRow {
@@ -116,6 +118,7 @@ impl From<Quarantined> for QuarantinedRow {
             reason: q.reason.to_string(),
             field,
             record: q.record,
+            subject: q.subject,
         }
     }
 }
