@@ -10,8 +10,12 @@
 //! /usr/bin/time -v target/release/examples/sync_scale 100000 1000000
 //! ```
 //!
+//! `RUST_LOG='laris=info,laris::cli::mock_marketplace=warn'` adds the sync's own log lines
+//! with their times (import finished, model rebuilt) on stderr.
+//!
 //! Arguments: products (100,000) and order lines (1,000,000; baskets of one to four lines
-//! around an anchor product, 200,000 customers, nine in ten orders paid). `DAYS=365` spreads
+//! around an anchor product, 200,000 customers, nine in ten orders paid; invoices numbered by
+//! day as the marketplace numbers them). `DAYS=365` spreads
 //! the orders over that many days before the run's "now" (122 windows of three days at 365).
 //! Everything lives in a temporary directory that is removed at the end; the mock listens on
 //! a free port of 127.0.0.1 only and stops with the program.
@@ -78,6 +82,12 @@ fn main() {
         t.elapsed()
     );
 
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -228,7 +238,8 @@ fn write_recording(
         })
         .collect();
 
-    let mut orders = Vec::new();
+    // (create time, lines, customer, status), numbered once sorted by time.
+    let mut baskets = Vec::new();
     let mut made = 0;
     let span = days * 86_400;
     while made < n_lines {
@@ -254,15 +265,22 @@ fn write_recording(
             })
             .collect();
         made += n;
-        let k = orders.len() as u64;
         // Anywhere in the history: every three-day window holds about the same number.
         let created = NOW - span + rng.gen_range(0..span);
-        let total: i64 = lines.iter().filter_map(|l| l["price"].as_i64()).sum();
         let customer = rng.gen_range(0..CUSTOMERS);
         let status = if rng.gen_range(0..10) == 0 { 0 } else { 700 };
+        baskets.push((created, lines, customer, status));
+    }
+    baskets.sort_by_key(|b| b.0);
+    let mut orders = Vec::with_capacity(baskets.len());
+    for (k, (created, lines, customer, status)) in baskets.into_iter().enumerate() {
+        let total: i64 = lines.iter().filter_map(|l| l["price"].as_i64()).sum();
+        let day =
+            DateTime::from_timestamp(created, 0).map_or(String::new(), |t| t.format("%Y%m%d").to_string());
         orders.push(json!({
-            "order_id": FIRST_ORDER_ID + k,
-            "invoice_ref_num": format!("INV/{k}"),
+            "order_id": FIRST_ORDER_ID + k as u64,
+            // As the marketplace numbers them: by day, so in the order they were placed.
+            "invoice_ref_num": format!("INV/{day}/MPL/{}", 3_000_000_000u64 + k as u64),
             "buyer": {"id": customer, "name": format!("Pembeli {customer}"), "email": "", "phone": ""},
             "products": lines,
             "order_status": status,
