@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use laris::recommend::features::{build_features, FeatureWeights};
 use laris::recommend::similar::{similar_top_n, Neighbour};
+use laris::records::Product;
 
 #[path = "../benches/support/catalogue.rs"]
 mod catalogue;
@@ -32,19 +33,22 @@ fn cpu_time() -> Duration {
     read().unwrap_or_default()
 }
 
-fn fingerprint(lists: &[Vec<Neighbour>]) -> u64 {
+/// A hash of every list with what each neighbour shares in words (the same hash whichever
+/// way the shared traits are kept).
+fn fingerprint(lists: &[Vec<Neighbour>], products: &[Product]) -> u64 {
     let mut h = DefaultHasher::new();
-    for list in lists {
+    for (p, list) in lists.iter().enumerate() {
         list.len().hash(&mut h);
         for nb in list {
             (nb.index, nb.score.to_bits(), nb.evidence).hash(&mut h);
             let t = &nb.traits;
+            let text = t.text(&products[p], &products[nb.index as usize]);
             (
                 t.same_category,
-                &t.attributes,
-                &t.words,
+                &text.attributes,
+                &text.words,
                 t.price_ratio.to_bits(),
-                &t.numbers,
+                &text.numbers,
             )
                 .hash(&mut h);
         }
@@ -69,7 +73,7 @@ fn main() {
         let (start, cpu_start) = (Instant::now(), cpu_time());
         let lists = similar_top_n(&space, &products, 10);
         let (wall, cpu) = (start.elapsed(), cpu_time().saturating_sub(cpu_start));
-        let f = fingerprint(&lists);
+        let f = fingerprint(&lists, &products);
         println!(
             "run {run}: similar_top_n n={count} top=10: {wall:.2?} wall, {cpu:.2?} cpu, fingerprint {f:016x}"
         );
