@@ -49,6 +49,11 @@ pub struct Importer<'a> {
     /// Marketplace ids seen since [`Importer::begin_full_pass`].
     full_pass: Option<HashSet<String>>,
     names: Option<HashMap<String, ProductId>>,
+    /// Marketplace product id → our id, as this import wrote it (or read it from the
+    /// store): an order line is resolved without a store read per line, which at a million
+    /// lines was a tenth of a sync (docs/performance.md: sync at scale). Every product this
+    /// import upserts updates it, so it always says what the store's reference says.
+    product_refs: HashMap<String, ProductId>,
 }
 
 /// One record on its way in.
@@ -183,6 +188,7 @@ impl<'a> Importer<'a> {
             warnings: Vec::new(),
             full_pass: None,
             names: None,
+            product_refs: HashMap::new(),
         }
     }
 
@@ -309,6 +315,7 @@ impl<'a> Importer<'a> {
                     if let Some(seen) = self.full_pass.as_mut() {
                         seen.insert(feed.marketplace_id.clone());
                     }
+                    self.note_ref(&feed.product);
                     batch.upsert_product(feed.product);
                 }
                 Incoming::Product(product) => {
@@ -316,6 +323,7 @@ impl<'a> Importer<'a> {
                         Some(stored) => fill_from(product, stored),
                         None => product,
                     };
+                    self.note_ref(&product);
                     batch.upsert_product(product);
                 }
                 Incoming::Order(mut order) => {
@@ -331,6 +339,26 @@ impl<'a> Importer<'a> {
             }
         }
         Ok(batch)
+    }
+
+    /// The store keeps marketplace id → our id for every product written
+    /// ([`ShopStore::product_for_marketplace_id`]); this import's copy follows it.
+    fn note_ref(&mut self, product: &Product) {
+        if let Some(mid) = &product.marketplace_id {
+            self.product_refs.insert(mid.clone(), product.id.clone());
+        }
+    }
+
+    /// Our id of a marketplace product: as this import wrote or read it, else from the store.
+    fn product_for_marketplace_id(&mut self, mid: &str) -> Result<Option<ProductId>, StoreError> {
+        if let Some(id) = self.product_refs.get(mid) {
+            return Ok(Some(id.clone()));
+        }
+        let found = self.store.product_for_marketplace_id(&self.shop, mid)?;
+        if let Some(id) = &found {
+            self.product_refs.insert(mid.to_string(), id.clone());
+        }
+        Ok(found)
     }
 
     /// Starts a full product pass: the marketplace ids of the products imported from now on
@@ -389,7 +417,7 @@ impl<'a> Importer<'a> {
                 continue;
             }
             if let Some(mid) = &line.marketplace_product_id {
-                line.product = self.store.product_for_marketplace_id(&self.shop, mid)?;
+                line.product = self.product_for_marketplace_id(mid)?;
                 if line.product.is_none() {
                     line.product = self.known_id(mid)?;
                 }
@@ -455,5 +483,80 @@ impl<'a> Importer<'a> {
             "import finished"
         );
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn product(mid: u64, sku: &str) -> Value {
+        json!({
+            "basic": {"productID": mid, "name": format!("Produk {sku}"), "status": 1, "updateTimeUnix": 1_790_000_000},
+            "price": {"value": 10_000},
+            "other": {"sku": sku},
+        })
+    }
+
+    fn order(invoice: &str, mid: u64) -> Value {
+        json!({
+            "invoice_ref_num": invoice,
+            "buyer": {"id": 7},
+            "order_status": 700,
+            "create_time": 1_790_000_000,
+            "products": [{"id": mid, "quantity": 1, "price": 10_000}],
+        })
+    }
+
+    fn page(records: Vec<Value>) -> String {
+        json!({ "data": records }).to_string()
+    }
+
+    fn line_product(store: &Store, shop: &ShopId, invoice: &str) -> Option<ProductId> {
+        store.order(shop, invoice).unwrap().unwrap().lines[0]
+            .product
+            .clone()
+    }
+
+    #[test]
+    fn an_order_line_gets_the_id_its_product_holds_now_even_when_the_product_moved_in_this_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("toko").unwrap();
+        // Stored by an earlier run: marketplace product 11 is our KOPI-1.
+        let mut earlier = Importer::new(&store, shop.clone());
+        earlier
+            .import_products_page("p", &page(vec![product(11, "KOPI-1")]))
+            .unwrap();
+        earlier.finish(RunKind::Sync, "test").unwrap();
+
+        let mut run = Importer::new(&store, shop.clone());
+        run.import_orders_page("o1", &page(vec![order("INV/1", 11)]))
+            .unwrap();
+        assert_eq!(
+            line_product(&store, &shop, "INV/1").map(|p| p.to_string()),
+            Some("KOPI-1".into()),
+            "read from the store"
+        );
+        // The marketplace renamed its SKU: product 11 is stored as KOPI-2 from now on, and
+        // the lines that follow in the same run say so, as the store's reference does.
+        run.import_products_page("p2", &page(vec![product(11, "KOPI-2")]))
+            .unwrap();
+        run.import_orders_page("o2", &page(vec![order("INV/2", 11), order("INV/3", 12)]))
+            .unwrap();
+        assert_eq!(
+            store.product_for_marketplace_id(&shop, "11").unwrap(),
+            line_product(&store, &shop, "INV/2")
+        );
+        assert_eq!(
+            line_product(&store, &shop, "INV/2").map(|p| p.to_string()),
+            Some("KOPI-2".into())
+        );
+        assert_eq!(
+            line_product(&store, &shop, "INV/3"),
+            None,
+            "an unknown product stays unknown"
+        );
     }
 }
