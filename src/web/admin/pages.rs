@@ -830,7 +830,13 @@ fn upload_page(state: AppState) -> BoxedFilter<(Response,)> {
 }
 
 /// The upload page again, with why the upload was refused, under the refusal's status.
-async fn upload_refused(v: &Viewer, session: &Session, shop: &ShopSettings, refusal: Refusal) -> Response {
+async fn upload_refused(
+    v: &Viewer,
+    session: &Session,
+    shop: &ShopSettings,
+    mut refusal: Refusal,
+) -> Response {
+    refusal.message = crate::web::admin::i18n::translate_message(v.lang, &refusal.message);
     if refusal.status == StatusCode::FORBIDDEN {
         return error_page(v, Some(shop), refusal.status, &refusal.message);
     }

@@ -22,7 +22,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::admin::views::QuarantinedRow;
+use crate::admin::views::{msg, QuarantinedRow};
 use crate::admin_auth::Access;
 use crate::config::ShopSettings;
 use crate::model::rebuild::ModelSummary;
@@ -63,9 +63,13 @@ impl Refusal {
     fn too_large(what: &str, limit: u64) -> Refusal {
         Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "{what} is larger than {}, the most an upload may be (server.max_upload_bytes = {limit}): nothing was imported. Split the export by period, or raise server.max_upload_bytes",
-                crate::admin::views::size_text(limit)
+            msg(
+                "{what} is larger than {size}, the most an upload may be (server.max_upload_bytes = {limit}): nothing was imported. Split the export by period, or raise server.max_upload_bytes",
+                &[
+                    ("what", what),
+                    ("size", &crate::admin::views::size_text(limit)),
+                    ("limit", &limit.to_string()),
+                ],
             ),
         )
     }
@@ -185,7 +189,10 @@ where
         let mut chunk = chunk.map_err(|e| {
             Refusal::new(
                 StatusCode::BAD_REQUEST,
-                format!("the upload of {name} broke off ({e}): nothing was imported, upload it again"),
+                msg(
+                    "the upload of {file} broke off ({error}): nothing was imported, upload it again",
+                    &[("file", &name), ("error", &e.to_string())],
+                ),
             )
         })?;
         let bytes = chunk.copy_to_bytes(chunk.remaining());
@@ -315,13 +322,19 @@ pub async fn import(
     let Some(file) = file else {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            "no file was uploaded: choose the export file (XLSX or CSV) and send the form again",
+            msg(
+                "no file was uploaded: choose the export file (XLSX or CSV) and send the form again",
+                &[],
+            ),
         ));
     };
     if file.bytes == 0 {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            format!("{} is empty: export it from Seller Center again", file.name),
+            msg(
+                "{file} is empty: export it from Seller Center again",
+                &[("file", &file.name)],
+            ),
         ));
     }
     check_upload(&file.name, &file.head).map_err(|e| Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e))?;
@@ -335,7 +348,10 @@ pub async fn import(
     run.map_err(|e| match e {
         SyncError::Busy(_) => Refusal::new(
             StatusCode::CONFLICT,
-            "a sync is running, try again in a minute: the upload was not imported",
+            msg(
+                "a sync is running, try again in a minute: the upload was not imported",
+                &[],
+            ),
         ),
         e => Refusal::internal("importing an upload", e),
     })
