@@ -12,7 +12,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::admin::views::{msg, PageError};
-use crate::config::overlay::{self, effective, SettingsOverlay, SlotSetting};
+use crate::config::overlay::{self, effective, Fix, SettingsError, SettingsOverlay, SlotSetting};
 use crate::config::{FixedOffer, OfferLine, ShopSettings, TierMethod, TierSetting};
 use crate::domain::{ProductId, Slot};
 use crate::model::rebuild::stored_overlay;
@@ -462,9 +462,47 @@ pub fn change(
             )))
         }
     };
-    new.validate(shop.loyalty.method)
-        .map_err(|e| bad(e.to_string()))?;
+    new.validate(shop.loyalty.method).map_err(refused)?;
     Ok((new, summary))
+}
+
+/// A value the overlay's rules refuse, in words the dashboard shows in either language.
+fn refused(e: SettingsError) -> PageError {
+    let value = format!("{:?}", e.value);
+    let a = [("field", e.field.as_str()), ("value", value.as_str())];
+    bad(match e.fix {
+        Fix::OfferTitle => msg(
+            "{field} = {value}: give the offer a title customers see, e.g. \"Beli 2, gratis 1\"",
+            &a,
+        ),
+        Fix::OfferBuys => msg("{field} = {value}: name at least one product the customer buys", &a),
+        Fix::Quantity => msg("{field} = {value}: use a quantity of at least 1", &a),
+        Fix::Percentage => msg("{field} = {value}: use a percentage from 0 to 99", &a),
+        Fix::OfferGives => msg(
+            "{field} = {value}: give something free or a discount above 0 %, else the offer offers nothing",
+            &a,
+        ),
+        Fix::TierCount => msg("{field} = {value}: keep 1 to 10 tiers, lowest first", &a),
+        Fix::TierName => msg("{field} = {value}: give every tier a name", &a),
+        Fix::TierNamesDiffer => msg("{field} = {value}: give each tier its own name", &a),
+        Fix::TierMinimumNeeded => msg(
+            "{field} = {value}: this shop places customers by thresholds: give every tier a minimum spend in rupiah",
+            &a,
+        ),
+        Fix::TierMinimumRises => msg(
+            "{field} = {value}: start the first tier at 0 and let the minimum spend rise from tier to tier",
+            &a,
+        ),
+        Fix::PinSomething => msg(
+            "{field} = {value}: name at least one product to show first, or remove the pin",
+            &a,
+        ),
+        Fix::PinOthers => msg("{field} = {value}: pin other products, not the product itself", &a),
+        Fix::TitleLength => msg(
+            "{field} = {value}: write 1 to 80 characters, or leave it empty for the built-in title",
+            &a,
+        ),
+    })
 }
 
 fn unknown_section(s: &str) -> PageError {

@@ -51,18 +51,61 @@ impl SlotSetting {
 pub struct SettingsError {
     pub field: String,
     pub value: String,
-    pub fix: String,
+    pub fix: Fix,
 }
 
-fn refuse(field: impl Into<String>, value: impl Into<String>, fix: impl Into<String>) -> SettingsError {
-    SettingsError {
-        field: field.into(),
-        value: value.into(),
-        fix: fix.into(),
+/// How to fix a refused value: one of the rules below, so that the dashboard can say it in
+/// the owner's language (`admin::settings`); in English here, for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    OfferTitle,
+    OfferBuys,
+    Quantity,
+    Percentage,
+    OfferGives,
+    TierCount,
+    TierName,
+    TierNamesDiffer,
+    TierMinimumNeeded,
+    TierMinimumRises,
+    PinSomething,
+    PinOthers,
+    TitleLength,
+}
+
+impl std::fmt::Display for Fix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Fix::OfferTitle => "give the offer a title customers see, e.g. \"Beli 2, gratis 1\"",
+            Fix::OfferBuys => "name at least one product the customer buys",
+            Fix::Quantity => "use a quantity of at least 1",
+            Fix::Percentage => "use a percentage from 0 to 99",
+            Fix::OfferGives => "give something free or a discount above 0 %, else the offer offers nothing",
+            Fix::TierCount => "keep 1 to 10 tiers, lowest first",
+            Fix::TierName => "give every tier a name",
+            Fix::TierNamesDiffer => "give each tier its own name",
+            Fix::TierMinimumNeeded => {
+                "this shop places customers by thresholds: give every tier a minimum spend in rupiah"
+            }
+            Fix::TierMinimumRises => {
+                "start the first tier at 0 and let the minimum spend rise from tier to tier"
+            }
+            Fix::PinSomething => "name at least one product to show first, or remove the pin",
+            Fix::PinOthers => "pin other products, not the product itself",
+            Fix::TitleLength => "write 1 to 80 characters, or leave it empty for the built-in title",
+        })
     }
 }
 
-/// Longest title a slot may get, in characters.
+fn refuse(field: impl Into<String>, value: impl Into<String>, fix: Fix) -> SettingsError {
+    SettingsError {
+        field: field.into(),
+        value: value.into(),
+        fix,
+    }
+}
+
+/// Longest title a slot may get, in characters (as [`Fix::TitleLength`] says).
 pub const MAX_TITLE_CHARS: usize = 80;
 
 /// The shop's settings as the service uses them: `shop` (from the config file) with every
@@ -105,17 +148,13 @@ impl SettingsOverlay {
         if let Some(pin) = &self.pin {
             for (product, pinned) in pin {
                 if pinned.is_empty() {
-                    return Err(refuse(
-                        format!("pins of {product}"),
-                        "",
-                        "name at least one product to show first, or remove the pin",
-                    ));
+                    return Err(refuse(format!("pins of {product}"), "", Fix::PinSomething));
                 }
                 if pinned.contains(product) {
                     return Err(refuse(
                         format!("pins of {product}"),
                         product.as_str(),
-                        "pin other products, not the product itself",
+                        Fix::PinOthers,
                     ));
                 }
             }
@@ -127,11 +166,7 @@ impl SettingsOverlay {
             for (lang, title) in [("title", &s.title), ("title_en", &s.title_en)] {
                 if let Some(t) = title {
                     if t.trim().is_empty() || t.chars().count() > MAX_TITLE_CHARS {
-                        return Err(refuse(
-                            format!("{slot} {lang}"),
-                            t.as_str(),
-                            format!("write 1 to {MAX_TITLE_CHARS} characters, or leave it empty for the built-in title"),
-                        ));
+                        return Err(refuse(format!("{slot} {lang}"), t.as_str(), Fix::TitleLength));
                     }
                 }
             }
@@ -144,21 +179,17 @@ impl SettingsOverlay {
 /// a title.
 pub fn validate_offer(offer: &FixedOffer) -> Result<(), SettingsError> {
     if offer.title.trim().is_empty() {
-        return Err(refuse(
-            "title",
-            &offer.title,
-            "give the offer a title customers see, e.g. \"Beli 2, gratis 1\"",
-        ));
+        return Err(refuse("title", &offer.title, Fix::OfferTitle));
     }
     if offer.buy.is_empty() {
-        return Err(refuse("buy", "", "name at least one product the customer buys"));
+        return Err(refuse("buy", "", Fix::OfferBuys));
     }
     for line in offer.buy.iter().chain(&offer.free) {
         if line.quantity == 0 {
             return Err(refuse(
                 format!("quantity of {}", line.product),
                 "0",
-                "use a quantity of at least 1",
+                Fix::Quantity,
             ));
         }
     }
@@ -166,15 +197,11 @@ pub fn validate_offer(offer: &FixedOffer) -> Result<(), SettingsError> {
         return Err(refuse(
             "discount",
             offer.discount_pct.to_string(),
-            "use a percentage from 0 to 99",
+            Fix::Percentage,
         ));
     }
     if offer.free.is_empty() && offer.discount_pct == 0.0 {
-        return Err(refuse(
-            "free products and discount",
-            "none",
-            "give something free or a discount above 0 %, else the offer offers nothing",
-        ));
+        return Err(refuse("free products and discount", "none", Fix::OfferGives));
     }
     Ok(())
 }
@@ -183,41 +210,33 @@ pub fn validate_offer(offer: &FixedOffer) -> Result<(), SettingsError> {
 /// and rising (required for the `thresholds` method).
 pub fn validate_tiers(tiers: &[TierSetting], method: TierMethod) -> Result<(), SettingsError> {
     if !(1..=10).contains(&tiers.len()) {
-        return Err(refuse(
-            "tiers",
-            tiers.len().to_string(),
-            "keep 1 to 10 tiers, lowest first",
-        ));
+        return Err(refuse("tiers", tiers.len().to_string(), Fix::TierCount));
     }
     let mut last_min = -1i64;
     for (i, t) in tiers.iter().enumerate() {
         let field = |k: &str| format!("tier {} {k}", i + 1);
         if t.name.trim().is_empty() {
-            return Err(refuse(field("name"), &t.name, "give every tier a name"));
+            return Err(refuse(field("name"), &t.name, Fix::TierName));
         }
         if tiers[..i].iter().any(|o| o.name.trim() == t.name.trim()) {
-            return Err(refuse(field("name"), &t.name, "give each tier its own name"));
+            return Err(refuse(field("name"), &t.name, Fix::TierNamesDiffer));
         }
         if !(0.0..100.0).contains(&t.discount_pct) {
             return Err(refuse(
                 field("discount"),
                 t.discount_pct.to_string(),
-                "use a percentage from 0 to 99",
+                Fix::Percentage,
             ));
         }
         match (method, t.min_spend) {
             (TierMethod::Thresholds, None) => {
-                return Err(refuse(
-                    field("minimum spend"),
-                    "",
-                    "this shop places customers by thresholds: give every tier a minimum spend in rupiah",
-                ))
+                return Err(refuse(field("minimum spend"), "", Fix::TierMinimumNeeded))
             }
             (_, Some(m)) if m <= last_min || (i == 0 && m != 0) => {
                 return Err(refuse(
                     field("minimum spend"),
                     m.to_string(),
-                    "start the first tier at 0 and let the minimum spend rise from tier to tier",
+                    Fix::TierMinimumRises,
                 ))
             }
             (_, Some(m)) => last_min = m,

@@ -124,7 +124,31 @@ async fn an_offer_added_on_the_settings_page_is_stored_audited_served_and_surviv
     )
     .await;
     assert_eq!(resp.status(), 400);
-    assert!(resp.text().await.unwrap().contains("150"));
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("150") && body.contains("use a percentage from 0 to 99"),
+        "{body}"
+    );
+    // The same refusal in the dashboard's default language (no language cookie).
+    let resp = post(
+        &app,
+        me.session(),
+        "offers",
+        &[
+            ("csrf", &me.csrf),
+            ("action", "add"),
+            ("title", "X"),
+            ("buy", &buy_id),
+            ("discount_pct", "150"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("150") && body.contains("pakai persentase 0 sampai 99"),
+        "{body}"
+    );
     let resp = post(
         &app,
         &me.cookie,
