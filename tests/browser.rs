@@ -1789,7 +1789,10 @@ async fn the_owner_adds_an_offer_on_the_settings_page_and_the_demo_page_shows_it
              return location.search === '?saved=offers' && n ? n.textContent : null",
         )
         .await;
-    assert!(notice.as_str().unwrap().contains("offers tersimpan"), "{notice}");
+    assert!(
+        notice.as_str().unwrap().contains("Penawaran tetap tersimpan"),
+        "{notice}"
+    );
     let logged = b
         .run("return [...document.querySelectorAll('tr[data-change]')].map(r => r.textContent)")
         .await;

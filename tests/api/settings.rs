@@ -86,7 +86,7 @@ async fn an_offer_added_on_the_settings_page_is_stored_audited_served_and_surviv
     assert!(after.contains(TITLE), "{after}");
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/settings?saved=offers").await;
     assert!(
-        page.contains("Saved offers") && page.contains("data-change=\"offers\""),
+        page.contains("Fixed offers saved") && page.contains("data-change=\"offers\""),
         "{page}"
     );
     assert!(page.contains(&format!("data-offer=\"{TITLE}\"")), "{page}");

@@ -990,14 +990,22 @@ fn settings_notice(q: &Query, lang: Lang) -> Result<Option<String>, PageError> {
             ],
         )));
     }
-    let section = [("section", section.as_str())];
+    // Named as the page's headings name them.
+    let heading = match section.as_str() {
+        "offers" => tr(lang, "Fixed offers"),
+        "pins" => tr(lang, "Pins"),
+        "exclusions" => tr(lang, "Exclusions"),
+        "tiers" => tr(lang, "Loyalty tiers"),
+        _ => tr(lang, "Widget slots"),
+    };
+    let section = [("section", heading.as_ref())];
     Ok(Some(match q.get("rebuild").map(String::as_str) {
         Some("failed") => tr_with(
             lang,
-            "Saved {section}, but the rebuild failed: the server log says why; the widget shows the change after the next sync.",
+            "{section} saved, but the rebuild failed: the server log says why; the widget shows the change after the next sync.",
             &section,
         ),
-        _ => tr_with(lang, "Saved {section}: the widget shows the change now.", &section),
+        _ => tr_with(lang, "{section} saved: the widget shows the change now.", &section),
     }))
 }
 
