@@ -282,7 +282,7 @@ async fn a_bad_row_is_quarantined_and_shown_while_the_good_rows_are_imported() {
     .await;
     assert!(page.contains("Quarantined rows (1)"), "{page}");
     assert!(
-        page.contains("<tr data-quarantined><td>produk-rusak.csv row 3</td>"),
+        page.contains("<tr data-quarantined><td class=\"long\">produk-rusak.csv row 3</td>"),
         "{page}"
     );
     assert!(page.contains("dua puluh ribu"), "{page}");
