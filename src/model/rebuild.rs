@@ -106,12 +106,19 @@ pub fn stored_overlay(store: &dyn ShopStore, shop: &ShopId) -> Result<SettingsOv
 /// Builds the shop's model from the store, places customers on the loyalty ladder and in
 /// segments, and saves both. The owner's dashboard changes apply (`effective_settings`).
 pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+    let mut lap = std::time::Instant::now();
+    let mut phases: Vec<(&str, u64)> = Vec::new();
+    let mut phase = |name: &'static str| {
+        phases.push((name, lap.elapsed().as_millis() as u64));
+        lap = std::time::Instant::now();
+    };
     let shop = &effective_settings(store, shop)?;
     // Read first: a write that lands while this rebuild reads moves the generation on,
     // and the model stays stale.
     let generation = store.data_generation(&shop.id)?;
     let products = store.products(&shop.id)?;
     let mut orders = store.orders(&shop.id)?;
+    phase("read");
     // One customer per person: buyer ids and old name hashes become the phone key.
     let links = CustomerLinks::from_orders(&orders);
     links.apply(&mut orders);
@@ -121,7 +128,9 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
             .unwrap_or_default(),
         _ => Default::default(),
     });
+    phase("link");
     let mut model = build_model(products, &orders, &shop.recommend);
+    phase("build");
     let history = links.rekey(
         store
             .customers(&shop.id)?
@@ -140,16 +149,21 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
         &history,
         chrono::Utc::now(),
     );
+    phase("customers");
     model.loyalty = loyalty;
     model.settings = Some(Arc::new(shop.clone()));
     model.aliases = links.into_map();
-    store.put_rebuild(&shop.id, &customers, &encode_snapshot(&model, generation))?;
+    let snapshot = encode_snapshot(&model, generation);
+    phase("encode");
+    store.put_rebuild(&shop.id, &customers, &snapshot)?;
+    phase("write");
     tracing::info!(
         shop = %shop.id,
         products = model.products.len(),
         paid_orders = model.paid_orders,
         rules = model.bundles.rules.len(),
         build_ms = model.build_ms,
+        phases_ms = ?phases,
         "recommendation model rebuilt"
     );
     Ok(model)
