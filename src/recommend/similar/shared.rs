@@ -73,7 +73,12 @@ impl SharedTraits {
     /// other one (as in [`shared_traits`]`(a, b)`).
     pub fn text(&self, a: &Product, b: &Product) -> SharedText {
         let (one_hot, numbers) = compared_attributes(a);
-        let (_, b_numbers) = compared_attributes(b);
+        // The other product is read only for the values of close numeric attributes.
+        let b_numbers = if self.numbers == 0 {
+            Vec::new()
+        } else {
+            compared_attributes(b).1
+        };
         SharedText {
             attributes: marked(self.attributes, one_hot),
             words: marked(self.words, distinct_name_words(&a.name)),
