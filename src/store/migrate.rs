@@ -10,7 +10,15 @@
 //! Format 3 keeps each shop's [`Counts`] beside its records, moved by every write. Opening
 //! a format 2 store counts every shop's records once (the events' counts first, in the
 //! events tree; then the other counts and `format = 3` in one batch, so a crash between the
-//! two only makes the next open count again). Opening a format 3 store changes nothing.
+//! two only makes the next open count again).
+//!
+//! Format 4 keeps a shop's customers in chunks of
+//! [`CUSTOMERS_PER_CHUNK`](crate::store::sled_backend::CUSTOMERS_PER_CHUNK) instead of one
+//! record each, which made a rebuild of a large shop spend most of its write inserting them.
+//! Opening a format 3 store rechunks every shop's customers, each shop in one batch, and then
+//! writes `format = 4`; a crash between shops leaves some chunked and the rest to the next
+//! open (a shop's customers are in one form or the other, never both). Opening a format 4
+//! store changes nothing.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,14 +26,15 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::domain::ShopId;
-use crate::records::Quarantined;
+use crate::records::{Customer, Quarantined};
 use crate::store::counts::{Counts, Share};
+use crate::store::sled_backend::customers_batch;
 use crate::store::sled_import::encode_counts;
-use crate::store::sled_keys::{counts_key, kind, shop_and_kind, Sled};
+use crate::store::sled_keys::{counts_key, kind, prefix, shop_and_kind, Sled};
 use crate::store::{codec, events, StoreError};
 
 /// The format this Laris writes.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 /// Where the format is kept in the records tree: it starts with a zero byte, which no shop
 /// id does, so no shop's scan meets it.
@@ -73,9 +82,14 @@ pub(crate) fn upgrade(
     } else {
         0
     };
-    let shops = first_count(records, events)?;
+    let shops = if found < 3 {
+        first_count(records, events)?
+    } else {
+        0
+    };
+    let chunked = chunk_customers(records)?;
     if !fresh {
-        tracing::info!(store = %path.display(), from = found, to = FORMAT, quarantine_keys = rewritten, shops_counted = shops, "store format upgraded");
+        tracing::info!(store = %path.display(), from = found, to = FORMAT, quarantine_keys = rewritten, shops_counted = shops, customers_chunked = chunked, "store format upgraded");
     }
     Ok(Some(rewritten))
 }
@@ -144,9 +158,43 @@ fn first_count(records: &sled::Tree, events: &sled::Tree) -> Result<usize, Store
             }
         }
     }
-    batch.insert(FORMAT_KEY, codec::encode(&FORMAT));
+    batch.insert(FORMAT_KEY, codec::encode(&3u32));
     records.apply_batch(batch).sled()?;
     Ok(per_shop.len())
+}
+
+/// Format 3 to 4: moves each shop's customers from one record each into chunks, one shop
+/// per batch, then writes `format = 4`; returns how many customers it moved.
+fn chunk_customers(records: &sled::Tree) -> Result<usize, StoreError> {
+    let mut shops: Vec<Vec<u8>> = Vec::new();
+    for k in records.iter().keys() {
+        let k = k.sled()?;
+        if let Some((shop, what)) = shop_and_kind(&k) {
+            if what == kind::CUSTOMER.as_bytes() && shops.last().map(Vec::as_slice) != Some(shop) {
+                shops.push(shop.to_vec());
+            }
+        }
+    }
+    let mut moved = 0;
+    for raw in &shops {
+        let Some(shop) = std::str::from_utf8(raw).ok().and_then(|s| ShopId::parse(s).ok()) else {
+            tracing::warn!(shop = %String::from_utf8_lossy(raw), "customers under a key that names no valid shop: left as they are");
+            continue;
+        };
+        let mut customers: Vec<Customer> = Vec::new();
+        for item in records.scan_prefix(prefix(&shop, kind::CUSTOMER)) {
+            let (k, v) = item.sled()?;
+            customers.push(codec::decode(&v).map_err(|reason| StoreError::Decode {
+                key: String::from_utf8_lossy(&k).replace('\0', "/"),
+                reason,
+            })?);
+        }
+        let (batch, kept) = customers_batch(records, &shop, &customers)?;
+        records.apply_batch(batch).sled()?;
+        moved += kept as usize;
+    }
+    records.insert(FORMAT_KEY, codec::encode(&FORMAT)).sled()?;
+    Ok(moved)
 }
 
 /// Where the id starts in a key `{shop}\0q\0{id}`; `None` for any other key.
@@ -283,6 +331,75 @@ mod tests {
         assert_eq!(store.quarantined_count(&shop).unwrap(), 3);
         drop(store);
         assert_eq!(keys(dir.path()), after_first, "the second open rewrote nothing");
+    }
+
+    #[test]
+    fn a_format_3_store_gets_its_customers_chunked_once() {
+        use crate::store::contract::customer;
+        use crate::store::{recount, Snapshot};
+        let dir = tempfile::tempdir().unwrap();
+        let (toko, lain) = (ShopId::parse("toko").unwrap(), ShopId::parse("lain").unwrap());
+        let many: Vec<Customer> = (0..1100)
+            .map(|i| customer(&format!("c{i:05}"), 1000 + i))
+            .collect();
+        let snapshot = Snapshot {
+            generation: None,
+            bytes: b"model".to_vec(),
+        };
+        let (counts, fingerprint) = {
+            let store = when_released(|| Store::open(dir.path()));
+            store.put_rebuild(&toko, &many, &snapshot).unwrap();
+            store
+                .put_rebuild(&lain, &[customer("solo", 5)], &snapshot)
+                .unwrap();
+            store.flush_blocking().unwrap();
+            (store.counts(&toko).unwrap(), store.fingerprint(&toko).unwrap())
+        };
+        {
+            // As format 3 left it: one record per customer, marker 3.
+            let db = when_released(|| sled::open(dir.path().join("store")));
+            let records = db.open_tree("records").unwrap();
+            for (shop, customers) in [(&toko, many.clone()), (&lain, vec![customer("solo", 5)])] {
+                for k in records.scan_prefix(format!("{shop}\0cc\0")).keys() {
+                    records.remove(k.unwrap()).unwrap();
+                }
+                for c in &customers {
+                    records
+                        .insert(format!("{shop}\0c\0{}", c.id.0), codec::encode(c))
+                        .unwrap();
+                }
+            }
+            records.insert(FORMAT_KEY, codec::encode(&3u32)).unwrap();
+            db.flush().unwrap();
+        }
+
+        let store = when_released(|| Store::open(dir.path()));
+        assert_eq!(store.customers(&toko).unwrap(), many);
+        assert_eq!(store.customers(&lain).unwrap(), vec![customer("solo", 5)]);
+        assert_eq!(store.counts(&toko).unwrap(), counts);
+        assert_eq!(recount(&store, &toko).unwrap(), counts);
+        assert_eq!(
+            store.fingerprint(&toko).unwrap(),
+            fingerprint,
+            "the same chunks as a rebuild writes"
+        );
+        store.flush_blocking().unwrap();
+        drop(store);
+        let db = when_released(|| sled::open(dir.path().join("store")));
+        let records = db.open_tree("records").unwrap();
+        assert!(
+            records
+                .iter()
+                .keys()
+                .all(|k| !k.unwrap().windows(3).any(|w| w == b"\0c\0")),
+            "no customer left one to a record"
+        );
+        let events = db.open_tree("events").unwrap();
+        assert_eq!(
+            upgrade(&records, &events, dir.path()).unwrap(),
+            None,
+            "chunked once"
+        );
     }
 
     #[test]

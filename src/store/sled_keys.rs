@@ -21,7 +21,11 @@ pub(crate) mod kind {
     /// marketplace product id → our product id
     pub const PRODUCT_REF: &str = "pr";
     pub const ORDER: &str = "o";
+    /// one customer per record: stores of format 3 and older (the upgrade to 4 chunks them)
     pub const CUSTOMER: &str = "c";
+    /// the customers a rebuild derived, [`crate::store::sled_backend::CUSTOMERS_PER_CHUNK`]
+    /// to a record, by id, under the chunk's number (big-endian u32)
+    pub const CUSTOMER_CHUNK: &str = "cc";
     pub const QUARANTINE: &str = "q";
     /// sync reports keyed by start time (big-endian millis) so the newest is last
     pub const REPORT: &str = "r";

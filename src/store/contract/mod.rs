@@ -96,7 +96,7 @@ pub fn order(invoice: &str, product: &str, quantity: u32) -> Order {
     }
 }
 
-fn customer(id: &str, spend: i64) -> Customer {
+pub fn customer(id: &str, spend: i64) -> Customer {
     Customer {
         id: CustomerId(id.into()),
         name: Some("Sari".into()),
