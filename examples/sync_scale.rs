@@ -29,7 +29,6 @@ use chrono::DateTime;
 use laris::cli::mock_marketplace::{self, MockMarketplace};
 use laris::config::Settings;
 use laris::model::rebuild::Models;
-use laris::store::Store;
 use laris::sync::agent::{SyncAgent, SyncOptions};
 use laris::sync::api::Progress;
 use rand::{Rng, SeedableRng};
@@ -131,8 +130,10 @@ orders_per_page = 100
     );
     let settings =
         Settings::from_toml(&toml, Path::new("sync_scale.toml"), &[]).expect("the config is valid");
-    let store = Store::open(store_dir).expect("the store opens");
-    let agent = SyncAgent::new(Arc::new(settings), store.clone(), Arc::new(Models::default()));
+    let store = laris::app::open_store(&settings, store_dir, laris::app::Opening::CreateIfMissing)
+        .await
+        .expect("the store opens");
+    let agent = SyncAgent::new(Arc::new(settings), store, Arc::new(Models::default()));
     let started = Instant::now();
     let options = SyncOptions {
         now: DateTime::from_timestamp(NOW, 0),

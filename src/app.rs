@@ -1,6 +1,7 @@
-//! The running service: [`Application::build`] opens the store, seeds demo shops, binds the
-//! listener and writes the address file; [`Application::run_until_stopped`] serves until a
-//! shutdown signal, then flushes the store and removes the address file.
+//! The running service: [`Application::build`] opens the store ([`open_store`], the one
+//! place that picks a backend), seeds demo shops, binds the listener and writes the address
+//! file; [`Application::run_until_stopped`] serves until a shutdown signal, then flushes the
+//! store and removes the address file.
 //!
 //! Besides the server, the service runs the sync schedule ([`crate::sync::schedule`]: one
 //! cron scheduler with a job per shop that has sources) and the daily pruning of events.
@@ -24,8 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::records::Seeding;
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 use crate::web::{self, AppState};
+
+mod store;
+pub use store::{open_store, open_store_blocking, Opening};
 
 /// Name of the address file in the data directory.
 pub const SERVE_FILE: &str = "laris.serve.json";
@@ -139,7 +143,7 @@ fn kept_secret(
 /// the replay's upserts change nothing twice, and the interrupted run's events are
 /// removed first. A shop that holds data without any mark (a store older than the mark,
 /// or filled by the owner's own imports) is left alone.
-pub fn seed_empty_shops(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+pub fn seed_empty_shops(settings: &Settings, store: &dyn ShopStore) -> anyhow::Result<()> {
     for shop in &settings.shops {
         if shop.seed_recording.is_none() && shop.seed_events.is_none() {
             continue;
@@ -221,7 +225,7 @@ impl Application {
         data_dir: &Path,
         addr: SocketAddr,
     ) -> anyhow::Result<Application> {
-        let store = Store::open(data_dir)?;
+        let store = open_store(&settings, data_dir, Opening::CreateIfMissing).await?;
         let token = admin_token(&settings, data_dir, true)?.expect("created when missing");
         fill_customer_secrets(&mut settings, data_dir)?;
         let credentials = crate::admin_auth::load_password_hashes(data_dir, &settings)?;
@@ -234,8 +238,8 @@ impl Application {
         {
             let (settings, store, models) = (settings.clone(), store.clone(), models.clone());
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                seed_empty_shops(&settings, &store)?;
-                crate::model::rebuild::load_all(&settings, &store, &models)?;
+                seed_empty_shops(&settings, &*store)?;
+                crate::model::rebuild::load_all(&settings, &*store, &models)?;
                 Ok(())
             })
             .await??;
@@ -243,7 +247,7 @@ impl Application {
         let event_log = {
             let (settings, store) = (settings.clone(), store.clone());
             Arc::new(
-                tokio::task::spawn_blocking(move || web::event_log::EventLog::load(&settings, &store))
+                tokio::task::spawn_blocking(move || web::event_log::EventLog::load(&settings, &*store))
                     .await??,
             )
         };
@@ -388,7 +392,7 @@ async fn prune_events_daily(state: AppState, mut stop: tokio::sync::watch::Recei
             }
             let (log, store, id) = (state.event_log.clone(), state.store.clone(), shop.id.clone());
             let pruned =
-                tokio::task::spawn_blocking(move || log.prune(&store, &id, chrono::Utc::now())).await;
+                tokio::task::spawn_blocking(move || log.prune(&*store, &id, chrono::Utc::now())).await;
             match pruned {
                 Ok(Ok(0)) => {}
                 Ok(Ok(n)) => {

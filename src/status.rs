@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::model::rebuild::Models;
 use crate::records::{Quarantined, RunMarker, SyncReport};
-use crate::store::{ShopStore, Store, StoreError};
+use crate::store::{ShopStore, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -78,7 +78,7 @@ impl ModelStatus {
 
     /// From the snapshot kept in the store, read without building the model (the
     /// snapshot's head: a large shop's model is hundreds of megabytes).
-    fn stored(store: &Store, shop: &ShopId) -> Option<ModelStatus> {
+    fn stored(store: &dyn ShopStore, shop: &ShopId) -> Option<ModelStatus> {
         // A snapshot this laris cannot read is rebuilt by the next start: none to show.
         let m = crate::model::rebuild::stored_head(store, shop).ok()??;
         Some(ModelStatus {
@@ -100,7 +100,7 @@ const QUARANTINE_LISTED: usize = 50;
 /// or without a service the snapshot in the store.
 pub fn status(
     settings: &Settings,
-    store: &Store,
+    store: &dyn ShopStore,
     only: Option<&str>,
     live: Option<&Models>,
 ) -> Result<StatusReport, StoreError> {
@@ -205,6 +205,7 @@ impl StatusReport {
 mod tests {
     use super::*;
     use crate::records::{Feedback, FeedbackStatus};
+    use crate::store::Store;
 
     #[test]
     fn status_counts_events_and_feedback_and_shows_what_the_model_was_built_from() {

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use laris::app::Application;
 use laris::config::Settings;
-use laris::store::ShopStore;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -59,7 +58,7 @@ customer_secret = "browser-test-customer-secret-0123456789"
 struct Laris {
     base: String,
     /// The running service's store, to check what it kept.
-    store: laris::store::Store,
+    store: laris::store::SharedStore,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// Kept so the temporary store outlives the server.
     _data_dir: tempfile::TempDir,

@@ -303,6 +303,36 @@ fn no_two_files_import_each_other_even_round_a_loop() {
     );
 }
 
+/// Where a store backend's own type may be named: in the store, and where the service and
+/// the CLI open it (`app::store`). Everything else holds `SharedStore` or `&dyn ShopStore`,
+/// so a backend chosen at start-up serves all of Laris.
+const OPENS_THE_STORE: &[&str] = &["app::store"];
+
+#[test]
+fn only_the_store_and_where_it_is_opened_name_a_backend() {
+    let mut wrong = Vec::new();
+    for f in source_files() {
+        let module = f.module.join("::");
+        if f.module.first().is_some_and(|m| m == "store") || OPENS_THE_STORE.contains(&module.as_str()) {
+            continue;
+        }
+        let code = library_code(&f.text);
+        for p in crate_paths(&code) {
+            if p.len() >= 2 && p[0] == "store" && (p[1] == "Store" || p[1] == "sled_backend") {
+                wrong.push(format!("{}: crate::{}", f.path.display(), p.join("::")));
+            }
+        }
+        if code.contains("sled::") {
+            wrong.push(format!("{}: sled::", f.path.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "a backend named above the store (take `&dyn ShopStore` or `SharedStore`; only {OPENS_THE_STORE:?} opens a store):\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn the_reader_of_imports_sees_what_the_compiler_sees() {
     let code = library_code(

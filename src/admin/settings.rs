@@ -18,7 +18,7 @@ use crate::domain::{ProductId, Slot};
 use crate::model::rebuild::stored_overlay;
 use crate::model::ShopModel;
 use crate::records::SettingsChange;
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// Changes shown on the page, newest first.
 pub const CHANGES_SHOWN: usize = 50;
@@ -103,7 +103,7 @@ fn ids_text(ids: &[ProductId]) -> String {
 }
 
 /// The page: the effective settings (config file with the owner's changes) and the log.
-pub fn settings_page(store: &Store, shop: &ShopSettings) -> Result<SettingsPage, PageError> {
+pub fn settings_page(store: &dyn ShopStore, shop: &ShopSettings) -> Result<SettingsPage, PageError> {
     let overlay = stored_overlay(store, &shop.id)?;
     let e = effective(shop, &overlay);
     let changes = store
@@ -515,7 +515,7 @@ fn unknown_section(s: &str) -> PageError {
 /// Applies a form to the stored overlay and logs it: the summary of what changed. The
 /// caller rebuilds the shop's model so the widget shows it.
 pub fn save(
-    store: &Store,
+    store: &dyn ShopStore,
     shop: &ShopSettings,
     model: Option<&ShopModel>,
     user: &str,

@@ -16,7 +16,6 @@ use crate::app::ServeFile;
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
 use crate::eval::{evaluate, EvalConfig, ModelKind, Progress, SplitRule};
-use crate::store::ShopStore;
 
 /// `laris eval`: offline evaluation of every model on a shop's own purchases, or on a plain
 /// basket file.
@@ -285,7 +284,7 @@ pub fn run_cli(settings: &Settings, data_dir: &Path, args: &EvalArgs) -> anyhow:
             shop.id
         );
     }
-    let store = crate::cli::stores::open_existing_store(data_dir)?;
+    let store = crate::cli::stores::open_existing_store(settings, data_dir)?;
     let products = store.products(&shop.id)?;
     if products.is_empty() {
         bail!(

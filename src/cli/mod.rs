@@ -498,7 +498,9 @@ mod tests {
     fn read_commands_name_a_missing_store_and_create_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let mistyped = tmp.path().join("dta");
-        let err = open_existing_store(&mistyped)
+        let settings =
+            Settings::from_toml("[[shops]]\nid = \"toko\"\n", std::path::Path::new("t.toml"), &[]).unwrap();
+        let err = open_existing_store(&settings, &mistyped)
             .err()
             .expect("no store there")
             .to_string();
@@ -508,11 +510,11 @@ mod tests {
             "a read command created {}",
             mistyped.display()
         );
-        drop(open_store(&mistyped).unwrap());
+        drop(open_store(&settings, &mistyped).unwrap());
         assert!(crate::store::Store::exists(&mistyped));
         // sled's flusher lets go of the store's lock a moment after the handle is dropped.
         let mut tries = 0;
-        while let Err(e) = open_existing_store(&mistyped) {
+        while let Err(e) = open_existing_store(&settings, &mistyped) {
             tries += 1;
             let e = e.to_string();
             assert!(e.contains("held by another") && tries < 100, "{e}");

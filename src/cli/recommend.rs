@@ -7,7 +7,6 @@ use anyhow::{anyhow, bail};
 use super::client::ServiceClient;
 use super::{open_existing_store, shop_id, OutputFormat};
 use crate::config::Settings;
-use crate::store::ShopStore;
 
 pub(super) struct RecommendArgs<'a> {
     pub(super) shop: &'a str,
@@ -50,9 +49,9 @@ pub(super) fn recommend(settings: &Settings, data_dir: &Path, a: &RecommendArgs)
             client.get(&path)?
         }
         None => {
-            let store = open_existing_store(data_dir)?;
+            let store = open_existing_store(settings, data_dir)?;
             let shop_settings = settings.shop(&shop).expect("checked");
-            let model = crate::model::rebuild::load_or_rebuild(&store, shop_settings)?;
+            let model = crate::model::rebuild::load_or_rebuild(&*store, shop_settings)?;
             let customer = a.customer.map(|c| crate::domain::CustomerId(c.to_string()));
             let found = model
                 .find_product(a.product)
@@ -129,7 +128,7 @@ fn customer_known(
         );
         return Ok(client.get_optional::<serde_json::Value>(&path)?.is_some());
     }
-    let store = open_existing_store(data_dir)?;
+    let store = open_existing_store(settings, data_dir)?;
     Ok(store
         .customers(shop)?
         .iter()
@@ -150,8 +149,8 @@ pub(super) fn products(
             serde_json::from_value(page["products"].clone())?
         }
         None => {
-            let store = open_existing_store(data_dir)?;
-            crate::admin::views::products(&store, settings.shop(&shop).expect("checked"))
+            let store = open_existing_store(settings, data_dir)?;
+            crate::admin::views::products(&*store, settings.shop(&shop).expect("checked"))
                 .map_err(|e| anyhow!("{e}"))?
                 .products
         }
@@ -207,8 +206,8 @@ pub(super) fn customers(
                 segment: segment.map(str::to_string),
                 tier: None,
             };
-            let store = open_existing_store(data_dir)?;
-            crate::admin::views::customers(&store, settings.shop(&shop).expect("checked"), &query)
+            let store = open_existing_store(settings, data_dir)?;
+            crate::admin::views::customers(&*store, settings.shop(&shop).expect("checked"), &query)
                 .map_err(|e| anyhow!("{e}"))?
         }
     };

@@ -7,7 +7,6 @@ use super::{open_existing_store, shop_id};
 use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::status::StatusReport;
-use crate::store::ShopStore;
 
 pub(super) fn status(
     settings: &Settings,
@@ -27,8 +26,8 @@ pub(super) fn status(
             client.get(&path)?
         }
         None => {
-            let store = open_existing_store(data_dir)?;
-            crate::status::status(settings, &store, shop, None)?
+            let store = open_existing_store(settings, data_dir)?;
+            crate::status::status(settings, &*store, shop, None)?
         }
     };
     if json {
@@ -84,7 +83,7 @@ pub(super) fn rebuild(settings: &Settings, data_dir: &Path, shop: Option<&str>) 
     let service = ServiceClient::find(settings, data_dir)?;
     let store = match service {
         Some(_) => None,
-        None => Some(open_existing_store(data_dir)?),
+        None => Some(open_existing_store(settings, data_dir)?),
     };
     for id in shops {
         let summary: crate::model::rebuild::ModelSummary = match (&service, &store) {
@@ -93,7 +92,7 @@ pub(super) fn rebuild(settings: &Settings, data_dir: &Path, shop: Option<&str>) 
             }
             (None, Some(store)) => {
                 let shop = settings.shop(&id).expect("checked");
-                crate::model::rebuild::summary(&crate::model::rebuild::rebuild_shop(store, shop)?)
+                crate::model::rebuild::summary(&crate::model::rebuild::rebuild_shop(&**store, shop)?)
             }
             (None, None) => unreachable!("either a service or a store"),
         };

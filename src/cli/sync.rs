@@ -12,7 +12,6 @@ use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::records::RunKind;
 use crate::records::SyncReport;
-use crate::store::ShopStore;
 
 /// The recording as the service may read it: itself when it lies in one of the shop's
 /// replay directories, else a copy made in the data directory's `recordings/{shop}/` (the
@@ -70,9 +69,12 @@ pub(super) fn replay(
             )?
         }
         None => {
-            let store = open_store(data_dir)?;
-            let (report, _) =
-                crate::sync::replay::replay_and_rebuild(&store, settings.shop(&shop).expect("checked"), dir)?;
+            let store = open_store(settings, data_dir)?;
+            let (report, _) = crate::sync::replay::replay_and_rebuild(
+                &*store,
+                settings.shop(&shop).expect("checked"),
+                dir,
+            )?;
             store.flush_blocking()?;
             report
         }
@@ -231,7 +233,7 @@ pub(super) fn sync(
         None => {
             let mut settings = settings.clone();
             app::fill_customer_secrets(&mut settings, data_dir)?;
-            let store = open_store(data_dir)?;
+            let store = open_store(&settings, data_dir)?;
             let models = std::sync::Arc::new(crate::model::rebuild::Models::default());
             let agent = crate::sync::agent::SyncAgent::new(std::sync::Arc::new(settings), store, models);
             let spinner = std::sync::Arc::new(Spinner::new());
@@ -294,8 +296,8 @@ pub(super) fn import(
         );
         return import_through(&client, &shop, (products, orders), json, allow_quarantine);
     }
-    let store = open_store(data_dir)?;
-    let mut importer = crate::sync::pipeline::Importer::new(&store, shop.clone());
+    let store = open_store(settings, data_dir)?;
+    let mut importer = crate::sync::pipeline::Importer::new(&*store, shop.clone());
     let files = products
         .iter()
         .map(|f| (crate::sync::files::FileKind::Products, f))
@@ -320,7 +322,7 @@ pub(super) fn import(
     let model = if report.changed() || store.model_stale(&shop)? {
         let shop_settings = settings.shop(&shop).expect("checked");
         Some(crate::model::rebuild::summary(
-            &crate::model::rebuild::rebuild_shop(&store, shop_settings)?,
+            &crate::model::rebuild::rebuild_shop(&*store, shop_settings)?,
         ))
     } else {
         None

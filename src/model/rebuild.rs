@@ -14,7 +14,7 @@ use crate::domain::ShopId;
 use crate::loyalty::identity::CustomerLinks;
 use crate::model::snapshot::{self, SnapshotError, SnapshotHead};
 use crate::model::{build_model, ShopModel, MODEL_VERSION};
-use crate::store::{ShopStore, Snapshot, Store, StoreError};
+use crate::store::{ShopStore, Snapshot, StoreError};
 
 /// The model as the store keeps it: compact and versioned ([`snapshot`]).
 pub fn encode_snapshot(model: &ShopModel, generation: Option<u64>) -> Snapshot {
@@ -105,7 +105,7 @@ pub fn stored_overlay(store: &dyn ShopStore, shop: &ShopId) -> Result<SettingsOv
 
 /// Builds the shop's model from the store, places customers on the loyalty ladder and in
 /// segments, and saves both. The owner's dashboard changes apply (`effective_settings`).
-pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+pub fn rebuild_shop(store: &dyn ShopStore, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
     let mut lap = std::time::Instant::now();
     let mut phases: Vec<(&str, u64)> = Vec::new();
     let mut phase = |name: &'static str| {
@@ -171,7 +171,7 @@ pub fn rebuild_shop(store: &Store, shop: &ShopSettings) -> Result<ShopModel, Sto
 
 /// The stored snapshot when it is current (this Laris's model version, built from the
 /// shop's data as it stands), else a fresh build.
-pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
+pub fn load_or_rebuild(store: &dyn ShopStore, shop: &ShopSettings) -> Result<ShopModel, StoreError> {
     if store.model_stale(&shop.id)? {
         tracing::info!(shop = %shop.id, "the stored model predates the shop's data (an import ended before its rebuild): rebuilding");
         return rebuild_shop(store, shop);
@@ -193,7 +193,7 @@ pub fn load_or_rebuild(store: &Store, shop: &ShopSettings) -> Result<ShopModel, 
 }
 
 /// Loads (or builds) every configured shop's model into `models`.
-pub fn load_all(settings: &Settings, store: &Store, models: &Models) -> Result<(), StoreError> {
+pub fn load_all(settings: &Settings, store: &dyn ShopStore, models: &Models) -> Result<(), StoreError> {
     for shop in &settings.shops {
         models.put(shop.id.clone(), load_or_rebuild(store, shop)?);
     }
@@ -235,6 +235,7 @@ mod tests {
     use crate::domain::{CustomerId, OrderStatus, Rupiah};
     use crate::records::{Customer, Order};
     use crate::store::sled_backend::when_released;
+    use crate::store::Store;
     use crate::store::{codec, recount, ImportBatch};
 
     /// An order as a Laris before phone keys wrote it: no phone or city fields, the buyer

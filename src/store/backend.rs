@@ -34,6 +34,11 @@ pub struct Snapshot {
 }
 
 pub trait ShopStore: Send + Sync {
+    /// The backend's name as `[store] backend` in config spells it (`"sled"`): what
+    /// `/healthz` reports as `"store"`. Lowercase, never empty, the same for every store
+    /// of the backend.
+    fn backend_name(&self) -> &'static str;
+
     // --- Durability ---
 
     /// Writes everything written so far to disk, blocking the thread.

@@ -11,6 +11,8 @@
 //! backend's error as a boxed source.
 //!
 //! [`Store`] implements it over sled (in [`sled_backend`], the only code that knows sled).
+//! Everything above the store holds a [`SharedStore`] (`Arc<dyn ShopStore>`) or borrows a
+//! `&dyn ShopStore`, so the backend is chosen once, where the store is opened.
 //! A second backend (PostgreSQL, say) implements the same trait and proves itself with
 //! the checks in `contract`, which every backend must pass (see that module's doc).
 //!
@@ -32,6 +34,7 @@ mod sled_keys;
 pub mod contract;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -39,6 +42,11 @@ pub use backend::{ShopStore, Snapshot, StoreFuture};
 pub use batch::{Applied, BatchOp, ImportBatch};
 pub use counts::{recount, Counts};
 pub use sled_backend::Store;
+
+/// The store as the service holds it: whichever backend was opened at start-up, shared by
+/// the handlers, the sync agent and the background tasks. Only the code that opens the
+/// store (`app::open_store`) names a backend's type.
+pub type SharedStore = Arc<dyn ShopStore>;
 
 /// Sync reports kept per shop (the admin's history); older ones are dropped.
 pub const REPORTS_KEPT: usize = 100;

@@ -282,6 +282,10 @@ impl Store {
 }
 
 impl ShopStore for Store {
+    fn backend_name(&self) -> &'static str {
+        "sled"
+    }
+
     fn flush_blocking(&self) -> Result<(), StoreError> {
         self.db.flush().sled()?;
         Ok(())

@@ -20,7 +20,7 @@ use crate::domain::ShopId;
 use crate::model::rebuild::{ModelSummary, Models};
 use crate::records::RunKind;
 use crate::records::{Quarantined, SyncReport};
-use crate::store::{ShopStore, Store, StoreError};
+use crate::store::{SharedStore, StoreError};
 use crate::sync::api::{ApiRun, Progress, Tokens};
 use crate::sync::files::FileKind;
 use crate::sync::http::{Fetcher, Recorder};
@@ -112,7 +112,7 @@ pub struct UploadRun {
 /// Shared by every run of the service (or of one `laris sync`).
 pub struct SyncAgent {
     settings: Arc<Settings>,
-    store: Store,
+    store: SharedStore,
     models: Arc<Models>,
     tokens: Tokens,
     running: Mutex<HashSet<ShopId>>,
@@ -135,7 +135,7 @@ impl Drop for Claim<'_> {
 }
 
 impl SyncAgent {
-    pub fn new(settings: Arc<Settings>, store: Store, models: Arc<Models>) -> SyncAgent {
+    pub fn new(settings: Arc<Settings>, store: SharedStore, models: Arc<Models>) -> SyncAgent {
         SyncAgent {
             settings,
             store,
@@ -197,7 +197,7 @@ impl SyncAgent {
                 SourceSettings::Storefront(s) => Duration::from_millis(s.delay_ms),
                 _ => Duration::ZERO,
             };
-            let mut importer = Importer::new(&self.store, shop.id.clone());
+            let mut importer = Importer::new(&*self.store, shop.id.clone());
             let fetcher = Fetcher::new(source.http(), index, interval, recorder.clone())
                 .map(|f| f.stop_on(options.stop.clone()));
             match fetcher {
@@ -274,7 +274,7 @@ impl SyncAgent {
                     upload.path.display()
                 ))
             })?;
-            let mut importer = Importer::new(&store, id.clone());
+            let mut importer = Importer::new(&*store, id.clone());
             let kind = crate::sync::files::import_bytes(
                 &mut importer,
                 upload.kind,
@@ -317,7 +317,7 @@ impl SyncAgent {
         let store = self.store.clone();
         let settings = shop.clone();
         let model =
-            tokio::task::spawn_blocking(move || crate::model::rebuild::rebuild_shop(&store, &settings))
+            tokio::task::spawn_blocking(move || crate::model::rebuild::rebuild_shop(&*store, &settings))
                 .await
                 .map_err(|e| SyncError::Other(format!("the rebuild task failed: {e}")))??;
         let summary = crate::model::rebuild::summary(&model);
@@ -347,7 +347,7 @@ mod tests {
         let settings =
             Settings::from_toml("[[shops]]\nid = \"toko\"\n", std::path::Path::new("t.toml"), &[]).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("store")).unwrap();
+        let store: SharedStore = Arc::new(crate::store::Store::open(&dir.path().join("store")).unwrap());
         let agent = SyncAgent::new(Arc::new(settings), store.clone(), Arc::new(Models::default()));
         let path = dir.path().join("produk.part");
         std::fs::write(

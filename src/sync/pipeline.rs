@@ -15,7 +15,7 @@ use crate::records::{
     SyncReport, UpsertCounts,
 };
 use crate::records::{RecordKind, RunKind};
-use crate::store::{ImportBatch, ShopStore, Store, StoreError};
+use crate::store::{ImportBatch, ShopStore, StoreError};
 
 /// Raw records kept in quarantine are cut to this many bytes.
 const QUARANTINE_RECORD_LIMIT: usize = 4096;
@@ -34,7 +34,7 @@ pub enum ImportError {
 
 /// Imports pages of one shop and, at the end, derives customers and writes the report.
 pub struct Importer<'a> {
-    store: &'a Store,
+    store: &'a dyn ShopStore,
     shop: ShopId,
     started: DateTime<Utc>,
     products: UpsertCounts,
@@ -174,7 +174,7 @@ fn truncate(raw: &str) -> String {
 }
 
 impl<'a> Importer<'a> {
-    pub fn new(store: &'a Store, shop: ShopId) -> Self {
+    pub fn new(store: &'a dyn ShopStore, shop: ShopId) -> Self {
         Importer {
             store,
             shop,
@@ -489,6 +489,7 @@ impl<'a> Importer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
     use serde_json::json;
 
     fn product(mid: u64, sku: &str) -> Value {
@@ -513,7 +514,7 @@ mod tests {
         json!({ "data": records }).to_string()
     }
 
-    fn line_product(store: &Store, shop: &ShopId, invoice: &str) -> Option<ProductId> {
+    fn line_product(store: &dyn ShopStore, shop: &ShopId, invoice: &str) -> Option<ProductId> {
         store.order(shop, invoice).unwrap().unwrap().lines[0]
             .product
             .clone()

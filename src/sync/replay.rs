@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::ShopId;
 use crate::records::RunKind;
 use crate::records::SyncReport;
-use crate::store::Store;
+use crate::store::ShopStore;
 use crate::sync::files::{import_file, FileKind};
 use crate::sync::pages::import_html;
 use crate::sync::pipeline::{api_products, ImportError, Importer, Page};
@@ -76,7 +76,7 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 /// kind, in order, through the same pipeline as the live run. Answers that were retried
 /// (429, 5xx, 401) are part of the recording's story, not data. Sync cursors are not
 /// touched: a replay is data, not a position in a live feed.
-pub fn replay(store: &Store, shop: &ShopId, dir: &Path) -> Result<SyncReport, ReplayError> {
+pub fn replay(store: &dyn ShopStore, shop: &ShopId, dir: &Path) -> Result<SyncReport, ReplayError> {
     let recording = Recording::open(dir)?;
     let mut importer = Importer::new(store, shop.clone());
     let mut in_full_pass = false;
@@ -149,7 +149,7 @@ pub fn replay(store: &Store, shop: &ShopId, dir: &Path) -> Result<SyncReport, Re
 /// Replays a recording into the shop and rebuilds its model: what `laris replay` does,
 /// offline or through the running service.
 pub fn replay_and_rebuild(
-    store: &Store,
+    store: &dyn ShopStore,
     shop: &crate::config::ShopSettings,
     dir: &Path,
 ) -> Result<(SyncReport, crate::model::ShopModel), ReplayError> {

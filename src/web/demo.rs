@@ -8,7 +8,6 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::records::Product;
-use crate::store::ShopStore;
 use crate::web::errors::{internal, quoted, reject};
 use crate::web::public::PublicProduct;
 use crate::web::state::{with_state, AppState};

@@ -11,7 +11,7 @@ use crate::admin::analytics::EventSummary;
 use crate::config::Settings;
 use crate::domain::ShopId;
 use crate::records::Event;
-use crate::store::{ShopStore, Store, StoreError};
+use crate::store::{ShopStore, StoreError};
 use crate::web::rate_limit::RateLimiter;
 
 /// Every shop's [`EventSummary`] and the limits on its events as a whole: a rate shared by
@@ -26,7 +26,7 @@ pub struct EventLog {
 
 impl EventLog {
     /// Summarises every configured shop's stored events (one read at start).
-    pub fn load(settings: &Settings, store: &Store) -> Result<EventLog, StoreError> {
+    pub fn load(settings: &Settings, store: &dyn ShopStore) -> Result<EventLog, StoreError> {
         let mut summaries = HashMap::new();
         for shop in &settings.shops {
             summaries.insert(shop.id.clone(), EventSummary::of(&store.events(&shop.id)?));
@@ -50,7 +50,7 @@ impl EventLog {
 
     /// Stores the events in one atomic write and counts them (not yet flushed: see
     /// [`Store::durable`]).
-    pub fn append(&self, store: &Store, shop: &ShopId, events: &[Event]) -> Result<(), StoreError> {
+    pub fn append(&self, store: &dyn ShopStore, shop: &ShopId, events: &[Event]) -> Result<(), StoreError> {
         let mut summaries = self.summaries.lock().unwrap_or_else(|e| e.into_inner());
         store.append_events(shop, events)?;
         let summary = summaries.entry(shop.clone()).or_default();
@@ -73,7 +73,12 @@ impl EventLog {
 
     /// Removes the shop's events older than the retention and, over the cap, the oldest
     /// down to nine tenths of it; then summarises what is left. Returns how many went.
-    pub fn prune(&self, store: &Store, shop: &ShopId, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    pub fn prune(
+        &self,
+        store: &dyn ShopStore,
+        shop: &ShopId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
         let cutoff = now - self.retention;
         let mut summaries = self.summaries.lock().unwrap_or_else(|e| e.into_inner());
         let over = summaries.get(shop).is_some_and(|s| s.events > self.max_per_shop);
@@ -93,6 +98,7 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     use crate::domain::{ProductId, Slot};
     use crate::records::EventKind;

@@ -17,7 +17,6 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::domain::{ProductId, Slot};
 use crate::records::{Event, EventKind};
-use crate::store::ShopStore;
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject, retry_after_secs, too_many};
 use crate::web::public::customer_from_token;
@@ -138,11 +137,11 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                 return Err(reject(StatusCode::TOO_MANY_REQUESTS, "too many events for this shop right now: slow down"));
             }
             // All or none, and on disk before the 202 says they were accepted.
-            state.event_log.append(&state.store, &shop.id, &events).map_err(|err| internal("storing events", err))?;
+            state.event_log.append(&*state.store, &shop.id, &events).map_err(|err| internal("storing events", err))?;
             state.store.durable().await.map_err(|err| internal("flushing events", err))?;
             if state.event_log.over_cap(&shop.id) {
                 let (log, store, shop) = (state.event_log.clone(), state.store.clone(), shop.id.clone());
-                tokio::task::spawn_blocking(move || match log.prune(&store, &shop, Utc::now()) {
+                tokio::task::spawn_blocking(move || match log.prune(&*store, &shop, Utc::now()) {
                     Ok(n) => tracing::info!(shop = %shop, removed = n, "events over the shop's cap pruned, oldest first"),
                     Err(e) => tracing::warn!(shop = %shop, error = %e, "pruning events failed"),
                 });

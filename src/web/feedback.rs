@@ -32,7 +32,6 @@ use crate::config::ShopSettings;
 use crate::domain::ProductId;
 use crate::model::serve::Lang;
 use crate::records::{Feedback, FeedbackStatus};
-use crate::store::ShopStore;
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject, retry_after_secs};
 use crate::web::links::public_url;

@@ -72,7 +72,7 @@ fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
             let _ = writeln!(out, "{name}{{{labels}}} {value}");
         }
     };
-    let status = crate::status::status(&state.settings, &state.store, None, Some(&state.models))?;
+    let status = crate::status::status(&state.settings, &*state.store, None, Some(&state.models))?;
     let per_shop = |f: &dyn Fn(&crate::status::ShopStatus) -> f64| {
         status
             .shops

@@ -12,7 +12,6 @@ use warp::{Filter, Rejection, Reply};
 use crate::admin_auth::Access;
 use crate::config::ShopSettings;
 use crate::domain::ShopId;
-use crate::store::ShopStore;
 use crate::web::admin::{admin_access, admin_access_csrf};
 use crate::web::errors::{internal, reject};
 use crate::web::state::{allowed_shop, with_state, AppState};
@@ -37,7 +36,7 @@ pub fn admin_status(state: AppState) -> impl Filter<Extract = (impl Reply,), Err
             let (settings, store, models) =
                 (state.settings.clone(), state.store.clone(), state.models.clone());
             let mut report = tokio::task::spawn_blocking(move || {
-                crate::status::status(&settings, &store, q.shop.as_deref(), Some(&models))
+                crate::status::status(&settings, &*store, q.shop.as_deref(), Some(&models))
             })
             .await
             .map_err(|e| internal("status task", e))?
@@ -121,7 +120,7 @@ pub fn admin_replay(
                 let store = state.store.clone();
                 let settings = shop.clone();
                 let result = tokio::task::spawn_blocking(move || {
-                    crate::sync::replay::replay_and_rebuild(&store, &settings, &dir)
+                    crate::sync::replay::replay_and_rebuild(&*store, &settings, &dir)
                 })
                 .await
                 .map_err(|e| internal("replay task", e))?;
@@ -144,7 +143,7 @@ pub fn admin_replay(
 pub async fn rebuild_in_background(state: &AppState, shop: &ShopSettings) -> Result<(), Rejection> {
     let settings = shop.clone();
     let store = state.store.clone();
-    let model = tokio::task::spawn_blocking(move || crate::model::rebuild::rebuild_shop(&store, &settings))
+    let model = tokio::task::spawn_blocking(move || crate::model::rebuild::rebuild_shop(&*store, &settings))
         .await
         .map_err(|e| internal("rebuild task", e))?
         .map_err(|e| internal("rebuild", e))?;

@@ -10,7 +10,6 @@ use warp::{Filter, Rejection, Reply};
 use crate::config::ShopSettings;
 use crate::domain::{CustomerId, ProductId};
 use crate::records::Product;
-use crate::store::ShopStore;
 use crate::web::errors::{internal, reject};
 use crate::web::state::{known_shop, with_state, AppState};
 

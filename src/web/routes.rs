@@ -18,7 +18,7 @@ use crate::web::{
 
 fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let max_body = state.settings.server.max_body_bytes;
-    let routes = healthz()
+    let routes = healthz(state.clone())
         .or(openapi::openapi_json())
         .or(metrics::metrics(state.clone()))
         .or(widget::widget_js())
@@ -138,9 +138,10 @@ fn with_vary<R: Reply>(reply: R) -> Response {
     resp
 }
 
-/// GET /healthz
-fn healthz() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+/// GET /healthz: up, and which store backend serves (`{"status":"ok","store":"sled"}`).
+fn healthz(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let store = state.store.backend_name();
     warp::path!("healthz")
         .and(warp::get())
-        .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})))
+        .map(move || warp::reply::json(&serde_json::json!({"status": "ok", "store": store})))
 }

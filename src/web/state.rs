@@ -12,7 +12,7 @@ use warp::{Filter, Rejection};
 use crate::admin_auth::{Access, Sessions};
 use crate::config::{Settings, ShopSettings};
 use crate::domain::ShopId;
-use crate::store::Store;
+use crate::store::SharedStore;
 use crate::web::errors::reject;
 use crate::web::event_log::EventLog;
 use crate::web::rate_limit::RateLimiter;
@@ -21,7 +21,8 @@ use crate::web::rate_limit::RateLimiter;
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
-    pub store: Store,
+    /// The store, whichever backend `app::open_store` opened.
+    pub store: SharedStore,
     /// Bearer token for `/admin/api/*` (from config, env, or the data directory).
     pub admin_token: Arc<String>,
     /// Admin sign-in: password hashes, live sessions and the count of wrong passwords.

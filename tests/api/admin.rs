@@ -10,7 +10,6 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use laris::domain::{ProductId, ShopId};
 use laris::records::{Event, EventKind};
 use laris::records::{Feedback, FeedbackStatus};
-use laris::store::ShopStore;
 use serde_json::{json, Value};
 
 use crate::helpers::{demo_events, repo, spawn_app_with, test_config_text, TestApp, TOKEN};
@@ -1060,7 +1059,7 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
     let t0: DateTime<Utc> = "2026-09-01T00:00:00Z".parse().unwrap();
     let h = |hours: i64| t0 + Duration::hours(hours);
 
-    let mut importer = laris::sync::pipeline::Importer::new(&app.store, shop.clone());
+    let mut importer = laris::sync::pipeline::Importer::new(&*app.store, shop.clone());
     let products = json!({"data": [
         product_record(1, "A-1", "Produk A", 20_000),
         product_record(2, "B-1", "Produk B", 50_000),
@@ -1099,7 +1098,7 @@ async fn orders_are_attributed_to_the_latest_click_on_an_item_they_contain_withi
         event("add_to_cart", "bundle", "A-1", h(1)),
         event("impression", "similar", "B-1", h(2)),
     ] {
-        app.event_log.append(&app.store, &shop, &[e]).unwrap();
+        app.event_log.append(&*app.store, &shop, &[e]).unwrap();
     }
 
     let p = bearer_json(&app, &format!("/admin/api/shops/{OTHER}/performance")).await;

@@ -5,7 +5,6 @@
 use laris::domain::ShopId;
 use laris::records::Event;
 use laris::records::FeedbackStatus;
-use laris::store::ShopStore;
 use laris::web::feedback::{check_form_token, form_token};
 use serde_json::{json, Value};
 

@@ -7,13 +7,13 @@ use serde_json::Value;
 use crate::helpers::{orders_in_demo_recording, spawn_app, TOKEN};
 
 #[tokio::test]
-async fn healthz_answers_ok() {
+async fn healthz_answers_ok_and_names_the_store_backend() {
     let app = spawn_app().await;
     let r = app.get("/healthz").await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
-        serde_json::json!({"status": "ok"})
+        serde_json::json!({"status": "ok", "store": "sled"})
     );
     app.stop().await;
 }

@@ -60,7 +60,7 @@ pub struct TestApp {
     pub base: String,
     /// Kept so the temporary store outlives the server.
     _data_dir: tempfile::TempDir,
-    pub store: laris::store::Store,
+    pub store: laris::store::SharedStore,
     /// The running service's model snapshots (what it serves).
     pub models: std::sync::Arc<laris::model::rebuild::Models>,
     /// The running service's event summaries: events stored through it are counted.

@@ -14,8 +14,6 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use laris::store::ShopStore;
-
 use crate::helpers::{spawn_app, spawn_app_with, test_settings, TestApp, SECRET, TOKEN};
 
 // ---- a raw HTTP/1.1 client ------------------------------------------------------------

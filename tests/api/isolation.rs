@@ -4,7 +4,6 @@
 //! directory is its owner's alone.
 
 use laris::domain::ShopId;
-use laris::store::ShopStore;
 use serde_json::json;
 
 use crate::admin::{client, sign_in, spawn_admin_app, OTHER, SHOP_PW};

@@ -2,7 +2,6 @@
 //! that customer's tier and progress; a forged, expired or malformed one shows the ladder.
 
 use laris::domain::ShopId;
-use laris::store::ShopStore;
 use serde_json::Value;
 
 use crate::helpers::{spawn_app, SECRET};

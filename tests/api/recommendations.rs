@@ -2,7 +2,6 @@
 //! the recommendation issue, filters and fallbacks.
 
 use laris::domain::{ProductId, ShopId};
-use laris::store::ShopStore;
 use serde_json::Value;
 
 use crate::helpers::spawn_app;

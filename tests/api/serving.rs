@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use laris::domain::ShopId;
-use laris::store::ShopStore;
 use proptest::prelude::*;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_config_text, TestApp, SECRET};

@@ -3,7 +3,6 @@
 //! is still there after one; unknown products and bad values get a 400 naming them.
 
 use laris::domain::ShopId;
-use laris::store::ShopStore;
 
 use crate::admin::{client, get_page, sign_in, spawn_admin_app, OWNER_PW};
 use crate::helpers::{spawn_app_in, TestApp};
@@ -63,7 +62,7 @@ async fn an_offer_added_on_the_settings_page_is_stored_audited_served_and_surviv
     );
 
     // Stored, next to the configured offer, and audited with who and what.
-    let overlay = laris::model::rebuild::stored_overlay(&app.store, &shop).unwrap();
+    let overlay = laris::model::rebuild::stored_overlay(&*app.store, &shop).unwrap();
     let offers = overlay.offers.expect("the offers were changed");
     assert_eq!(offers.len(), 2, "the config file's offer is kept");
     assert_eq!(offers[1].title, TITLE);

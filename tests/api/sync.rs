@@ -85,7 +85,11 @@ http = {{ read_timeout_secs = 1, connect_timeout_secs = 1, backoff_ms = 10, retr
 }
 
 fn agent(settings: Settings, store: &Store) -> SyncAgent {
-    SyncAgent::new(Arc::new(settings), store.clone(), Arc::new(Models::default()))
+    SyncAgent::new(
+        Arc::new(settings),
+        Arc::new(store.clone()),
+        Arc::new(Models::default()),
+    )
 }
 
 fn run_at(unix: i64) -> SyncOptions {

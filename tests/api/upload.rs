@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use laris::domain::{ProductId, ShopId};
-use laris::store::ShopStore;
 use serde_json::Value;
 
 use crate::admin::{admin_config_text, client, get_page, sign_in, SignedIn, OTHER, OWNER_PW, SHOP_PW};

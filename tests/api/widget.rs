@@ -2,8 +2,6 @@
 
 use serde_json::Value;
 
-use laris::store::ShopStore;
-
 use crate::helpers::spawn_app;
 
 #[tokio::test]

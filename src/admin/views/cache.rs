@@ -16,7 +16,7 @@ use crate::admin::views::queries::{OverviewQuery, PageError};
 use crate::admin::views::sales::overview_on;
 use crate::config::ShopSettings;
 use crate::domain::ShopId;
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// Queries kept per shop: the dashboard's periods with their default and a few chosen
 /// ranges.
@@ -47,7 +47,7 @@ impl OverviewCache {
     /// since it was computed, else computed from the orders (and kept).
     pub fn overview(
         &self,
-        store: &Store,
+        store: &dyn ShopStore,
         shop: &ShopSettings,
         q: &OverviewQuery,
     ) -> Result<Overview, PageError> {
@@ -134,6 +134,7 @@ mod tests {
     use crate::config::Settings;
     use crate::store::contract::order;
     use crate::store::ImportBatch;
+    use crate::store::Store;
 
     fn query(raw: &[(&str, &str)]) -> OverviewQuery {
         let q: Query = raw.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

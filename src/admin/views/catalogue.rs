@@ -14,7 +14,7 @@ use crate::model::serve::{recommend, Lang, Recommendations, Request};
 use crate::model::ShopModel;
 use crate::recommend::blend::{BlendFit, BlendMode, ListFit, SIGNAL_NAMES};
 use crate::records::{Order, ProductStatus};
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// Best-sellers listed on the products page.
 pub const BEST_SELLERS_LISTED: usize = 10;
@@ -68,7 +68,7 @@ fn product_row(p: &crate::records::Product, sales: &HashMap<String, BestSeller>)
     }
 }
 
-pub fn products(store: &Store, shop: &ShopSettings) -> Result<ProductsPage, PageError> {
+pub fn products(store: &dyn ShopStore, shop: &ShopSettings) -> Result<ProductsPage, PageError> {
     let orders = store.orders(&shop.id)?;
     let sales = sales_by_product(&orders);
     let mut products: Vec<ProductRow> = store
@@ -228,7 +228,7 @@ pub fn fit_panel(fit: &BlendFit, shop: &ShopSettings, lang: Lang) -> FitPanel {
 }
 
 pub fn product(
-    store: &Store,
+    store: &dyn ShopStore,
     shop: &ShopSettings,
     model: Option<&ShopModel>,
     id: &str,

@@ -10,11 +10,15 @@ use crate::config::{ShopSettings, TierMethod};
 use crate::domain::Rupiah;
 use crate::model::ShopModel;
 use crate::records::Customer;
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// The shop's customers with tier and segment (names included: the owner's own data),
 /// highest spend first, filtered by segment and tier.
-pub fn customers(store: &Store, shop: &ShopSettings, q: &CustomerQuery) -> Result<Vec<Customer>, PageError> {
+pub fn customers(
+    store: &dyn ShopStore,
+    shop: &ShopSettings,
+    q: &CustomerQuery,
+) -> Result<Vec<Customer>, PageError> {
     let mut all: Vec<Customer> = store
         .customers(&shop.id)?
         .into_iter()
@@ -56,7 +60,7 @@ pub struct CustomerPage {
     pub orders: Vec<OrderRow>,
 }
 
-pub fn customer(store: &Store, shop: &ShopSettings, id: &str) -> Result<CustomerPage, PageError> {
+pub fn customer(store: &dyn ShopStore, shop: &ShopSettings, id: &str) -> Result<CustomerPage, PageError> {
     let customer = store
         .customers(&shop.id)?
         .into_iter()

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::admin::views::queries::{msg, PageError};
 use crate::config::ShopSettings;
 use crate::records::{Feedback, FeedbackStatus};
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeedbackPage {
@@ -17,7 +17,7 @@ pub struct FeedbackPage {
     pub counts: BTreeMap<String, usize>,
 }
 
-pub fn feedback(store: &Store, shop: &ShopSettings) -> Result<FeedbackPage, PageError> {
+pub fn feedback(store: &dyn ShopStore, shop: &ShopSettings) -> Result<FeedbackPage, PageError> {
     let messages = store.feedback(&shop.id)?;
     let mut counts: BTreeMap<String, usize> = [
         FeedbackStatus::New,
@@ -35,7 +35,7 @@ pub fn feedback(store: &Store, shop: &ShopSettings) -> Result<FeedbackPage, Page
 
 /// Sets a message's status and returns the message as it now is.
 pub fn set_feedback_status(
-    store: &Store,
+    store: &dyn ShopStore,
     shop: &ShopSettings,
     id: u64,
     status: FeedbackStatus,

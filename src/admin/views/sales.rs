@@ -9,7 +9,7 @@ use crate::admin::analytics::{
 };
 use crate::admin::views::queries::{bad, msg, OverviewQuery, PageError};
 use crate::config::ShopSettings;
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// Most buckets an overview may have, so that `period=day&from=1900-01-01` cannot make a
 /// page of tens of thousands of rows.
@@ -17,7 +17,11 @@ pub const MAX_BUCKETS: i64 = 1000;
 
 /// The shop's orders per day, week or month, computed from every order (the service
 /// answers through [`crate::admin::views::OverviewCache`]).
-pub fn overview(store: &Store, shop: &ShopSettings, q: &OverviewQuery) -> Result<Overview, PageError> {
+pub fn overview(
+    store: &dyn ShopStore,
+    shop: &ShopSettings,
+    q: &OverviewQuery,
+) -> Result<Overview, PageError> {
     overview_on(
         store,
         shop,
@@ -28,7 +32,7 @@ pub fn overview(store: &Store, shop: &ShopSettings, q: &OverviewQuery) -> Result
 
 /// The overview on the shop's local date `today` (the range of a shop without orders).
 pub(super) fn overview_on(
-    store: &Store,
+    store: &dyn ShopStore,
     shop: &ShopSettings,
     q: &OverviewQuery,
     today: NaiveDate,
@@ -87,7 +91,7 @@ pub struct PerformancePage {
 }
 
 pub fn performance_page(
-    store: &Store,
+    store: &dyn ShopStore,
     shop: &ShopSettings,
     events: &EventSummary,
 ) -> Result<PerformancePage, PageError> {

@@ -8,7 +8,7 @@ use crate::admin::views::queries::PageError;
 use crate::config::source::SourceSettings;
 use crate::config::ShopSettings;
 use crate::records::{QuarantineReason, Quarantined, RecordKind, SyncReport};
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// Sync reports listed (the store keeps about as many).
 pub const REPORTS_LISTED: usize = 100;
@@ -123,7 +123,7 @@ impl From<Quarantined> for QuarantinedRow {
     }
 }
 
-pub fn sync_page(store: &Store, shop: &ShopSettings) -> Result<SyncPage, PageError> {
+pub fn sync_page(store: &dyn ShopStore, shop: &ShopSettings) -> Result<SyncPage, PageError> {
     let mut quarantined = store.quarantined(&shop.id)?;
     let total = quarantined.len();
     quarantined.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.origin.cmp(&b.origin)));

@@ -10,7 +10,7 @@ use crate::admin::views::queries::{msg, PageError};
 use crate::admin::views::sync::{QuarantinedRow, QUARANTINE_LISTED, REPORTS_LISTED};
 use crate::config::ShopSettings;
 use crate::records::{Quarantined, RunKind, SyncReport};
-use crate::store::{ShopStore, Store};
+use crate::store::ShopStore;
 
 /// Imports listed on the page, newest first.
 pub const IMPORTS_LISTED: usize = 10;
@@ -95,7 +95,7 @@ pub fn quarantined_by(report: &SyncReport, all: Vec<Quarantined>) -> Vec<Quarant
 }
 
 pub fn upload_page(
-    store: &Store,
+    store: &dyn ShopStore,
     shop: &ShopSettings,
     report: Option<i64>,
     max_bytes: u64,

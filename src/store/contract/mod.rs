@@ -19,7 +19,7 @@
 //! model snapshot round-trips with its generation; a data change marks the model stale
 //! until a rebuild from that generation; the shop's counts equal a recount of its records
 //! after every kind of write (`counts.rs`); everything survives `flush_blocking` and a
-//! reopen.
+//! reopen, and the backend names itself the same after it.
 
 use chrono::{DateTime, Utc};
 
@@ -659,10 +659,18 @@ pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
     store.set_seeding(&toko, Seeding::Done).unwrap();
     let fingerprint = store.fingerprint(&toko).unwrap();
     let counts = store.counts(&toko).unwrap();
+    let name = store.backend_name();
     store.flush_blocking().unwrap();
     drop(store);
 
     let store = backend.open();
+    // The name `/healthz` reports and `[store] backend` spells: one lowercase word, the
+    // same for every store of the backend.
+    assert!(
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase()),
+        "backend name {name:?}"
+    );
+    assert_eq!(store.backend_name(), name);
     assert_eq!(store.products(&toko).unwrap(), [product("A-1", 1000)]);
     assert_eq!(
         store

@@ -15,7 +15,7 @@ use crate::admin::views::{self as data, PageError};
 use crate::admin_auth::Access;
 use crate::config::ShopSettings;
 use crate::model::ShopModel;
-use crate::store::Store;
+use crate::store::ShopStore;
 use crate::web::admin::{admin_access, admin_access_csrf, api_error, page_data};
 use crate::web::public::percent_decode;
 use crate::web::state::{allowed_shop, with_state, AppState};
@@ -60,7 +60,7 @@ async fn answer<T, F>(
 ) -> Result<Response, Rejection>
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
+    F: FnOnce(&dyn ShopStore, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
 {
     let shop = allowed_shop(&state, &access, &raw_shop)?;
     let page = page_data(&state, shop, compute).await.map_err(api_error)?;

@@ -32,7 +32,7 @@ use crate::admin::views::PageError;
 use crate::admin_auth::{Access, Session, COOKIE_NAME};
 use crate::config::ShopSettings;
 use crate::model::ShopModel;
-use crate::store::Store;
+use crate::store::ShopStore;
 use crate::web::admin::i18n::{tr, tr_with, Lang};
 use crate::web::errors::{internal, reject};
 use crate::web::state::{with_state, AppState};
@@ -292,12 +292,12 @@ pub fn api_error(e: PageError) -> Rejection {
 pub async fn page_data<T, F>(state: &AppState, shop: &ShopSettings, f: F) -> Result<T, PageError>
 where
     T: Send + 'static,
-    F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
+    F: FnOnce(&dyn ShopStore, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
 {
     let store = state.store.clone();
     let model = state.models.get(&shop.id);
     let shop = effective_shop(shop, model.as_deref());
-    tokio::task::spawn_blocking(move || f(&store, &shop, model.as_deref()))
+    tokio::task::spawn_blocking(move || f(&*store, &shop, model.as_deref()))
         .await
         .unwrap_or_else(|e| Err(PageError::Internal(e.to_string())))
 }

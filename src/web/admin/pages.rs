@@ -19,7 +19,7 @@ use crate::admin_auth::{csrf_ok, Access, Session};
 use crate::config::ShopSettings;
 use crate::domain::Rupiah;
 use crate::model::ShopModel;
-use crate::store::Store;
+use crate::store::ShopStore;
 use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::auth::CsrfMismatch;
 use crate::web::admin::i18n::{tr, tr_with, Lang};
@@ -195,7 +195,7 @@ async fn show<T, F, X>(
 ) -> Result<Response, Rejection>
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&Store, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
+    F: FnOnce(&dyn ShopStore, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
     X: FnOnce(&T, &ShopSettings) -> Extras,
 {
     let (session, shop) = match open(&v, &raw_shop) {
@@ -479,7 +479,7 @@ fn customers(state: AppState) -> BoxedFilter<(Response,)> {
 
 /// A CSV file computed by `make` from the store for one shop, with the page's query:
 /// `/admin/shops/{shop}/{name}.csv`, an attachment named `{shop}-{name}.csv`.
-type MakeCsv = fn(&Store, &ShopSettings, &Query, &mut Vec<u8>) -> Result<(), PageError>;
+type MakeCsv = fn(&dyn ShopStore, &ShopSettings, &Query, &mut Vec<u8>) -> Result<(), PageError>;
 
 fn csv_file(state: AppState, name: &'static str, make: MakeCsv) -> BoxedFilter<(Response,)> {
     warp::path!("admin" / "shops" / String / String)

@@ -1,0 +1,102 @@
+//! Opening the store: the one place that names a backend's type. `laris serve`
+//! ([`crate::app::Application::build`]) and every CLI command that reads or writes the
+//! store directly call [`open_store`] (the CLI through [`open_store_blocking`]); all of
+//! them get a [`SharedStore`] and use the [`crate::store::ShopStore`] trait only.
+//!
+//! Today the store is sled's, in the data directory (`{data_dir}/store`). A second backend
+//! is one more arm here, chosen from the settings; nothing above this module changes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::bail;
+
+use crate::config::Settings;
+use crate::store::{SharedStore, Store};
+
+/// Whether opening may create a store where there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// For what brings data in (`serve`, `import`, `sync`, `replay`): an empty store is
+    /// created when there is none.
+    CreateIfMissing,
+    /// For a command that only reads: a missing store is an error naming where it was
+    /// looked for (a mistyped `--data-dir`), and nothing is created.
+    Existing,
+}
+
+/// Opens the store for the service or a command: sled's, in `data_dir`. A store that
+/// another process holds is [`crate::store::StoreError::Locked`], whose message says how to
+/// go through the running service instead. `settings` is where a backend other than the
+/// embedded one will be chosen (`[store]`); sled needs nothing from it.
+pub async fn open_store(
+    _settings: &Settings,
+    data_dir: &Path,
+    opening: Opening,
+) -> anyhow::Result<SharedStore> {
+    if opening == Opening::Existing && !Store::exists(data_dir) {
+        bail!(
+            "no store at {}: pass --data-dir (or LARIS_DATA_DIR) naming the directory `laris serve` uses, or bring data in first with `laris serve`, `laris import`, `laris sync` or `laris replay`",
+            data_dir.display()
+        );
+    }
+    // Opening reads the store's pages (and upgrades an older format once): off the
+    // async threads.
+    let dir = data_dir.to_path_buf();
+    let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
+    Ok(Arc::new(store))
+}
+
+/// [`open_store`] for a command that runs outside any async runtime: opens the store on a
+/// runtime of its own, dropped once the store is open. A backend whose handle needs a
+/// runtime after that keeps one itself. Must not be called from async code (use
+/// [`open_store`] there).
+pub fn open_store_blocking(
+    settings: &Settings,
+    data_dir: &Path,
+    opening: Opening,
+) -> anyhow::Result<SharedStore> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(open_store(settings, data_dir, opening))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::from_toml("[[shops]]\nid = \"toko\"\n", Path::new("t.toml"), &[]).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_store_is_sleds_in_the_data_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let store = open_store(&settings(), &dir, Opening::CreateIfMissing)
+            .await
+            .unwrap();
+        assert_eq!(store.backend_name(), "sled");
+        assert!(Store::exists(&dir), "created in {}", dir.display());
+    }
+
+    #[tokio::test]
+    async fn a_second_opening_of_a_held_store_is_refused_as_locked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let _held = open_store(&settings(), tmp.path(), Opening::CreateIfMissing)
+            .await
+            .unwrap();
+        let err = open_store(&settings(), tmp.path(), Opening::Existing)
+            .await
+            .err()
+            .expect("held by the first");
+        assert!(
+            matches!(
+                err.downcast_ref::<crate::store::StoreError>(),
+                Some(crate::store::StoreError::Locked(_))
+            ),
+            "{err:#}"
+        );
+    }
+}
