@@ -111,7 +111,7 @@ pub(super) fn store_copy(from: &str, to: &str) -> anyhow::Result<()> {
             let _ = writeln!(out, "{}:", p.shop);
         }
         // A line per kind, and one every 100 pages of a big one.
-        if p.copied == p.total || p.copied % (100 * PAGE as u64) == 0 {
+        if p.copied == p.total || p.copied.is_multiple_of(100 * PAGE as u64) {
             let _ = writeln!(out, "  {} {}/{}", p.what, p.copied, p.total);
             let _ = out.flush();
         }

@@ -808,7 +808,11 @@ mod tests {
             msg.contains("shop toko:") && msg.contains("nothing was written") && msg.contains("empty store"),
             "{msg}"
         );
-        assert_eq!(to.shops().unwrap(), [toko.clone()], "lain was not written either");
+        assert_eq!(
+            to.shops().unwrap(),
+            std::slice::from_ref(&toko),
+            "lain was not written either"
+        );
         assert_eq!(content_fingerprint(&to, &toko).unwrap(), before);
     }
 

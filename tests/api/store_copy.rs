@@ -176,7 +176,7 @@ async fn the_demo_shop_copied_by_laris_store_copy_is_equal_and_served_the_same()
 
     {
         let (from, to) = (open_when_released(source.path()), open_when_released(&into));
-        let report = CopyReport::compare(&from, &to, &[shop.clone()]).unwrap();
+        let report = CopyReport::compare(&from, &to, std::slice::from_ref(&shop)).unwrap();
         assert!(report.equal(), "{}", report.shops[0].to_text());
         assert!(
             !to.model_stale(&shop).unwrap(),
