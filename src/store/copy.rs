@@ -524,11 +524,8 @@ fn in_pages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{
-        Event, EventKind, FeedbackStatus, OrderCursor, ProductCursor, QuarantineReason, Quarantined,
-        RecordKind, RunKind, RunMarker, Seeding, SyncReport,
-    };
-    use crate::store::contract::{order, product};
+    use crate::records::{Event, EventKind, FeedbackStatus, Seeding};
+    use crate::store::contract::{fill, product};
     use crate::store::sled_backend::when_released;
     use crate::store::Store;
     use chrono::{DateTime, Utc};
@@ -539,121 +536,6 @@ mod tests {
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
-    }
-
-    /// A shop with something of every kind, more products, orders and events than a page.
-    fn fill(store: &dyn ShopStore, toko: &ShopId) {
-        let n = PAGE + 7;
-        let mut batch = ImportBatch::new(toko);
-        for i in 0..n {
-            batch.upsert_product(product(&format!("P-{i:04}"), 1000 + i as i64));
-        }
-        store.apply(batch).unwrap();
-        let mut batch = ImportBatch::new(toko);
-        for i in 0..n {
-            let mut o = order(&format!("INV/{i:04}"), &format!("P-{i:04}"), 1);
-            o.marketplace_id = Some(format!("mp-order-{i}"));
-            batch.upsert_order(o);
-        }
-        batch.set_cursor(SyncCursor::Products {
-            source: 2,
-            cursor: ProductCursor {
-                newest_update: Some(1_700_000_000),
-                last_full_pass: Some(at(3)),
-            },
-        });
-        batch.set_cursor(SyncCursor::Orders {
-            source: 0,
-            cursor: OrderCursor { synced_to: 42 },
-        });
-        batch.quarantine(Quarantined {
-            at: at(0),
-            kind: RecordKind::Order,
-            origin: "page 3 #1".into(),
-            reason: QuarantineReason::missing("invoice_ref_num"),
-            record: "{}".into(),
-            subject: Some("INV/0001".into()),
-        });
-        store.apply(batch).unwrap();
-        // A marketplace id that moved to another product, and one the product lost.
-        let mut moved = product("P-0001", 1001);
-        moved.marketplace_id = Some("m-P-0000".into());
-        let mut batch = ImportBatch::new(toko);
-        batch.upsert_product(moved);
-        store.apply(batch).unwrap();
-        let snapshot = Snapshot {
-            generation: store.data_generation(toko).unwrap(),
-            bytes: b"model bytes".to_vec(),
-        };
-        let customer =
-            crate::records::Customer::first_seen(crate::domain::CustomerId("777001".into()), at(0));
-        store.put_rebuild(toko, &[customer], &snapshot).unwrap();
-        store
-            .put_sync_report(
-                toko,
-                &SyncReport {
-                    kind: RunKind::Sync,
-                    source: "marketplace_api".into(),
-                    started_at: at(5),
-                    finished_at: at(6),
-                    duration_ms: 1000,
-                    products: Default::default(),
-                    orders: Default::default(),
-                    quarantined: 1,
-                    errors: vec![],
-                    ok: true,
-                    pages: 2,
-                    warnings: vec!["a duplicate page".into()],
-                },
-            )
-            .unwrap();
-        let mut batch = ImportBatch::new(toko);
-        batch.mark_run(RunMarker {
-            started_at: at(9),
-            pages: 1,
-        });
-        store.apply(batch).unwrap();
-        store.set_seeding(toko, Seeding::Done).unwrap();
-        for (i, text) in ["pertama", "kedua", "ketiga"].into_iter().enumerate() {
-            let mut f = Feedback {
-                id: 0,
-                at: at(i as i64),
-                message: text.into(),
-                contact: Some("0812".into()),
-                page: None,
-                product: None,
-                status: FeedbackStatus::New,
-            };
-            store.put_feedback(toko, &mut f).unwrap();
-            if i == 1 {
-                store
-                    .set_feedback_status(toko, f.id, FeedbackStatus::Answered)
-                    .unwrap();
-            }
-        }
-        let events: Vec<Event> = (0..n)
-            .map(|i| Event {
-                kind: EventKind::ALL[i % 4],
-                slot: None,
-                product: Some(crate::domain::ProductId::parse(&format!("P-{:04}", i % 10)).unwrap()),
-                item: None,
-                at: Some(at(i as i64)),
-                customer: None,
-            })
-            .collect();
-        store.append_events(toko, &events).unwrap();
-        for (section, overlay) in [("pins", b"{\"a\":1}".as_slice()), ("offers", b"{\"b\":2}")] {
-            let mut change = SettingsChange {
-                id: 0,
-                at: at(1),
-                user: "admin".into(),
-                section: section.into(),
-                summary: format!("changed {section}"),
-                old: "null".into(),
-                new: "[]".into(),
-            };
-            store.put_settings_change(toko, overlay, &mut change).unwrap();
-        }
     }
 
     fn stores() -> (tempfile::TempDir, Store, tempfile::TempDir, Store) {

@@ -17,7 +17,8 @@
 //! oldest first down to `keep` and by predicate; feedback ids increase and status changes
 //! persist; reports come newest first, at most `limit`, at most `REPORTS_KEPT` kept; the
 //! model snapshot round-trips with its generation; a store lists its shops, a shop's
-//! cursors and its marketplace-id map (what `store::copy` needs); a data change marks the model stale
+//! cursors and its marketplace-id map (what `store::copy` needs), and a shop copied from
+//! sled into it and back arrives whole (`copy.rs`); a data change marks the model stale
 //! until a rebuild from that generation; the shop's counts equal a recount of its records
 //! after every kind of write (`counts.rs`); everything survives `flush_blocking` and a
 //! reopen.
@@ -32,7 +33,9 @@ use crate::records::{
 };
 use crate::store::{recount, BatchOp, ImportBatch, ShopStore, Snapshot, REPORTS_KEPT};
 
+mod copy;
 mod counts;
+pub use copy::{a_copy_in_and_out_of_the_store_is_equal, fill};
 pub use counts::counts_equal_a_recount_after_every_write;
 
 /// A backend under test.
@@ -883,6 +886,11 @@ macro_rules! contract_tests {
             #[test]
             fn a_store_lists_its_shops_cursors_and_marketplace_ids() {
                 c::a_store_lists_its_shops_cursors_and_marketplace_ids(&*fresh().0);
+            }
+
+            #[test]
+            fn a_copy_in_and_out_of_the_store_is_equal() {
+                c::a_copy_in_and_out_of_the_store_is_equal(&*fresh().0);
             }
 
             #[test]
