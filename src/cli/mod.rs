@@ -11,6 +11,7 @@ mod recommend;
 mod rules_csv;
 mod serve;
 mod status;
+mod store_copy;
 mod stores;
 mod sync;
 
@@ -18,6 +19,8 @@ use admin::{set_password, unlock};
 use recommend::{customers, products, recommend, token, RecommendArgs};
 use serve::{mock_marketplace, serve};
 use status::{rebuild, status};
+use store_copy::store_copy;
+pub use store_copy::StoreUrl;
 use stores::{open_existing_store, open_store};
 use sync::{import, replay, sync};
 
@@ -251,6 +254,28 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The store as a whole: moving every shop to another store.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every shop (products, orders, customers, models, events, feedback, settings,
+    /// sync state) into another, empty store, then compare counts and content
+    /// fingerprints shop by shop; exits non-zero when anything differs. Stop `laris serve`
+    /// on the source first.
+    Copy {
+        /// The store to copy: sled:DIR (a data directory) or postgres://USER@HOST/DATABASE.
+        #[arg(long, value_name = "STORE")]
+        from: String,
+        /// The store to copy into, holding none of the source's shops: sled:DIR (created
+        /// when missing) or postgres://USER@HOST/DATABASE.
+        #[arg(long, value_name = "STORE")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,7 +314,10 @@ pub fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
         .collect();
     // Commands that read no shop, run by testers and analysts anywhere, need no config file.
     let standalone = match &cli.command {
-        Command::MockMarketplace { .. } | Command::Rules { .. } | Command::Tiers { .. } => true,
+        Command::MockMarketplace { .. }
+        | Command::Rules { .. }
+        | Command::Tiers { .. }
+        | Command::Store { .. } => true,
         Command::Eval { args } => args.baskets.is_some(),
         _ => false,
     };
@@ -444,6 +472,9 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Unlock { user, address },
         } => unlock(&settings, &cli.data_dir, user.as_deref(), address.as_deref()),
+        Command::Store {
+            command: StoreCommand::Copy { from, to },
+        } => store_copy(from, to),
     }
 }
 

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use crate::domain::{ProductId, ShopId};
 use crate::records::{
     Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RunMarker, Seeding, SettingsChange, SyncReport,
+    RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::{Applied, Counts, ImportBatch, StoreError};
 
@@ -234,4 +234,19 @@ pub trait ShopStore: Send + Sync {
 
     /// The shop's settings changes, newest first, at most `limit`.
     fn settings_changes(&self, shop: &ShopId, limit: usize) -> Result<Vec<SettingsChange>, StoreError>;
+
+    // --- Listing what a store holds (`store::copy` moves a whole store with these) ---
+
+    /// Every shop the store holds anything of (a record, an event, a marker, a cursor, a
+    /// setting, a report), ordered by id.
+    fn shops(&self) -> Result<Vec<ShopId>, StoreError>;
+
+    /// Every sync cursor of the shop: the products cursors by source number, then the
+    /// orders cursors by source number.
+    fn cursors(&self, shop: &ShopId) -> Result<Vec<SyncCursor>, StoreError>;
+
+    /// The shop's map of marketplace product ids to our product ids, ordered by marketplace
+    /// id: what [`ShopStore::product_for_marketplace_id`] reads. An entry stays when its
+    /// product later has another marketplace id (order lines may still name the old one).
+    fn marketplace_ids(&self, shop: &ShopId) -> Result<Vec<(String, ProductId)>, StoreError>;
 }

@@ -3,7 +3,7 @@
 //! quarantined records, its sync cursor and the run marker go in one batch, so a crash
 //! never leaves a cursor ahead of its data.
 
-use crate::domain::ShopId;
+use crate::domain::{ProductId, ShopId};
 use crate::records::{Order, Product, Quarantined, RunMarker, SyncCursor, UpsertCounts};
 
 /// One write of a batch.
@@ -20,6 +20,14 @@ pub enum BatchOp {
     MarkRun(RunMarker),
     /// Removes the run marker: the run finished.
     EndRun,
+    /// Maps a marketplace product id to our product id, as [`BatchOp::UpsertProduct`] does
+    /// for the product's own: for a copy of a store's whole map
+    /// ([`crate::store::ShopStore::marketplace_ids`]). Moves neither counts nor the data
+    /// generation.
+    MapMarketplaceId {
+        marketplace_id: String,
+        product: ProductId,
+    },
     /// Makes the backend fail at this point of applying the batch, so the contract tests
     /// can check that a failed batch writes nothing.
     #[cfg(test)]
@@ -88,5 +96,12 @@ impl ImportBatch {
 
     pub fn end_run(&mut self) {
         self.push(BatchOp::EndRun);
+    }
+
+    pub fn map_marketplace_id(&mut self, marketplace_id: String, product: ProductId) {
+        self.push(BatchOp::MapMarketplaceId {
+            marketplace_id,
+            product,
+        });
     }
 }

@@ -16,6 +16,9 @@
 //! A second backend (PostgreSQL, say) implements the same trait and proves itself with
 //! the checks in `contract`, which every backend must pass (see that module's doc).
 //!
+//! [`copy`] moves every shop of one store into another, of any backend, through the trait
+//! alone (`laris store copy`), and compares the two by a backend-independent fingerprint.
+//!
 //! Records are encoded by [`codec`]: a version byte, then JSON. Adding a field with a serde
 //! default never breaks an existing store. The sled store also records its format version
 //! ([`migrate`]) and upgrades an older store once, on open.
@@ -23,6 +26,7 @@
 pub mod backend;
 pub mod batch;
 pub mod codec;
+pub mod copy;
 pub mod counts;
 mod events;
 pub mod migrate;

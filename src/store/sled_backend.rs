@@ -55,6 +55,20 @@ mod state {
     pub fn order_cursor(source: usize) -> String {
         format!("source:{source}:orders")
     }
+
+    /// Where every cursor's name starts.
+    pub const CURSOR_PREFIX: &str = "source:";
+
+    /// The source number of a cursor's name, and whether it is a products cursor.
+    pub fn parse_cursor(name: &str) -> Option<(usize, bool)> {
+        let (source, kind) = name.strip_prefix(CURSOR_PREFIX)?.split_once(':')?;
+        let products = match kind {
+            "products" => true,
+            "orders" => false,
+            _ => return None,
+        };
+        Some((source.parse().ok()?, products))
+    }
 }
 
 /// The one model snapshot a shop has (the name predates the opaque snapshot).
@@ -452,6 +466,13 @@ impl ShopStore for Store {
                     writes.insert(state_key(&shop, state::RUN), codec::encode(&marker))
                 }
                 BatchOp::EndRun => writes.remove(state_key(&shop, state::RUN)),
+                BatchOp::MapMarketplaceId {
+                    marketplace_id,
+                    product,
+                } => {
+                    let k = key(&shop, kind::PRODUCT_REF, marketplace_id.as_bytes());
+                    writes.upsert(k, codec::encode(&product), None)?;
+                }
                 #[cfg(test)]
                 BatchOp::FailForTest(reason) => {
                     return Err(StoreError::backend(std::io::Error::other(reason)))
@@ -665,6 +686,80 @@ impl ShopStore for Store {
             .rev()
             .take(limit)
             .map(|v| decode(b"settings change", &v.sled()?))
+            .collect()
+    }
+
+    /// The distinct shop parts of the keys of both trees, jumping from one shop to the
+    /// next instead of reading every key.
+    fn shops(&self) -> Result<Vec<ShopId>, StoreError> {
+        let mut found = std::collections::BTreeSet::new();
+        for tree in [&self.records, &self.events] {
+            // Keys that start with a zero byte (the format marker, the events' counts)
+            // belong to no shop.
+            let mut from = vec![1u8];
+            while let Some(item) = tree.range(from.clone()..).next() {
+                let (k, _) = item.sled()?;
+                match k.iter().position(|&b| b == 0) {
+                    Some(end) => {
+                        let raw = String::from_utf8_lossy(&k[..end]);
+                        let shop = ShopId::parse(&raw).map_err(|e| {
+                            StoreError::backend(std::io::Error::other(format!(
+                                "a key in the store names no valid shop ({e}); restore a backup of the store"
+                            )))
+                        })?;
+                        found.insert(shop.as_str().to_string());
+                        from = k[..end].to_vec();
+                        from.push(1);
+                    }
+                    None => {
+                        from = k.to_vec();
+                        from.push(0);
+                    }
+                }
+            }
+        }
+        found
+            .into_iter()
+            .map(|s| ShopId::parse(&s).map_err(StoreError::backend))
+            .collect()
+    }
+
+    fn cursors(&self, shop: &ShopId) -> Result<Vec<SyncCursor>, StoreError> {
+        let start = state_key(shop, state::CURSOR_PREFIX);
+        let name_at = state_key(shop, "").len();
+        let mut products = Vec::new();
+        let mut orders = Vec::new();
+        for item in self.records.scan_prefix(&start) {
+            let (k, v) = item.sled()?;
+            let name = String::from_utf8_lossy(&k[name_at..]);
+            match state::parse_cursor(&name) {
+                Some((source, true)) => products.push((source, decode(&k, &v)?)),
+                Some((source, false)) => orders.push((source, decode(&k, &v)?)),
+                None => continue,
+            }
+        }
+        products.sort_by_key(|(source, _)| *source);
+        orders.sort_by_key(|(source, _)| *source);
+        Ok(products
+            .into_iter()
+            .map(|(source, cursor)| SyncCursor::Products { source, cursor })
+            .chain(
+                orders
+                    .into_iter()
+                    .map(|(source, cursor)| SyncCursor::Orders { source, cursor }),
+            )
+            .collect())
+    }
+
+    fn marketplace_ids(&self, shop: &ShopId) -> Result<Vec<(String, ProductId)>, StoreError> {
+        let id_at = prefix(shop, kind::PRODUCT_REF).len();
+        self.records
+            .scan_prefix(prefix(shop, kind::PRODUCT_REF))
+            .map(|item| {
+                let (k, v) = item.sled()?;
+                let marketplace_id = String::from_utf8_lossy(&k[id_at..]).into_owned();
+                Ok((marketplace_id, decode(&k, &v)?))
+            })
             .collect()
     }
 }

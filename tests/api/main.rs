@@ -18,6 +18,7 @@ mod recommendations;
 mod serving;
 mod settings;
 mod signin;
+mod store_copy;
 mod sync;
 mod upload;
 mod widget;

@@ -16,7 +16,9 @@
 //! the page and a report clears the marker; events append in order, count, and prune
 //! oldest first down to `keep` and by predicate; feedback ids increase and status changes
 //! persist; reports come newest first, at most `limit`, at most `REPORTS_KEPT` kept; the
-//! model snapshot round-trips with its generation; a data change marks the model stale
+//! model snapshot round-trips with its generation; a store lists its shops, a shop's
+//! cursors and its marketplace-id map (what `store::copy` needs), and a shop copied from
+//! sled into it and back arrives whole (`copy.rs`); a data change marks the model stale
 //! until a rebuild from that generation; the shop's counts equal a recount of its records
 //! after every kind of write (`counts.rs`); everything survives `flush_blocking` and a
 //! reopen, and the backend names itself the same after it.
@@ -31,7 +33,9 @@ use crate::records::{
 };
 use crate::store::{recount, BatchOp, ImportBatch, ShopStore, Snapshot, REPORTS_KEPT};
 
+mod copy;
 mod counts;
+pub use copy::{a_copy_in_and_out_of_the_store_is_equal, fill};
 pub use counts::counts_equal_a_recount_after_every_write;
 
 /// A backend under test.
@@ -623,6 +627,110 @@ pub fn a_data_change_marks_the_model_stale_until_its_rebuild(store: &dyn ShopSto
     assert!(!store.model_stale(&shop("lain")).unwrap());
 }
 
+/// What a copy of the store lists: every shop holding anything (a record, an event, a
+/// feedback message, a setting, only a seeding mark), by id, another shop whose id extends
+/// one's listed apart; a shop's cursors, products first, each kind by source number; its
+/// marketplace-id map, by marketplace id, keeping an id its product no longer has, and
+/// set by `MapMarketplaceId` without moving the data generation or the counts.
+pub fn a_store_lists_its_shops_cursors_and_marketplace_ids(store: &dyn ShopStore) {
+    assert!(store.shops().unwrap().is_empty());
+    let toko = shop("toko");
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    batch.upsert_product(product("B-2", 2000));
+    batch.set_cursor(SyncCursor::Orders {
+        source: 12,
+        cursor: OrderCursor { synced_to: 12 },
+    });
+    batch.set_cursor(SyncCursor::Orders {
+        source: 2,
+        cursor: OrderCursor { synced_to: 2 },
+    });
+    batch.set_cursor(SyncCursor::Products {
+        source: 1,
+        cursor: ProductCursor::default(),
+    });
+    store.apply(batch).unwrap();
+    store.append_event(&shop("toko-b"), &event("P-1", 1)).unwrap();
+    store.put_feedback(&shop("kedai"), &mut feedback("halo")).unwrap();
+    store.set_seeding(&shop("warung"), Seeding::Started).unwrap();
+    let mut change = crate::records::SettingsChange {
+        id: 0,
+        at: at(0),
+        user: "admin".into(),
+        section: "pins".into(),
+        summary: "pinned".into(),
+        old: "null".into(),
+        new: "{}".into(),
+    };
+    store
+        .put_settings_change(&shop("a-shop"), b"{}", &mut change)
+        .unwrap();
+    let shops: Vec<String> = store
+        .shops()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    assert_eq!(shops, ["a-shop", "kedai", "toko", "toko-b", "warung"]);
+
+    assert_eq!(
+        store.cursors(&toko).unwrap(),
+        [
+            SyncCursor::Products {
+                source: 1,
+                cursor: ProductCursor::default()
+            },
+            SyncCursor::Orders {
+                source: 2,
+                cursor: OrderCursor { synced_to: 2 }
+            },
+            SyncCursor::Orders {
+                source: 12,
+                cursor: OrderCursor { synced_to: 12 }
+            },
+        ]
+    );
+    assert!(store.cursors(&shop("toko-b")).unwrap().is_empty());
+
+    // B-2 takes A-1's marketplace id; its own old one still names it.
+    let mut moved = product("B-2", 2000);
+    moved.marketplace_id = Some("m-A-1".into());
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(moved);
+    store.apply(batch).unwrap();
+    let ids = |store: &dyn ShopStore| -> Vec<(String, String)> {
+        store
+            .marketplace_ids(&toko)
+            .unwrap()
+            .into_iter()
+            .map(|(m, p)| (m, p.as_str().to_string()))
+            .collect()
+    };
+    let pair = |m: &str, p: &str| (m.to_string(), p.to_string());
+    assert_eq!(ids(store), [pair("m-A-1", "B-2"), pair("m-B-2", "B-2")]);
+    let generation = store.data_generation(&toko).unwrap();
+    let counts = store.counts(&toko).unwrap();
+    let mut batch = ImportBatch::new(&toko);
+    batch.map_marketplace_id("m-A-1".into(), ProductId::parse("A-1").unwrap());
+    batch.map_marketplace_id("m-old".into(), ProductId::parse("A-1").unwrap());
+    store.apply(batch).unwrap();
+    assert_eq!(
+        ids(store),
+        [pair("m-A-1", "A-1"), pair("m-B-2", "B-2"), pair("m-old", "A-1")]
+    );
+    assert_eq!(
+        store
+            .product_for_marketplace_id(&toko, "m-old")
+            .unwrap()
+            .map(|p| p.as_str().to_string()),
+        Some("A-1".into())
+    );
+    assert_eq!(store.data_generation(&toko).unwrap(), generation);
+    assert_eq!(store.counts(&toko).unwrap(), counts);
+    assert!(store.marketplace_ids(&shop("toko-b")).unwrap().is_empty());
+}
+
 /// Everything written and flushed is there after the store is closed and opened again.
 pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
     let toko = shop("toko");
@@ -781,6 +889,16 @@ macro_rules! contract_tests {
             #[test]
             fn counts_equal_a_recount_after_every_write() {
                 c::counts_equal_a_recount_after_every_write(&*fresh().0);
+            }
+
+            #[test]
+            fn a_store_lists_its_shops_cursors_and_marketplace_ids() {
+                c::a_store_lists_its_shops_cursors_and_marketplace_ids(&*fresh().0);
+            }
+
+            #[test]
+            fn a_copy_in_and_out_of_the_store_is_equal() {
+                c::a_copy_in_and_out_of_the_store_is_equal(&*fresh().0);
             }
 
             #[test]
