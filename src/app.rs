@@ -29,7 +29,7 @@ use crate::store::ShopStore;
 use crate::web::{self, AppState};
 
 mod store;
-pub use store::{open_store, open_store_blocking, Opening};
+pub use store::{open_store, open_store_at, open_store_blocking, Opening, StoreUrl};
 
 /// Name of the address file in the data directory.
 pub const SERVE_FILE: &str = "laris.serve.json";

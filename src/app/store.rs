@@ -6,13 +6,13 @@
 //! Today the store is sled's, in the data directory (`{data_dir}/store`). A second backend
 //! is one more arm here, chosen from the settings; nothing above this module changes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 
 use crate::config::Settings;
-use crate::store::{SharedStore, Store};
+use crate::store::{SharedStore, ShopStore, Store};
 
 /// Whether opening may create a store where there is none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,74 @@ pub fn open_store_blocking(
         .enable_all()
         .build()?
         .block_on(open_store(settings, data_dir, opening))
+}
+
+/// Where a store is: a sled data directory or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Sled(PathBuf),
+    Postgres(String),
+}
+
+impl StoreUrl {
+    pub fn parse(raw: &str) -> anyhow::Result<StoreUrl> {
+        let raw = raw.trim();
+        if let Some(dir) = raw.strip_prefix("sled:") {
+            if dir.is_empty() {
+                bail!("{raw:?} names no directory: write sled:DIR, e.g. sled:/var/lib/laris/data");
+            }
+            return Ok(StoreUrl::Sled(PathBuf::from(dir)));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres(raw.to_string()));
+        }
+        bail!(
+            "{raw:?} is not a store: write sled:DIR for a data directory (e.g. sled:{raw}) or postgres://USER@HOST/DATABASE for a PostgreSQL database"
+        )
+    }
+}
+
+/// For messages: a PostgreSQL URL without its password.
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreUrl::Sled(dir) => write!(f, "sled:{}", dir.display()),
+            StoreUrl::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                match rest.split_once('@') {
+                    Some((user, host)) if user.contains(':') => {
+                        let name = user.split(':').next().unwrap_or_default();
+                        write!(f, "{scheme}://{name}:***@{host}")
+                    }
+                    _ => f.write_str(url),
+                }
+            }
+        }
+    }
+}
+
+/// Opens the store a URL names (`laris store copy`), outside any async runtime; with
+/// `source`, it must exist already.
+pub fn open_store_at(url: &StoreUrl, source: bool) -> anyhow::Result<Box<dyn ShopStore>> {
+    match url {
+        StoreUrl::Sled(dir) => {
+            if source && !Store::exists(dir) {
+                bail!(
+                    "no store at {}: name the data directory `laris serve` uses (its --data-dir)",
+                    dir.display()
+                );
+            }
+            let store = Store::open(dir).with_context(|| {
+                format!(
+                    "opening {url}: stop the `laris serve` that holds it first (a copy needs both stores to itself)"
+                )
+            })?;
+            Ok(Box::new(store))
+        }
+        StoreUrl::Postgres(_) => bail!(
+            "{url}: this laris has no PostgreSQL backend built in yet, so it cannot open a PostgreSQL store; copy between sled directories (sled:DIR) for now"
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -15,12 +15,12 @@ mod store_copy;
 mod stores;
 mod sync;
 
+pub use crate::app::StoreUrl;
 use admin::{set_password, unlock};
 use recommend::{customers, products, recommend, token, RecommendArgs};
 use serve::{mock_marketplace, serve};
 use status::{rebuild, status};
 use store_copy::store_copy;
-pub use store_copy::StoreUrl;
 use stores::{open_existing_store, open_store};
 use sync::{import, replay, sync};
 

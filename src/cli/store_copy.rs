@@ -7,79 +7,12 @@
 //! message saying so.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
+use crate::app::{open_store_at, StoreUrl};
 use crate::store::copy::{copy_all, CopyProgress, PAGE};
-use crate::store::{ShopStore, Store};
-
-/// Where a store is: a sled data directory or a PostgreSQL database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreUrl {
-    Sled(PathBuf),
-    Postgres(String),
-}
-
-impl StoreUrl {
-    pub fn parse(raw: &str) -> anyhow::Result<StoreUrl> {
-        let raw = raw.trim();
-        if let Some(dir) = raw.strip_prefix("sled:") {
-            if dir.is_empty() {
-                bail!("{raw:?} names no directory: write sled:DIR, e.g. sled:/var/lib/laris/data");
-            }
-            return Ok(StoreUrl::Sled(PathBuf::from(dir)));
-        }
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            return Ok(StoreUrl::Postgres(raw.to_string()));
-        }
-        bail!(
-            "{raw:?} is not a store: write sled:DIR for a data directory (e.g. sled:{raw}) or postgres://USER@HOST/DATABASE for a PostgreSQL database"
-        )
-    }
-}
-
-/// For messages: a PostgreSQL URL without its password.
-impl std::fmt::Display for StoreUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StoreUrl::Sled(dir) => write!(f, "sled:{}", dir.display()),
-            StoreUrl::Postgres(url) => {
-                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-                match rest.split_once('@') {
-                    Some((user, host)) if user.contains(':') => {
-                        let name = user.split(':').next().unwrap_or_default();
-                        write!(f, "{scheme}://{name}:***@{host}")
-                    }
-                    _ => f.write_str(url),
-                }
-            }
-        }
-    }
-}
-
-/// Opens the store a URL names; the source must exist already.
-fn open(url: &StoreUrl, source: bool) -> anyhow::Result<Box<dyn ShopStore>> {
-    match url {
-        StoreUrl::Sled(dir) => {
-            if source && !Store::exists(dir) {
-                bail!(
-                    "no store at {}: name the data directory `laris serve` uses (its --data-dir)",
-                    dir.display()
-                );
-            }
-            let store = Store::open(dir).with_context(|| {
-                format!(
-                    "opening {url}: stop the `laris serve` that holds it first (a copy needs both stores to itself)"
-                )
-            })?;
-            Ok(Box::new(store))
-        }
-        StoreUrl::Postgres(_) => bail!(
-            "{url}: this laris has no PostgreSQL backend built in yet, so it cannot open a PostgreSQL store; copy between sled directories (sled:DIR) for now"
-        ),
-    }
-}
 
 fn same_dir(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
@@ -100,8 +33,8 @@ pub(super) fn store_copy(from: &str, to: &str) -> anyhow::Result<()> {
     }
     // The source first: a source held by a running service stops the copy before the
     // target is created.
-    let source = open(&from, true)?;
-    let target = open(&to, false)?;
+    let source = open_store_at(&from, true)?;
+    let target = open_store_at(&to, false)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "copying {from} to {to}")?;
     let mut current = None;
@@ -170,7 +103,7 @@ mod tests {
     fn a_postgres_url_is_shown_without_its_password_and_not_opened_yet() {
         let url = StoreUrl::parse("postgres://laris:rahasia@db:5432/laris").unwrap();
         assert_eq!(url.to_string(), "postgres://laris:***@db:5432/laris");
-        let err = open(&url, false)
+        let err = open_store_at(&url, false)
             .err()
             .expect("no PostgreSQL backend yet")
             .to_string();

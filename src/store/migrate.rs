@@ -13,7 +13,7 @@
 //! two only makes the next open count again).
 //!
 //! Format 4 keeps a shop's customers in chunks of
-//! [`CUSTOMERS_PER_CHUNK`](crate::store::sled_backend::CUSTOMERS_PER_CHUNK) instead of one
+//! [`CUSTOMERS_PER_CHUNK`](crate::store::sled_import::CUSTOMERS_PER_CHUNK) instead of one
 //! record each, which made a rebuild of a large shop spend most of its write inserting them.
 //! Opening a format 3 store rechunks every shop's customers, each shop in one batch, and then
 //! writes `format = 4`; a crash between shops leaves some chunked and the rest to the next
@@ -28,8 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::ShopId;
 use crate::records::{Customer, Quarantined};
 use crate::store::counts::{Counts, Share};
-use crate::store::sled_backend::customers_batch;
-use crate::store::sled_import::encode_counts;
+use crate::store::sled_import::{customers_batch, encode_counts};
 use crate::store::sled_keys::{counts_key, kind, prefix, shop_and_kind, Sled};
 use crate::store::{codec, events, StoreError};
 

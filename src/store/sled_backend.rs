@@ -26,7 +26,7 @@ use crate::records::{
 use crate::store::counts::{Counts, Share};
 use crate::store::events::EventTree;
 use crate::store::migrate::{self, quarantine_id};
-use crate::store::sled_import::{encode_counts, stored_counts, Writes};
+use crate::store::sled_import::{customers_batch, encode_counts, stored_counts, Writes};
 use crate::store::sled_keys::{counts_key, key, kind, prefix, Sled};
 use crate::store::{
     codec, Applied, BatchOp, ImportBatch, ShopStore, Snapshot, StoreError, StoreFuture, REPORTS_KEPT,
@@ -83,46 +83,6 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError
         key: String::from_utf8_lossy(key).replace('\0', "/"),
         reason,
     })
-}
-
-/// Customers per record. A rebuild replaces every customer of a shop in one atomic batch:
-/// one record each made that batch 173,000 sled inserts for the 100k/1M shop, 12 s of its
-/// rebuild (docs/performance.md); chunks of this many make it a few hundred.
-pub const CUSTOMERS_PER_CHUNK: usize = 512;
-
-/// The customers as they are kept: one per id (the last of equal ids), ordered by id.
-fn customers_kept(customers: &[Customer]) -> Vec<&Customer> {
-    let mut kept: Vec<&Customer> = customers.iter().collect();
-    // Stable, so that among equal ids the last given is last, and survives the dedup.
-    kept.sort_by(|a, b| a.id.0.as_bytes().cmp(b.id.0.as_bytes()));
-    kept.reverse();
-    kept.dedup_by(|a, b| a.id == b.id);
-    kept.reverse();
-    kept
-}
-
-/// A batch that replaces the shop's customers, in either form, with `customers` in chunks;
-/// and how many customers it keeps.
-pub(crate) fn customers_batch(
-    records: &sled::Tree,
-    shop: &ShopId,
-    customers: &[Customer],
-) -> Result<(sled::Batch, u64), StoreError> {
-    let mut batch = sled::Batch::default();
-    for k in [kind::CUSTOMER, kind::CUSTOMER_CHUNK] {
-        for old in records.scan_prefix(prefix(shop, k)).keys() {
-            batch.remove(old.sled()?);
-        }
-    }
-    let kept = customers_kept(customers);
-    for (n, chunk) in kept.chunks(CUSTOMERS_PER_CHUNK).enumerate() {
-        let n = u32::try_from(n).expect("fewer than 2^32 chunks of customers");
-        batch.insert(
-            key(shop, kind::CUSTOMER_CHUNK, &n.to_be_bytes()),
-            codec::encode(chunk),
-        );
-    }
-    Ok((batch, kept.len() as u64))
 }
 
 #[derive(Clone)]

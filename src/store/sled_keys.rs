@@ -23,7 +23,7 @@ pub(crate) mod kind {
     pub const ORDER: &str = "o";
     /// one customer per record: stores of format 3 and older (the upgrade to 4 chunks them)
     pub const CUSTOMER: &str = "c";
-    /// the customers a rebuild derived, [`crate::store::sled_backend::CUSTOMERS_PER_CHUNK`]
+    /// the customers a rebuild derived, [`crate::store::sled_import::CUSTOMERS_PER_CHUNK`]
     /// to a record, by id, under the chunk's number (big-endian u32)
     pub const CUSTOMER_CHUNK: &str = "cc";
     pub const QUARANTINE: &str = "q";
