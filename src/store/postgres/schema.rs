@@ -5,7 +5,8 @@
 //! change is a new migration. `laris_schema_migrations(version, applied_at)` records what a
 //! database has. [`apply`] runs in one transaction under `pg_advisory_xact_lock`, so that
 //! replicas starting at once apply each migration once (the others wait, then find it
-//! done), and a failed migration leaves the database as it was. A database that has a
+//! done), and a failed migration leaves the database as it was. Migrations run without
+//! the statement timeout. A database that has a
 //! version this laris does not know is refused ([`StoreError::NewerSchema`]): it was
 //! migrated by a newer laris, whose records this one might misread or damage.
 //!
@@ -207,6 +208,9 @@ pub(crate) async fn apply(
     migrations: &[&str],
 ) -> Result<Vec<u32>, StoreError> {
     let tx = client.transaction().await.pg()?;
+    // A migration of a big database, or the wait for another replica's, may take longer
+    // than the statement timeout the store's statements have.
+    tx.batch_execute("SET LOCAL statement_timeout = 0").await.pg()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .pg()?;

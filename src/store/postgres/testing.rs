@@ -82,10 +82,10 @@ pub(crate) fn execute(url: &str, sql: &str) -> Result<(), String> {
 
 /// The first column of `sql`'s rows, as numbers.
 pub(crate) fn numbers(url: &str, sql: &str) -> Vec<i64> {
-    let (url, sql) = (url.to_string(), sql.to_string());
+    let (url, query) = (url.to_string(), sql.to_string());
     on_own_runtime(
         move |client| async move {
-            let rows = client.query(&sql, &[]).await.map_err(|e| e.to_string())?;
+            let rows = client.query(&query, &[]).await.map_err(|e| e.to_string())?;
             Ok(rows.iter().map(|r| r.get::<_, i64>(0)).collect())
         },
         url,
