@@ -135,18 +135,56 @@ impl PgStore {
         shop: &ShopId,
         more: Vec<Param>,
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        self.query(sql, shop, more, Timeout::Statement)
+    }
+
+    /// [`PgStore::rows`]; with [`Timeout::None`] in a read-only transaction without the
+    /// statement timeout: reading every record of a big shop may take longer, and its
+    /// length is bounded by the shop's data, not by a stuck server.
+    fn query(
+        &self,
+        sql: &'static str,
+        shop: &ShopId,
+        more: Vec<Param>,
+        timeout: Timeout,
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let shop = shop.as_str().to_string();
         self.call(move |db| async move {
-            let client = db.client().await?;
-            let stmt = client.prepare_cached(sql).await.pg()?;
+            let mut client = db.client().await?;
             let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&shop];
             params.extend(more.iter().map(Param::as_sql));
-            client.query(&stmt, &params).await.pg()
+            match timeout {
+                Timeout::Statement => {
+                    let stmt = client.prepare_cached(sql).await.pg()?;
+                    client.query(&stmt, &params).await.pg()
+                }
+                Timeout::None => {
+                    let tx = client.build_transaction().read_only(true).start().await.pg()?;
+                    tx.batch_execute("SET LOCAL statement_timeout = 0").await.pg()?;
+                    let stmt = tx.prepare_cached(sql).await.pg()?;
+                    let rows = tx.query(&stmt, &params).await.pg()?;
+                    tx.commit().await.pg()?;
+                    Ok(rows)
+                }
+            }
         })
     }
 
-    /// Records decoded from the `record` column of `sql`'s rows.
-    fn records<T: serde::de::DeserializeOwned>(
+    /// Every record `sql` selects (no statement timeout), decoded from its `record` column.
+    fn every<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: &str,
+        sql: &'static str,
+        shop: &ShopId,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query(sql, shop, vec![], Timeout::None)?
+            .iter()
+            .map(|row| decode_row(shop, kind, row))
+            .collect()
+    }
+
+    /// The records `sql` selects (a few: by key or with a limit), decoded.
+    fn some<T: serde::de::DeserializeOwned>(
         &self,
         kind: &str,
         sql: &'static str,
@@ -166,7 +204,7 @@ impl PgStore {
         shop: &ShopId,
         more: Vec<Param>,
     ) -> Result<Option<T>, StoreError> {
-        Ok(self.records(kind, sql, shop, more)?.into_iter().next())
+        Ok(self.some(kind, sql, shop, more)?.into_iter().next())
     }
 
     fn state<T: serde::de::DeserializeOwned>(
@@ -199,13 +237,14 @@ impl PgStore {
         })
     }
 
-    /// Every event of the shop with its sequence number, oldest first, as stored.
-    fn event_rows(&self, shop: &ShopId) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    /// The shop's events after sequence number `after`, oldest first, at most `n`, as
+    /// stored.
+    fn event_page(&self, shop: &ShopId, after: i64, n: usize) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
         Ok(self
             .rows(
-                "SELECT seq, record FROM events WHERE shop = $1 ORDER BY seq",
+                "SELECT seq, record FROM events WHERE shop = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 shop,
-                vec![],
+                vec![Param::Int(after), limit(n)],
             )?
             .into_iter()
             .map(|r| (r.get(0), r.get(1)))
@@ -238,6 +277,13 @@ impl PgStore {
             })
         })
     }
+}
+
+/// Whether a read has the statement timeout.
+#[derive(Clone, Copy)]
+enum Timeout {
+    Statement,
+    None,
 }
 
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -344,11 +390,10 @@ impl ShopStore for PgStore {
     }
 
     fn products(&self, shop: &ShopId) -> Result<Vec<Product>, StoreError> {
-        self.records(
+        self.every(
             "product",
             "SELECT id, record FROM products WHERE shop = $1 ORDER BY id",
             shop,
-            vec![],
         )
     }
 
@@ -383,20 +428,18 @@ impl ShopStore for PgStore {
     }
 
     fn orders(&self, shop: &ShopId) -> Result<Vec<Order>, StoreError> {
-        self.records(
+        self.every(
             "order",
             "SELECT invoice, record FROM orders WHERE shop = $1 ORDER BY invoice",
             shop,
-            vec![],
         )
     }
 
     fn customers(&self, shop: &ShopId) -> Result<Vec<Customer>, StoreError> {
-        self.records(
+        self.every(
             "customer",
             "SELECT id, record FROM customers WHERE shop = $1 ORDER BY id",
             shop,
-            vec![],
         )
     }
 
@@ -410,12 +453,21 @@ impl ShopStore for PgStore {
 
     /// SHA-256 over the shop's products, marketplace ids, orders and customers, each kind
     /// in key order (byte-wise), every key and record length-prefixed: equal between two
-    /// PostgreSQL stores that hold the same records.
+    /// PostgreSQL stores that hold the same records. Read from one snapshot, streamed, and
+    /// without the statement timeout (a big shop's read may take longer).
     fn fingerprint(&self, shop: &ShopId) -> Result<u64, StoreError> {
         let shop = shop.as_str().to_string();
         self.call(move |db| async move {
             use futures_util::TryStreamExt;
-            let client = db.client().await?;
+            let mut client = db.client().await?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .pg()?;
+            tx.batch_execute("SET LOCAL statement_timeout = 0").await.pg()?;
             let mut h = Sha256::new();
             for (kind, sql) in [
                 "SELECT id, record FROM products WHERE shop = $1 ORDER BY id",
@@ -428,8 +480,8 @@ impl ShopStore for PgStore {
             .enumerate()
             {
                 h.update([kind as u8]);
-                let stmt = client.prepare_cached(sql).await.pg()?;
-                let rows = client.query_raw(&stmt, [&shop]).await.pg()?;
+                let stmt = tx.prepare_cached(sql).await.pg()?;
+                let rows = tx.query_raw(&stmt, [&shop]).await.pg()?;
                 let mut rows = std::pin::pin!(rows);
                 while let Some(row) = rows.try_next().await.pg()? {
                     let k: &str = row.get(0);
@@ -440,6 +492,7 @@ impl ShopStore for PgStore {
                     }
                 }
             }
+            tx.commit().await.pg()?;
             let digest = h.finalize();
             Ok(u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
         })
@@ -451,11 +504,10 @@ impl ShopStore for PgStore {
     }
 
     fn quarantined(&self, shop: &ShopId) -> Result<Vec<Quarantined>, StoreError> {
-        self.records(
+        self.every(
             "quarantined",
             "SELECT id, record FROM quarantined WHERE shop = $1 ORDER BY id",
             shop,
-            vec![],
         )
     }
 
@@ -509,7 +561,7 @@ impl ShopStore for PgStore {
     }
 
     fn sync_reports(&self, shop: &ShopId, limit_to: usize) -> Result<Vec<SyncReport>, StoreError> {
-        self.records(
+        self.some(
             "report",
             "SELECT source, record FROM sync_reports WHERE shop = $1
              ORDER BY started_at DESC, kind DESC, source DESC LIMIT $2",
@@ -657,11 +709,10 @@ impl ShopStore for PgStore {
     }
 
     fn feedback(&self, shop: &ShopId) -> Result<Vec<Feedback>, StoreError> {
-        self.records(
+        self.every(
             "feedback",
             "SELECT id, record FROM feedback WHERE shop = $1 ORDER BY id DESC",
             shop,
-            vec![],
         )
     }
 
@@ -737,11 +788,10 @@ impl ShopStore for PgStore {
     }
 
     fn events(&self, shop: &ShopId) -> Result<Vec<Event>, StoreError> {
-        self.records(
+        self.every(
             "event",
             "SELECT seq, record FROM events WHERE shop = $1 ORDER BY seq",
             shop,
-            vec![],
         )
     }
 
@@ -754,27 +804,35 @@ impl ShopStore for PgStore {
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
 
-    /// Decides on this thread (the predicate stays here), then removes in transactions of
-    /// [`PRUNE_CHUNK`] events, each with its count, so appends go on meanwhile.
+    /// Reads the events a page at a time and decides on this thread (the predicate stays
+    /// here), removing in transactions of [`PRUNE_CHUNK`] events, each with its count, so
+    /// appends go on meanwhile.
     fn prune_events(
         &self,
         shop: &ShopId,
         old: &dyn Fn(&Event) -> bool,
         keep: usize,
     ) -> Result<usize, StoreError> {
-        let rows = self.event_rows(shop)?;
-        let mut excess = rows.len().saturating_sub(keep);
+        let mut excess = (self.counts(shop)?.events as usize).saturating_sub(keep);
         let mut removed = 0;
         let mut chunk = Vec::new();
-        for (seq, bytes) in rows {
-            let gone = excess > 0 || codec::decode::<Event>(&bytes).is_ok_and(|e| old(&e));
-            if !gone {
-                continue;
-            }
-            excess = excess.saturating_sub(1);
-            chunk.push(seq);
-            if chunk.len() == PRUNE_CHUNK {
-                removed += self.remove_counted(shop, std::mem::take(&mut chunk))?;
+        let mut after = i64::MIN;
+        loop {
+            let page = self.event_page(shop, after, PRUNE_CHUNK)?;
+            let Some(&(last, _)) = page.last() else {
+                break;
+            };
+            after = last;
+            for (seq, bytes) in page {
+                let gone = excess > 0 || codec::decode::<Event>(&bytes).is_ok_and(|e| old(&e));
+                if !gone {
+                    continue;
+                }
+                excess = excess.saturating_sub(1);
+                chunk.push(seq);
+                if chunk.len() == PRUNE_CHUNK {
+                    removed += self.remove_counted(shop, std::mem::take(&mut chunk))?;
+                }
             }
         }
         removed += self.remove_counted(shop, chunk)?;
@@ -860,7 +918,7 @@ impl ShopStore for PgStore {
     }
 
     fn settings_changes(&self, shop: &ShopId, limit_to: usize) -> Result<Vec<SettingsChange>, StoreError> {
-        self.records(
+        self.some(
             "settings change",
             "SELECT id, record FROM settings_changes WHERE shop = $1 ORDER BY id DESC LIMIT $2",
             shop,

@@ -43,7 +43,7 @@ pub const MIGRATIONS: &[&str] = &[V1];
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// The advisory lock migrations run under ("laris" as a number).
-const MIGRATION_LOCK: i64 = 0x6c61_7269_73;
+const MIGRATION_LOCK: i64 = 0x006c_6172_6973;
 
 const V1: &str = r#"
 CREATE SEQUENCE laris_generation;

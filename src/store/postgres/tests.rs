@@ -237,17 +237,17 @@ fn text_with_a_nul_character_is_kept_and_found() {
     let toko = shop("toko");
     let mut p = product("A-1", 1000);
     p.name = "Sambal\0Bawang".into();
-    p.marketplace_id = Some("m\01".into());
-    let mut o = order("INV/\01", "A-1", 1);
+    p.marketplace_id = Some("m\0-1".into());
+    let mut o = order("INV/\0-1", "A-1", 1);
     o.buyer_name = Some("Sa\0ri".into());
     let mut batch = ImportBatch::new(&toko);
     batch.upsert_product(p.clone());
     batch.upsert_order(o.clone());
     store.apply(batch).unwrap();
     assert_eq!(store.products(&toko).unwrap(), [p.clone()]);
-    assert_eq!(store.order(&toko, "INV/\01").unwrap(), Some(o.clone()));
+    assert_eq!(store.order(&toko, "INV/\0-1").unwrap(), Some(o.clone()));
     assert_eq!(
-        store.product_for_marketplace_id(&toko, "m\01").unwrap(),
+        store.product_for_marketplace_id(&toko, "m\0-1").unwrap(),
         Some(p.id.clone())
     );
     let mut batch = ImportBatch::new(&toko);
