@@ -251,6 +251,40 @@ impl PgStore {
             .collect())
     }
 
+    /// [`ShopStore::prune_events`] reading and removing `page` events at a time.
+    fn prune_in_pages(
+        &self,
+        shop: &ShopId,
+        old: &dyn Fn(&Event) -> bool,
+        keep: usize,
+        page: usize,
+    ) -> Result<usize, StoreError> {
+        let mut excess = (self.counts(shop)?.events as usize).saturating_sub(keep);
+        let mut removed = 0;
+        let mut chunk = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let events = self.event_page(shop, after, page)?;
+            let Some(&(last, _)) = events.last() else {
+                break;
+            };
+            after = last;
+            for (seq, bytes) in events {
+                let gone = excess > 0 || codec::decode::<Event>(&bytes).is_ok_and(|e| old(&e));
+                if !gone {
+                    continue;
+                }
+                excess = excess.saturating_sub(1);
+                chunk.push(seq);
+                if chunk.len() == page {
+                    removed += self.remove_counted(shop, std::mem::take(&mut chunk))?;
+                }
+            }
+        }
+        removed += self.remove_counted(shop, chunk)?;
+        Ok(removed)
+    }
+
     /// Removes those of the events `seqs` that are still there, and counts them out, in one
     /// transaction; returns how many went.
     fn remove_counted(&self, shop: &ShopId, seqs: Vec<i64>) -> Result<usize, StoreError> {
@@ -813,30 +847,7 @@ impl ShopStore for PgStore {
         old: &dyn Fn(&Event) -> bool,
         keep: usize,
     ) -> Result<usize, StoreError> {
-        let mut excess = (self.counts(shop)?.events as usize).saturating_sub(keep);
-        let mut removed = 0;
-        let mut chunk = Vec::new();
-        let mut after = i64::MIN;
-        loop {
-            let page = self.event_page(shop, after, PRUNE_CHUNK)?;
-            let Some(&(last, _)) = page.last() else {
-                break;
-            };
-            after = last;
-            for (seq, bytes) in page {
-                let gone = excess > 0 || codec::decode::<Event>(&bytes).is_ok_and(|e| old(&e));
-                if !gone {
-                    continue;
-                }
-                excess = excess.saturating_sub(1);
-                chunk.push(seq);
-                if chunk.len() == PRUNE_CHUNK {
-                    removed += self.remove_counted(shop, std::mem::take(&mut chunk))?;
-                }
-            }
-        }
-        removed += self.remove_counted(shop, chunk)?;
-        Ok(removed)
+        self.prune_in_pages(shop, old, keep, PRUNE_CHUNK)
     }
 
     fn remove_events(&self, shop: &ShopId) -> Result<usize, StoreError> {

@@ -285,6 +285,78 @@ fn two_stores_with_the_same_records_have_the_same_fingerprint() {
     assert_ne!(a.fingerprint(&toko).unwrap(), b.fingerprint(&toko).unwrap());
 }
 
+#[test]
+fn a_prune_in_pages_removes_what_one_pass_would() {
+    let store = PgStore::connect(&options(&fresh_database())).unwrap();
+    let toko = shop("toko");
+    let at = |secs: i64| chrono::DateTime::from_timestamp(1_700_000_000 + secs, 0);
+    let events: Vec<Event> = (0..11)
+        .map(|i| Event {
+            at: at(i),
+            ..contract_event()
+        })
+        .collect();
+    store.append_events(&toko, &events).unwrap();
+    // Pages of 3: the 4 oldest go as excess over 7, then the old ones (before second 6)
+    // of the pages after.
+    let old = |e: &Event| e.at.is_some_and(|t| Some(t) < at(6));
+    assert_eq!(store.prune_in_pages(&toko, &old, 7, 3).unwrap(), 6);
+    assert_eq!(store.events(&toko).unwrap(), events[6..]);
+    assert_eq!(
+        store.counts(&toko).unwrap(),
+        crate::store::recount(&store, &toko).unwrap()
+    );
+}
+
+#[test]
+fn a_statement_stuck_behind_a_lock_fails_after_the_statement_timeout() {
+    let url = fresh_database();
+    let store = PgStore::connect(&PgOptions {
+        statement_timeout: Duration::from_secs(1),
+        ..options(&url)
+    })
+    .unwrap();
+    let toko = shop("toko");
+    store.put_feedback(&toko, &mut contract_feedback()).unwrap();
+    // Another session holds the shop's counts row for 4 seconds.
+    let holder = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            execute(
+                &url,
+                "BEGIN; SELECT * FROM shop_counts WHERE shop = 'toko' FOR UPDATE; SELECT pg_sleep(4); COMMIT;",
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let err = store.put_feedback(&toko, &mut contract_feedback()).unwrap_err();
+    assert!(format!("{err:?}").contains("statement timeout"), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    holder.join().unwrap().unwrap();
+    assert_eq!(
+        store.feedback_count(&toko).unwrap(),
+        1,
+        "the timed-out write left nothing"
+    );
+}
+
+fn contract_feedback() -> Feedback {
+    Feedback {
+        id: 0,
+        at: chrono::Utc::now(),
+        message: "kirim lebih cepat".into(),
+        contact: None,
+        page: None,
+        product: None,
+        status: FeedbackStatus::New,
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn the_store_works_and_drops_inside_a_single_threaded_runtime() {
     let store = PgStore::connect(&options(&fresh_database())).unwrap();
