@@ -345,6 +345,25 @@ fn a_statement_stuck_behind_a_lock_fails_after_the_statement_timeout() {
     );
 }
 
+#[test]
+fn the_store_reconnects_after_the_server_cut_its_connections() {
+    let url = fresh_database();
+    let store = PgStore::connect(&options(&url)).unwrap();
+    let toko = shop("toko");
+    store.put_feedback(&toko, &mut contract_feedback()).unwrap();
+    // As a server restart or an administrator would: every connection to the database
+    // but this one is ended.
+    let ended = numbers(
+        &url,
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    assert!(ended[0] >= 1, "the store's connection was ended: {ended:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    store.put_feedback(&toko, &mut contract_feedback()).unwrap();
+    assert_eq!(store.feedback_count(&toko).unwrap(), 2);
+}
+
 fn contract_feedback() -> Feedback {
     Feedback {
         id: 0,
