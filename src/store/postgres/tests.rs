@@ -146,6 +146,34 @@ fn a_bad_url_a_stopped_server_or_a_missing_database_is_named_without_its_passwor
 }
 
 #[test]
+fn a_refused_sign_in_is_named_without_the_password_with_the_fix() {
+    let url = fresh_database();
+    // A role that may not sign in: refused whatever the server's pg_hba.conf says.
+    let role = format!("laris_nologin_{}", std::process::id());
+    execute(&url, &format!("CREATE ROLE {role} NOLOGIN")).unwrap();
+    let mut as_role = url::Url::parse(&url).unwrap();
+    as_role.set_username(&role).unwrap();
+    as_role.set_password(Some("s3cret")).unwrap();
+    let msg = PgStore::connect(&options(as_role.as_str()))
+        .err()
+        .expect("refused")
+        .to_string();
+    execute(&url, &format!("DROP ROLE {role}")).unwrap();
+    assert!(
+        msg.contains("refused the sign-in") && msg.contains(&role),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("user name or password") && msg.contains("pg_hba.conf"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("{role}:***@")) && !msg.contains("s3cret"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn a_batch_whose_statement_fails_midway_leaves_nothing() {
     let url = fresh_database();
     let store = PgStore::connect(&options(&url)).unwrap();
