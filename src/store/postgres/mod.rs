@@ -785,7 +785,7 @@ impl ShopStore for PgStore {
         })
     }
 
-    /// The events and their count in one transaction, numbered after every earlier one.
+    /// The events and their count in one statement, numbered after every earlier one.
     fn append_events(&self, shop: &ShopId, events: &[Event]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
@@ -794,30 +794,31 @@ impl ShopStore for PgStore {
         let ats: Vec<Option<chrono::DateTime<chrono::Utc>>> = events.iter().map(|e| e.at).collect();
         let records: Vec<Vec<u8>> = events.iter().map(codec::encode).collect();
         let shop = shop.clone();
-        self.transaction(move |tx| {
-            Box::pin(async move {
-                let n = records.len() as i64;
-                let row = tx
-                    .query_one(
-                        "INSERT INTO event_counts (shop, events, last_seq) VALUES ($1, $2, $2)
+        self.call(move |db| async move {
+            let client = db.client().await?;
+            // One statement (so atomic without a transaction of its own, one round trip):
+            // the count and the last sequence number move on by n, and the events take the
+            // n numbers before the new last one, in the order given.
+            let stmt = client
+                .prepare_cached(
+                    "WITH counted AS (
+                         INSERT INTO event_counts (shop, events, last_seq) VALUES ($1, $2, $2)
                          ON CONFLICT (shop) DO UPDATE SET events = event_counts.events + $2,
                              last_seq = event_counts.last_seq + $2
-                         RETURNING last_seq",
-                        &[&shop.as_str(), &n],
-                    )
-                    .await
-                    .pg()?;
-                let last: i64 = row.get(0);
-                let seqs: Vec<i64> = (last - n + 1..=last).collect();
-                tx.execute(
-                    "INSERT INTO events (shop, seq, kind, at, record)
-                     SELECT $1::text, * FROM UNNEST($2::int8[], $3::text[], $4::timestamptz[], $5::bytea[])",
-                    &[&shop.as_str(), &seqs, &kinds, &ats, &records],
+                         RETURNING last_seq)
+                     INSERT INTO events (shop, seq, kind, at, record)
+                     SELECT $1::text, counted.last_seq - $2 + e.n, e.kind, e.at, e.record
+                     FROM counted, UNNEST($3::text[], $4::timestamptz[], $5::bytea[])
+                         WITH ORDINALITY AS e (kind, at, record, n)",
                 )
                 .await
                 .pg()?;
-                Ok(())
-            })
+            let n = records.len() as i64;
+            client
+                .execute(&stmt, &[&shop.as_str(), &n, &kinds, &ats, &records])
+                .await
+                .pg()?;
+            Ok(())
         })
     }
 
