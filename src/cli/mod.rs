@@ -300,7 +300,7 @@ pub fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
     let standalone = match &cli.command {
         Command::MockMarketplace { .. } | Command::Rules { .. } | Command::Tiers { .. } => true,
         Command::Eval { args } => args.baskets.is_some(),
-        Command::Migrate { url } => url.is_some(),
+        Command::Migrate { url } => url.is_some() || env.iter().any(|(k, _)| k == "LARIS_STORE_URL"),
         _ => false,
     };
     if standalone && !cli.config.exists() {

@@ -209,8 +209,11 @@ pub(crate) async fn apply(
 ) -> Result<Vec<u32>, StoreError> {
     let tx = client.transaction().await.pg()?;
     // A migration of a big database, or the wait for another replica's, may take longer
-    // than the statement timeout the store's statements have.
-    tx.batch_execute("SET LOCAL statement_timeout = 0").await.pg()?;
+    // than the statement timeout the store's statements have
+    // (and the server's "already exists, skipping" notices are not news).
+    tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL client_min_messages = warning")
+        .await
+        .pg()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .pg()?;
