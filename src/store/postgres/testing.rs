@@ -9,7 +9,9 @@
 //! root both run as the `postgres` user (`runuser -u postgres --`), the directory owned by
 //! it. The server is stopped (`pg_ctl stop -m immediate`) and its directory removed when
 //! the test process exits (an `atexit` hook), and by a watchdog process when the test
-//! process dies without exiting (killed, or a crash): no server outlives its tests.
+//! process dies without exiting (killed, or a crash): no server outlives its tests. On a
+//! `LARIS_TEST_POSTGRES_URL` server the test databases (`t_<pid>_<n>`) are left for a look
+//! afterwards: drop them there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -169,9 +171,11 @@ fn start() -> Result<Server, String> {
             "{BIN}/initdb is missing: install PostgreSQL 15 with `apt-get install -y postgresql` (or set LARIS_TEST_POSTGRES_URL to a server the tests may create databases on)"
         ));
     }
+    // In /tmp, whatever TMPDIR says: the `postgres` user must reach it, and the server's
+    // socket path in it must stay short.
     let root = tempfile::Builder::new()
         .prefix("laris-test-postgres-")
-        .tempdir()
+        .tempdir_in("/tmp")
         .map_err(|e| format!("cannot make a temporary directory: {e}"))?
         .keep();
     let cluster = Cluster { root };
