@@ -20,7 +20,7 @@ use crate::records::{Order, Product, ProductStatus, Quarantined, RecordKind, Syn
 use crate::store::counts::{Counts, Share};
 use crate::store::migrate::quarantine_id;
 use crate::store::postgres::options::Pg;
-use crate::store::postgres::shared::{lock_counts, owned, text, write_counts};
+use crate::store::postgres::shared::{lock_counts, owned, write_counts};
 use crate::store::{codec, Applied, BatchOp, StoreError};
 
 /// Names in `shop_state`.
@@ -611,7 +611,7 @@ pub(crate) async fn remove_state(
     execute(
         tx,
         "DELETE FROM shop_state WHERE shop = $1 AND name = $2",
-        &[&shop.as_str(), &text(name).as_ref()],
+        &[&shop.as_str(), &name],
     )
     .await?;
     Ok(())
