@@ -40,6 +40,8 @@ pub struct Settings {
     /// Password login to the admin pages (`[admin]`).
     pub admin: AdminSettings,
     pub shops: Vec<ShopSettings>,
+    /// Where the data is kept (`[store]`): the embedded sled store or PostgreSQL.
+    pub store: StoreSettings,
     /// Directory the config was read from: relative paths in it are resolved against the
     /// working directory, as a shop owner running `laris` from their project would expect.
     pub source: PathBuf,
@@ -165,6 +167,52 @@ pub enum LogFormat {
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
+}
+
+/// `[store]`: which backend keeps the shops' data.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    /// The PostgreSQL database (`url`, or `LARIS_STORE_URL`, which wins): required by
+    /// `backend = "postgres"`, and what `laris migrate` migrates by default.
+    pub url: Option<String>,
+    /// PostgreSQL connections one laris process keeps open at most (`pool_size`, default 8).
+    pub pool_size: usize,
+    /// A PostgreSQL statement running longer is cancelled (`statement_timeout_secs`,
+    /// default 5).
+    pub statement_timeout: std::time::Duration,
+}
+
+/// Which store keeps the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The embedded sled store in the data directory (the default): one process.
+    Sled,
+    /// A PostgreSQL database (`url`): several `laris serve` replicas may share it.
+    Postgres,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            backend: StoreBackend::Sled,
+            url: None,
+            pool_size: 8,
+            statement_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// The URL carries a password: `Debug` says only whether one is set.
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("backend", &self.backend)
+            .field("url", &self.url.as_ref().map(|_| "(hidden)"))
+            .field("pool_size", &self.pool_size)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -501,6 +549,81 @@ mod tests {
             s.shops[0].allowed_origins,
             vec!["https://a.example", "https://b.example"]
         );
+    }
+
+    #[test]
+    fn the_store_is_sled_unless_postgres_is_chosen_with_its_url() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.store, StoreSettings::default());
+        assert_eq!(s.store.backend, StoreBackend::Sled);
+
+        let text = "[store]\nbackend = \"postgres\"\nurl = \"postgres://laris:s3cret@db.internal/laris\"\npool_size = 16\nstatement_timeout_secs = 30\n";
+        let s = load(text, &[]).unwrap();
+        assert_eq!(s.store.backend, StoreBackend::Postgres);
+        assert_eq!(
+            s.store.url.as_deref(),
+            Some("postgres://laris:s3cret@db.internal/laris")
+        );
+        assert_eq!(s.store.pool_size, 16);
+        assert_eq!(s.store.statement_timeout, std::time::Duration::from_secs(30));
+        assert!(!format!("{:?}", s.store).contains("s3cret"));
+
+        // The environment's URL wins over the file's; the backend may come from it too.
+        let s = load(
+            text,
+            &[
+                ("LARIS_STORE_URL", "postgres://laris@10.0.0.5/laris"),
+                ("LARIS_STORE_POOL_SIZE", "4"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.store.url.as_deref(), Some("postgres://laris@10.0.0.5/laris"));
+        assert_eq!(s.store.pool_size, 4);
+        let s = load(
+            "",
+            &[
+                ("LARIS_STORE_BACKEND", "postgres"),
+                ("LARIS_STORE_URL", "postgres://laris@10.0.0.5/laris"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.store.backend, StoreBackend::Postgres);
+    }
+
+    #[test]
+    fn a_postgres_store_without_its_url_or_with_a_bad_one_is_refused_with_the_fix() {
+        let msg = load("[store]\nbackend = \"postgres\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("store.url")
+                && msg.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+                && msg.contains("LARIS_STORE_URL"),
+            "{msg}"
+        );
+        let msg = load("[store]\nbackend = \"postgresql\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("store.backend") && msg.contains("\"sled\"") && msg.contains("\"postgres\""),
+            "{msg}"
+        );
+        let msg = load(
+            "[store]\nbackend = \"postgres\"\nurl = \"mysql://root:s3cret@db/laris\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("store.url") && !msg.contains("s3cret"), "{msg}");
+        let msg = load("[store]\npool_size = 0\n", &[]).unwrap_err().to_string();
+        assert!(
+            msg.contains("store.pool_size") && msg.contains("1 to 1000"),
+            "{msg}"
+        );
+        let msg = load("", &[("LARIS_STORE_STATEMENT_TIMEOUT_SECS", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("LARIS_STORE_STATEMENT_TIMEOUT_SECS"), "{msg}");
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //! store directly call [`open_store`] (the CLI through [`open_store_blocking`]); all of
 //! them get a [`SharedStore`] and use the [`crate::store::ShopStore`] trait only.
 //!
-//! Today the store is sled's, in the data directory (`{data_dir}/store`). A second backend
-//! is one more arm here, chosen from the settings; nothing above this module changes.
+//! The store is sled's, in the data directory (`{data_dir}/store`), unless `[store]
+//! backend = "postgres"` names a PostgreSQL database (`url` or `LARIS_STORE_URL`), whose
+//! schema is brought up to date on opening. Nothing above this module knows which.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 
-use crate::config::Settings;
+use crate::config::{Settings, StoreBackend};
+use crate::store::postgres::{PgOptions, PgStore};
 use crate::store::{SharedStore, ShopStore, Store};
 
 /// Whether opening may create a store where there is none.
@@ -25,26 +27,45 @@ pub enum Opening {
     Existing,
 }
 
-/// Opens the store for the service or a command: sled's, in `data_dir`. A store that
-/// another process holds is [`crate::store::StoreError::Locked`], whose message says how to
-/// go through the running service instead. `settings` is where a backend other than the
-/// embedded one will be chosen (`[store]`); sled needs nothing from it.
+/// Opens the store for the service or a command, as `[store]` chooses: sled's in
+/// `data_dir` (a store that another process holds is [`crate::store::StoreError::Locked`],
+/// whose message says how to go through the running service instead), or the PostgreSQL
+/// database `[store] url` names, migrated to this laris's schema.
 pub async fn open_store(
-    _settings: &Settings,
+    settings: &Settings,
     data_dir: &Path,
     opening: Opening,
 ) -> anyhow::Result<SharedStore> {
-    if opening == Opening::Existing && !Store::exists(data_dir) {
-        bail!(
-            "no store at {}: pass --data-dir (or LARIS_DATA_DIR) naming the directory `laris serve` uses, or bring data in first with `laris serve`, `laris import`, `laris sync` or `laris replay`",
-            data_dir.display()
-        );
+    match settings.store.backend {
+        StoreBackend::Sled => {
+            if opening == Opening::Existing && !Store::exists(data_dir) {
+                bail!(
+                    "no store at {}: pass --data-dir (or LARIS_DATA_DIR) naming the directory `laris serve` uses, or bring data in first with `laris serve`, `laris import`, `laris sync` or `laris replay`",
+                    data_dir.display()
+                );
+            }
+            // Opening reads the store's pages (and upgrades an older format once): off
+            // the async threads.
+            let dir = data_dir.to_path_buf();
+            let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
+            Ok(Arc::new(store))
+        }
+        StoreBackend::Postgres => {
+            let Some(url) = settings.store.url.clone() else {
+                bail!(
+                    "[store] backend = \"postgres\" needs the database: set url under [store] in {} (or LARIS_STORE_URL)",
+                    settings.source.display()
+                );
+            };
+            let options = PgOptions {
+                url,
+                pool_size: settings.store.pool_size,
+                statement_timeout: settings.store.statement_timeout,
+            };
+            let store = tokio::task::spawn_blocking(move || PgStore::connect(&options)).await??;
+            Ok(Arc::new(store))
+        }
     }
-    // Opening reads the store's pages (and upgrades an older format once): off the
-    // async threads.
-    let dir = data_dir.to_path_buf();
-    let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
-    Ok(Arc::new(store))
 }
 
 /// [`open_store`] for a command that runs outside any async runtime: opens the store on a
@@ -124,9 +145,11 @@ pub fn open_store_at(url: &StoreUrl, source: bool) -> anyhow::Result<Box<dyn Sho
             })?;
             Ok(Box::new(store))
         }
-        StoreUrl::Postgres(_) => bail!(
-            "{url}: this laris has no PostgreSQL backend built in yet, so it cannot open a PostgreSQL store; copy between sled directories (sled:DIR) for now"
-        ),
+        StoreUrl::Postgres(raw) => {
+            let store =
+                PgStore::connect(&PgOptions::new(raw.clone())).with_context(|| format!("opening {url}"))?;
+            Ok(Box::new(store))
+        }
     }
 }
 
@@ -166,5 +189,20 @@ mod tests {
             ),
             "{err:#}"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn store_backend_postgres_opens_the_database_migrated() {
+        let url = crate::store::postgres::testing::fresh_database();
+        let toml = format!("[store]\nbackend = \"postgres\"\nurl = \"{url}\"\n\n[[shops]]\nid = \"toko\"\n");
+        let settings = Settings::from_toml(&toml, Path::new("t.toml"), &[]).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open_store(&settings, tmp.path(), Opening::Existing)
+            .await
+            .unwrap();
+        assert_eq!(store.backend_name(), "postgres");
+        let toko = crate::domain::ShopId::parse("toko").unwrap();
+        assert!(!store.has_data(&toko).unwrap());
+        assert!(!tmp.path().join("store").exists(), "no sled store made beside it");
     }
 }

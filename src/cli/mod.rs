@@ -6,6 +6,7 @@ mod admin;
 pub mod analyst;
 mod client;
 pub mod eval;
+mod migrate;
 pub mod mock_marketplace;
 mod recommend;
 mod rules_csv;
@@ -249,6 +250,14 @@ pub enum Command {
         #[command(flatten)]
         args: crate::cli::eval::EvalArgs,
     },
+    /// Bring a PostgreSQL store's schema up to this laris's version and say what was done
+    /// (`laris serve` on PostgreSQL does it on start too).
+    Migrate {
+        /// The database, postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: url under
+        /// [store] in the config, or LARIS_STORE_URL).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// The admin dashboard's sign-in.
     Admin {
         #[command(subcommand)]
@@ -319,6 +328,7 @@ pub fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
         | Command::Tiers { .. }
         | Command::Store { .. } => true,
         Command::Eval { args } => args.baskets.is_some(),
+        Command::Migrate { url } => url.is_some() || env.iter().any(|(k, _)| k == "LARIS_STORE_URL"),
         _ => false,
     };
     if standalone && !cli.config.exists() {
@@ -466,6 +476,10 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             json,
         } => crate::cli::analyst::tiers(totals, *k, *method, *json),
         Command::Eval { args } => crate::cli::eval::run_cli(&settings, &cli.data_dir, args),
+        Command::Migrate { url } => {
+            println!("{}", migrate::migrate(&settings, url.as_deref())?);
+            Ok(())
+        }
         Command::Admin {
             command: AdminCommand::SetPassword { shop },
         } => set_password(&settings, &cli.data_dir, shop.as_deref()),

@@ -3,7 +3,8 @@
 use super::error::{invalid, ConfigError};
 
 /// Environment variables that override scalar keys: `LARIS_<SECTION>_<KEY>` for the
-/// `[server]`, `[log]` and `[admin]` keys, and `LARIS_SHOP_<ID>_<KEY>` for a shop's keys
+/// `[server]`, `[log]`, `[admin]` and `[store]` keys (`LARIS_STORE_URL`: the PostgreSQL
+/// store's address), and `LARIS_SHOP_<ID>_<KEY>` for a shop's keys
 /// (ID upper-cased, `-` as `_`). Lists are comma-separated.
 const SECTION_KEYS: &[(&str, &[&str])] = &[
     (
@@ -27,6 +28,10 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
         ],
     ),
     ("log", &["format", "level"]),
+    (
+        "store",
+        &["backend", "url", "pool_size", "statement_timeout_secs"],
+    ),
     (
         "admin",
         &[
@@ -67,6 +72,8 @@ const INTEGER_KEYS: &[&str] = &[
     "max_events_per_shop",
     "prepared_cache_mib",
     "max_upload_bytes",
+    "pool_size",
+    "statement_timeout_secs",
 ];
 
 fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {

@@ -16,6 +16,86 @@ pub(super) struct RawSettings {
     log: RawLog,
     admin: RawAdmin,
     shops: Vec<RawShop>,
+    store: RawStore,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawStore {
+    backend: String,
+    url: Option<String>,
+    pool_size: u64,
+    statement_timeout_secs: u64,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        let d = StoreSettings::default();
+        RawStore {
+            backend: "sled".into(),
+            url: None,
+            pool_size: d.pool_size as u64,
+            statement_timeout_secs: d.statement_timeout.as_secs(),
+        }
+    }
+}
+
+impl RawStore {
+    fn validate(self) -> Result<StoreSettings, ConfigError> {
+        let backend = match self.backend.as_str() {
+            "sled" => StoreBackend::Sled,
+            "postgres" => StoreBackend::Postgres,
+            other => {
+                return Err(invalid(
+                    "store.backend",
+                    other,
+                    "use \"sled\" (the embedded store in the data directory, the default) or \"postgres\" (with url)",
+                ))
+            }
+        };
+        let url = self.url.filter(|u| !u.trim().is_empty());
+        if let Some(u) = &url {
+            let scheme_ok = match url::Url::parse(u) {
+                Ok(parsed) => matches!(parsed.scheme(), "postgres" | "postgresql"),
+                // libpq's `host=… dbname=…` form
+                Err(_) => u.contains('='),
+            };
+            if !scheme_ok {
+                return Err(invalid(
+                    "store.url",
+                    "(hidden: it may hold a password)",
+                    "write the database's address as postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                ));
+            }
+        }
+        if backend == StoreBackend::Postgres && url.is_none() {
+            return Err(invalid(
+                "store.url",
+                "(missing)",
+                "backend = \"postgres\" needs the database: set url = \"postgres://USER:PASSWORD@HOST:PORT/DATABASE\" under [store], or the environment variable LARIS_STORE_URL",
+            ));
+        }
+        let pool_size = bounded(
+            "store.pool_size",
+            self.pool_size,
+            1,
+            1000,
+            "connections (the default is 8)",
+        )?;
+        let timeout = bounded(
+            "store.statement_timeout_secs",
+            self.statement_timeout_secs,
+            1,
+            3600,
+            "seconds (the default is 5)",
+        )?;
+        Ok(StoreSettings {
+            backend,
+            url,
+            pool_size: pool_size as usize,
+            statement_timeout: std::time::Duration::from_secs(timeout),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +294,7 @@ impl RawSettings {
             sign_in,
         };
         let trusted_proxies = trusted_proxies(&self.server.trusted_proxies)?;
+        let store = self.store.validate()?;
         let mut shops: Vec<ShopSettings> = Vec::new();
         for (i, raw) in self.shops.into_iter().enumerate() {
             let key = |k: &str| format!("shops[{i}].{k}");
@@ -369,6 +450,7 @@ impl RawSettings {
             admin_token,
             admin,
             shops,
+            store,
             source: path.to_path_buf(),
         })
     }

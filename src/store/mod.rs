@@ -10,11 +10,13 @@
 //! every record). Nothing in it names a backend's types: [`StoreError`] carries a
 //! backend's error as a boxed source.
 //!
-//! [`Store`] implements it over sled (in [`sled_backend`], the only code that knows sled).
+//! [`Store`] implements it over sled (in [`sled_backend`], the only code that knows sled),
+//! the embedded default; [`postgres::PgStore`] over PostgreSQL (in [`postgres`], the only
+//! code that knows PostgreSQL), for several replicas sharing one database. Both prove
+//! themselves with the checks in `contract`, which every backend must pass (see that
+//! module's doc).
 //! Everything above the store holds a [`SharedStore`] (`Arc<dyn ShopStore>`) or borrows a
 //! `&dyn ShopStore`, so the backend is chosen once, where the store is opened.
-//! A second backend (PostgreSQL, say) implements the same trait and proves itself with
-//! the checks in `contract`, which every backend must pass (see that module's doc).
 //!
 //! [`copy`] moves every shop of one store into another, of any backend, through the trait
 //! alone (`laris store copy`), and compares the two by a backend-independent fingerprint.
@@ -30,9 +32,11 @@ pub mod copy;
 pub mod counts;
 mod events;
 pub mod migrate;
+pub mod postgres;
 pub mod sled_backend;
 mod sled_import;
 mod sled_keys;
+pub(crate) mod state_names;
 
 #[cfg(test)]
 pub mod contract;
@@ -82,6 +86,16 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
+    /// A PostgreSQL store that cannot be reached or used: `url` is shown without its
+    /// password.
+    #[error("the PostgreSQL store at {url}: {problem}; {fix}")]
+    Database {
+        url: String,
+        problem: String,
+        fix: String,
+    },
+    #[error("the PostgreSQL store at {url} has schema version {found}, newer than the {supported} this laris knows (a newer laris migrated it): upgrade laris here too, or point [store] url (LARIS_STORE_URL) at another database")]
+    NewerSchema { url: String, found: u32, supported: u32 },
 }
 
 impl StoreError {

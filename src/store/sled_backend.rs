@@ -37,38 +37,12 @@ type QuarantineSubjects = HashMap<(RecordKind, String), Vec<Vec<u8>>>;
 
 /// State names the store keeps per shop.
 mod state {
+    pub use crate::store::state_names::*;
+
     /// A fresh id written with every batch that changes a product or an order.
     pub const DATA_GENERATION: &str = "data-generation";
     /// The data generation the stored model was built from.
     pub const MODEL_GENERATION: &str = "model-generation";
-    /// The import under way ([`crate::records::RunMarker`]); removed with its report.
-    pub const RUN: &str = "run";
-    /// How far first-start seeding got ([`crate::records::Seeding`]).
-    pub const SEEDING: &str = "seeding";
-
-    /// A marketplace source's products cursor.
-    pub fn product_cursor(source: usize) -> String {
-        format!("source:{source}:products")
-    }
-
-    /// A marketplace source's orders cursor.
-    pub fn order_cursor(source: usize) -> String {
-        format!("source:{source}:orders")
-    }
-
-    /// Where every cursor's name starts.
-    pub const CURSOR_PREFIX: &str = "source:";
-
-    /// The source number of a cursor's name, and whether it is a products cursor.
-    pub fn parse_cursor(name: &str) -> Option<(usize, bool)> {
-        let (source, kind) = name.strip_prefix(CURSOR_PREFIX)?.split_once(':')?;
-        let products = match kind {
-            "products" => true,
-            "orders" => false,
-            _ => return None,
-        };
-        Some((source.parse().ok()?, products))
-    }
 }
 
 /// The one model snapshot a shop has (the name predates the opaque snapshot).
