@@ -4,8 +4,10 @@
 //! store and removes the address file.
 //!
 //! Besides the server, the service runs the sync schedule ([`crate::sync::schedule`]: one
-//! cron scheduler with a job per shop that has sources) and the daily pruning of events.
-//! The shutdown signal reaches all three at once through one `watch` channel: the server
+//! cron scheduler with a job per shop that has sources), the daily pruning of events and,
+//! when the store is shared with other replicas (PostgreSQL), the following of the models
+//! they build ([`crate::model::follow`]).
+//! The shutdown signal reaches them all at once through one `watch` channel: the server
 //! lets requests in flight finish, a scheduled sync stops after the page it is on and stores
 //! its reports, the pruning finishes the shop it is on; the service waits for each for at
 //! most the shutdown grace (`server.shutdown_grace_secs`), then flushes the store. Nothing
@@ -216,6 +218,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
     data_dir: PathBuf,
+    /// The other replicas' model announcements, when the store has any.
+    model_changes: Option<tokio::sync::mpsc::Receiver<crate::domain::ShopId>>,
 }
 
 impl Application {
@@ -235,6 +239,9 @@ impl Application {
         let sessions = Arc::new(crate::admin_auth::Sessions::new(credentials, &settings.admin));
         let settings = Arc::new(settings);
         let models = Arc::new(crate::model::rebuild::Models::default());
+        // Listening before the models load: a model another replica stores meanwhile is
+        // announced after it, not lost between the two.
+        let model_changes = store.model_changes();
         {
             let (settings, store, models) = (settings.clone(), store.clone(), models.clone());
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -289,6 +296,7 @@ impl Application {
             listener,
             state,
             data_dir: data_dir.to_path_buf(),
+            model_changes,
         })
     }
 
@@ -316,6 +324,15 @@ impl Application {
         tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let pruning = tokio::spawn(prune_events_daily(self.state.clone(), stop.clone()));
+        let following = self.model_changes.map(|changes| {
+            tokio::spawn(crate::model::follow::follow(
+                self.state.settings.clone(),
+                self.state.store.clone(),
+                self.state.models.clone(),
+                changes,
+                stop.clone(),
+            ))
+        });
         let mut limits = self.state.settings.server.limits.clone();
         limits.max_connections = crate::server::fit_connections(limits.max_connections);
         let grace = limits.shutdown_grace;
@@ -336,6 +353,12 @@ impl Application {
         let background = async move {
             stopping(stop).await;
             stop_background(schedule, pruning, grace).await;
+            if let Some(following) = following {
+                // It ends at the stop signal, between two models (a load is a moment).
+                if let Err(e) = following.await {
+                    tracing::warn!(error = %e, "following the other replicas' models failed");
+                }
+            }
         };
         tokio::join!(signal, server, background);
         store.flush().await?;
