@@ -504,4 +504,157 @@ mod tests {
         assert_eq!(store.sync_reports(&shop, 5).unwrap()[0].kind, RunKind::Import);
         assert!(!agent.busy(&shop), "the claim is let go");
     }
+
+    /// Replicas on one PostgreSQL database: two stores, agents and model sets, as two
+    /// `laris serve` processes would have.
+    mod replicas {
+        use super::*;
+        use crate::store::postgres::{testing::fresh_database, PgOptions, PgStore};
+
+        fn pg(url: &str) -> SharedStore {
+            let mut options = PgOptions::new(url);
+            options.pool_size = 2;
+            Arc::new(PgStore::connect(&options).unwrap_or_else(|e| panic!("{e}")))
+        }
+
+        /// A shop whose source is a product export in `dir`.
+        fn settings(dir: &std::path::Path) -> Arc<Settings> {
+            let file = dir.join("produk.csv");
+            std::fs::write(
+                &file,
+                "Nama Produk,Harga (Rp),SKU Name\nKopi 1 kg,Rp120.000,KOPI-1\nTeh 250 g,Rp30.000,TEH-250\n",
+            )
+            .unwrap();
+            let toml = format!(
+                "[[shops]]\nid = \"toko\"\n[[shops.sources]]\nkind = \"export_files\"\nproducts = [{:?}]\n",
+                file.display().to_string()
+            );
+            Arc::new(Settings::from_toml(&toml, std::path::Path::new("t.toml"), &[]).unwrap())
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_sync_on_one_replica_is_served_by_the_other_and_refused_there_while_it_runs() {
+            let url = fresh_database();
+            let dir = tempfile::tempdir().unwrap();
+            let settings = settings(dir.path());
+            let toko = ShopId::parse("toko").unwrap();
+            let (store_a, store_b) = (pg(&url), pg(&url));
+            let (models_a, models_b) = (Arc::new(Models::default()), Arc::new(Models::default()));
+            let agent_a = SyncAgent::new(settings.clone(), store_a.clone(), models_a.clone());
+            let agent_b = SyncAgent::new(settings.clone(), store_b.clone(), models_b.clone());
+            assert_ne!(
+                agent_a.holder(),
+                agent_b.holder(),
+                "each replica has its own holder id"
+            );
+
+            // Replica B starts as the service does: listening, then loading its models.
+            let changes = store_b.model_changes().expect("PostgreSQL announces models");
+            {
+                let (settings, store, models) = (settings.clone(), store_b.clone(), models_b.clone());
+                tokio::task::spawn_blocking(move || {
+                    crate::model::rebuild::load_all(&settings, &*store, &models)
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            }
+            assert_eq!(models_b.get(&toko).unwrap().products.len(), 0);
+            let (stop_tx, stop) = tokio::sync::watch::channel(false);
+            let following = tokio::spawn(crate::model::follow::follow(
+                settings.clone(),
+                store_b.clone(),
+                models_b.clone(),
+                changes,
+                stop,
+            ));
+
+            let run = agent_a.sync_shop("toko", &SyncOptions::default()).await.unwrap();
+            assert!(run.ok && run.changed, "{:?}", run.reports);
+            assert_eq!(models_a.get(&toko).unwrap().products.len(), 2);
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while models_b.get(&toko).unwrap().products.len() != 2 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "replica B still serves the old model 5 s after A's sync"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(
+                store_b.sync_holder(&toko).unwrap(),
+                None,
+                "A released the lease at the end"
+            );
+
+            // While A runs the shop, B's on-demand sync is refused, naming A.
+            let claim = agent_a.claim(&toko).unwrap();
+            assert_eq!(agent_a.leases_held(), vec![toko.clone()]);
+            let refused = agent_b
+                .sync_shop("toko", &SyncOptions::default())
+                .await
+                .unwrap_err();
+            match &refused {
+                SyncError::Leased { holder, .. } => assert_eq!(holder, agent_a.holder()),
+                other => panic!("expected a lease refusal, got {other}"),
+            }
+            assert!(refused.to_string().contains(agent_a.holder()), "{refused}");
+            assert!(agent_b.leases_held().is_empty());
+            assert!(!agent_b.busy(&toko), "a refused claim leaves nothing behind");
+            drop(claim);
+            assert!(agent_a.leases_held().is_empty());
+            let run = agent_b.sync_shop("toko", &SyncOptions::default()).await.unwrap();
+            assert!(run.ok, "B syncs once A is done: {:?}", run.reports);
+
+            stop_tx.send(true).unwrap();
+            tokio::time::timeout(Duration::from_secs(5), following)
+                .await
+                .expect("the follower stops at the stop signal")
+                .unwrap();
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_dead_replicas_lease_is_taken_over_after_it_expires_and_a_live_one_is_renewed() {
+            let url = fresh_database();
+            let dir = tempfile::tempdir().unwrap();
+            let settings = settings(dir.path());
+            let toko = ShopId::parse("toko").unwrap();
+            let store = pg(&url);
+            let ttl = Duration::from_millis(400);
+            let agent = SyncAgent::new(settings.clone(), store.clone(), Arc::new(Models::default()))
+                .with_lease_ttl(ttl);
+
+            // A replica took the lease and died: it never renews nor releases it.
+            assert!(pg(&url).claim_sync(&toko, "dead-replica", ttl).unwrap());
+            let refused = agent
+                .sync_shop("toko", &SyncOptions::default())
+                .await
+                .unwrap_err();
+            assert!(refused.to_string().contains("dead-replica"), "{refused}");
+            tokio::time::sleep(ttl * 2).await;
+            let run = agent.sync_shop("toko", &SyncOptions::default()).await.unwrap();
+            assert!(
+                run.ok && run.changed,
+                "taken over after the ttl: {:?}",
+                run.reports
+            );
+            assert_eq!(store.sync_holder(&toko).unwrap(), None, "released after the run");
+
+            // A live holder renews its lease past its ttl: nobody else gets it meanwhile.
+            let claim = agent.claim(&toko).unwrap();
+            tokio::time::sleep(ttl * 3).await;
+            assert!(
+                !store.claim_sync(&toko, "replica-b", ttl).unwrap(),
+                "renewed while held"
+            );
+            assert_eq!(
+                store.sync_holder(&toko).unwrap().map(|h| h.0).as_deref(),
+                Some(agent.holder())
+            );
+            drop(claim);
+            assert!(
+                store.claim_sync(&toko, "replica-b", ttl).unwrap(),
+                "released when the claim ends"
+            );
+        }
+    }
 }
