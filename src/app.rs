@@ -488,4 +488,66 @@ mod tests {
             assert!(err.contains(needle), "{err}");
         }
     }
+
+    /// Two services on one PostgreSQL database: a sync on A is served by B (its model
+    /// followed), B's sync while A runs the shop is refused naming A, and both stop cleanly.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_replicas_on_one_database_share_models_and_sync_leases() {
+        let url = crate::store::postgres::testing::fresh_database();
+        let files = tempfile::tempdir().unwrap();
+        let products = files.path().join("produk.csv");
+        std::fs::write(
+            &products,
+            "Nama Produk,Harga (Rp),SKU Name\nKopi 1 kg,Rp120.000,KOPI-1\nTeh 250 g,Rp30.000,TEH-250\n",
+        )
+        .unwrap();
+        let toml = format!(
+            "[store]\nbackend = \"postgres\"\nurl = {url:?}\npool_size = 2\n[admin]\ntoken = \"replica-test-token-0123456789\"\n\
+             [[shops]]\nid = \"toko\"\ncustomer_secret = \"replica-test-secret-0123456789\"\n\
+             [[shops.sources]]\nkind = \"export_files\"\nproducts = [{:?}]\n",
+            products.display().to_string()
+        );
+        let toko = crate::domain::ShopId::parse("toko").unwrap();
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            let settings = Settings::from_toml(&toml, Path::new("replica.toml"), &[]).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let app = Application::build(settings, dir.path(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+            let state = app.state().clone();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let running = tokio::spawn(app.run_until_stopped(async {
+                let _ = stopped.await;
+            }));
+            replicas.push((state, stop, running, dir));
+        }
+        let (a, b) = (&replicas[0].0, &replicas[1].0);
+        assert_eq!(b.models.get(&toko).unwrap().products.len(), 0);
+
+        let run = a.sync.sync_shop("toko", &Default::default()).await.unwrap();
+        assert!(run.ok && run.changed, "{:?}", run.reports);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while b.models.get(&toko).unwrap().products.len() != 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "B serves the old model 5 s after A's sync"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+
+        let claim = a.sync.claim(&toko).unwrap();
+        let refused = b.sync.sync_shop("toko", &Default::default()).await.unwrap_err();
+        assert!(refused.to_string().contains(a.sync.holder()), "{refused}");
+        drop(claim);
+
+        for (_, stop, running, _dir) in replicas {
+            stop.send(()).unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(15), running)
+                .await
+                .expect("a replica stops")
+                .unwrap()
+                .unwrap();
+        }
+    }
 }
