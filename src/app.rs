@@ -4,8 +4,10 @@
 //! store and removes the address file.
 //!
 //! Besides the server, the service runs the sync schedule ([`crate::sync::schedule`]: one
-//! cron scheduler with a job per shop that has sources) and the daily pruning of events.
-//! The shutdown signal reaches all three at once through one `watch` channel: the server
+//! cron scheduler with a job per shop that has sources), the daily pruning of events and,
+//! when the store is shared with other replicas (PostgreSQL), the following of the models
+//! they build ([`crate::model::follow`]).
+//! The shutdown signal reaches them all at once through one `watch` channel: the server
 //! lets requests in flight finish, a scheduled sync stops after the page it is on and stores
 //! its reports, the pruning finishes the shop it is on; the service waits for each for at
 //! most the shutdown grace (`server.shutdown_grace_secs`), then flushes the store. Nothing
@@ -216,6 +218,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
     data_dir: PathBuf,
+    /// The other replicas' model announcements, when the store has any.
+    model_changes: Option<tokio::sync::mpsc::Receiver<crate::domain::ShopId>>,
 }
 
 impl Application {
@@ -235,6 +239,9 @@ impl Application {
         let sessions = Arc::new(crate::admin_auth::Sessions::new(credentials, &settings.admin));
         let settings = Arc::new(settings);
         let models = Arc::new(crate::model::rebuild::Models::default());
+        // Listening before the models load: a model another replica stores meanwhile is
+        // announced after it, not lost between the two.
+        let model_changes = store.model_changes();
         {
             let (settings, store, models) = (settings.clone(), store.clone(), models.clone());
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -289,6 +296,7 @@ impl Application {
             listener,
             state,
             data_dir: data_dir.to_path_buf(),
+            model_changes,
         })
     }
 
@@ -316,6 +324,15 @@ impl Application {
         tracing::info!(%addr, "laris listening; demo page at http://{addr}/demo");
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let pruning = tokio::spawn(prune_events_daily(self.state.clone(), stop.clone()));
+        let following = self.model_changes.map(|changes| {
+            tokio::spawn(crate::model::follow::follow(
+                self.state.settings.clone(),
+                self.state.store.clone(),
+                self.state.models.clone(),
+                changes,
+                stop.clone(),
+            ))
+        });
         let mut limits = self.state.settings.server.limits.clone();
         limits.max_connections = crate::server::fit_connections(limits.max_connections);
         let grace = limits.shutdown_grace;
@@ -336,6 +353,12 @@ impl Application {
         let background = async move {
             stopping(stop).await;
             stop_background(schedule, pruning, grace).await;
+            if let Some(following) = following {
+                // It ends at the stop signal, between two models (a load is a moment).
+                if let Err(e) = following.await {
+                    tracing::warn!(error = %e, "following the other replicas' models failed");
+                }
+            }
         };
         tokio::join!(signal, server, background);
         store.flush().await?;
@@ -463,6 +486,68 @@ mod tests {
             let err = format!("{:#}", read_seed_events(&file).unwrap_err());
             assert!(err.contains(&format!("{} line 2", file.display())), "{err}");
             assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    /// Two services on one PostgreSQL database: a sync on A is served by B (its model
+    /// followed), B's sync while A runs the shop is refused naming A, and both stop cleanly.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_replicas_on_one_database_share_models_and_sync_leases() {
+        let url = crate::store::postgres::testing::fresh_database();
+        let files = tempfile::tempdir().unwrap();
+        let products = files.path().join("produk.csv");
+        std::fs::write(
+            &products,
+            "Nama Produk,Harga (Rp),SKU Name\nKopi 1 kg,Rp120.000,KOPI-1\nTeh 250 g,Rp30.000,TEH-250\n",
+        )
+        .unwrap();
+        let toml = format!(
+            "[store]\nbackend = \"postgres\"\nurl = {url:?}\npool_size = 2\n[admin]\ntoken = \"replica-test-token-0123456789\"\n\
+             [[shops]]\nid = \"toko\"\ncustomer_secret = \"replica-test-secret-0123456789\"\n\
+             [[shops.sources]]\nkind = \"export_files\"\nproducts = [{:?}]\n",
+            products.display().to_string()
+        );
+        let toko = crate::domain::ShopId::parse("toko").unwrap();
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            let settings = Settings::from_toml(&toml, Path::new("replica.toml"), &[]).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let app = Application::build(settings, dir.path(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+            let state = app.state().clone();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let running = tokio::spawn(app.run_until_stopped(async {
+                let _ = stopped.await;
+            }));
+            replicas.push((state, stop, running, dir));
+        }
+        let (a, b) = (&replicas[0].0, &replicas[1].0);
+        assert_eq!(b.models.get(&toko).unwrap().products.len(), 0);
+
+        let run = a.sync.sync_shop("toko", &Default::default()).await.unwrap();
+        assert!(run.ok && run.changed, "{:?}", run.reports);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while b.models.get(&toko).unwrap().products.len() != 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "B serves the old model 5 s after A's sync"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+
+        let claim = a.sync.claim(&toko).unwrap();
+        let refused = b.sync.sync_shop("toko", &Default::default()).await.unwrap_err();
+        assert!(refused.to_string().contains(a.sync.holder()), "{refused}");
+        drop(claim);
+
+        for (_, stop, running, _dir) in replicas {
+            stop.send(()).unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(15), running)
+                .await
+                .expect("a replica stops")
+                .unwrap()
+                .unwrap();
         }
     }
 }

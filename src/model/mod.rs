@@ -2,6 +2,7 @@
 //! [`build_model`] from the catalogue and the orders (off the request path), so that
 //! serving is a lookup whatever the catalogue size.
 
+pub mod follow;
 mod lookup;
 pub mod rebuild;
 pub mod serve;

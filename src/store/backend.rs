@@ -13,6 +13,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::domain::{ProductId, ShopId};
 use crate::records::{
@@ -249,4 +252,28 @@ pub trait ShopStore: Send + Sync {
     /// id: what [`ShopStore::product_for_marketplace_id`] reads. An entry stays when its
     /// product later has another marketplace id (order lines may still name the old one).
     fn marketplace_ids(&self, shop: &ShopId) -> Result<Vec<(String, ProductId)>, StoreError>;
+
+    // --- Replicas: sync leases and model announcements (issue 15) ---
+
+    /// Claims the shop's sync lease for `holder` (a replica's id) until `ttl` from now.
+    /// True when `holder` holds it now: it was free, its holder's time ran out (a replica
+    /// that died without releasing it), or `holder` held it already (then this renews it).
+    /// False when another holder's lease is in force. Atomic across every process sharing
+    /// the store: of two claims at once, at most one wins.
+    fn claim_sync(&self, shop: &ShopId, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Gives the shop's sync lease up if `holder` holds it; another holder's lease stays.
+    fn release_sync(&self, shop: &ShopId, holder: &str) -> Result<(), StoreError>;
+
+    /// Who holds the shop's sync lease and until when; `None` when it is free or expired.
+    fn sync_holder(&self, shop: &ShopId) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
+
+    /// The shops whose model snapshot another process may have replaced, as they are
+    /// announced, for a service to load the new snapshot ([`ShopStore::model_snapshot`]);
+    /// a shop may come more than once and after this process's own writes. `None`: the
+    /// store is this process's alone (sled), nothing else writes models. Each call starts a
+    /// watch of its own, which ends when its receiver is dropped.
+    fn model_changes(&self) -> Option<tokio::sync::mpsc::Receiver<ShopId>> {
+        None
+    }
 }

@@ -59,6 +59,9 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError
     })
 }
 
+/// The sync leases of a sled store: (holder, expiry) by shop.
+type Leases = HashMap<ShopId, (String, chrono::DateTime<chrono::Utc>)>;
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -75,6 +78,8 @@ pub struct Store {
     /// The same for the events tree.
     event_writes: Arc<Mutex<()>>,
     path: PathBuf,
+    /// Sync leases (holder, expiry) by shop: in memory, as one process opens the store.
+    leases: Arc<Mutex<Leases>>,
 }
 
 /// Counts writes and flushes, so that concurrent acknowledgements share one flush.
@@ -148,6 +153,7 @@ impl Store {
             events,
             writes: Default::default(),
             event_writes: Default::default(),
+            leases: Default::default(),
             path: dir.to_path_buf(),
         })
     }
@@ -695,6 +701,41 @@ impl ShopStore for Store {
                 Ok((marketplace_id, decode(&k, &v)?))
             })
             .collect()
+    }
+
+    // --- Replicas: sync leases and model announcements (issue 15) ---
+
+    /// In memory: one process opens a sled store, so its leases need not outlive it.
+    fn claim_sync(&self, shop: &ShopId, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        match leases.get(shop) {
+            Some((other, expires)) if other != holder && *expires >= now => Ok(false),
+            _ => {
+                leases.insert(shop.clone(), (holder.to_string(), until));
+                Ok(true)
+            }
+        }
+    }
+
+    fn release_sync(&self, shop: &ShopId, holder: &str) -> Result<(), StoreError> {
+        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        if leases.get(shop).is_some_and(|(h, _)| h == holder) {
+            leases.remove(shop);
+        }
+        Ok(())
+    }
+
+    fn sync_holder(
+        &self,
+        shop: &ShopId,
+    ) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+        let leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(leases
+            .get(shop)
+            .filter(|(_, expires)| *expires >= chrono::Utc::now())
+            .cloned())
     }
 }
 

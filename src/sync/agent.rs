@@ -5,6 +5,13 @@
 //! refused with [`SyncError::Busy`] (replays and imports take the same claim). A run given
 //! the service's shutdown signal ([`SyncOptions::stop`]) stops after the page it is on and
 //! stores its reports, so a stop leaves no interrupted run behind.
+//!
+//! Replicas sharing a store: a claim also takes the shop's sync lease in the store
+//! ([`crate::store::ShopStore::claim_sync`]) under this agent's holder id (host, pid and a
+//! random part, made at start), renews it every third of its time while the run (and the
+//! rebuild after it) goes on, and releases it at the end. A shop whose lease another
+//! replica holds is refused with [`SyncError::Leased`], naming that replica; a replica
+//! that died without releasing its lease loses it once its time runs out.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -32,6 +39,12 @@ pub enum SyncError {
     UnknownShop(String),
     #[error("shop {0} is syncing already; wait for that run to finish (`laris status --shop {0}` shows its report)")]
     Busy(ShopId),
+    #[error("shop {shop} is syncing on another replica ({holder}); wait for that run to finish (a replica that stopped without finishing loses the shop's lease after {ttl_secs} s)")]
+    Leased {
+        shop: ShopId,
+        holder: String,
+        ttl_secs: u64,
+    },
     #[error("cannot record into {dir}: {error}")]
     Record { dir: PathBuf, error: std::io::Error },
     #[error(transparent)]
@@ -116,21 +129,70 @@ pub struct SyncAgent {
     models: Arc<Models>,
     tokens: Tokens,
     running: Mutex<HashSet<ShopId>>,
+    /// This replica's name on the sync leases it takes.
+    holder: String,
+    lease_ttl: Duration,
 }
 
-/// A claim on a shop for one run; dropping it lets the next run in.
+/// How long a sync lease lasts unless renewed: what a replica that dies mid-run keeps the
+/// shop from the others at most.
+pub const LEASE_TTL: Duration = Duration::from_secs(60);
+
+/// A claim on a shop for one run, with the shop's sync lease; dropping it releases the
+/// lease and lets the next run in.
 pub struct Claim<'a> {
     agent: &'a SyncAgent,
     shop: ShopId,
+    renewal: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
+        if let Err(e) = self.agent.store.release_sync(&self.shop, &self.agent.holder) {
+            tracing::warn!(shop = %self.shop, error = %e, "cannot release the sync lease: it expires by itself");
+        }
         self.agent
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.shop);
+    }
+}
+
+/// A replica's holder id: its host, its process and a random part (a restarted process
+/// with the same pid is another holder).
+fn holder_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "laris".into());
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        hex::encode(rand::random::<[u8; 4]>())
+    )
+}
+
+/// Renews the lease every third of its time until aborted; a lost lease is logged.
+async fn renew(store: SharedStore, shop: ShopId, holder: String, ttl: Duration) {
+    let mut every = tokio::time::interval(ttl / 3);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let (store, id, who) = (store.clone(), shop.clone(), holder.clone());
+        match tokio::task::spawn_blocking(move || store.claim_sync(&id, &who, ttl)).await {
+            Ok(Ok(true)) => tracing::debug!(shop = %shop, "sync lease renewed"),
+            Ok(Ok(false)) => {
+                tracing::warn!(shop = %shop, "the sync lease was lost to another replica (this run outlived it unrenewed)")
+            }
+            Ok(Err(e)) => tracing::warn!(shop = %shop, error = %e, "cannot renew the sync lease"),
+            Err(e) => tracing::warn!(shop = %shop, error = %e, "the lease renewal task failed"),
+        }
     }
 }
 
@@ -142,7 +204,33 @@ impl SyncAgent {
             models,
             tokens: Tokens::default(),
             running: Mutex::new(HashSet::new()),
+            holder: holder_id(),
+            lease_ttl: LEASE_TTL,
         }
+    }
+
+    /// The same agent with sync leases lasting `ttl` (at least 30 ms) unless renewed.
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> SyncAgent {
+        self.lease_ttl = ttl.max(Duration::from_millis(30));
+        self
+    }
+
+    /// This replica's name on the sync leases it holds.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The shops whose sync lease this replica holds now (a run of it is under way), by id.
+    pub fn leases_held(&self) -> Vec<ShopId> {
+        let mut shops: Vec<ShopId> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        shops.sort();
+        shops
     }
 
     pub fn shop(&self, id: &str) -> Result<&ShopSettings, SyncError> {
@@ -152,15 +240,54 @@ impl SyncAgent {
             .ok_or_else(|| SyncError::UnknownShop(id.to_string()))
     }
 
-    /// Claims the shop for one run (sync, replay or import), or says it is busy.
+    /// Claims the shop for one run (sync, replay or import) with its sync lease, or says it
+    /// is busy here ([`SyncError::Busy`]) or on another replica ([`SyncError::Leased`]).
     pub fn claim(&self, shop: &ShopId) -> Result<Claim<'_>, SyncError> {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if !running.insert(shop.clone()) {
+        if !self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(shop.clone())
+        {
             return Err(SyncError::Busy(shop.clone()));
         }
+        let let_go = || {
+            self.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(shop);
+        };
+        match self.store.claim_sync(shop, &self.holder, self.lease_ttl) {
+            Ok(true) => {}
+            Ok(false) => {
+                let_go();
+                let holder = match self.store.sync_holder(shop) {
+                    Ok(Some((holder, _))) => holder,
+                    _ => "a replica that has just let it go".into(),
+                };
+                return Err(SyncError::Leased {
+                    shop: shop.clone(),
+                    holder,
+                    ttl_secs: self.lease_ttl.as_secs().max(1),
+                });
+            }
+            Err(e) => {
+                let_go();
+                return Err(e.into());
+            }
+        }
+        let renewal = tokio::runtime::Handle::try_current().ok().map(|rt| {
+            rt.spawn(renew(
+                self.store.clone(),
+                shop.clone(),
+                self.holder.clone(),
+                self.lease_ttl,
+            ))
+        });
         Ok(Claim {
             agent: self,
             shop: shop.clone(),
+            renewal,
         })
     }
 
@@ -376,5 +503,158 @@ mod tests {
         assert!(run.model.is_some(), "the model is rebuilt after the import");
         assert_eq!(store.sync_reports(&shop, 5).unwrap()[0].kind, RunKind::Import);
         assert!(!agent.busy(&shop), "the claim is let go");
+    }
+
+    /// Replicas on one PostgreSQL database: two stores, agents and model sets, as two
+    /// `laris serve` processes would have.
+    mod replicas {
+        use super::*;
+        use crate::store::postgres::{testing::fresh_database, PgOptions, PgStore};
+
+        fn pg(url: &str) -> SharedStore {
+            let mut options = PgOptions::new(url);
+            options.pool_size = 2;
+            Arc::new(PgStore::connect(&options).unwrap_or_else(|e| panic!("{e}")))
+        }
+
+        /// A shop whose source is a product export in `dir`.
+        fn settings(dir: &std::path::Path) -> Arc<Settings> {
+            let file = dir.join("produk.csv");
+            std::fs::write(
+                &file,
+                "Nama Produk,Harga (Rp),SKU Name\nKopi 1 kg,Rp120.000,KOPI-1\nTeh 250 g,Rp30.000,TEH-250\n",
+            )
+            .unwrap();
+            let toml = format!(
+                "[[shops]]\nid = \"toko\"\n[[shops.sources]]\nkind = \"export_files\"\nproducts = [{:?}]\n",
+                file.display().to_string()
+            );
+            Arc::new(Settings::from_toml(&toml, std::path::Path::new("t.toml"), &[]).unwrap())
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_sync_on_one_replica_is_served_by_the_other_and_refused_there_while_it_runs() {
+            let url = fresh_database();
+            let dir = tempfile::tempdir().unwrap();
+            let settings = settings(dir.path());
+            let toko = ShopId::parse("toko").unwrap();
+            let (store_a, store_b) = (pg(&url), pg(&url));
+            let (models_a, models_b) = (Arc::new(Models::default()), Arc::new(Models::default()));
+            let agent_a = SyncAgent::new(settings.clone(), store_a.clone(), models_a.clone());
+            let agent_b = SyncAgent::new(settings.clone(), store_b.clone(), models_b.clone());
+            assert_ne!(
+                agent_a.holder(),
+                agent_b.holder(),
+                "each replica has its own holder id"
+            );
+
+            // Replica B starts as the service does: listening, then loading its models.
+            let changes = store_b.model_changes().expect("PostgreSQL announces models");
+            {
+                let (settings, store, models) = (settings.clone(), store_b.clone(), models_b.clone());
+                tokio::task::spawn_blocking(move || {
+                    crate::model::rebuild::load_all(&settings, &*store, &models)
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            }
+            assert_eq!(models_b.get(&toko).unwrap().products.len(), 0);
+            let (stop_tx, stop) = tokio::sync::watch::channel(false);
+            let following = tokio::spawn(crate::model::follow::follow(
+                settings.clone(),
+                store_b.clone(),
+                models_b.clone(),
+                changes,
+                stop,
+            ));
+
+            let run = agent_a.sync_shop("toko", &SyncOptions::default()).await.unwrap();
+            assert!(run.ok && run.changed, "{:?}", run.reports);
+            assert_eq!(models_a.get(&toko).unwrap().products.len(), 2);
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while models_b.get(&toko).unwrap().products.len() != 2 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "replica B still serves the old model 5 s after A's sync"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(
+                store_b.sync_holder(&toko).unwrap(),
+                None,
+                "A released the lease at the end"
+            );
+
+            // While A runs the shop, B's on-demand sync is refused, naming A.
+            let claim = agent_a.claim(&toko).unwrap();
+            assert_eq!(agent_a.leases_held(), vec![toko.clone()]);
+            let refused = agent_b
+                .sync_shop("toko", &SyncOptions::default())
+                .await
+                .unwrap_err();
+            match &refused {
+                SyncError::Leased { holder, .. } => assert_eq!(holder, agent_a.holder()),
+                other => panic!("expected a lease refusal, got {other}"),
+            }
+            assert!(refused.to_string().contains(agent_a.holder()), "{refused}");
+            assert!(agent_b.leases_held().is_empty());
+            assert!(!agent_b.busy(&toko), "a refused claim leaves nothing behind");
+            drop(claim);
+            assert!(agent_a.leases_held().is_empty());
+            let run = agent_b.sync_shop("toko", &SyncOptions::default()).await.unwrap();
+            assert!(run.ok, "B syncs once A is done: {:?}", run.reports);
+
+            stop_tx.send(true).unwrap();
+            tokio::time::timeout(Duration::from_secs(5), following)
+                .await
+                .expect("the follower stops at the stop signal")
+                .unwrap();
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_dead_replicas_lease_is_taken_over_after_it_expires_and_a_live_one_is_renewed() {
+            let url = fresh_database();
+            let dir = tempfile::tempdir().unwrap();
+            let settings = settings(dir.path());
+            let toko = ShopId::parse("toko").unwrap();
+            let store = pg(&url);
+            let ttl = Duration::from_millis(400);
+            let agent = SyncAgent::new(settings.clone(), store.clone(), Arc::new(Models::default()))
+                .with_lease_ttl(ttl);
+
+            // A replica took the lease and died: it never renews nor releases it.
+            assert!(pg(&url).claim_sync(&toko, "dead-replica", ttl).unwrap());
+            let refused = agent
+                .sync_shop("toko", &SyncOptions::default())
+                .await
+                .unwrap_err();
+            assert!(refused.to_string().contains("dead-replica"), "{refused}");
+            tokio::time::sleep(ttl * 2).await;
+            let run = agent.sync_shop("toko", &SyncOptions::default()).await.unwrap();
+            assert!(
+                run.ok && run.changed,
+                "taken over after the ttl: {:?}",
+                run.reports
+            );
+            assert_eq!(store.sync_holder(&toko).unwrap(), None, "released after the run");
+
+            // A live holder renews its lease past its ttl: nobody else gets it meanwhile.
+            let claim = agent.claim(&toko).unwrap();
+            tokio::time::sleep(ttl * 3).await;
+            assert!(
+                !store.claim_sync(&toko, "replica-b", ttl).unwrap(),
+                "renewed while held"
+            );
+            assert_eq!(
+                store.sync_holder(&toko).unwrap().map(|h| h.0).as_deref(),
+                Some(agent.holder())
+            );
+            drop(claim);
+            assert!(
+                store.claim_sync(&toko, "replica-b", ttl).unwrap(),
+                "released when the claim ends"
+            );
+        }
     }
 }

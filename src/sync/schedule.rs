@@ -165,6 +165,10 @@ async fn scheduled_sync(agent: &SyncAgent, shop: &ShopId, stop: watch::Receiver<
             errors = ?run.reports.iter().flat_map(|r| r.errors.clone()).collect::<Vec<_>>(),
             "scheduled sync finished with errors"
         ),
+        // Another replica runs this shop's sync: nothing amiss.
+        Err(e @ SyncError::Leased { .. }) => {
+            tracing::info!(shop = %shop, reason = %e, "scheduled sync skipped")
+        }
         Err(e) => tracing::warn!(shop = %shop, error = %e, "scheduled sync skipped"),
     }
 }

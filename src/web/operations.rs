@@ -12,6 +12,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::admin_auth::Access;
 use crate::config::ShopSettings;
 use crate::domain::ShopId;
+use crate::sync::agent::SyncError;
 use crate::web::admin::{admin_access, admin_access_csrf};
 use crate::web::errors::{internal, reject};
 use crate::web::state::{allowed_shop, with_state, AppState};
@@ -113,10 +114,13 @@ pub fn admin_replay(
             |shop: String, access: Access, req: ReplayRequest, state: AppState| async move {
                 let shop = allowed_shop(&state, &access, &shop)?;
                 let dir = replay_dir(&state, shop, &req.dir)?;
-                let _claim = state
-                    .sync
-                    .claim(&shop.id)
-                    .map_err(|e| reject(StatusCode::CONFLICT, e.to_string()))?;
+                let _claim = state.sync.claim(&shop.id).map_err(|e| match e {
+                    // Running here, or on another replica (named).
+                    SyncError::Busy(_) | SyncError::Leased { .. } => {
+                        reject(StatusCode::CONFLICT, e.to_string())
+                    }
+                    e => internal("claiming the shop for a replay", e),
+                })?;
                 let store = state.store.clone();
                 let settings = shop.clone();
                 let result = tokio::task::spawn_blocking(move || {

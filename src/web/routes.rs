@@ -138,10 +138,13 @@ fn with_vary<R: Reply>(reply: R) -> Response {
     resp
 }
 
-/// GET /healthz: up, and which store backend serves (`{"status":"ok","store":"sled"}`).
+/// GET /healthz: up, which store backend serves, and the shops whose sync lease this
+/// replica holds now (`{"status":"ok","store":"sled","sync_leases":[]}`).
 fn healthz(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let store = state.store.backend_name();
-    warp::path!("healthz")
-        .and(warp::get())
-        .map(move || warp::reply::json(&serde_json::json!({"status": "ok", "store": store})))
+    let sync = state.sync.clone();
+    warp::path!("healthz").and(warp::get()).map(move || {
+        let leases: Vec<String> = sync.leases_held().into_iter().map(String::from).collect();
+        warp::reply::json(&serde_json::json!({"status": "ok", "store": store, "sync_leases": leases}))
+    })
 }

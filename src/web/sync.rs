@@ -1,6 +1,7 @@
 //! `POST /admin/api/shops/{shop}/sync[?full=true]`: runs the shop's sources now, the same
 //! run the schedule makes, and answers with its reports (`laris sync` uses it when the
-//! service holds the store). A shop already syncing answers 409.
+//! service holds the store). A shop already syncing answers 409, here or on another
+//! replica (then the error names the replica holding the shop's sync lease).
 
 use std::collections::HashMap;
 
@@ -38,7 +39,9 @@ pub(crate) async fn run(
 ) -> Result<warp::reply::Json, Rejection> {
     match state.sync.sync_shop(shop, &options).await {
         Ok(outcome) => Ok(warp::reply::json(&outcome)),
-        Err(e @ SyncError::Busy(_)) => Err(reject(StatusCode::CONFLICT, e.to_string())),
+        Err(e @ (SyncError::Busy(_) | SyncError::Leased { .. })) => {
+            Err(reject(StatusCode::CONFLICT, e.to_string()))
+        }
         Err(e @ SyncError::UnknownShop(_)) => Err(reject(StatusCode::NOT_FOUND, e.to_string())),
         Err(e) => Err(internal("sync", e)),
     }

@@ -13,7 +13,7 @@ async fn healthz_answers_ok_and_names_the_store_backend() {
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
-        serde_json::json!({"status": "ok", "store": "sled"})
+        serde_json::json!({"status": "ok", "store": "sled", "sync_leases": []})
     );
     app.stop().await;
 }

@@ -249,7 +249,7 @@ async fn every_documented_operation_answers_as_the_document_says() {
     // The service: health, this document (as checked in), metrics, the widget and the demo.
     assert_eq!(
         c.get("/healthz", "/healthz").await.json(),
-        json!({"status": "ok", "store": "sled"})
+        json!({"status": "ok", "store": "sled", "sync_leases": []})
     );
     let served = c.get("/openapi.json", "/openapi.json").await;
     assert_eq!(served.content_type.as_deref(), Some("application/json"));

@@ -818,3 +818,58 @@ async fn status_counts_equal_a_recount_after_replay_import_and_sync() {
     let last = check("events and feedback");
     assert_eq!((last[6], last[7]), (2, 1));
 }
+
+#[tokio::test]
+async fn a_shop_leased_by_another_replica_answers_409_naming_it_and_healthz_lists_this_ones_leases() {
+    let app = crate::helpers::spawn_app().await;
+    let http = reqwest::Client::new();
+    let lengkuas = ShopId::parse("lengkuas").unwrap();
+    let leases = |v: serde_json::Value| v["sync_leases"].clone();
+    let health = || async {
+        http.get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+
+    // Another replica (sharing the store) holds the shop's sync lease.
+    let other = "app2.internal:4242:beef";
+    assert!(app
+        .store
+        .claim_sync(&lengkuas, other, std::time::Duration::from_secs(60))
+        .unwrap());
+    let r = http
+        .post(format!("{}/admin/api/shops/lengkuas/sync", app.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let error: serde_json::Value = r.json().await.unwrap();
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.contains(other) && message.contains("another replica"),
+        "{message}"
+    );
+    assert_eq!(
+        leases(health().await),
+        serde_json::json!([]),
+        "the lease is not this replica's"
+    );
+    app.store.release_sync(&lengkuas, other).unwrap();
+
+    // A run of this replica holds it: /healthz says so, and no longer once it ends.
+    let claim = app.sync.claim(&lengkuas).unwrap();
+    assert_eq!(leases(health().await), serde_json::json!(["lengkuas"]));
+    assert_eq!(
+        app.store.sync_holder(&lengkuas).unwrap().map(|h| h.0).as_deref(),
+        Some(app.sync.holder())
+    );
+    drop(claim);
+    assert_eq!(leases(health().await), serde_json::json!([]));
+    assert_eq!(app.store.sync_holder(&lengkuas).unwrap(), None);
+    app.stop().await;
+}

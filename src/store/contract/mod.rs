@@ -21,7 +21,8 @@
 //! sled into it and back arrives whole (`copy.rs`); a data change marks the model stale
 //! until a rebuild from that generation; the shop's counts equal a recount of its records
 //! after every kind of write (`counts.rs`); everything survives `flush_blocking` and a
-//! reopen, and the backend names itself the same after it.
+//! reopen, and the backend names itself the same after it; a shop's sync lease goes to one
+//! holder at a time, is renewed by its holder, released, and taken over once it expired.
 
 use chrono::{DateTime, Utc};
 
@@ -821,6 +822,72 @@ pub fn reopen_after_flush_keeps_everything(backend: &dyn Backend) {
     assert_eq!(store.events(&toko).unwrap().last(), Some(&event("P-3", 3)));
 }
 
+/// The sync lease: one holder at a time; renewed by its holder; given up by its holder
+/// only; taken over once it expired (a holder that died never releases it); per shop.
+pub fn a_sync_lease_has_one_holder_until_released_or_expired(store: &dyn ShopStore) {
+    use std::time::Duration;
+    let (toko, other) = (shop("toko"), shop("lain"));
+    let long = Duration::from_secs(60);
+    assert_eq!(store.sync_holder(&toko).unwrap(), None, "free at first");
+    assert!(
+        store.claim_sync(&toko, "replica-a", long).unwrap(),
+        "a free lease is taken"
+    );
+    let (holder, until) = store.sync_holder(&toko).unwrap().expect("held");
+    assert_eq!(holder, "replica-a");
+    assert!(until > Utc::now() + chrono::Duration::seconds(50), "{until}");
+    assert!(
+        !store.claim_sync(&toko, "replica-b", long).unwrap(),
+        "a second holder is refused"
+    );
+    assert!(
+        store.claim_sync(&other, "replica-b", long).unwrap(),
+        "another shop's lease is its own"
+    );
+    assert!(
+        store.claim_sync(&toko, "replica-a", long).unwrap(),
+        "its holder renews it"
+    );
+
+    store.release_sync(&toko, "replica-b").unwrap();
+    assert_eq!(
+        store.sync_holder(&toko).unwrap().map(|h| h.0).as_deref(),
+        Some("replica-a"),
+        "only its holder releases it"
+    );
+    store.release_sync(&toko, "replica-a").unwrap();
+    assert_eq!(store.sync_holder(&toko).unwrap(), None, "released");
+    assert!(
+        store.claim_sync(&toko, "replica-b", long).unwrap(),
+        "a released lease is taken"
+    );
+    store.release_sync(&toko, "replica-b").unwrap();
+
+    // A holder that dies keeps its lease until it expires; then another takes it over.
+    assert!(store
+        .claim_sync(&toko, "dead-replica", Duration::from_millis(300))
+        .unwrap());
+    assert!(!store.claim_sync(&toko, "replica-b", long).unwrap(), "in force");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        store.sync_holder(&toko).unwrap(),
+        None,
+        "an expired lease has no holder"
+    );
+    assert!(
+        store.claim_sync(&toko, "replica-b", long).unwrap(),
+        "an expired lease is taken over"
+    );
+    assert_eq!(
+        store.sync_holder(&toko).unwrap().map(|h| h.0).as_deref(),
+        Some("replica-b")
+    );
+    assert_eq!(
+        store.sync_holder(&other).unwrap().map(|h| h.0).as_deref(),
+        Some("replica-b")
+    );
+}
+
 /// One test per check for a backend: `contract_tests!(MakeBackend)` where `MakeBackend()`
 /// returns a fresh [`Backend`].
 macro_rules! contract_tests {
@@ -899,6 +966,11 @@ macro_rules! contract_tests {
             #[test]
             fn a_copy_in_and_out_of_the_store_is_equal() {
                 c::a_copy_in_and_out_of_the_store_is_equal(&*fresh().0);
+            }
+
+            #[test]
+            fn a_sync_lease_has_one_holder_until_released_or_expired() {
+                c::a_sync_lease_has_one_holder_until_released_or_expired(&*fresh().0);
             }
 
             #[test]

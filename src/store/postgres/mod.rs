@@ -14,7 +14,11 @@
 //!   PostgreSQL transaction is on disk (the server's WAL is flushed at commit), so
 //!   [`ShopStore::flush`], [`ShopStore::flush_blocking`] and [`ShopStore::durable`] have
 //!   nothing left to do and return at once.
+//! - Replicas: a shop's sync lease is a `sync_leases` row claimed with one conditional
+//!   upsert; every snapshot write sends `NOTIFY laris_models, '<shop>'` in its transaction,
+//!   and [`ShopStore::model_changes`] listens for it ([`announce`]).
 
+mod announce;
 mod import;
 mod options;
 mod runtime;
@@ -57,6 +61,8 @@ const PRUNE_CHUNK: usize = 10_000;
 /// context).
 pub struct PgStore {
     db: Db,
+    /// How to connect outside the pool: the model announcements' listener.
+    config: tokio_postgres::Config,
     /// Declared last: dropped after the pool, it stops the runtime the connections ran on.
     driver: Driver,
 }
@@ -85,7 +91,7 @@ impl PgStore {
         let url: Arc<str> = options.redacted_url().into();
         let config = driver_config(options)?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -101,6 +107,7 @@ impl PgStore {
             .map_err(StoreError::backend)?;
         let store = PgStore {
             db: Db { pool, url },
+            config,
             driver: Driver::new()?,
         };
         let applied = store.call(move |db| async move {
@@ -326,6 +333,7 @@ type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 enum Param {
     Text(String),
     Int(i64),
+    Float(f64),
 }
 
 impl Param {
@@ -333,6 +341,7 @@ impl Param {
         match self {
             Param::Text(s) => s,
             Param::Int(n) => n,
+            Param::Float(x) => x,
         }
     }
 }
@@ -385,6 +394,10 @@ async fn put_snapshot(tx: &impl GenericClient, shop: &ShopId, snapshot: &Snapsho
     )
     .await
     .pg()?;
+    // Delivered to the listeners when the transaction commits, never before.
+    tx.execute("SELECT pg_notify($1, $2)", &[&announce::CHANNEL, &shop.as_str()])
+        .await
+        .pg()?;
     Ok(())
 }
 
@@ -641,14 +654,12 @@ impl ShopStore for PgStore {
     fn put_model_snapshot(&self, shop: &ShopId, snapshot: &Snapshot) -> Result<(), StoreError> {
         let shop = shop.clone();
         let snapshot = snapshot.clone();
-        self.call(move |db| async move {
-            let client = db.client().await?;
-            put_snapshot(&client, &shop, &snapshot).await
-        })
+        self.transaction(move |tx| Box::pin(async move { put_snapshot(tx, &shop, &snapshot).await }))
     }
 
-    /// The customers (all replaced), their count and the snapshot in one transaction. A
-    /// customer listed twice is kept once, as listed last.
+    /// The customers (all replaced), their count and the snapshot in one transaction, which
+    /// also announces the new model to the other replicas. A customer listed twice is kept
+    /// once, as listed last.
     fn put_rebuild(
         &self,
         shop: &ShopId,
@@ -1014,5 +1025,54 @@ impl ShopStore for PgStore {
                 Ok((marketplace_id, product))
             })
             .collect()
+    }
+
+    // --- Replicas: sync leases and model announcements (issue 15) ---
+
+    /// One conditional upsert: it takes a free row, an expired one (the server's clock
+    /// decides) or `holder`'s own; another holder's lease in force leaves it as it is.
+    fn claim_sync(&self, shop: &ShopId, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let rows = self.rows(
+            "INSERT INTO sync_leases (shop, holder, expires_at)
+                 VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3::float8))
+             ON CONFLICT (shop) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                 WHERE sync_leases.expires_at < clock_timestamp() OR sync_leases.holder = EXCLUDED.holder
+             RETURNING holder",
+            shop,
+            vec![key(holder), Param::Float(ttl.as_secs_f64())],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    fn release_sync(&self, shop: &ShopId, holder: &str) -> Result<(), StoreError> {
+        self.rows(
+            "DELETE FROM sync_leases WHERE shop = $1 AND holder = $2",
+            shop,
+            vec![key(holder)],
+        )?;
+        Ok(())
+    }
+
+    fn sync_holder(
+        &self,
+        shop: &ShopId,
+    ) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+        let rows = self.rows(
+            "SELECT holder, expires_at FROM sync_leases WHERE shop = $1 AND expires_at >= clock_timestamp()",
+            shop,
+            vec![],
+        )?;
+        Ok(rows.first().map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// A listener of its own on the backend's runtime: `LISTEN laris_models` on a dedicated
+    /// connection (made again with backoff when lost), and every 5 s a look at each shop's
+    /// model generation, for announcements missed while it was away.
+    fn model_changes(&self) -> Option<tokio::sync::mpsc::Receiver<ShopId>> {
+        Some(announce::listen(
+            &self.driver,
+            self.config.clone(),
+            self.db.clone(),
+        ))
     }
 }

@@ -57,6 +57,17 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Runs `work` on the backend's runtime in the background, until it ends or the
+    /// runtime stops (the store dropped).
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.handle.spawn(work);
+    }
+}
+
 impl Drop for Driver {
     /// Stops the runtime without waiting for its tasks: neither blocks nor panics, even on a
     /// thread of another runtime.

@@ -26,6 +26,8 @@
 //!   the generation the model snapshot was built from, and the snapshot (`bytea`).
 //! - `shop_state`: cursors (`source:N:products`, `source:N:orders`), the run marker
 //!   (`run`) and the seeding mark (`seeding`), by name, as codec bytes.
+//! - (version 2) `sync_leases`: per shop the replica holding its sync lease and until
+//!   when ([`crate::store::ShopStore::claim_sync`]).
 //! - `products`, `product_refs` (marketplace id → our id), `orders` with `order_lines`,
 //!   `customers`, `quarantined` (by [`crate::store::migrate::quarantine_id`], with the
 //!   subject it names), `sync_reports`, `feedback`, `events`, `settings_overlays`,
@@ -37,7 +39,7 @@ use crate::store::postgres::options::Pg;
 use crate::store::StoreError;
 
 /// Every migration, oldest first: migration `n` is `MIGRATIONS[n - 1]`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this laris writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -196,6 +198,15 @@ CREATE TABLE settings_changes (
     section text NOT NULL,
     record bytea NOT NULL,
     PRIMARY KEY (shop, id)
+);
+"#;
+
+/// Version 2: the sync lease of each shop, so that one replica at a time syncs it.
+const V2: &str = r#"
+CREATE TABLE sync_leases (
+    shop text COLLATE "C" PRIMARY KEY,
+    holder text NOT NULL,
+    expires_at timestamptz NOT NULL
 );
 "#;
 

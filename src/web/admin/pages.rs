@@ -798,7 +798,7 @@ fn sync_now(state: AppState) -> BoxedFilter<(Response,)> {
             Ok(match v.state.sync.sync_shop(shop.id.as_str(), &SyncOptions::default()).await {
                 Ok(run) if run.ok => back("ok"),
                 Ok(_) => back("failed"),
-                Err(SyncError::Busy(_)) => back("busy"),
+                Err(SyncError::Busy(_) | SyncError::Leased { .. }) => back("busy"),
                 Err(e) => {
                     tracing::error!(error = %e, shop = %shop.id, "sync from the admin page");
                     back("failed")

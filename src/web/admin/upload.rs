@@ -346,7 +346,7 @@ pub async fn import(
     let run = state.sync.import_upload(shop.id.as_str(), upload).await;
     drop(file);
     run.map_err(|e| match e {
-        SyncError::Busy(_) => Refusal::new(
+        SyncError::Busy(_) | SyncError::Leased { .. } => Refusal::new(
             StatusCode::CONFLICT,
             msg(
                 "a sync is running, try again in a minute: the upload was not imported",
