@@ -14,6 +14,11 @@
 //!   PostgreSQL transaction is on disk (the server's WAL is flushed at commit), so
 //!   [`ShopStore::flush`], [`ShopStore::flush_blocking`] and [`ShopStore::durable`] have
 //!   nothing left to do and return at once.
+//! - Outages: once open, a call that cannot reach the server (connection refused, reset or
+//!   closed, the server shutting down, no pooled connection in time) fails with
+//!   [`StoreError::Unavailable`], which the service answers with 503; the pool drops
+//!   broken connections and opens new ones when the server is back, so nothing needs a
+//!   restart. At start-up the same failure is [`StoreError::Database`] with the fix.
 
 mod import;
 mod options;
@@ -42,7 +47,7 @@ use crate::records::{
     RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::postgres::import::{put_state, remove_state, state};
-use crate::store::postgres::options::{driver_config, Pg};
+use crate::store::postgres::options::{at_start, classified, driver_config, Pg};
 use crate::store::postgres::runtime::{Db, Driver};
 use crate::store::postgres::shared::{decode_row, lock_counts, read_counts, text, write_counts};
 use crate::store::{
@@ -103,10 +108,12 @@ impl PgStore {
             db: Db { pool, url },
             driver: Driver::new()?,
         };
-        let applied = store.call(move |db| async move {
-            let mut client = db.client().await?;
-            schema::apply(&mut client, &db.url, migrations).await
-        })?;
+        let applied = store
+            .call(move |db| async move {
+                let mut client = db.client().await?;
+                schema::apply(&mut client, &db.url, migrations).await
+            })
+            .map_err(at_start)?;
         if !applied.is_empty() {
             tracing::info!(store = %store.db.url, applied = ?applied, "PostgreSQL store migrated");
         }
@@ -125,7 +132,9 @@ impl PgStore {
         F: FnOnce(Db) -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
     {
-        self.driver.run(work(self.db.clone()))
+        self.driver
+            .run(work(self.db.clone()))
+            .map_err(|e| classified(&self.db.url, e))
     }
 
     /// One query's rows, with the shop as `$1` and `more` after it.
