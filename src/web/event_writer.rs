@@ -371,7 +371,7 @@ mod tests {
     use crate::config::Settings;
     use crate::domain::{ProductId, Slot};
     use crate::records::EventKind;
-    use crate::store::{ShopStore, Store};
+    use crate::store::Store;
 
     fn click(i: usize) -> Event {
         Event {
