@@ -28,8 +28,6 @@ use crate::records::Seeding;
 use crate::store::ShopStore;
 use crate::web::{self, AppState};
 
-#[cfg(test)]
-mod outage_tests;
 mod store;
 pub use store::{open_store, open_store_at, open_store_blocking, Opening, StoreUrl};
 
