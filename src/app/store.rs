@@ -318,6 +318,25 @@ mod outage {
         let shown = shown.text().await.unwrap();
         assert_eq!(get(api).await.unwrap().status(), 200);
         let before = store.events(&shop).unwrap().len();
+        // A visitor's widget asks all along, through the stop and the start.
+        let (done, mut finished) = tokio::sync::watch::channel(false);
+        let visitor = {
+            let (http, url) = (http.clone(), format!("{base}{fragment}"));
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                while !*finished.borrow_and_update() {
+                    statuses.push(
+                        http.get(&url)
+                            .send()
+                            .await
+                            .map(|r| r.status().as_u16())
+                            .unwrap_or(0),
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                statuses
+            })
+        };
 
         tokio::task::block_in_place(|| server.stop());
 
@@ -428,6 +447,13 @@ mod outage {
             assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
         }
         assert_eq!(get(fragment).await.unwrap().status(), 200);
+        let _ = done.send(true);
+        let statuses = visitor.await.unwrap();
+        assert!(statuses.len() > 10, "{statuses:?}");
+        assert!(
+            statuses.iter().all(|s| *s == 200),
+            "a widget answer failed: {statuses:?}"
+        );
 
         let _ = stop.send(());
         running.await.unwrap().unwrap();
