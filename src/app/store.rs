@@ -373,6 +373,15 @@ mod outage {
             "{page}"
         );
 
+        // A sync asked for now: 503 as well (a scheduled one logs and runs at its next time).
+        let resp = http
+            .post(format!("{base}/admin/api/shops/lengkuas/sync"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 503);
+
         // Events: held in memory and said so, until the queue (6 events) is full.
         for items in [["E1", "E2"], ["E3", "E4"]] {
             let resp = send_events(&items).await.unwrap();
