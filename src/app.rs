@@ -258,6 +258,11 @@ impl Application {
                     .await??,
             )
         };
+        let event_writer = web::event_writer::EventWriter::start(
+            store.clone(),
+            event_log.clone(),
+            settings.server.event_buffer,
+        );
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on {addr}: is another program using it? pass --addr HOST:PORT")
         })?;
@@ -288,6 +293,7 @@ impl Application {
             // 60 events at once per address, 5 a second after that.
             event_limiter: Arc::new(web::rate_limit::RateLimiter::new(60.0, 5.0)),
             event_log,
+            event_writer,
             feedback_limiter: Arc::new(web::feedback::limiter()),
             overviews: Default::default(),
             prepared,
@@ -317,6 +323,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let addr = self.local_addr();
         let store = self.state.store.clone();
+        let event_writer = self.state.event_writer.clone();
         let schedule =
             crate::sync::schedule::SyncSchedule::start(self.state.sync.clone(), &self.state.settings.shops)
                 .await
@@ -361,6 +368,13 @@ impl Application {
             }
         };
         tokio::join!(signal, server, background);
+        let lost = event_writer.flush().await;
+        if lost > 0 {
+            tracing::warn!(
+                events = lost,
+                "the database is still unreachable: widget events held in memory are lost with this stop"
+            );
+        }
         store.flush().await?;
         let _ = std::fs::remove_file(self.data_dir.join(SERVE_FILE));
         tracing::info!("laris stopped; store flushed");

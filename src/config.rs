@@ -75,6 +75,9 @@ pub struct ServerSettings {
     pub shop_events_per_second: u32,
     /// Events kept per shop at most; beyond it the oldest are pruned.
     pub max_events_per_shop: usize,
+    /// Widget events held in memory at most while the database is unreachable
+    /// (`[server] event_buffer`, default 10000); beyond it events are dropped and counted.
+    pub event_buffer: usize,
     /// Bytes the widget's prepared answers (`web::prepared`) may take, compressed
     /// variants included: `[server] prepared_cache_mib` (default 64) times 2^20.
     pub prepared_cache_bytes: u64,

@@ -94,6 +94,15 @@ pub enum StoreError {
         problem: String,
         fix: String,
     },
+    /// The database went away while the service runs (refused, reset or closed
+    /// connections, a server shutting down, no connection in time): a passing state the
+    /// caller answers with 503 and retries; the pool reconnects by itself.
+    #[error("the database at {url} is unreachable ({problem}); Laris retries by itself and recovers when it is back, so try again in a few seconds; {fix}")]
+    Unavailable {
+        url: String,
+        problem: String,
+        fix: String,
+    },
     #[error("the PostgreSQL store at {url} has schema version {found}, newer than the {supported} this laris knows (a newer laris migrated it): upgrade laris here too, or point [store] url (LARIS_STORE_URL) at another database")]
     NewerSchema { url: String, found: u32, supported: u32 },
 }
@@ -102,5 +111,11 @@ impl StoreError {
     /// Wraps a backend's error, keeping its message and source chain.
     pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Backend(Box::new(error))
+    }
+
+    /// Whether the store cannot be reached right now ([`StoreError::Unavailable`]): the
+    /// web layer answers 503, widget events wait in memory. The sled store never is.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
     }
 }

@@ -55,6 +55,17 @@ pub enum SyncError {
     Other(String),
 }
 
+impl SyncError {
+    /// The store's error when it is that the database is unreachable right now
+    /// ([`StoreError::is_unavailable`]): the caller answers 503 and the run may be retried.
+    pub fn unavailable(&self) -> Option<&StoreError> {
+        match self {
+            SyncError::Store(e) | SyncError::Import(ImportError::Store(e)) if e.is_unavailable() => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// How one run goes.
 pub struct SyncOptions {
     /// Write a recording of the run into a new directory under this one.

@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::records::Product;
-use crate::web::errors::{internal, quoted, reject};
+use crate::web::errors::{internal, quoted, reject, store_failed};
 use crate::web::public::PublicProduct;
 use crate::web::state::{with_state, AppState};
 use crate::web::templates;
@@ -35,7 +35,7 @@ pub fn demo_page(state: AppState) -> impl Filter<Extract = (impl Reply,), Error 
             let products = state
                 .store
                 .products(&shop.id)
-                .map_err(|e| internal("reading demo products", e))?;
+                .map_err(|e| store_failed("reading demo products", &e))?;
             let index = demo_product(&products, q.product.as_deref()).ok_or_else(|| {
                 let message = match &q.product {
                     Some(wanted) => format!(

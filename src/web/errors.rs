@@ -1,4 +1,5 @@
-//! The errors handlers reject with ([`ApiError`], [`RateLimited`], [`internal`]) and the
+//! The errors handlers reject with ([`ApiError`], [`RateLimited`], [`internal`], and
+//! [`store_failed`]: 503 while the database is unreachable) and the
 //! one place that turns every rejection into a JSON error `{"error": "…"}` with the right
 //! status (`rejection_answer`).
 
@@ -11,6 +12,7 @@ use warp::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::store::StoreError;
 use crate::web::admin::auth::{CsrfMismatch, Unauthenticated};
 
 /// A request that cannot be answered, with the status and a message for the client.
@@ -59,6 +61,32 @@ pub fn internal(context: &str, err: impl std::fmt::Display) -> Rejection {
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal error; the server log has the details",
     )
+}
+
+/// What a client is told while the database is unreachable. It names no host: the
+/// server log has the store's error.
+pub const UNAVAILABLE_MESSAGE: &str = "the database is unreachable right now; Laris retries by itself and recovers when it is back: try again in a few seconds (Retry-After)";
+
+/// Seconds of `Retry-After` on a 503 for an unreachable database.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// The store cannot be reached right now: answered `503` with `Retry-After` and
+/// [`UNAVAILABLE_MESSAGE`].
+#[derive(Debug)]
+pub struct StoreUnavailable;
+
+impl warp::reject::Reject for StoreUnavailable {}
+
+/// A store failure as the client sees it: 503 with [`UNAVAILABLE_MESSAGE`] when the
+/// database is unreachable (a passing state: the cause is logged as a warning), else the
+/// opaque 500 of [`internal`].
+pub fn store_failed(context: &str, err: &StoreError) -> Rejection {
+    if err.is_unavailable() {
+        tracing::warn!(%err, "{context}: the database is unreachable");
+        warp::reject::custom(StoreUnavailable)
+    } else {
+        internal(context, err)
+    }
 }
 
 /// The raw query string, if the request has one.
@@ -136,6 +164,9 @@ pub(crate) fn rejection_answer(err: &Rejection, facts: &RequestFacts, max_body: 
     let (status, message) = if let Some(e) = err.find::<RateLimited>() {
         retry_after = Some(e.retry_after_secs);
         (StatusCode::TOO_MANY_REQUESTS, e.message.clone())
+    } else if err.find::<StoreUnavailable>().is_some() {
+        retry_after = Some(UNAVAILABLE_RETRY_SECS);
+        (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE.to_string())
     } else if let Some(e) = err.find::<ApiError>() {
         (e.status, e.message.clone())
     } else if err.find::<Unauthenticated>().is_some() {

@@ -1,7 +1,11 @@
 //! `POST /v1/shops/{shop}/events`: the widget's beacons (impression, click, add_to_cart,
 //! purchase), as JSON or as the `text/plain` body `navigator.sendBeacon` sends; validated,
 //! rate-limited per client address (`429` with `Retry-After` over the rate), stored for
-//! analytics and attribution. Answers 202.
+//! analytics and attribution. Answers 202 `{"accepted": n}` once the events are on disk
+//! (written in groups with other beacons: [`crate::web::event_writer`]). While the database
+//! is unreachable the events are held in memory and the answer is 202 `{"accepted": n,
+//! "buffered": true}` (written when it is back; lost if the service stops first); when that
+//! queue is full, 503 and the events are dropped and counted.
 //!
 //! A body may carry the visitor's customer token at the top level (`customer_token`, next
 //! to `events` or to a single event's fields); when it verifies, every event of the body
@@ -19,6 +23,7 @@ use crate::domain::{ProductId, Slot};
 use crate::records::{Event, EventKind};
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject, retry_after_secs, too_many};
+use crate::web::event_writer::Written;
 use crate::web::public::customer_from_token;
 use crate::web::state::{known_shop, with_state, AppState};
 
@@ -136,9 +141,21 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
             if state.event_log.take(&shop.id, events.len()).is_err() {
                 return Err(reject(StatusCode::TOO_MANY_REQUESTS, "too many events for this shop right now: slow down"));
             }
-            // All or none, and on disk before the 202 says they were accepted.
-            state.event_log.append(&*state.store, &shop.id, &events).map_err(|err| internal("storing events", err))?;
-            state.store.durable().await.map_err(|err| internal("flushing events", err))?;
+            // All or none, written with whatever else arrived meanwhile, and on disk before
+            // the 202 says they were stored; while the database is unreachable, held in
+            // memory and answered `"buffered": true`.
+            let n = events.len();
+            let body = match state.event_writer.write(shop.id.clone(), events).await {
+                Written::Stored => serde_json::json!({"accepted": n}),
+                Written::Buffered => serde_json::json!({"accepted": n, "buffered": true}),
+                Written::Dropped => {
+                    return Err(reject(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("the database is unreachable and the event queue is full: these {n} events were dropped (counted in /metrics); Laris retries by itself, send events again later"),
+                    ))
+                }
+                Written::Failed(err) => return Err(internal("storing events", err)),
+            };
             if state.event_log.over_cap(&shop.id) {
                 let (log, store, shop) = (state.event_log.clone(), state.store.clone(), shop.id.clone());
                 tokio::task::spawn_blocking(move || match log.prune(&*store, &shop, Utc::now()) {
@@ -146,7 +163,7 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                     Err(e) => tracing::warn!(shop = %shop, error = %e, "pruning events failed"),
                 });
             }
-            let reply = warp::reply::with_status(warp::reply::json(&serde_json::json!({"accepted": events.len()})), StatusCode::ACCEPTED);
+            let reply = warp::reply::with_status(warp::reply::json(&body), StatusCode::ACCEPTED);
             Ok::<_, Rejection>(with_cors(shop, origin.as_deref(), reply))
         })
 }

@@ -402,8 +402,7 @@ pub fn feedback(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
                 // On disk before the 201 says it was received.
                 if matches!(handled.outcome, Ok(Outcome::Stored(_))) {
                     if let Err(e) = state.store.durable().await {
-                        tracing::error!(err = %e, "flushing feedback");
-                        handled.outcome = Err(internal_refusal());
+                        handled.outcome = Err(store_refusal(&e));
                     }
                 }
                 Ok::<_, Rejection>(answer(&state, shop, kind, &info, handled))
@@ -423,6 +422,22 @@ fn internal_refusal() -> Refusal {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         message: "internal error; the server log has the details".into(),
         retry_after: None,
+    }
+}
+
+/// A store failure: 503 with `Retry-After` while the database is unreachable (the visitor
+/// may send again shortly), else the opaque 500.
+fn store_refusal(e: &crate::store::StoreError) -> Refusal {
+    if e.is_unavailable() {
+        tracing::warn!(err = %e, "storing feedback: the database is unreachable");
+        Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: crate::web::errors::UNAVAILABLE_MESSAGE.into(),
+            retry_after: Some(crate::web::errors::UNAVAILABLE_RETRY_SECS),
+        }
+    } else {
+        tracing::error!(err = %e, "storing feedback");
+        internal_refusal()
     }
 }
 
@@ -506,10 +521,10 @@ fn check_and_store(
         product: checked.product.map(|p| p.as_str().to_string()),
         status: FeedbackStatus::New,
     };
-    let id = state.store.put_feedback(&shop.id, &mut record).map_err(|e| {
-        tracing::error!(err = %e, "storing feedback");
-        internal_refusal()
-    })?;
+    let id = state
+        .store
+        .put_feedback(&shop.id, &mut record)
+        .map_err(|e| store_refusal(&e))?;
     tracing::info!(id, "feedback received");
     Ok(Outcome::Stored(id))
 }

@@ -2,7 +2,10 @@
 //! token (or user `admin`'s session) — a scraper sends it with `authorization: Bearer …` (`bearer_token` in a scrape
 //! config). Per shop: records, quarantine, the last sync of each source, the model and its
 //! blend fit (weights, mode, validation figures per list); for the
-//! process: HTTP answers by status class, counted as they leave.
+//! process: HTTP answers by status class, counted as they leave; whether the store answered
+//! (`laris_store_up`), and the widget events held in memory, dropped, stored and the writes
+//! they took ([`crate::web::event_writer`]). While the database is unreachable the per-shop
+//! figures read from the store are left out and the rest is still answered.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,13 +72,27 @@ fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
     let mut gauge = |name: &str, help: &str, rows: Vec<(String, f64)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for (labels, value) in rows {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            if labels.is_empty() {
+                let _ = writeln!(out, "{name} {value}");
+            } else {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
         }
     };
-    let status = crate::status::status(&state.settings, &*state.store, None, Some(&state.models))?;
+    // While the database is unreachable the store's figures are left out; the rest (the
+    // event queue above all) is still reported.
+    let status = match crate::status::status(&state.settings, &*state.store, None, Some(&state.models)) {
+        Ok(status) => Some(status),
+        Err(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "metrics without the store's figures");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let store_up = status.is_some();
+    let shops: &[crate::status::ShopStatus] = status.as_ref().map_or(&[], |s| &s.shops);
     let per_shop = |f: &dyn Fn(&crate::status::ShopStatus) -> f64| {
-        status
-            .shops
+        shops
             .iter()
             .map(|s| (format!("shop=\"{}\"", label(&s.id)), f(s)))
             .collect::<Vec<_>>()
@@ -112,7 +129,7 @@ fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
     );
     // The newest report of each source (reports are newest first).
     let mut last: Vec<(String, &crate::records::SyncReport)> = Vec::new();
-    for s in &status.shops {
+    for s in shops {
         for r in &s.recent_syncs {
             let labels = format!(
                 "shop=\"{}\",kind=\"{}\",source=\"{}\"",
@@ -240,6 +257,36 @@ fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
             .map(|(l, m)| (l.clone(), m.fit.fitted_at.timestamp() as f64))
             .collect(),
     );
+    gauge(
+        "laris_store_up",
+        "1 when the store answered this scrape, 0 while the database is unreachable.",
+        vec![(String::new(), f64::from(u8::from(store_up)))],
+    );
+    let events = state.event_writer.stats();
+    gauge(
+        "laris_events_buffered",
+        "Widget events held in memory because the database is unreachable (written when it is back).",
+        vec![(String::new(), events.buffered.load(Ordering::Relaxed) as f64)],
+    );
+    for (name, help, value) in [
+        (
+            "laris_events_dropped_total",
+            "Widget events dropped because the database was unreachable and the event queue (server.event_buffer) was full.",
+            events.dropped.load(Ordering::Relaxed),
+        ),
+        (
+            "laris_events_stored_total",
+            "Widget events written to the store by this process.",
+            events.stored.load(Ordering::Relaxed),
+        ),
+        (
+            "laris_event_writes_total",
+            "Store writes of widget events (each holds every beacon that arrived during the previous one).",
+            events.writes.load(Ordering::Relaxed),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+    }
     let _ = writeln!(out, "# HELP laris_http_responses_total HTTP responses sent, by status class.\n# TYPE laris_http_responses_total counter");
     for (i, c) in ANSWERS.iter().enumerate() {
         let _ = writeln!(

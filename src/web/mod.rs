@@ -14,6 +14,7 @@ pub mod demo;
 pub mod encoding;
 pub mod errors;
 pub mod event_log;
+pub mod event_writer;
 pub mod events;
 pub mod feedback;
 pub mod fragments;

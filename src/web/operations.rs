@@ -14,7 +14,7 @@ use crate::config::ShopSettings;
 use crate::domain::ShopId;
 use crate::sync::agent::SyncError;
 use crate::web::admin::{admin_access, admin_access_csrf};
-use crate::web::errors::{internal, reject};
+use crate::web::errors::{internal, reject, store_failed};
 use crate::web::state::{allowed_shop, with_state, AppState};
 
 #[derive(Deserialize)]
@@ -41,7 +41,7 @@ pub fn admin_status(state: AppState) -> impl Filter<Extract = (impl Reply,), Err
             })
             .await
             .map_err(|e| internal("status task", e))?
-            .map_err(|e| internal("status", e))?;
+            .map_err(|e| store_failed("status", &e))?;
             report
                 .shops
                 .retain(|s| ShopId::parse(&s.id).is_ok_and(|id| access.allows(&id)));
@@ -131,12 +131,19 @@ pub fn admin_replay(
                 match result {
                     Ok((report, model)) => {
                         state.models.put(shop.id.clone(), model);
-                        state.store.durable().await.map_err(|e| internal("flush", e))?;
+                        state
+                            .store
+                            .durable()
+                            .await
+                            .map_err(|e| store_failed("flush", &e))?;
                         Ok::<_, Rejection>(warp::reply::json(&report))
                     }
                     Err(crate::sync::replay::ReplayError::Recording(e)) => {
                         Err(reject(StatusCode::BAD_REQUEST, e.to_string()))
                     }
+                    Err(crate::sync::replay::ReplayError::Import(
+                        crate::sync::pipeline::ImportError::Store(e),
+                    )) => Err(store_failed("replay", &e)),
                     Err(e) => Err(internal("replay", e)),
                 }
             },
@@ -150,7 +157,7 @@ pub async fn rebuild_in_background(state: &AppState, shop: &ShopSettings) -> Res
     let model = tokio::task::spawn_blocking(move || crate::model::rebuild::rebuild_shop(&*store, &settings))
         .await
         .map_err(|e| internal("rebuild task", e))?
-        .map_err(|e| internal("rebuild", e))?;
+        .map_err(|e| store_failed("rebuild", &e))?;
     state.models.put(shop.id.clone(), model);
     Ok(())
 }

@@ -10,7 +10,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::config::ShopSettings;
 use crate::domain::{CustomerId, ProductId};
 use crate::records::Product;
-use crate::web::errors::{internal, reject};
+use crate::web::errors::{reject, store_failed};
 use crate::web::state::{known_shop, with_state, AppState};
 
 /// A product as the public may see it: no stock counts beyond availability, nothing personal.
@@ -69,7 +69,7 @@ pub fn products_list(state: AppState) -> impl Filter<Extract = (impl Reply,), Er
                 let products: Vec<PublicProduct> = state
                     .store
                     .products(&shop.id)
-                    .map_err(|e| internal("listing products", e))?
+                    .map_err(|e| store_failed("listing products", &e))?
                     .iter()
                     .filter(|p| p.is_available())
                     .take(limit)
@@ -95,7 +95,7 @@ pub fn product_detail(state: AppState) -> impl Filter<Extract = (impl Reply,), E
             let product = state
                 .store
                 .product(&shop.id, &pid)
-                .map_err(|e| internal("reading product", e))?
+                .map_err(|e| store_failed("reading product", &e))?
                 .ok_or_else(|| {
                     reject(
                         StatusCode::NOT_FOUND,

@@ -38,6 +38,9 @@ pub struct AppState {
     /// Every shop's event summary (what the performance page reads), its shared event
     /// rate, cap and retention.
     pub event_log: Arc<EventLog>,
+    /// Writes widget events in groups, and holds them in memory while the database is
+    /// unreachable.
+    pub event_writer: Arc<crate::web::event_writer::EventWriter>,
     /// Per-client limit on feedback messages, much slower than events: a person writes a
     /// few, a spammer many.
     pub feedback_limiter: Arc<RateLimiter>,

@@ -11,7 +11,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::admin_auth::Access;
 use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::admin_access_csrf;
-use crate::web::errors::{internal, reject};
+use crate::web::errors::{internal, reject, store_failed};
 use crate::web::state::{allowed_shop, with_state, AppState};
 
 pub fn admin_sync(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
@@ -43,6 +43,9 @@ pub(crate) async fn run(
             Err(reject(StatusCode::CONFLICT, e.to_string()))
         }
         Err(e @ SyncError::UnknownShop(_)) => Err(reject(StatusCode::NOT_FOUND, e.to_string())),
-        Err(e) => Err(internal("sync", e)),
+        Err(e) => match e.unavailable() {
+            Some(store) => Err(store_failed("sync", store)),
+            None => Err(internal("sync", e)),
+        },
     }
 }

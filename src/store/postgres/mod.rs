@@ -17,6 +17,11 @@
 //! - Replicas: a shop's sync lease is a `sync_leases` row claimed with one conditional
 //!   upsert; every snapshot write sends `NOTIFY laris_models, '<shop>'` in its transaction,
 //!   and [`ShopStore::model_changes`] listens for it ([`announce`]).
+//! - Outages: once open, a call that cannot reach the server (connection refused, reset or
+//!   closed, the server shutting down, no pooled connection in time) fails with
+//!   [`StoreError::Unavailable`], which the service answers with 503; the pool drops
+//!   broken connections and opens new ones when the server is back, so nothing needs a
+//!   restart. At start-up the same failure is [`StoreError::Database`] with the fix.
 
 mod announce;
 mod import;
@@ -46,7 +51,7 @@ use crate::records::{
     RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::postgres::import::{put_state, remove_state, state};
-use crate::store::postgres::options::{driver_config, Pg};
+use crate::store::postgres::options::{at_start, classified, driver_config, Pg};
 use crate::store::postgres::runtime::{Db, Driver};
 use crate::store::postgres::shared::{decode_row, lock_counts, read_counts, text, write_counts};
 use crate::store::{
@@ -110,10 +115,12 @@ impl PgStore {
             config,
             driver: Driver::new()?,
         };
-        let applied = store.call(move |db| async move {
-            let mut client = db.client().await?;
-            schema::apply(&mut client, &db.url, migrations).await
-        })?;
+        let applied = store
+            .call(move |db| async move {
+                let mut client = db.client().await?;
+                schema::apply(&mut client, &db.url, migrations).await
+            })
+            .map_err(at_start)?;
         if !applied.is_empty() {
             tracing::info!(store = %store.db.url, applied = ?applied, "PostgreSQL store migrated");
         }
@@ -132,7 +139,9 @@ impl PgStore {
         F: FnOnce(Db) -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
     {
-        self.driver.run(work(self.db.clone()))
+        self.driver
+            .run(work(self.db.clone()))
+            .map_err(|e| classified(&self.db.url, e))
     }
 
     /// One query's rows, with the shop as `$1` and `more` after it.

@@ -170,18 +170,76 @@ pub(crate) fn connect_error(url: &str, error: &tokio_postgres::Error) -> StoreEr
     )
 }
 
-/// A connection-pool failure as a [`StoreError`] naming the store.
+/// A connection-pool failure as a [`StoreError`] naming the store: a server that cannot be
+/// reached now (refused, reset, shutting down, no connection in time) is
+/// [`StoreError::Unavailable`]; a refused sign-in or a missing database is not.
 pub(crate) fn pool_error(url: &str, error: deadpool_postgres::PoolError) -> StoreError {
     use deadpool_postgres::PoolError;
     match error {
+        PoolError::Backend(e) if unreachable(&e) => unavailable(connect_error(url, &e)),
         PoolError::Backend(e) => connect_error(url, &e),
-        PoolError::Timeout(_) => StoreError::Database {
+        PoolError::Timeout(_) => StoreError::Unavailable {
             url: url.to_string(),
             problem: "no connection became free in time (every one is busy, or the server does not answer)"
                 .into(),
             fix: "check that the server answers; raise [store] pool_size if this replica is busy".into(),
         },
         other => StoreError::backend(other),
+    }
+}
+
+/// Whether the driver's error says the server cannot be reached now, rather than that a
+/// statement was wrong: the connection closed or broke (an I/O error underneath), the
+/// connection class of SQL states (`08…`), or a server shutting down or starting up
+/// (`57P01`–`57P03`).
+pub(crate) fn unreachable(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(code) = error.code() {
+        return code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(code);
+    }
+    error.to_string().starts_with("timeout waiting for server")
+        || std::iter::successors(std::error::Error::source(error), |e| e.source())
+            .any(|e| e.is::<std::io::Error>())
+}
+
+/// A [`StoreError::Database`] about reaching the server as [`StoreError::Unavailable`].
+fn unavailable(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Database { url, problem, fix } => StoreError::Unavailable { url, problem, fix },
+        other => other,
+    }
+}
+
+/// An error of a running store's call: the driver's error that says the server cannot be
+/// reached becomes [`StoreError::Unavailable`], naming the store; others stay as they are.
+pub(crate) fn classified(url: &str, error: StoreError) -> StoreError {
+    let StoreError::Backend(source) = &error else {
+        return error;
+    };
+    match source.downcast_ref::<tokio_postgres::Error>() {
+        Some(e) if unreachable(e) => StoreError::Unavailable {
+            url: url.to_string(),
+            problem: format!("the connection broke: {e}"),
+            fix: format!("check that PostgreSQL runs there and answers from this machine, and {WHERE}"),
+        },
+        _ => error,
+    }
+}
+
+/// An unreachable server at start-up is no passing state to wait out: it is the
+/// [`StoreError::Database`] naming the store and the fix.
+pub(crate) fn at_start(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable { url, problem, fix } => StoreError::Database { url, problem, fix },
+        other => other,
     }
 }
 

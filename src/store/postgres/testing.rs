@@ -227,28 +227,34 @@ fn init_and_start(cluster: &Cluster) -> Result<u16, String> {
     let mut last = String::new();
     for _ in 0..3 {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-        let mut pg_ctl = postgres_command("pg_ctl");
-        pg_ctl
-            .arg("start")
-            .arg("-w")
-            .arg("-D")
-            .arg(cluster.data())
-            .arg("-l")
-            .arg(root.join("server.log"))
-            .arg("-o")
-            .arg(format!(
-                "-F -p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=off -c full_page_writes=off",
-                root.display()
-            ));
-        match run(pg_ctl, "pg_ctl start") {
+        match start_on(cluster, port) {
             Ok(()) => return Ok(port),
-            Err(e) => {
-                let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
-                last = format!("{e}\n{log}");
-            }
+            Err(e) => last = e,
         }
     }
     Err(last)
+}
+
+/// `pg_ctl start` of the cluster on `port`, waiting until it takes connections.
+fn start_on(cluster: &Cluster, port: u16) -> Result<(), String> {
+    let root = &cluster.root;
+    let mut pg_ctl = postgres_command("pg_ctl");
+    pg_ctl
+        .arg("start")
+        .arg("-w")
+        .arg("-D")
+        .arg(cluster.data())
+        .arg("-l")
+        .arg(root.join("server.log"))
+        .arg("-o")
+        .arg(format!(
+            "-F -p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=off -c full_page_writes=off",
+            root.display()
+        ));
+    run(pg_ctl, "pg_ctl start").map_err(|e| {
+        let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
+        format!("{e}\n{log}")
+    })
 }
 
 /// Stops the cluster at once and removes its directory; quiet, for use at exit.
@@ -294,4 +300,67 @@ fn watch(cluster: &Cluster) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
+}
+
+/// A PostgreSQL of a test's own, for an outage: [`OwnServer::stop`] shuts it down as an
+/// operator would (`pg_ctl stop -m fast`: sessions are ended), [`OwnServer::start_again`]
+/// brings it back on the same port. Removed when dropped (and by a watchdog if the test
+/// process dies). Not for `LARIS_TEST_POSTGRES_URL`: it needs Debian's PostgreSQL 15.
+pub(crate) struct OwnServer {
+    cluster: Cluster,
+    port: u16,
+}
+
+impl OwnServer {
+    /// Starts a new cluster; panics naming what to install when there is none to be had.
+    pub fn start() -> OwnServer {
+        assert!(
+            Path::new(BIN).join("initdb").is_file(),
+            "{BIN}/initdb is missing: install PostgreSQL 15 with `apt-get install -y postgresql`"
+        );
+        let root = tempfile::Builder::new()
+            .prefix("laris-test-outage-")
+            .tempdir_in("/tmp")
+            .expect("a temporary directory")
+            .keep();
+        let cluster = Cluster { root };
+        match init_and_start(&cluster) {
+            Ok(port) => {
+                watch(&cluster);
+                OwnServer { cluster, port }
+            }
+            Err(e) => {
+                stop(&cluster);
+                panic!("cannot start a PostgreSQL of the test's own: {e}");
+            }
+        }
+    }
+
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server, ending every session, and waits until it is down.
+    pub fn stop(&self) {
+        let mut pg_ctl = postgres_command("pg_ctl");
+        pg_ctl
+            .arg("stop")
+            .arg("-w")
+            .arg("-D")
+            .arg(self.cluster.data())
+            .args(["-m", "fast"]);
+        run(pg_ctl, "pg_ctl stop").unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Starts the stopped server again on its port.
+    pub fn start_again(&self) {
+        start_on(&self.cluster, self.port).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        stop(&self.cluster);
+    }
 }

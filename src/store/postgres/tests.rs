@@ -443,3 +443,47 @@ fn contract_event() -> Event {
         customer: None,
     }
 }
+
+// --- Outages ---
+
+#[test]
+fn a_stopped_server_is_unavailable_and_the_pool_reconnects_when_it_is_back() {
+    let server = super::testing::OwnServer::start();
+    let store = PgStore::connect(&options(&server.url())).unwrap();
+    let shop = ShopId::parse("toko").unwrap();
+    let click = |item: &str| Event {
+        kind: crate::records::EventKind::Click,
+        slot: None,
+        product: None,
+        item: Some(ProductId::parse(item).unwrap()),
+        at: None,
+        customer: None,
+    };
+    store.append_events(&shop, &[click("A")]).unwrap();
+
+    server.stop();
+    // Pooled connections were ended by the shutdown, new ones are refused: every call
+    // says the database is unreachable, none is a plain backend error.
+    for _ in 0..3 {
+        let err = store.counts(&shop).unwrap_err();
+        assert!(err.is_unavailable(), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("unreachable") && msg.contains("retries by itself"),
+            "{msg}"
+        );
+        assert!(msg.contains(&server.url()), "{msg}");
+    }
+    let err = store.append_events(&shop, &[click("B")]).unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+
+    server.start_again();
+    store.append_events(&shop, &[click("C")]).unwrap();
+    let items: Vec<String> = store
+        .events(&shop)
+        .unwrap()
+        .iter()
+        .map(|e| e.item.as_ref().unwrap().to_string())
+        .collect();
+    assert_eq!(items, ["A", "C"], "nothing of the refused write was kept");
+}

@@ -299,7 +299,10 @@ fn settings_save(state: AppState) -> BoxedFilter<(Response,)> {
                     .sync
                     .rebuild(shop)
                     .await
-                    .map_err(|e| crate::web::errors::internal("rebuild after a settings change", e))?;
+                    .map_err(|e| match e.unavailable() {
+                        Some(store) => crate::web::errors::store_failed("rebuild after a settings change", store),
+                        None => crate::web::errors::internal("rebuild after a settings change", e),
+                    })?;
                 Ok::<_, Rejection>(warp::reply::json(&serde_json::json!({ "summary": summary })).into_response())
             },
         )

@@ -34,7 +34,7 @@ use crate::config::ShopSettings;
 use crate::model::ShopModel;
 use crate::store::ShopStore;
 use crate::web::admin::i18n::{tr, tr_with, Lang};
-use crate::web::errors::{internal, reject};
+use crate::web::errors::{internal, reject, store_failed};
 use crate::web::state::{with_state, AppState};
 use crate::web::templates;
 
@@ -258,6 +258,7 @@ pub fn status_of(e: &PageError) -> StatusCode {
         PageError::BadQuery(_) => StatusCode::BAD_REQUEST,
         PageError::NotFound(_) => StatusCode::NOT_FOUND,
         PageError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PageError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         PageError::Store(_) | PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -272,15 +273,25 @@ pub fn page_error_message(lang: Lang, e: &PageError) -> String {
             "the model of shop {shop} is still being built: retry shortly",
             &[("shop", &i18n::translate_message(lang, shop))],
         ),
+        PageError::Store(e) if e.is_unavailable() => tr(
+            lang,
+            "The database is unreachable right now. Laris retries by itself and recovers when it is back: reload this page in a few seconds.",
+        )
+        .into_owned(),
         PageError::Store(_) | PageError::Internal(_) => {
             tr(lang, "Internal error; the server log has the details.").into_owned()
         }
     }
 }
 
-/// A page's failure as the API answers it: the message for 4xx, an opaque 500 with the cause
-/// in the log.
+/// A page's failure as the API answers it: the message for 4xx, 503 while the database is
+/// unreachable, an opaque 500 with the cause in the log.
 pub fn api_error(e: PageError) -> Rejection {
+    if let PageError::Store(store) = &e {
+        if store.is_unavailable() {
+            return store_failed("admin page data", store);
+        }
+    }
     match status_of(&e) {
         StatusCode::INTERNAL_SERVER_ERROR => internal("admin page data", e),
         status => reject(status, e.to_string()),

@@ -353,6 +353,16 @@ pub async fn import(
                 &[],
             ),
         ),
+        e if e.unavailable().is_some() => {
+            tracing::warn!(error = %e, "importing an upload: the database is unreachable");
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                msg(
+                    "The database is unreachable right now. Laris retries by itself and recovers when it is back: the upload was not imported, send it again in a few seconds.",
+                    &[],
+                ),
+            )
+        }
         e => Refusal::internal("importing an upload", e),
     })
 }
