@@ -249,4 +249,11 @@ pub trait ShopStore: Send + Sync {
     /// id: what [`ShopStore::product_for_marketplace_id`] reads. An entry stays when its
     /// product later has another marketplace id (order lines may still name the old one).
     fn marketplace_ids(&self, shop: &ShopId) -> Result<Vec<(String, ProductId)>, StoreError>;
+
+    // ---- shared, expiring state (issue 15, part E: sessions, lockout, form tokens) ----
+
+    /// The state replicas share: admin sessions, windowed counters and one-time tokens
+    /// ([`crate::store::shared_state`]). In memory for sled (one process), in tables for
+    /// PostgreSQL.
+    fn shared_state(&self) -> &dyn crate::store::SharedState;
 }

@@ -38,6 +38,8 @@ mod sled_import;
 mod sled_keys;
 pub(crate) mod state_names;
 
+pub mod shared_state;
+
 #[cfg(test)]
 pub mod contract;
 
@@ -50,6 +52,7 @@ pub use backend::{ShopStore, Snapshot, StoreFuture};
 pub use batch::{Applied, BatchOp, ImportBatch};
 pub use counts::{recount, Counts};
 pub use sled_backend::Store;
+pub use shared_state::{Hits, MemoryState, SharedState};
 
 /// The store as the service holds it: whichever backend was opened at start-up, shared by
 /// the handlers, the sync agent and the background tasks. Only the code that opens the

@@ -75,6 +75,8 @@ pub struct Store {
     /// The same for the events tree.
     event_writes: Arc<Mutex<()>>,
     path: PathBuf,
+    /// Sessions, counters and spent tokens: in memory, as one process owns the directory.
+    shared: Arc<crate::store::MemoryState>,
 }
 
 /// Counts writes and flushes, so that concurrent acknowledgements share one flush.
@@ -149,6 +151,7 @@ impl Store {
             writes: Default::default(),
             event_writes: Default::default(),
             path: dir.to_path_buf(),
+            shared: Default::default(),
         })
     }
 
@@ -695,6 +698,12 @@ impl ShopStore for Store {
                 Ok((marketplace_id, decode(&k, &v)?))
             })
             .collect()
+    }
+
+    // ---- shared, expiring state (issue 15, part E) ----
+
+    fn shared_state(&self) -> &dyn crate::store::SharedState {
+        &*self.shared
     }
 }
 

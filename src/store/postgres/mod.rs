@@ -20,6 +20,7 @@ mod options;
 mod runtime;
 pub mod schema;
 mod shared;
+mod shared_state;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -1014,5 +1015,11 @@ impl ShopStore for PgStore {
                 Ok((marketplace_id, product))
             })
             .collect()
+    }
+
+    // ---- shared, expiring state (issue 15, part E): `shared_state.rs` ----
+
+    fn shared_state(&self) -> &dyn crate::store::SharedState {
+        self
     }
 }
