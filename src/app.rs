@@ -232,7 +232,11 @@ impl Application {
         if credentials.is_empty() {
             tracing::info!("no admin password is set: run `laris admin set-password` to sign in at /admin");
         }
-        let sessions = Arc::new(crate::admin_auth::Sessions::new(credentials, &settings.admin));
+        let sessions = Arc::new(crate::admin_auth::Sessions::new(
+            credentials,
+            &settings.admin,
+            Arc::new(crate::store::StoreState(store.clone())),
+        ));
         let settings = Arc::new(settings);
         let models = Arc::new(crate::model::rebuild::Models::default());
         {
@@ -281,7 +285,6 @@ impl Application {
             // 60 events at once per address, 5 a second after that.
             event_limiter: Arc::new(web::rate_limit::RateLimiter::new(60.0, 5.0)),
             event_log,
-            feedback_limiter: Arc::new(web::feedback::limiter()),
             overviews: Default::default(),
             prepared,
         };

@@ -51,8 +51,8 @@ use thiserror::Error;
 pub use backend::{ShopStore, Snapshot, StoreFuture};
 pub use batch::{Applied, BatchOp, ImportBatch};
 pub use counts::{recount, Counts};
+pub use shared_state::{Hits, MemoryState, SharedState, StoreState};
 pub use sled_backend::Store;
-pub use shared_state::{Hits, MemoryState, SharedState};
 
 /// The store as the service holds it: whichever backend was opened at start-up, shared by
 /// the handlers, the sync agent and the background tasks. Only the code that opens the

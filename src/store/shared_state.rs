@@ -34,7 +34,13 @@ pub struct Hits {
 pub trait SharedState: Send + Sync {
     /// Keeps session `id` of `user` with `data` (opaque to the store) until `expires`,
     /// replacing any session with that id.
-    fn session_put(&self, id: &str, user: &str, data: &[u8], expires: DateTime<Utc>) -> Result<(), StoreError>;
+    fn session_put(
+        &self,
+        id: &str,
+        user: &str,
+        data: &[u8],
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Session `id`'s data; `None` when there is none or it expired by `now`.
     fn session_get(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Vec<u8>>, StoreError>;
     /// Ends session `id` (nothing when there is none).
@@ -44,7 +50,12 @@ pub trait SharedState: Send + Sync {
 
     /// Counts a hit on `key` at `now`, atomically: the first hit, or the first after the
     /// window ended, starts a window of `window` at count 1; later hits in it add one.
-    fn counter_hit(&self, key: &str, window: chrono::Duration, now: DateTime<Utc>) -> Result<Hits, StoreError>;
+    fn counter_hit(
+        &self,
+        key: &str,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Hits, StoreError>;
     /// `key`'s hits in its current window; `None` when it has none or the window ended.
     fn counter_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Hits>, StoreError>;
     /// Every counter whose key starts with `prefix` and whose window has not ended, by key.
@@ -56,6 +67,51 @@ pub trait SharedState: Send + Sync {
     /// `expires`), false while it is spent. After `expires` it may be spent again, so
     /// `expires` must be no earlier than the token itself stops being accepted.
     fn spend_token(&self, key: &str, expires: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+/// A store's shared state, owned: for holders such as the admin sessions that keep it
+/// beyond a borrow of the store.
+pub struct StoreState(pub crate::store::SharedStore);
+
+impl SharedState for StoreState {
+    fn session_put(
+        &self,
+        id: &str,
+        user: &str,
+        data: &[u8],
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.shared_state().session_put(id, user, data, expires)
+    }
+    fn session_get(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.shared_state().session_get(id, now)
+    }
+    fn session_remove(&self, id: &str) -> Result<(), StoreError> {
+        self.0.shared_state().session_remove(id)
+    }
+    fn sessions_remove_for_user(&self, user: &str) -> Result<usize, StoreError> {
+        self.0.shared_state().sessions_remove_for_user(user)
+    }
+    fn counter_hit(
+        &self,
+        key: &str,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Hits, StoreError> {
+        self.0.shared_state().counter_hit(key, window, now)
+    }
+    fn counter_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Hits>, StoreError> {
+        self.0.shared_state().counter_get(key, now)
+    }
+    fn counters(&self, prefix: &str, now: DateTime<Utc>) -> Result<Vec<(String, Hits)>, StoreError> {
+        self.0.shared_state().counters(prefix, now)
+    }
+    fn counter_remove(&self, key: &str) -> Result<(), StoreError> {
+        self.0.shared_state().counter_remove(key)
+    }
+    fn spend_token(&self, key: &str, expires: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.0.shared_state().spend_token(key, expires, now)
+    }
 }
 
 /// Entries kept in one map before expired ones are swept out.
@@ -83,7 +139,13 @@ impl MemoryState {
 }
 
 impl SharedState for MemoryState {
-    fn session_put(&self, id: &str, user: &str, data: &[u8], expires: DateTime<Utc>) -> Result<(), StoreError> {
+    fn session_put(
+        &self,
+        id: &str,
+        user: &str,
+        data: &[u8],
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut maps = self.maps();
         if maps.sessions.len() >= SWEEP_AT {
             let now = Utc::now();
@@ -118,7 +180,12 @@ impl SharedState for MemoryState {
         Ok(before - maps.sessions.len())
     }
 
-    fn counter_hit(&self, key: &str, window: chrono::Duration, now: DateTime<Utc>) -> Result<Hits, StoreError> {
+    fn counter_hit(
+        &self,
+        key: &str,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Hits, StoreError> {
         let mut maps = self.maps();
         if maps.counters.len() >= SWEEP_AT {
             maps.counters.retain(|_, h| h.window_ends > now);
@@ -141,7 +208,12 @@ impl SharedState for MemoryState {
     }
 
     fn counter_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Hits>, StoreError> {
-        Ok(self.maps().counters.get(key).filter(|h| h.window_ends > now).copied())
+        Ok(self
+            .maps()
+            .counters
+            .get(key)
+            .filter(|h| h.window_ends > now)
+            .copied())
     }
 
     fn counters(&self, prefix: &str, now: DateTime<Utc>) -> Result<Vec<(String, Hits)>, StoreError> {

@@ -38,9 +38,6 @@ pub struct AppState {
     /// Every shop's event summary (what the performance page reads), its shared event
     /// rate, cap and retention.
     pub event_log: Arc<EventLog>,
-    /// Per-client limit on feedback messages, much slower than events: a person writes a
-    /// few, a spammer many.
-    pub feedback_limiter: Arc<RateLimiter>,
     /// Runs syncs (on schedule and on demand), one at a time per shop.
     pub sync: Arc<crate::sync::agent::SyncAgent>,
     /// The admin overviews computed at each shop's current data generation.

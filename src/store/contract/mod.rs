@@ -832,19 +832,40 @@ pub fn shared_state_sessions_counters_and_tokens(store: &dyn ShopStore) {
     let mins = chrono::Duration::minutes;
 
     // Sessions: read back until they expire, removed one by one or per user.
-    state.session_put("sesi-1", "admin", b"satu", now + mins(60)).unwrap();
-    state.session_put("sesi-2", "admin", b"dua", now + mins(60)).unwrap();
-    state.session_put("sesi-3", "toko-a", b"tiga", now + mins(1)).unwrap();
-    assert_eq!(state.session_get("sesi-1", now).unwrap().as_deref(), Some(&b"satu"[..]));
-    assert_eq!(state.session_get("sesi-3", now).unwrap().as_deref(), Some(&b"tiga"[..]));
-    assert_eq!(state.session_get("sesi-3", now + mins(1)).unwrap(), None, "expired");
+    state
+        .session_put("sesi-1", "admin", b"satu", now + mins(60))
+        .unwrap();
+    state
+        .session_put("sesi-2", "admin", b"dua", now + mins(60))
+        .unwrap();
+    state
+        .session_put("sesi-3", "toko-a", b"tiga", now + mins(1))
+        .unwrap();
+    assert_eq!(
+        state.session_get("sesi-1", now).unwrap().as_deref(),
+        Some(&b"satu"[..])
+    );
+    assert_eq!(
+        state.session_get("sesi-3", now).unwrap().as_deref(),
+        Some(&b"tiga"[..])
+    );
+    assert_eq!(
+        state.session_get("sesi-3", now + mins(1)).unwrap(),
+        None,
+        "expired"
+    );
     assert_eq!(state.session_get("tidak-ada", now).unwrap(), None);
     state.session_remove("sesi-1").unwrap();
     assert_eq!(state.session_get("sesi-1", now).unwrap(), None);
-    state.session_put("sesi-4", "toko-a", b"empat", now + mins(60)).unwrap();
+    state
+        .session_put("sesi-4", "toko-a", b"empat", now + mins(60))
+        .unwrap();
     assert_eq!(state.sessions_remove_for_user("admin").unwrap(), 1);
     assert_eq!(state.session_get("sesi-2", now).unwrap(), None);
-    assert_eq!(state.session_get("sesi-4", now).unwrap().as_deref(), Some(&b"empat"[..]));
+    assert_eq!(
+        state.session_get("sesi-4", now).unwrap().as_deref(),
+        Some(&b"empat"[..])
+    );
 
     // Counters: count within a window that starts at the first hit; start again after it.
     let window = mins(15);
@@ -854,8 +875,15 @@ pub fn shared_state_sessions_counters_and_tokens(store: &dyn ShopStore) {
     let third = hit("signin:a", now + mins(14));
     assert_eq!((third.count, third.window_ends), (3, now + window));
     assert_eq!(hit("signin:b", now).count, 1);
-    assert_eq!(state.counter_get("signin:a", now + mins(14)).unwrap(), Some(third));
-    assert_eq!(state.counter_get("signin:a", now + window).unwrap(), None, "window over");
+    assert_eq!(
+        state.counter_get("signin:a", now + mins(14)).unwrap(),
+        Some(third)
+    );
+    assert_eq!(
+        state.counter_get("signin:a", now + window).unwrap(),
+        None,
+        "window over"
+    );
     let again = hit("signin:a", now + window);
     assert_eq!((again.count, again.window_ends), (1, now + window + window));
     hit("feedback:x", now);
@@ -866,7 +894,11 @@ pub fn shared_state_sessions_counters_and_tokens(store: &dyn ShopStore) {
         .map(|(k, _)| k)
         .collect();
     assert_eq!(listed, ["signin:a", "signin:b"]);
-    assert!(state.counters("signin:", now + window).unwrap().iter().all(|(k, _)| k == "signin:a"));
+    assert!(state
+        .counters("signin:", now + window)
+        .unwrap()
+        .iter()
+        .all(|(k, _)| k == "signin:a"));
     state.counter_remove("signin:a").unwrap();
     assert_eq!(state.counter_get("signin:a", now + window).unwrap(), None);
     assert_eq!(hit("signin:a", now + window).count, 1);
@@ -890,15 +922,23 @@ pub fn shared_state_changes_are_atomic(store: &dyn ShopStore) {
         for _ in 0..4 {
             s.spawn(|| {
                 for _ in 0..10 {
-                    state.counter_hit("atomic", chrono::Duration::minutes(5), now).unwrap();
+                    state
+                        .counter_hit("atomic", chrono::Duration::minutes(5), now)
+                        .unwrap();
                 }
-                if state.spend_token("atomic-token", now + chrono::Duration::minutes(5), now).unwrap() {
+                if state
+                    .spend_token("atomic-token", now + chrono::Duration::minutes(5), now)
+                    .unwrap()
+                {
                     spent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
             });
         }
     });
-    assert_eq!(state.counter_get("atomic", now).unwrap().map(|h| h.count), Some(40));
+    assert_eq!(
+        state.counter_get("atomic", now).unwrap().map(|h| h.count),
+        Some(40)
+    );
     assert_eq!(spent.into_inner(), 1);
 }
 

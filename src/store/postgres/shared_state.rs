@@ -34,7 +34,13 @@ fn hits(row: &tokio_postgres::Row) -> Hits {
 }
 
 impl SharedState for PgStore {
-    fn session_put(&self, id: &str, user: &str, data: &[u8], expires: DateTime<Utc>) -> Result<(), StoreError> {
+    fn session_put(
+        &self,
+        id: &str,
+        user: &str,
+        data: &[u8],
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let (id, user, data) = (digest(id), owned(user), data.to_vec());
         let now = Utc::now();
         self.transaction(move |tx| {
@@ -96,7 +102,12 @@ impl SharedState for PgStore {
         })
     }
 
-    fn counter_hit(&self, key: &str, window: chrono::Duration, now: DateTime<Utc>) -> Result<Hits, StoreError> {
+    fn counter_hit(
+        &self,
+        key: &str,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Hits, StoreError> {
         let key = owned(key);
         let ends = now + window;
         let sweep = sweep_due();

@@ -167,6 +167,12 @@ fn login(state: AppState) -> BoxedFilter<(Response,)> {
                     &user,
                     Some(tr(lang, "No admin password is set yet. On the server, run `laris admin set-password` (or `laris admin set-password --shop ID` for one shop's user), or put an argon2id hash in admin.password_hash in the config; then sign in here.").into_owned()),
                 ),
+                Err(LoginError::Unavailable) => login_page(
+                    &v,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &user,
+                    Some(tr(lang, "Sign-in is not possible right now: the server cannot reach its database. Try again in a minute.").into_owned()),
+                ),
                 Err(refused) => {
                     let secs = refused.retry_after_secs().unwrap_or(1);
                     let message = match refused {
@@ -266,7 +272,15 @@ fn unlock(state: AppState) -> BoxedFilter<(Response,)> {
                     )
                 })?),
             };
-            let cleared = state.sessions.unlock(req.user.as_deref(), address);
+            let cleared = state
+                .sessions
+                .unlock(req.user.as_deref(), address)
+                .map_err(|e| {
+                    reject(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("the sign-in counts could not be cleared ({e}): try again when the store answers"),
+                    )
+                })?;
             tracing::info!(
                 user = req.user.as_deref().unwrap_or("(any)"),
                 address = req.address.as_deref().unwrap_or("(any)"),
