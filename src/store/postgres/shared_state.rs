@@ -19,7 +19,7 @@ use crate::store::{Hits, SharedState, StoreError};
 static CHANGES: AtomicU64 = AtomicU64::new(0);
 
 fn sweep_due() -> bool {
-    CHANGES.fetch_add(1, Ordering::Relaxed) % 64 == 0
+    CHANGES.fetch_add(1, Ordering::Relaxed).is_multiple_of(64)
 }
 
 fn digest(id: &str) -> Vec<u8> {
