@@ -236,11 +236,7 @@ impl Application {
         if credentials.is_empty() {
             tracing::info!("no admin password is set: run `laris admin set-password` to sign in at /admin");
         }
-        let sessions = Arc::new(crate::admin_auth::Sessions::new(
-            credentials,
-            &settings.admin,
-            Arc::new(crate::store::StoreState(store.clone())),
-        ));
+        let sessions = Arc::new(crate::admin_auth::Sessions::new(credentials, &settings.admin));
         let settings = Arc::new(settings);
         let models = Arc::new(crate::model::rebuild::Models::default());
         // Listening before the models load: a model another replica stores meanwhile is
@@ -298,6 +294,7 @@ impl Application {
             event_limiter: Arc::new(web::rate_limit::RateLimiter::new(60.0, 5.0)),
             event_log,
             event_writer,
+            feedback_limiter: Arc::new(web::feedback::limiter()),
             overviews: Default::default(),
             prepared,
         };

@@ -231,8 +231,7 @@ fn feedback_fragment(
 pub struct FragmentAnswer {
     pub body: String,
     pub content_type: &'static str,
-    /// `Cache-Control: private`: the request named a customer (valid token or not), or the
-    /// answer holds a feedback form (its one-time token is for one visitor).
+    /// `Cache-Control: private`: the request named a customer (valid token or not).
     pub private: bool,
     /// The links were built on the request's `Host`: the answer says `Vary: Host`.
     pub vary_host: bool,
@@ -363,8 +362,7 @@ pub fn batched_answer(
     Ok(FragmentAnswer {
         body,
         content_type: "application/json",
-        // A feedback form's token is taken once: a shared cache must not hand one to two people.
-        private: q.contains_key("customer") || slots.contains(&Slot::Feedback),
+        private: q.contains_key("customer"),
         vary_host: links.from_host,
     })
 }
@@ -394,7 +392,7 @@ pub fn single_answer(
     Ok(FragmentAnswer {
         body: html,
         content_type: "text/html; charset=utf-8",
-        private: q.contains_key("customer") || slot == Slot::Feedback,
+        private: q.contains_key("customer"),
         vary_host: links.from_host,
     })
 }
