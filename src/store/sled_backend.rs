@@ -678,17 +678,7 @@ impl ShopStore for Store {
                 None => continue,
             }
         }
-        products.sort_by_key(|(source, _)| *source);
-        orders.sort_by_key(|(source, _)| *source);
-        Ok(products
-            .into_iter()
-            .map(|(source, cursor)| SyncCursor::Products { source, cursor })
-            .chain(
-                orders
-                    .into_iter()
-                    .map(|(source, cursor)| SyncCursor::Orders { source, cursor }),
-            )
-            .collect())
+        Ok(state::in_order(products, orders))
     }
 
     fn marketplace_ids(&self, shop: &ShopId) -> Result<Vec<(String, ProductId)>, StoreError> {

@@ -31,6 +31,26 @@ pub fn parse_cursor(name: &str) -> Option<(usize, bool)> {
     Some((source.parse().ok()?, products))
 }
 
+/// Cursors as [`crate::store::ShopStore::cursors`] lists them: products cursors by source
+/// number, then orders cursors by source number.
+pub fn in_order(
+    mut products: Vec<(usize, crate::records::ProductCursor)>,
+    mut orders: Vec<(usize, crate::records::OrderCursor)>,
+) -> Vec<crate::records::SyncCursor> {
+    use crate::records::SyncCursor;
+    products.sort_by_key(|(source, _)| *source);
+    orders.sort_by_key(|(source, _)| *source);
+    products
+        .into_iter()
+        .map(|(source, cursor)| SyncCursor::Products { source, cursor })
+        .chain(
+            orders
+                .into_iter()
+                .map(|(source, cursor)| SyncCursor::Orders { source, cursor }),
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
