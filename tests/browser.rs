@@ -60,7 +60,11 @@ struct Laris {
     /// The running service's store, to check what it kept.
     store: laris::store::SharedStore,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    /// Kept so the temporary store outlives the server.
+    /// The service's task: dropping `Laris` waits for it to stop.
+    service: Option<tokio::task::JoinHandle<()>>,
+    /// The data directory, the last field: removed only after the service has stopped and
+    /// every store handle is dropped (a store that loses its directory under it never
+    /// finishes its final flush).
     _data_dir: tempfile::TempDir,
 }
 
@@ -76,7 +80,7 @@ impl Laris {
         let base = format!("http://{}", app.local_addr());
         let store = app.state().store.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let service = tokio::spawn(async move {
             let _ = app
                 .run_until_stopped(async {
                     let _ = rx.await;
@@ -87,6 +91,7 @@ impl Laris {
             base,
             store,
             shutdown: Some(tx),
+            service: Some(service),
             _data_dir: data_dir,
         }
     }
@@ -100,6 +105,14 @@ impl Drop for Laris {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(service) = self.service.take() {
+            // The browser tests run on the multi-threaded runtime, where a drop may wait.
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(60), service).await;
+                })
+            });
         }
     }
 }
@@ -1476,20 +1489,22 @@ async fn admin_laris() -> Laris {
         .await
         .expect("laris builds");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let laris = Laris {
-        base: format!("http://{}", app.local_addr()),
-        store: app.state().store.clone(),
-        shutdown: Some(tx),
-        _data_dir: data_dir,
-    };
-    tokio::spawn(async move {
+    let base = format!("http://{}", app.local_addr());
+    let store = app.state().store.clone();
+    let service = tokio::spawn(async move {
         let _ = app
             .run_until_stopped(async {
                 let _ = rx.await;
             })
             .await;
     });
-    laris
+    Laris {
+        base,
+        store,
+        shutdown: Some(tx),
+        service: Some(service),
+        _data_dir: data_dir,
+    }
 }
 
 /// Signs in as `admin` through the sign-in form, as a person would, and waits for the

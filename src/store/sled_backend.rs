@@ -220,6 +220,18 @@ impl Store {
         key(shop, kind::REPORT, &id)
     }
 
+    /// `db.flush()` on tokio's blocking pool. sled's own `flush_async` runs the flush on
+    /// sled's small I/O pool, where it can wait for a write queued behind it on the same
+    /// pool and never return (sled issue #1308).
+    async fn flush_on_a_blocking_thread(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(StoreError::backend)?
+            .sled()?;
+        Ok(())
+    }
+
     async fn durable_inner(&self) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering;
         let ticket = self.commits.tickets.fetch_add(1, Ordering::SeqCst) + 1;
@@ -229,7 +241,7 @@ impl Store {
         }
         // Every write holding a ticket up to `covers` happened before this flush starts.
         let covers = self.commits.tickets.load(Ordering::SeqCst);
-        self.db.flush_async().await.sled()?;
+        self.flush_on_a_blocking_thread().await?;
         self.commits.durable.fetch_max(covers, Ordering::SeqCst);
         Ok(())
     }
@@ -247,7 +259,7 @@ impl ShopStore for Store {
 
     fn flush(&self) -> StoreFuture<'_> {
         Box::pin(async move {
-            self.db.flush_async().await.sled()?;
+            self.flush_on_a_blocking_thread().await?;
             Ok(())
         })
     }

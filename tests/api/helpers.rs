@@ -58,8 +58,6 @@ pub fn test_settings() -> Settings {
 
 pub struct TestApp {
     pub base: String,
-    /// Kept so the temporary store outlives the server.
-    _data_dir: tempfile::TempDir,
     pub store: laris::store::SharedStore,
     /// The running service's model snapshots (what it serves).
     pub models: std::sync::Arc<laris::model::rebuild::Models>,
@@ -72,6 +70,22 @@ pub struct TestApp {
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
+    /// The data directory: the last field, so that it is removed only after every store
+    /// handle above is dropped (sled still writes into it until its last handle goes; a
+    /// large value goes to a file of its own there, and a store that lost its directory
+    /// never finishes its final flush).
+    _data_dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.handle.is_some() {
+            // Never stopped (a failed assertion, or a test that ends without `stop`): the
+            // service still holds the store and goes on after this, so its directory is kept.
+            let dir = std::mem::replace(&mut self._data_dir, tempfile::tempdir().unwrap());
+            let _ = dir.keep();
+        }
+    }
 }
 
 pub async fn spawn_app() -> TestApp {

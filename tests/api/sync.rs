@@ -474,17 +474,11 @@ history_days = {history_days}
 }
 
 /// Starts the real service on a free port with `settings` and an empty store.
-async fn serve(settings: Settings) -> (String, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
-    let dir = tempfile::tempdir().unwrap();
-    let app = laris::app::Application::build(settings, dir.path(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", app.local_addr());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async {
-        let _ = rx.await;
-    }));
-    (base, dir, tx)
+/// The service on a temporary store (stopped, and its directory removed, by the caller's
+/// `stop`).
+async fn serve(settings: Settings) -> (String, crate::helpers::TestApp) {
+    let app = crate::helpers::spawn_app_with(settings).await;
+    (app.base.clone(), app)
 }
 
 async fn status(http: &reqwest::Client, base: &str) -> serde_json::Value {
@@ -503,7 +497,7 @@ async fn the_demo_shop_syncs_completely_from_the_mock_marketplace_on_demand() {
     std::env::set_var("LARIS_TEST_DEMO_CLIENT_SECRET", "demo-secret");
     let mock = start_mock(&repo().join("demo/lengkuas/recording")).await;
     // A schedule that will not fire during the test: once a year.
-    let (base, _dir, _stop) = serve(demo_settings(&mock.base, "0 0 3 1 1 *")).await;
+    let (base, app) = serve(demo_settings(&mock.base, "0 0 3 1 1 *")).await;
     let http = reqwest::Client::new();
     let before = status(&http, &base).await;
     assert_eq!(before["shops"][0]["orders"], 0);
@@ -568,13 +562,14 @@ async fn the_demo_shop_syncs_completely_from_the_mock_marketplace_on_demand() {
         .unwrap();
     assert_eq!(again["changed"], false, "{again}");
     assert_eq!(again["reports"][0]["orders"]["inserted"], 0);
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn the_service_syncs_the_demo_shop_on_its_schedule() {
     std::env::set_var("LARIS_TEST_DEMO_CLIENT_SECRET", "demo-secret");
     let mock = start_mock(&repo().join("demo/lengkuas/recording")).await;
-    let (base, _dir, _stop) = serve(demo_settings(&mock.base, "*/2 * * * * *")).await;
+    let (base, app) = serve(demo_settings(&mock.base, "*/2 * * * * *")).await;
     let http = reqwest::Client::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -589,6 +584,7 @@ async fn the_service_syncs_the_demo_shop_on_its_schedule() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    app.stop().await;
 }
 
 #[tokio::test]
