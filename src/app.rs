@@ -368,7 +368,8 @@ impl Application {
             }
         };
         tokio::join!(signal, server, background);
-        let lost = event_writer.flush().await;
+        // The writer ends here, and lets go of the store before it is flushed for good.
+        let lost = event_writer.stop().await;
         if lost > 0 {
             tracing::warn!(
                 events = lost,

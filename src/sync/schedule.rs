@@ -52,9 +52,17 @@ impl SyncSchedule {
         if scheduled.is_empty() {
             return Ok(None);
         }
+        // The scheduler keeps its jobs (and what they hold) until its own tasks end, which
+        // can be after the service has stopped: a job holds the agent weakly, so that the
+        // store closes with the service.
+        let agent = Arc::downgrade(&agent);
         let schedule = SyncSchedule::start_with(scheduled, move |shop, stop| {
-            let agent = agent.clone();
-            async move { scheduled_sync(&agent, &shop, stop).await }
+            let agent = agent.upgrade();
+            async move {
+                if let Some(agent) = agent {
+                    scheduled_sync(&agent, &shop, stop).await
+                }
+            }
         })
         .await?;
         Ok(Some(schedule))

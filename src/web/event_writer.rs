@@ -77,6 +77,8 @@ enum Message {
     Write(Job),
     /// Try to flush the queue now; answer with what is left in it.
     Flush(oneshot::Sender<usize>),
+    /// Flush what can be, answer with what is left (lost), and end: the service stops.
+    Stop(oneshot::Sender<usize>),
 }
 
 /// The handle the handlers share.
@@ -135,6 +137,19 @@ impl EventWriter {
             .unwrap_or_else(|_| self.stats.buffered.load(Ordering::Relaxed))
     }
 
+    /// Writes what it can of the queue and ends the writer, so that it lets go of the
+    /// store; returns how many events were still held (lost with this stop). Events handed
+    /// over afterwards are refused ([`Written::Failed`]).
+    pub async fn stop(&self) -> usize {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send(Message::Stop(reply)).await.is_err() {
+            return self.stats.buffered.load(Ordering::Relaxed);
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| self.stats.buffered.load(Ordering::Relaxed))
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -184,6 +199,7 @@ impl Task {
             };
             let mut jobs = Vec::new();
             let mut flushes = Vec::new();
+            let mut stopping = false;
             let mut n = 0;
             let mut next = Some(first);
             while let Some(message) = next.take() {
@@ -193,8 +209,12 @@ impl Task {
                         jobs.push(job);
                     }
                     Message::Flush(reply) => flushes.push(reply),
+                    Message::Stop(reply) => {
+                        stopping = true;
+                        flushes.push(reply);
+                    }
                 }
-                if n < MAX_BATCH {
+                if n < MAX_BATCH && !stopping {
                     next = rx.try_recv().ok();
                 }
             }
@@ -215,8 +235,14 @@ impl Task {
             if !self.queue.is_empty() && retry_at.is_none() {
                 retry_at = Some(Instant::now() + backoff);
             }
+            if stopping && !self.queue.is_empty() {
+                self.flush_queue().await;
+            }
             for reply in flushes {
                 let _ = reply.send(self.held());
+            }
+            if stopping {
+                return;
             }
         }
     }
@@ -382,6 +408,30 @@ mod tests {
             at: Some(chrono::Utc::now()),
             customer: None,
         }
+    }
+
+    /// At shutdown the writer stores what it was handed, ends, and lets go of the store
+    /// (which the service then flushes and closes); later events are refused, not lost
+    /// silently.
+    #[tokio::test]
+    async fn stop_ends_the_writer_after_its_writes_and_lets_go_of_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: SharedStore = Arc::new(Store::open(dir.path()).unwrap());
+        let settings =
+            Settings::from_toml("[[shops]]\nid = \"toko\"\n", std::path::Path::new("t.toml"), &[]).unwrap();
+        let shop = settings.shops[0].id.clone();
+        let log = Arc::new(EventLog::load(&settings, &*store).unwrap());
+        let (writer, run) = EventWriter::new(store.clone(), log, 100);
+        let task = tokio::spawn(run);
+        assert_eq!(writer.write(shop.clone(), vec![click(1)]).await, Written::Stored);
+        assert_eq!(writer.stop().await, 0, "nothing was held");
+        task.await.unwrap();
+        assert_eq!(Arc::strong_count(&store), 1, "the writer let go of the store");
+        assert!(matches!(
+            writer.write(shop.clone(), vec![click(2)]).await,
+            Written::Failed(m) if m.contains("stopped")
+        ));
+        assert_eq!(store.event_count(&shop).unwrap(), 1);
     }
 
     #[tokio::test]

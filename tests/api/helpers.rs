@@ -79,9 +79,10 @@ pub struct TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Never stopped (a failed assertion, or a test that ends without `stop`): the
+        // service still holds the store and may write after this, so the directory is kept
+        // rather than removed under it.
         if self.handle.is_some() {
-            // Never stopped (a failed assertion, or a test that ends without `stop`): the
-            // service still holds the store and goes on after this, so its directory is kept.
             let dir = std::mem::replace(&mut self._data_dir, tempfile::tempdir().unwrap());
             let _ = dir.keep();
         }
