@@ -1,12 +1,14 @@
 //! Who may open the shop owner's admin pages: argon2id password hashes, from config or kept
-//! in the data directory by `laris admin set-password` ([`credentials`]); in-memory sessions
+//! in the data directory by `laris admin set-password` ([`credentials`]); sessions
 //! behind an `HttpOnly` cookie with a CSRF token each ([`sessions`]); the limits on wrong
 //! passwords ([`limits`]); and the bounded pool that checks passwords ([`checks`]). The
 //! request filters that admit a session cookie or the admin bearer token are HTTP, and live
 //! with the routes (`web::admin::auth`).
 //!
 //! Users: `admin` sees every shop; a user named by a shop's id sees only that shop. Sessions
-//! live in memory only: a restart signs everyone out, and no session secret is ever on disk.
+//! and the wrong-password counts live in the store's shared state: in memory with sled (a
+//! restart signs everyone out, no session secret is ever on disk), in the database with
+//! PostgreSQL, shared by every replica (session ids only as SHA-256).
 
 pub mod checks;
 pub mod credentials;

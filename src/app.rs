@@ -236,7 +236,11 @@ impl Application {
         if credentials.is_empty() {
             tracing::info!("no admin password is set: run `laris admin set-password` to sign in at /admin");
         }
-        let sessions = Arc::new(crate::admin_auth::Sessions::new(credentials, &settings.admin));
+        let sessions = Arc::new(crate::admin_auth::Sessions::new(
+            credentials,
+            &settings.admin,
+            Arc::new(crate::store::StoreState(store.clone())),
+        ));
         let settings = Arc::new(settings);
         let models = Arc::new(crate::model::rebuild::Models::default());
         // Listening before the models load: a model another replica stores meanwhile is
@@ -294,7 +298,6 @@ impl Application {
             event_limiter: Arc::new(web::rate_limit::RateLimiter::new(60.0, 5.0)),
             event_log,
             event_writer,
-            feedback_limiter: Arc::new(web::feedback::limiter()),
             overviews: Default::default(),
             prepared,
         };

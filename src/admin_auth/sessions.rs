@@ -1,10 +1,12 @@
 //! Sign-in and the live sessions: a session is 32 random bytes in an `HttpOnly` cookie,
-//! with a CSRF token of its own that forms and scripts send back. Sessions live in memory
-//! only: a restart signs everyone out.
+//! with a CSRF token of its own that forms and scripts send back. Sessions are kept in the
+//! store's shared state ([`crate::store::SharedState`]): in memory with sled (a restart
+//! signs everyone out), in the database with PostgreSQL, where a session made on one
+//! replica works on every other and signing out on one ends it everywhere (the database
+//! keeps the SHA-256 of a session id, never the id).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -14,9 +16,10 @@ use thiserror::Error;
 
 use crate::admin_auth::checks::{self, Admission, PasswordChecks};
 use crate::admin_auth::credentials::{Access, Credentials};
-use crate::admin_auth::limits::{Refusal, SignInLimits, Unlocked};
+use crate::admin_auth::limits::{Clock, Refusal, SignInLimits, Unlocked};
 use crate::config::AdminSettings;
 use crate::domain::password::PhcHash;
+use crate::store::{SharedState, StoreError};
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "laris_session";
@@ -61,6 +64,9 @@ pub enum LoginError {
     Busy { retry_after_secs: u64 },
     #[error("no admin password is set: run `laris admin set-password` on the server")]
     NotConfigured,
+    /// The store that keeps sessions and sign-in counts did not answer (logged).
+    #[error("the session store is not answering: try again in a minute")]
+    Unavailable,
 }
 
 impl LoginError {
@@ -70,7 +76,7 @@ impl LoginError {
             LoginError::TooMany { retry_after_secs }
             | LoginError::SlowDown { retry_after_secs }
             | LoginError::Busy { retry_after_secs } => Some(*retry_after_secs),
-            LoginError::Invalid | LoginError::NotConfigured => None,
+            LoginError::Invalid | LoginError::NotConfigured | LoginError::Unavailable => None,
         }
     }
 }
@@ -80,8 +86,10 @@ pub struct Sessions {
     /// Swapped by [`Sessions::set_credentials`] when a password changes while running.
     credentials: Mutex<Credentials>,
     lifetime: Duration,
-    /// Live sessions by id.
-    live: Mutex<HashMap<String, Session>>,
+    /// Live sessions by id, with the sign-in counts: the store's shared state.
+    shared: Arc<dyn SharedState>,
+    /// Session expiry as wall-clock time, which every replica reads alike.
+    clock: Clock,
     /// Wrong passwords per address and (address, user), and the shared budget of them.
     limits: SignInLimits,
     /// argon2 runs here, a bounded number at once, so a flood of sign-ins cannot take the
@@ -111,13 +119,26 @@ fn cost_part(hash: &PhcHash) -> &str {
     s.rmatch_indices('$').nth(1).map_or(s, |(i, _)| &s[..i])
 }
 
+/// A session as the shared state keeps it (the id is the key).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    user: String,
+    csrf: String,
+    /// Unix milliseconds.
+    expires_ms: i64,
+    lifetime_secs: u64,
+}
+
 impl Sessions {
-    pub fn new(credentials: Credentials, admin: &AdminSettings) -> Sessions {
+    /// Sign-in for `credentials`, keeping sessions and sign-in counts in `shared` (the
+    /// store's: [`crate::store::StoreState`]).
+    pub fn new(credentials: Credentials, admin: &AdminSettings, shared: Arc<dyn SharedState>) -> Sessions {
         Sessions {
             credentials: Mutex::new(credentials),
             lifetime: Duration::from_secs(u64::from(admin.session_hours) * 3600),
-            live: Mutex::new(HashMap::new()),
-            limits: SignInLimits::new(admin.sign_in.failed_signins_per_minute),
+            limits: SignInLimits::new(admin.sign_in.failed_signins_per_minute, shared.clone()),
+            shared,
+            clock: Clock::new(),
             checks: PasswordChecks::new(admin.sign_in.password_checks, admin.sign_in.password_queue),
             decoy: Mutex::new(None),
         }
@@ -182,6 +203,7 @@ impl Sessions {
         let attempt = self.limits.begin(ip, known_user, now).map_err(|r| match r {
             Refusal::Address { retry_after_secs } => LoginError::TooMany { retry_after_secs },
             Refusal::Everyone { retry_after_secs } => LoginError::SlowDown { retry_after_secs },
+            Refusal::Unavailable => LoginError::Unavailable,
         })?;
         let ok = match (&hash, decoy) {
             (Some(hash), _) => {
@@ -206,30 +228,75 @@ impl Sessions {
             expires: now + self.lifetime,
             lifetime: self.lifetime,
         };
-        let mut live = locked(&self.live);
-        live.retain(|_, s| s.expires > now);
-        live.insert(session.id.clone(), session.clone());
+        let stored = Stored {
+            user: session.access.user_name().to_string(),
+            csrf: session.csrf.clone(),
+            expires_ms: self.clock.wall(session.expires).timestamp_millis(),
+            lifetime_secs: self.lifetime.as_secs(),
+        };
+        let bytes = serde_json::to_vec(&stored).map_err(|e| {
+            tracing::error!(error = %e, "encoding a session");
+            LoginError::Unavailable
+        })?;
+        self.shared
+            .session_put(
+                &session.id,
+                &stored.user,
+                &bytes,
+                self.clock.wall(session.expires),
+            )
+            .map_err(|e| {
+                tracing::error!(error = %e, "a new session could not be stored; sign-in refused");
+                LoginError::Unavailable
+            })?;
         Ok(session)
     }
 
     /// Clears wrong-password counts (`laris admin unlock`); see [`SignInLimits::unlock`].
-    pub fn unlock(&self, user: Option<&str>, address: Option<IpAddr>) -> Unlocked {
+    pub fn unlock(&self, user: Option<&str>, address: Option<IpAddr>) -> Result<Unlocked, StoreError> {
         self.limits.unlock(user, address, Instant::now())
     }
 
-    /// The live session with this id; an expired one is dropped.
-    pub fn check(&self, id: &str, now: Instant) -> Option<Session> {
-        let mut live = locked(&self.live);
-        let session = live.get(id)?;
-        if session.expires <= now {
-            live.remove(id);
-            return None;
-        }
-        Some(session.clone())
+    /// The live session with this id (made by any replica); `None` when there is none or
+    /// it expired. A store that does not answer is an error, for the caller to answer 503
+    /// (not "signed out": the session may well be live).
+    pub fn check(&self, id: &str, now: Instant) -> Result<Option<Session>, StoreError> {
+        let Some(bytes) = self.shared.session_get(id, self.clock.wall(now))? else {
+            return Ok(None);
+        };
+        Ok(self.live(id, &bytes, now))
     }
 
+    fn live(&self, id: &str, bytes: &[u8], now: Instant) -> Option<Session> {
+        let stored: Stored = serde_json::from_slice(bytes)
+            .map_err(|e| tracing::warn!(error = %e, "a stored session could not be read; ignored"))
+            .ok()?;
+        let expires = chrono::DateTime::from_timestamp_millis(stored.expires_ms)?;
+        let expires = self.clock.instant(expires);
+        if expires <= now {
+            return None;
+        }
+        Some(Session {
+            id: id.to_string(),
+            access: Access::for_user(&stored.user)?,
+            csrf: stored.csrf,
+            expires,
+            lifetime: Duration::from_secs(stored.lifetime_secs),
+        })
+    }
+
+    /// Ends the session on every replica (a store error is logged: it then lasts until it
+    /// expires).
     pub fn logout(&self, id: &str) {
-        locked(&self.live).remove(id);
+        if let Err(e) = self.shared.session_remove(id) {
+            tracing::error!(error = %e, "a session could not be ended in the store");
+        }
+    }
+
+    /// Ends every session of `access`'s user, on every replica (its password changed);
+    /// returns how many there were.
+    pub fn end_sessions_of(&self, access: &Access) -> Result<usize, StoreError> {
+        self.shared.sessions_remove_for_user(access.user_name())
     }
 }
 
@@ -274,7 +341,11 @@ pub(crate) mod tests {
         let mut c = Credentials::default();
         c.insert(Access::All, cheap_hash(OWNER_PW));
         c.insert(Access::Shop(shop("toko-a")), cheap_hash(SHOP_PW));
-        Sessions::new(c, &admin_settings())
+        Sessions::new(
+            c,
+            &admin_settings(),
+            Arc::new(crate::store::MemoryState::default()),
+        )
     }
 
     fn admin_settings() -> AdminSettings {
@@ -335,7 +406,11 @@ pub(crate) mod tests {
 
     #[test]
     fn with_no_password_set_login_says_how_to_set_one() {
-        let s = Sessions::new(Credentials::default(), &admin_settings());
+        let s = Sessions::new(
+            Credentials::default(),
+            &admin_settings(),
+            Arc::new(crate::store::MemoryState::default()),
+        );
         let err = login(&s, "admin", OWNER_PW, ip(1), Instant::now()).unwrap_err();
         assert_eq!(err, LoginError::NotConfigured);
         assert!(err.to_string().contains("laris admin set-password"));
@@ -358,14 +433,14 @@ pub(crate) mod tests {
         assert!(!format!("{a:?}").contains(&a.id), "Debug hides the id");
 
         let almost = t0 + Duration::from_secs(12 * 3600 - 1);
-        assert_eq!(s.check(&a.id, almost).unwrap().access, Access::All);
+        assert_eq!(s.check(&a.id, almost).unwrap().unwrap().access, Access::All);
         let past = t0 + Duration::from_secs(12 * 3600);
-        assert!(s.check(&a.id, past).is_none());
+        assert!(s.check(&a.id, past).unwrap().is_none());
         assert!(
-            !locked(&s.live).contains_key(&a.id),
+            s.shared.session_get(&a.id, s.clock.wall(t0)).unwrap().is_none(),
             "the expired session is dropped"
         );
-        assert!(s.check("not-a-session", t0).is_none());
+        assert!(s.check("not-a-session", t0).unwrap().is_none());
     }
 
     #[test]
@@ -375,8 +450,8 @@ pub(crate) mod tests {
         let a = login(&s, "admin", OWNER_PW, ip(1), t0).unwrap();
         let b = login(&s, "admin", OWNER_PW, ip(2), t0).unwrap();
         s.logout(&a.id);
-        assert!(s.check(&a.id, t0).is_none());
-        assert!(s.check(&b.id, t0).is_some());
+        assert!(s.check(&a.id, t0).unwrap().is_none());
+        assert!(s.check(&b.id, t0).unwrap().is_some());
     }
 
     #[test]
@@ -447,7 +522,7 @@ pub(crate) mod tests {
         settings.sign_in.failed_signins_per_minute = 3;
         let mut c = Credentials::default();
         c.insert(Access::All, cheap_hash(OWNER_PW));
-        let s = Sessions::new(c, &settings);
+        let s = Sessions::new(c, &settings, Arc::new(crate::store::MemoryState::default()));
         let t0 = Instant::now();
         login(&s, "admin", OWNER_PW, ip(200), t0).unwrap();
         for i in 0..3 {
@@ -494,5 +569,99 @@ pub(crate) mod tests {
             clearing_cookie(true),
             "laris_session=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0; Secure"
         );
+    }
+
+    /// `Sessions` like [`sessions`]'s on a store of its own on the database at `url`: one
+    /// replica.
+    fn replica(url: &str) -> Sessions {
+        let options = crate::store::postgres::PgOptions {
+            url: url.to_string(),
+            pool_size: 2,
+            statement_timeout: Duration::from_secs(5),
+        };
+        let store = crate::store::postgres::PgStore::connect(&options).unwrap_or_else(|e| panic!("{e}"));
+        let mut c = Credentials::default();
+        c.insert(Access::All, cheap_hash(OWNER_PW));
+        c.insert(Access::Shop(shop("toko-a")), cheap_hash(SHOP_PW));
+        Sessions::new(
+            c,
+            &admin_settings(),
+            Arc::new(crate::store::StoreState(Arc::new(store))),
+        )
+    }
+
+    #[test]
+    fn replicas_on_one_database_share_sessions_and_sign_out() {
+        let url = crate::store::postgres::testing::fresh_database();
+        let (a, b) = (replica(&url), replica(&url));
+        let session = login(&a, "toko-a", SHOP_PW, ip(1), Instant::now()).unwrap();
+        let on_b = b
+            .check(&session.id, Instant::now())
+            .unwrap()
+            .expect("the cookie works on replica B");
+        assert_eq!(on_b.access, Access::Shop(shop("toko-a")));
+        assert_eq!(on_b.csrf, session.csrf, "forms made on A are accepted on B");
+        assert_eq!(on_b.lifetime, session.lifetime);
+        let drift = on_b.expires.max(session.expires) - on_b.expires.min(session.expires);
+        assert!(drift < Duration::from_secs(1), "{drift:?}");
+        assert!(
+            b.check(&session.id, Instant::now() + Duration::from_secs(13 * 3600))
+                .unwrap()
+                .is_none(),
+            "expired"
+        );
+
+        // The database keeps the session id's SHA-256, never the id.
+        let id = &session.id;
+        assert_eq!(
+            crate::store::postgres::testing::numbers(
+                &url,
+                &format!(
+                    "SELECT count(*) FROM admin_sessions WHERE id_sha256 = sha256(convert_to('{id}', 'UTF8'))
+                       AND position(convert_to('{id}', 'UTF8') in data) = 0"
+                )
+            ),
+            [1]
+        );
+
+        b.logout(&session.id);
+        assert!(
+            a.check(&session.id, Instant::now()).unwrap().is_none(),
+            "signed out on B ends it on A"
+        );
+
+        // A password change ends the user's sessions everywhere.
+        let s1 = login(&a, "admin", OWNER_PW, ip(1), Instant::now()).unwrap();
+        let s2 = login(&b, "toko-a", SHOP_PW, ip(1), Instant::now()).unwrap();
+        assert_eq!(b.end_sessions_of(&Access::All).unwrap(), 1);
+        assert!(a.check(&s1.id, Instant::now()).unwrap().is_none());
+        assert!(a.check(&s2.id, Instant::now()).unwrap().is_some());
+    }
+
+    #[test]
+    fn wrong_passwords_split_across_replicas_lock_out_on_both() {
+        let url = crate::store::postgres::testing::fresh_database();
+        let (a, b) = (replica(&url), replica(&url));
+        let t0 = Instant::now();
+        for i in 0..limits::MAX_FAILURES_PER_USER {
+            let on = if i % 2 == 0 { &a } else { &b };
+            assert_eq!(
+                login(on, "toko-a", "tebak-tebakan", ip(1), t0).unwrap_err(),
+                LoginError::Invalid
+            );
+        }
+        for on in [&a, &b] {
+            assert!(
+                matches!(
+                    login(on, "toko-a", SHOP_PW, ip(1), t0 + Duration::from_secs(60)),
+                    Err(LoginError::TooMany { retry_after_secs }) if (839..=840).contains(&retry_after_secs)
+                ),
+                "the lockout holds on both replicas"
+            );
+        }
+        // Another address is not locked; unlocking on B frees the address on A.
+        assert!(login(&a, "toko-a", SHOP_PW, ip(2), t0).is_ok());
+        assert_eq!(b.unlock(Some("toko-a"), None).unwrap().locked, 1);
+        assert!(login(&a, "toko-a", SHOP_PW, ip(1), t0).is_ok());
     }
 }

@@ -276,4 +276,11 @@ pub trait ShopStore: Send + Sync {
     fn model_changes(&self) -> Option<tokio::sync::mpsc::Receiver<ShopId>> {
         None
     }
+
+    // ---- shared, expiring state (issue 15, part E: sessions, lockout, form tokens) ----
+
+    /// The state replicas share: admin sessions, windowed counters and one-time tokens
+    /// ([`crate::store::shared_state`]). In memory for sled (one process), in tables for
+    /// PostgreSQL.
+    fn shared_state(&self) -> &dyn crate::store::SharedState;
 }

@@ -38,6 +38,8 @@ mod sled_import;
 mod sled_keys;
 pub(crate) mod state_names;
 
+pub mod shared_state;
+
 #[cfg(test)]
 pub mod contract;
 
@@ -49,6 +51,7 @@ use thiserror::Error;
 pub use backend::{ShopStore, Snapshot, StoreFuture};
 pub use batch::{Applied, BatchOp, ImportBatch};
 pub use counts::{recount, Counts};
+pub use shared_state::{Hits, MemoryState, SharedState, StoreState};
 pub use sled_backend::Store;
 
 /// The store as the service holds it: whichever backend was opened at start-up, shared by

@@ -80,6 +80,8 @@ pub struct Store {
     path: PathBuf,
     /// Sync leases (holder, expiry) by shop: in memory, as one process opens the store.
     leases: Arc<Mutex<Leases>>,
+    /// Sessions, counters and spent tokens: in memory, as one process owns the directory.
+    shared: Arc<crate::store::MemoryState>,
 }
 
 /// Counts writes and flushes, so that concurrent acknowledgements share one flush.
@@ -155,6 +157,7 @@ impl Store {
             event_writes: Default::default(),
             leases: Default::default(),
             path: dir.to_path_buf(),
+            shared: Default::default(),
         })
     }
 
@@ -738,6 +741,12 @@ impl ShopStore for Store {
             .get(shop)
             .filter(|(_, expires)| *expires >= chrono::Utc::now())
             .cloned())
+    }
+
+    // ---- shared, expiring state (issue 15, part E) ----
+
+    fn shared_state(&self) -> &dyn crate::store::SharedState {
+        &*self.shared
     }
 }
 

@@ -5,11 +5,14 @@
 //! Spam resistance, cheapest check first:
 //! - a *honeypot*: the form's `website` field is hidden from people and assistive tech; a
 //!   body that fills it is answered `202` as if accepted, and nothing is kept;
-//! - a *form token* the fragment carries, `"{unix}.{hex HMAC-SHA256}"` signed with the
-//!   shop's `customer_secret` over `feedback.{unix}` (so it can never pass for a customer
-//!   token): a message needs a genuine one at least [`MIN_FILL_SECS`] and at most
-//!   [`FORM_TOKEN_MAX_AGE_SECS`] old;
-//! - a per-address token bucket ([`limiter`]): 3 messages at once, then one a minute.
+//! - a *form token* the fragment carries, `"{unix}.{nonce}.{hex HMAC-SHA256}"` (the nonce 16
+//!   random bytes in hex) signed with the shop's `customer_secret` over
+//!   `feedback.{unix}.{nonce}` (so it can never pass for a customer token): a message needs
+//!   a genuine one at least [`MIN_FILL_SECS`] and at most [`FORM_TOKEN_MAX_AGE_SECS`] old,
+//!   and each token is taken once (spent in the store's shared state, so on every replica:
+//!   issuing one writes nothing, a page view costs no database write);
+//! - a per-address limit: [`MAX_MESSAGES_PER_ADDRESS`] within [`MESSAGE_WINDOW_SECS`] of
+//!   the first, counted in the store's shared state (global across replicas on PostgreSQL).
 //!
 //! The form works with the widget (JSON by `fetch`, answers `201 {"id", "status"}`) and
 //! without JavaScript (a plain form post, answered `303` back to the page when that page is
@@ -20,7 +23,7 @@
 use std::net::IpAddr;
 
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -29,13 +32,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::config::ShopSettings;
-use crate::domain::ProductId;
+use crate::domain::{ProductId, ShopId};
 use crate::model::serve::Lang;
 use crate::records::{Feedback, FeedbackStatus};
+use crate::store::{SharedState, StoreError};
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject, retry_after_secs};
 use crate::web::links::public_url;
-use crate::web::rate_limit::RateLimiter;
 use crate::web::state::{known_shop, with_state, AppState};
 use crate::web::templates;
 
@@ -50,23 +53,34 @@ pub const MIN_FILL_SECS: i64 = 3;
 /// A form token older than this is refused: the page is reloaded for a fresh one.
 pub const FORM_TOKEN_MAX_AGE_SECS: i64 = 24 * 3600;
 
-/// The per-address limit on messages: 3 at once, then one every 60 seconds.
-pub fn limiter() -> RateLimiter {
-    RateLimiter::new(3.0, 1.0 / 60.0)
-}
+/// Messages one address (an IPv6 client by its /64) may send within [`MESSAGE_WINDOW_SECS`].
+pub const MAX_MESSAGES_PER_ADDRESS: u32 = 3;
+pub const MESSAGE_WINDOW_SECS: i64 = 180;
 
 // ---- form tokens ------------------------------------------------------------------------
 
-fn form_mac(secret: &[u8], issued: i64) -> Hmac<Sha256> {
+fn form_mac(secret: &[u8], issued: i64, nonce: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(format!("feedback.{issued}").as_bytes());
+    mac.update(format!("feedback.{issued}.{nonce}").as_bytes());
     mac
 }
 
-/// A form token issued at `now` (Unix seconds).
+/// A form token issued at `now` (Unix seconds), with a fresh random nonce: no two visitors
+/// get the same one, so each can be taken once.
 pub fn form_token(secret: &[u8], now: i64) -> String {
-    let sig = hex::encode(form_mac(secret, now).finalize().into_bytes());
-    format!("{now}.{sig}")
+    let mut nonce = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+    form_token_with(secret, now, &hex::encode(nonce))
+}
+
+/// A form token issued at `now` with this `nonce` (32 lowercase hex digits).
+pub fn form_token_with(secret: &[u8], now: i64, nonce: &str) -> String {
+    let sig = hex::encode(form_mac(secret, now, nonce).finalize().into_bytes());
+    format!("{now}.{nonce}.{sig}")
+}
+
+fn lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +89,8 @@ pub enum FormTokenError {
     Forged,
     TooYoung,
     Expired,
+    /// A genuine token that already carried a message.
+    Used,
 }
 
 /// Whether `token` was issued by this shop between [`FORM_TOKEN_MAX_AGE_SECS`] and
@@ -84,13 +100,18 @@ pub fn check_form_token(token: &str, secret: &[u8], now: i64) -> Result<(), Form
     if token.is_empty() {
         return Err(FormTokenError::Missing);
     }
-    let (issued, sig) = token.split_once('.').ok_or(FormTokenError::Forged)?;
+    let mut parts = token.split('.');
+    let (Some(issued), Some(nonce), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(FormTokenError::Forged);
+    };
     let issued: i64 = issued.parse().map_err(|_| FormTokenError::Forged)?;
-    if sig.len() != 64 || !sig.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !lower_hex(nonce, 32) || !lower_hex(sig, 64) {
         return Err(FormTokenError::Forged);
     }
     let sig = hex::decode(sig).map_err(|_| FormTokenError::Forged)?;
-    form_mac(secret, issued)
+    form_mac(secret, issued, nonce)
         .verify_slice(&sig)
         .map_err(|_| FormTokenError::Forged)?;
     let age = now.saturating_sub(issued);
@@ -101,6 +122,39 @@ pub fn check_form_token(token: &str, secret: &[u8], now: i64) -> Result<(), Form
     } else {
         Ok(())
     }
+}
+
+/// Takes a genuine form token (checked by [`check_form_token`]) for one message of `shop`:
+/// true the first time on any replica sharing `shared`, false after. It stays spent for as
+/// long as it could be accepted.
+pub fn take_form_token(
+    shared: &dyn SharedState,
+    shop: &ShopId,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let spent_until = now + chrono::Duration::seconds(FORM_TOKEN_MAX_AGE_SECS + 60);
+    let signature = token.trim().rsplit('.').next().unwrap_or_default();
+    shared.spend_token(&format!("feedback:form:{shop}:{signature}"), spent_until, now)
+}
+
+/// Counts a message from `ip` at `now` against [`MAX_MESSAGES_PER_ADDRESS`]; `Err` with
+/// the wait when the address is over it.
+pub fn count_message(
+    shared: &dyn SharedState,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Result<(), std::time::Duration>, StoreError> {
+    let address = crate::admin_auth::client_key(ip);
+    let hits = shared.counter_hit(
+        &format!("feedback:{address}"),
+        chrono::Duration::seconds(MESSAGE_WINDOW_SECS),
+        now,
+    )?;
+    if hits.count > MAX_MESSAGES_PER_ADDRESS {
+        return Ok(Err((hits.window_ends - now).to_std().unwrap_or_default()));
+    }
+    Ok(Ok(()))
 }
 
 // ---- the fragment -----------------------------------------------------------------------
@@ -318,6 +372,10 @@ fn token_refusal(err: FormTokenError, lang: Lang) -> Refusal {
             "Formulir sudah kedaluwarsa; muat ulang halaman.",
             "the form expired; reload the page",
         ),
+        FormTokenError::Used => (
+            "Pesan dari formulir ini sudah terkirim; muat ulang halaman untuk mengirim pesan lain.",
+            "this form was already sent: reload the page to send another message",
+        ),
     };
     refuse(StatusCode::BAD_REQUEST, lang, id.into(), en.into())
 }
@@ -496,12 +554,22 @@ fn check_and_store(
     }
     let secret = shop_secret(shop).map_err(|_| internal_refusal())?;
     let token = form.form_token.as_deref().unwrap_or("");
-    check_form_token(token, secret.as_bytes(), Utc::now().timestamp()).map_err(|e| token_refusal(e, lang))?;
-    let ip = info.addr;
-    if let Err(wait) = state
-        .feedback_limiter
-        .take(crate::admin_auth::client_key(ip), 1.0)
-    {
+    let now = Utc::now();
+    check_form_token(token, secret.as_bytes(), now.timestamp()).map_err(|e| token_refusal(e, lang))?;
+    let shared = state.store.shared_state();
+    let unavailable = |e: crate::store::StoreError| {
+        tracing::error!(err = %e, "feedback limits could not be checked");
+        Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: if lang == Lang::Id {
+                "Pesan belum bisa diterima sekarang; coba lagi sebentar lagi.".into()
+            } else {
+                "messages cannot be taken right now; try again in a minute".into()
+            },
+            retry_after: Some(60),
+        }
+    };
+    if let Err(wait) = count_message(shared, info.addr, now).map_err(unavailable)? {
         let secs = retry_after_secs(wait);
         let mut refusal = refuse(
             StatusCode::TOO_MANY_REQUESTS,
@@ -511,6 +579,9 @@ fn check_and_store(
         );
         refusal.retry_after = Some(secs);
         return Err(refusal);
+    }
+    if !take_form_token(shared, &shop.id, token, now).map_err(unavailable)? {
+        return Err(token_refusal(FormTokenError::Used, lang));
     }
     let mut record = Feedback {
         id: 0,
@@ -660,8 +731,8 @@ mod tests {
     #[test]
     fn a_form_token_with_another_time_or_secret_or_shape_is_forged() {
         let t = form_token(SECRET, 1_000_000);
-        let sig = t.split_once('.').unwrap().1;
-        let older = format!("900000.{sig}");
+        let rest = t.split_once('.').unwrap().1;
+        let older = format!("900000.{rest}");
         assert_eq!(
             check_form_token(&older, SECRET, 1_000_000),
             Err(FormTokenError::Forged)
@@ -699,9 +770,15 @@ mod tests {
     #[test]
     fn the_hmac_matches_an_independent_computation() {
         // python3 -c "import hmac,hashlib; print(hmac.new(b'k', b'feedback.10', hashlib.sha256).hexdigest())"
+        // import hmac,hashlib; print(hmac.new(b'k', b'feedback.10.000102030405060708090a0b0c0d0e0f', hashlib.sha256).hexdigest())
         assert_eq!(
+            form_token_with(b"k", 10, "000102030405060708090a0b0c0d0e0f"),
+            "10.000102030405060708090a0b0c0d0e0f.de39f3eb3acb6230b33997d748221132ac75d8b9c90bc4228c1fe03ba2023e20"
+        );
+        assert_ne!(
             form_token(b"k", 10),
-            "10.09de7a0d9b31e5b5dd05020f88702d130bb8dd59e6ac5e5971fb558ba9ccd322"
+            form_token(b"k", 10),
+            "each has its own nonce"
         );
     }
 
@@ -805,5 +882,51 @@ mod tests {
         assert_eq!(f.contact.as_deref(), Some("a@b.id"));
         assert_eq!(f.website.as_deref(), Some(""));
         assert_eq!(f.form_token, None);
+    }
+
+    #[test]
+    fn a_form_token_issued_on_one_replica_is_taken_once_on_any() {
+        let url = crate::store::postgres::testing::fresh_database();
+        let replica = || {
+            let options = crate::store::postgres::PgOptions {
+                url: url.clone(),
+                pool_size: 2,
+                statement_timeout: std::time::Duration::from_secs(5),
+            };
+            crate::store::postgres::PgStore::connect(&options).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (a, b) = (replica(), replica());
+        let shop = ShopId::parse("lengkuas").unwrap();
+        let now = Utc::now();
+        // Issued by A (a page rendered there): nothing is written.
+        let token = form_token(SECRET, now.timestamp() - 60);
+        assert_eq!(check_form_token(&token, SECRET, now.timestamp()), Ok(()));
+        assert!(
+            take_form_token(&b, &shop, &token, now).unwrap(),
+            "accepted once on B"
+        );
+        assert!(
+            !take_form_token(&b, &shop, &token, now).unwrap(),
+            "refused the second time on B"
+        );
+        assert!(!take_form_token(&a, &shop, &token, now).unwrap(), "and on A");
+        let other = form_token(SECRET, now.timestamp() - 60);
+        assert!(
+            take_form_token(&a, &shop, &other, now).unwrap(),
+            "another visitor's form"
+        );
+
+        // Messages from one address count on every replica together.
+        let ip: IpAddr = [198, 51, 100, 7].into();
+        for on in [&a, &b, &a] {
+            assert_eq!(count_message(on, ip, now).unwrap(), Ok(()));
+        }
+        let wait = count_message(&b, ip, now).unwrap().unwrap_err();
+        let window = std::time::Duration::from_secs(MESSAGE_WINDOW_SECS as u64);
+        assert!(
+            wait <= window && wait > window - std::time::Duration::from_secs(1),
+            "{wait:?}"
+        );
+        assert_eq!(count_message(&a, [198, 51, 100, 8].into(), now).unwrap(), Ok(()));
     }
 }

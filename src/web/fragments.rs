@@ -231,7 +231,8 @@ fn feedback_fragment(
 pub struct FragmentAnswer {
     pub body: String,
     pub content_type: &'static str,
-    /// `Cache-Control: private`: the request named a customer (valid token or not).
+    /// `Cache-Control: private`: the request named a customer (valid token or not), or the
+    /// answer holds a feedback form (its one-time token is for one visitor).
     pub private: bool,
     /// The links were built on the request's `Host`: the answer says `Vary: Host`.
     pub vary_host: bool,
@@ -362,7 +363,8 @@ pub fn batched_answer(
     Ok(FragmentAnswer {
         body,
         content_type: "application/json",
-        private: q.contains_key("customer"),
+        // A feedback form's token is taken once: a shared cache must not hand one to two people.
+        private: q.contains_key("customer") || slots.contains(&Slot::Feedback),
         vary_host: links.from_host,
     })
 }
@@ -392,7 +394,7 @@ pub fn single_answer(
     Ok(FragmentAnswer {
         body: html,
         content_type: "text/html; charset=utf-8",
-        private: q.contains_key("customer"),
+        private: q.contains_key("customer") || slot == Slot::Feedback,
         vary_host: links.from_host,
     })
 }

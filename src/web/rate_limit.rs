@@ -1,5 +1,8 @@
-//! A token bucket per key, for limits on how fast clients may send: widget events and
-//! feedback per client address, events per shop ([`crate::web::event_log`]).
+//! A token bucket per key, for limits on how fast clients may send: widget events per
+//! client address, events per shop ([`crate::web::event_log`]). In process memory: with
+//! several replicas each keeps its own (the hot path never waits on the database). The
+//! limits that must hold across replicas (wrong passwords, feedback messages) count in the
+//! store's shared state instead ([`crate::store::SharedState`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -41,9 +41,6 @@ pub struct AppState {
     /// Writes widget events in groups, and holds them in memory while the database is
     /// unreachable.
     pub event_writer: Arc<crate::web::event_writer::EventWriter>,
-    /// Per-client limit on feedback messages, much slower than events: a person writes a
-    /// few, a spammer many.
-    pub feedback_limiter: Arc<RateLimiter>,
     /// Runs syncs (on schedule and on demand), one at a time per shop.
     pub sync: Arc<crate::sync::agent::SyncAgent>,
     /// The admin overviews computed at each shop's current data generation.

@@ -22,7 +22,9 @@
 //! until a rebuild from that generation; the shop's counts equal a recount of its records
 //! after every kind of write (`counts.rs`); everything survives `flush_blocking` and a
 //! reopen, and the backend names itself the same after it; a shop's sync lease goes to one
-//! holder at a time, is renewed by its holder, released, and taken over once it expired.
+//! holder at a time, is renewed by its holder, released, and taken over once it expired;
+//! the shared state (sessions, windowed counters, one-time tokens) reads back until it
+//! expires, and its changes are atomic under parallel callers.
 
 use chrono::{DateTime, Utc};
 
@@ -888,6 +890,125 @@ pub fn a_sync_lease_has_one_holder_until_released_or_expired(store: &dyn ShopSto
     );
 }
 
+/// The shared, expiring state (sessions, windowed counters, one-time tokens): what replicas
+/// rely on to agree about sign-ins and form tokens.
+pub fn shared_state_sessions_counters_and_tokens(store: &dyn ShopStore) {
+    let state = store.shared_state();
+    // Near the real clock (a backend may sweep what expired by it), in whole seconds.
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    let mins = chrono::Duration::minutes;
+
+    // Sessions: read back until they expire, removed one by one or per user.
+    state
+        .session_put("sesi-1", "admin", b"satu", now + mins(60))
+        .unwrap();
+    state
+        .session_put("sesi-2", "admin", b"dua", now + mins(60))
+        .unwrap();
+    state
+        .session_put("sesi-3", "toko-a", b"tiga", now + mins(1))
+        .unwrap();
+    assert_eq!(
+        state.session_get("sesi-1", now).unwrap().as_deref(),
+        Some(&b"satu"[..])
+    );
+    assert_eq!(
+        state.session_get("sesi-3", now).unwrap().as_deref(),
+        Some(&b"tiga"[..])
+    );
+    assert_eq!(
+        state.session_get("sesi-3", now + mins(1)).unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(state.session_get("tidak-ada", now).unwrap(), None);
+    state.session_remove("sesi-1").unwrap();
+    assert_eq!(state.session_get("sesi-1", now).unwrap(), None);
+    state
+        .session_put("sesi-4", "toko-a", b"empat", now + mins(60))
+        .unwrap();
+    assert_eq!(state.sessions_remove_for_user("admin").unwrap(), 1);
+    assert_eq!(state.session_get("sesi-2", now).unwrap(), None);
+    assert_eq!(
+        state.session_get("sesi-4", now).unwrap().as_deref(),
+        Some(&b"empat"[..])
+    );
+
+    // Counters: count within a window that starts at the first hit; start again after it.
+    let window = mins(15);
+    let hit = |key: &str, t| state.counter_hit(key, window, t).unwrap();
+    assert_eq!(hit("signin:a", now).count, 1);
+    assert_eq!(hit("signin:a", now + mins(5)).count, 2);
+    let third = hit("signin:a", now + mins(14));
+    assert_eq!((third.count, third.window_ends), (3, now + window));
+    assert_eq!(hit("signin:b", now).count, 1);
+    assert_eq!(
+        state.counter_get("signin:a", now + mins(14)).unwrap(),
+        Some(third)
+    );
+    assert_eq!(
+        state.counter_get("signin:a", now + window).unwrap(),
+        None,
+        "window over"
+    );
+    let again = hit("signin:a", now + window);
+    assert_eq!((again.count, again.window_ends), (1, now + window + window));
+    hit("feedback:x", now);
+    let listed: Vec<String> = state
+        .counters("signin:", now + mins(1))
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(listed, ["signin:a", "signin:b"]);
+    assert!(state
+        .counters("signin:", now + window)
+        .unwrap()
+        .iter()
+        .all(|(k, _)| k == "signin:a"));
+    state.counter_remove("signin:a").unwrap();
+    assert_eq!(state.counter_get("signin:a", now + window).unwrap(), None);
+    assert_eq!(hit("signin:a", now + window).count, 1);
+
+    // One-time tokens: spent once, refused while spent, free again after they expire.
+    let until = now + mins(60);
+    assert!(state.spend_token("form:1", until, now).unwrap());
+    assert!(!state.spend_token("form:1", until, now + mins(1)).unwrap());
+    assert!(state.spend_token("form:2", until, now).unwrap());
+    assert!(state.spend_token("form:1", until + mins(60), until).unwrap());
+    assert!(!state.spend_token("form:1", until + mins(60), until).unwrap());
+}
+
+/// Parallel hits on one counter and parallel spends of one token, as from several replicas:
+/// no hit is lost and exactly one spend wins.
+pub fn shared_state_changes_are_atomic(store: &dyn ShopStore) {
+    let state = store.shared_state();
+    let now = Utc::now();
+    let spent = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..10 {
+                    state
+                        .counter_hit("atomic", chrono::Duration::minutes(5), now)
+                        .unwrap();
+                }
+                if state
+                    .spend_token("atomic-token", now + chrono::Duration::minutes(5), now)
+                    .unwrap()
+                {
+                    spent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    assert_eq!(
+        state.counter_get("atomic", now).unwrap().map(|h| h.count),
+        Some(40)
+    );
+    assert_eq!(spent.into_inner(), 1);
+}
+
 /// One test per check for a backend: `contract_tests!(MakeBackend)` where `MakeBackend()`
 /// returns a fresh [`Backend`].
 macro_rules! contract_tests {
@@ -971,6 +1092,16 @@ macro_rules! contract_tests {
             #[test]
             fn a_sync_lease_has_one_holder_until_released_or_expired() {
                 c::a_sync_lease_has_one_holder_until_released_or_expired(&*fresh().0);
+            }
+
+            #[test]
+            fn shared_state_sessions_counters_and_tokens() {
+                c::shared_state_sessions_counters_and_tokens(&*fresh().0);
+            }
+
+            #[test]
+            fn shared_state_changes_are_atomic() {
+                c::shared_state_changes_are_atomic(&*fresh().0);
             }
 
             #[test]

@@ -29,6 +29,7 @@ mod options;
 mod runtime;
 pub mod schema;
 mod shared;
+mod shared_state;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -1073,5 +1074,11 @@ impl ShopStore for PgStore {
             self.config.clone(),
             self.db.clone(),
         ))
+    }
+
+    // ---- shared, expiring state (issue 15, part E): `shared_state.rs` ----
+
+    fn shared_state(&self) -> &dyn crate::store::SharedState {
+        self
     }
 }

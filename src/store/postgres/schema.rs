@@ -32,6 +32,12 @@
 //!   `customers`, `quarantined` (by [`crate::store::migrate::quarantine_id`], with the
 //!   subject it names), `sync_reports`, `feedback`, `events`, `settings_overlays`,
 //!   `settings_changes`.
+//!
+//! Version 2 (issue 15, part E): the state replicas share ([`crate::store::shared_state`]).
+//! - `admin_sessions`: by the SHA-256 of the session id (never the id itself), the user,
+//!   the session's data and when it expires.
+//! - `counters`: by key, hits in the current window and when that window ends.
+//! - `once_tokens`: spent one-time tokens, by key, with when they may be forgotten.
 
 use deadpool_postgres::GenericClient;
 
@@ -39,7 +45,7 @@ use crate::store::postgres::options::Pg;
 use crate::store::StoreError;
 
 /// Every migration, oldest first: migration `n` is `MIGRATIONS[n - 1]`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SHARED_STATE];
 
 /// The schema version this laris writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -208,6 +214,32 @@ CREATE TABLE sync_leases (
     holder text NOT NULL,
     expires_at timestamptz NOT NULL
 );
+"#;
+
+/// Version 3: what replicas share besides the shops' data: admin sessions, windowed
+/// counters and one-time tokens.
+const V3_SHARED_STATE: &str = r#"
+CREATE TABLE admin_sessions (
+    id_sha256 bytea PRIMARY KEY,
+    user_name text COLLATE "C" NOT NULL,
+    data bytea NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX admin_sessions_by_user ON admin_sessions (user_name);
+CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expires_at);
+
+CREATE TABLE counters (
+    key text COLLATE "C" PRIMARY KEY,
+    count integer NOT NULL,
+    window_ends timestamptz NOT NULL
+);
+CREATE INDEX counters_by_expiry ON counters (window_ends);
+
+CREATE TABLE once_tokens (
+    key text COLLATE "C" PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX once_tokens_by_expiry ON once_tokens (expires_at);
 "#;
 
 /// Brings the database up to `migrations.len()` (this laris: [`MIGRATIONS`]) in one

@@ -12,6 +12,7 @@ use warp::{Filter, Rejection};
 
 use crate::admin_auth::sessions::{csrf_ok, Session, Sessions, COOKIE_NAME, CSRF_HEADER};
 use crate::admin_auth::Access;
+use crate::web::errors::store_failed;
 
 /// The request is not signed in. The integrator answers it with a redirect to
 /// `/admin/login` for pages and a 401 JSON body for `/admin/api`.
@@ -59,13 +60,24 @@ fn authenticate(
     authorization: Option<&str>,
     cookie: Option<&str>,
     now: Instant,
-) -> Option<Caller> {
+) -> Result<Caller, Rejection> {
     if let Some(auth) = authorization {
-        let given = auth.strip_prefix("Bearer ")?;
+        let given = auth.strip_prefix("Bearer ").unwrap_or_default();
         let ok = !admin_token.is_empty() && bool::from(given.as_bytes().ct_eq(admin_token.as_bytes()));
-        return ok.then_some(Caller::Bearer);
+        return if ok {
+            Ok(Caller::Bearer)
+        } else {
+            Err(warp::reject::custom(Unauthenticated))
+        };
     }
-    sessions.check(cookie?, now).map(Caller::Cookie)
+    let Some(cookie) = cookie else {
+        return Err(warp::reject::custom(Unauthenticated));
+    };
+    match sessions.check(cookie, now) {
+        Ok(Some(session)) => Ok(Caller::Cookie(session)),
+        Ok(None) => Err(warp::reject::custom(Unauthenticated)),
+        Err(e) => Err(store_failed("admin session", &e)),
+    }
 }
 
 fn caller(
@@ -82,7 +94,7 @@ fn caller(
                 cookie.as_deref(),
                 Instant::now(),
             );
-            async move { found.ok_or_else(|| warp::reject::custom(Unauthenticated)) }
+            async move { found }
         })
 }
 
@@ -123,8 +135,12 @@ pub fn access_with_csrf(
 /// POST handler checks it with [`csrf_ok`]. A bearer token is no session and is rejected.
 pub fn session(sessions: Arc<Sessions>) -> impl Filter<Extract = (Session,), Error = Rejection> + Clone {
     warp::cookie::optional::<String>(COOKIE_NAME).and_then(move |cookie: Option<String>| {
-        let found = cookie.and_then(|id| sessions.check(&id, Instant::now()));
-        async move { found.ok_or_else(|| warp::reject::custom(Unauthenticated)) }
+        let found = match cookie.map(|id| sessions.check(&id, Instant::now())) {
+            Some(Ok(Some(session))) => Ok(session),
+            Some(Err(e)) => Err(store_failed("admin session", &e)),
+            None | Some(Ok(None)) => Err(warp::reject::custom(Unauthenticated)),
+        };
+        async move { found }
     })
 }
 

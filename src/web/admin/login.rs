@@ -26,7 +26,8 @@ use crate::admin_auth::{clearing_cookie, csrf_ok, session_cookie, Access, LoginE
 use crate::web::admin::auth::CsrfMismatch;
 use crate::web::admin::i18n::{tr, tr_with};
 use crate::web::admin::{
-    admin_access_csrf, error_page, html, render_failed, see_other, viewer, visible_shops, Viewer, ADMIN_CSS,
+    admin_access_csrf, error_page, html, render_failed, see_other, viewer, visible_shops, without_session,
+    Viewer, ADMIN_CSS,
 };
 use crate::web::client::{self, Client};
 use crate::web::errors::reject;
@@ -73,7 +74,7 @@ fn home(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .map(|v: Viewer| {
             let Some(session) = &v.session else {
-                return see_other("/admin/login");
+                return without_session(&v);
             };
             match visible_shops(&v.state, &session.access).next() {
                 Some(shop) => see_other(&format!("/admin/shops/{}", shop.id)),
@@ -167,6 +168,12 @@ fn login(state: AppState) -> BoxedFilter<(Response,)> {
                     &user,
                     Some(tr(lang, "No admin password is set yet. On the server, run `laris admin set-password` (or `laris admin set-password --shop ID` for one shop's user), or put an argon2id hash in admin.password_hash in the config; then sign in here.").into_owned()),
                 ),
+                Err(LoginError::Unavailable) => login_page(
+                    &v,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &user,
+                    Some(tr(lang, "Sign-in is not possible right now: the server cannot reach its database. Try again in a minute.").into_owned()),
+                ),
                 Err(refused) => {
                     let secs = refused.retry_after_secs().unwrap_or(1);
                     let message = match refused {
@@ -203,7 +210,7 @@ fn logout(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .map(|client: Client, form: HashMap<String, String>, v: Viewer| {
             let Some(session) = &v.session else {
-                return see_other("/admin/login");
+                return without_session(&v);
             };
             if !csrf_ok(session, form.get("csrf").map_or("", String::as_str)) {
                 return error_page(
@@ -266,7 +273,15 @@ fn unlock(state: AppState) -> BoxedFilter<(Response,)> {
                     )
                 })?),
             };
-            let cleared = state.sessions.unlock(req.user.as_deref(), address);
+            let cleared = state
+                .sessions
+                .unlock(req.user.as_deref(), address)
+                .map_err(|e| {
+                    reject(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("the sign-in counts could not be cleared ({e}): try again when the store answers"),
+                    )
+                })?;
             tracing::info!(
                 user = req.user.as_deref().unwrap_or("(any)"),
                 address = req.address.as_deref().unwrap_or("(any)"),

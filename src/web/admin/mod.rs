@@ -32,7 +32,7 @@ use crate::admin::views::PageError;
 use crate::admin_auth::{Access, Session, COOKIE_NAME};
 use crate::config::ShopSettings;
 use crate::model::ShopModel;
-use crate::store::ShopStore;
+use crate::store::{ShopStore, StoreError};
 use crate::web::admin::i18n::{tr, tr_with, Lang};
 use crate::web::errors::{internal, reject, store_failed};
 use crate::web::state::{with_state, AppState};
@@ -208,9 +208,13 @@ pub fn visible_shops<'a>(
     state.settings.shops.iter().filter(|s| access.allows(&s.id))
 }
 
-/// The signed-in session named by the request's cookie, if it is live.
-pub fn session_of(state: &AppState, cookie: Option<&str>) -> Option<Session> {
-    state.sessions.check(cookie?, Instant::now())
+/// The signed-in session named by the request's cookie, if it is live; an error when the
+/// store that keeps sessions does not answer.
+pub fn session_of(state: &AppState, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
+    match cookie {
+        Some(id) => state.sessions.check(id, Instant::now()),
+        None => Ok(None),
+    }
 }
 
 /// The request's state, live session (if any), language and path; never rejects, so pages
@@ -233,8 +237,16 @@ pub fn viewer(state: AppState) -> impl Filter<Extract = (Viewer,), Error = std::
                 } else {
                     format!("{}?{query}", path.as_str())
                 };
+                let (session, store_down) = match session_of(&state, cookie.as_deref()) {
+                    Ok(session) => (session, None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "admin session could not be read");
+                        (None, Some(e))
+                    }
+                };
                 Viewer {
-                    session: session_of(&state, cookie.as_deref()),
+                    session,
+                    store_down,
                     lang: Lang::from_cookie(lang.as_deref()),
                     here,
                     state,
@@ -246,10 +258,31 @@ pub fn viewer(state: AppState) -> impl Filter<Extract = (Viewer,), Error = std::
 pub struct Viewer {
     pub state: AppState,
     pub session: Option<Session>,
+    /// Why the session could not be read (the store did not answer): a page then answers
+    /// with that failure instead of sending a signed-in user to the sign-in page.
+    pub store_down: Option<StoreError>,
     /// The dashboard's language (cookie `laris_lang`; Indonesian without one).
     pub lang: Lang,
     /// The request's path and query, where the language switch comes back to.
     pub here: String,
+}
+
+/// The answer to a page request without a live session: the sign-in page, or 503 when
+/// the store that keeps sessions did not answer (the viewer may well be signed in).
+pub fn without_session(v: &Viewer) -> Response {
+    if v.store_down.is_none() {
+        return see_other("/admin/login");
+    }
+    let message = tr(
+        v.lang,
+        "The database is unreachable right now. Laris retries by itself and recovers when it is back: reload this page in a few seconds.",
+    );
+    let mut page = error_page(v, None, StatusCode::SERVICE_UNAVAILABLE, &message);
+    page.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::web::errors::UNAVAILABLE_RETRY_SECS),
+    );
+    page
 }
 
 /// HTTP status of a page's failure.

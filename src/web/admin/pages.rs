@@ -26,7 +26,7 @@ use crate::web::admin::i18n::{tr, tr_with, Lang};
 use crate::web::admin::upload::{self, Refusal};
 use crate::web::admin::{
     charts, effective_shop, error_page, html, page_data, page_error_message, render_failed, see_other,
-    status_of, viewer, Layout, Viewer,
+    status_of, viewer, without_session, Layout, Viewer,
 };
 use crate::web::public::percent_decode;
 use crate::web::state::AppState;
@@ -111,7 +111,7 @@ struct Extras {
 /// not see it: the sign-in page, 403, 404.
 fn open<'a>(v: &'a Viewer, raw_shop: &str) -> Result<(&'a Session, &'a ShopSettings), Box<Response>> {
     let Some(session) = &v.session else {
-        return Err(Box::new(see_other("/admin/login")));
+        return Err(Box::new(without_session(v)));
     };
     let shop = v.state.settings.shops.iter().find(|s| s.id.as_str() == raw_shop);
     let may_see = match &session.access {
