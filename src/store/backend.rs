@@ -253,7 +253,7 @@ pub trait ShopStore: Send + Sync {
     /// product later has another marketplace id (order lines may still name the old one).
     fn marketplace_ids(&self, shop: &ShopId) -> Result<Vec<(String, ProductId)>, StoreError>;
 
-    // --- Replicas: sync leases and model announcements (issue 15) ---
+    // --- Replicas: sync leases and model announcements ---
 
     /// Claims the shop's sync lease for `holder` (a replica's id) until `ttl` from now.
     /// True when `holder` holds it now: it was free, its holder's time ran out (a replica
@@ -277,7 +277,7 @@ pub trait ShopStore: Send + Sync {
         None
     }
 
-    // ---- shared, expiring state (issue 15, part E: sessions, lockout, form tokens) ----
+    // ---- shared, expiring state (sessions, lockout, form tokens) ----
 
     /// The state replicas share: admin sessions, windowed counters and one-time tokens
     /// ([`crate::store::shared_state`]). In memory for sled (one process), in tables for

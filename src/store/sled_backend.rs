@@ -708,7 +708,7 @@ impl ShopStore for Store {
             .collect()
     }
 
-    // --- Replicas: sync leases and model announcements (issue 15) ---
+    // --- Replicas: sync leases and model announcements ---
 
     /// In memory: one process opens a sled store, so its leases need not outlive it.
     fn claim_sync(&self, shop: &ShopId, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
@@ -743,7 +743,7 @@ impl ShopStore for Store {
             .cloned())
     }
 
-    // ---- shared, expiring state (issue 15, part E) ----
+    // ---- shared, expiring state ----
 
     fn shared_state(&self) -> &dyn crate::store::SharedState {
         &*self.shared

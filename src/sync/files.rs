@@ -175,24 +175,37 @@ pub fn import_bytes(
     }
 }
 
+/// What the dashboard says to an uploaded file that cannot be an export: each names the
+/// file and what to upload instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnExport {
+    #[error("{name} is named .xlsx but is not an XLSX workbook: {ACCEPTED}")]
+    FakeXlsx { name: String },
+    #[error("{name} is an old Excel (.xls) workbook: save it as .xlsx or CSV and upload that")]
+    OldExcel { name: String },
+    #[error("{name} is not CSV text (UTF-8) nor an XLSX workbook: {ACCEPTED}")]
+    NotText { name: String },
+    #[error("{name} is a .{extension} file, not an export: {ACCEPTED}")]
+    OtherKind { name: String, extension: String },
+}
+
+/// The forms an upload is accepted in.
+const ACCEPTED: &str =
+    "upload the Seller Center export as .xlsx or as .csv (comma, semicolon or tab separated)";
+
 /// Whether an uploaded file may be an export, from its name and first bytes: an `.xlsx`
 /// workbook (a zip) or CSV text (`.csv`, `.tsv`, `.txt`, or no extension). Anything else is
 /// refused before the import with a message naming the file and the accepted forms.
-pub fn check_upload(name: &str, head: &[u8]) -> Result<(), String> {
-    const ACCEPTED: &str =
-        "upload the Seller Center export as .xlsx or as .csv (comma, semicolon or tab separated)";
+pub fn check_upload(name: &str, head: &[u8]) -> Result<(), NotAnExport> {
     let zip = head.starts_with(b"PK\x03\x04");
     let extension = Path::new(name)
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase());
+    let name = name.to_string();
     match extension.as_deref() {
         Some("xlsx") if zip => Ok(()),
-        Some("xlsx") => Err(format!(
-            "{name} is named .xlsx but is not an XLSX workbook: {ACCEPTED}"
-        )),
-        Some("xls") => Err(format!(
-            "{name} is an old Excel (.xls) workbook: save it as .xlsx or CSV and upload that"
-        )),
+        Some("xlsx") => Err(NotAnExport::FakeXlsx { name }),
+        Some("xls") => Err(NotAnExport::OldExcel { name }),
         None | Some("csv" | "tsv" | "txt") if zip => Ok(()),
         None | Some("csv" | "tsv" | "txt") => {
             let text = match std::str::from_utf8(head) {
@@ -203,12 +216,13 @@ pub fn check_upload(name: &str, head: &[u8]) -> Result<(), String> {
             if text && !head.contains(&0) {
                 Ok(())
             } else {
-                Err(format!(
-                    "{name} is not CSV text (UTF-8) nor an XLSX workbook: {ACCEPTED}"
-                ))
+                Err(NotAnExport::NotText { name })
             }
         }
-        Some(other) => Err(format!("{name} is a .{other} file, not an export: {ACCEPTED}")),
+        Some(other) => Err(NotAnExport::OtherKind {
+            name,
+            extension: other.to_string(),
+        }),
     }
 }
 
@@ -313,19 +327,25 @@ mod tests {
         .is_ok());
         // A character cut at the end of the bytes looked at is still text.
         assert!(check_upload("penjualan.csv", &"é".as_bytes()[..1]).is_ok());
-        let xls = check_upload("lama.xls", b"\xD0\xCF\x11\xE0").unwrap_err();
+        let xls = check_upload("lama.xls", b"\xD0\xCF\x11\xE0")
+            .unwrap_err()
+            .to_string();
         assert!(xls.contains("lama.xls") && xls.contains(".xlsx"), "{xls}");
-        let pdf = check_upload("laporan.pdf", b"%PDF-1.7").unwrap_err();
+        let pdf = check_upload("laporan.pdf", b"%PDF-1.7").unwrap_err().to_string();
         assert!(
             pdf.contains("laporan.pdf") && pdf.contains(".xlsx") && pdf.contains(".csv"),
             "{pdf}"
         );
-        let fake = check_upload("produk.xlsx", b"Nama Produk,Harga").unwrap_err();
+        let fake = check_upload("produk.xlsx", b"Nama Produk,Harga")
+            .unwrap_err()
+            .to_string();
         assert!(
             fake.contains("produk.xlsx") && fake.contains("not an XLSX"),
             "{fake}"
         );
-        let binary = check_upload("foto.csv", b"\x89PNG\r\n\x1a\n\0\0").unwrap_err();
+        let binary = check_upload("foto.csv", b"\x89PNG\r\n\x1a\n\0\0")
+            .unwrap_err()
+            .to_string();
         assert!(binary.contains("foto.csv"), "{binary}");
     }
 

@@ -13,7 +13,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::store::StoreError;
-use crate::web::admin::auth::{CsrfMismatch, Unauthenticated};
+use crate::web::rejections::{CsrfMismatch, Unauthenticated};
 
 /// A request that cannot be answered, with the status and a message for the client.
 #[derive(Debug)]

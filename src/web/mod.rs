@@ -26,6 +26,7 @@ pub mod prepared;
 pub mod public;
 pub mod rate_limit;
 pub mod recommendations;
+pub mod rejections;
 pub mod routes;
 pub mod state;
 pub mod sync;

@@ -19,6 +19,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::domain::ShopId;
 use crate::store::postgres::runtime::{Db, Driver};
+use crate::store::StoreError;
 
 /// The channel snapshot writes notify, with the shop as payload.
 pub(crate) const CHANNEL: &str = "laris_models";
@@ -38,6 +39,15 @@ pub(crate) fn listen(driver: &Driver, config: tokio_postgres::Config, db: Db) ->
 
 /// What the last look saw: per shop its model generation and snapshot length.
 type Seen = HashMap<String, (Option<i64>, Option<i32>)>;
+
+/// Why a listening session ended (it is started again after a pause).
+#[derive(Debug, thiserror::Error)]
+enum Lost {
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("the connection closed")]
+    Closed,
+}
 
 async fn run(config: tokio_postgres::Config, db: Db, tx: mpsc::Sender<ShopId>) {
     let mut seen: Option<Seen> = None;
@@ -66,8 +76,8 @@ async fn session(
     tx: &mpsc::Sender<ShopId>,
     seen: &mut Option<Seen>,
     backoff: &mut Duration,
-) -> Result<(), String> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+) -> Result<(), Lost> {
+    let (client, mut connection) = config.connect(NoTls).await?;
     let (messages_tx, mut messages) = mpsc::unbounded_channel();
     // The connection must be driven for the client's statements to run; its notifications
     // come out of the same stream.
@@ -80,17 +90,14 @@ async fn session(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    let _ = messages_tx.send(Err(e.to_string()));
+                    let _ = messages_tx.send(Err(e));
                     return;
                 }
             }
         }
     });
     let _stop_driving = AbortOnDrop(driving);
-    client
-        .batch_execute(&format!("LISTEN {CHANNEL}"))
-        .await
-        .map_err(|e| e.to_string())?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
     *backoff = FIRST_BACKOFF;
     let mut every = tokio::time::interval(POLL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -104,8 +111,8 @@ async fn session(
                         }
                     }
                 }
-                Some(Err(e)) => return Err(e),
-                None => return Err("the connection closed".into()),
+                Some(Err(e)) => return Err(Lost::Postgres(e)),
+                None => return Err(Lost::Closed),
             },
             _ = every.tick() => {
                 match look(db, seen).await {
@@ -125,15 +132,15 @@ async fn session(
 }
 
 /// The shops whose model moved since the last look (none at the first).
-async fn look(db: &Db, seen: &mut Option<Seen>) -> Result<Vec<ShopId>, String> {
-    let client = db.client().await.map_err(|e| e.to_string())?;
+async fn look(db: &Db, seen: &mut Option<Seen>) -> Result<Vec<ShopId>, StoreError> {
+    let client = db.client().await?;
     let rows = client
         .query(
             "SELECT shop, model_generation, octet_length(snapshot) FROM shop_models",
             &[],
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StoreError::backend)?;
     let now: Seen = rows
         .iter()
         .map(|r| (r.get::<_, String>(0), (r.get(1), r.get(2))))

@@ -1027,7 +1027,7 @@ impl ShopStore for PgStore {
             .collect()
     }
 
-    // --- Replicas: sync leases and model announcements (issue 15) ---
+    // --- Replicas: sync leases and model announcements ---
 
     /// One conditional upsert: it takes a free row, an expired one (the server's clock
     /// decides) or `holder`'s own; another holder's lease in force leaves it as it is.
@@ -1076,7 +1076,7 @@ impl ShopStore for PgStore {
         ))
     }
 
-    // ---- shared, expiring state (issue 15, part E): `shared_state.rs` ----
+    // ---- shared, expiring state: `shared_state.rs` ----
 
     fn shared_state(&self) -> &dyn crate::store::SharedState {
         self

@@ -33,7 +33,7 @@
 //!   subject it names), `sync_reports`, `feedback`, `events`, `settings_overlays`,
 //!   `settings_changes`.
 //!
-//! Version 2 (issue 15, part E): the state replicas share ([`crate::store::shared_state`]).
+//! Version 3: the state replicas share ([`crate::store::shared_state`]).
 //! - `admin_sessions`: by the SHA-256 of the session id (never the id itself), the user,
 //!   the session's data and when it expires.
 //! - `counters`: by key, hits in the current window and when that window ends.

@@ -166,47 +166,73 @@ async fn check_url(raw: &str, shop: &ShopSettings, model: Option<&ShopModel>, la
             ))
         }
     };
-    match fetch(&url, lang).await {
+    match fetch(&url).await {
         Ok(html) => check_page(&html, &url, shop, model, lang),
-        Err(why) => failed(why),
+        Err(why) => failed(why.explain(lang)),
     }
 }
 
-/// The page's HTML, at most [`MAX_PAGE_BYTES`]; or why not, in words for the owner.
-async fn fetch(url: &Url, lang: i18n::Lang) -> Result<String, String> {
+/// Why a page could not be read for the install check.
+#[derive(Debug)]
+enum FetchFailed {
+    /// No HTTP client could be made (the system's TLS roots, say).
+    Client(reqwest::Error),
+    /// The request failed: name resolution, connection, timeout.
+    Unreachable(reqwest::Error),
+    /// The page answered with this status.
+    Status(reqwest::StatusCode),
+    /// The body broke off.
+    BrokeOff(reqwest::Error),
+    /// The body is larger than [`MAX_PAGE_BYTES`].
+    TooLarge,
+}
+
+impl FetchFailed {
+    /// In words for the owner, in the dashboard's language.
+    fn explain(&self, lang: i18n::Lang) -> String {
+        match self {
+            FetchFailed::Client(e) => e.to_string(),
+            FetchFailed::Unreachable(e) => tr_with(
+                lang,
+                "the page could not be fetched ({error}): check its address and that this server can reach it",
+                &[("error", &e.to_string())],
+            ),
+            FetchFailed::Status(status) => tr_with(
+                lang,
+                "the page answered {status}: check its address",
+                &[("status", &status.to_string())],
+            ),
+            FetchFailed::BrokeOff(e) => tr_with(lang, "the page broke off: {error}", &[("error", &e.to_string())]),
+            FetchFailed::TooLarge => tr_with(
+                lang,
+                "the page is larger than {mb} MB: check a product page, not a file",
+                &[("mb", &(MAX_PAGE_BYTES / 1024 / 1024).to_string())],
+            ),
+        }
+    }
+}
+
+/// The page's HTML, at most [`MAX_PAGE_BYTES`].
+async fn fetch(url: &Url) -> Result<String, FetchFailed> {
     let client = reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::limited(5))
         .user_agent("laris-install-check")
         .build()
-        .map_err(|e| e.to_string())?;
-    let mut resp = client.get(url.clone()).send().await.map_err(|e| {
-        tr_with(
-            lang,
-            "the page could not be fetched ({error}): check its address and that this server can reach it",
-            &[("error", &e.to_string())],
-        )
-    })?;
+        .map_err(FetchFailed::Client)?;
+    let mut resp = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(FetchFailed::Unreachable)?;
     if !resp.status().is_success() {
-        return Err(tr_with(
-            lang,
-            "the page answered {status}: check its address",
-            &[("status", &resp.status().to_string())],
-        ));
+        return Err(FetchFailed::Status(resp.status()));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| tr_with(lang, "the page broke off: {error}", &[("error", &e.to_string())]))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(FetchFailed::BrokeOff)? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_PAGE_BYTES {
-            return Err(tr_with(
-                lang,
-                "the page is larger than {mb} MB: check a product page, not a file",
-                &[("mb", &(MAX_PAGE_BYTES / 1024 / 1024).to_string())],
-            ));
+            return Err(FetchFailed::TooLarge);
         }
     }
     Ok(String::from_utf8_lossy(&body).into_owned())

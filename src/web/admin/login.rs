@@ -23,7 +23,6 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::admin_auth::{clearing_cookie, csrf_ok, session_cookie, Access, LoginError, Session};
-use crate::web::admin::auth::CsrfMismatch;
 use crate::web::admin::i18n::{tr, tr_with};
 use crate::web::admin::{
     admin_access_csrf, error_page, html, render_failed, see_other, viewer, visible_shops, without_session,
@@ -31,6 +30,7 @@ use crate::web::admin::{
 };
 use crate::web::client::{self, Client};
 use crate::web::errors::reject;
+use crate::web::rejections::CsrfMismatch;
 use crate::web::state::{with_state, AppState};
 use crate::web::templates;
 

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod forms;
 pub mod i18n;
 pub mod install;
 pub mod login;
@@ -44,6 +45,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(i18n::routes())
         .unify()
         .or(pages::routes(state.clone()))
+        .unify()
+        .or(forms::routes(state.clone()))
         .unify()
         .or(api::routes(state.clone()))
         .unify()

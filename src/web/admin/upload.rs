@@ -1,4 +1,4 @@
-//! Receiving an export file uploaded from the dashboard (issue 14) and importing it in the
+//! Receiving an export file uploaded from the dashboard and importing it in the
 //! running service, which holds the store: the page's form (`multipart/form-data`, used by
 //! [`crate::web::admin::pages`]) and its JSON twin `POST /admin/api/shops/{shop}/imports`
 //! (multipart with a `file` part, or the raw file as the body with `?kind=&name=`).
@@ -307,7 +307,7 @@ pub async fn read_form(
 fn csrf_refusal() -> Refusal {
     Refusal::new(
         StatusCode::FORBIDDEN,
-        crate::web::admin::auth::CsrfMismatch::MESSAGE,
+        crate::web::rejections::CsrfMismatch::MESSAGE,
     )
 }
 
@@ -337,7 +337,8 @@ pub async fn import(
             ),
         ));
     }
-    check_upload(&file.name, &file.head).map_err(|e| Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e))?;
+    check_upload(&file.name, &file.head)
+        .map_err(|e| Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;
     let upload = Upload {
         path: file.temp.path.clone(),
         name: file.name.clone(),
