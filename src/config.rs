@@ -184,6 +184,10 @@ pub struct StoreSettings {
     /// A PostgreSQL statement running longer is cancelled (`statement_timeout_secs`,
     /// default 5).
     pub statement_timeout: std::time::Duration,
+    /// How long a shop's sync lease lasts unless renewed (`sync_lease_secs`, default 60):
+    /// the longest a replica that died mid-sync keeps the shop from the others. A running
+    /// sync renews it every third of this time.
+    pub sync_lease: std::time::Duration,
 }
 
 /// Which store keeps the data.
@@ -202,6 +206,7 @@ impl Default for StoreSettings {
             url: None,
             pool_size: 8,
             statement_timeout: std::time::Duration::from_secs(5),
+            sync_lease: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -214,6 +219,7 @@ impl std::fmt::Debug for StoreSettings {
             .field("url", &self.url.as_ref().map(|_| "(hidden)"))
             .field("pool_size", &self.pool_size)
             .field("statement_timeout", &self.statement_timeout)
+            .field("sync_lease", &self.sync_lease)
             .finish()
     }
 }
@@ -560,7 +566,7 @@ mod tests {
         assert_eq!(s.store, StoreSettings::default());
         assert_eq!(s.store.backend, StoreBackend::Sled);
 
-        let text = "[store]\nbackend = \"postgres\"\nurl = \"postgres://laris:s3cret@db.internal/laris\"\npool_size = 16\nstatement_timeout_secs = 30\n";
+        let text = "[store]\nbackend = \"postgres\"\nurl = \"postgres://laris:s3cret@db.internal/laris\"\npool_size = 16\nstatement_timeout_secs = 30\nsync_lease_secs = 20\n";
         let s = load(text, &[]).unwrap();
         assert_eq!(s.store.backend, StoreBackend::Postgres);
         assert_eq!(
@@ -569,6 +575,7 @@ mod tests {
         );
         assert_eq!(s.store.pool_size, 16);
         assert_eq!(s.store.statement_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(s.store.sync_lease, std::time::Duration::from_secs(20));
         assert!(!format!("{:?}", s.store).contains("s3cret"));
 
         // The environment's URL wins over the file's; the backend may come from it too.
@@ -577,11 +584,13 @@ mod tests {
             &[
                 ("LARIS_STORE_URL", "postgres://laris@10.0.0.5/laris"),
                 ("LARIS_STORE_POOL_SIZE", "4"),
+                ("LARIS_STORE_SYNC_LEASE_SECS", "7"),
             ],
         )
         .unwrap();
         assert_eq!(s.store.url.as_deref(), Some("postgres://laris@10.0.0.5/laris"));
         assert_eq!(s.store.pool_size, 4);
+        assert_eq!(s.store.sync_lease, std::time::Duration::from_secs(7));
         let s = load(
             "",
             &[
@@ -591,6 +600,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.store.backend, StoreBackend::Postgres);
+    }
+
+    #[test]
+    fn a_sync_lease_out_of_range_is_refused_naming_the_value_and_the_range() {
+        assert_eq!(
+            load("", &[]).unwrap().store.sync_lease,
+            std::time::Duration::from_secs(60)
+        );
+        for bad in [
+            "[store]\nsync_lease_secs = 2\n",
+            "[store]\nsync_lease_secs = 7200\n",
+        ] {
+            let msg = load(bad, &[]).unwrap_err().to_string();
+            assert!(
+                msg.contains("store.sync_lease_secs") && msg.contains("5 to 3600"),
+                "{msg}"
+            );
+        }
+        let msg = load("", &[("LARIS_STORE_SYNC_LEASE_SECS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("store.sync_lease_secs") && msg.contains('0') && msg.contains("5 to 3600"),
+            "{msg}"
+        );
+        let msg = load("", &[("LARIS_STORE_SYNC_LEASE_SECS", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("LARIS_STORE_SYNC_LEASE_SECS") && msg.contains("soon"),
+            "{msg}"
+        );
     }
 
     #[test]

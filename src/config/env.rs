@@ -31,7 +31,13 @@ const SECTION_KEYS: &[(&str, &[&str])] = &[
     ("log", &["format", "level"]),
     (
         "store",
-        &["backend", "url", "pool_size", "statement_timeout_secs"],
+        &[
+            "backend",
+            "url",
+            "pool_size",
+            "statement_timeout_secs",
+            "sync_lease_secs",
+        ],
     ),
     (
         "admin",
@@ -76,6 +82,7 @@ const INTEGER_KEYS: &[&str] = &[
     "max_upload_bytes",
     "pool_size",
     "statement_timeout_secs",
+    "sync_lease_secs",
 ];
 
 fn env_value(key: &str, env_name: &str, raw: &str) -> Result<toml::Value, ConfigError> {

@@ -26,6 +26,7 @@ struct RawStore {
     url: Option<String>,
     pool_size: u64,
     statement_timeout_secs: u64,
+    sync_lease_secs: u64,
 }
 
 impl Default for RawStore {
@@ -36,6 +37,7 @@ impl Default for RawStore {
             url: None,
             pool_size: d.pool_size as u64,
             statement_timeout_secs: d.statement_timeout.as_secs(),
+            sync_lease_secs: d.sync_lease.as_secs(),
         }
     }
 }
@@ -89,11 +91,19 @@ impl RawStore {
             3600,
             "seconds (the default is 5)",
         )?;
+        let lease = bounded(
+            "store.sync_lease_secs",
+            self.sync_lease_secs,
+            5,
+            3600,
+            "seconds (the default is 60: how long a replica that died mid-sync keeps the shop from the others)",
+        )?;
         Ok(StoreSettings {
             backend,
             url,
             pool_size: pool_size as usize,
             statement_timeout: std::time::Duration::from_secs(timeout),
+            sync_lease: std::time::Duration::from_secs(lease),
         })
     }
 }

@@ -142,12 +142,10 @@ pub struct SyncAgent {
     running: Mutex<HashSet<ShopId>>,
     /// This replica's name on the sync leases it takes.
     holder: String,
+    /// How long a lease lasts unless renewed (`[store] sync_lease_secs`): what a replica
+    /// that dies mid-run keeps the shop from the others at most.
     lease_ttl: Duration,
 }
-
-/// How long a sync lease lasts unless renewed: what a replica that dies mid-run keeps the
-/// shop from the others at most.
-pub const LEASE_TTL: Duration = Duration::from_secs(60);
 
 /// A claim on a shop for one run, with the shop's sync lease; dropping it releases the
 /// lease and lets the next run in.
@@ -208,7 +206,9 @@ async fn renew(store: SharedStore, shop: ShopId, holder: String, ttl: Duration) 
 }
 
 impl SyncAgent {
+    /// An agent whose sync leases last `[store] sync_lease_secs` unless renewed.
     pub fn new(settings: Arc<Settings>, store: SharedStore, models: Arc<Models>) -> SyncAgent {
+        let lease_ttl = settings.store.sync_lease;
         SyncAgent {
             settings,
             store,
@@ -216,7 +216,7 @@ impl SyncAgent {
             tokens: Tokens::default(),
             running: Mutex::new(HashSet::new()),
             holder: holder_id(),
-            lease_ttl: LEASE_TTL,
+            lease_ttl,
         }
     }
 

@@ -31,8 +31,8 @@ pub mod schema;
 mod shared;
 mod shared_state;
 
-#[cfg(test)]
-pub(crate) mod testing;
+#[doc(hidden)]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 

@@ -1,5 +1,6 @@
 //! A throwaway PostgreSQL for the tests: one server per test process, one fresh database
-//! per test ([`fresh_database`]).
+//! per test ([`fresh_database`]). Test support only, for the unit tests and the integration
+//! tests under `tests/` (which is why it is compiled always); the service never uses it.
 //!
 //! With `LARIS_TEST_POSTGRES_URL` set (`postgres://USER@HOST:PORT/postgres`, a user who may
 //! create databases), the tests use that server. Otherwise the first test that asks starts
@@ -45,7 +46,7 @@ static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 /// The URL of a new, empty database on the tests' server (started on first use). Panics
 /// with what to install or fix when there is no server to be had.
-pub(crate) fn fresh_database() -> String {
+pub fn fresh_database() -> String {
     let server = match SERVER.get_or_init(start) {
         Ok(server) => server,
         Err(e) => panic!("no PostgreSQL for the tests: {e}"),
@@ -67,14 +68,14 @@ pub(crate) fn fresh_database() -> String {
 
 /// A URL of the tests' server on which nothing listens: the port of a server that has
 /// stopped.
-pub(crate) fn stopped_server_url() -> String {
+pub fn stopped_server_url() -> String {
     let port = free_port().expect("a free port");
     format!("postgres://laris:s3cret@127.0.0.1:{port}/laris")
 }
 
 /// Runs `sql` (one or more statements) on the database `url` names, on a connection of its
 /// own.
-pub(crate) fn execute(url: &str, sql: &str) -> Result<(), String> {
+pub fn execute(url: &str, sql: &str) -> Result<(), String> {
     let (url, sql) = (url.to_string(), sql.to_string());
     on_own_runtime(
         move |client| async move { client.batch_execute(&sql).await.map_err(|e| e.to_string()) },
@@ -83,7 +84,7 @@ pub(crate) fn execute(url: &str, sql: &str) -> Result<(), String> {
 }
 
 /// The first column of `sql`'s rows, as numbers.
-pub(crate) fn numbers(url: &str, sql: &str) -> Vec<i64> {
+pub fn numbers(url: &str, sql: &str) -> Vec<i64> {
     let (url, query) = (url.to_string(), sql.to_string());
     on_own_runtime(
         move |client| async move {
@@ -306,7 +307,7 @@ fn watch(cluster: &Cluster) {
 /// operator would (`pg_ctl stop -m fast`: sessions are ended), [`OwnServer::start_again`]
 /// brings it back on the same port. Removed when dropped (and by a watchdog if the test
 /// process dies). Not for `LARIS_TEST_POSTGRES_URL`: it needs Debian's PostgreSQL 15.
-pub(crate) struct OwnServer {
+pub struct OwnServer {
     cluster: Cluster,
     port: u16,
 }
