@@ -515,9 +515,22 @@ fn two_replica_processes_share_models_and_sessions_and_one_takes_over_a_sync_the
     let killed = Instant::now();
     let _ = trigger.join();
     let orders_at_kill = count(&database, &orders_sql);
+    // What the database says of A's lease now: its holder and how long it still lasts.
+    let lease_left = Duration::from_millis(count(
+        &database,
+        &format!(
+            "SELECT greatest(0, (extract(epoch FROM expires_at - now()) * 1000))::bigint \
+                 FROM sync_leases WHERE shop = '{SLOW}' AND holder LIKE '%:{a_pid}:%'"
+        ),
+    ) as u64);
     eprintln!(
-        "replicas: A killed with {orders_at_kill} of {} orders committed",
-        recorded_orders.len()
+        "replicas: A killed with {orders_at_kill} of {} orders committed; its lease lasts {} ms more",
+        recorded_orders.len(),
+        lease_left.as_millis()
+    );
+    assert!(
+        lease_left > Duration::ZERO,
+        "A's lease is in the database, unexpired, right after the kill"
     );
 
     // While A's lease is valid, B is refused, naming A.
@@ -529,10 +542,11 @@ fn two_replica_processes_share_models_and_sessions_and_one_takes_over_a_sync_the
     );
 
     // Once it has expired, B takes the shop over and finishes the sync.
-    let outcome = loop {
+    let (outcome, taken_at) = loop {
+        let attempt = killed.elapsed();
         let (status, body) = b.sync(&http, SLOW);
         match status {
-            200 => break serde_json::from_str::<Value>(&body).unwrap(),
+            200 => break (serde_json::from_str::<Value>(&body).unwrap(), attempt),
             409 => {}
             other => panic!("B's sync of {SLOW} answered {other}: {body}"),
         }
@@ -543,10 +557,18 @@ fn two_replica_processes_share_models_and_sessions_and_one_takes_over_a_sync_the
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let takeover = killed.elapsed();
+    let finished = killed.elapsed();
     eprintln!(
-        "replicas: B took {SLOW} over and finished its sync {} ms after A was killed (lease {LEASE_SECS} s)",
-        takeover.as_millis()
+        "replicas: B took {SLOW} over {} ms after A was killed and finished its sync after {} ms (lease {LEASE_SECS} s)",
+        taken_at.as_millis(),
+        finished.as_millis()
+    );
+    // A little slack for the two clocks' reading: the test's and the database's.
+    assert!(
+        taken_at + Duration::from_millis(300) >= lease_left,
+        "B took the shop over {} ms after the kill, before A's lease ran out ({} ms)",
+        taken_at.as_millis(),
+        lease_left.as_millis()
     );
     assert_eq!(outcome["ok"], true, "B's sync: {outcome}");
     assert!(outcome["model"].is_object(), "B rebuilt the model: {outcome}");
