@@ -88,9 +88,8 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let recording = dir.path().join("recording");
     let t = Instant::now();
-    let (orders, bytes) =
-        write_recording(&recording, n_products, Size { n_lines, n_orders }, days)
-            .expect("the recording is written");
+    let (orders, bytes) = write_recording(&recording, n_products, Size { n_lines, n_orders }, days)
+        .expect("the recording is written");
     println!(
         "recording: {n_products} products, {orders} orders over {days} days, {:.1} MB, written in {:.2?}",
         bytes as f64 / 1e6,
@@ -235,12 +234,7 @@ orders_per_page = 100
 }
 
 /// Writes a recording of the shop; returns the number of orders and the bytes written.
-fn write_recording(
-    dir: &Path,
-    n_products: usize,
-    size: Size,
-    days: i64,
-) -> std::io::Result<(usize, u64)> {
+fn write_recording(dir: &Path, n_products: usize, size: Size, days: i64) -> std::io::Result<(usize, u64)> {
     let Size { n_lines, n_orders } = size;
     std::fs::create_dir_all(dir)?;
     let mut rng = ChaCha8Rng::seed_from_u64(7);

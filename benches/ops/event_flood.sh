@@ -135,7 +135,7 @@ echo "RSS now: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
 stop_service
 # The rows themselves, counted with the service stopped.
 if [[ $backend == postgres ]]; then
-    rows=$("${PG_BIN:-/usr/lib/postgresql/15/bin}/psql -qAtX "$STORE_URL" -c "SELECT count(*) FROM events WHERE shop = 'lengkuas'")
+    rows=$("${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -qAtX "$STORE_URL" -c "SELECT count(*) FROM events WHERE shop = 'lengkuas'")
 else
     rows=$("$bin" --data-dir "$tmp/data" status --shop lengkuas --json |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["shops"][0]["events"])')
