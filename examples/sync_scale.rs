@@ -17,8 +17,16 @@
 //! around an anchor product, 200,000 customers, nine in ten orders paid; invoices numbered by
 //! day as the marketplace numbers them). `DAYS=365` spreads
 //! the orders over that many days before the run's "now" (122 windows of three days at 365).
-//! Everything lives in a temporary directory that is removed at the end; the mock listens on
-//! a free port of 127.0.0.1 only and stops with the program.
+//! `ORDERS=N` makes exactly N orders instead (as many lines as their baskets hold; the
+//! second argument is then ignored). Everything lives in a temporary directory that is
+//! removed at the end; the mock listens on a free port of 127.0.0.1 only and stops with the
+//! program.
+//!
+//! `STORE` names the store the sync writes into: `sled:DIR` (a new data directory) or
+//! `postgres://USER@HOST:PORT/DATABASE` (an empty database, migrated on opening); by default
+//! a sled store in the temporary directory. The last line,
+//! `result: backend=… total_ms=… fetch_ms=… products=… orders=…`, is for scripts
+//! (`benches/backends sync` compares the two backends with it).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,18 +73,25 @@ fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let n_products = args.first().copied().unwrap_or(100_000).max(1);
     let n_lines = args.get(1).copied().unwrap_or(1_000_000);
-    let days: i64 = std::env::var("DAYS")
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .filter(|d| *d > 0)
-        .unwrap_or(365);
+    let days: i64 = positive_env("DAYS").unwrap_or(365) as i64;
+    let n_orders = positive_env("ORDERS");
+    let store = match std::env::var("STORE") {
+        Ok(raw) => match laris::app::StoreUrl::parse(&raw) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                eprintln!("STORE: {e}");
+                std::process::exit(2);
+            }
+        },
+        Err(_) => None,
+    };
     let dir = tempfile::tempdir().expect("a temporary directory");
     let recording = dir.path().join("recording");
     let t = Instant::now();
-    let (orders, bytes) =
-        write_recording(&recording, n_products, n_lines, days).expect("the recording is written");
+    let (orders, bytes) = write_recording(&recording, n_products, Size { n_lines, n_orders }, days)
+        .expect("the recording is written");
     println!(
-        "recording: {n_products} products, {orders} orders, {n_lines} lines over {days} days, {:.1} MB, written in {:.2?}",
+        "recording: {n_products} products, {orders} orders over {days} days, {:.1} MB, written in {:.2?}",
         bytes as f64 / 1e6,
         t.elapsed()
     );
@@ -91,10 +106,30 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(run(&recording, &dir.path().join("store"), days));
+    let store = store.unwrap_or_else(|| laris::app::StoreUrl::Sled(dir.path().join("store")));
+    runtime.block_on(run(&recording, &store, days));
 }
 
-async fn run(recording: &Path, store_dir: &Path, days: i64) {
+/// A positive whole number from the environment variable `name`; exits naming the value
+/// when it is something else.
+fn positive_env(name: &str) -> Option<usize> {
+    let raw = std::env::var(name).ok()?;
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            eprintln!("{name}={raw:?}: give a whole number greater than 0, e.g. {name}=1500");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// How much to generate: order lines, or exactly `n_orders` orders when given.
+struct Size {
+    n_lines: usize,
+    n_orders: Option<usize>,
+}
+
+async fn run(recording: &Path, store: &laris::app::StoreUrl, days: i64) {
     let t = Instant::now();
     let mock = MockMarketplace::open(recording).expect("the recording opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -110,8 +145,17 @@ async fn run(recording: &Path, store_dir: &Path, days: i64) {
         t.elapsed()
     );
 
+    let (store_dir, store_section, backend) = match store {
+        laris::app::StoreUrl::Sled(dir) => (dir.clone(), String::new(), "sled"),
+        laris::app::StoreUrl::Postgres(url) => (
+            std::env::temp_dir(),
+            format!("[store]\nbackend = \"postgres\"\nurl = {url:?}\n"),
+            "postgres",
+        ),
+    };
+    println!("store: {store}");
     let toml = format!(
-        r#"
+        r#"{store_section}
 [[shops]]
 id = "skala"
 [[shops.sources]]
@@ -130,7 +174,7 @@ orders_per_page = 100
     );
     let settings =
         Settings::from_toml(&toml, Path::new("sync_scale.toml"), &[]).expect("the config is valid");
-    let store = laris::app::open_store(&settings, store_dir, laris::app::Opening::CreateIfMissing)
+    let store = laris::app::open_store(&settings, &store_dir, laris::app::Opening::CreateIfMissing)
         .await
         .expect("the store opens");
     let agent = SyncAgent::new(Arc::new(settings), store, Arc::new(Models::default()));
@@ -180,15 +224,18 @@ orders_per_page = 100
         None => println!("rebuild: none (nothing changed)"),
     }
     println!("total: {total:.2?} (issue 13's target: 60 s)");
+    println!(
+        "result: backend={backend} total_ms={} fetch_ms={} products={} orders={}",
+        total.as_millis(),
+        fetch.as_millis(),
+        report.products.inserted + report.products.updated,
+        report.orders.inserted + report.orders.updated
+    );
 }
 
 /// Writes a recording of the shop; returns the number of orders and the bytes written.
-fn write_recording(
-    dir: &Path,
-    n_products: usize,
-    n_lines: usize,
-    days: i64,
-) -> std::io::Result<(usize, u64)> {
+fn write_recording(dir: &Path, n_products: usize, size: Size, days: i64) -> std::io::Result<(usize, u64)> {
+    let Size { n_lines, n_orders } = size;
     std::fs::create_dir_all(dir)?;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let words: Vec<String> = (0..2000).map(|i| format!("kata{i}")).collect();
@@ -243,8 +290,15 @@ fn write_recording(
     let mut baskets = Vec::new();
     let mut made = 0;
     let span = days * 86_400;
-    while made < n_lines {
-        let n = rng.gen_range(1..5).min(n_lines - made);
+    let more = |made: usize, baskets: usize| match n_orders {
+        Some(n) => baskets < n,
+        None => made < n_lines,
+    };
+    while more(made, baskets.len()) {
+        let n = match n_orders {
+            Some(_) => rng.gen_range(1..5),
+            None => rng.gen_range(1..5).min(n_lines - made),
+        };
         let anchor = rng.gen_range(0..n_products);
         let lines: Vec<Value> = (0..n)
             .map(|j| {

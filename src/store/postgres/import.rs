@@ -100,11 +100,24 @@ impl<T> Upserts<T> {
 
     /// The writes that leave the table different from before the batch, by key.
     fn changes(self) -> Vec<(String, Written<T>)> {
+        self.changes_and_replaced().0
+    }
+
+    /// [`Upserts::changes`], and the keys among them that held a record before the batch
+    /// (the others are new).
+    fn changes_and_replaced(self) -> (Vec<(String, Written<T>)>, Vec<String>) {
         let stored = self.stored;
-        self.written
+        let changes: Vec<(String, Written<T>)> = self
+            .written
             .into_iter()
             .filter(|(k, w)| stored.get(k) != Some(&w.bytes))
-            .collect()
+            .collect();
+        let replaced = changes
+            .iter()
+            .filter(|(k, _)| stored.contains_key(k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        (changes, replaced)
     }
 }
 
@@ -334,7 +347,8 @@ pub(crate) async fn apply(
 
     write_products(tx, shop, products.changes()).await?;
     write_refs(tx, shop, product_refs.changes()).await?;
-    write_orders(tx, shop, orders.changes()).await?;
+    let (order_changes, replaced_orders) = orders.changes_and_replaced();
+    write_orders(tx, shop, order_changes, &replaced_orders).await?;
     write_quarantines(tx, shop, quarantines).await?;
     write_states(tx, shop, states).await?;
     if changed {
@@ -429,10 +443,14 @@ async fn write_refs(
     Ok(())
 }
 
+/// Writes the orders and their lines; `replaced` are the invoices among them that were
+/// stored before, whose old lines go first (a new order has none: a line's order must
+/// exist), so a page of new orders, as in a first sync, deletes nothing.
 async fn write_orders(
     tx: &impl GenericClient,
     shop: &ShopId,
     rows: Vec<(String, Written<Order>)>,
+    replaced: &[String],
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
@@ -478,12 +496,14 @@ async fn write_orders(
         ],
     )
     .await?;
-    execute(
-        tx,
-        "DELETE FROM order_lines WHERE shop = $1 AND invoice = ANY($2)",
-        &[&shop.as_str(), &invoices],
-    )
-    .await?;
+    if !replaced.is_empty() {
+        execute(
+            tx,
+            "DELETE FROM order_lines WHERE shop = $1 AND invoice = ANY($2)",
+            &[&shop.as_str(), &replaced],
+        )
+        .await?;
+    }
     let (
         mut line_invoices,
         mut numbers,

@@ -11,9 +11,15 @@
 //!   removal, [`ShopStore::append_events`], [`ShopStore::put_settings_change`], feedback)
 //!   is one transaction, with the shop's counts updated in it.
 //! - Durability: a call returns after its transaction committed, and a committed
-//!   PostgreSQL transaction is on disk (the server's WAL is flushed at commit), so
-//!   [`ShopStore::flush`], [`ShopStore::flush_blocking`] and [`ShopStore::durable`] have
-//!   nothing left to do and return at once.
+//!   PostgreSQL transaction is on disk (the server's WAL is flushed at commit) — except an
+//!   import page ([`ShopStore::apply`]), which commits without waiting for the disk
+//!   (`synchronous_commit = off` for its transaction: still atomic, and kept in order), as
+//!   sled's batches are atomic and flushed later. The run's report, any later write that
+//!   waits for the disk, and [`ShopStore::flush`], [`ShopStore::flush_blocking`] and
+//!   [`ShopStore::durable`] flush the log up to that point, which holds every page before
+//!   it; with no page committed since the last flush those three return at once. A server
+//!   crash may so lose the last pages of a run that has not reported yet, never part of
+//!   one: the next run resumes from the cursor stored with the last page kept.
 //! - Replicas: a shop's sync lease is a `sync_leases` row claimed with one conditional
 //!   upsert; every snapshot write sends `NOTIFY laris_models, '<shop>'` in its transaction,
 //!   and [`ShopStore::model_changes`] listens for it ([`announce`]).
@@ -40,6 +46,7 @@ pub use options::{redacted, PgOptions};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -69,6 +76,8 @@ pub struct PgStore {
     db: Db,
     /// How to connect outside the pool: the model announcements' listener.
     config: tokio_postgres::Config,
+    /// An import page has committed without waiting for the disk since the last flush.
+    unflushed: AtomicBool,
     /// Declared last: dropped after the pool, it stops the runtime the connections ran on.
     driver: Driver,
 }
@@ -114,6 +123,7 @@ impl PgStore {
         let store = PgStore {
             db: Db { pool, url },
             config,
+            unflushed: AtomicBool::new(false),
             driver: Driver::new()?,
         };
         let applied = store
@@ -235,6 +245,31 @@ impl PgStore {
             shop,
             vec![Param::Text(name.to_string())],
         )
+    }
+
+    /// Makes every transaction committed so far durable when an import page committed
+    /// without waiting for the disk since the last flush: a transaction that writes a
+    /// record to the log (a logical-decoding message, which changes no table) and commits
+    /// waiting for the disk, which flushes the log up to its commit, so every commit
+    /// before it too.
+    fn flush_log(&self) -> Result<(), StoreError> {
+        if !self.unflushed.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let flushed = self.transaction(|tx| {
+            Box::pin(async move {
+                tx.batch_execute(
+                    "SET LOCAL synchronous_commit = on;
+                     SELECT pg_logical_emit_message(true, 'laris', 'flush')",
+                )
+                .await
+                .pg()
+            })
+        });
+        if flushed.is_err() {
+            self.unflushed.store(true, Ordering::SeqCst);
+        }
+        flushed
     }
 
     /// Runs `work` in one transaction on a pooled connection, committing when it succeeds.
@@ -413,18 +448,20 @@ async fn put_snapshot(tx: &impl GenericClient, shop: &ShopId, snapshot: &Snapsho
 
 impl ShopStore for PgStore {
     /// A committed transaction is already on disk: nothing to do.
+    /// Flushes the server's log when an import page committed without waiting for it since
+    /// the last flush; every other write is on disk at its commit already.
     fn flush_blocking(&self) -> Result<(), StoreError> {
-        Ok(())
+        self.flush_log()
     }
 
-    /// A committed transaction is already on disk: nothing to do.
+    /// [`ShopStore::flush_blocking`].
     fn flush(&self) -> StoreFuture<'_> {
-        Box::pin(async { Ok(()) })
+        Box::pin(async { self.flush_log() })
     }
 
-    /// Every write returned after its commit, and PostgreSQL flushes its log at commit.
+    /// [`ShopStore::flush_blocking`].
     fn durable(&self) -> StoreFuture<'_> {
-        Box::pin(async { Ok(()) })
+        Box::pin(async { self.flush_log() })
     }
 
     fn has_data(&self, shop: &ShopId) -> Result<bool, StoreError> {
@@ -555,9 +592,20 @@ impl ShopStore for PgStore {
         })
     }
 
+    /// One transaction, committed without waiting for the disk (see the module's
+    /// "Durability"): a run's pages share the flush of its report, as on sled.
     fn apply(&self, batch: ImportBatch) -> Result<Applied, StoreError> {
         let (shop, ops) = batch.into_ops();
-        self.transaction(move |tx| Box::pin(async move { import::apply(tx, &shop, ops).await }))
+        // Set before the commit, so a flush that starts after it cannot miss it.
+        self.unflushed.store(true, Ordering::SeqCst);
+        self.transaction(move |tx| {
+            Box::pin(async move {
+                tx.batch_execute("SET LOCAL synchronous_commit = off")
+                    .await
+                    .pg()?;
+                import::apply(tx, &shop, ops).await
+            })
+        })
     }
 
     fn quarantined(&self, shop: &ShopId) -> Result<Vec<Quarantined>, StoreError> {

@@ -222,6 +222,48 @@ fn a_batch_whose_statement_fails_midway_leaves_nothing() {
 }
 
 #[test]
+fn an_import_page_commits_without_waiting_for_the_disk_and_a_flush_makes_it_durable() {
+    let url = fresh_database();
+    let store = PgStore::connect(&options(&url)).unwrap();
+    let toko = shop("toko");
+    // Nothing committed without waiting yet: a flush has nothing to do.
+    assert!(!store.unflushed.load(Ordering::SeqCst));
+    store.flush_blocking().unwrap();
+
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("A-1", 1000));
+    batch.upsert_order(order("INV/1", "A-1", 2));
+    store.apply(batch).unwrap();
+    assert!(store.unflushed.load(Ordering::SeqCst));
+    // Committed: another connection sees it at once.
+    assert_eq!(numbers(&url, "SELECT count(*) FROM order_lines"), [1]);
+    let written = numbers(
+        &url,
+        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8",
+    )[0];
+    store.flush_blocking().unwrap();
+    assert!(!store.unflushed.load(Ordering::SeqCst));
+    let flushed = numbers(
+        &url,
+        "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::int8",
+    )[0];
+    assert!(
+        flushed >= written,
+        "the log is flushed to {flushed}, short of the page's {written}"
+    );
+    // The async flavours do the same.
+    let mut batch = ImportBatch::new(&toko);
+    batch.upsert_product(product("B-2", 2000));
+    store.apply(batch).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(store.durable())
+        .unwrap();
+    assert!(!store.unflushed.load(Ordering::SeqCst));
+}
+
+#[test]
 fn money_is_kept_as_rupiah_and_times_as_timestamps_in_columns() {
     let url = fresh_database();
     let store = PgStore::connect(&options(&url)).unwrap();
