@@ -213,44 +213,40 @@ pub(crate) async fn apply(
             _ => {}
         }
     }
-    let mut products: Upserts<Product> = Upserts::new(
+    // The reads are independent: sent together, they cost one round trip (tokio-postgres
+    // pipelines the statements of futures polled at once on one connection).
+    let (stored_products, stored_refs, stored_orders, stored_quarantines) = tokio::try_join!(
         stored(
             tx,
             "SELECT id, record FROM products WHERE shop = $1 AND id = ANY($2)",
             shop,
             &product_ids,
-        )
-        .await?,
-    );
-    let mut product_refs: Upserts<String> = Upserts::new(
+        ),
         stored(
             tx,
             "SELECT marketplace_id, convert_to(product, 'UTF8') FROM product_refs
              WHERE shop = $1 AND marketplace_id = ANY($2)",
             shop,
             &refs,
-        )
-        .await?,
-    );
-    let mut orders: Upserts<Order> = Upserts::new(
+        ),
         stored(
             tx,
             "SELECT invoice, record FROM orders WHERE shop = $1 AND invoice = ANY($2)",
             shop,
             &invoices,
-        )
-        .await?,
-    );
+        ),
+        stored(
+            tx,
+            "SELECT id, ''::bytea FROM quarantined WHERE shop = $1 AND id = ANY($2)",
+            shop,
+            &quarantine_ids,
+        ),
+    )?;
+    let mut products: Upserts<Product> = Upserts::new(stored_products);
+    let mut product_refs: Upserts<String> = Upserts::new(stored_refs);
+    let mut orders: Upserts<Order> = Upserts::new(stored_orders);
     let mut quarantines = Quarantines::default();
-    if !quarantine_ids.is_empty() {
-        let stmt = tx
-            .prepare_cached("SELECT id FROM quarantined WHERE shop = $1 AND id = ANY($2)")
-            .await
-            .pg()?;
-        for row in tx.query(&stmt, &[&shop.as_str(), &quarantine_ids]).await.pg()? {
-            quarantines.stored.insert(row.get(0));
-        }
-    }
+    quarantines.stored.extend(stored_quarantines.into_keys());
     // Quarantined records that name a record this batch writes, by kind and subject.
     let mut stale: HashMap<(RecordKind, String), Vec<String>> = HashMap::new();
     if !subjects.is_empty() && before.quarantined > 0 {
@@ -345,25 +341,37 @@ pub(crate) async fn apply(
         }
     }
 
-    write_products(tx, shop, products.changes()).await?;
-    write_refs(tx, shop, product_refs.changes()).await?;
+    // The writes touch different tables (an order's lines follow their order inside
+    // `write_orders`): sent together too. A failure rolls the whole transaction back.
     let (order_changes, replaced_orders) = orders.changes_and_replaced();
-    write_orders(tx, shop, order_changes, &replaced_orders).await?;
-    write_quarantines(tx, shop, quarantines).await?;
-    write_states(tx, shop, states).await?;
-    if changed {
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO shop_models (shop, data_generation) VALUES ($1, nextval('laris_generation'))
-                 ON CONFLICT (shop) DO UPDATE SET data_generation = EXCLUDED.data_generation",
-            )
-            .await
-            .pg()?;
-        tx.execute(&stmt, &[&shop.as_str()]).await.pg()?;
-    }
-    if counts != before {
-        write_counts(tx, shop, &counts).await?;
-    }
+    let generation = async {
+        if changed {
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO shop_models (shop, data_generation) VALUES ($1, nextval('laris_generation'))
+                     ON CONFLICT (shop) DO UPDATE SET data_generation = EXCLUDED.data_generation",
+                )
+                .await
+                .pg()?;
+            tx.execute(&stmt, &[&shop.as_str()]).await.pg()?;
+        }
+        Ok::<_, StoreError>(())
+    };
+    let counted = async {
+        if counts != before {
+            write_counts(tx, shop, &counts).await?;
+        }
+        Ok::<_, StoreError>(())
+    };
+    tokio::try_join!(
+        write_products(tx, shop, products.changes()),
+        write_refs(tx, shop, product_refs.changes()),
+        write_orders(tx, shop, order_changes, &replaced_orders),
+        write_quarantines(tx, shop, quarantines),
+        write_states(tx, shop, states),
+        generation,
+        counted,
+    )?;
     Ok(applied)
 }
 
