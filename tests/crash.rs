@@ -934,9 +934,11 @@ fn every_acknowledged_event_and_feedback_message_survives_a_kill_9_right_after_i
         let before = service.state(&http)?;
         let secret = std::fs::read_to_string(data.join(format!("customer-secret-{SHOP}")))
             .map_err(|e| format!("no customer secret in the data directory: {e}"))?;
-        // Old enough to pass the form's "filled in too fast" check.
-        let form_token =
-            laris::web::feedback::form_token(secret.trim().as_bytes(), chrono::Utc::now().timestamp() - 10);
+        // Old enough to pass the form's "filled in too fast" check; each message brings its
+        // own, as each form token is taken once.
+        let form_token = || {
+            laris::web::feedback::form_token(secret.trim().as_bytes(), chrono::Utc::now().timestamp() - 10)
+        };
         // Under the per-address limits: at most 50 events (60 at once) and 3 messages.
         let sends = trial.rng.gen_range(1..=5);
         let (mut events, mut messages) = (0u64, Vec::new());
@@ -950,7 +952,7 @@ fn every_acknowledged_event_and_feedback_message_survives_a_kill_9_right_after_i
                 messages.push(message.clone());
                 (
                     "feedback",
-                    json!({"message": message, "website": "", "form_token": form_token, "lang": "en"}),
+                    json!({"message": message, "website": "", "form_token": form_token(), "lang": "en"}),
                     201,
                 )
             } else {
