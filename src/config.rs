@@ -4,6 +4,7 @@
 //! value is refused here with the key, the value and the fix; inner code only sees
 //! [`Settings`], whose values are already domain types.
 
+pub mod chat;
 mod env;
 mod error;
 pub mod limits;
@@ -256,6 +257,9 @@ pub struct ShopSettings {
     /// Slots whose title or visibility the owner changed from the dashboard (the config
     /// file has none: [`overlay::effective`] fills it).
     pub slots: std::collections::BTreeMap<crate::domain::Slot, overlay::SlotSetting>,
+    /// The chat button's WhatsApp number and opening hours (`[shops.chat]`); `None`: the
+    /// chat slot renders nothing.
+    pub chat: Option<chat::ChatSettings>,
 }
 
 /// `[shops.analytics]`: every key has a default.

@@ -76,7 +76,7 @@ pub fn check(b: &Beacon) -> Result<Event, BeaconError> {
         None => None,
         Some(s) => Some(
             Slot::parse(s)
-                .filter(|s| *s != Slot::Feedback)
+                .filter(|s| Slot::RECOMMENDATIONS.contains(s))
                 .ok_or_else(|| BeaconError::Slot(s.clone()))?,
         ),
     };

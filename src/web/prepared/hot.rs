@@ -8,7 +8,8 @@
 //! It declines (the route table answers instead) anything it does not know to be the
 //! same: a parameter other than `product`, `slots`, `lang`, `limit`, `cart` and `customer`,
 //! or one given twice; an invalid customer token; a header that is not text; an escaped
-//! path; the slots that are made per request; any error.
+//! path; the slots that are made per request; any error. A `page` parameter (the chat
+//! button's page) is one of those others: its answer is made per request.
 
 use warp::http::header::{self, HeaderMap, HeaderValue};
 use warp::http::{Method, Uri};
