@@ -27,7 +27,14 @@ const MAX_PAGE_BYTES: usize = 2048;
 /// without user, password, query or fragment (which may say who the visitor is); `None`
 /// for anything else, which is then left out of the message.
 pub fn page_of(raw: Option<&String>) -> Option<String> {
-    let raw = raw?;
+    let mut url = checked_url(raw?)?;
+    url.set_query(None);
+    Some(url.to_string())
+}
+
+/// An http(s) address of at most 2 KB with a host and no user or password, its fragment
+/// dropped.
+fn checked_url(raw: &str) -> Option<url::Url> {
     if raw.len() > MAX_PAGE_BYTES {
         return None;
     }
@@ -38,9 +45,8 @@ pub fn page_of(raw: Option<&String>) -> Option<String> {
     if !url.username().is_empty() || url.password().is_some() {
         return None;
     }
-    url.set_query(None);
     url.set_fragment(None);
-    Some(url.to_string())
+    Some(url)
 }
 
 /// The prefilled question: "Halo, saya mau tanya tentang NAME (PAGE)".
@@ -95,7 +101,8 @@ pub fn closed_note(status: ChatStatus, lang: Lang) -> Option<String> {
     })
 }
 
-/// The product's name and its own page (absolute on `base`), when the shop's model knows it.
+/// The product's name and its own page (absolute on `base`; its query kept, as it may name
+/// the product: `/demo?product=SRD-100`), when the shop's model knows it.
 fn product_of(state: &AppState, shop: &ShopSettings, raw: Option<&String>, base: &str) -> (Option<String>, Option<String>) {
     let found = raw.and_then(|raw| {
         let model = state.models.get(&shop.id)?;
@@ -116,7 +123,7 @@ fn product_of(state: &AppState, shop: &ShopSettings, raw: Option<&String>, base:
                     u
                 }
             });
-            (Some(name), page_of(url.as_ref()))
+            (Some(name), url.as_deref().and_then(checked_url).map(|u| u.to_string()))
         }
     }
 }

@@ -57,8 +57,8 @@ pub fn prepare(state: &AppState, ask: &Ask<'_>) -> Option<Prepared> {
 /// (`chat_clock`: it says "open" or "answers from 08:00" by the clock, and a kept answer
 /// would go on saying it after the hour turned). Declining is simpler and surely correct
 /// where keying by the open/closed state would have to know the next change of state. A
-/// chat button without hours is the same bytes for the same query and is kept; a `page=`
-/// parameter never reaches here (`hot::checked_query` hands it to the route table).
+/// chat button without hours is the same bytes for the same query (its `page=` included,
+/// which is part of the cache key) and is kept.
 pub fn keepable(slots: &[Slot], signed_in: bool, chat_clock: bool) -> bool {
     let made_per_request = slots.contains(&Slot::Feedback)
         || (signed_in && slots.contains(&Slot::ForYou))
