@@ -965,15 +965,30 @@ free = [{ product = "TPG-100" }]
         )
         .unwrap();
         let chat = s.shops[0].chat.as_ref().unwrap();
-        assert_eq!(chat.hours.unwrap().days, [true; 7], "every day unless days says otherwise");
-        assert!(load("[[shops]]\nid = \"toko\"\n", &[]).unwrap().shops[0].chat.is_none());
-        let msg = load("[[shops]]\nid = \"toko\"\n[shops.chat]\nwhatsapp = \"0812-3456-7890\"\n", &[])
-            .unwrap_err()
-            .to_string();
-        assert!(msg.contains("shops[0].chat.whatsapp") && msg.contains("0812-3456-7890"), "{msg}");
-        let msg = load("[[shops]]\nid = \"toko\"\n[shops.chat]\nwhatsapp = \"62812000000\"\nhour = \"8-9\"\n", &[])
-            .unwrap_err()
-            .to_string();
+        assert_eq!(
+            chat.hours.unwrap().days,
+            [true; 7],
+            "every day unless days says otherwise"
+        );
+        assert!(load("[[shops]]\nid = \"toko\"\n", &[]).unwrap().shops[0]
+            .chat
+            .is_none());
+        let msg = load(
+            "[[shops]]\nid = \"toko\"\n[shops.chat]\nwhatsapp = \"0812-3456-7890\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("shops[0].chat.whatsapp") && msg.contains("0812-3456-7890"),
+            "{msg}"
+        );
+        let msg = load(
+            "[[shops]]\nid = \"toko\"\n[shops.chat]\nwhatsapp = \"62812000000\"\nhour = \"8-9\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(msg.contains("hour"), "an unknown key is refused: {msg}");
     }
 }

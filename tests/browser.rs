@@ -1165,7 +1165,10 @@ async fn the_chat_button_is_reached_with_tab_and_named_for_screen_readers() {
     // It came with the other slots in the page's one request, naming this page.
     let requests = str_list(&b.run("return __fragmentRequests()").await);
     assert_eq!(requests.len(), 1, "{requests:?}");
-    assert!(requests[0].contains("chat") && requests[0].contains("page=http"), "{requests:?}");
+    assert!(
+        requests[0].contains("chat") && requests[0].contains("page=http"),
+        "{requests:?}"
+    );
     let mut reached = false;
     for _ in 0..40 {
         b.press_tab().await;
@@ -1175,20 +1178,31 @@ async fn the_chat_button_is_reached_with_tab_and_named_for_screen_readers() {
                  return inner ? host.dataset.larisSlot + ' ' + inner.tagName + ' ' + inner.getAttribute('href') : null",
             )
             .await;
-        if focus.as_str().is_some_and(|f| f.starts_with("chat A https://wa.me/62812000000?text=")) {
+        if focus
+            .as_str()
+            .is_some_and(|f| f.starts_with("chat A https://wa.me/62812000000?text="))
+        {
             reached = true;
             break;
         }
     }
     assert!(reached, "Tab never focused the chat link");
     // The accessible name, as the browser computes it for assistive technology.
-    let link = b.shadow_element("[data-laris-slot=chat]", "a.laris-chat-link").await;
+    let link = b
+        .shadow_element("[data-laris-slot=chat]", "a.laris-chat-link")
+        .await;
     let name = b
-        .command(reqwest::Method::GET, &format!("/element/{link}/computedlabel"), None)
+        .command(
+            reqwest::Method::GET,
+            &format!("/element/{link}/computedlabel"),
+            None,
+        )
         .await
         .expect("the computed label");
     assert!(
-        name.as_str().unwrap_or_default().contains("Tanya penjual via WhatsApp"),
+        name.as_str()
+            .unwrap_or_default()
+            .contains("Tanya penjual via WhatsApp"),
         "accessible name: {name}"
     );
     rig.stop().await;

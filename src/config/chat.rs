@@ -42,7 +42,11 @@ pub enum ChatStatus {
     /// Closed now; the seller answers from `at` (minutes after midnight) on the day
     /// `days_ahead` days from today (0: later today, 1: tomorrow) of weekday `weekday`
     /// (0 is Monday).
-    Closed { at: u16, days_ahead: u8, weekday: u8 },
+    Closed {
+        at: u16,
+        days_ahead: u8,
+        weekday: u8,
+    },
 }
 
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -57,7 +61,11 @@ impl OpeningHours {
             return ChatStatus::Open;
         }
         // Later today when it has not opened yet, else the next open day.
-        let start = if self.days[today] && minute < self.open { 0 } else { 1 };
+        let start = if self.days[today] && minute < self.open {
+            0
+        } else {
+            1
+        };
         for ahead in start..=7 {
             let day = (today + ahead) % 7;
             if self.days[day] {
@@ -81,7 +89,8 @@ impl OpeningHours {
 impl RawChat {
     /// Checks the number, hours and days; errors name `shops[i].chat.KEY`, the value and the fix.
     pub(super) fn validate(&self, key: &dyn Fn(&str) -> String) -> Result<ChatSettings, ConfigError> {
-        let whatsapp = whatsapp(&self.whatsapp).map_err(|fix| invalid(key("chat.whatsapp"), &self.whatsapp, fix))?;
+        let whatsapp =
+            whatsapp(&self.whatsapp).map_err(|fix| invalid(key("chat.whatsapp"), &self.whatsapp, fix))?;
         let hours = match (&self.hours, &self.days) {
             (None, None) => None,
             (None, Some(d)) => {
@@ -111,13 +120,18 @@ fn whatsapp(raw: &str) -> Result<String, String> {
         return Err(format!("leave out the +: {example}"));
     }
     if raw.starts_with('0') {
-        return Err(format!("replace the leading 0 by the country code (62 for Indonesia): {example}"));
+        return Err(format!(
+            "replace the leading 0 by the country code (62 for Indonesia): {example}"
+        ));
     }
     if !raw.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("no spaces, dashes or letters: {example}"));
     }
     if !(8..=15).contains(&raw.len()) {
-        return Err(format!("{} digits is not a phone number (8 to 15 with the country code): {example}", raw.len()));
+        return Err(format!(
+            "{} digits is not a phone number (8 to 15 with the country code): {example}",
+            raw.len()
+        ));
     }
     Ok(raw.to_string())
 }
@@ -135,7 +149,10 @@ fn hours(raw: &str) -> Result<(u16, u16), String> {
         (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
     };
     let (a, b) = raw.split_once('-').ok_or_else(|| fix.to_string())?;
-    let (open, close) = (clock(a).ok_or_else(|| fix.to_string())?, clock(b).ok_or_else(|| fix.to_string())?);
+    let (open, close) = (
+        clock(a).ok_or_else(|| fix.to_string())?,
+        clock(b).ok_or_else(|| fix.to_string())?,
+    );
     if open >= close {
         return Err(fix.to_string());
     }
@@ -197,34 +214,65 @@ mod tests {
             ("6281234567890123", "16 digits"),
         ] {
             let msg = raw(bad, None, None).validate(&key).unwrap_err().to_string();
-            assert!(msg.contains("shops[0].chat.whatsapp") && msg.contains(bad), "{msg}");
+            assert!(
+                msg.contains("shops[0].chat.whatsapp") && msg.contains(bad),
+                "{msg}"
+            );
             assert!(msg.contains(hint), "{bad}: {msg}");
         }
     }
 
     #[test]
     fn hours_and_days_are_checked() {
-        let h = raw("62812000000", Some("08:00-21:00"), Some("mon-sat")).validate(&key).unwrap();
+        let h = raw("62812000000", Some("08:00-21:00"), Some("mon-sat"))
+            .validate(&key)
+            .unwrap();
         let h = h.hours.unwrap();
         assert_eq!((h.open, h.close), (480, 1260));
         assert_eq!(h.days, [true, true, true, true, true, true, false]);
-        let wrap = raw("62812000000", Some("09:30-24:00"), Some("fri-mon,wed")).validate(&key).unwrap();
+        let wrap = raw("62812000000", Some("09:30-24:00"), Some("fri-mon,wed"))
+            .validate(&key)
+            .unwrap();
         let wrap = wrap.hours.unwrap();
         assert_eq!((wrap.open, wrap.close), (570, 1440));
         assert_eq!(wrap.days, [true, false, true, false, true, true, true]);
-        for bad in ["21:00-08:00", "8-21", "08:00", "25:00-26:00", "08:60-09:00", "08:00-08:00"] {
-            let msg = raw("62812000000", Some(bad), None).validate(&key).unwrap_err().to_string();
-            assert!(msg.contains("shops[0].chat.hours") && msg.contains(bad) && msg.contains("HH:MM-HH:MM"), "{msg}");
+        for bad in [
+            "21:00-08:00",
+            "8-21",
+            "08:00",
+            "25:00-26:00",
+            "08:60-09:00",
+            "08:00-08:00",
+        ] {
+            let msg = raw("62812000000", Some(bad), None)
+                .validate(&key)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("shops[0].chat.hours") && msg.contains(bad) && msg.contains("HH:MM-HH:MM"),
+                "{msg}"
+            );
         }
-        let msg = raw("62812000000", Some("08:00-21:00"), Some("senin-sabtu")).validate(&key).unwrap_err().to_string();
-        assert!(msg.contains("shops[0].chat.days") && msg.contains("senin-sabtu") && msg.contains("mon-sat"), "{msg}");
-        let msg = raw("62812000000", None, Some("mon-sat")).validate(&key).unwrap_err().to_string();
+        let msg = raw("62812000000", Some("08:00-21:00"), Some("senin-sabtu"))
+            .validate(&key)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("shops[0].chat.days") && msg.contains("senin-sabtu") && msg.contains("mon-sat"),
+            "{msg}"
+        );
+        let msg = raw("62812000000", None, Some("mon-sat"))
+            .validate(&key)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("days need hours"), "{msg}");
     }
 
     /// 08:00–21:00, Monday to Saturday, in WIB (UTC+7).
     fn shop_hours() -> (OpeningHours, FixedOffset) {
-        let h = raw("62812000000", Some("08:00-21:00"), Some("mon-sat")).validate(&key).unwrap();
+        let h = raw("62812000000", Some("08:00-21:00"), Some("mon-sat"))
+            .validate(&key)
+            .unwrap();
         (h.hours.unwrap(), FixedOffset::east_opt(7 * 3600).unwrap())
     }
 
@@ -248,32 +296,56 @@ mod tests {
         assert_eq!(h.status(wib(2026, 3, 4, 14, 30), wib_offset), ChatStatus::Open);
         assert_eq!(
             h.status(wib(2026, 3, 4, 7, 30), wib_offset),
-            ChatStatus::Closed { at: 480, days_ahead: 0, weekday: 2 }
+            ChatStatus::Closed {
+                at: 480,
+                days_ahead: 0,
+                weekday: 2
+            }
         );
         assert_eq!(
             h.status(wib(2026, 3, 4, 21, 0), wib_offset),
-            ChatStatus::Closed { at: 480, days_ahead: 1, weekday: 3 }
+            ChatStatus::Closed {
+                at: 480,
+                days_ahead: 1,
+                weekday: 3
+            }
         );
         // Saturday night: Sunday is closed, so Monday.
         assert_eq!(
             h.status(wib(2026, 3, 7, 22, 0), wib_offset),
-            ChatStatus::Closed { at: 480, days_ahead: 2, weekday: 0 }
+            ChatStatus::Closed {
+                at: 480,
+                days_ahead: 2,
+                weekday: 0
+            }
         );
         // All Sunday, even inside the hours.
         assert_eq!(
             h.status(wib(2026, 3, 8, 12, 0), wib_offset),
-            ChatStatus::Closed { at: 480, days_ahead: 1, weekday: 0 }
+            ChatStatus::Closed {
+                at: 480,
+                days_ahead: 1,
+                weekday: 0
+            }
         );
         // 23:30 UTC on Saturday is already 06:30 on Sunday in WIB.
         let sat_utc = Utc.with_ymd_and_hms(2026, 3, 7, 23, 30, 0).unwrap();
         assert_eq!(
             h.status(sat_utc, wib_offset),
-            ChatStatus::Closed { at: 480, days_ahead: 1, weekday: 0 }
+            ChatStatus::Closed {
+                at: 480,
+                days_ahead: 1,
+                weekday: 0
+            }
         );
         // The same instant in a UTC shop is Saturday 23:30.
         assert_eq!(
             h.status(sat_utc, FixedOffset::east_opt(0).unwrap()),
-            ChatStatus::Closed { at: 480, days_ahead: 2, weekday: 0 }
+            ChatStatus::Closed {
+                at: 480,
+                days_ahead: 2,
+                weekday: 0
+            }
         );
         assert_eq!(OpeningHours::clock(480), "08:00");
     }

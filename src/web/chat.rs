@@ -103,7 +103,12 @@ pub fn closed_note(status: ChatStatus, lang: Lang) -> Option<String> {
 
 /// The product's name and its own page (absolute on `base`; its query kept, as it may name
 /// the product: `/demo?product=SRD-100`), when the shop's model knows it.
-fn product_of(state: &AppState, shop: &ShopSettings, raw: Option<&String>, base: &str) -> (Option<String>, Option<String>) {
+fn product_of(
+    state: &AppState,
+    shop: &ShopSettings,
+    raw: Option<&String>,
+    base: &str,
+) -> (Option<String>, Option<String>) {
     let found = raw.and_then(|raw| {
         let model = state.models.get(&shop.id)?;
         let i = match ProductId::parse(raw).ok().and_then(|id| model.product_index(&id)) {
@@ -123,7 +128,10 @@ fn product_of(state: &AppState, shop: &ShopSettings, raw: Option<&String>, base:
                     u
                 }
             });
-            (Some(name), url.as_deref().and_then(checked_url).map(|u| u.to_string()))
+            (
+                Some(name),
+                url.as_deref().and_then(checked_url).map(|u| u.to_string()),
+            )
         }
     }
 }
@@ -217,7 +225,10 @@ mod tests {
             page("https://toko.example/p/sambal?utm=x&email=a@b.c#top").as_deref(),
             Some("https://toko.example/p/sambal")
         );
-        assert_eq!(page("http://toko.example/").as_deref(), Some("http://toko.example/"));
+        assert_eq!(
+            page("http://toko.example/").as_deref(),
+            Some("http://toko.example/")
+        );
         assert_eq!(page("javascript:alert(1)"), None);
         assert_eq!(page("ftp://toko.example/x"), None);
         assert_eq!(page("/p/sambal"), None);
@@ -233,10 +244,25 @@ mod tests {
             weekday,
         };
         assert_eq!(closed_note(ChatStatus::Open, Lang::Id), None);
-        assert_eq!(closed_note(closed(0, 2), Lang::Id).unwrap(), "Penjual membalas mulai 08:00");
-        assert_eq!(closed_note(closed(0, 2), Lang::En).unwrap(), "The seller answers from 08:00");
-        assert_eq!(closed_note(closed(1, 3), Lang::Id).unwrap(), "Penjual membalas besok mulai 08:00");
-        assert_eq!(closed_note(closed(2, 0), Lang::En).unwrap(), "The seller answers on Monday from 08:00");
-        assert_eq!(closed_note(closed(2, 0), Lang::Id).unwrap(), "Penjual membalas hari Senin mulai 08:00");
+        assert_eq!(
+            closed_note(closed(0, 2), Lang::Id).unwrap(),
+            "Penjual membalas mulai 08:00"
+        );
+        assert_eq!(
+            closed_note(closed(0, 2), Lang::En).unwrap(),
+            "The seller answers from 08:00"
+        );
+        assert_eq!(
+            closed_note(closed(1, 3), Lang::Id).unwrap(),
+            "Penjual membalas besok mulai 08:00"
+        );
+        assert_eq!(
+            closed_note(closed(2, 0), Lang::En).unwrap(),
+            "The seller answers on Monday from 08:00"
+        );
+        assert_eq!(
+            closed_note(closed(2, 0), Lang::Id).unwrap(),
+            "Penjual membalas hari Senin mulai 08:00"
+        );
     }
 }

@@ -363,7 +363,10 @@ pub fn batched_answer(
         fragments.insert(Slot::Feedback.as_str(), feedback_fragment(state, shop, q, base)?);
     }
     if slots.contains(&Slot::Chat) {
-        fragments.insert(Slot::Chat.as_str(), chat::fragment(state, shop, q, base, chrono::Utc::now())?);
+        fragments.insert(
+            Slot::Chat.as_str(),
+            chat::fragment(state, shop, q, base, chrono::Utc::now())?,
+        );
     }
     let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
         .map_err(|e| internal("fragments json", e))?;

@@ -9,7 +9,10 @@ use crate::helpers::{spawn_app, spawn_app_with, test_config_text};
 /// The test shop with a chat number and no opening hours (always answering: the answer
 /// does not depend on the clock).
 fn with_chat(extra: &str) -> Settings {
-    let text = format!("{}\n[shops.chat]\nwhatsapp = \"62812000000\"\n{extra}", test_config_text());
+    let text = format!(
+        "{}\n[shops.chat]\nwhatsapp = \"62812000000\"\n{extra}",
+        test_config_text()
+    );
     Settings::from_toml(&text, std::path::Path::new("test.toml"), &[]).expect("chat config is valid")
 }
 
@@ -47,13 +50,23 @@ async fn the_chat_fragment_links_to_whatsapp_with_the_product_and_its_page() {
     assert!(html.contains("laris-chat"), "{html}");
     assert!(!html.contains("style="), "no inline style (strict CSP): {html}");
     let text = wa_text(&html);
-    assert!(text.starts_with("Halo, saya mau tanya tentang Serundeng"), "{text}");
+    assert!(
+        text.starts_with("Halo, saya mau tanya tentang Serundeng"),
+        "{text}"
+    );
     // The page without its query or fragment: nothing about the visitor.
     assert!(text.ends_with("(https://toko.example/p/serundeng)"), "{text}");
-    assert!(!html.contains("utm_source") && !html.contains("a@b.c") && !html.contains("a%40b.c"), "{html}");
+    assert!(
+        !html.contains("utm_source") && !html.contains("a@b.c") && !html.contains("a%40b.c"),
+        "{html}"
+    );
 
     // English, and a bad page falls back to the product's own page.
-    for bad in ["javascript:alert(1)", "/p/serundeng", &format!("https://x.id/{}", "a".repeat(2100))] {
+    for bad in [
+        "javascript:alert(1)",
+        "/p/serundeng",
+        &format!("https://x.id/{}", "a".repeat(2100)),
+    ] {
         let html = app
             .get(&format!(
                 "/v1/shops/lengkuas/fragments/chat?product=SRD-100&lang=en&page={}",
@@ -65,7 +78,10 @@ async fn the_chat_fragment_links_to_whatsapp_with_the_product_and_its_page() {
             .unwrap();
         assert!(html.contains("Ask the seller on WhatsApp"), "{html}");
         let text = wa_text(&html);
-        assert!(text.starts_with("Hello, I have a question about Serundeng"), "{text}");
+        assert!(
+            text.starts_with("Hello, I have a question about Serundeng"),
+            "{text}"
+        );
         assert!(
             text.ends_with(&format!("({}/demo?product=SRD-100)", app.base)),
             "{bad}: {text}"
@@ -88,8 +104,15 @@ async fn the_chat_button_rides_in_the_batched_request() {
             .await;
         let chat = v["fragments"]["chat"].as_str().unwrap();
         assert!(v["fragments"]["similar"].as_str().unwrap().contains("laris-item"));
-        assert!(wa_text(chat).ends_with("(https://toko.example/serundeng)"), "{chat}");
-        assert_eq!(app.prepared.usage().0, 1, "kept once, answered from it the second time");
+        assert!(
+            wa_text(chat).ends_with("(https://toko.example/serundeng)"),
+            "{chat}"
+        );
+        assert_eq!(
+            app.prepared.usage().0,
+            1,
+            "kept once, answered from it the second time"
+        );
     }
     // Another page is another answer, not the kept one.
     let other = laris::domain::url_component("https://toko.example/lain");
@@ -117,7 +140,11 @@ async fn opening_hours_say_open_or_when_the_seller_answers() {
             .unwrap();
         assert!(html.contains("Tanya penjual via WhatsApp"), "{html}");
         assert!(!html.contains("Penjual membalas"), "{html}");
-        assert_eq!(app.prepared.usage().0, 0, "a button that follows the clock is never kept");
+        assert_eq!(
+            app.prepared.usage().0,
+            0,
+            "a button that follows the clock is never kept"
+        );
     }
     app.stop().await;
 }
@@ -139,7 +166,9 @@ async fn without_a_chat_config_the_slot_is_empty() {
 #[tokio::test]
 async fn an_unknown_product_still_gets_a_button() {
     let app = spawn_app_with(with_chat("")).await;
-    let r = app.get("/v1/shops/lengkuas/fragments/chat?product=NOPE-999").await;
+    let r = app
+        .get("/v1/shops/lengkuas/fragments/chat?product=NOPE-999")
+        .await;
     assert_eq!(r.status(), 200);
     let text = wa_text(&r.text().await.unwrap());
     assert_eq!(text, "Halo, saya mau tanya tentang produk ini");
@@ -153,7 +182,13 @@ fn the_widget_stays_within_its_size_budget() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&js).unwrap();
     let size = gz.finish().unwrap().len();
-    assert!(size <= 6144, "widget.js is {size} bytes gzipped: the budget is 6144 (README)");
+    assert!(
+        size <= 6144,
+        "widget.js is {size} bytes gzipped: the budget is 6144 (README)"
+    );
     let text = String::from_utf8(js).unwrap();
-    assert!(text.contains("chat: \""), "the chat slot is a slot type of the widget");
+    assert!(
+        text.contains("chat: \""),
+        "the chat slot is a slot type of the widget"
+    );
 }

@@ -394,7 +394,9 @@ async fn every_documented_operation_answers_as_the_document_says() {
         400
     );
     let single = format!("{SHOP}/fragments/{{slot}}");
-    for slot in ["similar", "upsell", "bundle", "loyalty", "for_you", "feedback", "chat"] {
+    for slot in [
+        "similar", "upsell", "bundle", "loyalty", "for_you", "feedback", "chat",
+    ] {
         let url = format!("/v1/shops/lengkuas/fragments/{slot}?product=SRD-100&lang=en");
         let answer = c.get(&url, &single).await;
         assert_eq!(answer.status, 200, "{url}");

@@ -197,7 +197,10 @@ mod tests {
             checked_query("product=A&customer=t%2B1"),
             Some(Some("t+1".into()))
         );
-        assert_eq!(checked_query("product=A&slots=chat&page=https%3A%2F%2Fx.id%2Fp"), Some(None));
+        assert_eq!(
+            checked_query("product=A&slots=chat&page=https%3A%2F%2Fx.id%2Fp"),
+            Some(None)
+        );
         assert_eq!(checked_query("product=A&page=a&page=b"), None);
         assert_eq!(checked_query("product=A&x=1"), None);
         assert_eq!(checked_query("product=A&product=B"), None);

@@ -32,7 +32,11 @@ pub fn prepare(state: &AppState, ask: &Ask<'_>) -> Option<Prepared> {
         Some(s) => parse_slots(Some(&s.to_string())).ok()?,
         None => parse_slots(q.get("slots")).ok()?,
     };
-    if !keepable(&slots, ask.customer.is_some(), crate::web::chat::depends_on_clock(ask.shop)) {
+    if !keepable(
+        &slots,
+        ask.customer.is_some(),
+        crate::web::chat::depends_on_clock(ask.shop),
+    ) {
         return None;
     }
     let answer = match ask.slot {
