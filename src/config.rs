@@ -4,6 +4,7 @@
 //! value is refused here with the key, the value and the fix; inner code only sees
 //! [`Settings`], whose values are already domain types.
 
+pub mod chat;
 mod env;
 mod error;
 pub mod limits;
@@ -262,6 +263,9 @@ pub struct ShopSettings {
     /// Slots whose title or visibility the owner changed from the dashboard (the config
     /// file has none: [`overlay::effective`] fills it).
     pub slots: std::collections::BTreeMap<crate::domain::Slot, overlay::SlotSetting>,
+    /// The chat button's WhatsApp number and opening hours (`[shops.chat]`); `None`: the
+    /// chat slot renders nothing.
+    pub chat: Option<chat::ChatSettings>,
 }
 
 /// `[shops.analytics]`: every key has a default.
@@ -989,5 +993,43 @@ free = [{ product = "TPG-100" }]
         let s = Settings::load(&path, &[]).unwrap();
         assert_eq!(s.shops[0].id.as_str(), "lengkuas");
         assert!(s.admin_token.is_none(), "no default token in the repo");
+        let chat = s.shops[0].chat.as_ref().expect("the demo shop has a chat button");
+        assert_eq!(chat.whatsapp, "62812000000");
+        assert!(chat.hours.is_some());
+    }
+
+    #[test]
+    fn a_chat_block_is_read_and_checked_with_its_key() {
+        let s = load(
+            "[[shops]]\nid = \"toko\"\ntimezone = \"WITA\"\n[shops.chat]\nwhatsapp = \"6281234567890\"\nhours = \"08:00-21:00\"\n",
+            &[],
+        )
+        .unwrap();
+        let chat = s.shops[0].chat.as_ref().unwrap();
+        assert_eq!(
+            chat.hours.unwrap().days,
+            [true; 7],
+            "every day unless days says otherwise"
+        );
+        assert!(load("[[shops]]\nid = \"toko\"\n", &[]).unwrap().shops[0]
+            .chat
+            .is_none());
+        let msg = load(
+            "[[shops]]\nid = \"toko\"\n[shops.chat]\nwhatsapp = \"0812-3456-7890\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("shops[0].chat.whatsapp") && msg.contains("0812-3456-7890"),
+            "{msg}"
+        );
+        let msg = load(
+            "[[shops]]\nid = \"toko\"\n[shops.chat]\nwhatsapp = \"62812000000\"\nhour = \"8-9\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("hour"), "an unknown key is refused: {msg}");
     }
 }

@@ -328,8 +328,8 @@ impl PackSize {
     }
 }
 
-/// A place on a product page the widget fills: the recommendation slots, and the feedback
-/// form (no product, no recommendations).
+/// A place on a product page the widget fills: the recommendation slots, the feedback
+/// form (no product, no recommendations) and the chat button (a WhatsApp link to the seller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Slot {
@@ -339,6 +339,7 @@ pub enum Slot {
     Loyalty,
     ForYou,
     Feedback,
+    Chat,
 }
 
 impl Slot {
@@ -350,14 +351,15 @@ impl Slot {
         Slot::Loyalty,
         Slot::ForYou,
     ];
-    /// Every slot, the feedback form last.
-    pub const ALL: [Slot; 6] = [
+    /// Every slot, the feedback form and the chat button last.
+    pub const ALL: [Slot; 7] = [
         Slot::Similar,
         Slot::Upsell,
         Slot::Bundle,
         Slot::Loyalty,
         Slot::ForYou,
         Slot::Feedback,
+        Slot::Chat,
     ];
 
     /// The name in URLs, templates (`fragments/{name}.html`) and events.
@@ -369,6 +371,7 @@ impl Slot {
             Slot::Loyalty => "loyalty",
             Slot::ForYou => "for_you",
             Slot::Feedback => "feedback",
+            Slot::Chat => "chat",
         }
     }
 

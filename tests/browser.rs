@@ -48,6 +48,8 @@ name = "Lengkuas Nusantara"
 seed_recording = "{rec}"
 allowed_origins = ["{origin}"]
 customer_secret = "browser-test-customer-secret-0123456789"
+[shops.chat]
+whatsapp = "62812000000"
 "#,
         images = repo().join("demo/lengkuas/images").display(),
         rec = recording.display(),
@@ -1147,6 +1149,61 @@ async fn the_widgets_links_and_bundle_button_are_reachable_with_the_tab_key() {
     assert!(
         reached.iter().any(|f| f == "bundle BUTTON.laris-add"),
         "{reached:?}"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_button_is_reached_with_tab_and_named_for_screen_readers() {
+    let rig = Rig::start().await;
+    let b = &rig.browser;
+    let chat = "<div data-laris-slot=\"chat\" data-product=\"SRD-100\"></div>";
+    let url = rig.shop_page_at("/chat", "SRD-100", "", chat);
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["chat"], "ready", "{states:?}");
+    // It came with the other slots in the page's one request, naming this page.
+    let requests = str_list(&b.run("return __fragmentRequests()").await);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].contains("chat") && requests[0].contains("page=http"),
+        "{requests:?}"
+    );
+    let mut reached = false;
+    for _ in 0..40 {
+        b.press_tab().await;
+        let focus: Value = b
+            .run(
+                "const host = document.activeElement; const inner = host && host.shadowRoot && host.shadowRoot.activeElement; \
+                 return inner ? host.dataset.larisSlot + ' ' + inner.tagName + ' ' + inner.getAttribute('href') : null",
+            )
+            .await;
+        if focus
+            .as_str()
+            .is_some_and(|f| f.starts_with("chat A https://wa.me/62812000000?text="))
+        {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never focused the chat link");
+    // The accessible name, as the browser computes it for assistive technology.
+    let link = b
+        .shadow_element("[data-laris-slot=chat]", "a.laris-chat-link")
+        .await;
+    let name = b
+        .command(
+            reqwest::Method::GET,
+            &format!("/element/{link}/computedlabel"),
+            None,
+        )
+        .await
+        .expect("the computed label");
+    assert!(
+        name.as_str()
+            .unwrap_or_default()
+            .contains("Tanya penjual via WhatsApp"),
+        "accessible name: {name}"
     );
     rig.stop().await;
 }

@@ -1,34 +1,17 @@
-/*! Laris widget: recommendations on shop pages. Full docs: README "Embedding the widget".
- *
- *   <script async src="https://LARIS-HOST/widget.js" data-shop="SHOP-ID"></script>
- *   <div data-laris-slot="similar|upsell|bundle|loyalty|for_you" data-product="SRD-100"></div>
- *   <div data-laris-slot="feedback"></div>   (the "kritik & saran" form)
- *
- * Options on the script tag (all slots) or a slot (wins): data-customer-token,
- * data-lang ("id"|"en"; else <html lang>), data-limit (1-20).
- *
- * Each slot gets an open shadow root with its fragment and styles (theme with
- * --laris-accent, --laris-text, --laris-font on the slot), data-laris-state =
- * loading|ready|empty|error, and a reserved min-height while loading. The bundle button
- * fires `laris:add-to-cart` on the slot, detail {products, slot, product}.
- * window.Laris = {version, refresh(), formatRupiah(n)}; refresh() re-scans the page.
- *
- * One GET {base}v1/shops/{shop}/fragments per distinct (product, token, lang, limit),
- * normally one per page, when a slot nears the viewport (feedback joins one of its lang).
- * Beacons to {base}v1/shops/{shop}/events: impression (slot half visible), click (item
- * link), add_to_cart ({"events": [...]}); customer_token added when known.
- * {base} is the directory of widget.js. Strict-CSP safe: no eval, no inline handlers or
- * style attributes, constructed stylesheets; Trusted Types policy name "laris".
- * Never throws into the page: on any failure the slot stays empty.
- */
+/*! Laris widget: recommendations, feedback and chat on shop pages. Docs: README
+ * "Embedding the widget" (slots, data-* options, CSS variables, events, window.Laris).
+ * One GET {base}v1/shops/{shop}/fragments per distinct (product, token, lang, limit); a
+ * chat slot adds page= (this page without query or fragment). Each slot gets an open
+ * shadow root and data-laris-state; beacons go to {base}v1/shops/{shop}/events.
+ * Strict-CSP safe (Trusted Types policy "laris"). Never throws into the page. */
 (function (window, document) {
   "use strict";
 
   var VERSION = "1.0.0";
   var FEEDBACK = "feedback";
-  var SLOT_TYPES = ["similar", "upsell", "bundle", "loyalty", "for_you", FEEDBACK];
-  /** Space held for a loading slot, close to its usual rendered height. */
-  var RESERVED_HEIGHT = { similar: "360px", upsell: "360px", bundle: "360px", loyalty: "72px", for_you: "360px", feedback: "350px" };
+  var CHAT = "chat";
+  /** Space held for a loading slot (close to its usual height), by slot type. */
+  var RESERVED_HEIGHT = { similar: "360px", upsell: "360px", bundle: "360px", loyalty: "72px", for_you: "360px", feedback: "350px", chat: "64px" };
   var LOAD_MARGIN = "200px 0px";
   var TIMEOUT_MS = 8000;
   var MAX_LIMIT = 20;
@@ -69,7 +52,8 @@
     ".laris-ladder .laris-current{border-color:#5b3a1e;background:#5b3a1e;color:#fff}" +
     ".laris-form{display:flex;flex-direction:column;align-items:start;gap:6px;max-width:560px}" +
     ".laris-input{width:100%;padding:8px;border:1px solid #e6ddd2;border-radius:8px;font:inherit}" +
-    ".laris-hp{position:absolute;left:-9999px}";
+    ".laris-hp{position:absolute;left:-9999px}" +
+    ".laris-chat-link{display:inline-flex;align-items:baseline;flex-wrap:wrap;column-gap:8px}";
 
   /** Runs fn, swallowing anything it throws: the host page must never see our errors. */
   function guarded(fn) {
@@ -125,7 +109,7 @@
       var el = els[i];
       var type = el.getAttribute("data-laris-slot");
       var product = el.getAttribute("data-product") || "";
-      if (SLOT_TYPES.indexOf(type) < 0 || !(product || type === FEEDBACK)) continue;
+      if (!RESERVED_HEIGHT.hasOwnProperty(type) || !(product || type === FEEDBACK)) continue;
       found.push({
         el: el,
         type: type,
@@ -177,6 +161,8 @@
     if (rec.token) q += "&customer=" + encodeURIComponent(rec.token);
     if (rec.lang) q += "&lang=" + rec.lang;
     if (rec.limit) q += "&limit=" + rec.limit;
+    // The chat button's question names this page (no query or fragment: nothing personal).
+    if (types.indexOf(CHAT) >= 0) q += "&page=" + encodeURIComponent(location.origin + location.pathname);
     return base + "v1/shops/" + encodeURIComponent(shop) + "/fragments?" + q;
   }
 
@@ -248,7 +234,8 @@
       root.innerHTML = trustedHtml(html);
       addStyles(root);
       finish(rec, "ready");
-      if (rec.type !== FEEDBACK) watchImpression(rec);
+      // Impressions count recommendations only.
+      if (rec.type !== FEEDBACK && rec.type !== CHAT) watchImpression(rec);
     } catch (e) {
       showNothing(rec, "error");
     }

@@ -244,6 +244,7 @@ struct RawShop {
     #[serde(default)]
     analytics: AnalyticsSettings,
     public_url: Option<String>,
+    chat: Option<super::chat::RawChat>,
 }
 
 fn default_timezone() -> String {
@@ -355,6 +356,7 @@ impl RawSettings {
                     "use 1 to 720 hours (30 days)",
                 ));
             }
+            let chat = raw.chat.as_ref().map(|c| c.validate(&key)).transpose()?;
             let sources = raw
                 .sources
                 .iter()
@@ -409,6 +411,7 @@ impl RawSettings {
                 analytics: raw.analytics,
                 public_url: shop_public_url,
                 slots: Default::default(),
+                chat,
             });
         }
         Ok(Settings {

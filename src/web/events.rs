@@ -76,7 +76,7 @@ pub fn check(b: &Beacon) -> Result<Event, BeaconError> {
         None => None,
         Some(s) => Some(
             Slot::parse(s)
-                .filter(|s| *s != Slot::Feedback)
+                .filter(|s| Slot::RECOMMENDATIONS.contains(s))
                 .ok_or_else(|| BeaconError::Slot(s.clone()))?,
         ),
     };
@@ -191,6 +191,8 @@ mod tests {
             .to_string()
             .contains("\"sidebar\""));
         assert!(check(&beacon("click", Some("feedback"))).is_err());
+        // The chat button is not a recommendation: its clicks would count as attributed sales.
+        assert!(check(&beacon("click", Some("chat"))).is_err());
         let event = check(&beacon("add_to_cart", Some("for_you"))).unwrap();
         assert_eq!(
             (event.kind, event.slot),

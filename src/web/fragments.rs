@@ -1,7 +1,9 @@
 //! HTML fragments of the recommendation slots and of the feedback form, rendered by
 //! minijinja with autoescape: `GET /v1/shops/{shop}/fragments/{slot}` for servers that
 //! include HTML directly, and the batched `GET /v1/shops/{shop}/fragments?slots=…` the widget
-//! calls once per page. The feedback slot needs no product; the others do.
+//! calls once per page. The feedback slot needs no product; the chat slot uses one when the
+//! model knows it (its name goes into the question) and is empty without `[shops.chat]`;
+//! the others need one.
 //!
 //! Fragments carry nothing personal: product data, reasons, and for a valid customer token
 //! that customer's own tier. Item links carry `laris_src` (slot) and `laris_from` (viewed
@@ -28,7 +30,7 @@ use crate::web::links::link_base;
 use crate::web::public::customer_from_query;
 use crate::web::recommendations::{answer, parse_lang, RecQuery};
 use crate::web::state::{known_shop, with_state, AppState};
-use crate::web::{feedback, templates};
+use crate::web::{chat, feedback, templates};
 
 #[derive(Serialize)]
 struct FragmentItem {
@@ -191,8 +193,9 @@ pub fn render_slot(
             };
             minijinja::context! { title => slot_title(state, shop, slot, name, lang), bundles => bundles, add_label => add_label }
         }
-        // The form needs no recommendations: `feedback_fragment` renders it.
-        Slot::Feedback => return Ok(String::new()),
+        // The form and the chat button need no recommendations: `feedback_fragment` and
+        // `web::chat::fragment` render them.
+        Slot::Feedback | Slot::Chat => return Ok(String::new()),
         Slot::Loyalty => {
             let Some(loyalty) = &recs.loyalty else {
                 return Ok(String::new());
@@ -345,10 +348,11 @@ pub fn batched_answer(
     let base = &links.base;
     let slots = parse_slots(q.get("slots"))?;
     let mut fragments = BTreeMap::new();
-    if slots.iter().any(|s| *s != Slot::Feedback) {
+    let from_model = |s: &&Slot| !matches!(**s, Slot::Feedback | Slot::Chat);
+    if slots.iter().any(|s| from_model(&s)) {
         let parsed = RecQuery::parse(q)?;
         let recs = answer(state, shop, &parsed, customer)?;
-        for slot in slots.iter().filter(|s| **s != Slot::Feedback) {
+        for slot in slots.iter().filter(from_model) {
             fragments.insert(
                 slot.as_str(),
                 render_slot(state, &shop.id, *slot, &recs, parsed.lang, base)?,
@@ -357,6 +361,12 @@ pub fn batched_answer(
     }
     if slots.contains(&Slot::Feedback) {
         fragments.insert(Slot::Feedback.as_str(), feedback_fragment(state, shop, q, base)?);
+    }
+    if slots.contains(&Slot::Chat) {
+        fragments.insert(
+            Slot::Chat.as_str(),
+            chat::fragment(state, shop, q, base, chrono::Utc::now())?,
+        );
     }
     let body = serde_json::to_string(&serde_json::json!({ "fragments": fragments }))
         .map_err(|e| internal("fragments json", e))?;
@@ -386,6 +396,8 @@ pub fn single_answer(
         .ok_or_else(|| reject(StatusCode::NOT_FOUND, "name a slot"))?;
     let html = if slot == Slot::Feedback {
         feedback_fragment(state, shop, q, base)?
+    } else if slot == Slot::Chat {
+        chat::fragment(state, shop, q, base, chrono::Utc::now())?
     } else {
         let parsed = RecQuery::parse(q)?;
         let recs = answer(state, shop, &parsed, customer)?;

@@ -8,6 +8,7 @@
 //! `Vary: Host`.
 
 pub mod admin;
+pub mod chat;
 pub mod client;
 pub mod cors;
 pub mod demo;

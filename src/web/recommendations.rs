@@ -131,7 +131,7 @@ pub fn hide_switched_off(recs: &mut Recommendations, shop: &ShopSettings) {
             Slot::Bundle => recs.bundles.clear(),
             Slot::ForYou => recs.for_you.clear(),
             Slot::Loyalty => recs.loyalty = None,
-            Slot::Feedback => {}
+            Slot::Feedback | Slot::Chat => {}
         }
     }
 }

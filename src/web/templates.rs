@@ -36,6 +36,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/fragments/feedback.html"),
     ),
     (
+        "fragments/chat.html",
+        include_str!("../../templates/fragments/chat.html"),
+    ),
+    (
         "feedback_reply.html",
         include_str!("../../templates/feedback_reply.html"),
     ),

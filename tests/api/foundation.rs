@@ -46,7 +46,7 @@ async fn the_demo_page_shows_srd_100_and_embeds_the_widget_as_a_shop_owner_would
         html.contains(r#"<script async src="/widget.js" data-shop="lengkuas"></script>"#),
         "{html}"
     );
-    for slot in ["similar", "upsell", "bundle", "loyalty"] {
+    for slot in ["similar", "upsell", "bundle", "loyalty", "chat"] {
         assert!(
             html.contains(&format!(
                 r#"<div data-laris-slot="{slot}" data-product="SRD-100"></div>"#

@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod analyst;
+mod chat;
 mod cli;
 mod feedback;
 mod foundation;

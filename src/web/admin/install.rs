@@ -15,6 +15,7 @@ use crate::domain::Slot;
 use crate::model::serve::Lang;
 use crate::model::ShopModel;
 use crate::web::admin::i18n::{self, tr, tr_with};
+use crate::web::chat;
 use crate::web::cors::{any_origin, refused_origins, Refusal};
 use crate::web::fragments::render_slot;
 use crate::web::links::link_base;
@@ -138,13 +139,19 @@ fn previews(state: &AppState, shop: &ShopSettings, product: &str, base: &str) ->
     let Ok(recs) = answer(state, shop, &parsed, None) else {
         return Vec::new();
     };
-    [Slot::Similar, Slot::Upsell, Slot::Bundle, Slot::Loyalty]
+    let mut out: Vec<(String, String)> = [Slot::Similar, Slot::Upsell, Slot::Bundle, Slot::Loyalty]
         .into_iter()
         .map(|slot| {
             let html = render_slot(state, &shop.id, slot, &recs, Lang::Id, base).unwrap_or_default();
             (slot.as_str().to_string(), html)
         })
-        .collect()
+        .collect();
+    // The chat button, when the shop has one, as a visitor would see it now.
+    if shop.chat.is_some() {
+        let html = chat::fragment(state, shop, &query, base, chrono::Utc::now()).unwrap_or_default();
+        out.push((Slot::Chat.as_str().to_string(), html));
+    }
+    out
 }
 
 async fn check_url(raw: &str, shop: &ShopSettings, model: Option<&ShopModel>, lang: i18n::Lang) -> PageCheck {

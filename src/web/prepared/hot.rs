@@ -6,9 +6,12 @@
 //! table logs each request at `info`: two lines, and a span, cost more than the answer).
 //!
 //! It declines (the route table answers instead) anything it does not know to be the
-//! same: a parameter other than `product`, `slots`, `lang`, `limit`, `cart` and `customer`,
-//! or one given twice; an invalid customer token; a header that is not text; an escaped
-//! path; the slots that are made per request; any error.
+//! same: a parameter other than `product`, `slots`, `lang`, `limit`, `cart`, `customer`
+//! and `page`, or one given twice; an invalid customer token; a header that is not text; an
+//! escaped path; the slots that are made per request; any error. `page` (the page the chat
+//! button's question names) is part of the raw query the cache is keyed on, so each page
+//! has its own answer; a chat button with opening hours is made per request
+//! (`render::keepable`).
 
 use warp::http::header::{self, HeaderMap, HeaderValue};
 use warp::http::{Method, Uri};
@@ -65,6 +68,7 @@ fn checked_query(query: &str) -> Option<Option<String>> {
             "limit" => 8,
             "cart" => 16,
             "customer" => 32,
+            "page" => 64,
             _ => return None,
         };
         if seen & bit != 0 {
@@ -193,6 +197,11 @@ mod tests {
             checked_query("product=A&customer=t%2B1"),
             Some(Some("t+1".into()))
         );
+        assert_eq!(
+            checked_query("product=A&slots=chat&page=https%3A%2F%2Fx.id%2Fp"),
+            Some(None)
+        );
+        assert_eq!(checked_query("product=A&page=a&page=b"), None);
         assert_eq!(checked_query("product=A&x=1"), None);
         assert_eq!(checked_query("product=A&product=B"), None);
     }

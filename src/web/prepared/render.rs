@@ -32,7 +32,11 @@ pub fn prepare(state: &AppState, ask: &Ask<'_>) -> Option<Prepared> {
         Some(s) => parse_slots(Some(&s.to_string())).ok()?,
         None => parse_slots(q.get("slots")).ok()?,
     };
-    if !keepable(&slots, ask.customer.is_some()) {
+    if !keepable(
+        &slots,
+        ask.customer.is_some(),
+        crate::web::chat::depends_on_clock(ask.shop),
+    ) {
         return None;
     }
     let answer = match ask.slot {
@@ -53,9 +57,16 @@ pub fn prepare(state: &AppState, ask: &Ask<'_>) -> Option<Prepared> {
 
 /// Whether answers with these slots may be kept: not the feedback form (its anti-spam
 /// token is made for each request), nor a signed-in customer's own list (it counts the
-/// days since their last purchase).
-pub fn keepable(slots: &[Slot], signed_in: bool) -> bool {
-    let made_per_request = slots.contains(&Slot::Feedback) || (signed_in && slots.contains(&Slot::ForYou));
+/// days since their last purchase), nor a chat button of a shop with opening hours
+/// (`chat_clock`: it says "open" or "answers from 08:00" by the clock, and a kept answer
+/// would go on saying it after the hour turned). Declining is simpler and surely correct
+/// where keying by the open/closed state would have to know the next change of state. A
+/// chat button without hours is the same bytes for the same query (its `page=` included,
+/// which is part of the cache key) and is kept.
+pub fn keepable(slots: &[Slot], signed_in: bool, chat_clock: bool) -> bool {
+    let made_per_request = slots.contains(&Slot::Feedback)
+        || (signed_in && slots.contains(&Slot::ForYou))
+        || (chat_clock && slots.contains(&Slot::Chat));
     !made_per_request
 }
 
@@ -65,9 +76,16 @@ mod tests {
 
     #[test]
     fn the_feedback_form_and_a_customers_own_list_are_never_kept() {
-        assert!(keepable(&[Slot::Similar, Slot::Loyalty], true));
-        assert!(keepable(&[Slot::ForYou], false));
-        assert!(!keepable(&[Slot::ForYou], true));
-        assert!(!keepable(&[Slot::Similar, Slot::Feedback], false));
+        assert!(keepable(&[Slot::Similar, Slot::Loyalty], true, true));
+        assert!(keepable(&[Slot::ForYou], false, false));
+        assert!(!keepable(&[Slot::ForYou], true, false));
+        assert!(!keepable(&[Slot::Similar, Slot::Feedback], false, false));
+    }
+
+    #[test]
+    fn a_chat_button_with_opening_hours_is_never_kept() {
+        assert!(keepable(&[Slot::Similar, Slot::Chat], false, false));
+        assert!(!keepable(&[Slot::Similar, Slot::Chat], false, true));
+        assert!(!keepable(&[Slot::Chat], false, true));
     }
 }
