@@ -520,6 +520,63 @@ mod tests {
             .clone()
     }
 
+    /// The ids a SKU gives, on a first sync and on a later one: a SKU two products share is
+    /// the first one's id only, and a SKU that another product of the shop holds as its id
+    /// is not an id.
+    #[test]
+    fn a_sku_another_product_holds_is_not_an_id_on_a_first_sync_nor_on_a_later_one() {
+        let ids = |store: &Store, shop: &ShopId| -> Vec<(String, Option<String>)> {
+            let mut all: Vec<_> = store
+                .products(shop)
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.id.to_string(), p.marketplace_id))
+                .collect();
+            all.sort();
+            all
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("toko").unwrap();
+        let mut first = Importer::new(&store, shop.clone());
+        // 12 shares 11's SKU; 14's SKU is 13's marketplace id ("13", 13 having no SKU of its own
+        // taken: its SKU "KOPI-1" went to 11).
+        first
+            .import_products_page(
+                "p1",
+                &page(vec![
+                    product(11, "KOPI-1"),
+                    product(12, "KOPI-1"),
+                    product(13, "KOPI-1"),
+                ]),
+            )
+            .unwrap();
+        first
+            .import_products_page("p2", &page(vec![product(14, "13")]))
+            .unwrap();
+        first.finish(RunKind::Sync, "test").unwrap();
+        let owner = |id: &str| Some(id.to_string());
+        assert_eq!(
+            ids(&store, &shop),
+            vec![
+                ("12".into(), owner("12")),
+                ("13".into(), owner("13")),
+                ("14".into(), owner("14")),
+                ("KOPI-1".into(), owner("11")),
+            ]
+        );
+        // A later run asks the store: 15's SKU KOPI-1 is 11's id.
+        let mut later = Importer::new(&store, shop.clone());
+        later
+            .import_products_page("p3", &page(vec![product(15, "KOPI-1"), product(11, "KOPI-1")]))
+            .unwrap();
+        later.finish(RunKind::Sync, "test").unwrap();
+        let after = ids(&store, &shop);
+        assert!(after.contains(&("15".into(), owner("15"))), "{after:?}");
+        assert!(after.contains(&("KOPI-1".into(), owner("11"))), "{after:?}");
+        assert_eq!(after.len(), 5, "{after:?}");
+    }
+
     #[test]
     fn an_order_line_gets_the_id_its_product_holds_now_even_when_the_product_moved_in_this_run() {
         let dir = tempfile::tempdir().unwrap();
