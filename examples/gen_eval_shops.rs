@@ -11,7 +11,7 @@
 //! ```
 //!
 //! (`benches/compare/eval_shops.sh` does all of it for both shops.) `--longtail-products
-//! 14190 --longtail-orders 15183 --shop longtail` writes the shop of issue 13 (about 150k
+//! 14190 --longtail-orders 15183 --shop longtail` writes the long-tail shop (about 150k
 //! sales-report lines, every product in one product line), the memory benchmark of
 //! docs/performance.md. Under `--out` it writes,
 //! per shop, `{shop}/produk.csv` (the product list export: `Product ID`, `Nama Produk`,
@@ -125,7 +125,7 @@ struct Args {
     /// Which shop to write.
     #[arg(long, value_enum, default_value = "all")]
     shop: Which,
-    /// Products of `longtail` (issue 13's shop: `--longtail-products 14190
+    /// Products of `longtail` (the long-tail benchmark shop: `--longtail-products 14190
     /// --longtail-orders 15183`, about 150k lines, the shape whose rebuild took 4 GB).
     #[arg(long, default_value_t = LT_PRODUCTS)]
     longtail_products: u32,

@@ -1,4 +1,4 @@
-//! Sync at scale (issue 13: "100,000 products and 1,000,000 order lines from
+//! Sync at scale (goal: "100,000 products and 1,000,000 order lines from
 //! `laris mock-marketplace` on loopback ≤ 60 s"): generates a recording of a shop of
 //! rebuild_scale's shape, serves it with the mock marketplace on 127.0.0.1 in this process,
 //! and runs one first sync of it through the sync agent — the code `laris sync` runs:
@@ -223,7 +223,7 @@ orders_per_page = 100
         ),
         None => println!("rebuild: none (nothing changed)"),
     }
-    println!("total: {total:.2?} (issue 13's target: 60 s)");
+    println!("total: {total:.2?} (target: 60 s)");
     println!(
         "result: backend={backend} total_ms={} fetch_ms={} products={} orders={}",
         total.as_millis(),
