@@ -128,21 +128,21 @@ impl EventWriter {
     /// Tries to write the queue now; returns how many events are still held (at
     /// shutdown: those are lost).
     pub async fn flush(&self) -> usize {
-        let (reply, answer) = oneshot::channel();
-        if self.tx.send(Message::Flush(reply)).await.is_err() {
-            return self.stats.buffered.load(Ordering::Relaxed);
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| self.stats.buffered.load(Ordering::Relaxed))
+        self.held_after(Message::Flush).await
     }
 
     /// Writes what it can of the queue and ends the writer, so that it lets go of the
     /// store; returns how many events were still held (lost with this stop). Events handed
     /// over afterwards are refused ([`Written::Failed`]).
     pub async fn stop(&self) -> usize {
+        self.held_after(Message::Stop).await
+    }
+
+    /// Sends the writer a request that answers with the events it still holds; when the
+    /// writer has already ended, what it held last.
+    async fn held_after(&self, request: fn(oneshot::Sender<usize>) -> Message) -> usize {
         let (reply, answer) = oneshot::channel();
-        if self.tx.send(Message::Stop(reply)).await.is_err() {
+        if self.tx.send(request(reply)).await.is_err() {
             return self.stats.buffered.load(Ordering::Relaxed);
         }
         answer
