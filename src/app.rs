@@ -4,7 +4,9 @@
 //! store and removes the address file.
 //!
 //! Besides the server, the service runs the sync schedule ([`crate::sync::schedule`]: one
-//! cron scheduler with a job per shop that has sources), the daily pruning of events and,
+//! cron scheduler with a job per shop that has sources), the daily pruning of events, the
+//! outreach loop ([`crate::outreach::run_loop`]: automations after syncs, webhook deliveries)
+//! and,
 //! when the store is shared with other replicas (PostgreSQL), the following of the models
 //! they build ([`crate::model::follow`]).
 //! The shutdown signal reaches them all at once through one `watch` channel: the server
@@ -343,6 +345,13 @@ impl Application {
                 stop.clone(),
             ))
         });
+        let outreach = tokio::spawn(crate::outreach::run_loop(
+            self.state.settings.clone(),
+            self.state.store.clone(),
+            self.state.models.clone(),
+            self.state.sync.synced(),
+            stop.clone(),
+        ));
         let mut limits = self.state.settings.server.limits.clone();
         limits.max_connections = crate::server::fit_connections(limits.max_connections);
         let grace = limits.shutdown_grace;
@@ -363,6 +372,12 @@ impl Application {
         let background = async move {
             stopping(stop).await;
             stop_background(schedule, pruning, grace).await;
+            // It ends at the stop signal, after the write of a try's outcome it is making.
+            match tokio::time::timeout(grace, outreach).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "the outreach task failed"),
+                Err(_) => tracing::warn!("outreach still running after the shutdown grace: stopping without it (a message being tried stays due)"),
+            }
             if let Some(following) = following {
                 // It ends at the stop signal, between two models (a load is a moment).
                 if let Err(e) = following.await {

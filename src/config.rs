@@ -8,6 +8,7 @@ pub mod chat;
 mod env;
 mod error;
 pub mod limits;
+pub mod outreach;
 pub mod overlay;
 mod raw;
 mod schedule;
@@ -266,6 +267,10 @@ pub struct ShopSettings {
     /// The chat button's WhatsApp number and opening hours (`[shops.chat]`); `None`: the
     /// chat slot renders nothing.
     pub chat: Option<chat::ChatSettings>,
+    /// How follow-up messages go out and the rules they keep (`[shops.outreach]`).
+    pub outreach: outreach::OutreachSettings,
+    /// The shop's automations (`[[shops.automations]]`); none: no messages are made.
+    pub automations: Vec<outreach::Automation>,
 }
 
 /// `[shops.analytics]`: every key has a default.

@@ -405,6 +405,31 @@ pub fn url_component(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, URL_COMPONENT).to_string()
 }
 
+/// `https://wa.me/NUMBER?text=…`, the text percent-encoded byte by byte (UTF-8), so `&`,
+/// `#`, `?`, `+`, line breaks and emoji reach WhatsApp as written. Without a number
+/// (`""`), WhatsApp opens with the text and lets the sender pick the chat.
+pub fn wa_link(number: &str, text: &str) -> String {
+    format!("https://wa.me/{number}?text={}", url_component(text))
+}
+
+/// The RFM segments' names (`loyalty::segments` says which scores make each).
+pub const SEGMENTS: &[&str] = &[
+    "Champions",
+    "Loyal",
+    "New",
+    "Potential",
+    "At risk",
+    "Hibernating",
+    "Lost",
+];
+
+/// The segment `name` means, however it is typed: any case, `_` or `-` for the space
+/// (`champions`, `AT_RISK`, `at-risk` → `Champions`, `At risk`).
+pub fn canonical_segment(name: &str) -> Option<&'static str> {
+    let wanted = name.trim().replace(['_', '-'], " ");
+    SEGMENTS.iter().copied().find(|s| s.eq_ignore_ascii_case(&wanted))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -34,6 +34,7 @@ pub mod eval;
 pub mod feeds;
 pub mod loyalty;
 pub mod model;
+pub mod outreach;
 pub mod recommend;
 pub mod records;
 pub mod server;

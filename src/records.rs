@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{CustomerId, OrderStatus, PackSize, ProductId, Rupiah, Slot};
 
+pub mod outreach;
+pub use outreach::{AutomationKind, Channel, Message, MessageProduct, MessageStatus, OptOut};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProductStatus {

@@ -14,7 +14,7 @@ const FLOORS: &[&[&str]] = &[
     &["recommend"],
     &["loyalty"],
     &["model"],
-    &["sync", "eval", "status"],
+    &["sync", "eval", "status", "outreach"],
     &["server"],
     &["admin_auth"],
     &["admin"],

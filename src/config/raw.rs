@@ -245,6 +245,9 @@ struct RawShop {
     analytics: AnalyticsSettings,
     public_url: Option<String>,
     chat: Option<super::chat::RawChat>,
+    outreach: Option<super::outreach::RawOutreach>,
+    #[serde(default)]
+    automations: Vec<super::outreach::RawAutomation>,
 }
 
 fn default_timezone() -> String {
@@ -357,6 +360,14 @@ impl RawSettings {
                 ));
             }
             let chat = raw.chat.as_ref().map(|c| c.validate(&key)).transpose()?;
+            let outreach = raw.outreach.clone().unwrap_or_default().validate(&key)?;
+            let automations = raw
+                .automations
+                .iter()
+                .enumerate()
+                .map(|(j, a)| a.validate(&|k| key(&format!("automations[{j}].{k}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            super::outreach::unique_names(&automations, &key)?;
             let sources = raw
                 .sources
                 .iter()
@@ -412,6 +423,8 @@ impl RawSettings {
                 public_url: shop_public_url,
                 slots: Default::default(),
                 chat,
+                outreach,
+                automations,
             });
         }
         Ok(Settings {

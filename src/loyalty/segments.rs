@@ -16,24 +16,8 @@
 
 use chrono::{DateTime, Utc};
 
-pub const SEGMENTS: &[&str] = &[
-    "Champions",
-    "Loyal",
-    "New",
-    "Potential",
-    "At risk",
-    "Hibernating",
-    "Lost",
-];
-
+pub use crate::domain::{canonical_segment as canonical, SEGMENTS};
 pub use crate::records::Rfm;
-
-/// The segment `name` means, however it is typed: any case, `_` or `-` for the space
-/// (`champions`, `AT_RISK`, `at-risk` → `Champions`, `At risk`).
-pub fn canonical(name: &str) -> Option<&'static str> {
-    let wanted = name.trim().replace(['_', '-'], " ");
-    SEGMENTS.iter().copied().find(|s| s.eq_ignore_ascii_case(&wanted))
-}
 
 /// Quintile scores 1..=5 of `values` where higher is better; equal values share a score.
 fn quintiles(values: &[f64]) -> Vec<u8> {

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ProductId, ShopId};
+use crate::domain::{CustomerId, ProductId, ShopId};
 use crate::records::{
-    Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
+    Customer, Event, Feedback, FeedbackStatus, Message, OptOut, Order, OrderCursor, Product, ProductCursor,
+    Quarantined, RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::{Applied, Counts, ImportBatch, StoreError};
 
@@ -237,6 +237,31 @@ pub trait ShopStore: Send + Sync {
 
     /// The shop's settings changes, newest first, at most `limit`.
     fn settings_changes(&self, shop: &ShopId, limit: usize) -> Result<Vec<SettingsChange>, StoreError>;
+
+    // --- Outreach: follow-up messages and opt-outs ---
+
+    /// Records new messages in one atomic write. A message whose key is stored already is
+    /// left exactly as it is (whatever its status): recording is idempotent, so a run that
+    /// decides the same message again adds nothing. Returns how many were added.
+    fn add_messages(&self, shop: &ShopId, messages: &[Message]) -> Result<usize, StoreError>;
+
+    /// Every message of the shop, oldest first (by `created_at`, then key).
+    fn messages(&self, shop: &ShopId) -> Result<Vec<Message>, StoreError>;
+
+    fn message(&self, shop: &ShopId, key: &str) -> Result<Option<Message>, StoreError>;
+
+    /// Replaces the stored message with the same key (a new status, a try counted); false
+    /// when there is none (nothing is added).
+    fn update_message(&self, shop: &ShopId, message: &Message) -> Result<bool, StoreError>;
+
+    /// The shop's opt-outs, by customer id.
+    fn opt_outs(&self, shop: &ShopId) -> Result<Vec<OptOut>, StoreError>;
+
+    /// Keeps an opt-out, replacing one of the same customer.
+    fn put_opt_out(&self, shop: &ShopId, opt_out: &OptOut) -> Result<(), StoreError>;
+
+    /// Removes a customer's opt-out; false when there was none.
+    fn remove_opt_out(&self, shop: &ShopId, customer: &CustomerId) -> Result<bool, StoreError>;
 
     // --- Listing what a store holds (`store::copy` moves a whole store with these) ---
 

@@ -148,8 +148,8 @@ fn cursor_value(cursor: &SyncCursor) -> serde_json::Value {
 /// marketplace ids (by marketplace id), orders (by invoice), customers (by id),
 /// quarantined records (by their encoding), cursors, run marker, seeding mark, sync
 /// reports (newest first), model (the snapshot's bytes and whether it is stale), feedback
-/// (newest first, without ids), events (oldest first), settings overlay, settings changes
-/// (newest first, without ids).
+/// (newest first, without ids), events (oldest first), follow-up messages (oldest first),
+/// opt-outs (by customer), settings overlay, settings changes (newest first, without ids).
 pub fn content_fingerprint(store: &dyn ShopStore, shop: &ShopId) -> Result<ShopContent, StoreError> {
     let mut sections = vec![
         section("products", &store.products(shop)?),
@@ -190,6 +190,8 @@ pub fn content_fingerprint(store: &dyn ShopStore, shop: &ShopId) -> Result<ShopC
         .collect();
     sections.push(section("feedback", &feedback));
     sections.push(section("events", &store.events(shop)?));
+    sections.push(section("messages", &store.messages(shop)?));
+    sections.push(section("opt-outs", &store.opt_outs(shop)?));
     let mut h = SectionHasher::new("settings overlay");
     if let Some(overlay) = store.settings_overlay(shop)? {
         h.bytes(&overlay);
@@ -477,6 +479,18 @@ fn copy_shop(
         to.append_events(shop, &events[range])
     })?;
     drop(events);
+
+    let messages = from.messages(shop).map_err(read)?;
+    in_pages(shop, progress, "messages", messages.len(), |range| {
+        to.add_messages(shop, &messages[range]).map(|_| ())
+    })?;
+    let opt_outs = from.opt_outs(shop).map_err(read)?;
+    in_pages(shop, progress, "opt-outs", opt_outs.len(), |range| {
+        for o in &opt_outs[range] {
+            to.put_opt_out(shop, o)?;
+        }
+        Ok(())
+    })?;
 
     // The overlay is kept with each change; only the last one is stored, and it is what
     // every change leaves behind once the last is written.

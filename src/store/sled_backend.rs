@@ -18,10 +18,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{ProductId, ShopId};
+use crate::domain::{CustomerId, ProductId, ShopId};
 use crate::records::{
-    Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RecordKind, RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
+    Customer, Event, Feedback, FeedbackStatus, Message, OptOut, Order, OrderCursor, Product, ProductCursor,
+    Quarantined, RecordKind, RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::counts::{Counts, Share};
 use crate::store::events::EventTree;
@@ -579,6 +579,66 @@ impl ShopStore for Store {
         // An owner's change is acknowledged as done: on disk first.
         self.db.flush().sled()?;
         Ok(true)
+    }
+
+    fn add_messages(&self, shop: &ShopId, messages: &[Message]) -> Result<usize, StoreError> {
+        let _writing = self.writing();
+        let mut batch = sled::Batch::default();
+        let mut added = std::collections::BTreeSet::new();
+        for m in messages {
+            let k = key(shop, kind::MESSAGE, m.key.as_bytes());
+            if self.records.contains_key(&k).sled()? || !added.insert(m.key.as_str()) {
+                continue;
+            }
+            batch.insert(k, codec::encode(m));
+        }
+        if added.is_empty() {
+            return Ok(0);
+        }
+        self.records.apply_batch(batch).sled()?;
+        self.db.flush().sled()?;
+        Ok(added.len())
+    }
+
+    fn messages(&self, shop: &ShopId) -> Result<Vec<Message>, StoreError> {
+        let mut all: Vec<Message> = self.scan(shop, kind::MESSAGE)?;
+        all.sort_by(|a, b| (a.created_at, &a.key).cmp(&(b.created_at, &b.key)));
+        Ok(all)
+    }
+
+    fn message(&self, shop: &ShopId, message_key: &str) -> Result<Option<Message>, StoreError> {
+        self.get(&key(shop, kind::MESSAGE, message_key.as_bytes()))
+    }
+
+    fn update_message(&self, shop: &ShopId, message: &Message) -> Result<bool, StoreError> {
+        let _writing = self.writing();
+        let k = key(shop, kind::MESSAGE, message.key.as_bytes());
+        if !self.records.contains_key(&k).sled()? {
+            return Ok(false);
+        }
+        self.put(k, message)?;
+        self.db.flush().sled()?;
+        Ok(true)
+    }
+
+    fn opt_outs(&self, shop: &ShopId) -> Result<Vec<OptOut>, StoreError> {
+        self.scan(shop, kind::OPT_OUT)
+    }
+
+    fn put_opt_out(&self, shop: &ShopId, opt_out: &OptOut) -> Result<(), StoreError> {
+        self.put(key(shop, kind::OPT_OUT, opt_out.customer.0.as_bytes()), opt_out)?;
+        self.db.flush().sled()?;
+        Ok(())
+    }
+
+    fn remove_opt_out(&self, shop: &ShopId, customer: &CustomerId) -> Result<bool, StoreError> {
+        let removed = self
+            .records
+            .remove(key(shop, kind::OPT_OUT, customer.0.as_bytes()))
+            .sled()?
+            .is_some();
+        self.db.flush().sled()?;
+        Ok(removed)
     }
 
     fn append_events(&self, shop: &ShopId, events: &[Event]) -> Result<(), StoreError> {

@@ -39,6 +39,10 @@ pub(crate) mod kind {
     pub const SETTINGS: &str = "g";
     /// the settings changes, by id (big-endian u64, so the newest is last)
     pub const SETTINGS_CHANGE: &str = "gc";
+    /// follow-up messages by their key (`records::Message::key`)
+    pub const MESSAGE: &str = "mk";
+    /// opt-outs by customer id
+    pub const OPT_OUT: &str = "oo";
 }
 
 /// A record's key in the records tree: `{shop}\0{kind}\0{id}`.

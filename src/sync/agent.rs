@@ -145,6 +145,8 @@ pub struct SyncAgent {
     /// How long a lease lasts unless renewed (`[store] sync_lease_secs`): what a replica
     /// that dies mid-run keeps the shop from the others at most.
     lease_ttl: Duration,
+    /// Notified after every sync and rebuild: the outreach loop runs the shop's automations.
+    synced: Arc<tokio::sync::Notify>,
 }
 
 /// A claim on a shop for one run, with the shop's sync lease; dropping it releases the
@@ -217,6 +219,7 @@ impl SyncAgent {
             running: Mutex::new(HashSet::new()),
             holder: holder_id(),
             lease_ttl,
+            synced: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -224,6 +227,11 @@ impl SyncAgent {
     pub fn with_lease_ttl(mut self, ttl: Duration) -> SyncAgent {
         self.lease_ttl = ttl.max(Duration::from_millis(30));
         self
+    }
+
+    /// Notified after each sync and rebuild, for what follows one (the outreach loop).
+    pub fn synced(&self) -> Arc<tokio::sync::Notify> {
+        self.synced.clone()
     }
 
     /// This replica's name on the sync leases it holds.
@@ -386,6 +394,7 @@ impl SyncAgent {
             Some(self.rebuild(&shop).await?)
         };
         self.store.flush().await?;
+        self.synced.notify_one();
         Ok(ShopSync {
             shop: shop.id.to_string(),
             ok: reports.iter().all(|r| r.ok),
@@ -460,6 +469,7 @@ impl SyncAgent {
                 .map_err(|e| SyncError::Other(format!("the rebuild task failed: {e}")))??;
         let summary = crate::model::rebuild::summary(&model);
         self.models.put(shop.id.clone(), model);
+        self.synced.notify_one();
         Ok(summary)
     }
 }

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::chat::{ChatSettings, ChatStatus, OpeningHours};
 use crate::config::ShopSettings;
-use crate::domain::{url_component, ProductId, Slot};
+pub use crate::domain::wa_link;
+use crate::domain::{ProductId, Slot};
 use crate::model::serve::Lang;
 use crate::web::errors::internal;
 use crate::web::recommendations::parse_lang;
@@ -61,12 +62,6 @@ pub fn message(name: Option<&str>, page: Option<&str>, lang: Lang) -> String {
         Some(p) => format!("{about} ({p})"),
         None => about,
     }
-}
-
-/// `https://wa.me/NUMBER?text=…`, the text percent-encoded byte by byte (UTF-8), so `&`,
-/// `#`, `?`, `+`, line breaks and emoji reach WhatsApp as written.
-pub fn wa_link(number: &str, text: &str) -> String {
-    format!("https://wa.me/{number}?text={}", url_component(text))
 }
 
 /// What the button says when the seller does not answer now.

@@ -107,6 +107,22 @@ pub fn fill(store: &dyn ShopStore, toko: &ShopId) {
                 .unwrap();
         }
     }
+    let mut sent = super::message("k-sent", "777001", 3);
+    sent.status = crate::records::MessageStatus::Sent;
+    store
+        .add_messages(toko, &[super::message("k-due", "777001", 4), sent])
+        .unwrap();
+    store
+        .put_opt_out(
+            toko,
+            &crate::records::OptOut {
+                customer: crate::domain::CustomerId("777002".into()),
+                phone: Some("628123".into()),
+                at: at(7),
+                note: "asked on WhatsApp".into(),
+            },
+        )
+        .unwrap();
     let events: Vec<Event> = (0..n)
         .map(|i| Event {
             kind: EventKind::ALL[i % 4],

@@ -30,9 +30,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{CustomerId, OrderStatus, ProductId, Rupiah, ShopId, Slot};
 use crate::records::{
-    Customer, Event, EventKind, Feedback, FeedbackStatus, Order, OrderCursor, OrderLine, Product,
-    ProductCursor, ProductStatus, QuarantineReason, Quarantined, RecordKind, RunKind, RunMarker, Seeding,
-    SyncCursor, SyncReport,
+    AutomationKind, Channel, Customer, Event, EventKind, Feedback, FeedbackStatus, Message, MessageProduct,
+    MessageStatus, OptOut, Order, OrderCursor, OrderLine, Product, ProductCursor, ProductStatus,
+    QuarantineReason, Quarantined, RecordKind, RunKind, RunMarker, Seeding, SyncCursor, SyncReport,
 };
 use crate::store::{recount, BatchOp, ImportBatch, ShopStore, Snapshot, REPORTS_KEPT};
 
@@ -499,6 +499,92 @@ pub fn events_append_count_and_prune(store: &dyn ShopStore) {
     assert_eq!(store.remove_events(&toko).unwrap(), 2);
     assert!(!store.has_events(&toko).unwrap());
     assert_eq!(store.events(&other).unwrap(), events[..2]);
+}
+
+/// A follow-up message as the outreach run records it.
+pub fn message(key: &str, customer: &str, secs: i64) -> Message {
+    Message {
+        key: key.into(),
+        automation: "win_back".into(),
+        kind: AutomationKind::WinBack,
+        customer: CustomerId(customer.into()),
+        name: Some("Sari".into()),
+        phone: Some("6281234567".into()),
+        period: "At risk since 2026-10-01".into(),
+        reason: "moved into At risk".into(),
+        language: "id".into(),
+        text: "Halo Sari, kangen? Rp15.000 & gratis ongkir 🎁".into(),
+        products: vec![MessageProduct {
+            id: ProductId::parse("SRD-100").unwrap(),
+            name: "Serundeng".into(),
+            price: Rupiah(15_000),
+            url: None,
+        }],
+        channel: Channel::Webhook,
+        status: MessageStatus::Due,
+        created_at: at(secs),
+        tries: 0,
+        next_try: Some(at(secs)),
+        last_error: None,
+        sent_at: None,
+    }
+}
+
+/// Messages: recording is idempotent by key (a second recording of a key changes nothing,
+/// whatever its status now), they list oldest first, an update replaces only an existing
+/// one; opt-outs replace by customer and are removed once; shops see only their own; all of
+/// it survives nothing more than the call (each write is durable when it returns).
+pub fn messages_are_recorded_once_and_opt_outs_kept(store: &dyn ShopStore) {
+    let toko = shop("toko");
+    let other = shop("other");
+    assert_eq!(store.messages(&toko).unwrap(), vec![]);
+    let first = message("b-key", "c1", 10);
+    let second = message("a-key", "c2", 20);
+    assert_eq!(
+        store
+            .add_messages(&toko, &[first.clone(), second.clone(), first.clone()])
+            .unwrap(),
+        2
+    );
+    // Oldest first, whatever the keys' order.
+    assert_eq!(
+        store.messages(&toko).unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    let mut sent = first.clone();
+    sent.status = MessageStatus::Sent;
+    sent.tries = 1;
+    sent.sent_at = Some(at(11));
+    assert!(store.update_message(&toko, &sent).unwrap());
+    // Deciding the same message again adds nothing and keeps its status.
+    assert_eq!(store.add_messages(&toko, &[first.clone()]).unwrap(), 0);
+    assert_eq!(store.message(&toko, "b-key").unwrap(), Some(sent.clone()));
+    assert!(!store.update_message(&toko, &message("nope", "c1", 1)).unwrap());
+    assert_eq!(store.message(&toko, "nope").unwrap(), None);
+    assert_eq!(store.messages(&other).unwrap(), vec![]);
+    assert_eq!(store.add_messages(&other, &[first.clone()]).unwrap(), 1);
+    assert_eq!(store.message(&other, "b-key").unwrap(), Some(first));
+    assert_eq!(store.message(&toko, "b-key").unwrap(), Some(sent));
+
+    let out = OptOut {
+        customer: CustomerId("c1".into()),
+        phone: None,
+        at: at(5),
+        note: String::new(),
+    };
+    store.put_opt_out(&toko, &out).unwrap();
+    let again = OptOut {
+        phone: Some("62811".into()),
+        note: "by phone".into(),
+        ..out.clone()
+    };
+    store.put_opt_out(&toko, &again).unwrap();
+    assert_eq!(store.opt_outs(&toko).unwrap(), vec![again]);
+    assert_eq!(store.opt_outs(&other).unwrap(), vec![]);
+    assert!(store.remove_opt_out(&toko, &CustomerId("c1".into())).unwrap());
+    assert!(!store.remove_opt_out(&toko, &CustomerId("c1".into())).unwrap());
+    assert_eq!(store.opt_outs(&toko).unwrap(), vec![]);
+    assert!(store.shops().unwrap().contains(&other));
 }
 
 /// Feedback ids increase; messages come newest first; a status change persists and an
@@ -1047,6 +1133,11 @@ macro_rules! contract_tests {
             #[test]
             fn events_append_count_and_prune() {
                 c::events_append_count_and_prune(&*fresh().0);
+            }
+
+            #[test]
+            fn messages_are_recorded_once_and_opt_outs_kept() {
+                c::messages_are_recorded_once_and_opt_outs_kept(&*fresh().0);
             }
 
             #[test]

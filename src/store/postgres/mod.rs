@@ -53,10 +53,10 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMe
 use sha2::{Digest, Sha256};
 use tokio_postgres::NoTls;
 
-use crate::domain::{ProductId, ShopId};
+use crate::domain::{CustomerId, ProductId, ShopId};
 use crate::records::{
-    Customer, Event, Feedback, FeedbackStatus, Order, OrderCursor, Product, ProductCursor, Quarantined,
-    RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
+    Customer, Event, Feedback, FeedbackStatus, Message, OptOut, Order, OrderCursor, Product, ProductCursor,
+    Quarantined, RunMarker, Seeding, SettingsChange, SyncCursor, SyncReport,
 };
 use crate::store::postgres::import::{put_state, remove_state, state};
 use crate::store::postgres::options::{at_start, classified, driver_config, Pg};
@@ -379,6 +379,7 @@ enum Param {
     Text(String),
     Int(i64),
     Float(f64),
+    Bytes(Vec<u8>),
 }
 
 impl Param {
@@ -387,6 +388,7 @@ impl Param {
             Param::Text(s) => s,
             Param::Int(n) => n,
             Param::Float(x) => x,
+            Param::Bytes(b) => b,
         }
     }
 }
@@ -854,6 +856,104 @@ impl ShopStore for PgStore {
         })
     }
 
+    fn add_messages(&self, shop: &ShopId, messages: &[Message]) -> Result<usize, StoreError> {
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let shop = shop.clone();
+        let rows: Vec<(String, chrono::DateTime<chrono::Utc>, &'static str, Vec<u8>)> = messages
+            .iter()
+            .map(|m| {
+                (
+                    text(&m.key).into_owned(),
+                    m.created_at,
+                    m.status.as_str(),
+                    codec::encode(m),
+                )
+            })
+            .collect();
+        self.transaction(move |tx| {
+            Box::pin(async move {
+                let stmt = tx
+                    .prepare_cached(
+                        "INSERT INTO messages (shop, key, created_at, status, record)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (shop, key) DO NOTHING",
+                    )
+                    .await
+                    .pg()?;
+                let mut added = 0;
+                for (key, at, status, record) in &rows {
+                    added += tx
+                        .execute(&stmt, &[&shop.as_str(), key, at, status, record])
+                        .await
+                        .pg()? as usize;
+                }
+                Ok(added)
+            })
+        })
+    }
+
+    fn messages(&self, shop: &ShopId) -> Result<Vec<Message>, StoreError> {
+        self.every(
+            "message",
+            "SELECT key, record FROM messages WHERE shop = $1 ORDER BY created_at, key",
+            shop,
+        )
+    }
+
+    fn message(&self, shop: &ShopId, key: &str) -> Result<Option<Message>, StoreError> {
+        self.record(
+            "message",
+            "SELECT key, record FROM messages WHERE shop = $1 AND key = $2",
+            shop,
+            vec![Param::Text(text(key).into_owned())],
+        )
+    }
+
+    fn update_message(&self, shop: &ShopId, message: &Message) -> Result<bool, StoreError> {
+        let params = vec![
+            Param::Text(text(&message.key).into_owned()),
+            Param::Text(message.status.as_str().to_string()),
+            Param::Bytes(codec::encode(message)),
+        ];
+        let rows = self.rows(
+            "UPDATE messages SET status = $3, record = $4 WHERE shop = $1 AND key = $2 RETURNING key",
+            shop,
+            params,
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    fn opt_outs(&self, shop: &ShopId) -> Result<Vec<OptOut>, StoreError> {
+        self.every(
+            "opt-out",
+            "SELECT customer, record FROM opt_outs WHERE shop = $1 ORDER BY customer",
+            shop,
+        )
+    }
+
+    fn put_opt_out(&self, shop: &ShopId, opt_out: &OptOut) -> Result<(), StoreError> {
+        self.rows(
+            "INSERT INTO opt_outs (shop, customer, record) VALUES ($1, $2, $3)
+             ON CONFLICT (shop, customer) DO UPDATE SET record = EXCLUDED.record RETURNING customer",
+            shop,
+            vec![
+                Param::Text(text(&opt_out.customer.0).into_owned()),
+                Param::Bytes(codec::encode(opt_out)),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn remove_opt_out(&self, shop: &ShopId, customer: &CustomerId) -> Result<bool, StoreError> {
+        let rows = self.rows(
+            "DELETE FROM opt_outs WHERE shop = $1 AND customer = $2 RETURNING customer",
+            shop,
+            vec![Param::Text(text(&customer.0).into_owned())],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
     /// The events and their count in one statement, numbered after every earlier one.
     fn append_events(&self, shop: &ShopId, events: &[Event]) -> Result<(), StoreError> {
         if events.is_empty() {
@@ -1019,7 +1119,8 @@ impl ShopStore for PgStore {
                     "SELECT shop FROM shop_counts UNION SELECT shop FROM event_counts
                      UNION SELECT shop FROM shop_models UNION SELECT shop FROM shop_state
                      UNION SELECT shop FROM settings_overlays UNION SELECT shop FROM product_refs
-                     UNION SELECT shop FROM sync_reports ORDER BY 1",
+                     UNION SELECT shop FROM sync_reports UNION SELECT shop FROM messages
+                     UNION SELECT shop FROM opt_outs ORDER BY 1",
                     &[],
                 )
                 .await

@@ -38,6 +38,11 @@
 //!   the session's data and when it expires.
 //! - `counters`: by key, hits in the current window and when that window ends.
 //! - `once_tokens`: spent one-time tokens, by key, with when they may be forgotten.
+//!
+//! Version 4: outreach.
+//! - `messages`: the automations' follow-up messages by shop and key (the idempotency
+//!   key), with their status and creation time as columns.
+//! - `opt_outs`: customers who asked for no messages, by shop and customer id.
 
 use deadpool_postgres::GenericClient;
 
@@ -45,7 +50,7 @@ use crate::store::postgres::options::Pg;
 use crate::store::StoreError;
 
 /// Every migration, oldest first: migration `n` is `MIGRATIONS[n - 1]`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SHARED_STATE];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SHARED_STATE, V4_OUTREACH];
 
 /// The schema version this laris writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -218,6 +223,24 @@ CREATE TABLE sync_leases (
 
 /// Version 3: what replicas share besides the shops' data: admin sessions, windowed
 /// counters and one-time tokens.
+const V4_OUTREACH: &str = r#"
+CREATE TABLE messages (
+    shop text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    created_at timestamptz NOT NULL,
+    status text NOT NULL,
+    record bytea NOT NULL,
+    PRIMARY KEY (shop, key)
+);
+
+CREATE TABLE opt_outs (
+    shop text COLLATE "C" NOT NULL,
+    customer text COLLATE "C" NOT NULL,
+    record bytea NOT NULL,
+    PRIMARY KEY (shop, customer)
+);
+"#;
+
 const V3_SHARED_STATE: &str = r#"
 CREATE TABLE admin_sessions (
     id_sha256 bytea PRIMARY KEY,
