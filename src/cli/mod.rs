@@ -4,6 +4,7 @@
 
 mod admin;
 pub mod analyst;
+mod automations;
 mod client;
 pub mod eval;
 mod migrate;
@@ -263,10 +264,34 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The shop's follow-up automations ([[shops.automations]]).
+    Automations {
+        #[command(subcommand)]
+        command: AutomationsCommand,
+    },
     /// The store as a whole: moving every shop to another store.
     Store {
         #[command(subcommand)]
         command: StoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutomationsCommand {
+    /// A dry run: who would get which message now and why, and who is held back (opt-out,
+    /// weekly cap) — recording and sending nothing. Goes through the running service when
+    /// it holds the store.
+    Preview {
+        /// The shop (its id in the config's [[shops]]).
+        #[arg(long)]
+        shop: String,
+        /// The moment to decide at, RFC 3339 (2026-11-02T09:00:00+07:00) or a date
+        /// (2026-11-02, 09:00 in the shop's time zone); default: now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -489,6 +514,9 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Store {
             command: StoreCommand::Copy { from, to },
         } => store_copy(from, to),
+        Command::Automations {
+            command: AutomationsCommand::Preview { shop, at, json },
+        } => automations::preview(&settings, &cli.data_dir, shop, at.as_deref(), *json),
     }
 }
 

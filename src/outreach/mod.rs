@@ -314,3 +314,6 @@ pub async fn run_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::ShopSettings;
@@ -24,7 +24,7 @@ use crate::outreach::render::render;
 use crate::records::{Channel, Customer, Message, MessageStatus, OptOut};
 
 /// What a run would do: the new messages, and the candidates held back with the reason.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Plan {
     pub messages: Vec<Message>,
     pub held: Vec<Held>,
@@ -32,7 +32,7 @@ pub struct Plan {
     pub recorded_before: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Held {
     pub automation: String,
     pub customer: CustomerId,
@@ -74,7 +74,7 @@ pub fn plan(
     let week_ago = now - Duration::days(7);
     let mut this_week: HashMap<CustomerId, u32> = HashMap::new();
     for m in existing {
-        if m.created_at > week_ago && m.status != MessageStatus::Cancelled {
+        if m.created_at > week_ago && m.created_at <= now && m.status != MessageStatus::Cancelled {
             *this_week.entry(m.customer.clone()).or_default() += 1;
         }
     }

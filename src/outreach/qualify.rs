@@ -5,7 +5,7 @@
 //! | kind | a customer qualifies when | the period (one message per customer and period) |
 //! |---|---|---|
 //! | `post_purchase` | a paid order's payment is `after_days` to `after_days + within_days` days old | the invoice |
-//! | `replenish` | a product they bought in `min_orders` orders or more is due: the time since they last bought it has passed their own average interval between its orders, by at most `within_days` | each due product with its last purchase |
+//! | `replenish` | a product they bought in `min_orders` orders or more, on average at least a week apart, is due: the time since they last bought it has passed their own average interval between its orders, by at most `within_days` | each due product with its last purchase |
 //! | `win_back` | their RFM segment is one of `segments` | the segment and their last order (a customer who comes back and lapses again is a new period) |
 //! | `tier_up` | their last tier change, at most `within_days` days ago, took them to a higher tier | the new tier |
 
@@ -18,6 +18,9 @@ use crate::domain::CustomerId;
 use crate::model::ShopModel;
 use crate::recommend::blend::{rank, Query};
 use crate::records::{AutomationKind, Customer, MessageProduct, Order};
+
+/// replenish: a product bought again sooner than this on average is a stock-up, not a rhythm.
+pub const MIN_INTERVAL_DAYS: i64 = 7;
 
 /// A customer an automation would write to, before the rules (opt-out, caps, what was
 /// recorded already) are applied.
@@ -175,7 +178,7 @@ fn replenish(a: &Automation, data: &ShopData, now: DateTime<Utc>) -> Vec<Candida
                 continue;
             }
             let interval = (h.last - h.first) / (h.orders as i32 - 1);
-            if interval < Duration::days(1) {
+            if interval < Duration::days(MIN_INTERVAL_DAYS) {
                 continue;
             }
             let due_at = h.last + interval;
