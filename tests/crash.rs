@@ -1014,3 +1014,121 @@ fn every_acknowledged_event_and_feedback_message_survives_a_kill_9_right_after_i
         }
     });
 }
+
+// ---- outreach: a kill -9 between "due" and "sent" ----
+
+/// A webhook receiver on 127.0.0.1 (plain HTTP/1.1 over std's `TcpListener`): while
+/// `hold` is set it never answers the first request (the service is then in the middle of
+/// a try when it is killed); every later request is answered `200` and its
+/// `Idempotency-Key` counted.
+struct Receiver {
+    url: String,
+    first_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    delivered: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn receiver() -> Receiver {
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1");
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let first_seen = Arc::new(AtomicBool::new(false));
+    let delivered: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (seen, got) = (first_seen.clone(), delivered.clone());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let (mut length, mut key) = (0usize, String::new());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("idempotency-key:") {
+                    key = line["idempotency-key:".len()..].trim().to_string();
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            if !seen.swap(true, Ordering::SeqCst) {
+                // Keep the connection open and never answer.
+                held.push(reader);
+                continue;
+            }
+            got.lock().unwrap().push(key);
+            let mut stream = reader.into_inner();
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    Receiver {
+        url,
+        first_seen,
+        delivered,
+    }
+}
+
+#[test]
+fn a_message_whose_webhook_try_a_kill_9_cut_off_is_delivered_once_after_the_restart() {
+    use std::sync::atomic::Ordering;
+    let http = http();
+    let dir = tempfile::tempdir().unwrap();
+    let hook = receiver();
+    // The shipped config with a webhook and no quiet hours (the test runs at any hour).
+    let shipped = std::fs::read_to_string(shipped_config()).unwrap();
+    assert!(shipped.contains("quiet_hours = \"21:00-08:00\""), "the demo shop's outreach block moved");
+    let text = shipped.replace(
+        "quiet_hours = \"21:00-08:00\"",
+        &format!(
+            "webhook_url = \"{}\"\nwebhook_secret = \"crash-test-secret-0123456789\"\nwebhook_backoff_secs = 1",
+            hook.url
+        ),
+    );
+    let config = dir.path().join("laris.toml");
+    std::fs::write(&config, text).unwrap();
+    let data = dir.path().join("data");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+
+    // The first start seeds the demo shop, runs its automations (every message recorded
+    // as due, on disk) and starts the first try, which the receiver never answers.
+    let mut service = wait_ready(spawn_serve(&config, &data, &logs), &data, &http).unwrap();
+    let started = Instant::now();
+    while !hook.first_seen.load(Ordering::SeqCst) {
+        assert!(started.elapsed() < PATIENCE, "no webhook try within {} s", PATIENCE.as_secs());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let recorded = service
+        .get(&http, &format!("/admin/api/shops/{SHOP}/messages"))
+        .map(|v| v["messages"].as_array().map(Vec::len).unwrap_or(0))
+        .unwrap_or(0);
+    service.proc.kill9();
+    assert!(hook.delivered.lock().unwrap().is_empty(), "nothing was answered before the kill");
+
+    // After the restart every message is delivered exactly once, the cut-off one included.
+    let restarted = wait_ready(spawn_serve(&config, &data, &logs), &data, &http).unwrap();
+    let started = Instant::now();
+    let messages = loop {
+        let all = restarted.get(&http, &format!("/admin/api/shops/{SHOP}/messages")).unwrap();
+        let all = all["messages"].as_array().cloned().unwrap_or_default();
+        if !all.is_empty() && all.iter().all(|m| m["status"] == "sent") {
+            break all;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "not every message was sent within {} s: {:?}",
+            PATIENCE.as_secs(),
+            all.iter().map(|m| m["status"].clone()).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(recorded == 0 || recorded == messages.len(), "{recorded} recorded before the kill, {} after", messages.len());
+    let mut delivered = hook.delivered.lock().unwrap().clone();
+    let mut keys: Vec<String> = messages.iter().map(|m| m["key"].as_str().unwrap().to_string()).collect();
+    delivered.sort();
+    keys.sort();
+    assert_eq!(delivered, keys, "each message's key answered 200 exactly once");
+}
