@@ -139,12 +139,18 @@ mod tests {
             .filter(|id| arm(id, "exp-1", 10) == Arm::Control && arm(id, "exp-2", 10) == Arm::Control)
             .count();
         let share = both as f64 / n as f64 * 100.0;
-        assert!((share - 1.0).abs() <= 0.2, "control under both salts: {share:.3}%");
+        assert!(
+            (share - 1.0).abs() <= 0.2,
+            "control under both salts: {share:.3}%"
+        );
         let agree = ids(n)
             .filter(|id| arm(id, "exp-1", 50) == arm(id, "exp-2", 50))
             .count();
         let share = agree as f64 / n as f64 * 100.0;
-        assert!((share - 50.0).abs() <= 1.0, "same arm under both salts: {share:.2}%");
+        assert!(
+            (share - 50.0).abs() <= 1.0,
+            "same arm under both salts: {share:.2}%"
+        );
     }
 
     #[test]

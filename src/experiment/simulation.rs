@@ -41,7 +41,9 @@ fn conversions(v: &[VisitorOutcome]) -> Vec<f64> {
 }
 
 fn revenues(v: &[VisitorOutcome]) -> Vec<f64> {
-    v.iter().map(|o| o.order_values.iter().sum::<i64>() as f64).collect()
+    v.iter()
+        .map(|o| o.order_values.iter().sum::<i64>() as f64)
+        .collect()
 }
 
 /// Expected revenue per visitor: rate · (1 + SECOND_ORDER) · E[order value], with
@@ -69,6 +71,7 @@ fn the_welch_interval_covers_a_known_uplift_in_about_95_percent_of_runs() {
         }
     }
     let share = covered as f64 / RUNS as f64;
+    println!("Welch conversion interval: covered in {covered} of {RUNS} runs");
     assert!(
         (0.90..=0.99).contains(&share),
         "the 95% interval covered the true difference in {covered} of {RUNS} runs"
@@ -88,6 +91,7 @@ fn with_no_uplift_about_5_percent_of_runs_are_significant() {
         }
     }
     let share = significant as f64 / RUNS as f64;
+    println!("no uplift: p < 0.05 in {significant} of {RUNS} runs");
     assert!(
         (0.02..=0.09).contains(&share),
         "p < 0.05 in {significant} of {RUNS} runs with no uplift"
@@ -116,6 +120,9 @@ fn the_bootstrap_interval_of_revenue_per_visitor_covers_the_truth() {
             welch_covered += 1;
         }
     }
+    println!(
+        "revenue per visitor: bootstrap covered in {boot_covered}, Welch in {welch_covered} of {BOOT_RUNS} runs"
+    );
     assert!(
         (88..=99).contains(&boot_covered),
         "the bootstrap interval covered the true difference in {boot_covered} of {BOOT_RUNS} runs"
