@@ -17,7 +17,8 @@
 //! 6. [`model`]: the served model, its rebuild and its answers.
 //! 7. [`sync`] (pipeline, sources, recordings, schedule), [`eval`] (offline evaluation),
 //!    [`status`] (what `laris status` reports).
-//! 8. [`server`]: the HTTP server's connection cap and time limits.
+//! 8. [`server`]: the HTTP server's connection cap and time limits; [`experiment`]: a holdout
+//!    experiment's assignment and statistics.
 //! 9. [`admin_auth`]: sessions, CSRF tokens, sign-in limits, the bounded password checks.
 //! 10. [`admin`]: the dashboard's data: analytics, SVG charts, CSV.
 //! 11. [`web`]: HTTP routes and handlers; `web::admin` serves the dashboard.
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod eval;
+pub mod experiment;
 pub mod feeds;
 pub mod loyalty;
 pub mod model;

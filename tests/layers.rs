@@ -15,7 +15,7 @@ const FLOORS: &[&[&str]] = &[
     &["loyalty"],
     &["model"],
     &["sync", "eval", "status", "outreach"],
-    &["server"],
+    &["server", "experiment"],
     &["admin_auth"],
     &["admin"],
     &["web"],
