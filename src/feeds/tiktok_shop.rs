@@ -48,7 +48,9 @@ pub fn error_kind(code: i64, message: &str) -> ErrorKind {
     match code {
         36009002 => ErrorKind::RateLimited,
         105001 | 105002 | 36004004 => ErrorKind::Token,
-        36009004 if message.contains("access_token") || message.contains("x-tts-access-token") => ErrorKind::Token,
+        36009004 if message.contains("access_token") || message.contains("x-tts-access-token") => {
+            ErrorKind::Token
+        }
         _ => ErrorKind::Other,
     }
 }
@@ -57,8 +59,8 @@ pub fn error_kind(code: i64, message: &str) -> ErrorKind {
 /// any other code an error naming the code, the message and the request id (which TikTok
 /// support asks for).
 pub fn envelope_data(body: &str) -> Result<Value, FeedError> {
-    let value: Value =
-        serde_json::from_str(body).map_err(|e| FeedError::Page(format!("TikTok Shop answered no JSON: {e}")))?;
+    let value: Value = serde_json::from_str(body)
+        .map_err(|e| FeedError::Page(format!("TikTok Shop answered no JSON: {e}")))?;
     let Value::Object(mut map) = value else {
         return Err(FeedError::Page(format!(
             "TikTok Shop answered {}, not an object with code, message and data",
@@ -85,7 +87,9 @@ pub fn envelope_data(body: &str) -> Result<Value, FeedError> {
         let request_id = map.get("request_id").and_then(Value::as_str).unwrap_or("");
         let hint = match error_kind(code, message) {
             ErrorKind::RateLimited => " (rate limited: wait, then read the same page again)",
-            ErrorKind::Token => " (refresh the access token, or authorise the shop again if the refresh token expired)",
+            ErrorKind::Token => {
+                " (refresh the access token, or authorise the shop again if the refresh token expired)"
+            }
             ErrorKind::Other => "",
         };
         return Err(FeedError::Page(format!(
@@ -109,7 +113,13 @@ fn search_page(body: &str, list: &str) -> Result<SearchPage, FeedError> {
     let mut data = match envelope_data(body)? {
         Value::Object(map) => map,
         // No data at all is an empty search (total_count 0 answers omit the list).
-        Value::Null => return Ok(SearchPage { records: Vec::new(), next_page_token: None, total_count: Some(0) }),
+        Value::Null => {
+            return Ok(SearchPage {
+                records: Vec::new(),
+                next_page_token: None,
+                total_count: Some(0),
+            })
+        }
         other => {
             return Err(FeedError::Page(format!(
                 "data should be an object holding {list}, found {}",
@@ -137,12 +147,17 @@ fn search_page(body: &str, list: &str) -> Result<SearchPage, FeedError> {
         }
     };
     let total_count = match data.get("total_count") {
-        Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
-            FeedError::Page(format!("data.total_count should be a count, found {n}"))
-        })?),
+        Some(Value::Number(n)) => Some(
+            n.as_u64()
+                .ok_or_else(|| FeedError::Page(format!("data.total_count should be a count, found {n}")))?,
+        ),
         _ => None,
     };
-    Ok(SearchPage { records, next_page_token, total_count })
+    Ok(SearchPage {
+        records,
+        next_page_token,
+        total_count,
+    })
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -254,7 +269,10 @@ pub fn rupiah(v: &Value, field: &str) -> Result<Rupiah, FeedError> {
         None => (false, raw.as_str()),
     };
     let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     if fraction.bytes().any(|b| b != b'0') {
@@ -265,11 +283,14 @@ pub fn rupiah(v: &Value, field: &str) -> Result<Rupiah, FeedError> {
             ),
         ));
     }
-    let value: i64 = whole.parse().map_err(|_| {
-        FeedError::invalid(field, format!("{field} = {raw:?} is too large for any price"))
-    })?;
+    let value: i64 = whole
+        .parse()
+        .map_err(|_| FeedError::invalid(field, format!("{field} = {raw:?} is too large for any price")))?;
     if negative && value != 0 {
-        return Err(FeedError::invalid(field, format!("{field} = {raw:?} is negative")));
+        return Err(FeedError::invalid(
+            field,
+            format!("{field} = {raw:?} is negative"),
+        ));
     }
     Ok(Rupiah(value))
 }
@@ -303,13 +324,17 @@ pub fn parse_product(record: &Value) -> Result<Vec<FeedProduct>, FeedError> {
     };
     let updated_at = match optional_time(r, "update_time", "update_time")? {
         Some(t) => t,
-        None => optional_time(r, "create_time", "create_time")?.ok_or_else(|| FeedError::missing("update_time"))?,
+        None => optional_time(r, "create_time", "create_time")?
+            .ok_or_else(|| FeedError::missing("update_time"))?,
     };
     let Some(Value::Array(skus)) = at(r, &["skus"]) else {
         return Err(FeedError::missing("skus (a list of the product's SKUs)"));
     };
     if skus.is_empty() {
-        return Err(FeedError::invalid("skus", "skus is empty: a product needs at least one SKU"));
+        return Err(FeedError::invalid(
+            "skus",
+            "skus is empty: a product needs at least one SKU",
+        ));
     }
     let category = match at(r, &["recommended_categories"]) {
         Some(Value::Array(levels)) => levels.iter().filter_map(|l| text(l, &["local_name"])).collect(),
@@ -319,7 +344,10 @@ pub fn parse_product(record: &Value) -> Result<Vec<FeedProduct>, FeedError> {
     let mut products = Vec::with_capacity(skus.len());
     for (i, sku) in skus.iter().enumerate() {
         let field = |f: &str| format!("skus[{i}].{f}");
-        let sku_id = id(at(sku, &["id"]).ok_or_else(|| FeedError::missing(field("id")))?, &field("id"))?;
+        let sku_id = id(
+            at(sku, &["id"]).ok_or_else(|| FeedError::missing(field("id")))?,
+            &field("id"),
+        )?;
         check_currency(sku, &["price", "currency"], &field("price.currency"))?;
         // The price buyers see; search answers without it carry the tax-exclusive price,
         // which is the same in Indonesia (no tax is added at checkout).
@@ -340,7 +368,15 @@ pub fn parse_product(record: &Value) -> Result<Vec<FeedProduct>, FeedError> {
                     let q = at(wh, &["quantity"])
                         .and_then(Value::as_i64)
                         .filter(|q| *q >= 0)
-                        .ok_or_else(|| FeedError::invalid(f.clone(), format!("{f} should be a count, found {}", wh.get("quantity").unwrap_or(&Value::Null))))?;
+                        .ok_or_else(|| {
+                            FeedError::invalid(
+                                f.clone(),
+                                format!(
+                                    "{f} should be a count, found {}",
+                                    wh.get("quantity").unwrap_or(&Value::Null)
+                                ),
+                            )
+                        })?;
                     total = total.saturating_add(q);
                 }
                 Some(total)
@@ -349,7 +385,8 @@ pub fn parse_product(record: &Value) -> Result<Vec<FeedProduct>, FeedError> {
         };
         let seller_sku = text(sku, &["seller_sku"]);
         let id_source = seller_sku.clone().unwrap_or_else(|| sku_id.clone());
-        let product_key = ProductId::parse(&id_source).map_err(|e| FeedError::invalid(field("seller_sku"), e.to_string()))?;
+        let product_key = ProductId::parse(&id_source)
+            .map_err(|e| FeedError::invalid(field("seller_sku"), e.to_string()))?;
         let name = match (&seller_sku, several) {
             (Some(s), true) => format!("{title} ({s})"),
             _ => title.clone(),
@@ -410,14 +447,20 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
     let status_name = text(r, &["status"]).ok_or_else(|| FeedError::missing("status"))?;
     let status = order_status(&status_name).unwrap_or(OrderStatus::UNKNOWN);
     let customer = CustomerId(required_id(r, "user_id", "user_id")?);
-    let created_at = unix_time(at(r, &["create_time"]).ok_or_else(|| FeedError::missing("create_time"))?, "create_time")?;
+    let created_at = unix_time(
+        at(r, &["create_time"]).ok_or_else(|| FeedError::missing("create_time"))?,
+        "create_time",
+    )?;
     let paid_at = optional_time(r, "paid_time", "paid_time")?.unwrap_or(created_at);
     let updated_at = optional_time(r, "update_time", "update_time")?.unwrap_or(paid_at);
     let Some(Value::Array(items)) = at(r, &["line_items"]) else {
         return Err(FeedError::missing("line_items (a list of order lines)"));
     };
     if items.is_empty() {
-        return Err(FeedError::invalid("line_items", "line_items is empty: an order needs at least one line"));
+        return Err(FeedError::invalid(
+            "line_items",
+            "line_items is empty: an order needs at least one line",
+        ));
     }
     let cancelled = |item: &Value| text(item, &["display_status"]).as_deref() == Some("CANCELLED");
     let all_cancelled = items.iter().all(cancelled);
@@ -425,26 +468,32 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
     for (i, item) in items.iter().enumerate() {
         let field = |f: &str| format!("line_items[{i}].{f}");
         // Checked even on a cancelled item: a malformed record is reported, not hidden.
-        let sku_id = id(at(item, &["sku_id"]).ok_or_else(|| FeedError::missing(field("sku_id")))?, &field("sku_id"))?;
+        let sku_id = id(
+            at(item, &["sku_id"]).ok_or_else(|| FeedError::missing(field("sku_id")))?,
+            &field("sku_id"),
+        )?;
         check_currency(item, &["currency"], &field("currency"))?;
         let unit_price = rupiah(
             at(item, &["sale_price"]).ok_or_else(|| FeedError::missing(field("sale_price")))?,
             &field("sale_price"),
         )?;
-        at(item, &["product_id"]).map(|v| id(v, &field("product_id"))).transpose()?;
+        at(item, &["product_id"])
+            .map(|v| id(v, &field("product_id")))
+            .transpose()?;
         if cancelled(item) && !all_cancelled {
             continue;
         }
-        if let Some(line) = lines
-            .iter_mut()
-            .find(|l| l.marketplace_product_id.as_deref() == Some(sku_id.as_str()) && l.unit_price == unit_price)
-        {
+        if let Some(line) = lines.iter_mut().find(|l| {
+            l.marketplace_product_id.as_deref() == Some(sku_id.as_str()) && l.unit_price == unit_price
+        }) {
             line.quantity = line.quantity.saturating_add(1);
             continue;
         }
         let product_name = text(item, &["product_name"]).unwrap_or_default();
         let name = match text(item, &["sku_name"]) {
-            Some(variant) if !product_name.is_empty() && variant != "Default" => format!("{product_name} ({variant})"),
+            Some(variant) if !product_name.is_empty() && variant != "Default" => {
+                format!("{product_name} ({variant})")
+            }
             _ => product_name,
         };
         lines.push(OrderLine {
@@ -496,7 +545,6 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     //! Over the fixtures in `tests/fixtures/tiktok_shop/`, written from the public API
@@ -511,20 +559,31 @@ mod tests {
 
     fn products(name: &str) -> (SearchPage, Vec<FeedProduct>) {
         let page = product_page(&fixture(name)).unwrap();
-        let parsed = page.records.iter().flat_map(|r| parse_product(r).unwrap()).collect();
+        let parsed = page
+            .records
+            .iter()
+            .flat_map(|r| parse_product(r).unwrap())
+            .collect();
         (page, parsed)
     }
 
     fn orders(name: &str) -> (SearchPage, Vec<Order>) {
         let page = order_page(&fixture(name)).unwrap();
-        let parsed = page.records.iter().map(|r| parse_order(r).unwrap().order).collect();
+        let parsed = page
+            .records
+            .iter()
+            .map(|r| parse_order(r).unwrap().order)
+            .collect();
         (page, parsed)
     }
 
     #[test]
     fn product_pages_become_one_product_per_sku_and_page_on_to_the_end() {
         let (page, p) = products("products_search_page1.json");
-        assert_eq!(page.next_page_token.as_deref(), Some("b2Zmc2V0PTImc2VhcmNoX2lkPTE3MzM="));
+        assert_eq!(
+            page.next_page_token.as_deref(),
+            Some("b2Zmc2V0PTImc2VhcmNoX2lkPTE3MzM=")
+        );
         assert_eq!(page.total_count, Some(3));
         assert_eq!(p.len(), 3, "one SKU, then two");
         let srd = &p[0];
@@ -538,12 +597,19 @@ mod tests {
         assert_eq!(srd.product.category, vec!["Makanan Kering"]);
         assert_eq!(srd.product.updated_at.timestamp(), 1733356900);
         assert_eq!(
-            srd.product.attributes.get("tiktok_product_id").map(String::as_str),
+            srd.product
+                .attributes
+                .get("tiktok_product_id")
+                .map(String::as_str),
             Some("1729592969712207008")
         );
         let (roa150, roa250) = (&p[1].product, &p[2].product);
         assert_eq!(roa150.name, "Sambal Roa Pedas (ROA-150)");
-        assert_eq!(roa150.price, Rupiah(38000), "tax_exclusive_price when no sale_price");
+        assert_eq!(
+            roa150.price,
+            Rupiah(38000),
+            "tax_exclusive_price when no sale_price"
+        );
         assert_eq!(roa250.id.as_str(), "ROA-250");
         assert_eq!(roa250.price, Rupiah(55000));
         assert_eq!(roa250.stock, Some(0));
@@ -553,7 +619,11 @@ mod tests {
         assert_eq!(p.len(), 1);
         let abon = &p[0].product;
         assert_eq!(abon.status, ProductStatus::Inactive, "SELLER_DEACTIVATED");
-        assert_eq!(abon.id.as_str(), "1729601234567955659", "no seller SKU: the SKU id");
+        assert_eq!(
+            abon.id.as_str(),
+            "1729601234567955659",
+            "no seller SKU: the SKU id"
+        );
         assert_eq!(abon.sku, None);
     }
 
@@ -561,25 +631,49 @@ mod tests {
     fn only_active_products_for_sale_are_active() {
         let base = json!({"id": "1", "title": "T", "status": "ACTIVATE", "update_time": 1733356900,
                           "skus": [{"id": "2", "price": {"currency": "IDR", "sale_price": "1000"}}]});
-        assert_eq!(parse_product(&base).unwrap()[0].product.status, ProductStatus::Active);
-        for status in ["DRAFT", "PENDING", "FAILED", "PLATFORM_DEACTIVATED", "FREEZE", "DELETED"] {
+        assert_eq!(
+            parse_product(&base).unwrap()[0].product.status,
+            ProductStatus::Active
+        );
+        for status in [
+            "DRAFT",
+            "PENDING",
+            "FAILED",
+            "PLATFORM_DEACTIVATED",
+            "FREEZE",
+            "DELETED",
+        ] {
             let mut r = base.clone();
             r["status"] = json!(status);
-            assert_eq!(parse_product(&r).unwrap()[0].product.status, ProductStatus::Inactive, "{status}");
+            assert_eq!(
+                parse_product(&r).unwrap()[0].product.status,
+                ProductStatus::Inactive,
+                "{status}"
+            );
         }
         let mut r = base.clone();
         r["is_not_for_sale"] = json!(true);
-        assert_eq!(parse_product(&r).unwrap()[0].product.status, ProductStatus::Inactive);
+        assert_eq!(
+            parse_product(&r).unwrap()[0].product.status,
+            ProductStatus::Inactive
+        );
         let mut r = base;
         r["skus"][0].as_object_mut().unwrap().remove("inventory");
-        assert_eq!(parse_product(&r).unwrap()[0].product.stock, None, "no inventory: untracked");
+        assert_eq!(
+            parse_product(&r).unwrap()[0].product.stock,
+            None,
+            "no inventory: untracked"
+        );
     }
 
     #[test]
     fn a_product_lacking_a_price_is_refused_naming_the_field() {
         let page = product_page(&fixture("products_search_missing_field.json")).unwrap();
         assert_eq!(page.records.len(), 2);
-        assert_eq!(parse_product(&page.records[0]).unwrap()[0].product.stock, Some(42));
+        assert_eq!(
+            parse_product(&page.records[0]).unwrap()[0].product.stock,
+            Some(42)
+        );
         let err = parse_product(&page.records[1]).unwrap_err();
         assert_eq!(err, FeedError::missing("skus[0].price.tax_exclusive_price"));
         let mut r = page.records[0].clone();
@@ -587,11 +681,17 @@ mod tests {
         assert_eq!(parse_product(&r).unwrap_err(), FeedError::missing("title"));
         let mut r = page.records[0].clone();
         r["skus"] = json!([]);
-        assert!(parse_product(&r).unwrap_err().to_string().contains("skus is empty"));
+        assert!(parse_product(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("skus is empty"));
         let mut r = page.records[0].clone();
         r["skus"][0]["price"]["currency"] = json!("USD");
         let e = parse_product(&r).unwrap_err().to_string();
-        assert!(e.contains("skus[0].price.currency") && e.contains("USD") && e.contains("IDR"), "{e}");
+        assert!(
+            e.contains("skus[0].price.currency") && e.contains("USD") && e.contains("IDR"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -611,12 +711,22 @@ mod tests {
         assert_eq!(done.updated_at.timestamp(), 1733443100);
         assert_eq!(done.lines.len(), 2, "two units of SRD-100 are one line");
         assert_eq!(done.lines[0].sku.as_deref(), Some("SRD-100"));
-        assert_eq!(done.lines[0].marketplace_product_id.as_deref(), Some("1729592969712272544"));
+        assert_eq!(
+            done.lines[0].marketplace_product_id.as_deref(),
+            Some("1729592969712272544")
+        );
         assert_eq!(done.lines[0].quantity, 2);
         assert_eq!(done.lines[0].unit_price, Rupiah(20000));
-        assert_eq!(done.lines[0].name, "Serundeng Lengkuas 100 g", "the Default variant adds nothing");
+        assert_eq!(
+            done.lines[0].name, "Serundeng Lengkuas 100 g",
+            "the Default variant adds nothing"
+        );
         assert_eq!(done.lines[1].name, "Sambal Roa Pedas (150 g)");
-        assert_eq!(done.lines[1].unit_price, Rupiah(38000), "the price after the seller's discount");
+        assert_eq!(
+            done.lines[1].unit_price,
+            Rupiah(38000),
+            "the price after the seller's discount"
+        );
         assert_eq!(done.products_total, Rupiah(78000));
         assert_eq!(done.shipping, Rupiah(9000));
         assert_eq!(done.city.as_deref(), Some("Kota Bandung"));
@@ -635,7 +745,11 @@ mod tests {
         let waiting = &o[0];
         assert_eq!(waiting.status, OrderStatus(400));
         assert!(waiting.is_purchase());
-        assert_eq!(waiting.lines.len(), 1, "the item cancelled on its own is left out");
+        assert_eq!(
+            waiting.lines.len(),
+            1,
+            "the item cancelled on its own is left out"
+        );
         assert_eq!(waiting.products_total, Rupiah(20000));
         assert_eq!(waiting.phone.as_deref(), Some("628123456789"));
         assert_eq!(waiting.customer, o[0].customer);
@@ -687,7 +801,10 @@ mod tests {
         let page = order_page(&fixture("orders_search_missing_field.json")).unwrap();
         let first = parse_order(&page.records[0]).unwrap().order;
         assert_eq!(first.status, OrderStatus(600));
-        assert_eq!(parse_order(&page.records[1]).unwrap_err(), FeedError::missing("user_id"));
+        assert_eq!(
+            parse_order(&page.records[1]).unwrap_err(),
+            FeedError::missing("user_id")
+        );
         let good = page.records[0].clone();
         for (path, field) in [
             (vec!["id"], "id"),
@@ -701,17 +818,29 @@ mod tests {
         }
         let mut r = good.clone();
         r["line_items"][0].as_object_mut().unwrap().remove("sale_price");
-        assert_eq!(parse_order(&r).unwrap_err(), FeedError::missing("line_items[0].sale_price"));
+        assert_eq!(
+            parse_order(&r).unwrap_err(),
+            FeedError::missing("line_items[0].sale_price")
+        );
         let mut r = good.clone();
         r["line_items"][0].as_object_mut().unwrap().remove("sku_id");
-        assert_eq!(parse_order(&r).unwrap_err(), FeedError::missing("line_items[0].sku_id"));
+        assert_eq!(
+            parse_order(&r).unwrap_err(),
+            FeedError::missing("line_items[0].sku_id")
+        );
         let mut r = good.clone();
         r["line_items"] = json!([]);
-        assert!(parse_order(&r).unwrap_err().to_string().contains("line_items is empty"));
+        assert!(parse_order(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("line_items is empty"));
         let mut r = good;
         r["create_time"] = json!(1733420000000i64);
         let e = parse_order(&r).unwrap_err().to_string();
-        assert!(e.contains("create_time = 1733420000000") && e.contains("seconds"), "{e}");
+        assert!(
+            e.contains("create_time = 1733420000000") && e.contains("seconds"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -732,10 +861,16 @@ mod tests {
         );
         let r: Value = serde_json::from_str(&raw).unwrap();
         let e = parse_order(&r).unwrap_err();
-        assert!(matches!(&e, FeedError::Record(_)) && e.to_string().contains("user_id"), "{e}");
+        assert!(
+            matches!(&e, FeedError::Record(_)) && e.to_string().contains("user_id"),
+            "{e}"
+        );
         let mut r = page.records[0].clone();
         r["user_id"] = json!("77-01");
-        assert!(parse_order(&r).unwrap_err().to_string().contains("user_id should be an id"));
+        assert!(parse_order(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("user_id should be an id"));
     }
 
     #[test]
@@ -748,7 +883,10 @@ mod tests {
         assert_eq!(rupiah(&json!(15000), f).unwrap(), Rupiah(15000));
         assert_eq!(rupiah(&json!("1250000.00"), f).unwrap(), Rupiah(1_250_000));
         let e = rupiah(&json!("15000.50"), f).unwrap_err().to_string();
-        assert!(e.contains("\"15000.50\"") && e.contains("fraction of a rupiah"), "{e}");
+        assert!(
+            e.contains("\"15000.50\"") && e.contains("fraction of a rupiah"),
+            "{e}"
+        );
         // Not the Indonesian grouping "15.000": TikTok sends a decimal point.
         assert!(rupiah(&json!("15.000"), f).is_ok_and(|r| r == Rupiah(15)));
         for bad in ["", "Rp15.000", "15,000", "1e4", ".5", "15000.", "abc"] {
@@ -756,9 +894,18 @@ mod tests {
             let res = rupiah(&json!(bad), f);
             assert_eq!(res.is_ok(), bad_ok, "{bad:?}: {res:?}");
         }
-        assert!(rupiah(&json!("-500"), f).unwrap_err().to_string().contains("negative"));
-        assert!(rupiah(&json!("99999999999999999999"), f).unwrap_err().to_string().contains("too large"));
-        assert!(rupiah(&json!(15000.5), f).unwrap_err().to_string().contains("fraction"));
+        assert!(rupiah(&json!("-500"), f)
+            .unwrap_err()
+            .to_string()
+            .contains("negative"));
+        assert!(rupiah(&json!("99999999999999999999"), f)
+            .unwrap_err()
+            .to_string()
+            .contains("too large"));
+        assert!(rupiah(&json!(15000.5), f)
+            .unwrap_err()
+            .to_string()
+            .contains("fraction"));
     }
 
     #[test]
@@ -766,23 +913,55 @@ mod tests {
         let e = product_page(&fixture("error_envelope.json")).unwrap_err();
         let text = e.to_string();
         assert!(matches!(e, FeedError::Page(_)));
-        assert!(text.contains("105002") && text.contains("access token has expired"), "{text}");
+        assert!(
+            text.contains("105002") && text.contains("access token has expired"),
+            "{text}"
+        );
         assert!(text.contains("20261205020004A1B2C3D4E5F6A7B8C9D3"), "{text}");
         assert!(text.contains("refresh the access token"), "{text}");
         assert_eq!(error_kind(105002, ""), ErrorKind::Token);
         assert_eq!(error_kind(36009002, "Too many requests"), ErrorKind::RateLimited);
         assert_eq!(
-            error_kind(36009004, "Invalid credentials. The `x-tts-access-token` header is invalid."),
+            error_kind(
+                36009004,
+                "Invalid credentials. The `x-tts-access-token` header is invalid."
+            ),
             ErrorKind::Token
         );
-        assert_eq!(error_kind(36009004, "Invalid credentials. Invalid `app_key` query parameter."), ErrorKind::Other);
-        assert_eq!(error_kind(106001, "Invalid credentials. The 'sign' query parameter is invalid."), ErrorKind::Other);
+        assert_eq!(
+            error_kind(
+                36009004,
+                "Invalid credentials. Invalid `app_key` query parameter."
+            ),
+            ErrorKind::Other
+        );
+        assert_eq!(
+            error_kind(
+                106001,
+                "Invalid credentials. The 'sign' query parameter is invalid."
+            ),
+            ErrorKind::Other
+        );
         let limited = r#"{"code":36009002,"message":"Too many requests","request_id":"R1","data":null}"#;
-        assert!(order_page(limited).unwrap_err().to_string().contains("rate limited"));
-        assert!(order_page("<html>busy</html>").unwrap_err().to_string().contains("no JSON"));
-        assert!(order_page(r#"{"data":{"orders":[]}}"#).unwrap_err().to_string().contains("no code"));
-        assert!(order_page(r#"{"code":0,"data":{"orders":{}}}"#).unwrap_err().to_string().contains("data.orders should be a list"));
-        let empty = order_page(r#"{"code":0,"message":"Success","request_id":"R2","data":{"total_count":0}}"#).unwrap();
+        assert!(order_page(limited)
+            .unwrap_err()
+            .to_string()
+            .contains("rate limited"));
+        assert!(order_page("<html>busy</html>")
+            .unwrap_err()
+            .to_string()
+            .contains("no JSON"));
+        assert!(order_page(r#"{"data":{"orders":[]}}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("no code"));
+        assert!(order_page(r#"{"code":0,"data":{"orders":{}}}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("data.orders should be a list"));
+        let empty =
+            order_page(r#"{"code":0,"message":"Success","request_id":"R2","data":{"total_count":0}}"#)
+                .unwrap();
         assert!(empty.records.is_empty() && empty.next_page_token.is_none());
         assert_eq!(empty.total_count, Some(0));
     }

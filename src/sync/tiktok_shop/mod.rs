@@ -35,7 +35,10 @@ pub struct App {
 impl fmt::Debug for App {
     /// Never prints the secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("App").field("key", &self.key).field("secret", &"…").finish()
+        f.debug_struct("App")
+            .field("key", &self.key)
+            .field("secret", &"…")
+            .finish()
     }
 }
 
@@ -147,8 +150,18 @@ mod tests {
         params.push(("sort_field".into(), "update_time".into()));
         params.push(("sort_order".into(), "ASC".into()));
         let body = order_search_body(1733356800, 1733443200).unwrap();
-        assert_eq!(body, r#"{"update_time_ge":1733356800,"update_time_lt":1733443200}"#);
-        let q = signed_query(&app(), Some("ROW_fUhjRwAAAAA"), ORDER_SEARCH_PATH, &params, Some(&body), 1733450060);
+        assert_eq!(
+            body,
+            r#"{"update_time_ge":1733356800,"update_time_lt":1733443200}"#
+        );
+        let q = signed_query(
+            &app(),
+            Some("ROW_fUhjRwAAAAA"),
+            ORDER_SEARCH_PATH,
+            &params,
+            Some(&body),
+            1733450060,
+        );
         assert_eq!(get(&q, "app_key"), Some("6d1g0h1ksv8ar"));
         assert_eq!(get(&q, "timestamp"), Some("1733450060"));
         assert_eq!(get(&q, "shop_cipher"), Some("ROW_fUhjRwAAAAA"));
@@ -157,7 +170,10 @@ mod tests {
             Some("1a1573cb67977caece9b99929164a7092c430645d0f8e3580b28d012945129a7")
         );
         assert_eq!(q.iter().filter(|(k, _)| k == "sign").count(), 1);
-        assert!(q.iter().all(|(_, v)| v != "e59af819cc"), "the secret never travels in the query");
+        assert!(
+            q.iter().all(|(_, v)| v != "e59af819cc"),
+            "the secret never travels in the query"
+        );
     }
 
     #[test]
@@ -168,7 +184,14 @@ mod tests {
             ("timestamp".to_string(), "1".to_string()),
         ];
         let body = r#"{"status":"ACTIVATE"}"#;
-        let q = signed_query(&app(), Some("ROW_fUhjRwAAAAA"), PRODUCT_SEARCH_PATH, &params, Some(body), 1733450000);
+        let q = signed_query(
+            &app(),
+            Some("ROW_fUhjRwAAAAA"),
+            PRODUCT_SEARCH_PATH,
+            &params,
+            Some(body),
+            1733450000,
+        );
         assert_eq!(q.iter().filter(|(k, _)| k == "timestamp").count(), 1);
         assert_eq!(
             get(&q, "sign"),
@@ -178,17 +201,33 @@ mod tests {
 
     #[test]
     fn bad_page_sizes_windows_and_tokens_are_refused_naming_the_value() {
-        assert!(page_params(0, None).unwrap_err().to_string().contains("page_size 0"));
-        assert!(page_params(101, None).unwrap_err().to_string().contains("1 to 100"));
-        assert_eq!(page_params(20, Some("")).unwrap().len(), 1, "an empty token is the first page");
+        assert!(page_params(0, None)
+            .unwrap_err()
+            .to_string()
+            .contains("page_size 0"));
+        assert!(page_params(101, None)
+            .unwrap_err()
+            .to_string()
+            .contains("1 to 100"));
+        assert_eq!(
+            page_params(20, Some("")).unwrap().len(),
+            1,
+            "an empty token is the first page"
+        );
         let e = order_search_body(1733443200, 1733356800).unwrap_err().to_string();
         assert!(e.contains("1733443200") && e.contains("update_time_lt"), "{e}");
-        assert!(product_search_body(5, 5).unwrap_err().to_string().contains("update_time_le 5"));
+        assert!(product_search_body(5, 5)
+            .unwrap_err()
+            .to_string()
+            .contains("update_time_le 5"));
         assert_eq!(
             product_search_body(1733356800, 1733443200).unwrap(),
             r#"{"status":"ALL","update_time_ge":1733356800,"update_time_le":1733443200}"#
         );
-        assert!(refresh_query(&app(), " ").unwrap_err().to_string().contains("authorise the shop again"));
+        assert!(refresh_query(&app(), " ")
+            .unwrap_err()
+            .to_string()
+            .contains("authorise the shop again"));
         let r = refresh_query(&app(), "RT_1").unwrap();
         assert_eq!(get(&r, "grant_type"), Some("refresh_token"));
         assert_eq!(get(&r, "refresh_token"), Some("RT_1"));
