@@ -477,9 +477,6 @@ pub fn parse_order(record: &Value) -> Result<FeedOrder, FeedError> {
             at(item, &["sale_price"]).ok_or_else(|| FeedError::missing(field("sale_price")))?,
             &field("sale_price"),
         )?;
-        at(item, &["product_id"])
-            .map(|v| id(v, &field("product_id")))
-            .transpose()?;
         if cancelled(item) && !all_cancelled {
             continue;
         }
