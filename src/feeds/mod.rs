@@ -5,6 +5,7 @@ pub mod baskets;
 pub mod exports;
 pub mod marketplace;
 pub mod storefront;
+pub mod tiktok_shop;
 
 use thiserror::Error;
 

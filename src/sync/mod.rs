@@ -11,3 +11,4 @@ pub mod pipeline;
 pub mod recording;
 pub mod replay;
 pub mod schedule;
+pub mod tiktok_shop;
