@@ -95,6 +95,19 @@ fn text(plan: &Plan, shop: &crate::config::ShopSettings, now: DateTime<Utc>) -> 
             m.text.replace('\n', "\n        ")
         ));
     }
+    if !plan.already.is_empty() {
+        s.push_str("\nqualifying, recorded before (never made twice):\n");
+        for r in &plan.already {
+            s.push_str(&format!(
+                "  {} → {}: {} on {} (qualifies: {})\n",
+                r.automation,
+                r.customer,
+                r.status.as_str(),
+                r.created_at.with_timezone(&offset).format("%Y-%m-%d %H:%M"),
+                r.qualified
+            ));
+        }
+    }
     if !plan.held.is_empty() {
         s.push_str("\nheld back:\n");
         for h in &plan.held {

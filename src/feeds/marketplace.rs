@@ -79,7 +79,8 @@ pub fn page_records(body: &str) -> Result<Vec<Value>, FeedError> {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, for an error message ("a list", "a number").
+pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

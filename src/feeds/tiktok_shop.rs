@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::domain::{CustomerId, OrderStatus, PackSize, ProductId, Rupiah};
-use crate::feeds::marketplace::{FeedOrder, FeedProduct};
+use crate::feeds::marketplace::{kind_of, FeedOrder, FeedProduct};
 use crate::feeds::FeedError;
 use crate::records::{Order, OrderLine, Product, ProductStatus};
 
@@ -158,17 +158,6 @@ fn search_page(body: &str, list: &str) -> Result<SearchPage, FeedError> {
         next_page_token,
         total_count,
     })
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {

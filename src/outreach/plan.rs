@@ -11,7 +11,7 @@
 //!    next run while it still qualifies;
 //! 4. the message is written from the automation's template in the shop's language.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,8 +28,23 @@ use crate::records::{Channel, Customer, Message, MessageStatus, OptOut};
 pub struct Plan {
     pub messages: Vec<Message>,
     pub held: Vec<Held>,
-    /// Candidates whose message was recorded before (rule 1).
+    /// Candidates whose message was recorded before (rule 1): how many, and each with the
+    /// status it has now.
     pub recorded_before: usize,
+    #[serde(default)]
+    pub already: Vec<Recorded>,
+}
+
+/// A candidate whose message is recorded already.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub automation: String,
+    pub customer: CustomerId,
+    pub key: String,
+    pub status: MessageStatus,
+    pub created_at: DateTime<Utc>,
+    /// Why the candidate qualifies now.
+    pub qualified: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +85,7 @@ pub fn plan(
     opt_outs: &[OptOut],
     now: DateTime<Utc>,
 ) -> Plan {
-    let known: HashSet<&str> = existing.iter().map(|m| m.key.as_str()).collect();
+    let known: HashMap<&str, &Message> = existing.iter().map(|m| (m.key.as_str(), m)).collect();
     let week_ago = now - Duration::days(7);
     let mut this_week: HashMap<CustomerId, u32> = HashMap::new();
     for m in existing {
@@ -98,8 +113,16 @@ pub fn plan(
                 reason,
                 qualified: c.reason.clone(),
             };
-            if known.contains(key.as_str()) {
+            if let Some(m) = known.get(key.as_str()) {
                 out.recorded_before += 1;
+                out.already.push(Recorded {
+                    automation: automation.name.clone(),
+                    customer: c.customer.clone(),
+                    key: key.clone(),
+                    status: m.status,
+                    created_at: m.created_at,
+                    qualified: c.reason.clone(),
+                });
                 continue;
             }
             if opted_out(customer, opt_outs) {

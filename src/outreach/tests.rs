@@ -82,6 +82,32 @@ fn model(orders: &[Order]) -> ShopModel {
     crate::model::build_model(products(), orders, &RecommendSettings::default())
 }
 
+/// The shop's orders, customers and model, built once per test.
+struct Fixture {
+    orders: Vec<Order>,
+    customers: Vec<Customer>,
+    model: ShopModel,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let orders = orders();
+        Fixture {
+            customers: customers(&orders),
+            model: model(&orders),
+            orders,
+        }
+    }
+
+    fn data(&self) -> ShopData<'_> {
+        ShopData {
+            customers: &self.customers,
+            orders: &self.orders,
+            model: &self.model,
+        }
+    }
+}
+
 const TEMPLATES: &str = r#"
 message.id = "Halo {{ customer.name }}, {% for p in products %}{{ p.name }} {{ p.price }}{% if not loop.last %}, {% endif %}{% endfor %}{% if tier %} — tier {{ tier.name }} diskon {{ tier.discount_pct }}%{% endif %} ({{ 150000 | rupiah }})"
 message.en = "Hi {{ customer.name }}, {% for p in products %}{{ p.name }} {{ p.price }}{% if not loop.last %}, {% endif %}{% endfor %}"
@@ -102,13 +128,8 @@ fn automation(kind: &str, more: &str) -> String {
 
 #[test]
 fn replenish_waits_for_the_customers_own_interval() {
-    let orders = orders();
-    let (customers, model) = (customers(&orders), model(&orders));
-    let data = ShopData {
-        customers: &customers,
-        orders: &orders,
-        model: &model,
-    };
+    let f = Fixture::new();
+    let data = f.data();
     let shop = shop(&automation("replenish", ""));
     let a = &shop.automations[0];
     // Sari's coffee: every 10 days, last on day 20, so due from day 30 for within_days (7).
@@ -126,13 +147,8 @@ fn replenish_waits_for_the_customers_own_interval() {
 
 #[test]
 fn post_purchase_suggests_from_the_model_what_goes_with_the_purchase() {
-    let orders = orders();
-    let (customers, model) = (customers(&orders), model(&orders));
-    let data = ShopData {
-        customers: &customers,
-        orders: &orders,
-        model: &model,
-    };
+    let f = Fixture::new();
+    let data = f.data();
     let shop = shop(&automation("post_purchase", "after_days = 3\nproducts = 2"));
     let a = &shop.automations[0];
     // Budi paid INV/4 on day 25: due from day 28 for 7 days.
@@ -152,10 +168,8 @@ fn post_purchase_suggests_from_the_model_what_goes_with_the_purchase() {
 
 #[test]
 fn win_back_takes_the_lapsing_segments_and_tier_up_only_a_climb() {
-    let orders = orders();
-    let (mut customers, model) = (customers(&orders), model(&orders));
-    let mut ladder = model.clone();
-    ladder.loyalty.ladder = vec![
+    let mut f = Fixture::new();
+    f.model.loyalty.ladder = vec![
         crate::loyalty::tiers::Tier {
             name: "Perunggu".into(),
             discount_pct: 0.0,
@@ -167,7 +181,7 @@ fn win_back_takes_the_lapsing_segments_and_tier_up_only_a_climb() {
             min_spend: Rupiah(100_000),
         },
     ];
-    for c in &mut customers {
+    for c in &mut f.customers {
         match c.id.0.as_str() {
             "628333" => c.segment = Some("At risk".into()),
             "628444" => c.segment = Some("Lost".into()),
@@ -180,11 +194,7 @@ fn win_back_takes_the_lapsing_segments_and_tier_up_only_a_climb() {
             _ => {}
         }
     }
-    let data = ShopData {
-        customers: &customers,
-        orders: &orders,
-        model: &ladder,
-    };
+    let data = f.data();
     let shop = shop(&format!(
         "{}{}",
         automation("win_back", ""),
@@ -210,13 +220,8 @@ fn win_back_takes_the_lapsing_segments_and_tier_up_only_a_climb() {
 
 #[test]
 fn a_plan_keeps_once_per_period_opt_outs_and_the_weekly_cap() {
-    let orders = orders();
-    let (customers, model) = (customers(&orders), model(&orders));
-    let data = ShopData {
-        customers: &customers,
-        orders: &orders,
-        model: &model,
-    };
+    let f = Fixture::new();
+    let data = f.data();
     // Sari qualifies for both at day 31: a replenish of coffee and (with after_days 11) a
     // post-purchase of INV/3; the cap of 1 lets one through.
     let shop = shop(&format!(
@@ -249,6 +254,11 @@ fn a_plan_keeps_once_per_period_opt_outs_and_the_weekly_cap() {
     let again = plan(&shop, &data, &recorded, &[], now + Duration::hours(1));
     assert!(again.messages.is_empty(), "{:?}", again.messages);
     assert_eq!(again.recorded_before, first.messages.len());
+    assert_eq!(again.already.len(), first.messages.len());
+    assert!(again
+        .already
+        .iter()
+        .any(|r| r.key == recorded[0].key && r.status == MessageStatus::Sent));
     // The post-purchase waits for the cap: still capped an hour later.
     assert!(again.held.iter().any(|h| h.reason.starts_with("weekly cap")));
     let week_on = plan(
@@ -280,13 +290,8 @@ fn a_plan_keeps_once_per_period_opt_outs_and_the_weekly_cap() {
 
 #[test]
 fn templates_render_in_both_languages_with_rupiah() {
-    let orders = orders();
-    let (customers, model) = (customers(&orders), model(&orders));
-    let data = ShopData {
-        customers: &customers,
-        orders: &orders,
-        model: &model,
-    };
+    let f = Fixture::new();
+    let data = f.data();
     for (language, want) in [
         ("id", "Halo Sari, Kopi Gayo 250 g Rp45.000 (Rp150.000)"),
         ("en", "Hi Sari, Kopi Gayo 250 g Rp45.000"),
@@ -302,15 +307,11 @@ fn templates_render_in_both_languages_with_rupiah() {
     }
     // No name: "Kak" / "there".
     let shop = shop(&automation("win_back", "segments = [\"Potential\", \"New\", \"At risk\", \"Hibernating\", \"Lost\", \"Loyal\", \"Champions\"]"));
-    let mut nameless = customers.clone();
-    for c in &mut nameless {
+    let mut nameless = Fixture::new();
+    for c in &mut nameless.customers {
         c.segment = Some("Lost".into());
     }
-    let data = ShopData {
-        customers: &nameless,
-        orders: &orders,
-        model: &model,
-    };
+    let data = nameless.data();
     let p = plan(&shop, &data, &[], &[], day(40));
     let wati = p.messages.iter().find(|m| m.customer.0 == "628333").unwrap();
     assert!(wati.text.starts_with("Halo Kak, "), "{}", wati.text);
@@ -414,13 +415,8 @@ mod delivery {
     /// A store holding the plan of the fixture shop at day 31: one message to Sari.
     fn recorded(shop: &ShopSettings, dir: &std::path::Path) -> SharedStore {
         let store: SharedStore = Arc::new(crate::store::Store::open(dir).unwrap());
-        let orders = orders();
-        let (customers, model) = (customers(&orders), model(&orders));
-        let data = ShopData {
-            customers: &customers,
-            orders: &orders,
-            model: &model,
-        };
+        let f = Fixture::new();
+        let data = f.data();
         let p = plan(shop, &data, &[], &[], Utc::now() - Duration::minutes(1));
         assert_eq!(
             p.messages.len(),
