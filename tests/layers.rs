@@ -65,6 +65,26 @@ fn source_files() -> Vec<SourceFile> {
         }
     }
     files.sort_by(|a, b| a.module.cmp(&b.module));
+    // A file of a module declared under `#[cfg(test)]` (`#[cfg(test)] mod tests;`) is test
+    // code, as an inline `#[cfg(test)] mod tests { … }` is: the library never compiles it.
+    let test_only: Vec<Vec<String>> = files
+        .iter()
+        .flat_map(|f| {
+            let lines: Vec<&str> = f.text.lines().map(str::trim).collect();
+            lines
+                .windows(2)
+                .filter(|w| w[0] == "#[cfg(test)]")
+                .filter_map(|w| {
+                    let name = w[1].strip_prefix("pub ").unwrap_or(w[1]);
+                    let name = name.strip_prefix("mod ")?.strip_suffix(';')?;
+                    let mut module = f.module.clone();
+                    module.push(name.to_string());
+                    Some(module)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    files.retain(|f| !test_only.iter().any(|t| f.module.starts_with(t)));
     files
 }
 

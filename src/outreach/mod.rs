@@ -213,9 +213,17 @@ pub async fn deliver_due(
     Ok(out)
 }
 
+/// Writes a try's outcome, unless the message stopped being due meanwhile (the owner
+/// marked it sent, or an opt-out cancelled it): their change wins.
 async fn update(store: &SharedStore, shop: &ShopSettings, m: Message) -> Result<(), StoreError> {
     let (store, id) = (store.clone(), shop.id.clone());
-    blocking(move || store.update_message(&id, &m).map(|_| ())).await
+    blocking(move || {
+        match store.message(&id, &m.key)? {
+            Some(now) if now.status == MessageStatus::Due => store.update_message(&id, &m).map(|_| ()),
+            _ => Ok(()),
+        }
+    })
+    .await
 }
 
 async fn blocking<T: Send + 'static>(
