@@ -522,6 +522,17 @@ async fn an_opt_out_by_phone_or_customer_id_cancels_due_messages_and_holds_later
         html.contains("id=\"add-opt-out\""),
         "the page again, with its form: {html}"
     );
+    // In Indonesian by default.
+    let resp = client()
+        .post(format!("{}/admin/shops/lengkuas/opt-outs", app.base))
+        .header("cookie", me.session())
+        .form(&[("customer", "budi@example"), ("csrf", me.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("bukan pelanggan toko lengkuas"), "{html}");
 
     // A valid phone of nobody the shop knows is kept as the phone key.
     let r = bearer(
@@ -663,5 +674,17 @@ async fn the_preview_lists_what_a_run_would_record_and_records_nothing() {
     assert_eq!(r.status(), 400);
     let e = error_of(r).await;
     assert!(e.contains("\"tomorrow\"") && e.contains("RFC 3339"), "{e}");
+
+    // A shop without automations would record nothing.
+    let r = bearer(
+        &app,
+        reqwest::Method::GET,
+        &format!("/admin/api/shops/{OTHER}/automations/preview"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let plan: Value = r.json().await.unwrap();
+    assert_eq!(plan["messages"], json!([]), "{plan}");
     app.stop().await;
 }
