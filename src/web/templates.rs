@@ -98,6 +98,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/admin/feedback.html"),
     ),
     (
+        "admin/outbox.html",
+        include_str!("../../templates/admin/outbox.html"),
+    ),
+    (
+        "admin/opt_outs.html",
+        include_str!("../../templates/admin/opt_outs.html"),
+    ),
+    (
         "admin/settings.html",
         include_str!("../../templates/admin/settings.html"),
     ),

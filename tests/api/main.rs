@@ -15,6 +15,7 @@ mod isolation;
 mod limits;
 mod loyalty;
 mod openapi;
+mod outreach;
 mod recommendations;
 mod serving;
 mod settings;

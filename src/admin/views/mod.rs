@@ -5,7 +5,8 @@
 //! quotes it and lists the choices.
 //!
 //! A file per page group: sales (overview, performance), catalogue (products, a product
-//! and its fit panel), customers (customers, a customer, tiers), bundles, sync, upload, feedback.
+//! and its fit panel), customers (customers, a customer, tiers), bundles, sync, upload, feedback,
+//! outreach (the outbox and opt-outs).
 //!
 //! These functions read sled and scan every order of a shop: callers run them in
 //! `spawn_blocking`. The overview, which the dashboard opens on, is kept per shop and query
@@ -16,6 +17,7 @@ mod cache;
 mod catalogue;
 mod customers;
 mod feedback;
+mod outreach;
 mod queries;
 mod sales;
 mod sync;
@@ -29,6 +31,10 @@ pub use catalogue::{
 };
 pub use customers::{customer, customers, tiers, CustomerPage, OrderLineRow, OrderRow, TierRow, TiersPage};
 pub use feedback::{feedback, set_feedback_status, FeedbackPage};
+pub use outreach::{
+    add_opt_out, mark_sent, messages, opt_outs, outbox, outbox_csv, parse_message_status, remove_opt_out,
+    MessageRow, MessagesPage, OptOutAdded, OptOutRow, OptOutsPage, OutboxPage, OutboxRow, RECENT_LISTED,
+};
 pub use queries::{
     msg, parse_feedback_id, parse_feedback_status, CustomerQuery, OverviewQuery, PageError, ProductQuery,
 };

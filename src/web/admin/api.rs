@@ -52,7 +52,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 }
 
 /// The page data of an allowed shop as JSON.
-async fn answer<T, F>(
+pub(super) async fn answer<T, F>(
     state: AppState,
     access: Access,
     raw_shop: String,

@@ -17,6 +17,7 @@ pub mod forms;
 pub mod i18n;
 pub mod install;
 pub mod login;
+pub mod outreach;
 pub mod pages;
 pub mod upload;
 
@@ -47,6 +48,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(pages::routes(state.clone()))
         .unify()
         .or(forms::routes(state.clone()))
+        .unify()
+        .or(outreach::page_routes(state.clone()))
+        .unify()
+        .or(outreach::api_routes(state.clone()))
         .unify()
         .or(api::routes(state.clone()))
         .unify()

@@ -464,9 +464,9 @@ fn customers(state: AppState) -> BoxedFilter<(Response,)> {
 
 /// A CSV file computed by `make` from the store for one shop, with the page's query:
 /// `/admin/shops/{shop}/{name}.csv`, an attachment named `{shop}-{name}.csv`.
-type MakeCsv = fn(&dyn ShopStore, &ShopSettings, &Query, &mut Vec<u8>) -> Result<(), PageError>;
+pub(super) type MakeCsv = fn(&dyn ShopStore, &ShopSettings, &Query, &mut Vec<u8>) -> Result<(), PageError>;
 
-fn csv_file(state: AppState, name: &'static str, make: MakeCsv) -> BoxedFilter<(Response,)> {
+pub(super) fn csv_file(state: AppState, name: &'static str, make: MakeCsv) -> BoxedFilter<(Response,)> {
     warp::path!("admin" / "shops" / String / String)
         .and_then(move |raw: String, file: String| async move {
             if file == format!("{name}.csv") {
