@@ -877,6 +877,89 @@ async fn every_documented_operation_answers_as_the_document_says() {
         .await;
     assert_eq!(not_an_export.status, 415);
 
+    // Outreach: the automations' preview, messages, mark sent, opt-outs.
+    let preview = c
+        .admin_get(
+            "/admin/api/shops/lengkuas/automations/preview?at=2026-11-05T09:00:00%2B07:00",
+            &format!("{ADMIN}/automations/preview"),
+        )
+        .await;
+    assert_eq!(preview.status, 200);
+    assert_eq!(
+        c.admin_get(
+            "/admin/api/shops/lengkuas/automations/preview?at=yesterday",
+            &format!("{ADMIN}/automations/preview"),
+        )
+        .await
+        .status,
+        400
+    );
+    let messages_op = format!("{ADMIN}/messages");
+    // A message as an automation records it (this test's shop has no automations).
+    let message: laris::records::Message = serde_json::from_value(json!({
+        "key": "openapi-test-message", "automation": "win_back", "kind": "win_back",
+        "customer": "777001", "name": "Andi T.", "phone": null, "period": "At risk@2026-10-01",
+        "reason": "in segment At risk", "language": "id", "text": "Halo Andi, kangen? Rp15.000 & 🎁",
+        "products": [], "channel": "outbox", "status": "due", "created_at": "2026-12-01T02:00:00Z"
+    }))
+    .unwrap();
+    let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
+    assert_eq!(app.store.add_messages(&shop, &[message]).unwrap(), 1);
+    let listed = c.admin_get("/admin/api/shops/lengkuas/messages?status=due", &messages_op).await;
+    let due = listed.json()["messages"][0]["key"].as_str().unwrap().to_string();
+    let sent_op = format!("{ADMIN}/messages/{{key}}/sent");
+    let sent = c
+        .admin_post(&format!("/admin/api/shops/lengkuas/messages/{due}/sent"), &sent_op, None)
+        .await;
+    assert_eq!(sent.json()["status"], "sent");
+    assert_eq!(
+        c.admin_post("/admin/api/shops/lengkuas/messages/no-such-key/sent", &sent_op, None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        c.admin_get("/admin/api/shops/lengkuas/messages?status=later", &messages_op)
+            .await
+            .status,
+        400
+    );
+    let opt_outs_op = format!("{ADMIN}/opt-outs");
+    let added = c
+        .admin_post(
+            "/admin/api/shops/lengkuas/opt-outs",
+            &opt_outs_op,
+            Some(json!({"customer": "0812-0000-1111", "note": "asked by phone"})),
+        )
+        .await;
+    assert_eq!(added.status, 201);
+    assert_eq!(added.json()["opt_out"]["customer"], "6281200001111");
+    assert_eq!(
+        c.admin_post(
+            "/admin/api/shops/lengkuas/opt-outs",
+            &opt_outs_op,
+            Some(json!({"customer": "not a phone"}))
+        )
+        .await
+        .status,
+        400
+    );
+    let listed = c.admin_get("/admin/api/shops/lengkuas/opt-outs", &opt_outs_op).await;
+    assert_eq!(listed.json()["opt_outs"][0]["customer"], "6281200001111");
+    let remove_op = format!("{ADMIN}/opt-outs/{{customer}}");
+    for want in [200, 404] {
+        let removed = c
+            .call(
+                c.http
+                    .delete(c.url("/admin/api/shops/lengkuas/opt-outs/6281200001111"))
+                    .bearer_auth(TOKEN),
+                "delete",
+                &remove_op,
+            )
+            .await;
+        assert_eq!(removed.status, want);
+    }
+
     // Every operation of the document was called above.
     let called = api.called.lock().unwrap().clone();
     let missed: Vec<_> = api.operations().difference(&called).cloned().collect();
