@@ -3,6 +3,18 @@
 
 use std::io::Write;
 
+/// A cell of text someone else typed (a customer's name, a message) as a spreadsheet should
+/// show it: text that a spreadsheet would read as a formula (starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, so it cannot run as one when the
+/// owner opens the file.
+pub fn text_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 /// The catalogue as CSV: id, SKU, name, price in whole rupiah, stock, status, category path
 /// (`A > B`), units sold and revenue.
 pub fn products_csv(rows: &[crate::admin::views::ProductRow], out: &mut dyn Write) -> anyhow::Result<()> {
@@ -58,9 +70,9 @@ pub fn feedback_csv(
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            f.message.clone(),
-            f.contact.clone().unwrap_or_default(),
-            f.page.clone().unwrap_or_default(),
+            text_cell(&f.message),
+            text_cell(f.contact.as_deref().unwrap_or_default()),
+            text_cell(f.page.as_deref().unwrap_or_default()),
             f.product.clone().unwrap_or_default(),
         ])?;
     }
@@ -106,7 +118,7 @@ pub fn customers_csv(
             .unwrap_or_default();
         w.write_record([
             c.id.0.clone(),
-            c.name.clone().unwrap_or_default(),
+            text_cell(c.name.as_deref().unwrap_or_default()),
             c.total_spend.0.to_string(),
             c.order_count.to_string(),
             c.average_order_value.0.to_string(),
@@ -124,7 +136,7 @@ pub fn customers_csv(
                 .as_deref()
                 .map(crate::domain::phone::whatsapp_link)
                 .unwrap_or_default(),
-            c.city.clone().unwrap_or_default(),
+            text_cell(c.city.as_deref().unwrap_or_default()),
         ])?;
     }
     w.flush()?;
@@ -167,6 +179,30 @@ mod tests {
     use super::*;
     use crate::domain::{CustomerId, Rupiah};
     use chrono::TimeZone;
+
+    #[test]
+    fn a_customers_message_cannot_run_as_a_formula_in_the_feedback_csv() {
+        let f = crate::records::Feedback {
+            id: 1,
+            at: chrono::Utc.with_ymd_and_hms(2026, 11, 2, 3, 0, 0).unwrap(),
+            message: "=HYPERLINK(\"http://evil.example\",\"klik\")".into(),
+            contact: Some("+62 812 3456 789".into()),
+            page: None,
+            product: None,
+            status: crate::records::FeedbackStatus::New,
+        };
+        let mut out = Vec::new();
+        feedback_csv(&[f], chrono::FixedOffset::east_opt(7 * 3600).unwrap(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"klik\"\")\""),
+            "{row}"
+        );
+        assert!(row.contains(",'+62 812 3456 789,"), "{row}");
+        assert_eq!(text_cell("Sari"), "Sari");
+        assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
+    }
 
     #[test]
     fn customer_times_are_in_the_shops_zone_to_the_second() {

@@ -217,11 +217,9 @@ pub async fn deliver_due(
 /// marked it sent, or an opt-out cancelled it): their change wins.
 async fn update(store: &SharedStore, shop: &ShopSettings, m: Message) -> Result<(), StoreError> {
     let (store, id) = (store.clone(), shop.id.clone());
-    blocking(move || {
-        match store.message(&id, &m.key)? {
-            Some(now) if now.status == MessageStatus::Due => store.update_message(&id, &m).map(|_| ()),
-            _ => Ok(()),
-        }
+    blocking(move || match store.message(&id, &m.key)? {
+        Some(now) if now.status == MessageStatus::Due => store.update_message(&id, &m).map(|_| ()),
+        _ => Ok(()),
     })
     .await
 }

@@ -905,17 +905,27 @@ async fn every_documented_operation_answers_as_the_document_says() {
     .unwrap();
     let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
     assert_eq!(app.store.add_messages(&shop, &[message]).unwrap(), 1);
-    let listed = c.admin_get("/admin/api/shops/lengkuas/messages?status=due", &messages_op).await;
+    let listed = c
+        .admin_get("/admin/api/shops/lengkuas/messages?status=due", &messages_op)
+        .await;
     let due = listed.json()["messages"][0]["key"].as_str().unwrap().to_string();
     let sent_op = format!("{ADMIN}/messages/{{key}}/sent");
     let sent = c
-        .admin_post(&format!("/admin/api/shops/lengkuas/messages/{due}/sent"), &sent_op, None)
+        .admin_post(
+            &format!("/admin/api/shops/lengkuas/messages/{due}/sent"),
+            &sent_op,
+            None,
+        )
         .await;
     assert_eq!(sent.json()["status"], "sent");
     assert_eq!(
-        c.admin_post("/admin/api/shops/lengkuas/messages/no-such-key/sent", &sent_op, None)
-            .await
-            .status,
+        c.admin_post(
+            "/admin/api/shops/lengkuas/messages/no-such-key/sent",
+            &sent_op,
+            None
+        )
+        .await
+        .status,
         404
     );
     assert_eq!(
@@ -944,7 +954,9 @@ async fn every_documented_operation_answers_as_the_document_says() {
         .status,
         400
     );
-    let listed = c.admin_get("/admin/api/shops/lengkuas/opt-outs", &opt_outs_op).await;
+    let listed = c
+        .admin_get("/admin/api/shops/lengkuas/opt-outs", &opt_outs_op)
+        .await;
     assert_eq!(listed.json()["opt_outs"][0]["customer"], "6281200001111");
     let remove_op = format!("{ADMIN}/opt-outs/{{customer}}");
     for want in [200, 404] {

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::admin::csv::text_cell as cell;
 use crate::admin::views::queries::{msg, quoted, PageError};
 use crate::config::ShopSettings;
 use crate::domain::{phone, CustomerId};
@@ -347,17 +348,6 @@ pub fn remove_opt_out(store: &dyn ShopStore, shop: &ShopSettings, customer: &str
         "no opt-out of customer {customer} in shop {shop}",
         &[("customer", &quoted(customer)), ("shop", shop.id.as_str())],
     )))
-}
-
-/// A cell as a spreadsheet shows it: text that a spreadsheet would read as a formula
-/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so a
-/// customer's name or a message cannot run as one when the owner opens the file.
-fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
 }
 
 /// The due outbox messages as CSV, oldest first: times in RFC 3339 in the shop's zone
