@@ -5,6 +5,7 @@
 //! [`Settings`], whose values are already domain types.
 
 pub mod chat;
+pub mod experiment;
 mod env;
 mod error;
 pub mod limits;
@@ -271,6 +272,8 @@ pub struct ShopSettings {
     pub outreach: outreach::OutreachSettings,
     /// The shop's automations (`[[shops.automations]]`); none: no messages are made.
     pub automations: Vec<outreach::Automation>,
+    /// The shop's holdout experiment (`[shops.experiment]`); `None`: no experiment.
+    pub experiment: Option<experiment::ExperimentSettings>,
 }
 
 /// `[shops.analytics]`: every key has a default.
