@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod analyst;
 mod chat;
+mod experiment;
 mod cli;
 mod feedback;
 mod foundation;
