@@ -5,9 +5,9 @@
 //! [`Settings`], whose values are already domain types.
 
 pub mod chat;
-pub mod experiment;
 mod env;
 mod error;
+pub mod experiment;
 pub mod limits;
 pub mod outreach;
 pub mod overlay;

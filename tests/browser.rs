@@ -1055,7 +1055,9 @@ async fn clicking_an_item_sends_a_click_beacon_after_the_impression_and_laris_ac
     // keeps none of it).
     let visitor = body.as_object_mut().unwrap().remove("visitor").unwrap();
     assert!(
-        visitor.as_str().is_some_and(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit())),
+        visitor
+            .as_str()
+            .is_some_and(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit())),
         "{visitor}"
     );
     assert_eq!(
@@ -1913,7 +1915,12 @@ const EXPERIMENT_PCT: u8 = 50;
 /// [`Rig::start_experiment`] (salt `lengkuas/t`).
 fn visitor_in(want: laris::experiment::assign::Arm) -> String {
     (1u128..)
-        .map(|i| format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)))
+        .map(|i| {
+            format!(
+                "{:032x}",
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+            )
+        })
         .find(|v| laris::experiment::assign::arm(v, "lengkuas/t", EXPERIMENT_PCT) == want)
         .unwrap()
 }
@@ -1957,7 +1964,10 @@ async fn stored_for(laris: &Laris, visitor: &str, n: usize) -> Vec<laris::record
         if found.len() >= n {
             return found;
         }
-        assert!(started.elapsed() < DEADLINE, "{n} events of {visitor} never arrived: {found:?}");
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{n} events of {visitor} never arrived: {found:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -1979,9 +1989,15 @@ async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_o
         assert_eq!(shown["items"], json!([]), "{s}: {shown}");
         assert_eq!(shown["minHeight"], "", "{s}: space released");
     }
-    assert_eq!(states["loyalty"], "ready", "loyalty is not a recommendation: {states:?}");
+    assert_eq!(
+        states["loyalty"], "ready",
+        "loyalty is not a recommendation: {states:?}"
+    );
     let requests = str_list(&b.run("return __fragmentRequests()").await);
-    assert!(requests.len() == 1 && requests[0].contains(&format!("visitor={c}")), "{requests:?}");
+    assert!(
+        requests.len() == 1 && requests[0].contains(&format!("visitor={c}")),
+        "{requests:?}"
+    );
 
     // Every later page: no space is ever reserved for the empty slots and nothing moves.
     let url = rig.shop_page_at("/next", "SRD-100", &experiment_head(None), "");
@@ -1989,7 +2005,11 @@ async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_o
     let states = b.slots_settled().await;
     assert_eq!(states["similar"], "empty", "{states:?}");
     assert_eq!(states["loyalty"], "ready", "{states:?}");
-    b.wait_for("a loyalty impression beacon", "return __sent('impression').length > 0").await;
+    b.wait_for(
+        "a loyalty impression beacon",
+        "return __sent('impression').length > 0",
+    )
+    .await;
     let seen: Value = b
         .run("return {tallest: __tallest, shifts: __shifts, now: Object.fromEntries(['similar','upsell','bundle'].map(k => [k, __host(k).getBoundingClientRect().height]))}")
         .await;
@@ -2001,12 +2021,23 @@ async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_o
 
     // Beacons carry the visitor id; laris stores them with the control arm.
     let beacons: Value = b.run("return __sent('impression')").await;
-    assert!(beacons.as_array().unwrap().iter().all(|e| e["slot"] == "loyalty"), "{beacons}");
-    let raw: Value = b.run("return __beacons.filter(c => c.body).map(c => c.body)").await;
+    assert!(
+        beacons.as_array().unwrap().iter().all(|e| e["slot"] == "loyalty"),
+        "{beacons}"
+    );
+    let raw: Value = b
+        .run("return __beacons.filter(c => c.body).map(c => c.body)")
+        .await;
     let raw = str_list(&raw);
-    assert!(!raw.is_empty() && raw.iter().all(|body| body.contains(&c)), "{raw:?}");
+    assert!(
+        !raw.is_empty() && raw.iter().all(|body| body.contains(&c)),
+        "{raw:?}"
+    );
     let stored = stored_for(&rig.laris, &c, 1).await;
-    assert!(stored.iter().all(|e| e.arm.as_deref() == Some("control")), "{stored:?}");
+    assert!(
+        stored.iter().all(|e| e.arm.as_deref() == Some("control")),
+        "{stored:?}"
+    );
     rig.stop().await;
 }
 
@@ -2025,25 +2056,47 @@ async fn a_treatment_visitor_sees_the_slots_and_data_no_tracking_sends_no_visito
     assert!(!str_list(&slot(b, "similar").await["items"]).is_empty());
     let requests = str_list(&b.run("return __fragmentRequests()").await);
     assert!(requests[0].contains(&format!("visitor={t}")), "{requests:?}");
-    b.wait_for("an impression beacon", "return __sent('impression').length > 0").await;
+    b.wait_for("an impression beacon", "return __sent('impression').length > 0")
+        .await;
     let stored = stored_for(&rig.laris, &t, 1).await;
-    assert!(stored.iter().all(|e| e.arm.as_deref() == Some("treatment")), "{stored:?}");
+    assert!(
+        stored.iter().all(|e| e.arm.as_deref() == Some("treatment")),
+        "{stored:?}"
+    );
 
     // data-no-tracking: nothing is made, read or sent, and the visitor sees the usual widget.
-    let page = shop_page(&rig.laris.url("/widget.js"), "lengkuas", "SRD-100", "<script>localStorage.clear()</script>", "")
-        .replace("data-shop=\"lengkuas\"", "data-shop=\"lengkuas\" data-no-tracking");
+    let page = shop_page(
+        &rig.laris.url("/widget.js"),
+        "lengkuas",
+        "SRD-100",
+        "<script>localStorage.clear()</script>",
+        "",
+    )
+    .replace(
+        "data-shop=\"lengkuas\"",
+        "data-shop=\"lengkuas\" data-no-tracking",
+    );
     rig.pages.route("/private", html(page));
     open(b, &rig.pages.url("/private")).await;
     let states = b.slots_settled().await;
     for s in SLOTS {
         assert_eq!(states[s], "ready", "{states:?}");
     }
-    b.wait_for("an impression beacon", "return __sent('impression').length > 0").await;
+    b.wait_for("an impression beacon", "return __sent('impression').length > 0")
+        .await;
     let requests = str_list(&b.run("return __fragmentRequests()").await);
-    assert!(requests.len() == 1 && !requests[0].contains("visitor="), "{requests:?}");
-    let raw: Value = b.run("return __beacons.filter(c => c.body).map(c => c.body)").await;
+    assert!(
+        requests.len() == 1 && !requests[0].contains("visitor="),
+        "{requests:?}"
+    );
+    let raw: Value = b
+        .run("return __beacons.filter(c => c.body).map(c => c.body)")
+        .await;
     let raw = str_list(&raw);
-    assert!(!raw.is_empty() && raw.iter().all(|body| !body.contains("visitor")), "{raw:?}");
+    assert!(
+        !raw.is_empty() && raw.iter().all(|body| !body.contains("visitor")),
+        "{raw:?}"
+    );
     assert_eq!(b.run("return localStorage.length").await, 0, "nothing kept");
     rig.stop().await;
 }

@@ -1079,7 +1079,10 @@ fn a_message_whose_webhook_try_a_kill_9_cut_off_is_delivered_once_after_the_rest
     let hook = receiver();
     // The shipped config with a webhook and no quiet hours (the test runs at any hour).
     let shipped = std::fs::read_to_string(shipped_config()).unwrap();
-    assert!(shipped.contains("quiet_hours = \"21:00-08:00\""), "the demo shop's outreach block moved");
+    assert!(
+        shipped.contains("quiet_hours = \"21:00-08:00\""),
+        "the demo shop's outreach block moved"
+    );
     let text = shipped.replace(
         "quiet_hours = \"21:00-08:00\"",
         &format!(
@@ -1098,7 +1101,11 @@ fn a_message_whose_webhook_try_a_kill_9_cut_off_is_delivered_once_after_the_rest
     let mut service = wait_ready(spawn_serve(&config, &data, &logs), &data, &http).unwrap();
     let started = Instant::now();
     while !hook.first_seen.load(Ordering::SeqCst) {
-        assert!(started.elapsed() < PATIENCE, "no webhook try within {} s", PATIENCE.as_secs());
+        assert!(
+            started.elapsed() < PATIENCE,
+            "no webhook try within {} s",
+            PATIENCE.as_secs()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let recorded = service
@@ -1106,13 +1113,18 @@ fn a_message_whose_webhook_try_a_kill_9_cut_off_is_delivered_once_after_the_rest
         .map(|v| v["messages"].as_array().map(Vec::len).unwrap_or(0))
         .unwrap_or(0);
     service.proc.kill9();
-    assert!(hook.delivered.lock().unwrap().is_empty(), "nothing was answered before the kill");
+    assert!(
+        hook.delivered.lock().unwrap().is_empty(),
+        "nothing was answered before the kill"
+    );
 
     // After the restart every message is delivered exactly once, the cut-off one included.
     let restarted = wait_ready(spawn_serve(&config, &data, &logs), &data, &http).unwrap();
     let started = Instant::now();
     let messages = loop {
-        let all = restarted.get(&http, &format!("/admin/api/shops/{SHOP}/messages")).unwrap();
+        let all = restarted
+            .get(&http, &format!("/admin/api/shops/{SHOP}/messages"))
+            .unwrap();
         let all = all["messages"].as_array().cloned().unwrap_or_default();
         if !all.is_empty() && all.iter().all(|m| m["status"] == "sent") {
             break all;
@@ -1125,9 +1137,16 @@ fn a_message_whose_webhook_try_a_kill_9_cut_off_is_delivered_once_after_the_rest
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(recorded == 0 || recorded == messages.len(), "{recorded} recorded before the kill, {} after", messages.len());
+    assert!(
+        recorded == 0 || recorded == messages.len(),
+        "{recorded} recorded before the kill, {} after",
+        messages.len()
+    );
     let mut delivered = hook.delivered.lock().unwrap().clone();
-    let mut keys: Vec<String> = messages.iter().map(|m| m["key"].as_str().unwrap().to_string()).collect();
+    let mut keys: Vec<String> = messages
+        .iter()
+        .map(|m| m["key"].as_str().unwrap().to_string())
+        .collect();
     delivered.sort();
     keys.sort();
     assert_eq!(delivered, keys, "each message's key answered 200 exactly once");

@@ -45,7 +45,11 @@ fn summary(old: Option<&ExperimentSettings>, new: Option<&ExperimentSettings>) -
 ///
 /// The log's write also keeps the shop's settings overlay: the current one is written back
 /// unchanged in the same batch.
-pub fn record_shop(store: &dyn ShopStore, shop: &ShopSettings, now: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn record_shop(
+    store: &dyn ShopStore,
+    shop: &ShopSettings,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let last = store
         .settings_changes(&shop.id, usize::MAX)?
         .into_iter()
@@ -111,7 +115,9 @@ mod tests {
         let wider = shop("[shops.experiment]\nholdout_pct = 20\nname = \"q4\"\ncontrol = \"best_sellers\"\n");
         assert!(record_shop(&store, &wider, t(4)).unwrap());
         assert!(record_shop(&store, &shop(""), t(5)).unwrap());
-        let log: Vec<SettingsChange> = store.settings_changes(&crate::domain::ShopId::parse("toko").unwrap(), 10).unwrap();
+        let log: Vec<SettingsChange> = store
+            .settings_changes(&crate::domain::ShopId::parse("toko").unwrap(), 10)
+            .unwrap();
         let summaries: Vec<&str> = log.iter().rev().map(|c| c.summary.as_str()).collect();
         assert_eq!(
             summaries,
@@ -126,7 +132,10 @@ mod tests {
         assert!(log[1].new.contains("\"holdout_pct\":20") && log[1].new.contains("\"salt\":\"toko/q4\""));
         assert!(log.iter().all(|c| c.user == "config" && c.section == SECTION));
         // The owner's overlay is untouched: still none of their changes.
-        let overlay = store.settings_overlay(&crate::domain::ShopId::parse("toko").unwrap()).unwrap().unwrap();
+        let overlay = store
+            .settings_overlay(&crate::domain::ShopId::parse("toko").unwrap())
+            .unwrap()
+            .unwrap();
         assert_eq!(overlay::decode(&overlay).unwrap(), Default::default());
     }
 }

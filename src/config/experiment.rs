@@ -73,7 +73,9 @@ impl RawExperiment {
             return Err(invalid(
                 key("experiment.holdout_pct"),
                 self.holdout_pct.to_string(),
-                format!("use 0 (off) or 1 to {MAX_HOLDOUT_PCT} percent of visitors in the control arm, e.g. 10"),
+                format!(
+                    "use 0 (off) or 1 to {MAX_HOLDOUT_PCT} percent of visitors in the control arm, e.g. 10"
+                ),
             ));
         }
         let name = self.name.clone().unwrap_or_else(|| "experiment".into());
@@ -99,17 +101,16 @@ impl RawExperiment {
                 ))
             }
         };
-        let salt = match &self.salt {
-            Some(s) if s.trim().is_empty() || s.len() > 128 => {
-                return Err(invalid(
+        let salt =
+            match &self.salt {
+                Some(s) if s.trim().is_empty() || s.len() > 128 => return Err(invalid(
                     key("experiment.salt"),
                     s,
                     "use 1 to 128 characters, or leave salt out to derive it from the shop id and the name",
-                ))
-            }
-            Some(s) => s.clone(),
-            None => format!("{shop}/{name}"),
-        };
+                )),
+                Some(s) => s.clone(),
+                None => format!("{shop}/{name}"),
+            };
         Ok(ExperimentSettings {
             holdout_pct: self.holdout_pct as u8,
             name,
@@ -174,16 +175,34 @@ mod tests {
         for (text, key, value) in [
             ("holdout_pct = 51", "shops[0].experiment.holdout_pct", "51"),
             ("holdout_pct = -1", "shops[0].experiment.holdout_pct", "-1"),
-            ("holdout_pct = 10\ncontrol = \"bestsellers\"", "shops[0].experiment.control", "bestsellers"),
-            ("holdout_pct = 10\nstarted = \"1/12/2026\"", "shops[0].experiment.started", "1/12/2026"),
-            ("holdout_pct = 10\nname = \"\"", "shops[0].experiment.name", "\"\""),
-            ("holdout_pct = 10\nsalt = \" \"", "shops[0].experiment.salt", "\" \""),
+            (
+                "holdout_pct = 10\ncontrol = \"bestsellers\"",
+                "shops[0].experiment.control",
+                "bestsellers",
+            ),
+            (
+                "holdout_pct = 10\nstarted = \"1/12/2026\"",
+                "shops[0].experiment.started",
+                "1/12/2026",
+            ),
+            (
+                "holdout_pct = 10\nname = \"\"",
+                "shops[0].experiment.name",
+                "\"\"",
+            ),
+            (
+                "holdout_pct = 10\nsalt = \" \"",
+                "shops[0].experiment.salt",
+                "\" \"",
+            ),
         ] {
             let msg = read(text).unwrap_err();
             assert!(msg.contains("use") || msg.contains("write"), "{text}: {msg}");
             assert!(msg.contains(key), "{text}: {msg}");
             assert!(msg.contains(value), "{text}: {msg}");
         }
-        assert!(read("holdout_pct = 10\nholdout = 5").unwrap_err().contains("holdout"));
+        assert!(read("holdout_pct = 10\nholdout = 5")
+            .unwrap_err()
+            .contains("holdout"));
     }
 }

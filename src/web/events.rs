@@ -103,14 +103,24 @@ fn purchase_parts(kind: EventKind, b: &Beacon) -> Result<PurchaseParts, BeaconEr
     }
     let example = r#"e.g. {"type":"purchase","order":"INV-1001","total":150000,"items":["SRD-100"]}"#;
     let order = match &b.order {
-        Some(o) if !o.trim().is_empty() && o.chars().count() <= MAX_ORDER_ID && !o.chars().any(char::is_control) => o.clone(),
+        Some(o)
+            if !o.trim().is_empty()
+                && o.chars().count() <= MAX_ORDER_ID
+                && !o.chars().any(char::is_control) =>
+        {
+            o.clone()
+        }
         Some(o) => {
             let shown: String = o.chars().take(80).collect();
             return Err(bad(format!(
                 "order {shown:?} is not an order id: send the shop's order id as text of 1 to {MAX_ORDER_ID} characters, {example}"
             )));
         }
-        None => return Err(bad(format!("a purchase needs order (the shop's order id), {example}"))),
+        None => {
+            return Err(bad(format!(
+                "a purchase needs order (the shop's order id), {example}"
+            )))
+        }
     };
     let total = match &b.total {
         Some(v) => match v.as_i64() {

@@ -62,9 +62,8 @@ mod tests {
     use crate::config::experiment::ControlShows;
 
     fn shop(pct: u8) -> ShopSettings {
-        let text = format!(
-            "[[shops]]\nid = \"toko\"\n[shops.experiment]\nholdout_pct = {pct}\nname = \"t\"\n"
-        );
+        let text =
+            format!("[[shops]]\nid = \"toko\"\n[shops.experiment]\nholdout_pct = {pct}\nname = \"t\"\n");
         let settings =
             crate::config::Settings::from_toml(&text, std::path::Path::new("t.toml"), &[]).unwrap();
         settings.shops.into_iter().next().unwrap()
@@ -73,9 +72,18 @@ mod tests {
     #[test]
     fn only_ids_the_widget_makes_are_taken() {
         assert!(visitor_id("0123456789abcdef0123456789abcdef").is_ok());
-        for bad in ["", "0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef", "x".repeat(32).as_str(), "0123456789abcdef0123456789abcdef0"] {
+        for bad in [
+            "",
+            "0123456789ABCDEF0123456789ABCDEF",
+            "0123456789abcdef",
+            "x".repeat(32).as_str(),
+            "0123456789abcdef0123456789abcdef0",
+        ] {
             let msg = visitor_id(bad).unwrap_err();
-            assert!(msg.contains(&format!("{bad:?}")) && msg.contains("32 lowercase hex"), "{msg}");
+            assert!(
+                msg.contains(&format!("{bad:?}")) && msg.contains("32 lowercase hex"),
+                "{msg}"
+            );
         }
     }
 

@@ -28,9 +28,9 @@ use crate::experiment::assign::Arm;
 use crate::model::serve::{best_sellers, Item, Lang, Recommendations, Request};
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject};
+use crate::web::experiment::{arm_name, arm_of, control_shows, visitor_id, ARM_HEADER};
 use crate::web::links::link_base;
 use crate::web::public::customer_from_query;
-use crate::web::experiment::{arm_name, arm_of, control_shows, visitor_id, ARM_HEADER};
 use crate::web::recommendations::{answer, hide_switched_off, parse_lang, RecQuery};
 use crate::web::state::{known_shop, with_state, AppState};
 use crate::web::{chat, feedback, templates};
@@ -542,7 +542,15 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                 let customer = customer_from_query(shop, &q);
                 let arm = visitor_arm(shop, &q)?;
                 let control = control_shows(shop, arm);
-                let answer = single_answer(&state, shop, &slot, &q, customer.as_ref(), host.as_deref(), control)?;
+                let answer = single_answer(
+                    &state,
+                    shop,
+                    &slot,
+                    &q,
+                    customer.as_ref(),
+                    host.as_deref(),
+                    control,
+                )?;
                 let vary_host = answer.vary_host;
                 let resp = cached(answer, inm.as_deref())?;
                 Ok::<_, Rejection>(with_arm(finish(shop, origin.as_deref(), vary_host, resp), arm))

@@ -29,7 +29,12 @@ fn with_experiment(control: &str) -> Settings {
 /// A visitor id (as the widget makes them) in `want` under the tests' experiment.
 fn visitor_in(want: Arm) -> String {
     (0u128..)
-        .map(|i| format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)))
+        .map(|i| {
+            format!(
+                "{:032x}",
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+            )
+        })
         .find(|v| arm(v, SALT, PCT) == want)
         .unwrap()
 }
@@ -63,7 +68,10 @@ async fn without_an_experiment_a_visitor_id_changes_nothing() {
     let before = get(&app, PAGE).await;
     assert_eq!(before.status, 200);
     // From the prepared answers and from the route table (an unknown parameter).
-    for path in [format!("{PAGE}&visitor={v}"), format!("{PAGE}&visitor={v}&fresh=1")] {
+    for path in [
+        format!("{PAGE}&visitor={v}"),
+        format!("{PAGE}&visitor={v}&fresh=1"),
+    ] {
         let with = get(&app, &path).await;
         assert_eq!(with.status, 200, "{path}");
         assert_eq!(with.body, before.body, "{path}");
@@ -88,7 +96,10 @@ async fn the_control_arm_sees_no_recommendations_and_the_treatment_arm_the_usual
         assert_eq!(treated.status, 200);
         assert_eq!(treated.arm.as_deref(), Some("treatment"));
         assert_eq!(treated.expose.as_deref(), Some("laris-arm"));
-        assert_eq!(treated.body, plain.body, "treatment sees what everyone saw before");
+        assert_eq!(
+            treated.body, plain.body,
+            "treatment sees what everyone saw before"
+        );
 
         let held = get(&app, &format!("{PAGE}&visitor={c}{fresh}")).await;
         assert_eq!(held.status, 200);
@@ -124,9 +135,14 @@ async fn the_control_arm_can_see_best_sellers_instead() {
         let similar = f["similar"].as_str().unwrap();
         assert!(similar.contains("Best sellers"), "{similar}");
         assert!(similar.contains("data-laris-item"), "{similar}");
-        assert!(!similar.contains("data-laris-item=\"SRD-100\""), "never the viewed product");
-        assert_eq!(f["upsell"].as_str().unwrap().matches("data-laris-item").count(),
-                   similar.matches("data-laris-item").count());
+        assert!(
+            !similar.contains("data-laris-item=\"SRD-100\""),
+            "never the viewed product"
+        );
+        assert_eq!(
+            f["upsell"].as_str().unwrap().matches("data-laris-item").count(),
+            similar.matches("data-laris-item").count()
+        );
         assert_eq!(f["bundle"], "", "a bundle is a recommendation: none for control");
     }
     assert!(!usual["similar"].as_str().unwrap().contains("Produk terlaris"));
@@ -140,12 +156,18 @@ async fn a_visitor_id_the_widget_does_not_make_is_refused_by_name() {
         for fresh in ["", "&fresh=1"] {
             let r = app.get(&format!("{PAGE}&visitor={bad}{fresh}")).await;
             assert_eq!(r.status(), 400, "{bad}");
-            let msg = r.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_string();
+            let msg = r.json::<Value>().await.unwrap()["error"]
+                .as_str()
+                .unwrap()
+                .to_string();
             assert!(msg.contains("32 lowercase hex"), "{msg}");
         }
     }
     let r = app.get(&format!("{PAGE}&visitor=abc")).await;
-    assert!(r.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("\"abc\""));
+    assert!(r.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("\"abc\""));
     app.stop().await;
 }
 
@@ -162,7 +184,12 @@ async fn post(app: &TestApp, body: Value) -> (u16, Value) {
 }
 
 fn stored_after(app: &TestApp, skip: usize) -> Vec<Event> {
-    app.store.events(&shop()).unwrap().into_iter().skip(skip).collect()
+    app.store
+        .events(&shop())
+        .unwrap()
+        .into_iter()
+        .skip(skip)
+        .collect()
 }
 
 #[tokio::test]
@@ -175,7 +202,11 @@ async fn beacons_are_stored_with_the_arm_the_server_decides() {
     // A body claiming another arm is not believed.
     let (s, _) = post(&app, json!({"events": [click], "visitor": c, "arm": "treatment"})).await;
     assert_eq!(s, 202);
-    let (s, _) = post(&app, json!({"type": "impression", "slot": "similar", "product": "SRD-100", "visitor": t})).await;
+    let (s, _) = post(
+        &app,
+        json!({"type": "impression", "slot": "similar", "product": "SRD-100", "visitor": t}),
+    )
+    .await;
     assert_eq!(s, 202);
     // No visitor id (data-no-tracking): stored, without an arm.
     let (s, _) = post(&app, click.clone()).await;
@@ -195,7 +226,10 @@ async fn beacons_are_stored_with_the_arm_the_server_decides() {
     let (s, body) = post(&app, json!({"events": [click], "visitor": "not-an-id"})).await;
     assert_eq!(s, 400);
     let msg = body["error"].as_str().unwrap();
-    assert!(msg.contains("\"not-an-id\"") && msg.contains("32 lowercase hex"), "{msg}");
+    assert!(
+        msg.contains("\"not-an-id\"") && msg.contains("32 lowercase hex"),
+        "{msg}"
+    );
     app.stop().await;
 
     // A shop without an experiment keeps no visitor id.
@@ -229,14 +263,32 @@ async fn purchases_are_checked_and_stored_with_order_total_items_and_arm() {
 
     let long = "A".repeat(65);
     for (bad, names) in [
-        (json!({"type": "purchase", "order": "INV-1", "total": -1}), "total -1"),
-        (json!({"type": "purchase", "order": "INV-1", "total": 1500.5}), "total 1500.5"),
-        (json!({"type": "purchase", "order": "INV-1", "total": "150000"}), "total \"150000\""),
+        (
+            json!({"type": "purchase", "order": "INV-1", "total": -1}),
+            "total -1",
+        ),
+        (
+            json!({"type": "purchase", "order": "INV-1", "total": 1500.5}),
+            "total 1500.5",
+        ),
+        (
+            json!({"type": "purchase", "order": "INV-1", "total": "150000"}),
+            "total \"150000\"",
+        ),
         (json!({"type": "purchase", "order": "INV-1"}), "needs total"),
         (json!({"type": "purchase", "total": 1}), "needs order"),
-        (json!({"type": "purchase", "order": long, "total": 1}), "1 to 64 characters"),
-        (json!({"type": "purchase", "order": "INV-1", "total": 1, "items": [""]}), "product"),
-        (json!({"type": "click", "slot": "similar", "order": "INV-1"}), "with type \"purchase\""),
+        (
+            json!({"type": "purchase", "order": long, "total": 1}),
+            "1 to 64 characters",
+        ),
+        (
+            json!({"type": "purchase", "order": "INV-1", "total": 1, "items": [""]}),
+            "product",
+        ),
+        (
+            json!({"type": "click", "slot": "similar", "order": "INV-1"}),
+            "with type \"purchase\"",
+        ),
     ] {
         let (s, body) = post(&app, bad.clone()).await;
         assert_eq!(s, 400, "{bad}");

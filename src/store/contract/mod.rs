@@ -562,12 +562,18 @@ pub fn messages_are_recorded_once_and_opt_outs_kept(store: &dyn ShopStore) {
     sent.sent_at = Some(at(11));
     assert!(store.update_message(&toko, &sent).unwrap());
     // Deciding the same message again adds nothing and keeps its status.
-    assert_eq!(store.add_messages(&toko, &[first.clone()]).unwrap(), 0);
+    assert_eq!(
+        store.add_messages(&toko, std::slice::from_ref(&first)).unwrap(),
+        0
+    );
     assert_eq!(store.message(&toko, "b-key").unwrap(), Some(sent.clone()));
     assert!(!store.update_message(&toko, &message("nope", "c1", 1)).unwrap());
     assert_eq!(store.message(&toko, "nope").unwrap(), None);
     assert_eq!(store.messages(&other).unwrap(), vec![]);
-    assert_eq!(store.add_messages(&other, &[first.clone()]).unwrap(), 1);
+    assert_eq!(
+        store.add_messages(&other, std::slice::from_ref(&first)).unwrap(),
+        1
+    );
     assert_eq!(store.message(&other, "b-key").unwrap(), Some(first));
     assert_eq!(store.message(&toko, "b-key").unwrap(), Some(sent));
 

@@ -247,10 +247,7 @@ mod tests {
         for other in [
             KeyRef { generation: 4, ..key },
             KeyRef { host: None, ..key },
-            KeyRef {
-                control: true,
-                ..key
-            },
+            KeyRef { control: true, ..key },
             KeyRef {
                 slot: Some("similar"),
                 ..key

@@ -228,7 +228,10 @@ mod tests {
 
     #[test]
     fn unknown_or_repeated_parameters_go_to_the_route_table() {
-        assert_eq!(checked_query("product=A&slots=similar&lang=en"), Some((None, None)));
+        assert_eq!(
+            checked_query("product=A&slots=similar&lang=en"),
+            Some((None, None))
+        );
         assert_eq!(
             checked_query("product=A&customer=t%2B1"),
             Some((Some("t+1".into()), None))
