@@ -1301,7 +1301,7 @@ async fn window_laris_is_the_only_global_the_widget_adds() {
         .await;
     assert_eq!(
         api,
-        json!({"keys": ["formatRupiah", "refresh", "version"], "rupiah": ["Rp20.000", "Rp1.250.000", "Rp0", "-Rp1.500"], "version": "string"})
+        json!({"keys": ["formatRupiah", "purchase", "refresh", "version"], "rupiah": ["Rp20.000", "Rp1.250.000", "Rp0", "-Rp1.500"], "version": "string"})
     );
     rig.stop().await;
 }
@@ -2063,6 +2063,19 @@ async fn a_treatment_visitor_sees_the_slots_and_data_no_tracking_sends_no_visito
         stored.iter().all(|e| e.arm.as_deref() == Some("treatment")),
         "{stored:?}"
     );
+
+    // The thank-you page's call: a purchase with the visitor id and, from laris, the arm.
+    let before = stored.len();
+    b.run("Laris.purchase({order: 'INV-9001', total: 150000, items: ['SRD-100']})")
+        .await;
+    let stored = stored_for(&rig.laris, &t, before + 1).await;
+    let bought = stored
+        .iter()
+        .find(|e| e.kind == laris::records::EventKind::Purchase)
+        .expect("the purchase is stored");
+    assert_eq!(bought.order.as_deref(), Some("INV-9001"));
+    assert_eq!(bought.total, Some(laris::domain::Rupiah(150_000)));
+    assert_eq!(bought.arm.as_deref(), Some("treatment"));
 
     // data-no-tracking: nothing is made, read or sent, and the visitor sees the usual widget.
     let page = shop_page(
