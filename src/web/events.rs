@@ -10,6 +10,12 @@
 //! A body may carry the visitor's customer token at the top level (`customer_token`, next
 //! to `events` or to a single event's fields); when it verifies, every event of the body
 //! is stored with that customer's id, so attribution credits only their own orders.
+//!
+//! A body may also carry the widget's `visitor` id at the top level (32 lowercase hex
+//! digits; anything else is a 400). While the shop runs an experiment each event is stored
+//! with it and with the arm this server decides (`web::experiment`); an `arm` in the body
+//! is never read. A `purchase` event (`Laris.purchase` on a thank-you page) carries the
+//! order id, the total in whole rupiah and the product ids, each checked.
 
 use std::net::IpAddr;
 
