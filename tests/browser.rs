@@ -2111,5 +2111,23 @@ async fn a_treatment_visitor_sees_the_slots_and_data_no_tracking_sends_no_visito
         "{raw:?}"
     );
     assert_eq!(b.run("return localStorage.length").await, 0, "nothing kept");
+
+    // Global Privacy Control: the same, without any attribute on the script tag.
+    let head = "<script>localStorage.clear(); \
+                Object.defineProperty(navigator, 'globalPrivacyControl', {value: true});</script>";
+    let url = rig.shop_page_at("/gpc", "SRD-100", head, "");
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["similar"], "ready", "{states:?}");
+    b.wait_for("an impression beacon", "return __sent('impression').length > 0")
+        .await;
+    let requests = str_list(&b.run("return __fragmentRequests()").await);
+    assert!(!requests[0].contains("visitor="), "{requests:?}");
+    let raw = str_list(
+        &b.run("return __beacons.filter(c => c.body).map(c => c.body)")
+            .await,
+    );
+    assert!(raw.iter().all(|body| !body.contains("visitor")), "{raw:?}");
+    assert_eq!(b.run("return localStorage.length").await, 0, "nothing kept");
     rig.stop().await;
 }
