@@ -29,6 +29,11 @@ async fn round(store: &Store, writers: usize, durable: bool) -> f64 {
                 item: None,
                 at: None,
                 customer: None,
+                visitor: None,
+                arm: None,
+                order: None,
+                total: None,
+                items: Vec::new(),
             };
             let events = vec![event; BATCH];
             while Instant::now() < end {

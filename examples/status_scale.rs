@@ -139,6 +139,11 @@ fn main() {
             item: Some(products[i % n_products].id.clone()),
             at: Some(at(n_orders as i64 * 600 - 1000 + i as i64)),
             customer: None,
+            visitor: None,
+            arm: None,
+            order: None,
+            total: None,
+            items: Vec::new(),
         })
         .collect();
     store.append_events(&shop, &events).expect("events are stored");

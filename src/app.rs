@@ -32,6 +32,7 @@ use crate::records::Seeding;
 use crate::store::ShopStore;
 use crate::web::{self, AppState};
 
+mod experiment_log;
 mod store;
 pub use store::{open_store, open_store_at, open_store_blocking, Opening, StoreUrl};
 
@@ -252,6 +253,7 @@ impl Application {
             let (settings, store, models) = (settings.clone(), store.clone(), models.clone());
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 seed_empty_shops(&settings, &*store)?;
+                experiment_log::record_all(&settings, &*store, chrono::Utc::now())?;
                 crate::model::rebuild::load_all(&settings, &*store, &models)?;
                 Ok(())
             })

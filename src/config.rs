@@ -7,6 +7,7 @@
 pub mod chat;
 mod env;
 mod error;
+pub mod experiment;
 pub mod limits;
 pub mod outreach;
 pub mod overlay;
@@ -271,6 +272,8 @@ pub struct ShopSettings {
     pub outreach: outreach::OutreachSettings,
     /// The shop's automations (`[[shops.automations]]`); none: no messages are made.
     pub automations: Vec<outreach::Automation>,
+    /// The shop's holdout experiment (`[shops.experiment]`); `None`: no experiment.
+    pub experiment: Option<experiment::ExperimentSettings>,
 }
 
 /// `[shops.analytics]`: every key has a default.

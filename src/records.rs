@@ -550,6 +550,22 @@ pub struct Event {
     /// from the body, never personal data); attribution then only credits that customer's orders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    /// The widget's random visitor id, kept only while the shop runs an experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<String>,
+    /// `control` or `treatment`: the visitor's arm, set by the server from the visitor id
+    /// and the shop's experiment (never from the body); `None` outside an experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
+    /// A purchase's order id, as the shop's thank-you page names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    /// A purchase's total, whole rupiah.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<Rupiah>,
+    /// A purchase's products.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ProductId>,
 }
 
 /// An import, sync or replay under way: written with its first page, removed in the batch

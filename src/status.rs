@@ -234,6 +234,11 @@ mod tests {
                         item: Some(crate::domain::ProductId::parse(item).unwrap()),
                         at: None,
                         customer: None,
+                        visitor: None,
+                        arm: None,
+                        order: None,
+                        total: None,
+                        items: Vec::new(),
                     },
                 )
                 .unwrap();

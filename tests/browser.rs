@@ -72,7 +72,10 @@ struct Laris {
 
 impl Laris {
     async fn start(allowed_origin: &str, recording: &Path) -> Laris {
-        let config = config_text(allowed_origin, recording);
+        Laris::start_config(config_text(allowed_origin, recording)).await
+    }
+
+    async fn start_config(config: String) -> Laris {
         let settings = Settings::from_toml(&config, Path::new("browser-test.toml"), &[])
             .expect("the browser test config is valid");
         let data_dir = tempfile::tempdir().unwrap();
@@ -699,6 +702,22 @@ impl Rig {
         }
     }
 
+    /// The demo shop with a 50% holdout experiment whose control arm sees `control`.
+    async fn start_experiment(control: &str) -> Rig {
+        let pages = PageServer::start().await;
+        let config = format!(
+            "{}[shops.experiment]\nholdout_pct = {EXPERIMENT_PCT}\nname = \"t\"\ncontrol = \"{control}\"\n",
+            config_text(&pages.origin, &repo().join("demo/lengkuas/recording"))
+        );
+        let laris = Laris::start_config(config).await;
+        let browser = Browser::start().await;
+        Rig {
+            browser,
+            pages,
+            laris,
+        }
+    }
+
     /// The shop page of this rig embedding laris's own /widget.js, at `path`.
     fn shop_page_at(&self, path: &str, product: &str, extra_head: &str, extra_body: &str) -> String {
         let page = shop_page(
@@ -1031,7 +1050,16 @@ async fn clicking_an_item_sends_a_click_beacon_after_the_impression_and_laris_ac
             "return __beacons.find(c => c.body && JSON.parse(c.body).type === 'click') || null",
         )
         .await;
-    let body: Value = serde_json::from_str(click["body"].as_str().unwrap()).unwrap();
+    let mut body: Value = serde_json::from_str(click["body"].as_str().unwrap()).unwrap();
+    // The widget's random visitor id rides along (the shop runs no experiment: laris
+    // keeps none of it).
+    let visitor = body.as_object_mut().unwrap().remove("visitor").unwrap();
+    assert!(
+        visitor
+            .as_str()
+            .is_some_and(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit())),
+        "{visitor}"
+    );
     assert_eq!(
         body,
         json!({"type": "click", "slot": "similar", "product": "SRD-100", "item": item})
@@ -1273,7 +1301,7 @@ async fn window_laris_is_the_only_global_the_widget_adds() {
         .await;
     assert_eq!(
         api,
-        json!({"keys": ["formatRupiah", "refresh", "version"], "rupiah": ["Rp20.000", "Rp1.250.000", "Rp0", "-Rp1.500"], "version": "string"})
+        json!({"keys": ["formatRupiah", "purchase", "refresh", "version"], "rupiah": ["Rp20.000", "Rp1.250.000", "Rp0", "-Rp1.500"], "version": "string"})
     );
     rig.stop().await;
 }
@@ -1877,4 +1905,229 @@ async fn the_owner_adds_an_offer_on_the_settings_page_and_the_demo_page_shows_it
     assert!(html.contains(TITLE), "the bundle slot shows the offer: {after}");
     b.quit().await;
     drop(laris);
+}
+
+// ---- the holdout experiment ---------------------------------------------------------------
+
+const EXPERIMENT_PCT: u8 = 50;
+
+/// A visitor id as the widget makes them, in `want` under the experiment of
+/// [`Rig::start_experiment`] (salt `lengkuas/t`).
+fn visitor_in(want: laris::experiment::assign::Arm) -> String {
+    (1u128..)
+        .map(|i| {
+            format!(
+                "{:032x}",
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
+            )
+        })
+        .find(|v| laris::experiment::assign::arm(v, "lengkuas/t", EXPERIMENT_PCT) == want)
+        .unwrap()
+}
+
+/// Head scripts that run before the widget: `visitor` written to localStorage (none:
+/// nothing written), and, from the first frame, every layout shift and the largest height
+/// each slot ever had, sampled each frame.
+fn experiment_head(visitor: Option<&str>) -> String {
+    let write = visitor
+        .map(|v| format!("localStorage.setItem('laris-visitor', '{v}');"))
+        .unwrap_or_default();
+    format!(
+        "<script>{write}\n\
+         window.__shifts = [];\n\
+         new PerformanceObserver(l => l.getEntries().forEach(e => __shifts.push(e.value)))\
+           .observe({{type: 'layout-shift', buffered: true}});\n\
+         window.__tallest = {{}};\n\
+         (function sample() {{\n\
+           document.querySelectorAll('[data-laris-slot]').forEach(e => {{\n\
+             const k = e.dataset.larisSlot, h = e.getBoundingClientRect().height;\n\
+             __tallest[k] = Math.max(__tallest[k] || 0, h);\n\
+           }});\n\
+           requestAnimationFrame(sample);\n\
+         }})();\n\
+         </script>"
+    )
+}
+
+/// The events laris stored for `visitor`, once at least `n` are there.
+async fn stored_for(laris: &Laris, visitor: &str, n: usize) -> Vec<laris::records::Event> {
+    let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
+    let started = Instant::now();
+    loop {
+        let found: Vec<_> = laris
+            .store
+            .events(&shop)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.visitor.as_deref() == Some(visitor))
+            .collect();
+        if found.len() >= n {
+            return found;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{n} events of {visitor} never arrived: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_on_the_page_moves() {
+    use laris::experiment::assign::Arm;
+    let rig = Rig::start_experiment("nothing").await;
+    let b = &rig.browser;
+    let c = visitor_in(Arm::Control);
+
+    // The first page: the widget learns the arm from the answer.
+    let url = rig.shop_page_at("/first", "SRD-100", &experiment_head(Some(&c)), "");
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    for s in ["similar", "upsell", "bundle"] {
+        assert_eq!(states[s], "empty", "{states:?}");
+        let shown = slot(b, s).await;
+        assert_eq!(shown["items"], json!([]), "{s}: {shown}");
+        assert_eq!(shown["minHeight"], "", "{s}: space released");
+    }
+    assert_eq!(
+        states["loyalty"], "ready",
+        "loyalty is not a recommendation: {states:?}"
+    );
+    let requests = str_list(&b.run("return __fragmentRequests()").await);
+    assert!(
+        requests.len() == 1 && requests[0].contains(&format!("visitor={c}")),
+        "{requests:?}"
+    );
+
+    // Every later page: no space is ever reserved for the empty slots and nothing moves.
+    let url = rig.shop_page_at("/next", "SRD-100", &experiment_head(None), "");
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["similar"], "empty", "{states:?}");
+    assert_eq!(states["loyalty"], "ready", "{states:?}");
+    b.wait_for(
+        "a loyalty impression beacon",
+        "return __sent('impression').length > 0",
+    )
+    .await;
+    let seen: Value = b
+        .run("return {tallest: __tallest, shifts: __shifts, now: Object.fromEntries(['similar','upsell','bundle'].map(k => [k, __host(k).getBoundingClientRect().height]))}")
+        .await;
+    for s in ["similar", "upsell", "bundle"] {
+        assert_eq!(seen["tallest"][s], 0, "{s} never took space: {seen}");
+        assert_eq!(seen["now"][s], 0, "{s}: {seen}");
+    }
+    assert_eq!(seen["shifts"], json!([]), "no layout shift at all: {seen}");
+
+    // Beacons carry the visitor id; laris stores them with the control arm.
+    let beacons: Value = b.run("return __sent('impression')").await;
+    assert!(
+        beacons.as_array().unwrap().iter().all(|e| e["slot"] == "loyalty"),
+        "{beacons}"
+    );
+    let raw: Value = b
+        .run("return __beacons.filter(c => c.body).map(c => c.body)")
+        .await;
+    let raw = str_list(&raw);
+    assert!(
+        !raw.is_empty() && raw.iter().all(|body| body.contains(&c)),
+        "{raw:?}"
+    );
+    let stored = stored_for(&rig.laris, &c, 1).await;
+    assert!(
+        stored.iter().all(|e| e.arm.as_deref() == Some("control")),
+        "{stored:?}"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_treatment_visitor_sees_the_slots_and_data_no_tracking_sends_no_visitor_id() {
+    use laris::experiment::assign::Arm;
+    let rig = Rig::start_experiment("nothing").await;
+    let b = &rig.browser;
+    let t = visitor_in(Arm::Treatment);
+    let url = rig.shop_page_at("/treated", "SRD-100", &experiment_head(Some(&t)), "");
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    for s in SLOTS {
+        assert_eq!(states[s], "ready", "{states:?}");
+    }
+    assert!(!str_list(&slot(b, "similar").await["items"]).is_empty());
+    let requests = str_list(&b.run("return __fragmentRequests()").await);
+    assert!(requests[0].contains(&format!("visitor={t}")), "{requests:?}");
+    b.wait_for("an impression beacon", "return __sent('impression').length > 0")
+        .await;
+    let stored = stored_for(&rig.laris, &t, 1).await;
+    assert!(
+        stored.iter().all(|e| e.arm.as_deref() == Some("treatment")),
+        "{stored:?}"
+    );
+
+    // The thank-you page's call: a purchase with the visitor id and, from laris, the arm.
+    let before = stored.len();
+    b.run("Laris.purchase({order: 'INV-9001', total: 150000, items: ['SRD-100']})")
+        .await;
+    let stored = stored_for(&rig.laris, &t, before + 1).await;
+    let bought = stored
+        .iter()
+        .find(|e| e.kind == laris::records::EventKind::Purchase)
+        .expect("the purchase is stored");
+    assert_eq!(bought.order.as_deref(), Some("INV-9001"));
+    assert_eq!(bought.total, Some(laris::domain::Rupiah(150_000)));
+    assert_eq!(bought.arm.as_deref(), Some("treatment"));
+
+    // data-no-tracking: nothing is made, read or sent, and the visitor sees the usual widget.
+    let page = shop_page(
+        &rig.laris.url("/widget.js"),
+        "lengkuas",
+        "SRD-100",
+        "<script>localStorage.clear()</script>",
+        "",
+    )
+    .replace(
+        "data-shop=\"lengkuas\"",
+        "data-shop=\"lengkuas\" data-no-tracking",
+    );
+    rig.pages.route("/private", html(page));
+    open(b, &rig.pages.url("/private")).await;
+    let states = b.slots_settled().await;
+    for s in SLOTS {
+        assert_eq!(states[s], "ready", "{states:?}");
+    }
+    b.wait_for("an impression beacon", "return __sent('impression').length > 0")
+        .await;
+    let requests = str_list(&b.run("return __fragmentRequests()").await);
+    assert!(
+        requests.len() == 1 && !requests[0].contains("visitor="),
+        "{requests:?}"
+    );
+    let raw: Value = b
+        .run("return __beacons.filter(c => c.body).map(c => c.body)")
+        .await;
+    let raw = str_list(&raw);
+    assert!(
+        !raw.is_empty() && raw.iter().all(|body| !body.contains("visitor")),
+        "{raw:?}"
+    );
+    assert_eq!(b.run("return localStorage.length").await, 0, "nothing kept");
+
+    // Global Privacy Control: the same, without any attribute on the script tag.
+    let head = "<script>localStorage.clear(); \
+                Object.defineProperty(navigator, 'globalPrivacyControl', {value: true});</script>";
+    let url = rig.shop_page_at("/gpc", "SRD-100", head, "");
+    open(b, &url).await;
+    let states = b.slots_settled().await;
+    assert_eq!(states["similar"], "ready", "{states:?}");
+    b.wait_for("an impression beacon", "return __sent('impression').length > 0")
+        .await;
+    let requests = str_list(&b.run("return __fragmentRequests()").await);
+    assert!(!requests[0].contains("visitor="), "{requests:?}");
+    let raw = str_list(
+        &b.run("return __beacons.filter(c => c.body).map(c => c.body)")
+            .await,
+    );
+    assert!(raw.iter().all(|body| !body.contains("visitor")), "{raw:?}");
+    assert_eq!(b.run("return localStorage.length").await, 0, "nothing kept");
+    rig.stop().await;
 }

@@ -1,9 +1,4 @@
-/*! Laris widget: recommendations, feedback and chat on shop pages. Docs: README
- * "Embedding the widget" (slots, data-* options, CSS variables, events, window.Laris).
- * One GET {base}v1/shops/{shop}/fragments per distinct (product, token, lang, limit); a
- * chat slot adds page= (this page without query or fragment). Each slot gets an open
- * shadow root and data-laris-state; beacons go to {base}v1/shops/{shop}/events.
- * Strict-CSP safe (Trusted Types policy "laris"). Never throws into the page. */
+/*! Laris widget. Docs: README "Embedding the widget". */
 (function (window, document) {
   "use strict";
 
@@ -15,6 +10,8 @@
   var LOAD_MARGIN = "200px 0px";
   var TIMEOUT_MS = 8000;
   var MAX_LIMIT = 20;
+  /** What an experiment's control arm may get empty. */
+  var RECS = ["similar", "upsell", "bundle", "for_you"];
 
   var CSS =
     ":host{all:initial;display:block;color:var(--laris-text,#2b2118);" +
@@ -66,22 +63,19 @@
     };
   }
 
-  /** The <script> tag that loaded us: its data-shop and options. */
   var script;
   var shop;
-  /** The directory widget.js came from; the API lives beside it. */
   var base;
-  /** Slot records of the current scan, by host element; replaced by refresh(). */
   var records;
-  /** Bumped by refresh(), so answers to an older scan are ignored. */
+  /** Bumped by refresh(): older answers are ignored. */
   var generation = 0;
   var loadObserver = null;
   var impressionObserver = null;
   var stylesheet = null;
   var htmlPolicy;
-
-  // ---- options --------------------------------------------------------------------------
-
+  /** Visitor id; held: told "control" with empty RECS last time. */
+  var visitor = "";
+  var held = false;
   function option(el, name) {
     return el.getAttribute(name) || script.getAttribute(name) || "";
   }
@@ -98,10 +92,7 @@
     return n > 0 ? String(Math.min(n, MAX_LIMIT)) : "";
   }
 
-  // ---- scanning and grouping ------------------------------------------------------------
-
-  /** Placeholders need a known slot type and a product (but feedback); item links inside
-   * fragments, which also carry data-laris-slot, have no data-product and are never picked up. */
+  /** Placeholders need a known type and a product (but feedback). */
   function findSlots(gen) {
     var found = [];
     var els = document.querySelectorAll("[data-laris-slot]");
@@ -125,8 +116,7 @@
     return found;
   }
 
-  /** Slots that can share one request: same product, token, language and limit; a
-   * feedback form, the same on every page, joins the first request of its language. */
+  /** One request per product, token, lang, limit; feedback joins its lang's first. */
   function groupSlots(recs) {
     var groups = {};
     var list = [];
@@ -161,12 +151,11 @@
     if (rec.token) q += "&customer=" + encodeURIComponent(rec.token);
     if (rec.lang) q += "&lang=" + rec.lang;
     if (rec.limit) q += "&limit=" + rec.limit;
+    if (visitor) q += "&visitor=" + visitor;
     // The chat button's question names this page (no query or fragment: nothing personal).
     if (types.indexOf(CHAT) >= 0) q += "&page=" + encodeURIComponent(location.origin + location.pathname);
     return base + "v1/shops/" + encodeURIComponent(shop) + "/fragments?" + q;
   }
-
-  // ---- space reservation and state ------------------------------------------------------
 
   function hasContent(el) {
     return !!(el.shadowRoot && el.shadowRoot.childNodes.length);
@@ -174,7 +163,7 @@
 
   function reserve(rec) {
     rec.el.setAttribute("data-laris-state", "loading");
-    if (hasContent(rec.el)) return;
+    if (hasContent(rec.el) || (held && RECS.indexOf(rec.type) >= 0)) return;
     rec.heldMinHeight = rec.el.style.minHeight;
     rec.el.style.minHeight = RESERVED_HEIGHT[rec.type];
   }
@@ -191,8 +180,6 @@
     rec.el.setAttribute("data-laris-state", state);
   }
 
-  // ---- loading --------------------------------------------------------------------------
-
   function loadGroup(group) {
     if (group.loading) return;
     group.loading = true;
@@ -200,6 +187,7 @@
       if (loadObserver) loadObserver.unobserve(rec.el);
     });
     var gen = group.first.gen;
+    var arm;
     var abort = window.AbortController ? new AbortController() : null;
     var timer = abort && setTimeout(function () { abort.abort(); }, TIMEOUT_MS);
     var failAll = guarded(function () {
@@ -211,12 +199,18 @@
     window.fetch(fragmentsUrl(group), { credentials: "omit", signal: abort ? abort.signal : null })
       .then(function (resp) {
         if (!resp.ok) throw new Error("HTTP " + resp.status);
+        arm = resp.headers.get("Laris-Arm");
         return resp.json();
       })
       .then(function (body) {
         if (gen !== generation) return;
         var fragments = body && body.fragments;
         if (!fragments || typeof fragments !== "object") throw new Error("no fragments");
+        var shown = group.slots.filter(function (rec) { return RECS.indexOf(rec.type) >= 0; });
+        if (arm && shown.length) {
+          held = arm === "control" && shown.every(function (rec) { return !/\S/.test(fragments[rec.type] || ""); });
+          store("laris-held", held ? shop + visitor : null);
+        }
         group.slots.forEach(function (rec) {
           renderSlot(rec, fragments[rec.type]);
         });
@@ -224,8 +218,6 @@
       .then(null, failAll)
       .then(function () { clearTimeout(timer); });
   }
-
-  // ---- rendering ------------------------------------------------------------------------
 
   function renderSlot(rec, html) {
     try {
@@ -268,8 +260,7 @@
     return root;
   }
 
-  /** One constructed sheet shared by every slot: allowed by style-src 'self', unlike a
-   * <style> element, which is the fallback for browsers without constructable sheets. */
+  /** A constructed sheet (CSP style-src 'self'), else <style>. */
   function addStyles(root) {
     if (stylesheet === null) {
       try {
@@ -303,10 +294,9 @@
     return htmlPolicy ? htmlPolicy.createHTML(html) : html;
   }
 
-  // ---- beacons --------------------------------------------------------------------------
-
   function beacon(body, rec) {
     if (rec.token) body.customer_token = rec.token;
+    if (visitor) body.visitor = visitor;
     var url = base + "v1/shops/" + encodeURIComponent(shop) + "/events";
     var json = JSON.stringify(body);
     var nav = window.navigator;
@@ -375,8 +365,6 @@
     beacon(eventFor(rec, "impression"), rec);
   }
 
-  // ---- feedback -------------------------------------------------------------------------
-
   /** Posts the form as JSON (text/plain: no preflight); its live region then says how it went. */
   function sendFeedback(rec, form) {
     var button = form.querySelector("[type=submit]");
@@ -400,8 +388,6 @@
       })
       .then(null, function () { say(""); });
   }
-
-  // ---- scanning the page ----------------------------------------------------------------
 
   function scan() {
     generation += 1;
@@ -430,14 +416,35 @@
     recs.forEach(function (rec) { loadObserver.observe(rec.el); });
   }
 
-  // ---- public API -----------------------------------------------------------------------
-
   /** 20000 → "Rp20.000"; -1500 → "-Rp1.500"; not a number → "". */
   function formatRupiah(n) {
     var value = Math.round(Number(n));
     if (!isFinite(value)) return "";
     var digits = String(Math.abs(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
     return (value < 0 ? "-" : "") + "Rp" + digits;
+  }
+
+  /** localStorage get (no value), set, or remove (null). */
+  function store(key, value) {
+    try {
+      var ls = window.localStorage;
+      if (value === undefined) return ls.getItem(key);
+      if (value === null) ls.removeItem(key);
+      else ls.setItem(key, value);
+    } catch (e) { /* no storage: no visitor id */ }
+  }
+
+  /** 16 random bytes as hex; none with data-no-tracking or GPC. */
+  function visitorId() {
+    if (script.hasAttribute("data-no-tracking") || navigator.globalPrivacyControl === true) return "";
+    var id = store("laris-visitor");
+    if (!/^[0-9a-f]{32}$/.test(id)) {
+      id = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+        return (b + 256).toString(16).slice(1);
+      }).join("");
+      store("laris-visitor", id);
+    }
+    return store("laris-visitor") === id ? id : "";
   }
 
   function start() {
@@ -448,10 +455,15 @@
     shop = script.getAttribute("data-shop") || "";
     base = new URL(".", script.src).href;
     records = new WeakMap();
+    visitor = guarded(visitorId)() || "";
+    held = !!visitor && store("laris-held") === shop + visitor;
     window.Laris = {
       version: VERSION,
       refresh: guarded(scan),
-      formatRupiah: guarded(formatRupiah)
+      formatRupiah: guarded(formatRupiah),
+      purchase: guarded(function (p) {
+        beacon({ type: "purchase", order: p.order, total: p.total, items: p.items || [] }, {});
+      })
     };
     if (document.readyState === "loading") {
       document.addEventListener("DOMContentLoaded", guarded(scan));

@@ -1010,6 +1010,11 @@ mod tests {
             item: item.map(|i| ProductId::parse(i).unwrap()),
             at: Some(at(when)),
             customer: customer.map(String::from),
+            visitor: None,
+            arm: None,
+            order: None,
+            total: None,
+            items: Vec::new(),
         }
     }
 

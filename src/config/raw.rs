@@ -246,6 +246,7 @@ struct RawShop {
     public_url: Option<String>,
     chat: Option<super::chat::RawChat>,
     outreach: Option<super::outreach::RawOutreach>,
+    experiment: Option<super::experiment::RawExperiment>,
     #[serde(default)]
     automations: Vec<super::outreach::RawAutomation>,
 }
@@ -360,6 +361,11 @@ impl RawSettings {
                 ));
             }
             let chat = raw.chat.as_ref().map(|c| c.validate(&key)).transpose()?;
+            let experiment = raw
+                .experiment
+                .as_ref()
+                .map(|e| e.validate(&raw.id, &key))
+                .transpose()?;
             let outreach = raw.outreach.clone().unwrap_or_default().validate(&key)?;
             let automations = raw
                 .automations
@@ -425,6 +431,7 @@ impl RawSettings {
                 chat,
                 outreach,
                 automations,
+                experiment,
             });
         }
         Ok(Settings {

@@ -573,6 +573,11 @@ mod tests {
                 item: None,
                 at: None,
                 customer: None,
+                visitor: None,
+                arm: None,
+                order: None,
+                total: None,
+                items: Vec::new(),
             },
         )
         .unwrap();
@@ -780,6 +785,11 @@ mod tests {
                     item: None,
                     at: None,
                     customer: None,
+                    visitor: None,
+                    arm: None,
+                    order: None,
+                    total: None,
+                    items: Vec::new(),
                 },
             )
             .unwrap();

@@ -430,6 +430,11 @@ mod tests {
                 item: None,
                 at: None,
                 customer: None,
+                visitor: None,
+                arm: None,
+                order: None,
+                total: None,
+                items: Vec::new(),
             };
             store
                 .append_events(&toko, &[event.clone(), event.clone()])

@@ -116,6 +116,11 @@ mod tests {
             item: Some(ProductId::parse("B").unwrap()),
             at: Some(now - chrono::Duration::days(days_ago)),
             customer: None,
+            visitor: None,
+            arm: None,
+            order: None,
+            total: None,
+            items: Vec::new(),
         }
     }
 

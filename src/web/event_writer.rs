@@ -407,6 +407,11 @@ mod tests {
             item: Some(ProductId::parse(&format!("P{i}")).unwrap()),
             at: Some(chrono::Utc::now()),
             customer: None,
+            visitor: None,
+            arm: None,
+            order: None,
+            total: None,
+            items: Vec::new(),
         }
     }
 

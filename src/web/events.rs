@@ -10,6 +10,12 @@
 //! A body may carry the visitor's customer token at the top level (`customer_token`, next
 //! to `events` or to a single event's fields); when it verifies, every event of the body
 //! is stored with that customer's id, so attribution credits only their own orders.
+//!
+//! A body may also carry the widget's `visitor` id at the top level (32 lowercase hex
+//! digits; anything else is a 400). While the shop runs an experiment each event is stored
+//! with it and with the arm this server decides (`web::experiment`); an `arm` in the body
+//! is never read. A `purchase` event (`Laris.purchase` on a thank-you page) carries the
+//! order id, the total in whole rupiah and the product ids, each checked.
 
 use std::net::IpAddr;
 
@@ -19,11 +25,12 @@ use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
-use crate::domain::{ProductId, Slot};
+use crate::domain::{ProductId, Rupiah, Slot};
 use crate::records::{Event, EventKind};
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject, retry_after_secs, too_many};
 use crate::web::event_writer::Written;
+use crate::web::experiment::{arm_name, arm_of, visitor_id};
 use crate::web::public::customer_from_token;
 use crate::web::state::{known_shop, with_state, AppState};
 
@@ -49,6 +56,15 @@ pub struct Beacon {
     /// Read from seed files only: a received event names its customer by a verified token.
     #[serde(default)]
     pub customer: Option<String>,
+    /// A purchase's order id (text, at most 64 characters).
+    #[serde(default)]
+    pub order: Option<String>,
+    /// A purchase's total in whole rupiah; kept as sent so that a bad value is named.
+    #[serde(default)]
+    pub total: Option<serde_json::Value>,
+    /// A purchase's product ids.
+    #[serde(default)]
+    pub items: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +83,74 @@ pub enum BeaconError {
     Slot(String),
     #[error(transparent)]
     Product(#[from] crate::domain::DomainError),
+    #[error("{0}")]
+    Purchase(String),
+}
+
+/// Longest order id a purchase may carry.
+pub const MAX_ORDER_ID: usize = 64;
+/// Most products a purchase may list.
+pub const MAX_PURCHASE_ITEMS: usize = 100;
+
+/// A purchase's order id, total and items, checked; `None`s and an empty list for any other
+/// event, which must not carry them.
+type PurchaseParts = (Option<String>, Option<Rupiah>, Vec<ProductId>);
+
+fn purchase_parts(kind: EventKind, b: &Beacon) -> Result<PurchaseParts, BeaconError> {
+    let bad = |m: String| BeaconError::Purchase(m);
+    if kind != EventKind::Purchase {
+        if b.order.is_some() || b.total.is_some() || !b.items.is_empty() {
+            return Err(bad(format!(
+                "a {} event carries no order, total or items: send those with type \"purchase\"",
+                kind.as_str()
+            )));
+        }
+        return Ok((None, None, Vec::new()));
+    }
+    let example = r#"e.g. {"type":"purchase","order":"INV-1001","total":150000,"items":["SRD-100"]}"#;
+    let order = match &b.order {
+        Some(o)
+            if !o.trim().is_empty()
+                && o.chars().count() <= MAX_ORDER_ID
+                && !o.chars().any(char::is_control) =>
+        {
+            o.clone()
+        }
+        Some(o) => {
+            let shown: String = o.chars().take(80).collect();
+            return Err(bad(format!(
+                "order {shown:?} is not an order id: send the shop's order id as text of 1 to {MAX_ORDER_ID} characters, {example}"
+            )));
+        }
+        None => {
+            return Err(bad(format!(
+                "a purchase needs order (the shop's order id), {example}"
+            )))
+        }
+    };
+    let total = match &b.total {
+        Some(v) => match v.as_i64() {
+            Some(n) if n >= 0 => Rupiah(n),
+            _ => {
+                return Err(bad(format!(
+                    "total {v} is not a whole, non-negative number of rupiah: send e.g. 150000 for Rp150.000 (no dots, no decimals, no quotes)"
+                )))
+            }
+        },
+        None => return Err(bad(format!("a purchase needs total (whole rupiah), {example}"))),
+    };
+    if b.items.len() > MAX_PURCHASE_ITEMS {
+        return Err(bad(format!(
+            "a purchase lists at most {MAX_PURCHASE_ITEMS} items, not {}",
+            b.items.len()
+        )));
+    }
+    let items = b
+        .items
+        .iter()
+        .map(|i| ProductId::parse(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((Some(order), Some(total), items))
 }
 
 /// Checks a beacon's type, slot and product ids and makes it an event.
@@ -81,6 +165,7 @@ pub fn check(b: &Beacon) -> Result<Event, BeaconError> {
         ),
     };
     let id = |raw: &Option<String>| raw.as_deref().map(ProductId::parse).transpose();
+    let (order, total, items) = purchase_parts(kind, b)?;
     Ok(Event {
         kind,
         slot,
@@ -88,6 +173,11 @@ pub fn check(b: &Beacon) -> Result<Event, BeaconError> {
         item: id(&b.item)?,
         at: b.at,
         customer: b.customer.clone(),
+        visitor: None,
+        arm: None,
+        order,
+        total,
+        items,
     })
 }
 
@@ -107,6 +197,17 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
             let mut value: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| bad(format!("event body is not valid: {e}; {example}")))?;
             let token = value.as_object_mut().and_then(|o| o.remove("customer_token"));
+            // The visitor id sits next to the events, like the token; an arm in the body is
+            // never read (the server decides it).
+            let visitor = value.as_object_mut().and_then(|o| o.remove("visitor"));
+            let visitor = match visitor {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(v)) => Some(visitor_id(&v).map_err(bad)?.to_string()),
+                Some(other) => return Err(bad(visitor_id(&other.to_string()).unwrap_err())),
+            };
+            if let Some(o) = value.as_object_mut() {
+                o.remove("arm");
+            }
             let parsed: Body = serde_json::from_value(value)
                 .map_err(|e| bad(format!("event body is not valid: {e}; {example}")))?;
             let beacons = match parsed {
@@ -128,6 +229,13 @@ pub fn events(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                 // customer token names the customer.
                 e.at = Some(Utc::now());
                 e.customer = customer.clone();
+                // A visitor id is kept only while the shop splits visitors, with its arm.
+                if let Some(v) = &visitor {
+                    if let Some(a) = arm_of(shop, v) {
+                        e.visitor = Some(v.clone());
+                        e.arm = Some(arm_name(a).to_string());
+                    }
+                }
                 events.push(e);
             }
             let ip = client_ip;
@@ -181,6 +289,9 @@ mod tests {
             item: None,
             at: None,
             customer: None,
+            order: None,
+            total: None,
+            items: Vec::new(),
         };
         assert!(check(&beacon("view", None))
             .unwrap_err()

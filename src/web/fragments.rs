@@ -21,14 +21,17 @@ use warp::http::{header, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::config::experiment::ControlShows;
 use crate::config::ShopSettings;
 use crate::domain::{CustomerId, ProductId, Rupiah, ShopId, Slot};
-use crate::model::serve::{Item, Lang, Recommendations};
+use crate::experiment::assign::Arm;
+use crate::model::serve::{best_sellers, Item, Lang, Recommendations, Request};
 use crate::web::cors::with_cors;
 use crate::web::errors::{internal, reject};
+use crate::web::experiment::{arm_name, arm_of, control_shows, visitor_id, ARM_HEADER};
 use crate::web::links::link_base;
 use crate::web::public::customer_from_query;
-use crate::web::recommendations::{answer, parse_lang, RecQuery};
+use crate::web::recommendations::{answer, hide_switched_off, parse_lang, RecQuery};
 use crate::web::state::{known_shop, with_state, AppState};
 use crate::web::{chat, feedback, templates};
 
@@ -115,6 +118,9 @@ fn title(slot: &str, lang: Lang) -> &'static str {
         ("upsell", Lang::En) => "Upgrade",
         ("bundle", Lang::Id) => "Sering dibeli bersama",
         ("bundle", Lang::En) => "Frequently bought together",
+        // What a holdout experiment's control arm sees with `control = "best_sellers"`.
+        ("best", Lang::Id) => "Produk terlaris",
+        ("best", Lang::En) => "Best sellers",
         (_, Lang::Id) => "Pelanggan setia",
         (_, Lang::En) => "Loyal customers",
     }
@@ -128,6 +134,20 @@ pub fn render_slot(
     recs: &Recommendations,
     lang: Lang,
     base: &str,
+) -> Result<String, Rejection> {
+    render_slot_as(state, shop, slot, recs, lang, base, false)
+}
+
+/// Renders one slot; `best_sellers`: its list is the shop's best sellers shown to an
+/// experiment's control arm, and its title says so.
+fn render_slot_as(
+    state: &AppState,
+    shop: &ShopId,
+    slot: Slot,
+    recs: &Recommendations,
+    lang: Lang,
+    base: &str,
+    best_sellers: bool,
 ) -> Result<String, Rejection> {
     let viewed = ProductId::parse(&recs.product.id).map_err(|e| internal("viewed id", e))?;
     let name = slot.as_str();
@@ -146,7 +166,9 @@ pub fn render_slot(
                 .map(|i| fragment_item(i, name, &viewed, base))
                 .collect();
             let alike = list.iter().any(|i| i.source == "similar" || i.source == "pin");
-            let heading = if slot == Slot::Similar && !alike {
+            let heading = if best_sellers {
+                title("best", lang).to_string()
+            } else if slot == Slot::Similar && !alike {
                 title("also", lang).to_string()
             } else {
                 slot_title(state, shop, slot, name, lang)
@@ -335,6 +357,49 @@ pub fn finish(shop: &ShopSettings, origin: Option<&str>, vary_host: bool, resp: 
     resp
 }
 
+/// Turns the recommendations into what an experiment's control arm sees (`shows`): no
+/// recommendation slots, or the shop's best sellers in the list slots (similar, upsell,
+/// for_you; no bundle). The loyalty part stays. Returns whether the lists are best sellers.
+fn apply_control(
+    state: &AppState,
+    shop: &ShopSettings,
+    parsed: &RecQuery,
+    recs: &mut Recommendations,
+    shows: Option<ControlShows>,
+) -> bool {
+    let Some(shows) = shows else {
+        return false;
+    };
+    recs.similar.clear();
+    recs.upsell.clear();
+    recs.bundles.clear();
+    recs.for_you.clear();
+    if shows == ControlShows::Nothing {
+        return false;
+    }
+    let Some(model) = state.models.get(&shop.id) else {
+        return false;
+    };
+    let applied = model.settings.clone();
+    let settings = applied.as_deref().unwrap_or(shop);
+    let Ok(product) = ProductId::parse(&recs.product.id) else {
+        return false;
+    };
+    let req = Request {
+        product: &product,
+        customer: None,
+        cart: &parsed.cart,
+        limit: parsed.limit.unwrap_or(settings.recommend.limit),
+        lang: parsed.lang,
+    };
+    let best = best_sellers(&model, &settings.recommend, &req).unwrap_or_default();
+    recs.similar = best.clone();
+    recs.upsell = best.clone();
+    recs.for_you = best;
+    hide_switched_off(recs, settings);
+    true
+}
+
 /// The batched answer for `shop`: every slot `slots=` names, as `{"fragments":{slot:html}}`.
 /// `customer` is whom the request's token names (`None`: anonymous or invalid).
 pub fn batched_answer(
@@ -343,6 +408,7 @@ pub fn batched_answer(
     q: &HashMap<String, String>,
     customer: Option<&CustomerId>,
     host: Option<&str>,
+    control: Option<ControlShows>,
 ) -> Result<FragmentAnswer, Rejection> {
     let links = link_base(state, shop, host);
     let base = &links.base;
@@ -351,11 +417,12 @@ pub fn batched_answer(
     let from_model = |s: &&Slot| !matches!(**s, Slot::Feedback | Slot::Chat);
     if slots.iter().any(|s| from_model(&s)) {
         let parsed = RecQuery::parse(q)?;
-        let recs = answer(state, shop, &parsed, customer)?;
+        let mut recs = answer(state, shop, &parsed, customer)?;
+        let best = apply_control(state, shop, &parsed, &mut recs, control);
         for slot in slots.iter().filter(from_model) {
             fragments.insert(
                 slot.as_str(),
-                render_slot(state, &shop.id, *slot, &recs, parsed.lang, base)?,
+                render_slot_as(state, &shop.id, *slot, &recs, parsed.lang, base, best)?,
             );
         }
     }
@@ -387,6 +454,7 @@ pub fn single_answer(
     q: &HashMap<String, String>,
     customer: Option<&CustomerId>,
     host: Option<&str>,
+    control: Option<ControlShows>,
 ) -> Result<FragmentAnswer, Rejection> {
     let links = link_base(state, shop, host);
     let base = &links.base;
@@ -400,8 +468,9 @@ pub fn single_answer(
         chat::fragment(state, shop, q, base, chrono::Utc::now())?
     } else {
         let parsed = RecQuery::parse(q)?;
-        let recs = answer(state, shop, &parsed, customer)?;
-        render_slot(state, &shop.id, slot, &recs, parsed.lang, base)?
+        let mut recs = answer(state, shop, &parsed, customer)?;
+        let best = apply_control(state, shop, &parsed, &mut recs, control);
+        render_slot_as(state, &shop.id, slot, &recs, parsed.lang, base, best)?
     };
     Ok(FragmentAnswer {
         body: html,
@@ -409,6 +478,32 @@ pub fn single_answer(
         private: q.contains_key("customer") || slot == Slot::Feedback,
         vary_host: links.from_host,
     })
+}
+
+/// The arm of the request's `visitor=` in the shop's experiment: `None` without a visitor
+/// id or without an experiment; a 400 naming the value for an id the widget does not make.
+pub fn visitor_arm(shop: &ShopSettings, q: &HashMap<String, String>) -> Result<Option<Arm>, Rejection> {
+    match q.get("visitor") {
+        None => Ok(None),
+        Some(v) => {
+            let v = visitor_id(v).map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;
+            Ok(arm_of(shop, v))
+        }
+    }
+}
+
+/// The answer with the `Laris-Arm` header (exposed to the widget's script) when the
+/// visitor is in an experiment; unchanged otherwise.
+pub fn with_arm(mut resp: Response, arm: Option<Arm>) -> Response {
+    if let Some(a) = arm {
+        let h = resp.headers_mut();
+        h.insert(ARM_HEADER, header::HeaderValue::from_static(arm_name(a)));
+        h.append(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::HeaderValue::from_static(ARM_HEADER),
+        );
+    }
+    resp
 }
 
 /// GET /v1/shops/{shop}/fragments?product=ID&slots=similar,upsell,…
@@ -421,10 +516,12 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
         .and_then(|shop: String, q: HashMap<String, String>, (origin, inm, host): Headers, state: AppState| async move {
             let shop = known_shop(&state, &shop)?;
             let customer = customer_from_query(shop, &q);
-            let answer = batched_answer(&state, shop, &q, customer.as_ref(), host.as_deref())?;
+            let arm = visitor_arm(shop, &q)?;
+            let control = control_shows(shop, arm);
+            let answer = batched_answer(&state, shop, &q, customer.as_ref(), host.as_deref(), control)?;
             let vary_host = answer.vary_host;
             let resp = cached(answer, inm.as_deref())?;
-            Ok::<_, Rejection>(finish(shop, origin.as_deref(), vary_host, resp))
+            Ok::<_, Rejection>(with_arm(finish(shop, origin.as_deref(), vary_host, resp), arm))
         })
 }
 
@@ -443,10 +540,20 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
              state: AppState| async move {
                 let shop = known_shop(&state, &shop)?;
                 let customer = customer_from_query(shop, &q);
-                let answer = single_answer(&state, shop, &slot, &q, customer.as_ref(), host.as_deref())?;
+                let arm = visitor_arm(shop, &q)?;
+                let control = control_shows(shop, arm);
+                let answer = single_answer(
+                    &state,
+                    shop,
+                    &slot,
+                    &q,
+                    customer.as_ref(),
+                    host.as_deref(),
+                    control,
+                )?;
                 let vary_host = answer.vary_host;
                 let resp = cached(answer, inm.as_deref())?;
-                Ok::<_, Rejection>(finish(shop, origin.as_deref(), vary_host, resp))
+                Ok::<_, Rejection>(with_arm(finish(shop, origin.as_deref(), vary_host, resp), arm))
             },
         )
 }

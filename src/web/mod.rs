@@ -17,6 +17,7 @@ pub mod errors;
 pub mod event_log;
 pub mod event_writer;
 pub mod events;
+pub mod experiment;
 pub mod feedback;
 pub mod fragments;
 pub mod links;

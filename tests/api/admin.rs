@@ -1049,6 +1049,11 @@ fn event(kind: &str, slot: &str, item: &str, at: DateTime<Utc>) -> Event {
         item: Some(ProductId::parse(item).unwrap()),
         at: Some(at),
         customer: None,
+        visitor: None,
+        arm: None,
+        order: None,
+        total: None,
+        items: Vec::new(),
     }
 }
 

@@ -294,6 +294,11 @@ fn a_first_start_killed_while_seeding_seeds_again_to_the_exact_counts() {
                     item: None,
                     at: None,
                     customer: None,
+                    visitor: None,
+                    arm: None,
+                    order: None,
+                    total: None,
+                    items: Vec::new(),
                 },
             )
             .unwrap();

@@ -7,6 +7,7 @@ mod admin;
 mod analyst;
 mod chat;
 mod cli;
+mod experiment;
 mod feedback;
 mod foundation;
 mod hostile;

@@ -799,6 +799,11 @@ async fn status_counts_equal_a_recount_after_replay_import_and_sync() {
         item: None,
         at: Some(at(RUN1)),
         customer: None,
+        visitor: None,
+        arm: None,
+        order: None,
+        total: None,
+        items: Vec::new(),
     };
     store.append_events(&shop(), &[event.clone(), event]).unwrap();
     let mut message = laris::records::Feedback {

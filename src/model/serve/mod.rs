@@ -124,6 +124,19 @@ pub fn recommend(
     })
 }
 
+/// The shop's best sellers for one product page, the viewed product, the cart and
+/// excluded or unavailable products left out: what a holdout experiment's control arm sees
+/// in the recommendation slots with `control = "best_sellers"`. `None` when the product is
+/// not in the model.
+pub fn best_sellers(model: &ShopModel, settings: &RecommendSettings, req: &Request) -> Option<Vec<Item>> {
+    let viewed = model.product_index(req.product)?;
+    let cart: Vec<usize> = req.cart.iter().filter_map(|p| model.product_index(p)).collect();
+    let allowed = Allowed::new(model, viewed, &cart, &settings.exclude);
+    let mut best = Vec::new();
+    picks::fill_with_best_sellers_picks(model, &|i| allowed.ok(i), &mut best, req.limit, None);
+    Some(items(model, viewed, &best, None, req.lang))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,7 +143,7 @@ fn push_unique(out: &mut Vec<Pick>, p: Pick, limit: usize) {
     }
 }
 
-fn fill_with_best_sellers_picks(
+pub(super) fn fill_with_best_sellers_picks(
     model: &ShopModel,
     keep: &dyn Fn(usize) -> bool,
     out: &mut Vec<Pick>,

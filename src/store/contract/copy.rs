@@ -131,6 +131,11 @@ pub fn fill(store: &dyn ShopStore, toko: &ShopId) {
             item: None,
             at: Some(at(i as i64)),
             customer: None,
+            visitor: None,
+            arm: None,
+            order: None,
+            total: None,
+            items: Vec::new(),
         })
         .collect();
     store.append_events(toko, &events).unwrap();

@@ -172,6 +172,11 @@ fn event(item: &str, secs: i64) -> Event {
         item: Some(ProductId::parse(item).unwrap()),
         at: Some(at(secs)),
         customer: None,
+        visitor: None,
+        arm: None,
+        order: None,
+        total: None,
+        items: Vec::new(),
     }
 }
 

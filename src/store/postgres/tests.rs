@@ -483,6 +483,11 @@ fn contract_event() -> Event {
         item: None,
         at: None,
         customer: None,
+        visitor: None,
+        arm: None,
+        order: None,
+        total: None,
+        items: Vec::new(),
     }
 }
 
@@ -500,6 +505,11 @@ fn a_stopped_server_is_unavailable_and_the_pool_reconnects_when_it_is_back() {
         item: Some(ProductId::parse(item).unwrap()),
         at: None,
         customer: None,
+        visitor: None,
+        arm: None,
+        order: None,
+        total: None,
+        items: Vec::new(),
     };
     store.append_events(&shop, &[click("A")]).unwrap();
 

@@ -103,6 +103,9 @@ pub struct Key {
     pub slot: Option<Box<str>>,
     pub query: Box<str>,
     pub host: Option<Box<str>>,
+    /// The answer is what an experiment's control arm sees (the query's `visitor=` is left
+    /// out of `query`).
+    pub control: bool,
 }
 
 /// A [`Key`] borrowed from the request: looked up without allocating. Hashes as the key
@@ -114,6 +117,7 @@ pub struct KeyRef<'a> {
     pub slot: Option<&'a str>,
     pub query: &'a str,
     pub host: Option<&'a str>,
+    pub control: bool,
 }
 
 impl Hash for KeyRef<'_> {
@@ -123,6 +127,7 @@ impl Hash for KeyRef<'_> {
         self.slot.hash(state);
         self.query.hash(state);
         self.host.hash(state);
+        self.control.hash(state);
     }
 }
 
@@ -133,6 +138,7 @@ impl Equivalent<Key> for KeyRef<'_> {
             && self.slot == key.slot.as_deref()
             && self.query == &*key.query
             && self.host == key.host.as_deref()
+            && self.control == key.control
     }
 }
 
@@ -144,6 +150,7 @@ impl KeyRef<'_> {
             slot: self.slot.map(Into::into),
             query: self.query.into(),
             host: self.host.map(Into::into),
+            control: self.control,
         }
     }
 }
@@ -233,12 +240,14 @@ mod tests {
             slot: None,
             query: "product=SRD-100",
             host: Some("127.0.0.1:8080"),
+            control: false,
         };
         cache.insert(key, Arc::new(prepared("a")));
         assert_eq!(cache.get(&key).unwrap().body, "a");
         for other in [
             KeyRef { generation: 4, ..key },
             KeyRef { host: None, ..key },
+            KeyRef { control: true, ..key },
             KeyRef {
                 slot: Some("similar"),
                 ..key
@@ -264,6 +273,7 @@ mod tests {
                 slot: None,
                 query: &query,
                 host: None,
+                control: false,
             };
             cache.insert(key, Arc::new(prepared(&body)));
         }

@@ -21,7 +21,8 @@ use crate::config::ShopSettings;
 use crate::domain::CustomerId;
 use crate::server::Shortcut;
 use crate::web::encoding::Encoding;
-use crate::web::fragments::{finish, headed, not_modified};
+use crate::web::experiment::{arm_of, control_shows, visitor_id};
+use crate::web::fragments::{finish, headed, not_modified, with_arm};
 use crate::web::links::public_url;
 use crate::web::metrics::count_answer;
 use crate::web::prepared::cache::KeyRef;
@@ -55,11 +56,13 @@ fn fragment_path(path: &str) -> Option<(&str, Option<&str>)> {
     (plain(shop) && slot.is_none_or(plain)).then_some((shop, slot))
 }
 
-/// The customer token of a query whose parameters are all known and distinct: `Some(None)`
-/// without one, `None` when the query is not one to answer here.
-fn checked_query(query: &str) -> Option<Option<String>> {
+/// The customer token and visitor id of a query whose parameters are all known and
+/// distinct: `Some((None, None))` without them, `None` when the query is not one to answer
+/// here.
+fn checked_query(query: &str) -> Option<(Option<String>, Option<String>)> {
     let mut seen = 0u8;
     let mut token = None;
+    let mut visitor = None;
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         let bit = match &*k {
             "product" => 1,
@@ -69,6 +72,7 @@ fn checked_query(query: &str) -> Option<Option<String>> {
             "cart" => 16,
             "customer" => 32,
             "page" => 64,
+            "visitor" => 128,
             _ => return None,
         };
         if seen & bit != 0 {
@@ -77,9 +81,27 @@ fn checked_query(query: &str) -> Option<Option<String>> {
         seen |= bit;
         if bit == 32 {
             token = Some(v.into_owned());
+        } else if bit == 128 {
+            visitor = Some(v.into_owned());
         }
     }
-    Some(token)
+    Some((token, visitor))
+}
+
+/// The query without its `visitor=` parameter, for the cache key: answers are kept per arm,
+/// not per visitor. `None` when the parameter is not written plainly (the route table
+/// answers then).
+fn without_visitor(query: &str) -> Option<String> {
+    let mut dropped = 0;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|part| {
+            let is_visitor = part.starts_with("visitor=");
+            dropped += usize::from(is_visitor);
+            !is_visitor
+        })
+        .collect();
+    (dropped == 1).then(|| kept.join("&"))
 }
 
 /// A header's text; `Err` when it is there but not text (the route table answers that).
@@ -100,7 +122,19 @@ fn answer(
     let (shop_raw, slot) = fragment_path(path)?;
     let shop: &ShopSettings = state.settings.shops.iter().find(|s| s.id.as_str() == shop_raw)?;
     let query = query?;
-    let token = checked_query(query)?;
+    let (token, visitor) = checked_query(query)?;
+    // The arm first (an id the widget does not make goes to the route table's 400), then
+    // the answer kept for that arm: at most two per query, whatever the visitors.
+    let stripped;
+    let (query, arm) = match &visitor {
+        None => (query, None),
+        Some(v) => {
+            let v = visitor_id(v).ok()?;
+            stripped = without_visitor(query)?;
+            (stripped.as_str(), arm_of(shop, v))
+        }
+    };
+    let control = control_shows(shop, arm);
     let customer: Option<CustomerId> = match &token {
         Some(t) => Some(customer_from_token(shop, t)?),
         None => None,
@@ -123,6 +157,7 @@ fn answer(
         slot,
         query,
         host,
+        control: control.is_some(),
     };
     let prepared = match state.prepared.get(&key) {
         Some(p) => p,
@@ -133,6 +168,7 @@ fn answer(
                 query,
                 customer: customer.as_ref(),
                 host,
+                control,
             };
             let p = std::sync::Arc::new(prepare(state, &ask)?);
             state.prepared.insert(key, p.clone());
@@ -154,7 +190,7 @@ fn answer(
         prepared.private,
         fresh,
     );
-    let mut resp = finish(shop, origin, prepared.vary_host, resp);
+    let mut resp = with_arm(finish(shop, origin, prepared.vary_host, resp), arm);
     let h = resp.headers_mut();
     if let Some(e) = encoding.header_value() {
         h.append(header::CONTENT_ENCODING, HeaderValue::from_static(e));
@@ -192,17 +228,36 @@ mod tests {
 
     #[test]
     fn unknown_or_repeated_parameters_go_to_the_route_table() {
-        assert_eq!(checked_query("product=A&slots=similar&lang=en"), Some(None));
+        assert_eq!(
+            checked_query("product=A&slots=similar&lang=en"),
+            Some((None, None))
+        );
         assert_eq!(
             checked_query("product=A&customer=t%2B1"),
-            Some(Some("t+1".into()))
+            Some((Some("t+1".into()), None))
         );
         assert_eq!(
             checked_query("product=A&slots=chat&page=https%3A%2F%2Fx.id%2Fp"),
-            Some(None)
+            Some((None, None))
         );
+        assert_eq!(
+            checked_query("product=A&visitor=ab"),
+            Some((None, Some("ab".into())))
+        );
+        assert_eq!(checked_query("product=A&visitor=a&visitor=b"), None);
         assert_eq!(checked_query("product=A&page=a&page=b"), None);
         assert_eq!(checked_query("product=A&x=1"), None);
         assert_eq!(checked_query("product=A&product=B"), None);
+    }
+
+    #[test]
+    fn the_cache_key_leaves_the_visitor_out() {
+        assert_eq!(
+            without_visitor("slots=similar&product=A&visitor=0f&lang=en").as_deref(),
+            Some("slots=similar&product=A&lang=en")
+        );
+        assert_eq!(without_visitor("visitor=0f").as_deref(), Some(""));
+        // Written escaped: not read here.
+        assert_eq!(without_visitor("product=A&visit%6Fr=0f"), None);
     }
 }

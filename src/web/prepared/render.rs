@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::config::experiment::ControlShows;
 use crate::config::ShopSettings;
 use crate::domain::{CustomerId, Slot};
 use crate::web::fragments::{batched_answer, etag_of, parse_slots, single_answer};
@@ -21,6 +22,8 @@ pub struct Ask<'a> {
     /// Whom a valid customer token names.
     pub customer: Option<&'a CustomerId>,
     pub host: Option<&'a str>,
+    /// What the experiment's control arm sees instead of recommendations, for a visitor in it.
+    pub control: Option<ControlShows>,
 }
 
 /// The answer to keep for `ask`; `None` when it must be made per request or is an error.
@@ -40,8 +43,8 @@ pub fn prepare(state: &AppState, ask: &Ask<'_>) -> Option<Prepared> {
         return None;
     }
     let answer = match ask.slot {
-        None => batched_answer(state, ask.shop, &q, ask.customer, ask.host),
-        Some(slot) => single_answer(state, ask.shop, slot, &q, ask.customer, ask.host),
+        None => batched_answer(state, ask.shop, &q, ask.customer, ask.host, ask.control),
+        Some(slot) => single_answer(state, ask.shop, slot, &q, ask.customer, ask.host, ask.control),
     }
     .ok()?;
     let etag = etag_of(&answer.body);
