@@ -4,6 +4,8 @@
 //!
 //! - [`assign`]: which arm a visitor is in, a stable hash of the visitor id and the
 //!   experiment's salt.
+//! - [`outcomes`]: from stored events (and marketplace orders tied through customer
+//!   tokens) to each arm's visitor-level outcomes, counting what cannot be tied to an arm.
 //! - [`stats`]: per-arm summaries of visitor-level outcomes, the differences between the arms
 //!   with 95% confidence intervals and p-values (Welch's t-test; a seeded percentile
 //!   bootstrap for revenue per visitor), the sample-ratio-mismatch check and the minimum
@@ -14,6 +16,7 @@
 //! number and its formula.
 
 pub mod assign;
+pub mod outcomes;
 pub mod stats;
 
 #[cfg(test)]
