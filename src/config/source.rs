@@ -419,7 +419,11 @@ impl SourceSettings {
                     ("orders_per_page", tts.orders_per_page),
                 ] {
                     if !(1..=100).contains(&v) {
-                        return Err(invalid(k, &v.to_string(), "use 1 to 100 (TikTok Shop's page_size limit)"));
+                        return Err(invalid(
+                            k,
+                            &v.to_string(),
+                            "use 1 to 100 (TikTok Shop's page_size limit)",
+                        ));
                     }
                 }
                 if tts.history_days == 0 {
@@ -539,11 +543,18 @@ mod tests {
     fn a_tiktok_shop_source_takes_its_keys_with_defaults_and_hides_secrets() {
         let s = SourceSettings::from_table(&table(TIKTOK), "shops[0].sources[0]").unwrap();
         assert_eq!(s.kind(), "tiktok_shop");
-        let SourceSettings::TiktokShop(t) = &s else { panic!() };
+        let SourceSettings::TiktokShop(t) = &s else {
+            panic!()
+        };
         assert_eq!(t.base_url, "https://open-api.tiktokglobalshop.com");
         assert_eq!(t.auth_url, "https://auth.tiktok-shops.com");
         assert_eq!(
-            (t.history_days, t.overlap_days, t.products_per_page, t.orders_per_page),
+            (
+                t.history_days,
+                t.overlap_days,
+                t.products_per_page,
+                t.orders_per_page
+            ),
             (365, 7, 50, 50)
         );
         let debug = format!("{s:?}");
@@ -551,7 +562,10 @@ mod tests {
             !debug.contains("e59af819cc") && !debug.contains("ROW_access_secret"),
             "{debug}"
         );
-        assert!(debug.contains("LARIS_TTS_REFRESH") && debug.contains("6d1g0h1ksv8ar"), "{debug}");
+        assert!(
+            debug.contains("LARIS_TTS_REFRESH") && debug.contains("6d1g0h1ksv8ar"),
+            "{debug}"
+        );
     }
 
     #[test]
@@ -568,17 +582,29 @@ mod tests {
                 .to_string()
         };
         let e = err("orders_per_page = 101", "");
-        assert!(e.contains("shops[0].sources[2].orders_per_page") && e.contains("101") && e.contains("1 to 100"), "{e}");
+        assert!(
+            e.contains("shops[0].sources[2].orders_per_page") && e.contains("101") && e.contains("1 to 100"),
+            "{e}"
+        );
         let e = err("products_per_page = 0", "");
         assert!(e.contains("products_per_page") && e.contains("1 to 100"), "{e}");
         let e = err("app_secret_env = \"X\"", "");
-        assert!(e.contains("app_secret") && e.contains("not both") && !e.contains("e59af819cc"), "{e}");
+        assert!(
+            e.contains("app_secret") && e.contains("not both") && !e.contains("e59af819cc"),
+            "{e}"
+        );
         let e = err("", "app_secret");
-        assert!(e.contains("app_secret_env") && e.contains("environment variable"), "{e}");
+        assert!(
+            e.contains("app_secret_env") && e.contains("environment variable"),
+            "{e}"
+        );
         let e = err("", "shop_cipher");
         assert!(e.contains("shop_cipher"), "{e}");
         let e = err("base_url = \"open-api.tiktokglobalshop.com\"", "");
-        assert!(e.contains("base_url") && e.contains("open-api.tiktokglobalshop.com"), "{e}");
+        assert!(
+            e.contains("base_url") && e.contains("open-api.tiktokglobalshop.com"),
+            "{e}"
+        );
         let e = err("partner_id = 3", "");
         assert!(e.contains("partner_id"), "{e}");
         let text = TIKTOK
@@ -586,7 +612,9 @@ mod tests {
             .filter(|l| !l.contains("token"))
             .map(|l| format!("{}\n", l.trim()))
             .collect::<String>();
-        let e = SourceSettings::from_table(&table(&text), "s").unwrap_err().to_string();
+        let e = SourceSettings::from_table(&table(&text), "s")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("refresh_token_env"), "{e}");
     }
 

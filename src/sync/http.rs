@@ -132,7 +132,10 @@ pub fn without_secrets(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return url.to_string();
     };
-    if !parsed.query_pairs().any(|(k, _)| SECRET_PARAMS.contains(&k.as_ref())) {
+    if !parsed
+        .query_pairs()
+        .any(|(k, _)| SECRET_PARAMS.contains(&k.as_ref()))
+    {
         return url.to_string();
     }
     let pairs: Vec<(String, String)> = parsed
@@ -652,8 +655,14 @@ mod tests {
         let url = "https://auth.example/api/v2/token/refresh?app_key=k&app_secret=S3CRET&refresh_token=RT&grant_type=refresh_token";
         let shown = without_secrets(url);
         assert!(!shown.contains("S3CRET") && !shown.contains("=RT"), "{shown}");
-        assert!(shown.contains("app_key=k") && shown.contains("grant_type=refresh_token"), "{shown}");
-        assert_eq!(without_secrets("https://a.example/x?page=2"), "https://a.example/x?page=2");
+        assert!(
+            shown.contains("app_key=k") && shown.contains("grant_type=refresh_token"),
+            "{shown}"
+        );
+        assert_eq!(
+            without_secrets("https://a.example/x?page=2"),
+            "https://a.example/x?page=2"
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::store::ShopStore;
 use crate::sync::files::{import_file, FileKind};
 use crate::sync::pages::import_html;
 use crate::sync::pipeline::{api_products, tiktok_orders, tiktok_products, ImportError, Importer, Page};
-use crate::sync::tiktok_shop::run::url_without_sign;
 use crate::sync::recording::{Exchange, Recording, RecordingError};
+use crate::sync::tiktok_shop::run::url_without_sign;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {

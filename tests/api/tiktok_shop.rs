@@ -150,9 +150,17 @@ fn handle(
                 "access_token": s.access, "access_token_expire_in": NOW1 + 7 * DAY,
                 "refresh_token": s.refresh, "refresh_token_expire_in": NOW1 + 300 * DAY,
             });
-            (200, Duration::ZERO, answer(200, &[], envelope(0, "success", data)))
+            (
+                200,
+                Duration::ZERO,
+                answer(200, &[], envelope(0, "success", data)),
+            )
         } else {
-            (200, Duration::ZERO, answer(200, &[], envelope(105003, "invalid refresh token", Value::Null)))
+            (
+                200,
+                Duration::ZERO,
+                answer(200, &[], envelope(105003, "invalid refresh token", Value::Null)),
+            )
         }
     } else if path == PRODUCT_SEARCH_PATH || path == ORDER_SEARCH_PATH {
         let signed: Vec<(String, String)> = query
@@ -169,7 +177,11 @@ fn handle(
             let body = envelope(106001, "The 'sign' query parameter is invalid", Value::Null);
             (401, Duration::ZERO, answer(401, &[], body))
         } else if token.as_deref() != Some(s.access.as_str()) {
-            let body = envelope(105001, "Invalid credentials. The access token is invalid.", Value::Null);
+            let body = envelope(
+                105001,
+                "Invalid credentials. The access token is invalid.",
+                Value::Null,
+            );
             (401, Duration::ZERO, answer(401, &[], body))
         } else {
             s.searches += 1;
@@ -200,7 +212,11 @@ fn handle(
             }
         }
     } else {
-        (404, Duration::ZERO, answer(404, &[], envelope(40004, "no such path", Value::Null)))
+        (
+            404,
+            Duration::ZERO,
+            answer(404, &[], envelope(40004, "no such path", Value::Null)),
+        )
     };
     s.log.push((path.to_string(), status));
     (delay, resp)
@@ -212,7 +228,7 @@ fn search(s: &State, path: &str, query: &[(String, String)], body: &[u8]) -> Vec
     let param = |k: &str| query.iter().find(|(q, _)| q == k).map(|(_, v)| v.clone());
     let filter: Value = serde_json::from_slice(body).unwrap();
     let ge = filter["update_time_ge"].as_i64().unwrap();
-    let (list, records, in_window): (&str, &Vec<Value>, Box<dyn Fn(i64) -> bool>) = if path == PRODUCT_SEARCH_PATH {
+    let (list, records, in_window): (&str, &Vec<Value>, Window) = if path == PRODUCT_SEARCH_PATH {
         assert_eq!(filter["status"], "ALL");
         let le = filter["update_time_le"].as_i64().unwrap();
         ("products", &s.products, Box::new(move |t| t >= ge && t <= le))
@@ -260,17 +276,19 @@ async fn start(faults: &[(usize, Fault)]) -> TikTok {
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::optional::<String>("x-tts-access-token"))
         .and(warp::body::bytes())
-        .and_then(move |path: warp::path::FullPath, query: String, token: Option<String>, body: Bytes| {
-            let state = shared.clone();
-            async move {
-                let query: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-                    .into_owned()
-                    .collect();
-                let (delay, resp) = handle(&state, path.as_str(), &query, token, &body);
-                tokio::time::sleep(delay).await;
-                Ok::<_, std::convert::Infallible>(resp)
-            }
-        });
+        .and_then(
+            move |path: warp::path::FullPath, query: String, token: Option<String>, body: Bytes| {
+                let state = shared.clone();
+                async move {
+                    let query: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+                        .into_owned()
+                        .collect();
+                    let (delay, resp) = handle(&state, path.as_str(), &query, token, &body);
+                    tokio::time::sleep(delay).await;
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            },
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -334,7 +352,13 @@ fn shop() -> ShopId {
     ShopId::parse("toko").unwrap()
 }
 
-fn counts(r: &SyncReport) -> ((u64, u64, u64, u64), (u64, u64, u64, u64), u64, u64) {
+/// seen, inserted, updated, unchanged.
+type Upserts = (u64, u64, u64, u64);
+/// Whether an update time is in a search's window.
+type Window = Box<dyn Fn(i64) -> bool>;
+
+/// Products, orders, quarantined, pages.
+fn counts(r: &SyncReport) -> (Upserts, Upserts, u64, u64) {
     let c = |u: &laris::records::UpsertCounts| (u.seen, u.inserted, u.updated, u.unchanged);
     (c(&r.products), c(&r.orders), r.quarantined, r.pages)
 }
@@ -348,8 +372,8 @@ fn assert_first_sync(store: &Store, r: &SyncReport) {
     let q = store.quarantined(&shop()).unwrap();
     assert_eq!(q.len(), 2, "{q:?}");
     assert!(
-        q.iter().any(|e| e.kind == RecordKind::Order
-            && e.reason == QuarantineReason::missing("user_id")),
+        q.iter()
+            .any(|e| e.kind == RecordKind::Order && e.reason == QuarantineReason::missing("user_id")),
         "{q:?}"
     );
     assert!(
@@ -368,8 +392,16 @@ async fn tiktok_shop_pages_cursors_long_ids_and_an_order_updated_later() {
 
     let run = agent.sync_shop("toko", &run_at(NOW1)).await.unwrap();
     assert_first_sync(&store, &run.reports[0]);
-    assert_eq!(server.with(|s| s.searches), 4, "two product pages, two order pages");
-    assert_eq!(server.with(|s| s.refreshes), 0, "a working token is not refreshed");
+    assert_eq!(
+        server.with(|s| s.searches),
+        4,
+        "two product pages, two order pages"
+    );
+    assert_eq!(
+        server.with(|s| s.refreshes),
+        0,
+        "a working token is not refreshed"
+    );
 
     // 19-digit ids stay exact: a SKU without a seller SKU is its own id.
     let abon = store
@@ -433,7 +465,11 @@ async fn tiktok_shop_a_wrong_app_secret_is_reported_as_a_refused_signature() {
         "{errors}"
     );
     assert!(!errors.contains("not-the-secret"), "{errors}");
-    assert_eq!(server.statuses(), vec![401], "refused once, not retried, no refresh");
+    assert_eq!(
+        server.statuses(),
+        vec![401],
+        "refused once, not retried, no refresh"
+    );
     assert!(store.products(&shop()).unwrap().is_empty());
     assert!(store.product_cursor(&shop(), 0).unwrap().is_none());
 }
@@ -445,9 +481,23 @@ async fn tiktok_shop_refreshes_an_expired_token_and_once_on_a_401() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let agent = agent(settings(&server.base, SECRET), &store);
-    let run = agent.sync_shop("toko", &run_at(NOW1)).await.unwrap();
+    let recordings = tempfile::tempdir().unwrap();
+    let options = SyncOptions {
+        record: Some(recordings.path().to_path_buf()),
+        ..run_at(NOW1)
+    };
+    let run = agent.sync_shop("toko", &options).await.unwrap();
     assert_first_sync(&store, &run.reports[0]);
-    assert_eq!(server.with(|s| (s.refreshes, s.access.clone())), (2, "AT2".to_string()));
+    assert_eq!(
+        server.with(|s| (s.refreshes, s.access.clone())),
+        (2, "AT2".to_string())
+    );
+    // The refreshes are recorded without the secret or any token.
+    let index = std::fs::read_to_string(run.recording.unwrap().join("index.jsonl")).unwrap();
+    assert_eq!(index.matches("\"role\":\"token\"").count(), 2, "{index}");
+    for secret in [SECRET, "RT0", "RT1", "AT1", "AT2"] {
+        assert!(!index.contains(secret), "{secret} in the recording: {index}");
+    }
 
     // A 401 that a fresh token does not cure stops the source after one refresh.
     server.with(|s| {
@@ -459,7 +509,11 @@ async fn tiktok_shop_refreshes_an_expired_token_and_once_on_a_401() {
         errors.contains("HTTP 401") && errors.contains("again with a refreshed access token"),
         "{errors}"
     );
-    assert_eq!(server.with(|s| s.refreshes), 3, "one refresh, not one per attempt");
+    assert_eq!(
+        server.with(|s| s.refreshes),
+        3,
+        "one refresh, not one per attempt"
+    );
 }
 
 #[tokio::test]
@@ -490,7 +544,10 @@ async fn tiktok_shop_faults_are_survived_with_exact_counts_and_the_recording_rep
 
     let recording = run.recording.clone().expect("a recording was written");
     let index = std::fs::read_to_string(recording.join("index.jsonl")).unwrap();
-    assert!(!index.contains(SECRET) && !index.contains("AT0"), "no secret in the recording");
+    assert!(
+        !index.contains(SECRET) && !index.contains("AT0"),
+        "no secret in the recording"
+    );
     assert!(index.contains("\"role\":\"tiktok_products\"") && index.contains("\"role\":\"tiktok_orders\""));
     let replayed = Store::open(&dir.path().join("replayed")).unwrap();
     let report = laris::sync::replay::replay(&replayed, &shop(), &recording).unwrap();

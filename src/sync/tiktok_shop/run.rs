@@ -112,8 +112,12 @@ fn envelope_code(body: &[u8]) -> Option<(i64, String)> {
 
 impl TikTokRun<'_> {
     fn app(&self) -> Result<App, Failure> {
-        let secret = configured(&self.settings.app_secret, &self.settings.app_secret_env, "app_secret")?
-            .ok_or_else(|| Failure::Fatal("no app_secret or app_secret_env configured".into()))?;
+        let secret = configured(
+            &self.settings.app_secret,
+            &self.settings.app_secret_env,
+            "app_secret",
+        )?
+        .ok_or_else(|| Failure::Fatal("no app_secret or app_secret_env configured".into()))?;
         Ok(App {
             key: self.settings.app_key.clone(),
             secret,
@@ -134,8 +138,16 @@ impl TikTokRun<'_> {
             return Ok(pair);
         }
         Ok(TokenPair {
-            access: configured(&self.settings.access_token, &self.settings.access_token_env, "access_token")?,
-            refresh: configured(&self.settings.refresh_token, &self.settings.refresh_token_env, "refresh_token")?,
+            access: configured(
+                &self.settings.access_token,
+                &self.settings.access_token_env,
+                "access_token",
+            )?,
+            refresh: configured(
+                &self.settings.refresh_token,
+                &self.settings.refresh_token_env,
+                "refresh_token",
+            )?,
         })
     }
 
@@ -150,8 +162,14 @@ impl TikTokRun<'_> {
         };
         let query = refresh_query(app, &refresh).map_err(|e| Failure::Fatal(e.to_string()))?;
         let url = with_query(
-            &format!("{}{TOKEN_REFRESH_PATH}", self.settings.auth_url.trim_end_matches('/')),
-            &query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect::<Vec<_>>(),
+            &format!(
+                "{}{TOKEN_REFRESH_PATH}",
+                self.settings.auth_url.trim_end_matches('/')
+            ),
+            &query
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect::<Vec<_>>(),
         );
         let req = Request {
             method: Method::GET,
@@ -176,7 +194,12 @@ impl TikTokRun<'_> {
                 answer.status
             ))
         })?;
-        let text = |k: &str| data.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+        let text = |k: &str| {
+            data.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         let access = text("access_token")
             .ok_or_else(|| Failure::Fatal(format!("{what}: the answer has no data.access_token")))?;
         let new_refresh = text("refresh_token").unwrap_or(refresh.clone());
@@ -224,10 +247,20 @@ impl TikTokRun<'_> {
                     }
                 };
                 let timestamp = Utc::now().timestamp();
-                let query = signed_query(&app, Some(&self.settings.shop_cipher), path, params, Some(body), timestamp);
+                let query = signed_query(
+                    &app,
+                    Some(&self.settings.shop_cipher),
+                    path,
+                    params,
+                    Some(body),
+                    timestamp,
+                );
                 let url = with_query(
                     &format!("{}{path}", self.settings.base_url.trim_end_matches('/')),
-                    &query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect::<Vec<_>>(),
+                    &query
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.clone()))
+                        .collect::<Vec<_>>(),
                 );
                 let what = format!("POST {path}");
                 let req = Request {
@@ -242,10 +275,11 @@ impl TikTokRun<'_> {
                 let answer = self.fetcher.once(&req).await?;
                 self.judge(&app, &what, &answer, refreshed).await?;
                 let origin = url_without_sign(&url);
-                let (records, next_page_token) = parse(&origin, &answer.text()).map_err(|e| Failure::Retry {
-                    error: format!("{what}: {e}"),
-                    wait: None,
-                })?;
+                let (records, next_page_token) =
+                    parse(&origin, &answer.text()).map_err(|e| Failure::Retry {
+                        error: format!("{what}: {e}"),
+                        wait: None,
+                    })?;
                 Ok(SearchAnswer {
                     origin,
                     records,
@@ -270,7 +304,11 @@ impl TikTokRun<'_> {
             .filter(|(code, _)| *code != 0)
             .map(|(code, message)| {
                 let detail = envelope_data(&answer.text()).err().map(|e| e.to_string());
-                (*code, message.clone(), detail.unwrap_or_else(|| format!("error {code}: {message}")))
+                (
+                    *code,
+                    message.clone(),
+                    detail.unwrap_or_else(|| format!("error {code}: {message}")),
+                )
             });
         if let Some((code, _, detail)) = &told {
             if *code == SIGN_INVALID {
@@ -290,7 +328,11 @@ impl TikTokRun<'_> {
                     "{what}: HTTP {status}{detail}, again with a refreshed access token: authorise the shop again in TikTok Shop Seller Center"
                 )));
             }
-            tracing::info!(what, status, "TikTok Shop refused the access token: refreshing it");
+            tracing::info!(
+                what,
+                status,
+                "TikTok Shop refused the access token: refreshing it"
+            );
             self.refresh(app).await?;
             return Err(Failure::Retry {
                 error: format!("{what}: HTTP {status}{detail}"),
@@ -344,7 +386,13 @@ impl TikTokRun<'_> {
             };
             self.progress.step(&format!("products page {page_no}"));
             let answer = match self
-                .page(PRODUCT_SEARCH_PATH, params, &body, "tiktok_products", tiktok_products)
+                .page(
+                    PRODUCT_SEARCH_PATH,
+                    params,
+                    &body,
+                    "tiktok_products",
+                    tiktok_products,
+                )
                 .await
             {
                 Ok(a) => a,
@@ -520,10 +568,7 @@ mod tests {
 
     #[test]
     fn order_windows_cover_the_period_a_week_at_most() {
-        assert_eq!(
-            windows(0, 10 * 86_400),
-            vec![(0, 604_800), (604_800, 864_000)]
-        );
+        assert_eq!(windows(0, 10 * 86_400), vec![(0, 604_800), (604_800, 864_000)]);
         assert!(windows(5, 5).is_empty());
     }
 
