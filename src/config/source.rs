@@ -106,6 +106,86 @@ fn default_orders_per_page() -> u32 {
     100
 }
 
+/// `kind = "tiktok_shop"` (docs/tiktok-shop.md): a shop on the TikTok Shop Open Platform
+/// (Tokopedia shops since the merger). Secrets are given directly or, better, by the name
+/// of an environment variable; `Debug` never prints them.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TiktokShopSource {
+    /// The app key from TikTok Shop Partner Center.
+    pub app_key: String,
+    /// The app secret itself; prefer `app_secret_env`.
+    #[serde(default)]
+    pub app_secret: Option<String>,
+    /// Name of the environment variable holding the app secret, read at each sync.
+    #[serde(default)]
+    pub app_secret_env: Option<String>,
+    #[serde(default)]
+    pub access_token: Option<String>,
+    #[serde(default)]
+    pub access_token_env: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub refresh_token_env: Option<String>,
+    /// The shop's cipher (from Get Authorized Shops), sent with every shop call.
+    pub shop_cipher: String,
+    /// Host of the shop APIs.
+    #[serde(default = "default_tiktok_base_url")]
+    pub base_url: String,
+    /// Host of the token refresh endpoint.
+    #[serde(default = "default_tiktok_auth_url")]
+    pub auth_url: String,
+    /// How far back the first order sync reaches.
+    #[serde(default = "default_history_days")]
+    pub history_days: u32,
+    /// Orders are re-read from the last cursor minus this many days.
+    #[serde(default = "default_overlap_days")]
+    pub overlap_days: u32,
+    /// Products per page, 1 to 100.
+    #[serde(default = "default_tiktok_per_page")]
+    pub products_per_page: u32,
+    /// Orders per page, 1 to 100.
+    #[serde(default = "default_tiktok_per_page")]
+    pub orders_per_page: u32,
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+impl std::fmt::Debug for TiktokShopSource {
+    /// Never prints a secret or a token, only whether and where it is configured.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "(hidden)");
+        f.debug_struct("TiktokShopSource")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &hidden(&self.app_secret))
+            .field("app_secret_env", &self.app_secret_env)
+            .field("access_token", &hidden(&self.access_token))
+            .field("access_token_env", &self.access_token_env)
+            .field("refresh_token", &hidden(&self.refresh_token))
+            .field("refresh_token_env", &self.refresh_token_env)
+            .field("shop_cipher", &self.shop_cipher)
+            .field("base_url", &self.base_url)
+            .field("auth_url", &self.auth_url)
+            .field("history_days", &self.history_days)
+            .field("overlap_days", &self.overlap_days)
+            .field("products_per_page", &self.products_per_page)
+            .field("orders_per_page", &self.orders_per_page)
+            .field("http", &self.http)
+            .finish()
+    }
+}
+
+fn default_tiktok_base_url() -> String {
+    "https://open-api.tiktokglobalshop.com".into()
+}
+fn default_tiktok_auth_url() -> String {
+    "https://auth.tiktok-shops.com".into()
+}
+fn default_tiktok_per_page() -> u32 {
+    50
+}
+
 /// `kind = "export_files"` (docs/feeds.md: export files).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,9 +236,10 @@ pub enum SourceSettings {
     MarketplaceApi(ApiSource),
     ExportFiles(ExportSource),
     Storefront(StorefrontSource),
+    TiktokShop(TiktokShopSource),
 }
 
-pub const KINDS: &[&str] = &["marketplace_api", "export_files", "storefront"];
+pub const KINDS: &[&str] = &["marketplace_api", "export_files", "storefront", "tiktok_shop"];
 
 impl SourceSettings {
     pub fn kind(&self) -> &'static str {
@@ -166,6 +247,7 @@ impl SourceSettings {
             SourceSettings::MarketplaceApi(_) => "marketplace_api",
             SourceSettings::ExportFiles(_) => "export_files",
             SourceSettings::Storefront(_) => "storefront",
+            SourceSettings::TiktokShop(_) => "tiktok_shop",
         }
     }
 
@@ -174,6 +256,7 @@ impl SourceSettings {
             SourceSettings::MarketplaceApi(s) => &s.http,
             SourceSettings::ExportFiles(s) => &s.http,
             SourceSettings::Storefront(s) => &s.http,
+            SourceSettings::TiktokShop(s) => &s.http,
         }
     }
 
@@ -190,14 +273,14 @@ impl SourceSettings {
                 return Err(invalid(
                     "kind",
                     &other.to_string(),
-                    "use one of marketplace_api, export_files, storefront",
+                    "use one of marketplace_api, export_files, storefront, tiktok_shop",
                 ))
             }
             None => {
                 return Err(invalid(
                     "kind",
                     "",
-                    "every source needs kind = \"marketplace_api\", \"export_files\" or \"storefront\"",
+                    "every source needs kind = \"marketplace_api\", \"export_files\", \"storefront\" or \"tiktok_shop\"",
                 ))
             }
         };
@@ -213,11 +296,12 @@ impl SourceSettings {
             "marketplace_api" => SourceSettings::MarketplaceApi(rest.try_into().map_err(parse_err)?),
             "export_files" => SourceSettings::ExportFiles(rest.try_into().map_err(parse_err)?),
             "storefront" => SourceSettings::Storefront(rest.try_into().map_err(parse_err)?),
+            "tiktok_shop" => SourceSettings::TiktokShop(rest.try_into().map_err(parse_err)?),
             other => {
                 return Err(invalid(
                     "kind",
                     other,
-                    "use one of marketplace_api, export_files, storefront",
+                    "use one of marketplace_api, export_files, storefront, tiktok_shop",
                 ))
             }
         };
@@ -275,6 +359,75 @@ impl SourceSettings {
                         "0",
                         "use at least 1 hour (24 = daily)",
                     ));
+                }
+            }
+            SourceSettings::TiktokShop(tts) => {
+                for (k, v) in [("base_url", &tts.base_url), ("auth_url", &tts.auth_url)] {
+                    check_url(v).map_err(|fix| invalid(k, v, &fix.to_string()))?;
+                }
+                for (k, v) in [("app_key", &tts.app_key), ("shop_cipher", &tts.shop_cipher)] {
+                    if v.trim().is_empty() {
+                        return Err(invalid(
+                            k,
+                            v,
+                            "give the value from TikTok Shop Partner Center (shop_cipher: from Get Authorized Shops)",
+                        ));
+                    }
+                }
+                for (name, direct, env) in [
+                    ("app_secret", &tts.app_secret, &tts.app_secret_env),
+                    ("access_token", &tts.access_token, &tts.access_token_env),
+                    ("refresh_token", &tts.refresh_token, &tts.refresh_token_env),
+                ] {
+                    match (direct, env) {
+                        (Some(_), Some(_)) => {
+                            return Err(invalid(
+                                name,
+                                "(hidden)",
+                                &format!("give {name} or {name}_env, not both"),
+                            ))
+                        }
+                        (Some(v), None) if v.trim().is_empty() => {
+                            return Err(invalid(name, "", &format!("give {name}_env = \"VARIABLE\" naming the environment variable that holds it")))
+                        }
+                        (None, Some(var)) if var.trim().is_empty() => {
+                            return Err(invalid(&format!("{name}_env"), var, "name an environment variable, e.g. LARIS_TIKTOK_APP_SECRET"))
+                        }
+                        (None, None) if name == "app_secret" => {
+                            return Err(invalid(
+                                "app_secret_env",
+                                "",
+                                "name the environment variable holding the app secret, e.g. app_secret_env = \"LARIS_TIKTOK_APP_SECRET\"",
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+                if tts.access_token.is_none()
+                    && tts.access_token_env.is_none()
+                    && tts.refresh_token.is_none()
+                    && tts.refresh_token_env.is_none()
+                {
+                    return Err(invalid(
+                        "refresh_token_env",
+                        "",
+                        "give access_token_env and refresh_token_env (the tokens of the shop's authorisation); with only a refresh token the first sync refreshes",
+                    ));
+                }
+                for (k, v) in [
+                    ("products_per_page", tts.products_per_page),
+                    ("orders_per_page", tts.orders_per_page),
+                ] {
+                    if !(1..=100).contains(&v) {
+                        return Err(invalid(
+                            k,
+                            &v.to_string(),
+                            "use 1 to 100 (TikTok Shop's page_size limit)",
+                        ));
+                    }
+                }
+                if tts.history_days == 0 {
+                    return Err(invalid("history_days", "0", "use at least 1 day"));
                 }
             }
             SourceSettings::ExportFiles(files) => {
@@ -377,6 +530,92 @@ mod tests {
             (365, 7, 50)
         );
         assert_eq!(api.http.retries, 4);
+    }
+
+    const TIKTOK: &str = r#"kind = "tiktok_shop"
+        app_key = "6d1g0h1ksv8ar"
+        app_secret = "e59af819cc"
+        access_token = "ROW_access_secret"
+        refresh_token_env = "LARIS_TTS_REFRESH"
+        shop_cipher = "ROW_fUhjRwAAAAA""#;
+
+    #[test]
+    fn a_tiktok_shop_source_takes_its_keys_with_defaults_and_hides_secrets() {
+        let s = SourceSettings::from_table(&table(TIKTOK), "shops[0].sources[0]").unwrap();
+        assert_eq!(s.kind(), "tiktok_shop");
+        let SourceSettings::TiktokShop(t) = &s else {
+            panic!()
+        };
+        assert_eq!(t.base_url, "https://open-api.tiktokglobalshop.com");
+        assert_eq!(t.auth_url, "https://auth.tiktok-shops.com");
+        assert_eq!(
+            (
+                t.history_days,
+                t.overlap_days,
+                t.products_per_page,
+                t.orders_per_page
+            ),
+            (365, 7, 50, 50)
+        );
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("e59af819cc") && !debug.contains("ROW_access_secret"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("LARIS_TTS_REFRESH") && debug.contains("6d1g0h1ksv8ar"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn bad_tiktok_shop_keys_are_named_with_value_and_fix() {
+        let err = |extra: &str, drop: &str| {
+            let text: String = TIKTOK
+                .lines()
+                .filter(|l| drop.is_empty() || !l.trim().starts_with(drop))
+                .map(|l| format!("{}\n", l.trim()))
+                .collect::<String>()
+                + extra;
+            SourceSettings::from_table(&table(&text), "shops[0].sources[2]")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("orders_per_page = 101", "");
+        assert!(
+            e.contains("shops[0].sources[2].orders_per_page") && e.contains("101") && e.contains("1 to 100"),
+            "{e}"
+        );
+        let e = err("products_per_page = 0", "");
+        assert!(e.contains("products_per_page") && e.contains("1 to 100"), "{e}");
+        let e = err("app_secret_env = \"X\"", "");
+        assert!(
+            e.contains("app_secret") && e.contains("not both") && !e.contains("e59af819cc"),
+            "{e}"
+        );
+        let e = err("", "app_secret");
+        assert!(
+            e.contains("app_secret_env") && e.contains("environment variable"),
+            "{e}"
+        );
+        let e = err("", "shop_cipher");
+        assert!(e.contains("shop_cipher"), "{e}");
+        let e = err("base_url = \"open-api.tiktokglobalshop.com\"", "");
+        assert!(
+            e.contains("base_url") && e.contains("open-api.tiktokglobalshop.com"),
+            "{e}"
+        );
+        let e = err("partner_id = 3", "");
+        assert!(e.contains("partner_id"), "{e}");
+        let text = TIKTOK
+            .lines()
+            .filter(|l| !l.contains("token"))
+            .map(|l| format!("{}\n", l.trim()))
+            .collect::<String>();
+        let e = SourceSettings::from_table(&table(&text), "s")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refresh_token_env"), "{e}");
     }
 
     #[test]

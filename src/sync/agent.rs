@@ -139,6 +139,7 @@ pub struct SyncAgent {
     store: SharedStore,
     models: Arc<Models>,
     tokens: Tokens,
+    tiktok_tokens: crate::sync::tiktok_shop::run::TikTokTokens,
     running: Mutex<HashSet<ShopId>>,
     /// This replica's name on the sync leases it takes.
     holder: String,
@@ -216,6 +217,7 @@ impl SyncAgent {
             store,
             models,
             tokens: Tokens::default(),
+            tiktok_tokens: Default::default(),
             running: Mutex::new(HashSet::new()),
             holder: holder_id(),
             lease_ttl,
@@ -358,6 +360,20 @@ impl SyncAgent {
                             now,
                             progress: &progress,
                             full: options.full,
+                        };
+                        run.products(&mut importer).await?;
+                        if !importer.failed() {
+                            run.orders(&mut importer).await?;
+                        }
+                    }
+                    SourceSettings::TiktokShop(settings) => {
+                        let run = crate::sync::tiktok_shop::run::TikTokRun {
+                            settings,
+                            source: index,
+                            fetcher: &fetcher,
+                            tokens: &self.tiktok_tokens,
+                            now,
+                            progress: &progress,
                         };
                         run.products(&mut importer).await?;
                         if !importer.failed() {

@@ -121,6 +121,8 @@ impl ApiRun<'_> {
             authorization: Some(format!("Basic {basic}")),
             role: "token",
             record_body: false,
+            headers: Vec::new(),
+            body: None,
         };
         let answer = Failure::check("token", self.fetcher.once(&req).await?).map_err(|f| match f {
             Failure::Fatal(e) => Failure::Fatal(format!("{e}: check client_id and the client secret")),
@@ -160,6 +162,8 @@ impl ApiRun<'_> {
                     authorization: Some(format!("Bearer {token}")),
                     role,
                     record_body: true,
+                    headers: Vec::new(),
+                    body: None,
                 };
                 let answer = self.fetcher.once(&req).await?;
                 if answer.status == 401 {

@@ -48,7 +48,7 @@ impl Answer {
     }
 
     /// `Retry-After` in seconds (the HTTP-date form is not used by marketplaces).
-    fn retry_after(&self) -> Option<Duration> {
+    pub fn retry_after(&self) -> Option<Duration> {
         self.headers
             .get("retry-after")
             .and_then(|v| v.trim().parse::<f64>().ok())
@@ -118,6 +118,39 @@ pub struct Request<'a> {
     pub role: &'a str,
     /// Whether the body may be recorded (token answers hold secrets: never).
     pub record_body: bool,
+    /// More request headers; never recorded (they may carry a token).
+    pub headers: Vec<(&'static str, String)>,
+    /// A JSON request body, sent as `application/json`; not recorded.
+    pub body: Option<String>,
+}
+
+/// Query parameters whose values are secrets: written as `(hidden)` in a recording.
+const SECRET_PARAMS: &[&str] = &["app_secret", "client_secret", "refresh_token", "access_token"];
+
+/// `url` with the values of [`SECRET_PARAMS`] hidden, for a recording or a message.
+pub fn without_secrets(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    if !parsed
+        .query_pairs()
+        .any(|(k, _)| SECRET_PARAMS.contains(&k.as_ref()))
+    {
+        return url.to_string();
+    }
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if SECRET_PARAMS.contains(&k.as_ref()) {
+                "(hidden)".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
 }
 
 /// The HTTP side of one source in one run.
@@ -248,6 +281,14 @@ impl Fetcher {
         if let Some(auth) = &req.authorization {
             builder = builder.header(reqwest::header::AUTHORIZATION, auth);
         }
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
         let transport = |e: reqwest::Error| Failure::Retry {
             error: format!("{} {}: {}", req.method, req.url, describe(&e)),
             wait: None,
@@ -341,6 +382,8 @@ impl Fetcher {
             authorization: None,
             role,
             record_body: true,
+            headers: Vec::new(),
+            body: None,
         };
         let req = &req;
         self.retrying(move || async move { Failure::check(&format!("GET {url}"), self.once(req).await?) })
@@ -358,6 +401,8 @@ impl Fetcher {
                 authorization: None,
                 role,
                 record_body: true,
+                headers: Vec::new(),
+                body: None,
             };
             let answer = Answer {
                 status: 200,
@@ -436,7 +481,7 @@ impl Recorder {
             seq,
             source,
             method: req.method.to_string(),
-            url: req.url.to_string(),
+            url: without_secrets(req.url),
             status: answer.status,
             headers: answer.headers.clone(),
             body: body_name,
@@ -603,6 +648,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not requested") && err.contains(STOPPING), "{err}");
+    }
+
+    #[test]
+    fn secrets_in_a_query_are_hidden() {
+        let url = "https://auth.example/api/v2/token/refresh?app_key=k&app_secret=S3CRET&refresh_token=RT&grant_type=refresh_token";
+        let shown = without_secrets(url);
+        assert!(!shown.contains("S3CRET") && !shown.contains("=RT"), "{shown}");
+        assert!(
+            shown.contains("app_key=k") && shown.contains("grant_type=refresh_token"),
+            "{shown}"
+        );
+        assert_eq!(
+            without_secrets("https://a.example/x?page=2"),
+            "https://a.example/x?page=2"
+        );
     }
 
     #[test]

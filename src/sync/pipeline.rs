@@ -130,6 +130,46 @@ pub fn api_orders(origin: &str, body: &str) -> Result<Vec<Incoming>, FeedError> 
         .collect())
 }
 
+/// A TikTok Shop product search page: a record per SKU of each product (a product that
+/// cannot be read goes to quarantine with the parser's reason), and the next page's token.
+pub fn tiktok_products(origin: &str, body: &str) -> Result<(Vec<Incoming>, Option<String>), FeedError> {
+    let page = crate::feeds::tiktok_shop::product_page(body)?;
+    let mut records = Vec::new();
+    for (i, raw) in page.records.into_iter().enumerate() {
+        match crate::feeds::tiktok_shop::parse_product(&raw) {
+            Ok(skus) => records.extend(skus.into_iter().map(Incoming::ApiProduct)),
+            Err(reason) => records.push(Incoming::Bad {
+                kind: RecordKind::Product,
+                origin: format!("{origin} #{i}"),
+                raw,
+                reason,
+            }),
+        }
+    }
+    Ok((records, page.next_page_token))
+}
+
+/// A TikTok Shop order search page: its orders (or quarantined records with the reason),
+/// and the next page's token.
+pub fn tiktok_orders(origin: &str, body: &str) -> Result<(Vec<Incoming>, Option<String>), FeedError> {
+    let page = crate::feeds::tiktok_shop::order_page(body)?;
+    let records = page
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| match crate::feeds::tiktok_shop::parse_order(&raw) {
+            Ok(feed) => Incoming::Order(feed.order),
+            Err(reason) => Incoming::Bad {
+                kind: RecordKind::Order,
+                origin: format!("{origin} #{i}"),
+                raw,
+                reason,
+            },
+        })
+        .collect();
+    Ok((records, page.next_page_token))
+}
+
 /// A product from a source that knows less than the marketplace, merged over the stored
 /// one: what the new record lacks keeps its stored value. The update time stays the stored
 /// one when nothing else changed (exports and pages carry no update time of their own:

@@ -12,8 +12,9 @@ use crate::records::SyncReport;
 use crate::store::ShopStore;
 use crate::sync::files::{import_file, FileKind};
 use crate::sync::pages::import_html;
-use crate::sync::pipeline::{api_products, ImportError, Importer, Page};
+use crate::sync::pipeline::{api_products, tiktok_orders, tiktok_products, ImportError, Importer, Page};
 use crate::sync::recording::{Exchange, Recording, RecordingError};
+use crate::sync::tiktok_shop::run::url_without_sign;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -35,6 +36,10 @@ pub enum Endpoint {
     ExportProducts,
     ExportOrders,
     StorefrontPage,
+    /// A TikTok Shop product search page.
+    TiktokProducts,
+    /// A TikTok Shop order search page.
+    TiktokOrders,
     /// Tokens, sitemaps and anything else: nothing to import.
     Other,
 }
@@ -59,6 +64,8 @@ fn endpoint(ex: &Exchange) -> Endpoint {
         Some("export_products") => Endpoint::ExportProducts,
         Some("export_orders") => Endpoint::ExportOrders,
         Some("storefront_page") => Endpoint::StorefrontPage,
+        Some("tiktok_products") => Endpoint::TiktokProducts,
+        Some("tiktok_orders") => Endpoint::TiktokOrders,
         Some(_) => Endpoint::Other,
     }
 }
@@ -82,14 +89,16 @@ pub fn replay(store: &dyn ShopStore, shop: &ShopId, dir: &Path) -> Result<SyncRe
     let mut in_full_pass = false;
     // The last exchange of each request: an answer the live run asked for again (it was cut
     // off, or not a page) was a failed attempt, and its retry, later on, holds the data.
-    let last_of: HashMap<(&str, &str), usize> = recording
+    // A signed request (TikTok Shop) is the same request whatever its timestamp and sign.
+    let key = |ex: &Exchange| (ex.method.clone(), url_without_sign(&ex.url));
+    let last_of: HashMap<(String, String), usize> = recording
         .exchanges
         .iter()
         .enumerate()
-        .map(|(i, ex)| ((ex.method.as_str(), ex.url.as_str()), i))
+        .map(|(i, ex)| (key(ex), i))
         .collect();
     for (i, ex) in recording.exchanges.iter().enumerate() {
-        let retried = last_of[&(ex.method.as_str(), ex.url.as_str())] > i;
+        let retried = last_of[&key(ex)] > i;
         let endpoint = endpoint(ex);
         if endpoint == Endpoint::Other || ex.status != 200 {
             continue;
@@ -132,6 +141,17 @@ pub fn replay(store: &dyn ShopStore, shop: &ShopId, dir: &Path) -> Result<SyncRe
                 import_file(&mut importer, kind, &name, &bytes, fetched_at)
             }
             Endpoint::StorefrontPage => import_html(&mut importer, &ex.url, &body, fetched_at),
+            Endpoint::TiktokProducts | Endpoint::TiktokOrders => {
+                let parse = if endpoint == Endpoint::TiktokProducts {
+                    tiktok_products
+                } else {
+                    tiktok_orders
+                };
+                match parse(&origin, &body) {
+                    Ok((records, _)) => importer.import_page(Page::new(&origin, records)),
+                    Err(e) => Err(e.into()),
+                }
+            }
             Endpoint::Other => Ok(()),
         };
         match result {

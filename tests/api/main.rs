@@ -23,5 +23,6 @@ mod settings;
 mod signin;
 mod store_copy;
 mod sync;
+mod tiktok_shop;
 mod upload;
 mod widget;

@@ -56,6 +56,12 @@ pub fn source_view(source: &SourceSettings) -> SourceView {
             )
             .collect::<Vec<_>>()
             .join("; "),
+        SourceSettings::TiktokShop(tts) => format!(
+            "{} (app {}, shop cipher {})",
+            public_address(&tts.base_url),
+            tts.app_key,
+            tts.shop_cipher
+        ),
         SourceSettings::Storefront(site) => {
             let mut parts: Vec<String> = site
                 .sitemap

@@ -1,9 +1,9 @@
 //! The foundation of the `tiktok_shop` source (docs/tiktok-shop.md): the TikTok Shop Open
 //! Platform's endpoints (API version 202309), the request signature ([`sign`]) and the
 //! signed query and search bodies a product or order walk sends. Parsing the answers lives
-//! in `crate::feeds::tiktok_shop`. Not yet a source kind: the agent and the configuration do
-//! not know it.
+//! in `crate::feeds::tiktok_shop`; a sync run of the source in [`run`].
 
+pub mod run;
 pub mod sign;
 
 use std::fmt;
