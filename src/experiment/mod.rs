@@ -12,11 +12,15 @@
 //!   detectable effect; plus the distributions they need (the normal quantile, the
 //!   chi-square tail via the regularized incomplete gamma function).
 //!
-//! Plain functions over plain data: no HTTP, no store. `docs/experiment.md` explains each
+//! - [`report`]: the owner's report: the settings, the period, the numbers and the untied
+//!   counts, read from the store.
+//!
+//! Plain functions over plain data (only [`report::report`] reads the store): no HTTP. `docs/experiment.md` explains each
 //! number and its formula.
 
 pub mod assign;
 pub mod outcomes;
+pub mod report;
 pub mod stats;
 
 #[cfg(test)]
