@@ -7,6 +7,7 @@ pub mod analyst;
 mod automations;
 mod client;
 pub mod eval;
+mod experiment;
 mod migrate;
 pub mod mock_marketplace;
 mod recommend;
@@ -269,6 +270,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AutomationsCommand,
     },
+    /// The shop's holdout experiment ([shops.experiment]).
+    Experiment {
+        #[command(subcommand)]
+        command: ExperimentCommand,
+    },
     /// The store as a whole: moving every shop to another store.
     Store {
         #[command(subcommand)]
@@ -292,6 +298,22 @@ pub enum AutomationsCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// The experiment's report: each arm's visitors, conversion, average order value and
+    /// revenue per visitor, the differences with their 95% intervals, the sample-ratio check
+    /// and the minimum detectable effect. Goes through the running service when it holds the
+    /// store.
+    Report {
+        /// The shop (its id in the config's [[shops]]).
+        #[arg(long)]
+        shop: String,
+        /// text (for reading) or json (the admin API's answer).
+        #[arg(long, value_enum, default_value = "text")]
+        format: experiment::ReportFormat,
     },
 }
 
@@ -517,6 +539,9 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Automations {
             command: AutomationsCommand::Preview { shop, at, json },
         } => automations::preview(&settings, &cli.data_dir, shop, at.as_deref(), *json),
+        Command::Experiment {
+            command: ExperimentCommand::Report { shop, format },
+        } => experiment::report(&settings, &cli.data_dir, shop, *format),
     }
 }
 

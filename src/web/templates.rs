@@ -109,6 +109,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "admin/settings.html",
         include_str!("../../templates/admin/settings.html"),
     ),
+    (
+        "admin/experiment.html",
+        include_str!("../../templates/admin/experiment.html"),
+    ),
 ];
 
 /// `{{ 2.0 | pct }}` → `2`, `{{ 2.5 | pct }}` → `2.5`: discounts without a trailing `.0`.

@@ -628,3 +628,45 @@ fn a_fixed_row_clears_its_quarantine_and_token_phone_signs_the_phone_key() {
         "{err}"
     );
 }
+
+fn experiment_report(config: &std::path::Path, data: &std::path::Path, format: &str) -> String {
+    let out = laris(config, data)
+        .args(["experiment", "report", "--shop", "lengkuas", "--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "experiment report failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn experiment_report_answers_offline_and_through_the_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), true);
+    let data = tmp.path().join("data");
+    replay_demo(&config, &data);
+    // Without an experiment: the report says so.
+    let text = experiment_report(&config, &data, "text");
+    assert!(text.contains("No experiment is configured"), "{text}");
+
+    let with = format!(
+        "{}[shops.experiment]\nholdout_pct = 10\nname = \"cli\"\n",
+        std::fs::read_to_string(&config).unwrap()
+    );
+    std::fs::write(&config, with).unwrap();
+    let offline: Value = serde_json::from_str(&experiment_report(&config, &data, "json")).unwrap();
+    assert_eq!(offline["state"], "not_enough_data", "{offline}");
+    assert_eq!(offline["experiment"]["holdout_pct"], 10);
+    assert_eq!(offline["analysis"]["control"]["visitors"], 0);
+
+    let _server = start_server(&config, &data);
+    let online: Value = serde_json::from_str(&experiment_report(&config, &data, "json")).unwrap();
+    assert_eq!(online["state"], "not_enough_data", "{online}");
+    assert_eq!(online["experiment"]["name"], "cli");
+    let text = experiment_report(&config, &data, "text");
+    assert!(text.contains("experiment cli: 10% of visitors in control"), "{text}");
+    assert!(text.contains("sample ratio: 0 control / 0 treatment"), "{text}");
+}

@@ -8,6 +8,7 @@ mod analyst;
 mod chat;
 mod cli;
 mod experiment;
+mod experiment_report;
 mod feedback;
 mod foundation;
 mod hostile;

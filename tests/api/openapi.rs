@@ -669,7 +669,15 @@ async fn every_documented_operation_answers_as_the_document_says() {
         )
         .await;
     assert!(!customer.json()["orders"].as_array().unwrap().is_empty());
-    for page in ["tiers", "bundles", "performance", "sync", "feedback", "settings"] {
+    for page in [
+        "tiers",
+        "bundles",
+        "performance",
+        "experiment",
+        "sync",
+        "feedback",
+        "settings",
+    ] {
         let answer = c
             .admin_get(
                 &format!("/admin/api/shops/lengkuas/{page}"),
@@ -1104,5 +1112,62 @@ fn every_route_the_readme_lists_is_in_the_document() {
             "README lists {} {path}, the document does not",
             method.to_uppercase()
         );
+    }
+}
+
+/// The experiment report in every state (the service's shops run none, so the answered one
+/// is `no_experiment`) fits `ExperimentPage`, including the sample-ratio flag and the
+/// differences.
+#[test]
+fn every_state_of_the_experiment_report_fits_the_document() {
+    use chrono::{Duration, TimeZone, Utc};
+    use laris::records::{Event, EventKind};
+    let api = Api::load();
+    let text = "[[shops]]\nid = \"toko\"\n[shops.experiment]\nholdout_pct = 50\nname = \"h\"\nstarted = 2026-11-01\n";
+    let settings = laris::config::Settings::from_toml(text, std::path::Path::new("t.toml"), &[]).unwrap();
+    let mut shop = settings.shops[0].clone();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 1, 0, 0).unwrap();
+    let event = |i: usize, arm: &str, purchase: bool| Event {
+        kind: if purchase { EventKind::Purchase } else { EventKind::Impression },
+        slot: None,
+        product: None,
+        item: None,
+        at: Some(t0 + Duration::minutes(i as i64)),
+        customer: None,
+        visitor: Some(format!("{arm}-{i}")),
+        arm: Some(arm.into()),
+        order: purchase.then(|| format!("INV-{arm}-{i}")),
+        total: purchase.then_some(laris::domain::Rupiah(10_000 * (i as i64 % 7 + 1))),
+        items: Vec::new(),
+    };
+    let mut events = Vec::new();
+    for i in 0..30 {
+        events.push(event(i, "control", false));
+        if i % 4 == 0 {
+            events.push(event(i, "control", true));
+        }
+    }
+    for i in 0..8 {
+        events.push(event(i, "treatment", false));
+        if i % 2 == 0 {
+            events.push(event(i, "treatment", true));
+        }
+    }
+    let now = t0 + Duration::days(1);
+    let ready = laris::experiment::report::build(&shop, &events, &[], now, None).unwrap();
+    let few = laris::experiment::report::build(&shop, &events[..1], &[], now, None).unwrap();
+    shop.experiment = None;
+    let none = laris::experiment::report::build(&shop, &events, &[], now, None).unwrap();
+    let ready = serde_json::to_value(&ready).unwrap();
+    assert_eq!(ready["state"], "ready");
+    assert_eq!(ready["analysis"]["sample_ratio"]["mismatch"], true);
+    for (name, report) in [
+        ("ready", ready),
+        ("not enough data", serde_json::to_value(&few).unwrap()),
+        ("no experiment", serde_json::to_value(&none).unwrap()),
+    ] {
+        if let Err(errors) = api.validate("/components/schemas/ExperimentPage", &report) {
+            panic!("{name}: {}\n{report}", errors.join("\n"));
+        }
     }
 }

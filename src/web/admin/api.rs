@@ -38,6 +38,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(performance(state.clone()))
         .unify()
+        .or(experiment(state.clone()))
+        .unify()
         .or(sync(state.clone()))
         .unify()
         .or(feedback(state.clone()))
@@ -171,6 +173,19 @@ fn tiers(state: AppState) -> BoxedFilter<(Response,)> {
             answer(state, access, shop, move |_, shop, model| {
                 no_params(&q)?;
                 data::tiers(shop, model)
+            })
+        })
+        .boxed()
+}
+
+/// GET /admin/api/shops/{shop}/experiment — the holdout experiment's report, the data of
+/// the experiment page.
+fn experiment(state: AppState) -> BoxedFilter<(Response,)> {
+    get_page(&state, "experiment")
+        .and_then(|shop, access, q: Query, state| {
+            answer(state, access, shop, move |store, shop, _| {
+                no_params(&q)?;
+                super::pages::experiment_report(store, shop)
             })
         })
         .boxed()

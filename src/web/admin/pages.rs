@@ -59,7 +59,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(bundles(state.clone()))
         .unify()
-        .or(performance(state))
+        .or(performance(state.clone()))
+        .unify()
+        .or(experiment(state))
         .unify()
         .boxed()
 }
@@ -686,4 +688,39 @@ mod tests {
         );
         assert_eq!(url_query(&q(&[]), &["segment"]), "");
     }
+}
+
+/// The experiment's report for a page or the admin API: a store or analysis failure is a
+/// page error; no experiment and too few visitors are states of the report.
+pub(super) fn experiment_report(
+    store: &dyn ShopStore,
+    shop: &ShopSettings,
+) -> Result<crate::experiment::report::Report, PageError> {
+    use crate::experiment::report::{report, ReportError};
+    report(store, shop, chrono::Utc::now(), None).map_err(|e| match e {
+        ReportError::Store(e) => PageError::Store(e),
+        ReportError::Analysis(e) => PageError::Internal(e.to_string()),
+    })
+}
+
+/// GET /admin/shops/{shop}/experiment
+fn experiment(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "shops" / String / "experiment")
+        .and(warp::get())
+        .and(query())
+        .and(viewer(state))
+        .and_then(|shop: String, q: Query, v: Viewer| {
+            let title = tr(v.lang, "Experiment").into_owned();
+            show(
+                v,
+                shop,
+                Spec::new("experiment", "admin/experiment.html", title),
+                move |store, shop, _| {
+                    no_params(&q)?;
+                    experiment_report(store, shop)
+                },
+                |_: &crate::experiment::report::Report, _| Extras::default(),
+            )
+        })
+        .boxed()
 }
