@@ -86,10 +86,10 @@ fn text(r: &Value) -> String {
         let x = &a[arm];
         s.push_str(&format!(
             "{arm:<10} {:>8}  {:>10}  {:>10}  {:>6}  {:>9}  {:>15}\n",
-            x["visitors"],
-            x["converting_visitors"],
+            x["visitors"].to_string(),
+            x["converting_visitors"].to_string(),
             percent(&x["conversion_rate"]),
-            x["orders"],
+            x["orders"].to_string(),
             rupiah(&x["average_order_value"]),
             rupiah(&x["revenue_per_visitor"]),
         ));
