@@ -18,7 +18,12 @@ pub enum ReportFormat {
     Json,
 }
 
-pub(super) fn report(settings: &Settings, data_dir: &Path, shop: &str, format: ReportFormat) -> anyhow::Result<()> {
+pub(super) fn report(
+    settings: &Settings,
+    data_dir: &Path,
+    shop: &str,
+    format: ReportFormat,
+) -> anyhow::Result<()> {
     let id = shop_id(settings, shop)?;
     let shop = settings.shop(&id).expect("shop_id checked it");
     let report: Value = match ServiceClient::find(settings, data_dir)? {
@@ -69,7 +74,11 @@ fn difference(name: &str, c: &Value, show: &dyn Fn(&Value) -> String) -> String 
 
 /// The report as the owner reads it.
 fn text(r: &Value) -> String {
-    let mut s = format!("{}: {}\n", r["shop"].as_str().unwrap_or_default(), r["message"].as_str().unwrap_or_default());
+    let mut s = format!(
+        "{}: {}\n",
+        r["shop"].as_str().unwrap_or_default(),
+        r["message"].as_str().unwrap_or_default()
+    );
     let (Some(e), Some(a)) = (r["experiment"].as_object(), r["analysis"].as_object()) else {
         return s;
     };
@@ -97,8 +106,16 @@ fn text(r: &Value) -> String {
     s.push_str("\ntreatment − control (an interval containing 0: no evidence of an effect)\n");
     let points = |v: &Value| v.as_f64().map_or("–".into(), |x| format!("{:+.2} pp", x * 100.0));
     s.push_str(&difference("conversion rate", &a["conversion_rate"], &points));
-    s.push_str(&difference("average order value", &a["average_order_value"], &rupiah));
-    s.push_str(&difference("revenue per visitor", &a["revenue_per_visitor"], &rupiah));
+    s.push_str(&difference(
+        "average order value",
+        &a["average_order_value"],
+        &rupiah,
+    ));
+    s.push_str(&difference(
+        "revenue per visitor",
+        &a["revenue_per_visitor"],
+        &rupiah,
+    ));
     s.push_str(&difference(
         "revenue per visitor (bootstrap)",
         &a["revenue_per_visitor_bootstrap"],
@@ -162,7 +179,10 @@ mod tests {
         let t = text(&r);
         assert!(t.contains("control          60"), "{t}");
         assert!(t.contains("Rp10.000"), "{t}");
-        assert!(t.contains("conversion rate: +10.00 pp (95% interval -10.00 pp to +30.00 pp, p = 0.3000)"), "{t}");
+        assert!(
+            t.contains("conversion rate: +10.00 pp (95% interval -10.00 pp to +30.00 pp, p = 0.3000)"),
+            "{t}"
+        );
         assert!(t.contains("average order value: not enough data"), "{t}");
         assert!(t.contains("WARNING: sample-ratio mismatch"), "{t}");
         assert!(t.contains("3 events without a visitor"), "{t}");

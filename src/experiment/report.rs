@@ -159,7 +159,11 @@ fn period_start(settings: &ExperimentSettings, events: &[Event]) -> Option<DateT
     if let Some(day) = settings.started {
         return Some(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
     }
-    events.iter().filter(|e| e.arm.is_some()).filter_map(|e| e.at).min()
+    events
+        .iter()
+        .filter(|e| e.arm.is_some())
+        .filter_map(|e| e.at)
+        .min()
 }
 
 #[cfg(test)]
@@ -176,10 +180,14 @@ mod tests {
     }
 
     fn shop(holdout_pct: u8) -> ShopSettings {
-        let mut s = crate::config::Settings::from_toml("[[shops]]\nid = \"toko\"\n", std::path::Path::new("t.toml"), &[])
-            .unwrap()
-            .shops
-            .remove(0);
+        let mut s = crate::config::Settings::from_toml(
+            "[[shops]]\nid = \"toko\"\n",
+            std::path::Path::new("t.toml"),
+            &[],
+        )
+        .unwrap()
+        .shops
+        .remove(0);
         s.experiment = Some(ExperimentSettings {
             holdout_pct,
             name: "holdout-2026-11".into(),
@@ -235,7 +243,14 @@ mod tests {
 
     #[test]
     fn few_visitors_are_not_enough_data() {
-        let r = build(&shop(50), &visitors("c", "control", 1, 1, 1000), &[], at(10), None).unwrap();
+        let r = build(
+            &shop(50),
+            &visitors("c", "control", 1, 1, 1000),
+            &[],
+            at(10),
+            None,
+        )
+        .unwrap();
         assert_eq!(r.state, ReportState::NotEnoughData);
         assert_eq!(r.analysis.unwrap().control.visitors, 1);
         let empty = build(&shop(50), &[], &[], at(10), None).unwrap();
@@ -268,7 +283,10 @@ mod tests {
         assert_eq!(r.period.as_ref().unwrap().from, Some(at(1)));
         let a = r.analysis.unwrap();
         assert_eq!((a.control.visitors, a.treatment.visitors), (100, 100));
-        assert_eq!((a.control.converting_visitors, a.treatment.converting_visitors), (10, 20));
+        assert_eq!(
+            (a.control.converting_visitors, a.treatment.converting_visitors),
+            (10, 20)
+        );
         assert_eq!(a.control.conversion_rate, Some(0.1));
         assert_eq!(a.treatment.conversion_rate, Some(0.2));
         assert_eq!(a.control.average_order_value, Some(100_000));
@@ -295,7 +313,10 @@ mod tests {
         // 300 control against 100 treatment under a 50% holdout.
         let mut events = visitors("c", "control", 300, 30, 100_000);
         events.extend(visitors("t", "treatment", 100, 10, 100_000));
-        let a = build(&shop(50), &events, &[], at(24), None).unwrap().analysis.unwrap();
+        let a = build(&shop(50), &events, &[], at(24), None)
+            .unwrap()
+            .analysis
+            .unwrap();
         assert!(a.sample_ratio.mismatch, "{:?}", a.sample_ratio);
         assert!(a.sample_ratio.p_value < 0.001);
     }
@@ -327,6 +348,9 @@ mod tests {
         assert_eq!(r.period.unwrap().from, Some(at(0)));
         let a = r.analysis.unwrap();
         assert_eq!((a.control.visitors, a.treatment.visitors), expected);
-        assert_eq!(r.experiment.unwrap().started, NaiveDate::from_ymd_opt(2026, 11, 1));
+        assert_eq!(
+            r.experiment.unwrap().started,
+            NaiveDate::from_ymd_opt(2026, 11, 1)
+        );
     }
 }

@@ -667,6 +667,9 @@ fn experiment_report_answers_offline_and_through_the_service() {
     assert_eq!(online["state"], "not_enough_data", "{online}");
     assert_eq!(online["experiment"]["name"], "cli");
     let text = experiment_report(&config, &data, "text");
-    assert!(text.contains("experiment cli: 10% of visitors in control"), "{text}");
+    assert!(
+        text.contains("experiment cli: 10% of visitors in control"),
+        "{text}"
+    );
     assert!(text.contains("sample ratio: 0 control / 0 treatment"), "{text}");
 }

@@ -67,8 +67,7 @@ async fn visit(app: &TestApp, visitors: &[String], buyers: usize, total: i64) {
         let view = json!({"type": "impression", "slot": "similar", "product": "SRD-100"});
         post(app, json!({"events": [view], "visitor": v})).await;
         if i < buyers {
-            let purchase =
-                json!({"type": "purchase", "order": format!("INV-{v}"), "total": total, "items": ["SRD-100"], "visitor": v});
+            let purchase = json!({"type": "purchase", "order": format!("INV-{v}"), "total": total, "items": ["SRD-100"], "visitor": v});
             post(app, purchase.clone()).await;
             if i == 0 {
                 post(app, purchase).await;
@@ -129,15 +128,27 @@ async fn the_report_counts_each_arms_visitors_and_purchases_exactly() {
 
     let me = sign_in(&app, "admin", OWNER_PW).await;
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/experiment").await;
-    assert!(!page.contains("data-state=\"not_enough_data\""), "ready: no state notice");
-    assert!(!page.contains("data-srm=\"mismatch\""), "a fitting split has no warning");
+    assert!(
+        !page.contains("data-state=\"not_enough_data\""),
+        "ready: no state notice"
+    );
+    assert!(
+        !page.contains("data-srm=\"mismatch\""),
+        "a fitting split has no warning"
+    );
     assert!(page.contains("data-srm=\"fine\""));
-    assert!(page.contains("<td class=\"num\" data-col=\"visitors\">12</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"num\" data-col=\"visitors\">12</td>"),
+        "{page}"
+    );
     assert!(page.contains("<td class=\"num\" data-col=\"converting\">7</td>"));
     assert!(page.contains("Rp75.000"), "revenue per visitor in rupiah");
     assert!(page.contains("An interval that contains 0 means there is no evidence of an effect"));
     assert!(page.contains("stopping at the first significant day"));
-    assert!(page.contains("aria-current=\"page\">Experiment</a>"), "the navigation marks the page");
+    assert!(
+        page.contains("aria-current=\"page\">Experiment</a>"),
+        "the navigation marks the page"
+    );
     assert!(!page.contains(&control[0]), "no visitor id on the page");
     // Indonesian by default.
     let id = get_page(&app, me.session(), "/admin/shops/lengkuas/experiment").await;
@@ -152,7 +163,13 @@ async fn a_skewed_split_shows_the_sample_ratio_warning() {
     visit(&app, &visitors(Arm::Treatment, 8, 4), 1, 50_000).await;
     let r = report(&app, "lengkuas").await;
     let a = &r["analysis"];
-    assert_eq!((a["control"]["visitors"].as_u64(), a["treatment"]["visitors"].as_u64()), (Some(40), Some(8)));
+    assert_eq!(
+        (
+            a["control"]["visitors"].as_u64(),
+            a["treatment"]["visitors"].as_u64()
+        ),
+        (Some(40), Some(8))
+    );
     assert_eq!(a["sample_ratio"]["mismatch"], true, "{r}");
     assert!(a["sample_ratio"]["p_value"].as_f64().unwrap() < 0.001);
 
@@ -168,7 +185,10 @@ async fn without_an_experiment_the_report_says_so() {
     let app = spawn().await;
     let r = report(&app, OTHER).await;
     assert_eq!(r["state"], "no_experiment");
-    assert!(r["message"].as_str().unwrap().contains("[shops.experiment]"), "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("[shops.experiment]"),
+        "{r}"
+    );
     assert_eq!(r["analysis"], Value::Null);
 
     // Few visitors: not enough data yet, still 200.
@@ -179,7 +199,10 @@ async fn without_an_experiment_the_report_says_so() {
 
     let me = sign_in(&app, "admin", OWNER_PW).await;
     let page = get_page(&app, &me.cookie, &format!("/admin/shops/{OTHER}/experiment")).await;
-    assert!(page.contains("No experiment is configured for this shop"), "{page}");
+    assert!(
+        page.contains("No experiment is configured for this shop"),
+        "{page}"
+    );
     let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/experiment").await;
     assert!(page.contains("data-state=\"not_enough_data\""), "{page}");
     // An unknown parameter is refused by name.

@@ -1128,7 +1128,11 @@ fn every_state_of_the_experiment_report_fits_the_document() {
     let mut shop = settings.shops[0].clone();
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 1, 0, 0).unwrap();
     let event = |i: usize, arm: &str, purchase: bool| Event {
-        kind: if purchase { EventKind::Purchase } else { EventKind::Impression },
+        kind: if purchase {
+            EventKind::Purchase
+        } else {
+            EventKind::Impression
+        },
         slot: None,
         product: None,
         item: None,

@@ -669,27 +669,6 @@ fn performance(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn q(pairs: &[(&str, &str)]) -> Query {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn filter_links_keep_only_the_set_values_encoded() {
-        assert_eq!(
-            url_query(&q(&[("segment", "At risk"), ("tier", "")]), &["segment", "tier"]),
-            "?segment=At%20risk"
-        );
-        assert_eq!(url_query(&q(&[]), &["segment"]), "");
-    }
-}
-
 /// The experiment's report for a page or the admin API: a store or analysis failure is a
 /// page error; no experiment and too few visitors are states of the report.
 pub(super) fn experiment_report(
@@ -723,4 +702,25 @@ fn experiment(state: AppState) -> BoxedFilter<(Response,)> {
             )
         })
         .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Query {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn filter_links_keep_only_the_set_values_encoded() {
+        assert_eq!(
+            url_query(&q(&[("segment", "At risk"), ("tier", "")]), &["segment", "tier"]),
+            "?segment=At%20risk"
+        );
+        assert_eq!(url_query(&q(&[]), &["segment"]), "");
+    }
 }
