@@ -11,12 +11,11 @@
 //!   bootstrap for revenue per visitor), the sample-ratio-mismatch check and the minimum
 //!   detectable effect; plus the distributions they need (the normal quantile, the
 //!   chi-square tail via the regularized incomplete gamma function).
-//!
 //! - [`report`]: the owner's report: the settings, the period, the numbers and the untied
 //!   counts, read from the store.
 //!
-//! Plain functions over plain data (only [`report::report`] reads the store): no HTTP. `docs/experiment.md` explains each
-//! number and its formula.
+//! Plain functions over plain data (only [`report::report`] reads the store), no HTTP.
+//! `docs/experiment.md` explains each number and its formula.
 
 pub mod assign;
 pub mod outcomes;
