@@ -292,7 +292,7 @@ impl ApiRun<'_> {
             Some(c) => c.synced_to - i64::from(self.api.overlap_days) * 86_400,
             None => now - i64::from(self.api.history_days) * 86_400,
         };
-        let windows = windows(from, now);
+        let windows = windows(from, now, WINDOW_SECS);
         let per_page = self.api.orders_per_page;
         for (i, (start, end)) in windows.iter().copied().enumerate() {
             let mut seen = std::collections::HashSet::new();
@@ -366,19 +366,20 @@ impl ApiRun<'_> {
     }
 }
 
-/// `[from, to)` cut into windows of at most [`WINDOW_SECS`].
-pub fn windows(from: i64, to: i64) -> Vec<(i64, i64)> {
+/// `[from, to)` cut into windows of at most `width` seconds (this API's: [`WINDOW_SECS`]).
+pub fn windows(from: i64, to: i64, width: i64) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut start = from;
     while start < to {
-        let end = (start + WINDOW_SECS).min(to);
+        let end = (start + width).min(to);
         out.push((start, end));
         start = end;
     }
     out
 }
 
-fn day(unix: i64) -> String {
+/// A unix time as its UTC date, for reports (`2026-11-02`).
+pub(crate) fn day(unix: i64) -> String {
     DateTime::from_timestamp(unix, 0)
         .map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| unix.to_string())
@@ -405,9 +406,9 @@ mod tests {
 
     #[test]
     fn a_period_is_walked_in_windows_of_at_most_three_days() {
-        let w = windows(0, 7 * 86_400);
+        let w = windows(0, 7 * 86_400, WINDOW_SECS);
         assert_eq!(w, vec![(0, 259_200), (259_200, 518_400), (518_400, 604_800)]);
-        assert!(windows(10, 10).is_empty());
+        assert!(windows(10, 10, WINDOW_SECS).is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::config::source::TiktokShopSource;
 use crate::feeds::tiktok_shop::{envelope_data, error_kind, ErrorKind};
 use crate::feeds::FeedError;
 use crate::records::{OrderCursor, ProductCursor, SyncCursor};
-use crate::sync::api::{with_query, Progress};
+use crate::sync::api::{day, windows, with_query, Progress};
 use crate::sync::http::{Answer, Failure, FetchError, Fetcher, Request};
 use crate::sync::pipeline::{tiktok_orders, tiktok_products, ImportError, Importer, Incoming, Page};
 
@@ -448,7 +448,7 @@ impl TikTokRun<'_> {
             None => now - i64::from(self.settings.history_days) * 86_400,
         }
         .max(0);
-        let windows = windows(from, now);
+        let windows = windows(from, now, ORDER_WINDOW_SECS);
         let per_page = self.settings.orders_per_page;
         for (i, (start, end)) in windows.iter().copied().enumerate() {
             let body = match order_search_body(start, end) {
@@ -529,18 +529,6 @@ impl TikTokRun<'_> {
     }
 }
 
-/// `[from, to)` cut into windows of at most [`ORDER_WINDOW_SECS`].
-pub fn windows(from: i64, to: i64) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
-    let mut start = from;
-    while start < to {
-        let end = (start + ORDER_WINDOW_SECS).min(to);
-        out.push((start, end));
-        start = end;
-    }
-    out
-}
-
 /// A request URL without its `sign` and `timestamp`, as a page's origin in reports and
 /// quarantine (the same page asked twice has the same origin).
 pub fn url_without_sign(url: &str) -> String {
@@ -556,20 +544,17 @@ pub fn url_without_sign(url: &str) -> String {
     parsed.to_string()
 }
 
-fn day(unix: i64) -> String {
-    DateTime::from_timestamp(unix, 0)
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| unix.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn order_windows_cover_the_period_a_week_at_most() {
-        assert_eq!(windows(0, 10 * 86_400), vec![(0, 604_800), (604_800, 864_000)]);
-        assert!(windows(5, 5).is_empty());
+        assert_eq!(
+            windows(0, 10 * 86_400, ORDER_WINDOW_SECS),
+            vec![(0, 604_800), (604_800, 864_000)]
+        );
+        assert!(windows(5, 5, ORDER_WINDOW_SECS).is_empty());
     }
 
     #[test]

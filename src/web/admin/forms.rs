@@ -16,7 +16,8 @@ use crate::config::ShopSettings;
 use crate::sync::agent::{SyncError, SyncOptions};
 use crate::web::admin::i18n::{tr, tr_with, Lang};
 use crate::web::admin::pages::{
-    failed, no_params, open, open_form, query, render, show, Extras, Query, Spec, MAX_FORM_BYTES,
+    act_and_return, failed, no_params, open, open_form, query, render, show, Extras, Query, Spec,
+    MAX_FORM_BYTES,
 };
 use crate::web::admin::upload::{self, Refusal};
 use crate::web::admin::{error_page, page_data, see_other, viewer, Viewer};
@@ -312,21 +313,15 @@ fn feedback_status(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(
             |raw: String, id: String, form: HashMap<String, String>, v: Viewer| async move {
-                let shop = match open_form(&v, &raw, &form) {
-                    Ok((_, shop)) => shop,
-                    Err(resp) => return Ok::<_, Rejection>(*resp),
-                };
                 let status = form.get("status").cloned();
-                let result = page_data(&v.state, shop, move |store, shop, _| {
-                    let id = data::parse_feedback_id(&id)?;
-                    let status = data::parse_feedback_status(status.as_deref())?;
-                    data::set_feedback_status(store, shop, id, status)
-                })
-                .await;
-                Ok(match result {
-                    Ok(_) => see_other(&format!("/admin/shops/{}/feedback", shop.id)),
-                    Err(e) => failed(&v, shop, e),
-                })
+                Ok::<_, Rejection>(
+                    act_and_return(&v, &raw, &form, "feedback", move |store, shop, _| {
+                        let id = data::parse_feedback_id(&id)?;
+                        let status = data::parse_feedback_status(status.as_deref())?;
+                        data::set_feedback_status(store, shop, id, status)
+                    })
+                    .await,
+                )
             },
         )
         .boxed()

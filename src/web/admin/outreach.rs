@@ -18,7 +18,8 @@ use crate::admin_auth::Access;
 use crate::web::admin::api::answer;
 use crate::web::admin::i18n::tr;
 use crate::web::admin::pages::{
-    csv_file, failed, no_params, open_form, query, render, show, Extras, Query, Spec, MAX_FORM_BYTES,
+    act_and_return, csv_file, failed, no_params, open_form, query, render, show, Extras, Query, Spec,
+    MAX_FORM_BYTES,
 };
 use crate::web::admin::{
     admin_access, admin_access_csrf, api_error, page_data, page_error_message, see_other, viewer, Viewer,
@@ -100,19 +101,13 @@ fn mark_sent_form(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(
             |raw: String, key: String, form: HashMap<String, String>, v: Viewer| async move {
-                let shop = match open_form(&v, &raw, &form) {
-                    Ok((_, shop)) => shop,
-                    Err(resp) => return Ok::<_, Rejection>(*resp),
-                };
                 let key = percent_decode(&key);
-                let result = page_data(&v.state, shop, move |store, shop, _| {
-                    data::mark_sent(store, shop, &key, Utc::now())
-                })
-                .await;
-                Ok(match result {
-                    Ok(_) => see_other(&format!("/admin/shops/{}/outbox", shop.id)),
-                    Err(e) => failed(&v, shop, e),
-                })
+                Ok::<_, Rejection>(
+                    act_and_return(&v, &raw, &form, "outbox", move |store, shop, _| {
+                        data::mark_sent(store, shop, &key, Utc::now())
+                    })
+                    .await,
+                )
             },
         )
         .boxed()
@@ -201,19 +196,13 @@ fn remove_opt_out_form(state: AppState) -> BoxedFilter<(Response,)> {
         .and(viewer(state))
         .and_then(
             |raw: String, customer: String, form: HashMap<String, String>, v: Viewer| async move {
-                let shop = match open_form(&v, &raw, &form) {
-                    Ok((_, shop)) => shop,
-                    Err(resp) => return Ok::<_, Rejection>(*resp),
-                };
                 let customer = percent_decode(&customer);
-                let result = page_data(&v.state, shop, move |store, shop, _| {
-                    data::remove_opt_out(store, shop, &customer)
-                })
-                .await;
-                Ok(match result {
-                    Ok(()) => see_other(&format!("/admin/shops/{}/opt-outs", shop.id)),
-                    Err(e) => failed(&v, shop, e),
-                })
+                Ok::<_, Rejection>(
+                    act_and_return(&v, &raw, &form, "opt-outs", move |store, shop, _| {
+                        data::remove_opt_out(store, shop, &customer)
+                    })
+                    .await,
+                )
             },
         )
         .boxed()

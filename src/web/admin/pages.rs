@@ -24,8 +24,8 @@ use crate::model::ShopModel;
 use crate::store::ShopStore;
 use crate::web::admin::i18n::{tr, tr_with, Lang};
 use crate::web::admin::{
-    charts, effective_shop, error_page, html, page_data, page_error_message, render_failed, status_of,
-    viewer, without_session, Layout, Viewer,
+    charts, effective_shop, error_page, html, page_data, page_error_message, render_failed, see_other,
+    status_of, viewer, without_session, Layout, Viewer,
 };
 use crate::web::public::percent_decode;
 use crate::web::rejections::CsrfMismatch;
@@ -145,6 +145,30 @@ pub(super) fn open_form<'a>(
         )));
     }
     Ok((session, shop))
+}
+
+/// A form that changes one thing and returns to a page of the shop: checks the session's
+/// CSRF token, runs `work` off the async threads, then answers `303` to
+/// `/admin/shops/{shop}/{back}` — or the error page (the CSRF refusal, a bad value).
+pub(super) async fn act_and_return<T, F>(
+    v: &Viewer,
+    raw_shop: &str,
+    form: &HashMap<String, String>,
+    back: &str,
+    work: F,
+) -> Response
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ShopStore, &ShopSettings, Option<&ShopModel>) -> Result<T, PageError> + Send + 'static,
+{
+    let shop = match open_form(v, raw_shop, form) {
+        Ok((_, shop)) => shop,
+        Err(resp) => return *resp,
+    };
+    match page_data(&v.state, shop, work).await {
+        Ok(_) => see_other(&format!("/admin/shops/{}/{back}", shop.id)),
+        Err(e) => failed(v, shop, e),
+    }
 }
 
 pub(super) fn render<T: Serialize>(
