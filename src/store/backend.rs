@@ -140,6 +140,16 @@ pub trait ShopStore: Send + Sync {
 
     fn set_seeding(&self, shop: &ShopId, seeding: Seeding) -> Result<(), StoreError>;
 
+    // --- Source credentials ---
+
+    /// The credentials sources obtained themselves (TikTok Shop's refreshed tokens), by
+    /// name: sealed bytes the store does not interpret ([`crate::sync::tiktok_shop::vault`]).
+    fn credentials(&self, shop: &ShopId) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Keeps credentials under `name`, replacing what was there; on disk when it returns
+    /// (a refresh token the marketplace rotated is the only way back in).
+    fn put_credentials(&self, shop: &ShopId, name: &str, sealed: &[u8]) -> Result<(), StoreError>;
+
     // --- The model ---
 
     /// The data generation a rebuild starts from: read it before reading the data, and

@@ -146,7 +146,8 @@ fn cursor_value(cursor: &SyncCursor) -> serde_json::Value {
 /// What the shop holds, summed up independently of the backend: equal for two stores
 /// exactly when they hold the same content. Sections, in this order: products (by id),
 /// marketplace ids (by marketplace id), orders (by invoice), customers (by id),
-/// quarantined records (by their encoding), cursors, run marker, seeding mark, sync
+/// quarantined records (by their encoding), cursors, run marker, seeding mark, sources'
+/// credentials (by name), sync
 /// reports (newest first), model (the snapshot's bytes and whether it is stale), feedback
 /// (newest first, without ids), events (oldest first), follow-up messages (oldest first),
 /// opt-outs (by customer), settings overlay, settings changes (newest first, without ids).
@@ -176,6 +177,7 @@ pub fn content_fingerprint(store: &dyn ShopStore, shop: &ShopId) -> Result<ShopC
     sections.push(section("run marker", &run));
     let seeding: Vec<_> = store.seeding(shop)?.into_iter().collect();
     sections.push(section("seeding", &seeding));
+    sections.push(section("credentials", &store.credentials(shop)?));
     sections.push(section("sync reports", &store.sync_reports(shop, usize::MAX)?));
     let mut h = SectionHasher::new("model");
     if let Some(snapshot) = store.model_snapshot(shop)? {
@@ -440,6 +442,10 @@ fn copy_shop(
     }
     if let Some(seeding) = from.seeding(shop).map_err(read)? {
         to.set_seeding(shop, seeding).map_err(fail("seeding mark"))?;
+    }
+    for (name, sealed) in from.credentials(shop).map_err(read)? {
+        to.put_credentials(shop, &name, &sealed)
+            .map_err(fail("source credentials"))?;
     }
 
     if let Some(snapshot) = from.model_snapshot(shop).map_err(read)? {

@@ -500,6 +500,25 @@ impl ShopStore for Store {
         self.put(state_key(shop, state::SEEDING), &seeding)
     }
 
+    fn credentials(&self, shop: &ShopId) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let start = state_key(shop, state::CREDENTIALS_PREFIX);
+        let name_at = start.len();
+        self.records
+            .scan_prefix(&start)
+            .map(|item| {
+                let (k, v) = item.sled()?;
+                let name = String::from_utf8_lossy(&k[name_at..]).into_owned();
+                Ok((name, decode(&k, &v)?))
+            })
+            .collect()
+    }
+
+    fn put_credentials(&self, shop: &ShopId, name: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let key = state_key(shop, &format!("{}{name}", state::CREDENTIALS_PREFIX));
+        self.put(key, sealed)?;
+        self.flush_blocking()
+    }
+
     fn data_generation(&self, shop: &ShopId) -> Result<Option<u64>, StoreError> {
         self.get(&state_key(shop, state::DATA_GENERATION))
     }

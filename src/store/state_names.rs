@@ -7,6 +7,9 @@ pub const RUN: &str = "run";
 /// How far first-start seeding got ([`crate::records::Seeding`]).
 pub const SEEDING: &str = "seeding";
 
+/// Where the name of a source's own credentials starts (`credentials:{name}`).
+pub const CREDENTIALS_PREFIX: &str = "credentials:";
+
 /// Where every cursor's name starts.
 pub const CURSOR_PREFIX: &str = "source:";
 

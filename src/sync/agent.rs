@@ -176,6 +176,23 @@ impl Drop for Claim<'_> {
 
 /// A replica's holder id: its host, its process and a random part (a restarted process
 /// with the same pid is another holder).
+/// The other sources of the shop that bring orders, as `kind#index`.
+fn other_order_sources(shop: &ShopSettings, index: usize) -> Vec<String> {
+    shop.sources
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            *i != index
+                && match s {
+                    SourceSettings::MarketplaceApi(_) | SourceSettings::TiktokShop(_) => true,
+                    SourceSettings::ExportFiles(files) => !files.orders.is_empty(),
+                    SourceSettings::Storefront(_) => false,
+                }
+        })
+        .map(|(i, s)| format!("{}#{i}", s.kind()))
+        .collect()
+}
+
 fn holder_id() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
@@ -367,17 +384,22 @@ impl SyncAgent {
                         }
                     }
                     SourceSettings::TiktokShop(settings) => {
-                        let run = crate::sync::tiktok_shop::run::TikTokRun {
+                        let run = crate::sync::tiktok_shop::run::TikTokRun::new(
                             settings,
-                            source: index,
-                            fetcher: &fetcher,
-                            tokens: &self.tiktok_tokens,
+                            index,
+                            &fetcher,
+                            &self.tiktok_tokens,
+                            &*self.store,
+                            &shop.id,
                             now,
-                            progress: &progress,
-                        };
+                            &progress,
+                        );
                         run.products(&mut importer).await?;
                         if !importer.failed() {
                             run.orders(&mut importer).await?;
+                        }
+                        if let Some(note) = run.identity_note(&other_order_sources(&shop, index))? {
+                            importer.warn(note);
                         }
                     }
                     SourceSettings::ExportFiles(files) => {

@@ -308,18 +308,26 @@ async fn start(faults: &[(usize, Fault)]) -> TikTok {
 }
 
 fn settings(base: &str, secret: &str) -> Settings {
+    settings_with(base, secret, ("AT0", "RT0"), "")
+}
+
+/// The shop with the configured `(access, refresh)` tokens, and `before` (TOML of other
+/// `[[shops.sources]]`) ahead of the TikTok Shop source.
+fn settings_with(base: &str, secret: &str, tokens: (&str, &str), before: &str) -> Settings {
+    let (access, refresh) = tokens;
     let text = format!(
         r#"
 [admin]
 token = "{TOKEN}"
 [[shops]]
 id = "toko"
+{before}
 [[shops.sources]]
 kind = "tiktok_shop"
 app_key = "{APP_KEY}"
 app_secret = "{secret}"
-access_token = "AT0"
-refresh_token = "RT0"
+access_token = "{access}"
+refresh_token = "{refresh}"
 shop_cipher = "{CIPHER}"
 base_url = "{base}"
 auth_url = "{base}"
@@ -558,4 +566,151 @@ async fn tiktok_shop_faults_are_survived_with_exact_counts_and_the_recording_rep
     );
     assert_eq!(replayed.orders(&shop()).unwrap(), store.orders(&shop()).unwrap());
     assert_eq!(report.quarantined, 2);
+}
+
+#[tokio::test]
+async fn tiktok_shop_refreshed_tokens_are_sealed_in_the_store_and_outlive_a_restart() {
+    // The first search says the token expired: the refresh rotates both tokens (AT1, RT1),
+    // and the server stops accepting RT0.
+    let server = start(&[(1, Fault::Expired)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    {
+        let run = agent(settings(&server.base, SECRET), &store)
+            .sync_shop("toko", &run_at(NOW1))
+            .await
+            .unwrap();
+        assert_first_sync(&store, &run.reports[0]);
+        assert_eq!(server.with(|s| s.refreshes), 1);
+        let sealed = store.credentials(&shop()).unwrap();
+        assert_eq!(sealed.len(), 1, "one pair for the one source");
+        let bytes = String::from_utf8_lossy(&sealed[0].1).into_owned();
+        let numbers: Vec<u8> = sealed[0].1.clone();
+        for secret in ["AT1", "RT1", SECRET] {
+            assert!(
+                !bytes.contains(secret) && !numbers.windows(3).any(|w| w == secret.as_bytes()),
+                "{secret} readable in the store"
+            );
+        }
+    }
+
+    // A new process (a new agent, whose memory holds no tokens) with RT0 still configured
+    // goes on with the stored AT1: no refresh, which RT0 could no longer do.
+    let run = agent(settings(&server.base, SECRET), &store)
+        .sync_shop("toko", &run_at(NOW1 + DAY))
+        .await
+        .unwrap();
+    assert!(run.reports[0].ok, "{:?}", run.reports[0].errors);
+    assert_eq!(server.with(|s| s.refreshes), 1, "the stored token was used");
+
+    // The shop is authorised again: the operator configures the new pair, which wins over
+    // the stored one (it does not descend from the new refresh token).
+    server.with(|s| {
+        s.access = "AT-new".into();
+        s.refresh = "RT-new".into();
+    });
+    let run = agent(
+        settings_with(&server.base, SECRET, ("AT-new", "RT-new"), ""),
+        &store,
+    )
+    .sync_shop("toko", &run_at(NOW1 + 2 * DAY))
+    .await
+    .unwrap();
+    assert!(run.reports[0].ok, "{:?}", run.reports[0].errors);
+    assert_eq!(
+        server.with(|s| s.refreshes),
+        1,
+        "the configured token worked as is"
+    );
+
+    // A changed app secret cannot open the sealed pair: the configured tokens are used and
+    // the server refuses the signature, which is what the report says.
+    let run = agent(settings(&server.base, "another-secret"), &store)
+        .sync_shop("toko", &run_at(NOW1 + 3 * DAY))
+        .await
+        .unwrap();
+    assert!(run.reports[0].errors.join(" ").contains("106001"));
+}
+
+#[tokio::test]
+async fn tiktok_shop_buyers_join_an_export_s_customers_by_phone_and_the_rest_are_reported() {
+    let server = start(&[]).await;
+    let files = tempfile::tempdir().unwrap();
+    let report = files.path().join("penjualan.csv");
+    // Sri's phone is the one a later TikTok order of user 7494105515082810525 carries
+    // unmasked; Budi's export order has no phone, nor does TikTok user 7494105515082899999.
+    std::fs::write(
+        &report,
+        "Nomor Invoice,Status Terakhir,Tanggal Pembayaran,Nama Produk,Nomor SKU,Jumlah Produk Dibeli,Harga Jual (IDR),Nama Pembeli,No Telp Pembeli\n\
+INV/1,Pesanan Selesai,02-10-2026 10:15:00,Abon Sapi,ABN-1,1,Rp20.000,Sri W.,0812-3456-789\n\
+INV/2,Pesanan Selesai,03-10-2026 10:15:00,Abon Sapi,ABN-1,1,Rp20.000,Budi,\n",
+    )
+    .unwrap();
+    let before = format!(
+        "[[shops.sources]]\nkind = \"export_files\"\norders = [\"{}\"]\n",
+        report.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let run = agent(
+        settings_with(&server.base, SECRET, ("AT0", "RT0"), &before),
+        &store,
+    )
+    .sync_shop("toko", &run_at(NOW1))
+    .await
+    .unwrap();
+    let tiktok = &run.reports[1];
+    assert_eq!(tiktok.source, "tiktok_shop#1");
+    assert!(tiktok.ok, "{:?}", tiktok.errors);
+    let note = tiktok
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("customer identities"))
+        .unwrap_or_else(|| panic!("no identity note in {:?}", tiktok.warnings));
+    assert!(
+        note.contains("2 TikTok Shop buyers")
+            && note.contains("1 share a phone with customers of the shop's other sources (export_files#0)")
+            && note.contains("1 carry no phone")
+            && note.contains("not matched by name"),
+        "{note}"
+    );
+    assert!(
+        run.reports[0]
+            .warnings
+            .iter()
+            .all(|w| !w.starts_with("customer identities")),
+        "the export's own report says nothing of TikTok"
+    );
+
+    // The rebuild made Sri one customer under her phone key, with her TikTok id linked.
+    let customers = store.customers(&shop()).unwrap();
+    let sri = customers
+        .iter()
+        .find(|c| c.id.0 == "628123456789")
+        .unwrap_or_else(|| panic!("no phone-key customer in {customers:?}"));
+    assert!(
+        customers.iter().all(|c| c.id.0 != "7494105515082810525"),
+        "the TikTok buyer is not a second customer: {customers:?}"
+    );
+    assert!(sri.order_count >= 2, "{sri:?}");
+    assert!(
+        sri.aliases.iter().any(|a| a.0 == "7494105515082810525"),
+        "{sri:?}"
+    );
+
+    // A shop with TikTok Shop as its only source of orders gets no such note.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let run = agent(settings(&server.base, SECRET), &store)
+        .sync_shop("toko", &run_at(NOW1))
+        .await
+        .unwrap();
+    assert!(
+        run.reports[0]
+            .warnings
+            .iter()
+            .all(|w| !w.starts_with("customer identities")),
+        "{:?}",
+        run.reports[0].warnings
+    );
 }

@@ -90,6 +90,7 @@ pub fn fill(store: &dyn ShopStore, toko: &ShopId) {
     });
     store.apply(batch).unwrap();
     store.set_seeding(toko, Seeding::Done).unwrap();
+    store.put_credentials(toko, "tiktok-0a1b", &[7, 7, 0]).unwrap();
     for (i, text) in ["pertama", "kedua", "ketiga"].into_iter().enumerate() {
         let mut f = Feedback {
             id: 0,

@@ -246,6 +246,23 @@ pub fn record_kinds_round_trip(store: &dyn ShopStore) {
     store.set_seeding(&toko, Seeding::Done).unwrap();
     assert_eq!(store.seeding(&toko).unwrap(), Some(Seeding::Done));
 
+    assert!(store.credentials(&toko).unwrap().is_empty());
+    store.put_credentials(&toko, "tiktok-b", &[3, 0, 255]).unwrap();
+    store.put_credentials(&toko, "tiktok-a", &[1]).unwrap();
+    store.put_credentials(&toko, "tiktok-a", &[2, 2]).unwrap();
+    assert_eq!(
+        store.credentials(&toko).unwrap(),
+        vec![
+            ("tiktok-a".to_string(), vec![2, 2]),
+            ("tiktok-b".to_string(), vec![3, 0, 255])
+        ],
+        "credentials by name, the last put replacing"
+    );
+    assert!(
+        store.cursors(&toko).unwrap().is_empty(),
+        "credentials are no cursors"
+    );
+
     assert!(!store.has_data(&other).unwrap());
     assert!(store.products(&other).unwrap().is_empty() && store.orders(&other).unwrap().is_empty());
     assert_eq!(store.product(&other, &a).unwrap(), None);
@@ -254,6 +271,7 @@ pub fn record_kinds_round_trip(store: &dyn ShopStore) {
     assert_eq!(store.customer_count(&other).unwrap(), 0);
     assert_eq!(store.quarantined_count(&other).unwrap(), 0);
     assert_eq!(store.seeding(&other).unwrap(), None);
+    assert!(store.credentials(&other).unwrap().is_empty());
     assert_eq!(store.model_snapshot(&other).unwrap(), None);
 }
 

@@ -689,6 +689,31 @@ impl ShopStore for PgStore {
         })
     }
 
+    fn credentials(&self, shop: &ShopId) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = self.rows(
+            "SELECT name, value AS record FROM shop_state WHERE shop = $1 AND starts_with(name, $2) ORDER BY name",
+            shop,
+            vec![Param::Text(state::CREDENTIALS_PREFIX.to_string())],
+        )?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.get(0);
+                let name = name[state::CREDENTIALS_PREFIX.len()..].to_string();
+                Ok((name, decode_row(shop, "state", row)?))
+            })
+            .collect()
+    }
+
+    fn put_credentials(&self, shop: &ShopId, name: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let shop = shop.clone();
+        let name = format!("{}{name}", state::CREDENTIALS_PREFIX);
+        let bytes = codec::encode(sealed);
+        self.call(move |db| async move {
+            let client = db.client().await?;
+            put_state(&client, &shop, &name, &bytes).await
+        })
+    }
+
     fn data_generation(&self, shop: &ShopId) -> Result<Option<u64>, StoreError> {
         Ok(self.model(shop)?.data_generation)
     }

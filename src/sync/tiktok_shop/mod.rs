@@ -5,6 +5,7 @@
 
 pub mod run;
 pub mod sign;
+pub mod vault;
 
 use std::fmt;
 

@@ -8,10 +8,13 @@
 //!
 //! Every request is signed ([`super::signed_query`]) and carries the access token in the
 //! `x-tts-access-token` header. The token is refreshed with the refresh token when TikTok
-//! says it expired, and once on an HTTP 401; the new pair is kept in memory ([`TikTokTokens`],
-//! shared by the runs of one process), never written back to the configuration.
+//! says it expired, and once on an HTTP 401; the new pair is sealed into the shop's store
+//! ([`super::vault`]) before it is used, so that a restart or another replica goes on with
+//! it, and kept in memory ([`TikTokTokens`]) for the later runs of the process. It is never
+//! written back to the configuration.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,15 +23,18 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::config::source::TiktokShopSource;
+use crate::domain::{CustomerId, ShopId};
 use crate::feeds::tiktok_shop::{envelope_data, error_kind, ErrorKind};
 use crate::feeds::FeedError;
+use crate::loyalty::identity::CustomerLinks;
 use crate::records::{OrderCursor, ProductCursor, SyncCursor};
+use crate::store::ShopStore;
 use crate::sync::api::{day, windows, with_query, Progress};
 use crate::sync::http::{Answer, Failure, FetchError, Fetcher, Request};
 use crate::sync::pipeline::{tiktok_orders, tiktok_products, ImportError, Importer, Incoming, Page};
 
 use super::{
-    order_search_body, page_params, product_search_body, refresh_query, signed_query, App,
+    order_search_body, page_params, product_search_body, refresh_query, signed_query, vault, App,
     ACCESS_TOKEN_HEADER, ORDER_SEARCH_PATH, PRODUCT_SEARCH_PATH, TOKEN_REFRESH_PATH,
 };
 
@@ -39,45 +45,60 @@ const MAX_PAGES: u32 = 10_000;
 /// TikTok's code for a signature it refuses.
 const SIGN_INVALID: i64 = 106001;
 
-/// An access token and the refresh token that renews it.
+/// An access token and the refresh token that renews it. A refreshed pair has the time it
+/// was obtained and its origin ([`vault::origin`] of the configured refresh token it
+/// descends from); the configured pair has neither.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct TokenPair {
     access: Option<String>,
     refresh: Option<String>,
+    obtained: Option<DateTime<Utc>>,
+    origin: Option<String>,
 }
 
-/// Tokens obtained by a refresh, by (auth URL, app key, shop cipher), kept for the later
-/// runs of the same process. Lost when the process ends: see docs/tiktok-shop.md, tokens.
+/// Tokens obtained by a refresh, by their credential name ([`vault::credential_name`]: auth
+/// URL, app key, shop cipher), for the later runs of the same process; each run also reads
+/// the shop's store, where another replica may have refreshed since.
 #[derive(Default)]
 pub struct TikTokTokens {
-    pairs: Mutex<HashMap<(String, String, String), TokenPair>>,
+    pairs: Mutex<HashMap<String, TokenPair>>,
 }
 
 impl TikTokTokens {
-    fn get(&self, key: &(String, String, String)) -> Option<TokenPair> {
+    fn get(&self, name: &str) -> Option<TokenPair> {
         self.pairs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(key)
+            .get(name)
             .cloned()
     }
 
-    fn put(&self, key: (String, String, String), pair: TokenPair) {
-        self.pairs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, pair);
+    /// Keeps `pair` unless the one kept is more recent.
+    fn put(&self, name: &str, pair: TokenPair) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = pairs.get(name).and_then(|p| p.obtained);
+        if kept.is_none() || pair.obtained >= kept {
+            pairs.insert(name.to_string(), pair);
+        }
     }
 }
 
 /// Everything one run of one TikTok Shop source needs.
 pub struct TikTokRun<'a> {
-    pub settings: &'a TiktokShopSource,
-    pub source: usize,
-    pub fetcher: &'a Fetcher,
-    pub tokens: &'a TikTokTokens,
-    pub now: DateTime<Utc>,
-    pub progress: &'a dyn Progress,
+    settings: &'a TiktokShopSource,
+    source: usize,
+    fetcher: &'a Fetcher,
+    tokens: &'a TikTokTokens,
+    /// Where refreshed tokens are sealed and read back.
+    store: &'a dyn ShopStore,
+    shop: &'a ShopId,
+    now: DateTime<Utc>,
+    progress: &'a dyn Progress,
+    /// Whether this run has read the stored tokens yet.
+    read_stored: AtomicBool,
+    /// TikTok buyers (`user_id`) of this run's orders, and whether any of their orders
+    /// carried a phone key that can link them to other sources' customers.
+    buyers: Mutex<HashMap<CustomerId, bool>>,
 }
 
 /// A search page read and parsed: where it came from, its records and the next page token.
@@ -110,7 +131,32 @@ fn envelope_code(body: &[u8]) -> Option<(i64, String)> {
     Some((code, message))
 }
 
-impl TikTokRun<'_> {
+impl<'a> TikTokRun<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        settings: &'a TiktokShopSource,
+        source: usize,
+        fetcher: &'a Fetcher,
+        tokens: &'a TikTokTokens,
+        store: &'a dyn ShopStore,
+        shop: &'a ShopId,
+        now: DateTime<Utc>,
+        progress: &'a dyn Progress,
+    ) -> TikTokRun<'a> {
+        TikTokRun {
+            settings,
+            source,
+            fetcher,
+            tokens,
+            store,
+            shop,
+            now,
+            progress,
+            read_stored: AtomicBool::new(false),
+            buyers: Mutex::new(HashMap::new()),
+        }
+    }
+
     fn app(&self) -> Result<App, Failure> {
         let secret = configured(
             &self.settings.app_secret,
@@ -124,19 +170,15 @@ impl TikTokRun<'_> {
         })
     }
 
-    fn token_key(&self) -> (String, String, String) {
-        (
-            self.settings.auth_url.clone(),
-            self.settings.app_key.clone(),
-            self.settings.shop_cipher.clone(),
+    fn credential_name(&self) -> String {
+        vault::credential_name(
+            &self.settings.auth_url,
+            &self.settings.app_key,
+            &self.settings.shop_cipher,
         )
     }
 
-    /// The tokens to use: those of an earlier refresh in this process, else the configured ones.
-    fn current_tokens(&self) -> Result<TokenPair, Failure> {
-        if let Some(pair) = self.tokens.get(&self.token_key()) {
-            return Ok(pair);
-        }
+    fn configured_tokens(&self) -> Result<TokenPair, Failure> {
         Ok(TokenPair {
             access: configured(
                 &self.settings.access_token,
@@ -148,13 +190,61 @@ impl TikTokRun<'_> {
                 &self.settings.refresh_token_env,
                 "refresh_token",
             )?,
+            obtained: None,
+            origin: None,
         })
     }
 
-    /// Renews the access token with the refresh token (`grant_type=refresh_token`) and keeps
-    /// the new pair for this process.
+    /// The tokens to use: the latest refreshed pair (this process's, or the store's, read
+    /// once a run) that descends from the configured refresh token, else the configured ones.
+    fn current_tokens(&self, app: &App) -> Result<TokenPair, Failure> {
+        let configured = self.configured_tokens()?;
+        let name = self.credential_name();
+        if !self.read_stored.swap(true, Ordering::SeqCst) {
+            if let Some(stored) = self.stored_tokens(app, &name, &configured) {
+                self.tokens.put(&name, stored);
+            }
+        }
+        let origin = vault::origin(configured.refresh.as_deref());
+        Ok(match self.tokens.get(&name) {
+            Some(pair) if pair.origin.as_deref() == Some(origin.as_str()) => pair,
+            _ => configured,
+        })
+    }
+
+    /// The pair sealed in the store for this source, when it opens and descends from the
+    /// configured refresh token.
+    fn stored_tokens(&self, app: &App, name: &str, configured: &TokenPair) -> Option<TokenPair> {
+        let sealed = match self.store.credentials(self.shop) {
+            Ok(all) => all.into_iter().find(|(n, _)| n == name)?.1,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the stored TikTok Shop tokens: using the configured ones");
+                return None;
+            }
+        };
+        let stored = match vault::Vault::new(&app.secret).open(&sealed) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(app_key = %app.key, error = %e, "the stored TikTok Shop tokens cannot be used: using the configured ones");
+                return None;
+            }
+        };
+        if stored.origin != vault::origin(configured.refresh.as_deref()) {
+            tracing::info!(app_key = %app.key, "the configured refresh token changed since the stored tokens were obtained: using the configured ones");
+            return None;
+        }
+        Some(TokenPair {
+            access: Some(stored.access),
+            refresh: Some(stored.refresh),
+            obtained: Some(stored.obtained_at),
+            origin: Some(stored.origin),
+        })
+    }
+
+    /// Renews the access token with the refresh token (`grant_type=refresh_token`), seals
+    /// the new pair into the store and keeps it for this process.
     async fn refresh(&self, app: &App) -> Result<String, Failure> {
-        let pair = self.current_tokens()?;
+        let pair = self.current_tokens(app)?;
         let Some(refresh) = pair.refresh.filter(|r| !r.trim().is_empty()) else {
             return Err(Failure::Fatal(
                 "the access token expired or was refused and no refresh_token / refresh_token_env is configured: give the shop's refresh token, or a new access token".into(),
@@ -203,20 +293,37 @@ impl TikTokRun<'_> {
         let access = text("access_token")
             .ok_or_else(|| Failure::Fatal(format!("{what}: the answer has no data.access_token")))?;
         let new_refresh = text("refresh_token").unwrap_or(refresh.clone());
-        if new_refresh != refresh {
-            tracing::warn!(
+        let origin = vault::origin(self.configured_tokens()?.refresh.as_deref());
+        let obtained = Utc::now();
+        let sealed = vault::Vault::new(&app.secret).seal(&vault::StoredTokens {
+            origin: origin.clone(),
+            access: access.clone(),
+            refresh: new_refresh.clone(),
+            obtained_at: obtained,
+        });
+        let name = self.credential_name();
+        match self.store.put_credentials(self.shop, &name, &sealed) {
+            Ok(()) => tracing::info!(
                 app_key = %self.settings.app_key,
-                "TikTok Shop rotated the refresh token: the new one is kept in memory only; update refresh_token / refresh_token_env before the service restarts if the old one stops working"
-            );
+                rotated = new_refresh != refresh,
+                "TikTok Shop access token refreshed; the new tokens are sealed in the shop's store"
+            ),
+            Err(e) => tracing::warn!(
+                app_key = %self.settings.app_key,
+                error = %e,
+                rotated = new_refresh != refresh,
+                "TikTok Shop access token refreshed, but the new tokens could not be stored: they are kept in memory until the service stops"
+            ),
         }
         self.tokens.put(
-            self.token_key(),
+            &name,
             TokenPair {
                 access: Some(access.clone()),
                 refresh: Some(new_refresh),
+                obtained: Some(obtained),
+                origin: Some(origin),
             },
         );
-        tracing::info!(app_key = %self.settings.app_key, "TikTok Shop access token refreshed");
         Ok(access)
     }
 
@@ -233,16 +340,16 @@ impl TikTokRun<'_> {
         role: &str,
         parse: ParsePage,
     ) -> Result<SearchAnswer, FetchError> {
-        let refreshed = std::sync::atomic::AtomicBool::new(false);
+        let refreshed = AtomicBool::new(false);
         let refreshed = &refreshed;
         let params = &params;
         self.fetcher
             .retrying(move || async move {
                 let app = self.app()?;
-                let access = match self.current_tokens()?.access {
+                let access = match self.current_tokens(&app)?.access {
                     Some(a) if !a.trim().is_empty() => a,
                     _ => {
-                        refreshed.store(true, std::sync::atomic::Ordering::SeqCst);
+                        refreshed.store(true, Ordering::SeqCst);
                         self.refresh(&app).await?
                     }
                 };
@@ -295,7 +402,7 @@ impl TikTokRun<'_> {
         app: &App,
         what: &str,
         answer: &Answer,
-        refreshed: &std::sync::atomic::AtomicBool,
+        refreshed: &AtomicBool,
     ) -> Result<(), Failure> {
         let status = answer.status;
         let envelope = envelope_code(&answer.body);
@@ -323,7 +430,7 @@ impl TikTokRun<'_> {
             .is_some_and(|(code, message, _)| error_kind(*code, message) == ErrorKind::Token);
         if status == 401 || token_expired {
             let detail = told.as_ref().map_or(String::new(), |(_, _, d)| format!(": {d}"));
-            if refreshed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            if refreshed.swap(true, Ordering::SeqCst) {
                 return Err(Failure::Fatal(format!(
                     "{what}: HTTP {status}{detail}, again with a refreshed access token: authorise the shop again in TikTok Shop Seller Center"
                 )));
@@ -491,6 +598,7 @@ impl TikTokRun<'_> {
                         return Ok(());
                     }
                 };
+                self.note_buyers(&answer.records);
                 let next = answer.next_page_token.clone();
                 if let Some(t) = &next {
                     if !tokens_seen.insert(t.clone()) {
@@ -526,6 +634,60 @@ impl TikTokRun<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl TikTokRun<'_> {
+    /// Notes the buyers of a page's orders and whether an order gave each a phone key.
+    fn note_buyers(&self, records: &[Incoming]) {
+        let mut buyers = self.buyers.lock().unwrap_or_else(|e| e.into_inner());
+        for r in records {
+            if let Incoming::Order(o) = r {
+                *buyers.entry(o.customer.clone()).or_default() |= o.phone.is_some();
+            }
+        }
+    }
+
+    /// What the sync report says about this run's buyers when the shop has other sources
+    /// of orders (`others`, as `kind#index`): how many are one customer with a customer of
+    /// those sources through a phone key ([`CustomerLinks`]), and how many nothing links —
+    /// TikTok's `user_id` is its own id space and it masks most phones, so those stay
+    /// customers of their own rather than being matched by name. `None` for a shop with no
+    /// other source of orders, or a run that read no orders.
+    pub fn identity_note(&self, others: &[String]) -> Result<Option<String>, ImportError> {
+        let buyers = self.buyers.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if others.is_empty() || buyers.is_empty() {
+            return Ok(None);
+        }
+        let orders = self.store.orders(self.shop)?;
+        let links = CustomerLinks::from_orders(&orders);
+        // Canonical id → the ids of the shop's orders that resolve to it.
+        let mut known: HashMap<&CustomerId, HashSet<&CustomerId>> = HashMap::new();
+        for o in &orders {
+            known
+                .entry(links.resolve(&o.customer))
+                .or_default()
+                .insert(&o.customer);
+        }
+        let mut linked = 0;
+        let mut no_phone = 0;
+        for (buyer, has_phone) in &buyers {
+            let others_ids = known.get(links.resolve(buyer)).map_or(0, |ids| {
+                ids.iter()
+                    .filter(|id| **id != buyer && !buyers.contains_key(**id))
+                    .count()
+            });
+            if others_ids > 0 {
+                linked += 1;
+            } else if !has_phone {
+                no_phone += 1;
+            }
+        }
+        Ok(Some(format!(
+            "customer identities: {} TikTok Shop buyers in this run; {linked} share a phone with customers of the shop's other sources ({}) and are counted as one customer with them; {no_phone} carry no phone TikTok did not mask, so nothing links them to those sources' customers: they are kept as customers of their own (their TikTok user id), not matched by name",
+            buyers.len(),
+            others.join(", "),
+        )))
     }
 }
 
