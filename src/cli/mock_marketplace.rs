@@ -387,10 +387,13 @@ impl MockMarketplace {
         if !answer.delay.is_zero() {
             tokio::time::sleep(answer.delay).await;
         }
+        // A token refresh carries the app secret in its query: never logged as is.
         let target = if request.query.is_empty() {
             request.path
         } else {
-            format!("{}?{}", request.path, request.query)
+            let shown =
+                crate::sync::http::without_secrets(&format!("http://mock{}?{}", request.path, request.query));
+            shown.strip_prefix("http://mock").unwrap_or(&shown).to_string()
         };
         tracing::info!(
             method = %request.method,
