@@ -207,7 +207,7 @@ fn order_json(o: &Order, index: u64, user: u64, skus: &BTreeMap<String, String>)
     }
     // Every fifth buyer's phone is shown whole (a seller-fulfilled order); the rest masked.
     let phone_digits = format!("81{:09}", 234_500_000 + user);
-    let phone = if user % 5 == 0 {
+    let phone = if user.is_multiple_of(5) {
         format!("(+62){phone_digits}")
     } else {
         format!(

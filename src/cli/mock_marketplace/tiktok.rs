@@ -708,6 +708,146 @@ mod tests {
         assert!(refuse(&[("page_size", "5"), ("sort_field", "price")], "{}").contains("price"));
     }
 
+    fn empty_mock(rotate: bool) -> (TikTok, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.jsonl"), "").unwrap();
+        let tiktok = TikTok::new(&Recording::open(dir.path()).unwrap()).unwrap();
+        tiktok.configure(TikTokSettings {
+            rotate_refresh_token: rotate,
+            ..TikTokSettings::default()
+        });
+        (tiktok, dir)
+    }
+
+    fn request(path: &str, query: &[(String, String)], token: Option<&str>, body: &str) -> Request {
+        Request {
+            method: if path == TOKEN_REFRESH_PATH {
+                warp::http::Method::GET
+            } else {
+                warp::http::Method::POST
+            },
+            path: path.into(),
+            query: url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish(),
+            authorization: None,
+            tts_token: token.map(str::to_string),
+            body: bytes::Bytes::from(body.to_string()),
+        }
+    }
+
+    /// (HTTP status, envelope) of the mock's answer.
+    fn ask(tiktok: &TikTok, req: &Request, lifetime: u64) -> (u16, Value) {
+        let answer = tiktok.answer(req, lifetime).expect("a TikTok path");
+        (
+            answer.status.as_u16(),
+            serde_json::from_slice(&answer.body).unwrap(),
+        )
+    }
+
+    fn refresh_query(secret: &str, refresh: &str) -> Vec<(String, String)> {
+        q(&[
+            ("app_key", DEFAULT_APP_KEY),
+            ("app_secret", secret),
+            ("refresh_token", refresh),
+            ("grant_type", "refresh_token"),
+        ])
+    }
+
+    fn search(token: &str) -> Request {
+        let app = TikTokSettings::default().app;
+        let body = r#"{"update_time_ge":0,"update_time_lt":10}"#;
+        let query = crate::sync::tiktok_shop::signed_query(
+            &app,
+            Some("c"),
+            ORDER_SEARCH_PATH,
+            &q(&[("page_size", "10")]),
+            Some(body),
+            chrono::Utc::now().timestamp(),
+        );
+        request(ORDER_SEARCH_PATH, &query, Some(token), body)
+    }
+
+    #[test]
+    fn a_refresh_issues_a_token_that_opens_the_searches_and_rotation_retires_the_old_refresh_token() {
+        let (tiktok, _dir) = empty_mock(true);
+        assert_eq!(ask(&tiktok, &search(DEFAULT_ACCESS_TOKEN), 60).0, 200);
+        let (status, unknown) = ask(&tiktok, &search("TTP_unknown"), 60);
+        assert_eq!(
+            (status, unknown["code"].as_i64()),
+            (401, Some(105002)),
+            "{unknown}"
+        );
+
+        let refresh = request(
+            TOKEN_REFRESH_PATH,
+            &refresh_query(DEFAULT_APP_SECRET, DEFAULT_REFRESH_TOKEN),
+            None,
+            "",
+        );
+        let (status, issued) = ask(&tiktok, &refresh, 60);
+        assert_eq!((status, issued["code"].as_i64()), (200, Some(0)), "{issued}");
+        let access = issued["data"]["access_token"].as_str().unwrap();
+        let rotated = issued["data"]["refresh_token"].as_str().unwrap();
+        assert_ne!(rotated, DEFAULT_REFRESH_TOKEN);
+        assert_eq!(ask(&tiktok, &search(access), 60).0, 200);
+
+        let (status, old) = ask(&tiktok, &refresh, 60);
+        assert_eq!(
+            (status, old["code"].as_i64()),
+            (401, Some(105002)),
+            "the old refresh token is retired: {old}"
+        );
+        let again = request(
+            TOKEN_REFRESH_PATH,
+            &refresh_query(DEFAULT_APP_SECRET, rotated),
+            None,
+            "",
+        );
+        assert_eq!(ask(&tiktok, &again, 60).0, 200);
+    }
+
+    #[test]
+    fn an_expired_token_and_a_wrong_secret_at_refresh_are_refused() {
+        let (tiktok, _dir) = empty_mock(false);
+        let refresh = request(
+            TOKEN_REFRESH_PATH,
+            &refresh_query(DEFAULT_APP_SECRET, DEFAULT_REFRESH_TOKEN),
+            None,
+            "",
+        );
+        let (_, issued) = ask(&tiktok, &refresh, 0);
+        assert_eq!(
+            issued["data"]["refresh_token"], DEFAULT_REFRESH_TOKEN,
+            "not rotated unless asked"
+        );
+        let short_lived = issued["data"]["access_token"].as_str().unwrap();
+        let (status, expired) = ask(&tiktok, &search(short_lived), 0);
+        assert_eq!(
+            (status, expired["code"].as_i64()),
+            (401, Some(105002)),
+            "{expired}"
+        );
+        assert!(
+            expired["message"].as_str().unwrap().contains("expired"),
+            "{expired}"
+        );
+
+        let wrong = request(
+            TOKEN_REFRESH_PATH,
+            &refresh_query("guess", DEFAULT_REFRESH_TOKEN),
+            None,
+            "",
+        );
+        let (status, refused) = ask(&tiktok, &wrong, 60);
+        assert_eq!(status, 401);
+        assert!(
+            refused["message"].as_str().unwrap().contains("app_secret"),
+            "{refused}"
+        );
+        assert!(!refused.to_string().contains("guess"), "{refused}");
+    }
+
     #[test]
     fn the_volatile_parameters_are_not_part_of_the_key() {
         let a = TikTokKey::new(
