@@ -306,4 +306,8 @@ async fn tiktok_mock_an_unknown_access_token_is_refreshed_and_the_sync_completes
         "refreshed once: {served:?}"
     );
     assert!(served[2..].iter().all(|s| s.status == 200), "{served:?}");
+    assert!(
+        !format!("{served:?}").contains(DEFAULT_APP_SECRET),
+        "the refresh's app_secret is not logged: {served:?}"
+    );
 }
