@@ -1219,6 +1219,7 @@ fn exchange(seq: u64, url: String, status: u16, body: Option<String>) -> Exchang
         body,
         at: "2026-11-01T00:00:00Z".into(),
         role: None,
+        request_body: None,
     }
 }
 

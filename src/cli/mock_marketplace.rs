@@ -21,6 +21,9 @@
 //!    demo with), oldest first. Anything else is 404.
 //!
 //! Errors are answered in the API's envelope with `reason` saying what was wrong.
+//!
+//! Requests on the TikTok Shop paths (the searches and the token refresh) are answered by
+//! [`tiktok`] from the same recording instead.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -37,6 +40,11 @@ use warp::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Response, S
 use warp::Filter;
 
 use crate::sync::recording::{Exchange, Recording, RecordingError};
+
+pub mod tiktok;
+
+/// The largest request body read (a TikTok search body is a few dozen bytes).
+const MAX_REQUEST_BODY: u64 = 64 * 1024;
 
 /// A recorded header that delays the answer by this many milliseconds instead of being sent.
 pub const DELAY_HEADER: &str = "x-laris-mock-delay-ms";
@@ -238,6 +246,8 @@ pub struct MockMarketplace {
     orders: Vec<(i64, Value)>,
     /// Seconds an issued token lives; settable so that a test can watch one expire.
     token_lifetime_secs: AtomicU64,
+    /// The TikTok Shop API, answered from the recording's TikTok exchanges.
+    tiktok: tiktok::TikTok,
     state: Mutex<State>,
 }
 
@@ -259,6 +269,10 @@ struct Request {
     path: String,
     query: String,
     authorization: Option<String>,
+    /// The `x-tts-access-token` header (TikTok Shop).
+    tts_token: Option<String>,
+    /// The body as received (empty when none, or larger than [`MAX_REQUEST_BODY`]).
+    body: Bytes,
 }
 
 impl MockMarketplace {
@@ -271,6 +285,7 @@ impl MockMarketplace {
     /// status or header fails here, naming it, rather than in the middle of a sync.
     pub fn new(recording: Recording) -> Result<Arc<MockMarketplace>, MockError> {
         let index = recording.dir.join("index.jsonl");
+        let tiktok = tiktok::TikTok::new(&recording)?;
         let mut recorded: HashMap<RequestKey, Vec<Answer>> = HashMap::new();
         // By id: a record recorded again later replaces the earlier version.
         let mut products: HashMap<String, Value> = HashMap::new();
@@ -342,6 +357,7 @@ impl MockMarketplace {
             products: products.into_iter().map(|(_, _, p)| p).collect(),
             orders: orders.into_iter().map(|(t, _, o)| (t, o)).collect(),
             token_lifetime_secs: AtomicU64::new(DEFAULT_TOKEN_LIFETIME_SECS),
+            tiktok,
             state: Mutex::new(State::default()),
         }))
     }
@@ -349,6 +365,11 @@ impl MockMarketplace {
     /// Tokens issued from now on live `secs` seconds (and say so in `expires_in`).
     pub fn set_token_lifetime(&self, secs: u64) {
         self.token_lifetime_secs.store(secs, Ordering::Relaxed);
+    }
+
+    /// The TikTok Shop side: its app and tokens are set there.
+    pub fn tiktok(&self) -> &tiktok::TikTok {
+        &self.tiktok
     }
 
     /// Requests served so far, in order.
@@ -366,10 +387,13 @@ impl MockMarketplace {
         if !answer.delay.is_zero() {
             tokio::time::sleep(answer.delay).await;
         }
+        // A token refresh carries the app secret in its query: never logged as is.
         let target = if request.query.is_empty() {
             request.path
         } else {
-            format!("{}?{}", request.path, request.query)
+            let shown =
+                crate::sync::http::without_secrets(&format!("http://mock{}?{}", request.path, request.query));
+            shown.strip_prefix("http://mock").unwrap_or(&shown).to_string()
         };
         tracing::info!(
             method = %request.method,
@@ -388,6 +412,10 @@ impl MockMarketplace {
     }
 
     fn answer(&self, request: &Request) -> Answer {
+        let lifetime = self.token_lifetime_secs.load(Ordering::Relaxed);
+        if let Some(answer) = self.tiktok.answer(request, lifetime) {
+            return answer;
+        }
         let key = RequestKey::new(request.method.as_str(), &request.path, &request.query);
         if request.method == Method::POST && request.path.ends_with("/token") {
             return self.answer_token(&key, request.authorization.as_deref());
@@ -543,6 +571,8 @@ pub async fn serve(
         %addr,
         products = mock.products.len(),
         orders = mock.orders.len(),
+        tiktok_products = mock.tiktok.counts().0,
+        tiktok_orders = mock.tiktok.counts().1,
         "mock marketplace listening"
     );
     warp::serve(routes(mock))
@@ -563,18 +593,32 @@ fn routes(
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
+        .and(
+            warp::body::content_length_limit(MAX_REQUEST_BODY)
+                .and(warp::body::bytes())
+                .or(warp::any().map(Bytes::new))
+                .unify(),
+        )
         .then(
-            move |method: Method, path: warp::path::FullPath, query: String, headers: HeaderMap| {
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  query: String,
+                  headers: HeaderMap,
+                  body: Bytes| {
                 let mock = mock.clone();
                 async move {
-                    let authorization = headers
-                        .get(header::AUTHORIZATION)
-                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    let text = |name: &str| {
+                        headers
+                            .get(name)
+                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    };
                     let request = Request {
                         method,
                         path: path.as_str().to_string(),
                         query,
-                        authorization,
+                        authorization: text(header::AUTHORIZATION.as_str()),
+                        tts_token: text(crate::sync::tiktok_shop::ACCESS_TOKEN_HEADER),
+                        body,
                     };
                     mock.handle(request).await
                 }

@@ -122,6 +122,21 @@ pub enum Command {
         /// Lifetime of the tokens it issues, in seconds.
         #[arg(long, default_value_t = 3600)]
         token_lifetime: u64,
+        /// TikTok Shop: the app key requests must carry.
+        #[arg(long, env = "LARIS_MOCK_TIKTOK_APP_KEY", default_value = mock_marketplace::tiktok::DEFAULT_APP_KEY)]
+        tiktok_app_key: String,
+        /// TikTok Shop: the app secret signatures must be made with.
+        #[arg(long, env = "LARIS_MOCK_TIKTOK_APP_SECRET", default_value = mock_marketplace::tiktok::DEFAULT_APP_SECRET, hide_env_values = true)]
+        tiktok_app_secret: String,
+        /// TikTok Shop: an access token accepted from the start (others are issued by refreshes).
+        #[arg(long, env = "LARIS_MOCK_TIKTOK_ACCESS_TOKEN", default_value = mock_marketplace::tiktok::DEFAULT_ACCESS_TOKEN, hide_env_values = true)]
+        tiktok_access_token: String,
+        /// TikTok Shop: the refresh token accepted from the start.
+        #[arg(long, env = "LARIS_MOCK_TIKTOK_REFRESH_TOKEN", default_value = mock_marketplace::tiktok::DEFAULT_REFRESH_TOKEN, hide_env_values = true)]
+        tiktok_refresh_token: String,
+        /// TikTok Shop: each refresh issues a new refresh token and retires the old one.
+        #[arg(long)]
+        tiktok_rotate_refresh_token: bool,
     },
     /// Per shop: products, orders, customers, quarantined records, last sync.
     Status {
@@ -443,7 +458,25 @@ pub fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             dir,
             addr,
             token_lifetime,
-        } => mock_marketplace(dir, addr, *token_lifetime),
+            tiktok_app_key,
+            tiktok_app_secret,
+            tiktok_access_token,
+            tiktok_refresh_token,
+            tiktok_rotate_refresh_token,
+        } => mock_marketplace(
+            dir,
+            addr,
+            *token_lifetime,
+            mock_marketplace::tiktok::TikTokSettings {
+                app: crate::sync::tiktok_shop::App {
+                    key: tiktok_app_key.clone(),
+                    secret: tiktok_app_secret.clone(),
+                },
+                access_token: tiktok_access_token.clone(),
+                refresh_token: tiktok_refresh_token.clone(),
+                rotate_refresh_token: *tiktok_rotate_refresh_token,
+            },
+        ),
         Command::Status { shop, json } => status(&settings, &cli.data_dir, shop.as_deref(), *json),
         Command::Rebuild { shop } => rebuild(&settings, &cli.data_dir, shop.as_deref()),
         Command::Recommend {

@@ -30,12 +30,19 @@ pub(super) fn serve(mut settings: Settings, data_dir: &Path, addr: Option<&str>)
     })
 }
 
-pub(super) fn mock_marketplace(dir: &Path, addr: &str, token_lifetime: u64) -> anyhow::Result<()> {
+pub(super) fn mock_marketplace(
+    dir: &Path,
+    addr: &str,
+    token_lifetime: u64,
+    tiktok: crate::cli::mock_marketplace::tiktok::TikTokSettings,
+) -> anyhow::Result<()> {
     let addr: std::net::SocketAddr = addr
         .parse()
         .map_err(|_| anyhow!("--addr {addr:?} is not HOST:PORT with an IP address, e.g. 127.0.0.1:9090"))?;
     let mock = crate::cli::mock_marketplace::MockMarketplace::open(dir)?;
     mock.set_token_lifetime(token_lifetime);
+    let app_key = tiktok.app.key.clone();
+    mock.tiktok().configure(tiktok);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -54,6 +61,13 @@ pub(super) fn mock_marketplace(dir: &Path, addr: &str, token_lifetime: u64) -> a
             out,
             "  base_url  = \"http://{local}\"\n  token_url = \"http://{local}/token\""
         );
+        let (products, orders) = mock.tiktok().counts();
+        if products + orders > 0 {
+            let _ = writeln!(
+                out,
+                "  tiktok_shop: {products} products, {orders} orders; base_url = auth_url = \"http://{local}\", app_key = \"{app_key}\""
+            );
+        }
         let _ = out.flush();
         crate::cli::mock_marketplace::serve(mock, listener, app::shutdown_signal()).await?;
         Ok(())

@@ -120,7 +120,8 @@ pub struct Request<'a> {
     pub record_body: bool,
     /// More request headers; never recorded (they may carry a token).
     pub headers: Vec<(&'static str, String)>,
-    /// A JSON request body, sent as `application/json`; not recorded.
+    /// A JSON request body, sent as `application/json`; recorded as `{seq}.request.json`
+    /// (a search's window is in it; secrets travel in headers and refresh queries, never here).
     pub body: Option<String>,
 }
 
@@ -477,6 +478,14 @@ impl Recorder {
             }
             None => None,
         };
+        let request_body = match &req.body {
+            Some(text) => {
+                let name = format!("{seq:04}.request.json");
+                std::fs::write(self.dir.join(&name), text)?;
+                Some(name)
+            }
+            None => None,
+        };
         let exchange = Exchange {
             seq,
             source,
@@ -487,6 +496,7 @@ impl Recorder {
             body: body_name,
             at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             role: Some(req.role.to_string()),
+            request_body,
         };
         let line = serde_json::to_string(&exchange).map_err(std::io::Error::other)?;
         writeln!(state.1, "{line}")?;
@@ -659,10 +669,40 @@ mod tests {
             shown.contains("app_key=k") && shown.contains("grant_type=refresh_token"),
             "{shown}"
         );
+        let legacy = without_secrets("https://a.example/x?access_token=TTP_AT&client_secret=CS&page=2");
+        assert!(!legacy.contains("TTP_AT") && !legacy.contains("=CS"), "{legacy}");
         assert_eq!(
             without_secrets("https://a.example/x?page=2"),
             "https://a.example/x?page=2"
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_body_is_recorded_beside_the_answer_and_the_token_header_is_not() {
+        let base = serve(200, vec![("content-type", "application/json")], b"{}".to_vec()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = std::sync::Arc::new(Recorder::create(&dir.path().join("rec")).unwrap());
+        let f = Fetcher::new(&HttpSettings::default(), 0, Duration::ZERO, Some(recorder)).unwrap();
+        let url = format!("{base}/search?page_size=2");
+        let req = Request {
+            method: Method::POST,
+            url: &url,
+            authorization: None,
+            role: "tiktok_orders",
+            record_body: true,
+            headers: vec![("x-tts-access-token", "TTP_SECRET".into())],
+            body: Some(r#"{"update_time_ge":1,"update_time_lt":2}"#.into()),
+        };
+        f.once(&req).await.unwrap();
+        let recording = crate::sync::recording::Recording::open(&dir.path().join("rec")).unwrap();
+        let ex = &recording.exchanges[0];
+        assert_eq!(ex.request_body.as_deref(), Some("0001.request.json"));
+        assert_eq!(
+            recording.request_body(ex).unwrap().as_deref(),
+            Some(r#"{"update_time_ge":1,"update_time_lt":2}"#)
+        );
+        let index = std::fs::read_to_string(dir.path().join("rec/index.jsonl")).unwrap();
+        assert!(!index.contains("TTP_SECRET"), "{index}");
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub struct Exchange {
     /// `storefront_page`. Older recordings have none: replay then judges by the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// File name of the request's body (`0007.request.json`), written whenever the request
+    /// had one: a TikTok Shop search carries its update-time window there. Older
+    /// recordings have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<String>,
 }
 
 pub struct Recording {
@@ -67,7 +72,7 @@ impl Recording {
             };
             let ex: Exchange =
                 serde_json::from_str(line).map_err(|e| line_err(format!("not a recorded exchange: {e}")))?;
-            if let Some(body) = &ex.body {
+            for body in [&ex.body, &ex.request_body].into_iter().flatten() {
                 let plain = Path::new(body)
                     .file_name()
                     .map(|f| f == body.as_str())
@@ -95,7 +100,18 @@ impl Recording {
 
     /// The body as recorded, bytes (an XLSX export is not text).
     pub fn body_bytes(&self, ex: &Exchange) -> Result<Option<Vec<u8>>, RecordingError> {
-        let Some(name) = &ex.body else { return Ok(None) };
+        self.file(&ex.body)
+    }
+
+    /// The request's body as recorded, as text; `None` when the request had none.
+    pub fn request_body(&self, ex: &Exchange) -> Result<Option<String>, RecordingError> {
+        Ok(self
+            .file(&ex.request_body)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    fn file(&self, name: &Option<String>) -> Result<Option<Vec<u8>>, RecordingError> {
+        let Some(name) = name else { return Ok(None) };
         let path = self.dir.join(name);
         std::fs::read(&path)
             .map(Some)
@@ -117,6 +133,23 @@ mod tests {
         .unwrap();
         let err = Recording::open(dir.path()).err().unwrap().to_string();
         assert!(err.contains("line 1") && err.contains("../secret"), "{err}");
+    }
+
+    #[test]
+    fn a_request_body_outside_the_recording_directory_is_refused_and_old_lines_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"seq":1,"method":"GET","url":"http://x/","status":200,"body":null,"at":"2026-11-01T00:00:00Z"}"#;
+        std::fs::write(dir.path().join("index.jsonl"), old).unwrap();
+        let recording = Recording::open(dir.path()).unwrap();
+        assert_eq!(recording.exchanges[0].request_body, None);
+        assert_eq!(recording.request_body(&recording.exchanges[0]).unwrap(), None);
+        std::fs::write(
+            dir.path().join("index.jsonl"),
+            r#"{"seq":2,"method":"POST","url":"http://x/","status":200,"request_body":"/etc/passwd","at":"2026-11-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let err = Recording::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("/etc/passwd"), "{err}");
     }
 
     #[test]

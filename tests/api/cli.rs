@@ -673,3 +673,63 @@ fn experiment_report_answers_offline_and_through_the_service() {
     );
     assert!(text.contains("sample ratio: 0 control / 0 treatment"), "{text}");
 }
+
+#[test]
+fn laris_sync_pulls_the_demo_shop_as_tiktok_shop_from_laris_mock_marketplace_and_names_a_wrong_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_mock, base) = start_mock_marketplace(&repo().join("demo/lengkuas/tiktok-recording"));
+    let config = |secret: &str| {
+        let text = test_config_text().replace("seed_", "# seed_")
+            + &format!(
+                r#"
+[[shops.sources]]
+kind = "tiktok_shop"
+app_key = "laris-demo-app"
+app_secret = "{secret}"
+access_token = "TTP_laris_demo_access"
+refresh_token = "TTP_laris_demo_refresh"
+shop_cipher = "ROW_lengkuasDemo"
+base_url = "{base}"
+auth_url = "{base}"
+history_days = {days}
+http = {{ retries = 1, backoff_ms = 10, connect_timeout_secs = 2 }}
+"#,
+                days = crate::helpers::demo_history_days() + 7
+            );
+        let path = tmp.path().join(format!("{secret}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+
+    let wrong = config("not-the-secret");
+    let out = laris(&wrong, &tmp.path().join("wrong"))
+        .args(["sync", "--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("106001")
+            && stdout.contains("check app_secret")
+            && !stdout.contains("not-the-secret"),
+        "{stdout}"
+    );
+    let s = status_json(&wrong, &tmp.path().join("wrong"));
+    assert_eq!(s["shops"][0]["products"].as_u64(), Some(0));
+
+    let right = config("laris-demo-secret");
+    let data = tmp.path().join("data");
+    let out = laris(&right, &data)
+        .args(["sync", "--shop", "lengkuas"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let s = status_json(&right, &data);
+    assert_eq!(
+        (
+            s["shops"][0]["products"].as_u64(),
+            s["shops"][0]["orders"].as_u64()
+        ),
+        (Some(10), Some(600))
+    );
+}

@@ -24,6 +24,7 @@ mod settings;
 mod signin;
 mod store_copy;
 mod sync;
+mod tiktok_mock;
 mod tiktok_shop;
 mod upload;
 mod widget;
