@@ -14,6 +14,9 @@
 //! - `events.jsonl`: synthetic widget events (impressions, clicks, add-to-carts) over the
 //!   last eight weeks, some of them clicks by a buyer 1–48 h before a real order, so that the
 //!   dashboard's performance page has figures; drawn from their own stream (5);
+//! - `experiment.json`: a simulated holdout experiment after the recorded period (its
+//!   settings, its start and stop, its visitors' views and purchases, with their arms), for
+//!   the dashboard's experiment report; drawn from its own stream (6);
 //! - `README.md`: what the data is, how to regenerate it, and the counts it came out with.
 //!
 //! What it models, so that the recommenders have something true to find: 10 products in
@@ -501,7 +504,10 @@ fn run(args: &Args) -> io::Result<()> {
     write_events(&args.out.join("events.jsonl"), &events)?;
     let mut stats = Stats::of(&orders, &customers, &exchanges, recording_bytes);
     stats.events = EventStats::of(&orders, &customers, &events);
-    fs::write(args.out.join("README.md"), readme(args, &stats))?;
+    let (experiment, experiment_stats) = make_experiment(&mut stream(args.seed, 6));
+    write_experiment(&args.out.join("experiment.json"), &experiment)?;
+    let text = readme(args, &stats) + &experiment_readme(&experiment_stats);
+    fs::write(args.out.join("README.md"), text)?;
 
     println!(
         "wrote {}: {} exchanges ({} KB), {} orders from {} customers, {} images, {} events",
@@ -1962,6 +1968,7 @@ hash-map order, no platform-dependent float functions).
 - `images/{{sku}}.svg`: one tile per product, referenced from the product as
   `/demo/images/{{sku}}.svg`.
 - `events.jsonl`: synthetic widget events for the dashboard (below, "Widget events").
+- `experiment.json`: a simulated holdout experiment (below, "The simulated experiment").
 
 {recording}
 
@@ -2249,4 +2256,189 @@ mod tests {
             assert!((1..=MAX_LINES).contains(&x.lines.len()));
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The simulated holdout experiment
+// ---------------------------------------------------------------------------------------
+
+const EXPERIMENT_NAME: &str = "simulasi-2026-11";
+const EXPERIMENT_SALT: &str = "lengkuas/simulasi-2026-11";
+const EXPERIMENT_HOLDOUT_PCT: u8 = 10;
+/// 2026-11-02 00:00 WIB, the day after the recorded period: no other demo event is in it.
+const EXPERIMENT_FROM: i64 = PERIOD_END + DAY;
+const EXPERIMENT_DAYS: i64 = 28;
+const EXPERIMENT_VISITORS: u32 = 3_600;
+/// The true conversion of each arm: the recommendations lift it by a quarter.
+const CONVERSION_CONTROL: f64 = 0.040;
+const CONVERSION_TREATMENT: f64 = 0.050;
+/// Share of visitors who come back for a second page.
+const SECOND_VIEW: f64 = 0.25;
+
+/// The simulated experiment as `laris::app` seeds it (`shops[].seed_experiment`).
+#[derive(Serialize)]
+struct ExperimentHeader {
+    experiment: laris::config::experiment::ExperimentSettings,
+    started_at: String,
+    stopped_at: String,
+}
+
+/// What the simulation came out with, per arm: (visitors, converting visitors, revenue).
+#[derive(Default)]
+struct ExperimentStats {
+    control: (u32, u32, i64),
+    treatment: (u32, u32, i64),
+    events: usize,
+}
+
+fn stamp(unix: i64) -> String {
+    utc(unix).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn product_id(item: usize) -> laris::domain::ProductId {
+    laris::domain::ProductId::parse(CATALOGUE[item].sku).expect("catalogue SKUs are ids")
+}
+
+/// A visitor's page view: a loyalty impression in control (its recommendation slots are
+/// empty), a `similar` impression in treatment.
+fn view(item: usize, at: i64, visitor: &str, control: bool) -> laris::records::Event {
+    use laris::domain::Slot;
+    laris::records::Event {
+        kind: laris::records::EventKind::Impression,
+        slot: Some(if control { Slot::Loyalty } else { Slot::Similar }),
+        product: Some(product_id(item)),
+        item: None,
+        at: Some(utc(at)),
+        customer: None,
+        visitor: Some(visitor.to_string()),
+        arm: Some(if control { "control" } else { "treatment" }.to_string()),
+        order: None,
+        total: None,
+        items: Vec::new(),
+    }
+}
+
+/// Visitors split by `laris::experiment::assign::arm` exactly as the server splits them,
+/// each with one or two page views and, converting with its arm's rate, one purchase (a
+/// basket of one to three products) 10 minutes to 2 days after the first view, inside
+/// the period. Sorted by time.
+fn make_experiment(rng: &mut ChaCha8Rng) -> (Vec<laris::records::Event>, ExperimentStats) {
+    let until = EXPERIMENT_FROM + EXPERIMENT_DAYS * DAY;
+    let popularity: Vec<f64> = CATALOGUE.iter().map(|i| i.popularity).collect();
+    let mut events = Vec::new();
+    let mut stats = ExperimentStats::default();
+    for n in 0..EXPERIMENT_VISITORS {
+        let visitor = hex::encode(rng.gen::<[u8; 16]>());
+        let arm = laris::experiment::assign::arm(&visitor, EXPERIMENT_SALT, EXPERIMENT_HOLDOUT_PCT);
+        let control = arm == laris::experiment::assign::Arm::Control;
+        let first = EXPERIMENT_FROM + rng.gen_range(0..until - EXPERIMENT_FROM - DAY);
+        events.push(view(pick_weighted(rng, &popularity), first, &visitor, control));
+        if chance(rng, SECOND_VIEW) {
+            let at = first + rng.gen_range(60..DAY);
+            events.push(view(pick_weighted(rng, &popularity), at, &visitor, control));
+        }
+        let arm_stats = if control {
+            &mut stats.control
+        } else {
+            &mut stats.treatment
+        };
+        arm_stats.0 += 1;
+        let rate = if control {
+            CONVERSION_CONTROL
+        } else {
+            CONVERSION_TREATMENT
+        };
+        if !chance(rng, rate) {
+            continue;
+        }
+        let mut items = Vec::new();
+        let mut total = 0;
+        for _ in 0..rng.gen_range(1..=3u32) {
+            let item = pick_weighted(rng, &popularity);
+            total += CATALOGUE[item].price * i64::from(rng.gen_range(1..=2u32));
+            if !items.contains(&product_id(item)) {
+                items.push(product_id(item));
+            }
+        }
+        arm_stats.1 += 1;
+        arm_stats.2 += total;
+        let at = (first + rng.gen_range(600..2 * DAY)).min(until - 1);
+        events.push(laris::records::Event {
+            kind: laris::records::EventKind::Purchase,
+            slot: None,
+            product: None,
+            at: Some(utc(at)),
+            order: Some(format!("SIM-{:05}", n + 1)),
+            total: Some(laris::domain::Rupiah(total)),
+            items,
+            ..view(0, at, &visitor, control)
+        });
+    }
+    events.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.visitor.cmp(&b.visitor)));
+    stats.events = events.len();
+    (events, stats)
+}
+
+/// `experiment.json`: the settings and the period, then one stored event per line.
+fn write_experiment(path: &Path, events: &[laris::records::Event]) -> io::Result<()> {
+    let header = ExperimentHeader {
+        experiment: laris::config::experiment::ExperimentSettings {
+            holdout_pct: EXPERIMENT_HOLDOUT_PCT,
+            name: EXPERIMENT_NAME.into(),
+            started: Some(utc(EXPERIMENT_FROM + WIB).date_naive()),
+            control: laris::config::experiment::ControlShows::Nothing,
+            salt: EXPERIMENT_SALT.into(),
+        },
+        started_at: stamp(EXPERIMENT_FROM),
+        stopped_at: stamp(EXPERIMENT_FROM + EXPERIMENT_DAYS * DAY),
+    };
+    let head = serde_json::to_string(&header)?;
+    let mut text = format!("{},\"events\":[\n", &head[..head.len() - 1]);
+    for (i, e) in events.iter().enumerate() {
+        text.push_str(&serde_json::to_string(e)?);
+        text.push_str(if i + 1 < events.len() { ",\n" } else { "\n" });
+    }
+    text.push_str("]}\n");
+    fs::write(path, text)
+}
+
+fn experiment_readme(s: &ExperimentStats) -> String {
+    let arm = |(visitors, converting, revenue): (u32, u32, i64)| {
+        format!("{visitors} visitors, {converting} converting, Rp{revenue} in purchases")
+    };
+    format!(
+        r##"
+## The simulated experiment
+
+`experiment.json` holds a **simulated** holdout experiment, `{name}`, which
+`shops[].seed_experiment` loads on first start: its settings ({pct}% holdout, control sees
+nothing), its start and stop in the shop's settings log ({from} to {to}, {days} days from
+2026-11-02 00:00 WIB), and its events stored as the server stores real ones: each
+visitor's page views (a `loyalty` impression in control, whose recommendation slots are
+empty, a `similar` one in treatment) and purchases (`Laris.purchase`: order id `SIM-…`,
+total, items), with the visitor id and the arm. **No visitor and no order is real**; the
+purchases are not in the recording. {visitors} random visitor ids are split by
+`experiment::assign::arm` with the salt `{salt}`, exactly as the server splits them; a
+quarter of them view a second page. The true conversion is {control_rate} in control and
+{treatment_rate} in treatment (a modest uplift), with the same baskets (one to three
+products, one or two of each) in both arms. The dashboard's "Eksperimen" page, its JSON and
+`laris experiment report --shop lengkuas` compute the report from these events.
+
+- control: {control}
+- treatment: {treatment}
+- {events} events in all
+"##,
+        name = EXPERIMENT_NAME,
+        pct = EXPERIMENT_HOLDOUT_PCT,
+        from = stamp(EXPERIMENT_FROM),
+        to = stamp(EXPERIMENT_FROM + EXPERIMENT_DAYS * DAY),
+        days = EXPERIMENT_DAYS,
+        visitors = EXPERIMENT_VISITORS,
+        salt = EXPERIMENT_SALT,
+        control_rate = percent_of(CONVERSION_CONTROL),
+        treatment_rate = percent_of(CONVERSION_TREATMENT),
+        control = arm(s.control),
+        treatment = arm(s.treatment),
+        events = s.events,
+    )
 }

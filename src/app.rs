@@ -33,6 +33,7 @@ use crate::store::ShopStore;
 use crate::web::{self, AppState};
 
 mod experiment_log;
+mod seed_experiment;
 mod store;
 pub use store::{open_store, open_store_at, open_store_blocking, Opening, StoreUrl};
 
@@ -141,7 +142,8 @@ fn kept_secret(
     Ok(Some(token))
 }
 
-/// Replays each shop's `seed_recording` and stores its `seed_events` on the first start.
+/// Replays each shop's `seed_recording` and stores its `seed_events` and `seed_experiment`
+/// on the first start.
 ///
 /// Seeding is resumable: a `started` mark is on disk before the first record, `done` after
 /// the last, so a start that finds `started` (the previous one was killed) seeds again —
@@ -150,7 +152,7 @@ fn kept_secret(
 /// or filled by the owner's own imports) is left alone.
 pub fn seed_empty_shops(settings: &Settings, store: &dyn ShopStore) -> anyhow::Result<()> {
     for shop in &settings.shops {
-        if shop.seed_recording.is_none() && shop.seed_events.is_none() {
+        if shop.seed_recording.is_none() && shop.seed_events.is_none() && shop.seed_experiment.is_none() {
             continue;
         }
         let resume = match store.seeding(&shop.id)? {
@@ -165,6 +167,13 @@ pub fn seed_empty_shops(settings: &Settings, store: &dyn ShopStore) -> anyhow::R
                 file,
                 read_seed_events(file).with_context(|| format!("seeding shop {}'s events", shop.id))?,
             )),
+            None => None,
+        };
+        let experiment = match &shop.seed_experiment {
+            Some(file) => Some(
+                seed_experiment::read(file)
+                    .with_context(|| format!("seeding shop {}'s experiment", shop.id))?,
+            ),
             None => None,
         };
         store.set_seeding(&shop.id, Seeding::Started)?;
@@ -183,6 +192,10 @@ pub fn seed_empty_shops(settings: &Settings, store: &dyn ShopStore) -> anyhow::R
                 store.append_event(&shop.id, e)?;
             }
             tracing::info!(shop = %shop.id, events = events.len(), file = %file.display(), "seeded widget events on first start");
+        }
+        if let Some(experiment) = &experiment {
+            seed_experiment::store(store, &shop.id, experiment)?;
+            tracing::info!(shop = %shop.id, experiment = %experiment.experiment.name, events = experiment.events.len(), "seeded a finished experiment on first start");
         }
         store.flush_blocking()?;
         store.set_seeding(&shop.id, Seeding::Done)?;

@@ -238,6 +238,8 @@ pub struct ShopSettings {
     pub seed_recording: Option<PathBuf>,
     /// Widget events (JSON lines) stored on the same first start, when the shop had no data.
     pub seed_events: Option<PathBuf>,
+    /// A finished experiment (settings, start, stop, events) stored on the same first start.
+    pub seed_experiment: Option<PathBuf>,
     /// Directories the admin API may replay recordings from, besides the data directory's
     /// `recordings/{shop}` (default: the `seed_recording`, when set). A replay request naming
     /// any other place is refused, so a shop's user cannot import another shop's data.

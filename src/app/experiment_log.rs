@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 
 use crate::config::experiment::ExperimentSettings;
 use crate::config::{overlay, Settings, ShopSettings};
+use crate::domain::ShopId;
 use crate::records::SettingsChange;
 use crate::store::{ShopStore, StoreError};
 
-/// The log's section for experiment entries.
-pub const SECTION: &str = "experiment";
+pub use crate::experiment::runs::SECTION;
 
 /// The experiment as the log keeps it: its settings as JSON, `null` for none.
 fn as_json(e: Option<&ExperimentSettings>) -> String {
@@ -42,9 +42,6 @@ fn summary(old: Option<&ExperimentSettings>, new: Option<&ExperimentSettings>) -
 
 /// Appends an entry for `shop` when its experiment differs from the last one recorded;
 /// returns whether it did. A shop that never had an experiment gets nothing.
-///
-/// The log's write also keeps the shop's settings overlay: the current one is written back
-/// unchanged in the same batch.
 pub fn record_shop(
     store: &dyn ShopStore,
     shop: &ShopSettings,
@@ -63,10 +60,6 @@ pub fn record_shop(
         return Ok(false);
     }
     let old_settings: Option<ExperimentSettings> = serde_json::from_str(&old).unwrap_or(None);
-    let overlay_bytes = match store.settings_overlay(&shop.id)? {
-        Some(bytes) => bytes,
-        None => overlay::encode(&Default::default()),
-    };
     let mut change = SettingsChange {
         id: 0,
         at: now,
@@ -76,9 +69,54 @@ pub fn record_shop(
         old,
         new,
     };
-    store.put_settings_change(&shop.id, &overlay_bytes, &mut change)?;
+    append(store, &shop.id, &mut change)?;
     tracing::info!(shop = %shop.id, "{}", change.summary);
     Ok(true)
+}
+
+/// Records an experiment that ran from `started_at` to `stopped_at` (a seeded one): its
+/// start and its stop, each unless the log already holds that entry.
+pub fn record_run(
+    store: &dyn ShopStore,
+    shop: &ShopId,
+    settings: &ExperimentSettings,
+    started_at: DateTime<Utc>,
+    stopped_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let log = store.settings_changes(shop, usize::MAX)?;
+    let on = as_json(Some(settings));
+    for (at, old, new, old_s, new_s) in [
+        (started_at, as_json(None), on.clone(), None, Some(settings)),
+        (stopped_at, on.clone(), as_json(None), Some(settings), None),
+    ] {
+        if log
+            .iter()
+            .any(|c| c.section == SECTION && c.at == at && c.new == new)
+        {
+            continue;
+        }
+        let mut change = SettingsChange {
+            id: 0,
+            at,
+            user: "config".into(),
+            section: SECTION.into(),
+            summary: summary(old_s, new_s),
+            old,
+            new,
+        };
+        append(store, shop, &mut change)?;
+    }
+    Ok(())
+}
+
+/// Appends `change` to the log; the write also keeps the shop's settings overlay, so the
+/// current one is written back unchanged in the same batch.
+fn append(store: &dyn ShopStore, shop: &ShopId, change: &mut SettingsChange) -> Result<(), StoreError> {
+    let overlay_bytes = match store.settings_overlay(shop)? {
+        Some(bytes) => bytes,
+        None => overlay::encode(&Default::default()),
+    };
+    store.put_settings_change(shop, &overlay_bytes, change)
 }
 
 /// [`record_shop`] for every shop of the config.

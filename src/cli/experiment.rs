@@ -90,6 +90,11 @@ fn text(r: &Value) -> String {
         r["period"]["from"].as_str().unwrap_or("(no visitor yet)"),
         r["period"]["to"].as_str().unwrap_or_default(),
     ));
+    if let Some(stopped) = e.get("stopped").and_then(Value::as_str) {
+        s.push_str(&format!(
+            "stopped at {stopped}: the report covers its whole period; no experiment runs now\n\n"
+        ));
+    }
     s.push_str("arm        visitors  converting  conversion  orders  avg order  revenue/visitor\n");
     for arm in ["control", "treatment"] {
         let x = &a[arm];

@@ -57,6 +57,7 @@ const SHOP_KEYS: &[&str] = &[
     "sync_schedule",
     "seed_recording",
     "seed_events",
+    "seed_experiment",
     "allowed_origins",
     "customer_secret",
     "admin_password_hash",

@@ -227,6 +227,7 @@ struct RawShop {
     sync_schedule: String,
     seed_recording: Option<String>,
     seed_events: Option<String>,
+    seed_experiment: Option<String>,
     replay_dirs: Option<Vec<String>>,
     #[serde(default)]
     allowed_origins: Vec<String>,
@@ -417,6 +418,7 @@ impl RawSettings {
                 },
                 seed_recording: raw.seed_recording.map(PathBuf::from),
                 seed_events: raw.seed_events.map(PathBuf::from),
+                seed_experiment: raw.seed_experiment.map(PathBuf::from),
                 allowed_origins: raw.allowed_origins,
                 sources,
                 customer_secret: raw.customer_secret,

@@ -12,7 +12,8 @@
 //!   detectable effect; plus the distributions they need (the normal quantile, the
 //!   chi-square tail via the regularized incomplete gamma function).
 //! - [`report`]: the owner's report: the settings, the period, the numbers and the untied
-//!   counts, read from the store.
+//!   counts, read from the store; the current experiment's, else the last stopped one's.
+//! - [`runs`]: the experiments a shop has run, from its settings-change log.
 //!
 //! Plain functions over plain data (only [`report::report`] reads the store), no HTTP.
 //! `docs/experiment.md` explains each number and its formula.
@@ -20,6 +21,7 @@
 pub mod assign;
 pub mod outcomes;
 pub mod report;
+pub mod runs;
 pub mod stats;
 
 #[cfg(test)]

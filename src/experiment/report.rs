@@ -4,8 +4,11 @@
 //! detectable effect and what could not be tied to an arm.
 //!
 //! [`build`] is pure over plain data; [`report`] reads the shop's events and orders from the
-//! store and calls it. A shop without an experiment, or with too few visitors to compare
-//! the arms, gets a report that says so (its `state`), not an error.
+//! store and calls it. The report is of the configured experiment; with none configured, of
+//! the last one that stopped (from the settings log, [`crate::experiment::runs`]), over its
+//! whole period, so an owner can still read an experiment after ending it. A shop that never
+//! ran one, or with too few visitors to compare the arms, gets a report that says so (its
+//! `state`), not an error.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -13,6 +16,7 @@ use serde::Serialize;
 use crate::config::experiment::ExperimentSettings;
 use crate::config::ShopSettings;
 use crate::experiment::outcomes::{outcomes, Untied};
+use crate::experiment::runs::{last_stopped, Run};
 use crate::experiment::stats::{analyse, AnalysisOptions, ExperimentError, ExperimentReport};
 use crate::records::{Event, Order};
 use crate::store::{ShopStore, StoreError};
@@ -40,6 +44,8 @@ pub struct ExperimentInfo {
     pub control: String,
     /// The configured start date, if any.
     pub started: Option<NaiveDate>,
+    /// When the experiment stopped (its stop in the settings log); `None` while it runs.
+    pub stopped: Option<DateTime<Utc>>,
 }
 
 /// The stretch of time the report covers: events in `[from, to)`.
@@ -86,7 +92,8 @@ pub const NOT_ENOUGH_DATA: &str =
     "Not enough data yet: each arm needs at least two visitors before the arms can be compared.";
 pub const READY: &str = "Both arms have visitors: the differences below compare them.";
 
-/// The report of `shop`'s experiment at `now`, from its stored events and orders.
+/// The report of `shop`'s experiment at `now`, from its stored events and orders: the
+/// configured one, else the last stopped one of the settings log.
 /// `seed` is the bootstrap's seed (the default of [`AnalysisOptions::new`] when `None`).
 pub fn report(
     store: &dyn ShopStore,
@@ -94,15 +101,20 @@ pub fn report(
     now: DateTime<Utc>,
     seed: Option<u64>,
 ) -> Result<Report, ReportError> {
-    if shop.experiment.is_none() {
-        return build(shop, &[], &[], now, seed);
+    if shop.experiment.is_some() {
+        let (events, orders) = (store.events(&shop.id)?, store.orders(&shop.id)?);
+        return build(shop, &events, &orders, now, seed);
     }
-    let events = store.events(&shop.id)?;
-    let orders = store.orders(&shop.id)?;
-    build(shop, &events, &orders, now, seed)
+    match last_stopped(&store.settings_changes(&shop.id, usize::MAX)?) {
+        Some(run) => {
+            let (events, orders) = (store.events(&shop.id)?, store.orders(&shop.id)?);
+            build_stopped(shop, &run, &events, &orders, seed)
+        }
+        None => build(shop, &[], &[], now, seed),
+    }
 }
 
-/// The report over these events and orders (pure).
+/// The report over these events and orders of the configured experiment (pure).
 pub fn build(
     shop: &ShopSettings,
     events: &[Event],
@@ -110,7 +122,6 @@ pub fn build(
     now: DateTime<Utc>,
     seed: Option<u64>,
 ) -> Result<Report, ReportError> {
-    let window = shop.analytics.attribution_window_hours;
     let Some(settings) = &shop.experiment else {
         return Ok(Report {
             shop: shop.id.to_string(),
@@ -118,14 +129,54 @@ pub fn build(
             message: NO_EXPERIMENT.into(),
             experiment: None,
             period: None,
-            attribution_window_hours: window,
+            attribution_window_hours: shop.analytics.attribution_window_hours,
             analysis: None,
             untied: Untied::default(),
             tied_orders: 0,
         });
     };
-    let from = period_start(settings, events);
-    let o = outcomes(events, orders, from, now, Duration::hours(i64::from(window)));
+    let period = Period {
+        from: period_start(settings, events),
+        to: now,
+    };
+    analysed(shop, settings, period, None, events, orders, seed)
+}
+
+/// The report of a stopped experiment over its whole period, from its start to its stop
+/// in the settings log (pure).
+pub fn build_stopped(
+    shop: &ShopSettings,
+    run: &Run,
+    events: &[Event],
+    orders: &[Order],
+    seed: Option<u64>,
+) -> Result<Report, ReportError> {
+    let to = run.stopped_at.unwrap_or(run.started_at);
+    let period = Period {
+        from: Some(run.started_at),
+        to,
+    };
+    analysed(shop, &run.settings, period, Some(to), events, orders, seed)
+}
+
+/// Both arms' outcomes in `period` and the analysis of them.
+fn analysed(
+    shop: &ShopSettings,
+    settings: &ExperimentSettings,
+    period: Period,
+    stopped: Option<DateTime<Utc>>,
+    events: &[Event],
+    orders: &[Order],
+    seed: Option<u64>,
+) -> Result<Report, ReportError> {
+    let window = shop.analytics.attribution_window_hours;
+    let o = outcomes(
+        events,
+        orders,
+        period.from,
+        period.to,
+        Duration::hours(i64::from(window)),
+    );
     let mut options = AnalysisOptions::new(settings.holdout_pct);
     if let Some(seed) = seed {
         options.seed = seed;
@@ -145,8 +196,9 @@ pub fn build(
             holdout_pct: settings.holdout_pct,
             control: settings.control.as_str().into(),
             started: settings.started,
+            stopped,
         }),
-        period: Some(Period { from, to: now }),
+        period: Some(period),
         attribution_window_hours: window,
         analysis: Some(analysis),
         untied: o.untied,

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use laris::experiment::assign::{arm, Arm};
+use laris::store::ShopStore;
 use serde_json::{json, Value};
 
 use crate::admin::{admin_config_text, client, get_page, sign_in, OTHER, OWNER_PW};
@@ -215,4 +216,100 @@ async fn without_an_experiment_the_report_says_so() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("day"));
     app.stop().await;
+}
+
+// ---- the demo's simulated experiment ----------------------------------------------------------
+
+/// The demo shop as `config/laris.toml` seeds it: its recording, events and the simulated
+/// experiment, with no `[shops.experiment]` (no live visitor is put in an arm).
+fn demo_settings() -> laris::config::Settings {
+    let text = admin_config_text().replacen(
+        "allowed_origins",
+        &format!(
+            "seed_experiment = \"{}\"\nallowed_origins",
+            crate::helpers::repo()
+                .join("demo/lengkuas/experiment.json")
+                .display()
+        ),
+        1,
+    );
+    laris::config::Settings::from_toml(&text, Path::new("demo-test.toml"), &[]).unwrap()
+}
+
+#[tokio::test]
+async fn the_fresh_demo_reports_its_simulated_experiment_over_the_stopped_period() {
+    let app = spawn_app_with(demo_settings()).await;
+    let r = report(&app, "lengkuas").await;
+    assert_eq!(r["state"], "ready", "{r}");
+    let e = &r["experiment"];
+    assert!(e["name"].as_str().unwrap().contains("simulasi"), "labelled: {e}");
+    assert_eq!(e["holdout_pct"], 10);
+    assert_eq!(e["stopped"], "2026-11-29T17:00:00Z", "a past period: {e}");
+    assert_eq!(r["period"]["from"], "2026-11-01T17:00:00Z");
+    assert_eq!(r["period"]["to"], e["stopped"]);
+    let a = &r["analysis"];
+    for arm in ["control", "treatment"] {
+        assert!(a[arm]["visitors"].as_u64().unwrap() > 100, "{arm}: {a}");
+        assert!(a[arm]["converting_visitors"].as_u64().unwrap() > 0, "{arm}: {a}");
+    }
+    let conv = &a["conversion_rate"];
+    let (lo, hi) = (
+        conv["ci95"][0].as_f64().unwrap(),
+        conv["ci95"][1].as_f64().unwrap(),
+    );
+    assert!(
+        lo < conv["difference"].as_f64().unwrap() && conv["difference"].as_f64().unwrap() < hi,
+        "{conv}"
+    );
+    assert!(a["revenue_per_visitor_bootstrap"]["ci95"].is_array(), "{a}");
+    let srm = &a["sample_ratio"];
+    assert!(srm["p_value"].as_f64().unwrap() > 0.001, "{srm}");
+    assert_eq!(srm["mismatch"], false);
+    assert!(a["conversion_mde"]["absolute"].as_f64().unwrap() > 0.0, "{a}");
+    // Every event of the period is tied to an arm: the other demo events end before it.
+    assert_eq!(r["untied"]["events_without_visitor"], 0, "{r}");
+
+    // The page says it stopped and shows both arms.
+    let me = sign_in(&app, "admin", OWNER_PW).await;
+    let page = get_page(&app, &me.cookie, "/admin/shops/lengkuas/experiment").await;
+    assert!(
+        page.contains("simulasi") && page.contains("data-srm=\"fine\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-arm=\"control\"") && page.contains("It stopped on"),
+        "{page}"
+    );
+    app.stop().await;
+}
+
+#[test]
+fn seeding_the_demos_experiment_twice_or_after_a_kill_does_not_double_it() {
+    let settings = demo_settings();
+    let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = laris::store::Store::open(dir.path()).unwrap();
+    let count = |store: &laris::store::Store| {
+        let log = store.settings_changes(&shop, usize::MAX).unwrap();
+        let entries = log.iter().filter(|c| c.section == "experiment").count();
+        let visited = store
+            .events(&shop)
+            .unwrap()
+            .iter()
+            .filter(|e| e.arm.is_some())
+            .count();
+        (entries, visited)
+    };
+    laris::app::seed_empty_shops(&settings, &store).unwrap();
+    let once = count(&store);
+    assert_eq!(once.0, 2, "a start and a stop");
+    assert!(once.1 > 3000, "{once:?}");
+    laris::app::seed_empty_shops(&settings, &store).unwrap();
+    assert_eq!(count(&store), once, "a second start adds nothing");
+    // A start killed while seeding: the next one seeds again, to the same counts.
+    store
+        .set_seeding(&shop, laris::records::Seeding::Started)
+        .unwrap();
+    laris::app::seed_empty_shops(&settings, &store).unwrap();
+    assert_eq!(count(&store), once, "resumed, not doubled");
 }
