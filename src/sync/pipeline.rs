@@ -13,6 +13,7 @@
 //! writes starts a new group, so that every page counts as it did alone.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -29,19 +30,24 @@ use crate::store::{BatchOp, ImportBatch, ShopStore, StoreError};
 /// Raw records kept in quarantine are cut to this many bytes.
 const QUARANTINE_RECORD_LIMIT: usize = 4096;
 
-/// How many pages, and records in them, a group holds at most before it is committed.
+/// How many pages, and records in them, a group holds at most before it is committed, and
+/// how long after its first page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupBounds {
     /// Records (upserts and quarantined records); a page bigger than this is a group alone.
     pub records: usize,
     pub pages: u64,
+    /// A slow walk (a rate-limited marketplace) still shows its data as it goes.
+    pub age: Duration,
 }
 
-/// The bounds of a marketplace walk's groups: ten full order pages of 100, or a hundred
-/// order windows of a small shop; what a crash makes the next run read again.
+/// The bounds of a marketplace walk's groups: ten full order pages of 100, a hundred order
+/// windows of a small shop, or a second of fetching; what a crash makes the next run read
+/// again.
 pub const GROUP_BOUNDS: GroupBounds = GroupBounds {
     records: 1_000,
     pages: 100,
+    age: Duration::from_secs(1),
 };
 
 /// Records of a file written in one batch by [`Importer::import_in_batches`] (about the
@@ -87,6 +93,8 @@ pub struct Importer<'a> {
 struct Group {
     bounds: GroupBounds,
     batch: ImportBatch,
+    /// When its first page was added.
+    opened: Option<Instant>,
     pages: u64,
     records: usize,
     /// The products the group writes, by our id, as it writes them last.
@@ -102,6 +110,7 @@ impl Group {
         Group {
             bounds,
             batch: ImportBatch::new(shop),
+            opened: None,
             pages: 0,
             records: 0,
             products: HashMap::new(),
@@ -130,6 +139,7 @@ impl Group {
         for op in ops {
             self.batch.push(op);
         }
+        self.opened.get_or_insert_with(Instant::now);
         self.pages += 1;
         self.records += page.records;
         self.keys.extend(page.keys);
@@ -137,7 +147,9 @@ impl Group {
     }
 
     fn full(&self) -> bool {
-        self.pages >= self.bounds.pages || self.records >= self.bounds.records
+        self.pages >= self.bounds.pages
+            || self.records >= self.bounds.records
+            || self.opened.is_some_and(|at| at.elapsed() >= self.bounds.age)
     }
 
     /// The group's batch, leaving it empty; `None` when it holds no page.
@@ -900,6 +912,7 @@ mod tests {
         let bounds = GroupBounds {
             records: 5,
             pages: 10,
+            age: Duration::from_secs(3600),
         };
         let grouped = run(Some(bounds));
         assert_eq!(grouped.0, alone.0, "counts, quarantined records and pages");
@@ -930,6 +943,7 @@ mod tests {
         let bounds = GroupBounds {
             records: 1_000,
             pages: 2,
+            age: Duration::from_secs(3600),
         };
         let windows = [
             (100, ["INV/1", "INV/2"]),
