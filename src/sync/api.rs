@@ -5,8 +5,10 @@
 //! overlap, so that later status changes reach stored orders.
 //!
 //! Cursors ([`ProductCursor`], [`OrderCursor`]) are records the store keeps per source,
-//! written in the same batch as the last page they cover: a failed page stops the source
-//! and leaves its cursor where it was, and a crash loses nothing that was committed.
+//! written in the same batch as the last page they cover (pages are committed in groups:
+//! `sync::pipeline`): a failed page stops the source, the pages before it are committed
+//! with the cursor of the last window read whole, and a crash loses nothing that was
+//! committed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +24,7 @@ use crate::config::source::ApiSource;
 use crate::feeds::FeedError;
 use crate::records::{OrderCursor, ProductCursor, SyncCursor};
 use crate::sync::http::{Failure, FetchError, Fetcher, Request};
-use crate::sync::pipeline::{api_orders, api_products, ImportError, Importer, Incoming, Page};
+use crate::sync::pipeline::{api_orders, api_products, ImportError, Importer, Incoming, Page, GROUP_BOUNDS};
 
 /// The longest order window the API accepts.
 pub const WINDOW_SECS: i64 = 3 * 86_400;
@@ -191,8 +193,15 @@ impl ApiRun<'_> {
 
     /// Products, newest first. Incremental: stops at the first product not newer than the
     /// cursor. Full pass (every `full_pass_hours`, or forced): every page, then products that
-    /// vanished are marked inactive.
+    /// vanished are marked inactive. Pages are committed in groups ([`GROUP_BOUNDS`]), the
+    /// last one when the walk ends or stops.
     pub async fn products(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
+        importer.group_pages(GROUP_BOUNDS);
+        self.walk_products(importer).await?;
+        Ok(importer.commit_group()?)
+    }
+
+    async fn walk_products(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
         let cursor = importer.product_cursor(self.source)?.unwrap_or_default();
         let full = self.full
             || cursor.last_full_pass.is_none_or(|at| {
@@ -284,8 +293,16 @@ impl ApiRun<'_> {
     }
 
     /// Orders in windows of at most three days, from the cursor minus the overlap (or
-    /// `history_days` back on the first run) up to now.
+    /// `history_days` back on the first run) up to now. Pages, of one window or several,
+    /// are committed in groups ([`GROUP_BOUNDS`]) with the cursor of the last window read
+    /// whole, the last group when the walk ends or stops.
     pub async fn orders(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
+        importer.group_pages(GROUP_BOUNDS);
+        self.walk_orders(importer).await?;
+        Ok(importer.commit_group()?)
+    }
+
+    async fn walk_orders(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
         let cursor = importer.order_cursor(self.source)?;
         let now = self.now.timestamp();
         let from = match &cursor {

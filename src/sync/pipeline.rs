@@ -2,8 +2,18 @@
 //! sync, `laris import`, and `laris replay` of a recording. One page is one atomic batch:
 //! a bad record is quarantined with its reason while the good records of the page are
 //! stored; a page that cannot be read at all writes nothing.
+//!
+//! A marketplace walk groups its pages ([`Importer::group_pages`]): consecutive pages are
+//! committed together, up to [`GROUP_BOUNDS`], with the cursor of the group's last page, so
+//! a first sync of a few hundred small pages is a few commits instead of one a page (each
+//! commit is a transaction of PostgreSQL's, most of a small page's cost). A commit is still
+//! records and their cursor together: a crash loses the group under way, and the next run
+//! reads it again from the cursor of the last group committed. Reads while a group is open
+//! see its records as if it were committed, and a page naming a record the group already
+//! writes starts a new group, so that every page counts as it did alone.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -15,10 +25,30 @@ use crate::records::{
     SyncReport, UpsertCounts,
 };
 use crate::records::{RecordKind, RunKind};
-use crate::store::{ImportBatch, ShopStore, StoreError};
+use crate::store::{BatchOp, ImportBatch, ShopStore, StoreError};
 
 /// Raw records kept in quarantine are cut to this many bytes.
 const QUARANTINE_RECORD_LIMIT: usize = 4096;
+
+/// How many pages, and records in them, a group holds at most before it is committed, and
+/// how long after its first page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupBounds {
+    /// Records (upserts and quarantined records); a page bigger than this is a group alone.
+    pub records: usize,
+    pub pages: u64,
+    /// A slow walk (a rate-limited marketplace) still shows its data as it goes.
+    pub age: Duration,
+}
+
+/// The bounds of a marketplace walk's groups: ten full order pages of 100, a hundred order
+/// windows of a small shop, or a second of fetching; what a crash makes the next run read
+/// again.
+pub const GROUP_BOUNDS: GroupBounds = GroupBounds {
+    records: 1_000,
+    pages: 100,
+    age: Duration::from_secs(1),
+};
 
 /// Records of a file written in one batch by [`Importer::import_in_batches`] (about the
 /// size of a marketplace API page of orders).
@@ -54,6 +84,131 @@ pub struct Importer<'a> {
     /// lines was a tenth of a sync (docs/performance.md: sync at scale). Every product this
     /// import upserts updates it, so it always says what the store's reference says.
     product_refs: HashMap<String, ProductId>,
+    /// Pages imported but not committed yet, when the walk groups its pages.
+    group: Option<Group>,
+}
+
+/// Pages imported and not yet committed: one batch, and what a read of the store would
+/// find once it is.
+struct Group {
+    bounds: GroupBounds,
+    batch: ImportBatch,
+    /// When its first page was added.
+    opened: Option<Instant>,
+    pages: u64,
+    records: usize,
+    /// The products the group writes, by our id, as it writes them last.
+    products: HashMap<ProductId, Product>,
+    /// The keys the group writes: product ids and invoices.
+    keys: HashSet<(RecordKind, String)>,
+    /// The subjects of the records the group quarantines.
+    quarantined: HashSet<(RecordKind, String)>,
+}
+
+impl Group {
+    fn new(bounds: GroupBounds, shop: &ShopId) -> Group {
+        Group {
+            bounds,
+            batch: ImportBatch::new(shop),
+            opened: None,
+            pages: 0,
+            records: 0,
+            products: HashMap::new(),
+            keys: HashSet::new(),
+            quarantined: HashSet::new(),
+        }
+    }
+
+    /// Whether a page must start a new group: it would pass the record bound, or it
+    /// writes a record the group writes, or one whose subject the group quarantines (then
+    /// its counts, or the quarantine it clears, would differ from the page's alone).
+    fn closes_before(&self, page: &PageWrites) -> bool {
+        self.pages > 0
+            && (self.records + page.records > self.bounds.records
+                || !self.keys.is_disjoint(&page.keys)
+                || !self.quarantined.is_disjoint(&page.names))
+    }
+
+    fn add(&mut self, page: PageWrites) {
+        for op in page.batch.ops() {
+            if let BatchOp::UpsertProduct(product) = op {
+                self.products.insert(product.id.clone(), product.clone());
+            }
+        }
+        let (_, ops) = page.batch.into_ops();
+        for op in ops {
+            self.batch.push(op);
+        }
+        self.opened.get_or_insert_with(Instant::now);
+        self.pages += 1;
+        self.records += page.records;
+        self.keys.extend(page.keys);
+        self.quarantined.extend(page.quarantined);
+    }
+
+    fn full(&self) -> bool {
+        self.pages >= self.bounds.pages
+            || self.records >= self.bounds.records
+            || self.opened.is_some_and(|at| at.elapsed() >= self.bounds.age)
+    }
+
+    /// The group's batch, leaving it empty; `None` when it holds no page.
+    fn take(&mut self) -> Option<ImportBatch> {
+        if self.pages == 0 {
+            return None;
+        }
+        let shop = self.batch.shop().clone();
+        let empty = Group::new(self.bounds, &shop);
+        Some(std::mem::replace(self, empty).batch)
+    }
+}
+
+/// One page's writes, with the keys they write, every name of their records (a
+/// product's SKU and marketplace id too) and the subjects they quarantine.
+struct PageWrites {
+    batch: ImportBatch,
+    records: usize,
+    keys: HashSet<(RecordKind, String)>,
+    names: HashSet<(RecordKind, String)>,
+    quarantined: HashSet<(RecordKind, String)>,
+}
+
+impl PageWrites {
+    fn of(batch: ImportBatch) -> PageWrites {
+        let mut page = PageWrites {
+            batch: ImportBatch::new(batch.shop()),
+            records: 0,
+            keys: HashSet::new(),
+            names: HashSet::new(),
+            quarantined: HashSet::new(),
+        };
+        for op in batch.ops() {
+            match op {
+                BatchOp::UpsertProduct(p) => {
+                    page.records += 1;
+                    page.keys.insert((RecordKind::Product, p.id.to_string()));
+                    let names = [Some(p.id.as_str()), p.sku.as_deref(), p.marketplace_id.as_deref()];
+                    for name in names.into_iter().flatten() {
+                        page.names.insert((RecordKind::Product, name.to_string()));
+                    }
+                }
+                BatchOp::UpsertOrder(o) => {
+                    page.records += 1;
+                    page.keys.insert((RecordKind::Order, o.invoice.clone()));
+                    page.names.insert((RecordKind::Order, o.invoice.clone()));
+                }
+                BatchOp::Quarantine(q) => {
+                    page.records += 1;
+                    if let Some(subject) = &q.subject {
+                        page.quarantined.insert((q.kind, subject.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        page.batch = batch;
+        page
+    }
 }
 
 /// One record on its way in.
@@ -229,6 +384,7 @@ impl<'a> Importer<'a> {
             full_pass: None,
             names: None,
             product_refs: HashMap::new(),
+            group: None,
         }
     }
 
@@ -290,7 +446,7 @@ impl<'a> Importer<'a> {
         };
         let claimed_by_other = match self.claimed_skus.get(&sku) {
             Some(owner) => owner != &feed.marketplace_id,
-            None => match self.store.product(&self.shop, &feed.product.id)? {
+            None => match self.stored_product(&feed.product.id)? {
                 Some(existing) => existing.marketplace_id.as_deref() != Some(feed.marketplace_id.as_str()),
                 None => false,
             },
@@ -309,6 +465,8 @@ impl<'a> Importer<'a> {
     /// Imports one page (an API answer, a file, a storefront page) as one atomic batch: good
     /// records are upserted, bad ones quarantined, and the page's state (a sync cursor) is
     /// written in the same batch, so a crash never leaves a cursor ahead of its data.
+    /// When the importer groups pages ([`Importer::group_pages`]) the page joins the group
+    /// instead, which is committed when full.
     pub fn import_page(&mut self, page: Page) -> Result<(), ImportError> {
         let mut batch = self.batch_of(page.records)?;
         if page.ends_full_pass {
@@ -318,8 +476,64 @@ impl<'a> Importer<'a> {
             batch.set_cursor(cursor);
         }
         self.pages += 1;
-        self.commit(batch)?;
+        if self.group.is_none() {
+            self.commit(batch)?;
+            return Ok(());
+        }
+        let page = PageWrites::of(batch);
+        if self.group.as_ref().is_some_and(|g| g.closes_before(&page)) {
+            self.commit_group()?;
+        }
+        let group = self.group.as_mut().expect("grouping checked above");
+        group.add(page);
+        if group.full() {
+            self.commit_group()?;
+        }
         Ok(())
+    }
+
+    /// From now on pages are committed in groups of at most `bounds`: the caller commits
+    /// the last group with [`Importer::commit_group`] at the end of its walk (and
+    /// [`Importer::finish`] does, at the latest).
+    pub fn group_pages(&mut self, bounds: GroupBounds) {
+        if self.group.is_none() {
+            self.group = Some(Group::new(bounds, &self.shop));
+        }
+    }
+
+    /// Commits the pages of the group under way, if any, with their cursor.
+    pub fn commit_group(&mut self) -> Result<(), StoreError> {
+        match self.group.as_mut().and_then(Group::take) {
+            Some(batch) => self.commit(batch),
+            None => Ok(()),
+        }
+    }
+
+    /// A product as the store holds it, or will once the group under way is committed.
+    fn stored_product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        if let Some(product) = self.group.as_ref().and_then(|g| g.products.get(id)) {
+            return Ok(Some(product.clone()));
+        }
+        self.store.product(&self.shop, id)
+    }
+
+    /// The shop's products as the store holds them, or will once the group under way is
+    /// committed.
+    fn stored_products(&self) -> Result<Vec<Product>, StoreError> {
+        let mut products = self.store.products(&self.shop)?;
+        let Some(group) = self.group.as_ref().filter(|g| !g.products.is_empty()) else {
+            return Ok(products);
+        };
+        let mut pending = group.products.clone();
+        for product in &mut products {
+            if let Some(newer) = pending.remove(&product.id) {
+                *product = newer;
+            }
+        }
+        let mut added: Vec<Product> = pending.into_values().collect();
+        added.sort_by(|a, b| a.id.cmp(&b.id));
+        products.extend(added);
+        Ok(products)
     }
 
     /// Imports the records of one file (one page of the report) in batches of
@@ -359,7 +573,7 @@ impl<'a> Importer<'a> {
                     batch.upsert_product(feed.product);
                 }
                 Incoming::Product(product) => {
-                    let product = match self.store.product(&self.shop, &product.id)? {
+                    let product = match self.stored_product(&product.id)? {
                         Some(stored) => fill_from(product, stored),
                         None => product,
                     };
@@ -412,7 +626,7 @@ impl<'a> Importer<'a> {
         let Some(seen) = self.full_pass.take() else {
             return Ok(());
         };
-        for mut product in self.store.products(&self.shop)? {
+        for mut product in self.stored_products()? {
             let vanished = product
                 .marketplace_id
                 .as_ref()
@@ -478,14 +692,14 @@ impl<'a> Importer<'a> {
         let Ok(id) = ProductId::parse(raw) else {
             return Ok(None);
         };
-        Ok(self.store.product(&self.shop, &id)?.map(|p| p.id))
+        Ok(self.stored_product(&id)?.map(|p| p.id))
     }
 
     /// Product name → id, read once per import, names shared by two products left out.
     fn by_name(&mut self) -> Result<&HashMap<String, ProductId>, StoreError> {
         if self.names.is_none() {
             let mut names: HashMap<String, Option<ProductId>> = HashMap::new();
-            for p in self.store.products(&self.shop)? {
+            for p in self.stored_products()? {
                 names
                     .entry(p.name.clone())
                     .and_modify(|v| *v = None)
@@ -499,7 +713,8 @@ impl<'a> Importer<'a> {
     /// Stores the run's report, and removes its run marker in the same write. Customers
     /// are derived by the model rebuild that every change of data is followed by (the
     /// changed data marked the model stale: see [`ShopStore::model_stale`]).
-    pub fn finish(self, kind: RunKind, source: &str) -> Result<SyncReport, StoreError> {
+    pub fn finish(mut self, kind: RunKind, source: &str) -> Result<SyncReport, StoreError> {
+        self.commit_group()?;
         let finished = Utc::now();
         let report = SyncReport {
             kind,
@@ -615,6 +830,158 @@ mod tests {
         assert!(after.contains(&("15".into(), owner("15"))), "{after:?}");
         assert!(after.contains(&("KOPI-1".into(), owner("11"))), "{after:?}");
         assert_eq!(after.len(), 5, "{after:?}");
+    }
+
+    fn orders_page(origin: &str, invoices: &[&str], synced_to: Option<i64>) -> Page {
+        let body = page(invoices.iter().map(|i| order(i, 11)).collect());
+        let mut page = Page::new(origin, api_orders(origin, &body).unwrap());
+        page.cursor = synced_to.map(|synced_to| SyncCursor::Orders {
+            source: 0,
+            cursor: OrderCursor { synced_to },
+        });
+        page
+    }
+
+    fn products_page(origin: &str, records: Vec<Value>) -> Page {
+        Page::new(origin, api_products(origin, &page(records)).unwrap())
+    }
+
+    fn synced_to(store: &dyn ShopStore, shop: &ShopId) -> Option<i64> {
+        store.order_cursor(shop, 0).unwrap().map(|c| c.synced_to)
+    }
+
+    /// Pages that name each other's records (a SKU that is another product's id, an order
+    /// on two pages, a product again) store and count in groups exactly what they do one
+    /// page at a time, and a group never holds more than its bound of records.
+    #[test]
+    fn grouped_pages_store_and_count_what_pages_alone_do() {
+        let pages = || {
+            vec![
+                products_page(
+                    "p1",
+                    vec![product(11, "KOPI-1"), product(12, "KOPI-1"), product(13, "X")],
+                ),
+                products_page("p2", vec![product(14, "12"), product(15, "TEH-1")]),
+                products_page(
+                    "p3",
+                    vec![product(15, "TEH-1"), json!({"basic": {"productID": 16}})],
+                ),
+                orders_page("o1", &["INV/1", "INV/2"], Some(100)),
+                orders_page("o2", &["INV/2", "INV/3"], Some(200)),
+                orders_page("o3", &["INV/4"], Some(300)),
+            ]
+        };
+        let shop = ShopId::parse("toko").unwrap();
+        let run = |bounds: Option<GroupBounds>| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let mut importer = Importer::new(&store, shop.clone());
+            if let Some(bounds) = bounds {
+                importer.group_pages(bounds);
+            }
+            let mut stored_after_each = Vec::new();
+            for page in pages() {
+                importer.import_page(page).unwrap();
+                stored_after_each
+                    .push(store.products(&shop).unwrap().len() + store.orders(&shop).unwrap().len());
+            }
+            let report = importer.finish(RunKind::Sync, "test").unwrap();
+            let mut products: Vec<_> = store
+                .products(&shop)
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.id, p.marketplace_id))
+                .collect();
+            products.sort();
+            let orders: Vec<_> = store
+                .orders(&shop)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.invoice)
+                .collect();
+            let counts = (report.products, report.orders, report.quarantined, report.pages);
+            (
+                counts,
+                products,
+                orders,
+                synced_to(&store, &shop),
+                stored_after_each,
+            )
+        };
+        let alone = run(None);
+        let bounds = GroupBounds {
+            records: 5,
+            pages: 10,
+            age: Duration::from_secs(3600),
+        };
+        let grouped = run(Some(bounds));
+        assert_eq!(grouped.0, alone.0, "counts, quarantined records and pages");
+        assert_eq!(grouped.1, alone.1, "products and their marketplace ids");
+        assert_eq!(grouped.2, alone.2);
+        assert_eq!(grouped.3, Some(300));
+        assert!(
+            grouped.1.iter().any(|(id, _)| id.as_str() == "14"),
+            "{:?}",
+            grouped.1
+        );
+        // One page at a time every page is stored as it comes. In groups of at most five
+        // records: p1 and p2 (product 14's SKU is product 12's id: read from the group) make
+        // five; p3 and o1 four, o1 + o2 would be six but o2 names INV/2 of o1 first; o2 and o3
+        // are committed by `finish`.
+        assert_eq!(alone.4, vec![3, 5, 5, 7, 8, 9]);
+        assert_eq!(grouped.4, vec![0, 5, 5, 5, 7, 7], "{bounds:?}");
+    }
+
+    /// A crash (the importer dropped, as when the process is killed) in the middle of a
+    /// group loses only that group: the cursor is the last committed group's, and the next
+    /// run, reading again from it, ends with every record stored once and counted exactly.
+    #[test]
+    fn a_crash_in_a_group_leaves_the_cursor_of_the_last_group_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shop = ShopId::parse("toko").unwrap();
+        let bounds = GroupBounds {
+            records: 1_000,
+            pages: 2,
+            age: Duration::from_secs(3600),
+        };
+        let windows = [
+            (100, ["INV/1", "INV/2"]),
+            (200, ["INV/3", "INV/4"]),
+            (300, ["INV/5", "INV/6"]),
+        ];
+        let mut crashed = Importer::new(&store, shop.clone());
+        crashed.group_pages(bounds);
+        for (end, invoices) in &windows {
+            crashed
+                .import_page(orders_page("o", invoices, Some(*end)))
+                .unwrap();
+        }
+        drop(crashed);
+        assert_eq!(
+            synced_to(&store, &shop),
+            Some(200),
+            "the group of the first two windows"
+        );
+        assert_eq!(store.orders(&shop).unwrap().len(), 4);
+        assert!(
+            store.order(&shop, "INV/5").unwrap().is_none(),
+            "the group under way is lost"
+        );
+
+        let mut next = Importer::new(&store, shop.clone());
+        next.group_pages(bounds);
+        let from = synced_to(&store, &shop).unwrap();
+        for (end, invoices) in windows.iter().filter(|(end, _)| *end > from) {
+            next.import_page(orders_page("o", invoices, Some(*end))).unwrap();
+        }
+        let report = next.finish(RunKind::Sync, "test").unwrap();
+        assert_eq!(
+            (report.orders.seen, report.orders.inserted, report.pages),
+            (2, 2, 1)
+        );
+        assert_eq!(synced_to(&store, &shop), Some(300));
+        assert_eq!(store.orders(&shop).unwrap().len(), 6);
     }
 
     #[test]
