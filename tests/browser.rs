@@ -1973,13 +1973,14 @@ async fn stored_for(laris: &Laris, visitor: &str, n: usize) -> Vec<laris::record
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_on_the_page_moves() {
+async fn a_control_visitor_sees_no_recommendation_slots_and_nothing_moves_from_the_first_page_on() {
     use laris::experiment::assign::Arm;
     let rig = Rig::start_experiment("nothing").await;
     let b = &rig.browser;
     let c = visitor_in(Arm::Control);
 
-    // The first page: the widget learns the arm from the answer.
+    // The first page: the widget asks for the arm before it holds space for any slot, so
+    // the empty slots never take space and nothing moves, from the very first frame.
     let url = rig.shop_page_at("/first", "SRD-100", &experiment_head(Some(&c)), "");
     open(b, &url).await;
     let states = b.slots_settled().await;
@@ -1987,7 +1988,7 @@ async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_o
         assert_eq!(states[s], "empty", "{states:?}");
         let shown = slot(b, s).await;
         assert_eq!(shown["items"], json!([]), "{s}: {shown}");
-        assert_eq!(shown["minHeight"], "", "{s}: space released");
+        assert_eq!(shown["minHeight"], "", "{s}: no space held");
     }
     assert_eq!(
         states["loyalty"], "ready",
@@ -1997,6 +1998,25 @@ async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_o
     assert!(
         requests.len() == 1 && requests[0].contains(&format!("visitor={c}")),
         "{requests:?}"
+    );
+    let first: Value = b
+        .run("return {tallest: __tallest, shifts: __shifts, arm: performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/arm?'))}")
+        .await;
+    for s in ["similar", "upsell", "bundle"] {
+        assert_eq!(
+            first["tallest"][s], 0,
+            "{s} never took space on the first page: {first}"
+        );
+    }
+    assert_eq!(
+        first["shifts"],
+        json!([]),
+        "no layout shift on the first page: {first}"
+    );
+    let asked = str_list(&first["arm"]);
+    assert!(
+        asked.len() == 1 && asked[0].contains(&format!("visitor={c}")),
+        "the arm asked once: {asked:?}"
     );
 
     // Every later page: no space is ever reserved for the empty slots and nothing moves.
@@ -2011,8 +2031,9 @@ async fn a_control_visitor_sees_no_recommendation_slots_and_once_known_nothing_o
     )
     .await;
     let seen: Value = b
-        .run("return {tallest: __tallest, shifts: __shifts, now: Object.fromEntries(['similar','upsell','bundle'].map(k => [k, __host(k).getBoundingClientRect().height]))}")
+        .run("return {tallest: __tallest, shifts: __shifts, now: Object.fromEntries(['similar','upsell','bundle'].map(k => [k, __host(k).getBoundingClientRect().height])), arm: performance.getEntriesByType('resource').filter(e => e.name.includes('/arm?')).length}")
         .await;
+    assert_eq!(seen["arm"], 0, "the arm is asked on the first page only: {seen}");
     for s in ["similar", "upsell", "bundle"] {
         assert_eq!(seen["tallest"][s], 0, "{s} never took space: {seen}");
         assert_eq!(seen["now"][s], 0, "{s}: {seen}");

@@ -465,10 +465,22 @@
         beacon({ type: "purchase", order: p.order, total: p.total, items: p.items || [] }, {});
       })
     };
-    if (document.readyState === "loading") {
-      document.addEventListener("DOMContentLoaded", guarded(scan));
+    var go = guarded(function () {
+      if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", guarded(scan));
+      else scan();
+    });
+    // A visitor's first page: learn the arm before holding space for any slot.
+    if (visitor && store("laris-seen") !== shop + visitor && window.fetch) {
+      window.fetch(base + "v1/shops/" + encodeURIComponent(shop) + "/arm?visitor=" + visitor, { credentials: "omit" })
+        .then(function (r) { return r.json(); })
+        .then(function (a) {
+          held = a.held === true;
+          store("laris-held", held ? shop + visitor : null);
+          store("laris-seen", shop + visitor);
+        })
+        .then(go, go);
     } else {
-      scan();
+      go();
     }
   }
 

@@ -525,6 +525,39 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
         })
 }
 
+/// GET /v1/shops/{shop}/arm?visitor=ID: the visitor's arm in the shop's experiment
+/// (`null` when it runs none) and whether the recommendation slots stay empty for them
+/// (`held`: the control arm of an experiment whose control sees nothing). The widget asks
+/// once, on a visitor's first page, before it holds space for any slot, so that a control
+/// visitor's page never holds space it then gives back. Never cached: it is one visitor's.
+pub fn arm(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "shops" / String / "arm")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(warp::header::optional::<String>("origin"))
+        .and(with_state(state))
+        .and_then(
+            |shop: String, q: HashMap<String, String>, origin: Option<String>, state: AppState| async move {
+                let shop = known_shop(&state, &shop)?;
+                if !q.contains_key("visitor") {
+                    return Err(reject(
+                        StatusCode::BAD_REQUEST,
+                        "visitor is missing: send the widget's visitor id as visitor=…",
+                    ));
+                }
+                let arm = visitor_arm(shop, &q)?;
+                let held = control_shows(shop, arm) == Some(ControlShows::Nothing);
+                let body = serde_json::json!({ "arm": arm.map(arm_name), "held": held });
+                let mut resp = warp::reply::json(&body).into_response();
+                resp.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("no-store"),
+                );
+                Ok::<_, Rejection>(finish(shop, origin.as_deref(), false, resp))
+            },
+        )
+}
+
 /// GET /v1/shops/{shop}/fragments/{slot}?product=ID[&customer=TOKEN][&lang=id|en]
 pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("v1" / "shops" / String / "fragments" / String)

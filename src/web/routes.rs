@@ -30,6 +30,7 @@ fn uncompressed(state: AppState) -> impl Filter<Extract = (impl Reply,), Error =
         .or(recommendations::recommendations(state.clone()))
         .or(fragments::batched(state.clone()))
         .or(fragments::single(state.clone()))
+        .or(fragments::arm(state.clone()))
         .or(events::events(state.clone()))
         .or(cors::events_preflight(state.clone()))
         .or(feedback::feedback(state.clone()))

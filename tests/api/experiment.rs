@@ -298,3 +298,48 @@ async fn purchases_are_checked_and_stored_with_order_total_items_and_arm() {
     assert_eq!(stored_after(&app, seeded).len(), 1, "nothing bad was stored");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_arm_endpoint_tells_the_widget_whether_to_hold_space_before_any_slot() {
+    let app = spawn_app_with(with_experiment("nothing")).await;
+    let arm_of = |v: &str| format!("/v1/shops/lengkuas/arm?visitor={v}");
+    let c = visitor_in(Arm::Control);
+    let t = visitor_in(Arm::Treatment);
+    for (v, want, held) in [(&c, "control", true), (&t, "treatment", false)] {
+        let r = app.get(&arm_of(v)).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body, json!({"arm": want, "held": held}));
+        // The same arm as the fragments answer gives the visitor.
+        let page = get(&app, &format!("{PAGE}&visitor={v}")).await;
+        assert_eq!(page.arm.as_deref(), Some(want));
+    }
+    let bad = app.get(&arm_of("XYZ")).await;
+    assert_eq!(bad.status(), 400);
+    let said = bad.text().await.unwrap();
+    assert!(
+        said.contains("XYZ") && said.contains("is not a visitor id"),
+        "{said}"
+    );
+    let missing = app.get("/v1/shops/lengkuas/arm").await;
+    assert_eq!(missing.status(), 400);
+    assert!(missing.text().await.unwrap().contains("visitor is missing"));
+    assert_eq!(
+        app.get(&format!("/v1/shops/nope/arm?visitor={c}")).await.status(),
+        404
+    );
+    app.stop().await;
+
+    // Control sees best sellers: its slots are filled, so space is held.
+    let app = spawn_app_with(with_experiment("best_sellers")).await;
+    let body: Value = app.get(&arm_of(&c)).await.json().await.unwrap();
+    assert_eq!(body, json!({"arm": "control", "held": false}));
+    app.stop().await;
+
+    // No experiment: no arm, nothing held.
+    let app = spawn_app().await;
+    let body: Value = app.get(&arm_of(&c)).await.json().await.unwrap();
+    assert_eq!(body, json!({"arm": null, "held": false}));
+    app.stop().await;
+}
