@@ -317,6 +317,7 @@ impl Application {
             event_writer,
             overviews: Default::default(),
             prepared,
+            exposures: Default::default(),
         };
         Ok(Application {
             listener,

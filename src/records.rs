@@ -501,9 +501,14 @@ pub enum EventKind {
     Click,
     AddToCart,
     Purchase,
+    /// The server's note that a visitor in a running experiment reached the widget (their
+    /// first request for fragments or their arm, once per visitor and process): what makes
+    /// the arms' visitors comparable whatever slots a page has. Never sent by a client.
+    Exposure,
 }
 
 impl EventKind {
+    /// The kinds a beacon may send ([`EventKind::Exposure`] is the server's own).
     pub const ALL: [EventKind; 4] = [
         EventKind::Impression,
         EventKind::Click,
@@ -518,9 +523,11 @@ impl EventKind {
             EventKind::Click => "click",
             EventKind::AddToCart => "add_to_cart",
             EventKind::Purchase => "purchase",
+            EventKind::Exposure => "exposure",
         }
     }
 
+    /// A beacon's kind by its name.
     pub fn parse(raw: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == raw)
     }

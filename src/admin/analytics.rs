@@ -412,7 +412,7 @@ impl SlotStats {
             EventKind::Impression => self.impressions += 1,
             EventKind::Click => self.clicks += 1,
             EventKind::AddToCart => self.add_to_carts += 1,
-            EventKind::Purchase => {}
+            EventKind::Purchase | EventKind::Exposure => {}
         }
     }
 
@@ -485,7 +485,12 @@ impl EventSummary {
         s
     }
 
+    /// Counts a widget event; an experiment's exposures are the server's bookkeeping, not
+    /// widget activity, and are left out.
     pub fn add(&mut self, e: &Event) {
+        if e.kind == EventKind::Exposure {
+            return;
+        }
         self.events += 1;
         let slot = e.slot.map_or(NO_SLOT, Slot::as_str);
         self.per_slot

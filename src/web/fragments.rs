@@ -492,6 +492,13 @@ pub fn visitor_arm(shop: &ShopSettings, q: &HashMap<String, String>) -> Result<O
     }
 }
 
+/// Notes the exposure of the request's visitor when they are in the shop's experiment.
+fn note_exposure(state: &AppState, shop: &ShopSettings, q: &HashMap<String, String>, arm: Option<Arm>) {
+    if let (Some(a), Some(v)) = (arm, q.get("visitor")) {
+        crate::web::exposure::note(state, shop, v, a, q.get("product").map(String::as_str));
+    }
+}
+
 /// The answer with the `Laris-Arm` header (exposed to the widget's script) when the
 /// visitor is in an experiment; unchanged otherwise.
 pub fn with_arm(mut resp: Response, arm: Option<Arm>) -> Response {
@@ -517,6 +524,7 @@ pub fn batched(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = 
             let shop = known_shop(&state, &shop)?;
             let customer = customer_from_query(shop, &q);
             let arm = visitor_arm(shop, &q)?;
+            note_exposure(&state, shop, &q, arm);
             let control = control_shows(shop, arm);
             let answer = batched_answer(&state, shop, &q, customer.as_ref(), host.as_deref(), control)?;
             let vary_host = answer.vary_host;
@@ -546,6 +554,7 @@ pub fn arm(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Reje
                     ));
                 }
                 let arm = visitor_arm(shop, &q)?;
+                note_exposure(&state, shop, &q, arm);
                 let held = control_shows(shop, arm) == Some(ControlShows::Nothing);
                 let body = serde_json::json!({ "arm": arm.map(arm_name), "held": held });
                 let mut resp = warp::reply::json(&body).into_response();
@@ -574,6 +583,7 @@ pub fn single(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = R
                 let shop = known_shop(&state, &shop)?;
                 let customer = customer_from_query(shop, &q);
                 let arm = visitor_arm(shop, &q)?;
+                note_exposure(&state, shop, &q, arm);
                 let control = control_shows(shop, arm);
                 let answer = single_answer(
                     &state,

@@ -18,6 +18,7 @@ pub mod event_log;
 pub mod event_writer;
 pub mod events;
 pub mod experiment;
+pub mod exposure;
 pub mod feedback;
 pub mod fragments;
 pub mod links;

@@ -47,6 +47,8 @@ pub struct AppState {
     pub overviews: Arc<crate::admin::views::OverviewCache>,
     /// The widget's fragment answers kept ready as bytes, per model generation.
     pub prepared: Arc<crate::web::prepared::cache::PreparedAnswers>,
+    /// The visitors whose exposure to a running experiment was noted.
+    pub exposures: Arc<crate::web::exposure::Exposures>,
 }
 
 /// Hands each request the shared state.

@@ -313,3 +313,72 @@ fn seeding_the_demos_experiment_twice_or_after_a_kill_does_not_double_it() {
     laris::app::seed_empty_shops(&settings, &store).unwrap();
     assert_eq!(count(&store), once, "resumed, not doubled");
 }
+
+#[tokio::test]
+async fn visitors_who_only_load_the_widget_count_in_their_arm_once() {
+    let app = spawn().await;
+    // Pages whose only slots are recommendations: control's stay empty, so a control
+    // visitor sends no beacon at all; the server's exposure counts them anyway, once.
+    let control = visitors(Arm::Control, 5, 9);
+    let treatment = visitors(Arm::Treatment, 4, 10);
+    for v in control.iter().chain(&treatment) {
+        for _ in 0..2 {
+            let r = app
+                .get(&format!(
+                    "/v1/shops/lengkuas/fragments?slots=similar,upsell&product=SRD-100&visitor={v}"
+                ))
+                .await;
+            assert_eq!(r.status(), 200);
+        }
+    }
+    let r = app
+        .get(&format!("/v1/shops/lengkuas/arm?visitor={}", control[0]))
+        .await;
+    assert_eq!(r.status(), 200);
+    let buy =
+        |v: &str| json!({"type": "purchase", "order": format!("INV-{v}"), "total": 90_000, "visitor": v});
+    post(&app, buy(&control[0])).await;
+    post(&app, buy(&treatment[0])).await;
+
+    // Exposures are written in the background: wait for them (bounded).
+    let shop = laris::domain::ShopId::parse("lengkuas").unwrap();
+    let exposures = || {
+        app.store
+            .events(&shop)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == laris::records::EventKind::Exposure)
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..100 {
+        if exposures().len() >= 9 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let found = exposures();
+    assert_eq!(found.len(), 9, "one per visitor, not per request: {found:?}");
+    assert!(found
+        .iter()
+        .all(|e| e.product.as_ref().map(|p| p.as_str()) == Some("SRD-100")));
+    assert_eq!(
+        found
+            .iter()
+            .filter(|e| e.arm.as_deref() == Some("control"))
+            .count(),
+        5
+    );
+
+    let r = report(&app, "lengkuas").await;
+    let a = &r["analysis"];
+    assert_eq!(a["control"]["visitors"], 5, "{r}");
+    assert_eq!(a["treatment"]["visitors"], 4, "{r}");
+    assert_eq!(a["control"]["converting_visitors"], 1);
+    assert_eq!(a["treatment"]["converting_visitors"], 1);
+
+    // Exposures are bookkeeping, not widget activity: the performance figures leave them out.
+    let all = app.store.events(&shop).unwrap();
+    let summary = laris::admin::analytics::EventSummary::of(&all);
+    assert_eq!(summary.events, all.len() - 9, "every event but the exposures");
+    app.stop().await;
+}

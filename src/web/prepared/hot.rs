@@ -134,6 +134,12 @@ fn answer(
             (stripped.as_str(), arm_of(shop, v))
         }
     };
+    if let (Some(a), Some(v)) = (arm, &visitor) {
+        let product = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "product")
+            .map(|(_, p)| p.into_owned());
+        crate::web::exposure::note(state, shop, v, a, product.as_deref());
+    }
     let control = control_shows(shop, arm);
     let customer: Option<CustomerId> = match &token {
         Some(t) => Some(customer_from_token(shop, t)?),
