@@ -501,14 +501,7 @@ impl MockMarketplace {
 
     /// The first recorded answer to `key` not yet served, else the last one again.
     fn next_recorded(&self, key: &RequestKey) -> Option<Answer> {
-        let answers = self.recorded.get(key)?;
-        let mut state = self.state();
-        let served = state.served_per_key.entry(key.clone()).or_insert(0);
-        let answer = answers[(*served).min(answers.len() - 1)].clone();
-        if *served < answers.len() {
-            *served += 1;
-        }
-        Some(answer)
+        next_answer(&self.recorded, &mut self.state().served_per_key, key)
     }
 
     /// GET …/product/info: all recorded products, newest update first (`sort=2`; other sorts
@@ -733,6 +726,22 @@ fn unix_param(key: &RequestKey, name: &str) -> Result<i64, Answer> {
     text.trim()
         .parse()
         .map_err(|_| Answer::bad_request(format!("{name}={text:?} should be a Unix time in seconds")))
+}
+
+/// The first of `recorded[key]` that `served` has not counted yet, else the last one again
+/// (so a fault scripted before a good answer is played once, the good answer from then on).
+fn next_answer<K: std::hash::Hash + Eq + Clone>(
+    recorded: &HashMap<K, Vec<Answer>>,
+    served: &mut HashMap<K, usize>,
+    key: &K,
+) -> Option<Answer> {
+    let answers = recorded.get(key)?;
+    let served = served.entry(key.clone()).or_insert(0);
+    let answer = answers[(*served).min(answers.len() - 1)].clone();
+    if *served < answers.len() {
+        *served += 1;
+    }
+    Some(answer)
 }
 
 #[cfg(test)]

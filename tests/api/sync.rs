@@ -84,7 +84,7 @@ http = {{ read_timeout_secs = 1, connect_timeout_secs = 1, backoff_ms = 10, retr
     Settings::from_toml(&text, Path::new("test.toml"), &[]).unwrap()
 }
 
-fn agent(settings: Settings, store: &Store) -> SyncAgent {
+pub(crate) fn agent(settings: Settings, store: &Store) -> SyncAgent {
     SyncAgent::new(
         Arc::new(settings),
         Arc::new(store.clone()),
@@ -92,7 +92,7 @@ fn agent(settings: Settings, store: &Store) -> SyncAgent {
     )
 }
 
-fn run_at(unix: i64) -> SyncOptions {
+pub(crate) fn run_at(unix: i64) -> SyncOptions {
     SyncOptions {
         now: Some(at(unix)),
         ..Default::default()

@@ -5,22 +5,20 @@
 //! and reported naming app_secret; an access token the mock does not know refreshed.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use laris::cli::mock_marketplace::tiktok::{
     DEFAULT_ACCESS_TOKEN, DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_REFRESH_TOKEN,
 };
 use laris::config::Settings;
 use laris::domain::ShopId;
-use laris::model::rebuild::Models;
 use laris::records::{Order, SyncReport};
 use laris::store::{ShopStore, Store};
-use laris::sync::agent::{SyncAgent, SyncOptions};
+use laris::sync::agent::SyncOptions;
 use laris::sync::tiktok_shop::{ORDER_SEARCH_PATH, TOKEN_REFRESH_PATH};
 
 use crate::helpers::{repo, TOKEN};
-use crate::sync::start_mock;
+use crate::sync::{agent, run_at, start_mock};
 
 /// The recorded sync's clock (`examples/gen_demo_tiktok.rs`): 2026-11-02 00:00 WIB.
 const RECORDED_AT: i64 = 1_793_552_400;
@@ -60,21 +58,6 @@ http = {{ read_timeout_secs = 5, connect_timeout_secs = 2, backoff_ms = 10, retr
     Settings::from_toml(&text, Path::new("test.toml"), &[]).unwrap()
 }
 
-fn agent(settings: Settings, store: &Store) -> SyncAgent {
-    SyncAgent::new(
-        Arc::new(settings),
-        Arc::new(store.clone()),
-        Arc::new(Models::default()),
-    )
-}
-
-fn at(unix: i64) -> SyncOptions {
-    SyncOptions {
-        now: DateTime::<Utc>::from_timestamp(unix, 0),
-        ..Default::default()
-    }
-}
-
 /// (purchases, their products total in rupiah).
 fn purchases(orders: &[Order]) -> (usize, i64) {
     let bought: Vec<&Order> = orders.iter().filter(|o| o.is_purchase()).collect();
@@ -106,7 +89,7 @@ async fn tiktok_mock_the_demo_synced_through_the_mock_equals_its_recording_and_t
         &store,
     );
     let run = live
-        .sync_shop("lengkuas", &at(RECORDED_AT + 3 * DAY + 4321))
+        .sync_shop("lengkuas", &run_at(RECORDED_AT + 3 * DAY + 4321))
         .await
         .unwrap();
     let report = &run.reports[0];
@@ -143,7 +126,7 @@ async fn tiktok_mock_the_demo_synced_through_the_mock_equals_its_recording_and_t
         settings(&server.base, DEFAULT_APP_SECRET, DEFAULT_ACCESS_TOKEN, 190),
         &exact,
     )
-    .sync_shop("lengkuas", &at(RECORDED_AT))
+    .sync_shop("lengkuas", &run_at(RECORDED_AT))
     .await
     .unwrap();
     assert!(run.ok, "{:?}", run.reports[0].errors);
@@ -171,7 +154,7 @@ async fn tiktok_mock_replaying_a_tiktok_recording_again_changes_nothing() {
     let live = Store::open(&tmp.path().join("live")).unwrap();
     let options = SyncOptions {
         record: Some(tmp.path().join("recordings")),
-        ..at(RECORDED_AT + DAY)
+        ..run_at(RECORDED_AT + DAY)
     };
     let run = agent(
         settings(&server.base, DEFAULT_APP_SECRET, DEFAULT_ACCESS_TOKEN, 200),
@@ -203,7 +186,7 @@ async fn tiktok_mock_replaying_a_tiktok_recording_again_changes_nothing() {
         settings(&server.base, DEFAULT_APP_SECRET, DEFAULT_ACCESS_TOKEN, 200),
         &exact,
     )
-    .sync_shop("lengkuas", &at(RECORDED_AT + DAY))
+    .sync_shop("lengkuas", &run_at(RECORDED_AT + DAY))
     .await
     .unwrap();
     assert!(run.ok, "{:?}", run.reports[0].errors);
@@ -220,7 +203,7 @@ async fn tiktok_mock_a_wrong_app_secret_is_refused_with_401_and_reported_naming_
         settings(&server.base, "not-the-demo-secret", DEFAULT_ACCESS_TOKEN, 200),
         &store,
     )
-    .sync_shop("lengkuas", &at(RECORDED_AT + DAY))
+    .sync_shop("lengkuas", &run_at(RECORDED_AT + DAY))
     .await
     .unwrap();
     let report = &run.reports[0];
@@ -285,7 +268,7 @@ async fn tiktok_mock_an_unknown_access_token_is_refreshed_and_the_sync_completes
         settings(&server.base, DEFAULT_APP_SECRET, "TTP_expired_long_ago", 200),
         &store,
     )
-    .sync_shop("lengkuas", &at(RECORDED_AT + DAY))
+    .sync_shop("lengkuas", &run_at(RECORDED_AT + DAY))
     .await
     .unwrap();
     let report = &run.reports[0];

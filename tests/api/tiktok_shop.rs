@@ -11,18 +11,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use laris::config::Settings;
 use laris::domain::{OrderStatus, ProductId, ShopId};
-use laris::model::rebuild::Models;
 use laris::records::{QuarantineReason, RecordKind, SyncReport};
 use laris::store::{ShopStore, Store};
-use laris::sync::agent::{SyncAgent, SyncOptions};
+use laris::sync::agent::SyncOptions;
 use laris::sync::tiktok_shop::{sign::sign, ORDER_SEARCH_PATH, PRODUCT_SEARCH_PATH, TOKEN_REFRESH_PATH};
 use serde_json::{json, Value};
 use warp::Filter;
 
 use crate::helpers::{repo, TOKEN};
+use crate::sync::{agent, run_at};
 
 const APP_KEY: &str = "6d1g0h1ksv8ar";
 const SECRET: &str = "s3cret-tts-for-tests";
@@ -339,21 +338,6 @@ http = {{ read_timeout_secs = 1, connect_timeout_secs = 1, backoff_ms = 10, retr
 "#
     );
     Settings::from_toml(&text, Path::new("test.toml"), &[]).unwrap()
-}
-
-fn agent(settings: Settings, store: &Store) -> SyncAgent {
-    SyncAgent::new(
-        Arc::new(settings),
-        Arc::new(store.clone()),
-        Arc::new(Models::default()),
-    )
-}
-
-fn run_at(unix: i64) -> SyncOptions {
-    SyncOptions {
-        now: DateTime::<Utc>::from_timestamp(unix, 0),
-        ..Default::default()
-    }
 }
 
 fn shop() -> ShopId {

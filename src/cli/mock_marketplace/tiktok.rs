@@ -34,7 +34,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use warp::http::StatusCode;
 
-use super::{recorded_url, Answer, ExchangeError, MockError, Request};
+use super::{next_answer, recorded_url, Answer, ExchangeError, MockError, Request};
 use crate::feeds::tiktok_shop::{order_page, product_page};
 use crate::sync::recording::Recording;
 use crate::sync::tiktok_shop::sign::sign;
@@ -420,14 +420,7 @@ impl TikTok {
 
     /// The first recorded answer to `key` not yet served, else the last one again.
     fn next_recorded(&self, key: &TikTokKey) -> Option<Answer> {
-        let answers = self.recorded.get(key)?;
-        let mut state = self.state();
-        let served = state.served_per_key.entry(key.clone()).or_insert(0);
-        let answer = answers[(*served).min(answers.len() - 1)].clone();
-        if *served < answers.len() {
-            *served += 1;
-        }
-        Some(answer)
+        next_answer(&self.recorded, &mut self.state().served_per_key, key)
     }
 
     fn envelope(&self, status: StatusCode, code: i64, message: &str, data: Value) -> Answer {
