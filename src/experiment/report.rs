@@ -93,7 +93,8 @@ pub const NOT_ENOUGH_DATA: &str =
 pub const READY: &str = "Both arms have visitors: the differences below compare them.";
 
 /// The report of `shop`'s experiment at `now`, from its stored events and orders: the
-/// configured one, else the last stopped one of the settings log.
+/// running one, else the last stopped one of the settings log (an experiment is stopped by
+/// removing `[shops.experiment]` or by setting `holdout_pct = 0`), else the configured one.
 /// `seed` is the bootstrap's seed (the default of [`AnalysisOptions::new`] when `None`).
 pub fn report(
     store: &dyn ShopStore,
@@ -101,7 +102,7 @@ pub fn report(
     now: DateTime<Utc>,
     seed: Option<u64>,
 ) -> Result<Report, ReportError> {
-    if shop.experiment.is_some() {
+    if shop.experiment.as_ref().is_some_and(ExperimentSettings::is_on) {
         let (events, orders) = (store.events(&shop.id)?, store.orders(&shop.id)?);
         return build(shop, &events, &orders, now, seed);
     }

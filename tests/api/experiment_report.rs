@@ -382,3 +382,34 @@ async fn visitors_who_only_load_the_widget_count_in_their_arm_once() {
     assert_eq!(summary.events, all.len() - 9, "every event but the exposures");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_experiment_switched_off_with_a_zero_holdout_still_reports_the_last_stopped_one() {
+    let text = admin_config_text()
+        .replacen(
+            "allowed_origins",
+            &format!(
+                "seed_experiment = \"{}\"\nallowed_origins",
+                crate::helpers::repo()
+                    .join("demo/lengkuas/experiment.json")
+                    .display()
+            ),
+            1,
+        )
+        .replacen(
+            &format!("\n[[shops]]\nid = \"{OTHER}\""),
+            &format!("[shops.experiment]\nholdout_pct = 0\nname = \"next\"\n\n[[shops]]\nid = \"{OTHER}\""),
+            1,
+        );
+    let settings = laris::config::Settings::from_toml(&text, Path::new("off-test.toml"), &[]).unwrap();
+    assert_eq!(settings.shops[0].experiment.as_ref().unwrap().holdout_pct, 0);
+    let app = spawn_app_with(settings).await;
+    let r = report(&app, "lengkuas").await;
+    assert_eq!(r["state"], "ready", "{r}");
+    assert!(
+        r["experiment"]["name"].as_str().unwrap().contains("simulasi"),
+        "{r}"
+    );
+    assert_eq!(r["experiment"]["stopped"], "2026-11-29T17:00:00Z");
+    app.stop().await;
+}
