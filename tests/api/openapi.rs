@@ -393,6 +393,28 @@ async fn every_documented_operation_answers_as_the_document_says() {
         .status,
         400
     );
+    let arm = format!("{SHOP}/arm");
+    let none = c
+        .get(
+            "/v1/shops/lengkuas/arm?visitor=0123456789abcdef0123456789abcdef",
+            &arm,
+        )
+        .await;
+    assert_eq!(none.status, 200);
+    assert_eq!(none.json()["arm"], serde_json::Value::Null, "no experiment here");
+    for bad in ["", "?visitor=XYZ"] {
+        let url = format!("/v1/shops/lengkuas/arm{bad}");
+        assert_eq!(c.get(&url, &arm).await.status, 400, "{url}");
+    }
+    assert_eq!(
+        c.get(
+            "/v1/shops/nope/arm?visitor=0123456789abcdef0123456789abcdef",
+            &arm
+        )
+        .await
+        .status,
+        404
+    );
     let single = format!("{SHOP}/fragments/{{slot}}");
     for slot in [
         "similar", "upsell", "bundle", "loyalty", "for_you", "feedback", "chat",
