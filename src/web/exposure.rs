@@ -10,7 +10,7 @@
 //! visitor noted again, here or on another replica, changes no count.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
@@ -18,9 +18,9 @@ use crate::config::ShopSettings;
 use crate::domain::{ProductId, ShopId};
 use crate::experiment::assign::Arm;
 use crate::records::{Event, EventKind};
-use crate::web::event_writer::Written;
+use crate::web::event_log::EventLog;
+use crate::web::event_writer::{EventWriter, Written};
 use crate::web::experiment::{arm_name, running};
-use crate::web::state::AppState;
 
 /// Visitors remembered at most before the memory is cleared.
 pub const MAX_REMEMBERED: usize = 100_000;
@@ -42,40 +42,50 @@ impl Exposures {
     }
 }
 
-/// Notes `visitor`'s exposure in `arm` (on the page of `product`, when known) unless it was
-/// noted already. Written in the background: the answer never waits for the store. Counted
-/// against the shop's event rate like beacons; an exposure over it is left out.
-pub fn note(state: &AppState, shop: &ShopSettings, visitor: &str, arm: Arm, product: Option<&str>) {
-    let Some(experiment) = running(shop) else {
-        return;
-    };
-    if !state.exposures.first(&shop.id, &experiment.salt, visitor) {
-        return;
-    }
-    if state.event_log.take(&shop.id, 1).is_err() {
-        return;
-    }
-    let event = Event {
-        kind: EventKind::Exposure,
-        slot: None,
-        product: product.and_then(|p| ProductId::parse(p).ok()),
-        item: None,
-        at: Some(Utc::now()),
-        customer: None,
-        visitor: Some(visitor.to_string()),
-        arm: Some(arm_name(arm).to_string()),
-        order: None,
-        total: None,
-        items: Vec::new(),
-    };
-    let writer = state.event_writer.clone();
-    let shop = shop.id.clone();
-    tokio::spawn(async move {
-        match writer.write(shop.clone(), vec![event]).await {
-            Written::Stored | Written::Buffered => {}
-            other => tracing::warn!(shop = %shop, outcome = ?other, "an experiment exposure was not stored"),
+impl Exposures {
+    /// Notes `visitor`'s exposure in `arm` (on the page of `product`, when known) unless it
+    /// was noted already, through the event `writer` in the background: the answer never
+    /// waits for the store. Counted against the shop's event rate (`log`) like beacons; an
+    /// exposure over it is left out.
+    pub fn note(
+        &self,
+        log: &EventLog,
+        writer: &Arc<EventWriter>,
+        shop: &ShopSettings,
+        visitor: &str,
+        arm: Arm,
+        product: Option<&str>,
+    ) {
+        let Some(experiment) = running(shop) else {
+            return;
+        };
+        if !self.first(&shop.id, &experiment.salt, visitor) || log.take(&shop.id, 1).is_err() {
+            return;
         }
-    });
+        let event = Event {
+            kind: EventKind::Exposure,
+            slot: None,
+            product: product.and_then(|p| ProductId::parse(p).ok()),
+            item: None,
+            at: Some(Utc::now()),
+            customer: None,
+            visitor: Some(visitor.to_string()),
+            arm: Some(arm_name(arm).to_string()),
+            order: None,
+            total: None,
+            items: Vec::new(),
+        };
+        let writer = writer.clone();
+        let shop = shop.id.clone();
+        tokio::spawn(async move {
+            match writer.write(shop.clone(), vec![event]).await {
+                Written::Stored | Written::Buffered => {}
+                other => {
+                    tracing::warn!(shop = %shop, outcome = ?other, "an experiment exposure was not stored")
+                }
+            }
+        });
+    }
 }
 
 #[cfg(test)]

@@ -138,7 +138,14 @@ fn answer(
         let product = url::form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == "product")
             .map(|(_, p)| p.into_owned());
-        crate::web::exposure::note(state, shop, v, a, product.as_deref());
+        state.exposures.note(
+            &state.event_log,
+            &state.event_writer,
+            shop,
+            v,
+            a,
+            product.as_deref(),
+        );
     }
     let control = control_shows(shop, arm);
     let customer: Option<CustomerId> = match &token {
