@@ -188,9 +188,7 @@ pub fn seed_empty_shops(settings: &Settings, store: &dyn ShopStore) -> anyhow::R
             tracing::info!(shop = %shop.id, products = report.products.seen, orders = report.orders.seen, "seeded from its recording on first start");
         }
         if let Some((file, events)) = events {
-            for e in &events {
-                store.append_event(&shop.id, e)?;
-            }
+            append_in_chunks(store, &shop.id, &events)?;
             tracing::info!(shop = %shop.id, events = events.len(), file = %file.display(), "seeded widget events on first start");
         }
         if let Some(experiment) = &experiment {
@@ -201,6 +199,24 @@ pub fn seed_empty_shops(settings: &Settings, store: &dyn ShopStore) -> anyhow::R
         store.set_seeding(&shop.id, Seeding::Done)?;
     }
     store.flush_blocking()?;
+    Ok(())
+}
+
+/// Seed events are appended this many to a write: a few large writes instead of one per
+/// event (thousands of single-event writes in a row, just after sled recovered a killed
+/// start, once left sled deadlocked in its segment accounting — sled issue 1412).
+pub const SEED_EVENTS_PER_WRITE: usize = 1_000;
+
+/// Appends `events` in writes of [`SEED_EVENTS_PER_WRITE`], in order. Seeding is marked
+/// started before and done after, so a start stopped between writes seeds again.
+pub(crate) fn append_in_chunks(
+    store: &dyn ShopStore,
+    shop: &crate::domain::ShopId,
+    events: &[crate::records::Event],
+) -> Result<(), crate::store::StoreError> {
+    for chunk in events.chunks(SEED_EVENTS_PER_WRITE) {
+        store.append_events(shop, chunk)?;
+    }
     Ok(())
 }
 

@@ -83,9 +83,7 @@ fn check_event(seed: &SeedExperiment, ev: &Event) -> Result<(), String> {
 /// entry once: a start resumed after a kill does not write them twice). The caller removes
 /// the events of an interrupted seeding first, as for `seed_events`.
 pub fn store(store: &dyn ShopStore, shop: &ShopId, seed: &SeedExperiment) -> Result<(), StoreError> {
-    for e in &seed.events {
-        store.append_event(shop, e)?;
-    }
+    super::append_in_chunks(store, shop, &seed.events)?;
     super::experiment_log::record_run(store, shop, &seed.experiment, seed.started_at, seed.stopped_at)
 }
 
