@@ -131,19 +131,7 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(in_dir)?;
         let path = dir.join("store");
         owner_only(dir).map_err(in_dir)?;
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("could not acquire lock") =>
-                {
-                    StoreError::Locked(dir.to_path_buf())
-                }
-                other => StoreError::backend(other),
-            })?;
+        let db = open_db(&path, dir)?;
         let records = db.open_tree("records").sled()?;
         let events = db.open_tree("events").sled()?;
         owner_only(&path).map_err(in_dir)?;
@@ -841,6 +829,32 @@ fn owner_only(dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How long [`Store::open`] waits for a store that another handle is letting go of.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens sled's database at `path`. sled releases its file lock from a background thread
+/// after the last handle of a store goes, so a store closed a moment ago (a restart in the
+/// same process, a `laris serve` that is exiting) may still be held: it is tried again for
+/// up to [`RELEASE_WAIT`] before [`StoreError::Locked`] is the answer.
+fn open_db(path: &Path, dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + RELEASE_WAIT;
+    loop {
+        match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(ref io))
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::Locked(dir.to_path_buf()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(other) => return Err(StoreError::backend(other)),
+        }
+    }
 }
 
 /// Opens a store again in a process that just dropped it. sled releases its file lock
