@@ -61,6 +61,17 @@ pub trait ShopStore: Send + Sync {
 
     fn product(&self, shop: &ShopId, id: &ProductId) -> Result<Option<Product>, StoreError>;
 
+    /// The products among `ids` that the store holds, ordered by id: one read for a page
+    /// of products where a backend pays a round trip a read (PostgreSQL).
+    fn products_among(&self, shop: &ShopId, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        ids.iter()
+            .filter_map(|id| self.product(shop, id).transpose())
+            .collect()
+    }
+
     /// Every product of the shop, ordered by id.
     fn products(&self, shop: &ShopId) -> Result<Vec<Product>, StoreError>;
 

@@ -84,6 +84,10 @@ pub struct Importer<'a> {
     /// lines was a tenth of a sync (docs/performance.md: sync at scale). Every product this
     /// import upserts updates it, so it always says what the store's reference says.
     product_refs: HashMap<String, ProductId>,
+    /// Order lines' product ids or SKUs found to be our product ids: a product, once
+    /// stored, is never removed, so an export's lines read the store once per product
+    /// rather than once per line.
+    known_ids: HashSet<ProductId>,
     /// Pages imported but not committed yet, when the walk groups its pages.
     group: Option<Group>,
 }
@@ -384,6 +388,7 @@ impl<'a> Importer<'a> {
             full_pass: None,
             names: None,
             product_refs: HashMap::new(),
+            known_ids: HashSet::new(),
             group: None,
         }
     }
@@ -440,13 +445,14 @@ impl<'a> Importer<'a> {
 
     /// Chooses our id: the SKU when no other product of the shop holds it, else the
     /// marketplace id.
-    fn choose_id(&mut self, feed: &mut marketplace::FeedProduct) -> Result<(), StoreError> {
+    /// `stored`: the page's products as the store holds them ([`Importer::stored_of`]).
+    fn choose_id(&mut self, feed: &mut marketplace::FeedProduct, stored: &HashMap<ProductId, Product>) {
         let Some(sku) = feed.sku.clone() else {
-            return Ok(());
+            return;
         };
         let claimed_by_other = match self.claimed_skus.get(&sku) {
             Some(owner) => owner != &feed.marketplace_id,
-            None => match self.stored_product(&feed.product.id)? {
+            None => match stored.get(&feed.product.id) {
                 Some(existing) => existing.marketplace_id.as_deref() != Some(feed.marketplace_id.as_str()),
                 None => false,
             },
@@ -459,7 +465,6 @@ impl<'a> Importer<'a> {
         } else {
             self.claimed_skus.insert(sku, feed.marketplace_id.clone());
         }
-        Ok(())
     }
 
     /// Imports one page (an API answer, a file, a storefront page) as one atomic batch: good
@@ -517,6 +522,32 @@ impl<'a> Importer<'a> {
         self.store.product(&self.shop, id)
     }
 
+    /// The products of `records` whose stored copy the import looks at, as the store holds
+    /// them or will once the group under way is committed, read together: a page of 50
+    /// products is one read instead of 50 (a round trip each on PostgreSQL).
+    fn stored_of(&self, records: &[Incoming]) -> Result<HashMap<ProductId, Product>, StoreError> {
+        let pending = self.group.as_ref().map(|g| &g.products);
+        let mut found = HashMap::new();
+        let mut ask = Vec::new();
+        for record in records {
+            let id = match record {
+                Incoming::ApiProduct(feed) if feed.sku.is_some() => &feed.product.id,
+                Incoming::Product(product) => &product.id,
+                _ => continue,
+            };
+            match pending.and_then(|p| p.get(id)) {
+                Some(product) => {
+                    found.insert(id.clone(), product.clone());
+                }
+                None => ask.push(id.clone()),
+            }
+        }
+        for product in self.store.products_among(&self.shop, &ask)? {
+            found.insert(product.id.clone(), product);
+        }
+        Ok(found)
+    }
+
     /// The shop's products as the store holds them, or will once the group under way is
     /// committed.
     fn stored_products(&self) -> Result<Vec<Product>, StoreError> {
@@ -562,10 +593,11 @@ impl<'a> Importer<'a> {
     /// The writes of some records: good ones upserted, bad ones quarantined.
     fn batch_of(&mut self, records: Vec<Incoming>) -> Result<ImportBatch, ImportError> {
         let mut batch = ImportBatch::new(&self.shop);
+        let stored = self.stored_of(&records)?;
         for record in records {
             match record {
                 Incoming::ApiProduct(mut feed) => {
-                    self.choose_id(&mut feed)?;
+                    self.choose_id(&mut feed, &stored);
                     if let Some(seen) = self.full_pass.as_mut() {
                         seen.insert(feed.marketplace_id.clone());
                     }
@@ -573,7 +605,7 @@ impl<'a> Importer<'a> {
                     batch.upsert_product(feed.product);
                 }
                 Incoming::Product(product) => {
-                    let product = match self.stored_product(&product.id)? {
+                    let product = match stored.get(&product.id).cloned() {
                         Some(stored) => fill_from(product, stored),
                         None => product,
                     };
@@ -688,11 +720,18 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    fn known_id(&self, raw: &str) -> Result<Option<ProductId>, StoreError> {
+    fn known_id(&mut self, raw: &str) -> Result<Option<ProductId>, StoreError> {
         let Ok(id) = ProductId::parse(raw) else {
             return Ok(None);
         };
-        Ok(self.stored_product(&id)?.map(|p| p.id))
+        if self.known_ids.contains(&id) {
+            return Ok(Some(id));
+        }
+        let found = self.stored_product(&id)?.map(|p| p.id);
+        if let Some(id) = &found {
+            self.known_ids.insert(id.clone());
+        }
+        Ok(found)
     }
 
     /// Product name → id, read once per import, names shared by two products left out.

@@ -202,6 +202,20 @@ pub fn record_kinds_round_trip(store: &dyn ShopStore) {
     assert!(store.has_data(&toko).unwrap());
     let a = ProductId::parse("A-1").unwrap();
     assert_eq!(store.product(&toko, &a).unwrap(), Some(product("A-1", 1000)));
+    let ids = |raw: &[&str]| {
+        raw.iter()
+            .map(|r| ProductId::parse(r).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        store
+            .products_among(&toko, &ids(&["B-2", "Z-9", "A-1", "B-2"]))
+            .unwrap(),
+        [product("A-1", 1000), product("B-2", 2000)],
+        "the held ones, once each, by id"
+    );
+    assert_eq!(store.products_among(&toko, &[]).unwrap(), []);
+    assert_eq!(store.products_among(&other, &ids(&["A-1"])).unwrap(), []);
     assert_eq!(
         store.products(&toko).unwrap(),
         [product("A-1", 1000), product("B-2", 2000)]

@@ -377,6 +377,7 @@ type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 /// A query parameter after the shop, owned so that it can move to the backend's runtime.
 enum Param {
     Text(String),
+    Texts(Vec<String>),
     Int(i64),
     Float(f64),
     Bytes(Vec<u8>),
@@ -386,6 +387,7 @@ impl Param {
     fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
         match self {
             Param::Text(s) => s,
+            Param::Texts(s) => s,
             Param::Int(n) => n,
             Param::Float(x) => x,
             Param::Bytes(b) => b,
@@ -482,6 +484,19 @@ impl ShopStore for PgStore {
             "SELECT id, record FROM products WHERE shop = $1 AND id = $2",
             shop,
             vec![key(id.as_str())],
+        )
+    }
+
+    fn products_among(&self, shop: &ShopId, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.iter().map(|id| text(id.as_str()).into_owned()).collect();
+        self.some(
+            "product",
+            "SELECT id, record FROM products WHERE shop = $1 AND id = ANY($2) ORDER BY id",
+            shop,
+            vec![Param::Texts(ids)],
         )
     }
 

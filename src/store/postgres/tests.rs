@@ -302,6 +302,35 @@ fn money_is_kept_as_rupiah_and_times_as_timestamps_in_columns() {
 }
 
 #[test]
+fn model_snapshots_are_compressed_with_lz4_and_read_back_whole() {
+    let url = fresh_database();
+    let store = PgStore::connect(&options(&url)).unwrap();
+    let toko = shop("toko");
+    // Compressible, as a model's snapshot is (names, ids and lists repeat).
+    let bytes: Vec<u8> = (0..200_000u32)
+        .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
+        .collect();
+    let snapshot = Snapshot {
+        generation: Some(7),
+        bytes: bytes.clone(),
+    };
+    store.put_model_snapshot(&toko, &snapshot).unwrap();
+    assert_eq!(
+        numbers(
+            &url,
+            "SELECT (pg_column_compression(snapshot) = 'lz4')::int4::int8 FROM shop_models"
+        ),
+        [1],
+        "migration 5 sets the column's compression (Debian's PostgreSQL has lz4)"
+    );
+    assert!(
+        numbers(&url, "SELECT pg_column_size(snapshot)::int8 FROM shop_models")[0] < bytes.len() as i64 / 2,
+        "stored compressed"
+    );
+    assert_eq!(store.model_snapshot(&toko).unwrap(), Some(snapshot));
+}
+
+#[test]
 fn text_with_a_nul_character_is_kept_and_found() {
     let store = PgStore::connect(&options(&fresh_database())).unwrap();
     let toko = shop("toko");
