@@ -553,6 +553,60 @@ async fn tiktok_shop_faults_are_survived_with_exact_counts_and_the_recording_rep
 }
 
 #[tokio::test]
+async fn tiktok_shop_a_page_that_keeps_failing_stops_the_run_keeping_what_was_read_before_it() {
+    // Searches 1–2 are the product pages, 3 the first order page; the second order page
+    // fails on every try.
+    let failing: Vec<(usize, Fault)> = (4..=12).map(|n| (n, Fault::ServerError)).collect();
+    let server = start(&failing).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let agent = agent(settings(&server.base, SECRET), &store);
+
+    let run = agent.sync_shop("toko", &run_at(NOW1)).await.unwrap();
+    let report = &run.reports[0];
+    assert!(!report.ok, "{report:?}");
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("page 2") && e.contains("the cursor stays at (none)")),
+        "{:?}",
+        report.errors
+    );
+    // The pages before the failure are stored (committed with the walk's group), and the
+    // orders cursor did not move: the window was not read whole.
+    assert_eq!(store.products(&shop()).unwrap().len(), 4);
+    assert!(store.product_cursor(&shop(), 0).unwrap().is_some());
+    assert!(store.order_cursor(&shop(), 0).unwrap().is_none());
+    let kept = store.orders(&shop()).unwrap().len() as u64;
+    assert_eq!(report.orders.inserted, kept);
+    assert!(
+        (1..=2).contains(&kept),
+        "the first order page's good orders: {kept}"
+    );
+
+    // The next run reads the window again: the rest is inserted, nothing twice.
+    server.with(|s| s.faults.clear());
+    let run = agent.sync_shop("toko", &run_at(NOW1 + 60)).await.unwrap();
+    let report = &run.reports[0];
+    assert!(report.ok, "{:?}", report.errors);
+    assert_eq!(
+        (
+            report.orders.seen,
+            report.orders.inserted,
+            report.orders.unchanged
+        ),
+        (3, 3 - kept, kept),
+        "{report:?}"
+    );
+    assert_eq!(store.orders(&shop()).unwrap().len(), 3);
+    assert_eq!(
+        store.order_cursor(&shop(), 0).unwrap().unwrap().synced_to,
+        NOW1 + 60
+    );
+}
+
+#[tokio::test]
 async fn tiktok_shop_refreshed_tokens_are_sealed_in_the_store_and_outlive_a_restart() {
     // The first search says the token expired: the refresh rotates both tokens (AT1, RT1),
     // and the server stops accepting RT0.

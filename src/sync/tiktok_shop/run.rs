@@ -1,10 +1,13 @@
 //! One run of a `tiktok_shop` source (docs/tiktok-shop.md): the product search walked with
 //! `page_token` over every product updated since the products cursor, then the order
 //! search in update-time windows from the orders cursor minus the overlap (or
-//! `history_days` back on the first run), each window walked with `page_token`. Every page
-//! is one batch through the [`Importer`]; the products cursor is written with the walk's
-//! last page, the orders cursor with the last page of each window, so a failed page leaves
-//! the cursor where it was and the next run reads the same records again.
+//! `history_days` back on the first run), each window walked with `page_token`. Pages go
+//! through the [`Importer`] in groups, as the marketplace API's walks do
+//! ([`crate::sync::pipeline::GROUP_BOUNDS`]: consecutive pages committed together with the
+//! cursor of the last); the products cursor is written with the walk's last page, the
+//! orders cursor with the last page of each window, so a failed page leaves the cursor
+//! where it was (the group before it is committed) and the next run reads the same records
+//! again.
 //!
 //! Every request is signed ([`super::signed_query`]) and carries the access token in the
 //! `x-tts-access-token` header. The token is refreshed with the refresh token when TikTok
@@ -31,7 +34,9 @@ use crate::records::{OrderCursor, ProductCursor, SyncCursor};
 use crate::store::ShopStore;
 use crate::sync::api::{day, windows, with_query, Progress};
 use crate::sync::http::{Answer, Failure, FetchError, Fetcher, Request};
-use crate::sync::pipeline::{tiktok_orders, tiktok_products, ImportError, Importer, Incoming, Page};
+use crate::sync::pipeline::{
+    tiktok_orders, tiktok_products, ImportError, Importer, Incoming, Page, GROUP_BOUNDS,
+};
 
 use super::{
     order_search_body, page_params, product_search_body, refresh_query, signed_query, vault, App,
@@ -466,8 +471,15 @@ impl<'a> TikTokRun<'a> {
     }
 
     /// Products updated since the products cursor (every product on a first run), in every
-    /// status, page by page until TikTok gives no next page token.
+    /// status, page by page until TikTok gives no next page token. Pages are committed in
+    /// groups ([`GROUP_BOUNDS`]), the last one when the walk ends or stops.
     pub async fn products(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
+        importer.group_pages(GROUP_BOUNDS);
+        self.walk_products(importer).await?;
+        Ok(importer.commit_group()?)
+    }
+
+    async fn walk_products(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
         let cursor = importer.product_cursor(self.source)?.unwrap_or_default();
         let now = self.now.timestamp();
         // Inclusive bounds: products updated in the cursor's second are read again (unchanged).
@@ -546,8 +558,16 @@ impl<'a> TikTokRun<'a> {
 
     /// Orders updated from the orders cursor minus `overlap_days` (or `history_days` back on
     /// a first run) until now, in windows of at most [`ORDER_WINDOW_SECS`], each walked page
-    /// by page; the cursor moves to a window's end with its last page.
+    /// by page; the cursor moves to a window's end with its last page. Pages, of one window
+    /// or several, are committed in groups ([`GROUP_BOUNDS`]) with the cursor of the last
+    /// window read whole, the last group when the walk ends or stops.
     pub async fn orders(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
+        importer.group_pages(GROUP_BOUNDS);
+        self.walk_orders(importer).await?;
+        Ok(importer.commit_group()?)
+    }
+
+    async fn walk_orders(&self, importer: &mut Importer<'_>) -> Result<(), ImportError> {
         let cursor = importer.order_cursor(self.source)?;
         let now = self.now.timestamp();
         let from = match &cursor {
