@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{CustomerId, OrderStatus, PackSize, ProductId, Rupiah, Slot};
 
 pub mod outreach;
-pub use outreach::{AutomationKind, Channel, Message, MessageProduct, MessageStatus, OptOut};
+pub use outreach::{AutomationKind, Channel, Message, MessageProduct, MessageStatus, OptOut, Why};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -111,7 +111,7 @@ pub fn plan(
                 automation: automation.name.clone(),
                 customer: c.customer.clone(),
                 reason,
-                qualified: c.reason.clone(),
+                qualified: c.reason.english(),
             };
             if let Some(m) = known.get(key.as_str()) {
                 out.recorded_before += 1;
@@ -121,7 +121,7 @@ pub fn plan(
                     key: key.clone(),
                     status: m.status,
                     created_at: m.created_at,
-                    qualified: c.reason.clone(),
+                    qualified: c.reason.english(),
                 });
                 continue;
             }
@@ -157,7 +157,8 @@ pub fn plan(
                 name: customer.name.clone(),
                 phone: customer.phone.clone(),
                 period: c.period.clone(),
-                reason: c.reason.clone(),
+                reason: c.reason.english(),
+                why: Some(c.reason.clone()),
                 language: language.to_string(),
                 text,
                 products: c.products.clone(),

@@ -17,10 +17,24 @@ use crate::config::outreach::Automation;
 use crate::domain::CustomerId;
 use crate::model::ShopModel;
 use crate::recommend::blend::{rank, Query};
-use crate::records::{AutomationKind, Customer, MessageProduct, Order};
+use crate::records::{AutomationKind, Customer, MessageProduct, Order, Why};
 
 /// replenish: a product bought again sooner than this on average is a stock-up, not a rhythm.
 pub const MIN_INTERVAL_DAYS: i64 = 7;
+
+/// The sentences of the reasons ([`Why`]) the automations give: English with `{name}`
+/// places, translated by the dashboard's catalogue (a test checks every one is in it).
+pub mod why {
+    pub const PAID: &str =
+        "paid {invoice} on {date} ({ago} days ago): {bought}; suggested with what they bought";
+    pub const DUE: &str = "buys again and is due: {items}";
+    pub const DUE_ITEM: &str = "{product} about every {every} days, last on {date} ({ago} days ago)";
+    pub const SEGMENT: &str = "in segment {segment}: {orders} orders, the last on {date} ({ago} days ago)";
+    pub const TIER_UP_FROM: &str = "reached {tier} on {date}, up from {previous} ({pct} % off)";
+    pub const TIER: &str = "reached {tier} on {date} ({pct} % off)";
+
+    pub const ALL: [&str; 6] = [PAID, DUE, DUE_ITEM, SEGMENT, TIER_UP_FROM, TIER];
+}
 
 /// A customer an automation would write to, before the rules (opt-out, caps, what was
 /// recorded already) are applied.
@@ -28,8 +42,8 @@ pub const MIN_INTERVAL_DAYS: i64 = 7;
 pub struct Candidate {
     pub customer: CustomerId,
     pub period: String,
-    /// Why, in plain English, for the owner.
-    pub reason: String,
+    /// Why, for the owner ([`Why::english`] in plain English).
+    pub reason: Why,
     pub products: Vec<MessageProduct>,
     /// tier_up: the new tier, its discount and the tier before.
     pub tier: Option<TierChange>,
@@ -148,13 +162,11 @@ fn post_purchase(a: &Automation, data: &ShopData, now: DateTime<Utc>) -> Vec<Can
         out.push(Candidate {
             customer: customer.id.clone(),
             period: order.invoice.clone(),
-            reason: format!(
-                "paid {} on {} ({} days ago): {}; suggested with what they bought",
-                order.invoice,
-                order.paid_at.format("%Y-%m-%d"),
-                days(now - order.paid_at),
-                names.join(", ")
-            ),
+            reason: Why::new(why::PAID)
+                .arg("invoice", &order.invoice)
+                .arg("date", order.paid_at.format("%Y-%m-%d"))
+                .arg("ago", days(now - order.paid_at))
+                .arg("bought", names.join(", ")),
             products,
             tier: None,
             segment: None,
@@ -194,22 +206,20 @@ fn replenish(a: &Automation, data: &ShopData, now: DateTime<Utc>) -> Vec<Candida
             .map(|(i, last, _)| format!("{}@{}", model.products[*i].id, last.format("%Y-%m-%d")))
             .collect::<Vec<_>>()
             .join(",");
-        let reason = due
+        let items = due
             .iter()
             .map(|(i, last, every)| {
-                format!(
-                    "{} about every {every} days, last on {} ({} days ago)",
-                    model.products[*i].name,
-                    last.format("%Y-%m-%d"),
-                    days(now - *last)
-                )
+                Why::new(why::DUE_ITEM)
+                    .arg("product", &model.products[*i].name)
+                    .arg("every", every)
+                    .arg("date", last.format("%Y-%m-%d"))
+                    .arg("ago", days(now - *last))
             })
-            .collect::<Vec<_>>()
-            .join("; ");
+            .collect();
         out.push(Candidate {
             customer: customer.id.clone(),
             period,
-            reason: format!("buys again and is due: {reason}"),
+            reason: Why::new(why::DUE).items(items),
             products: due.iter().map(|(i, _, _)| product_of(model, *i)).collect(),
             tier: None,
             segment: None,
@@ -244,12 +254,11 @@ fn win_back(a: &Automation, data: &ShopData, now: DateTime<Utc>) -> Vec<Candidat
             Some(Candidate {
                 customer: c.id.clone(),
                 period: format!("{segment}@{}", c.last_order.format("%Y-%m-%d")),
-                reason: format!(
-                    "in segment {segment}: {} orders, the last on {} ({} days ago)",
-                    c.order_count,
-                    c.last_order.format("%Y-%m-%d"),
-                    days(now - c.last_order)
-                ),
+                reason: Why::new(why::SEGMENT)
+                    .arg("segment", segment)
+                    .arg("orders", c.order_count)
+                    .arg("date", c.last_order.format("%Y-%m-%d"))
+                    .arg("ago", days(now - c.last_order)),
                 products,
                 tier: None,
                 segment: Some(segment.to_string()),
@@ -294,15 +303,13 @@ fn tier_up(a: &Automation, data: &ShopData, now: DateTime<Utc>) -> Vec<Candidate
             Some(Candidate {
                 customer: c.id.clone(),
                 period: tier.clone(),
-                reason: format!(
-                    "reached {tier} on {}{} ({} % off)",
-                    at.format("%Y-%m-%d"),
-                    previous
-                        .as_deref()
-                        .map(|p| format!(", up from {p}"))
-                        .unwrap_or_default(),
-                    discount_pct
-                ),
+                reason: match previous.as_deref() {
+                    Some(p) => Why::new(why::TIER_UP_FROM).arg("previous", p),
+                    None => Why::new(why::TIER),
+                }
+                .arg("tier", tier)
+                .arg("date", at.format("%Y-%m-%d"))
+                .arg("pct", discount_pct),
                 products: Vec::new(),
                 tier: Some(TierChange {
                     name: tier.clone(),

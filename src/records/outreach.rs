@@ -111,6 +111,81 @@ pub struct MessageProduct {
     pub url: Option<String>,
 }
 
+/// Why a customer qualifies for a message, as the owner reads it: an English sentence
+/// with `{name}` places (`"in segment {segment}: {orders} orders, …"`), their values, and
+/// for a list (the products due again) its items, each a `Why` of its own, joined with
+/// "; " into the place `{items}`. The dashboard translates each sentence before its
+/// places are filled ([`Why::render`]); [`Why::english`] is the message's `reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Why {
+    pub text: String,
+    #[serde(default)]
+    pub args: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Why>,
+}
+
+impl Why {
+    pub fn new(text: &str) -> Why {
+        Why {
+            text: text.to_string(),
+            ..Why::default()
+        }
+    }
+
+    /// The value of the place `{name}`.
+    pub fn arg(mut self, name: &str, value: impl ToString) -> Why {
+        self.args.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The items of the place `{items}`.
+    pub fn items(mut self, items: Vec<Why>) -> Why {
+        self.items = items;
+        self
+    }
+
+    /// The sentence, each text (this one's and its items') passed through `translate`
+    /// before its places are filled. Values are put in as they are: a `{…}` inside a value
+    /// (a product name) is not a place.
+    pub fn render(&self, translate: &dyn Fn(&str) -> String) -> String {
+        let items: Vec<String> = self.items.iter().map(|i| i.render(translate)).collect();
+        let items = items.join("; ");
+        let text = translate(&self.text);
+        let mut out = String::with_capacity(text.len() + 32);
+        let mut rest = text.as_str();
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let place = after.find('}').map(|close| &after[..close]);
+            let value = place.and_then(|name| {
+                if name == "items" {
+                    Some(items.as_str())
+                } else {
+                    self.args.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+                }
+            });
+            match (place, value) {
+                (Some(name), Some(value)) => {
+                    out.push_str(value);
+                    rest = &after[name.len() + 1..];
+                }
+                _ => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The sentence in English.
+    pub fn english(&self) -> String {
+        self.render(&|text| text.to_string())
+    }
+}
+
 /// One follow-up message, as recorded (see the module doc).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -131,6 +206,10 @@ pub struct Message {
     pub period: String,
     /// Why the customer qualifies, in plain English (for the owner).
     pub reason: String,
+    /// The same, as the dashboard shows it in the owner's language. Messages recorded
+    /// before it existed have none (the dashboard shows `reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Why>,
     /// `id` or `en`.
     pub language: String,
     pub text: String,

@@ -169,6 +169,7 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("percent", percent);
     env.add_filter("signed_percent", signed_percent);
     env.add_function("t", crate::web::admin::i18n::template_function);
+    env.add_function("why", crate::web::admin::i18n::why_function);
     for (name, source) in BUILTIN {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));

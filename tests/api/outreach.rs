@@ -258,6 +258,25 @@ async fn the_outbox_lists_due_messages_with_their_whatsapp_link_and_mark_sent_ta
         id_html.contains("Kirim via WhatsApp") && id_html.contains("Kotak keluar"),
         "{id_html}"
     );
+    // Why each customer qualifies, in the page's language, with the same figures.
+    for m in &waiting {
+        let key = format!("data-due=\"{}\"", m.key);
+        let en = row(&html, &key).unwrap();
+        assert!(
+            m.reason.starts_with("in segment ") && en.contains(&m.reason),
+            "{} in {en}",
+            m.reason
+        );
+        let why = m.why.as_ref().expect("a new message keeps its reason's parts");
+        let orders = &why.args.iter().find(|(k, _)| k == "orders").unwrap().1;
+        let id = row(&id_html, &key).unwrap();
+        assert!(
+            id.contains(&format!(": {orders} pesanan, terakhir pada "))
+                && id.contains("di segmen ")
+                && !id.contains("in segment"),
+            "{id}"
+        );
+    }
 
     // The CSV has the due rows, with the same text and link.
     let resp = page(&app, &me.cookie, "/admin/shops/lengkuas/outbox.csv").await;

@@ -16,7 +16,7 @@ use crate::admin::views::queries::{msg, quoted, PageError};
 use crate::config::ShopSettings;
 use crate::domain::{phone, CustomerId};
 use crate::outreach::webhook::whatsapp_url;
-use crate::records::{Channel, Customer, Message, MessageStatus, OptOut};
+use crate::records::{Channel, Customer, Message, MessageStatus, OptOut, Why};
 use crate::store::ShopStore;
 
 /// Messages of every status the outbox page lists under "recent".
@@ -37,6 +37,8 @@ pub struct OutboxRow {
     pub phone: Option<String>,
     pub automation: String,
     pub reason: String,
+    /// The reason as the dashboard translates it (none for messages recorded before).
+    pub why: Option<Why>,
     pub text: String,
     pub created_at: DateTime<Utc>,
     /// Whole days it has waited.
@@ -106,6 +108,7 @@ pub fn outbox(
             phone: m.phone.clone(),
             automation: m.automation.clone(),
             reason: m.reason.clone(),
+            why: m.why.clone(),
             text: m.text.clone(),
             created_at: m.created_at,
             waiting_days: (now - m.created_at).num_days().max(0),

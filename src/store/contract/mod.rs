@@ -549,6 +549,7 @@ pub fn message(key: &str, customer: &str, secs: i64) -> Message {
         phone: Some("6281234567".into()),
         period: "At risk since 2026-10-01".into(),
         reason: "moved into At risk".into(),
+        why: None,
         language: "id".into(),
         text: "Halo Sari, kangen? Rp15.000 & gratis ongkir 🎁".into(),
         products: vec![MessageProduct {

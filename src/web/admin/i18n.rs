@@ -14,6 +14,8 @@ use warp::http::{header, HeaderValue};
 use warp::reply::Response;
 use warp::Filter;
 
+use crate::records::Why;
+
 /// The cookie holding the dashboard's language.
 pub const COOKIE: &str = "laris_lang";
 
@@ -180,6 +182,14 @@ fn match_template<'a>(template: &str, text: &'a str) -> Option<Vec<(String, &'a 
     go(&p, text, &mut out).then_some(out)
 }
 
+/// The template's `lang` variable (`id` or `en`; Indonesian without one).
+fn page_lang(state: &minijinja::State) -> Lang {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::parse))
+        .unwrap_or_default()
+}
+
 /// The template function `t`: `{{ t("Customers") }}`, `{{ t("{n} customers", n=3) }}`.
 /// The language is the template's `lang` variable (`id` or `en`; Indonesian without one).
 pub fn template_function(
@@ -187,10 +197,7 @@ pub fn template_function(
     english: &str,
     kwargs: minijinja::value::Kwargs,
 ) -> Result<String, minijinja::Error> {
-    let lang = state
-        .lookup("lang")
-        .and_then(|v| v.as_str().and_then(Lang::parse))
-        .unwrap_or_default();
+    let lang = page_lang(state);
     let mut values = Vec::new();
     for name in kwargs.args() {
         let value: minijinja::Value = kwargs.get(name)?;
@@ -201,6 +208,16 @@ pub fn template_function(
         &tr(lang, english),
         values.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     ))
+}
+
+/// The template function `why`: a message's [`Why`] in the page's language,
+/// `{{ why(m.why) }}`: each sentence translated, then its places filled.
+pub fn why_function(state: &minijinja::State, why: minijinja::Value) -> Result<String, minijinja::Error> {
+    let why: Why = serde_json::to_value(&why)
+        .and_then(serde_json::from_value)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("why(): {e}")))?;
+    let lang = page_lang(state);
+    Ok(why.render(&|text| tr(lang, text).into_owned()))
 }
 
 /// Where the switch may send the browser back to: a path of the dashboard, else `/admin`.
@@ -262,6 +279,29 @@ mod tests {
         assert_eq!(
             tr_with(Lang::Id, "Product {id}", &[("id", "SRD-100")]),
             "Produk SRD-100"
+        );
+    }
+
+    #[test]
+    fn a_message_s_reason_reads_in_the_owner_s_language_with_its_values_as_they_are() {
+        use crate::outreach::qualify::why;
+        let item = |name: &str, every: u32| {
+            Why::new(why::DUE_ITEM)
+                .arg("product", name)
+                .arg("every", every)
+                .arg("date", "2026-11-20")
+                .arg("ago", 10)
+        };
+        let due = Why::new(why::DUE).items(vec![item("Kopi {date} Robusta", 10), item("Gula Aren", 14)]);
+        assert_eq!(
+            due.english(),
+            "buys again and is due: Kopi {date} Robusta about every 10 days, last on 2026-11-20 (10 days ago); \
+             Gula Aren about every 14 days, last on 2026-11-20 (10 days ago)"
+        );
+        assert_eq!(
+            due.render(&|t| tr(Lang::Id, t).into_owned()),
+            "membeli lagi dan sudah waktunya: Kopi {date} Robusta kira-kira tiap 10 hari, terakhir pada 2026-11-20 (10 hari lalu); \
+             Gula Aren kira-kira tiap 14 hari, terakhir pada 2026-11-20 (10 hari lalu)"
         );
     }
 
@@ -398,6 +438,8 @@ mod tests {
             }
             literals_after(&flat, "msg(\"", &mut used);
         }
+        // The sentences of the automations' reasons, which `why()` translates.
+        used.extend(crate::outreach::qualify::why::ALL.iter().map(|s| s.to_string()));
         used.retain(|s| !s.is_empty() && !s.contains("{{"));
         used
     }
