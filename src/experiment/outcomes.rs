@@ -27,6 +27,17 @@ pub struct Untied {
     pub visitors_in_both_arms: u64,
 }
 
+impl Untied {
+    fn count(&mut self, without_visitor: bool, purchase: bool) {
+        if without_visitor {
+            self.events_without_visitor += 1;
+        } else {
+            self.events_without_arm += 1;
+        }
+        self.purchases += u64::from(purchase);
+    }
+}
+
 /// The visitors of each arm with their outcomes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcomes {
@@ -58,24 +69,95 @@ pub fn outcomes(
     to: DateTime<Utc>,
     attribution: Duration,
 ) -> Outcomes {
-    let mut out = Outcomes::default();
-    let mut visitors: BTreeMap<&str, Visitor> = BTreeMap::new();
+    let mut tally = Tally::new(from, to);
     for e in events {
-        if e.at.is_some_and(|at| at >= to || from.is_some_and(|f| at < f)) {
-            continue;
+        tally.add(e);
+    }
+    tally.finish(orders, attribution)
+}
+
+/// [`outcomes`] event by event: a shop's events are read one at a time
+/// ([`crate::store::ShopStore::for_each_event`]), and what is kept is a visitor's tally,
+/// not their events.
+pub struct Tally {
+    from: Start,
+    to: DateTime<Utc>,
+    visitors: BTreeMap<String, Visitor>,
+    untied: Untied,
+}
+
+/// Where a tally's period starts.
+enum Start {
+    /// Given (or open: every event before `to`).
+    At(Option<DateTime<Utc>>),
+    /// At the first event with an arm, which is known only once every event was seen:
+    /// meanwhile the untied events with a time are kept as (time, without a visitor,
+    /// purchase), to be counted from it, so that the events are read once.
+    FirstArm {
+        first: Option<DateTime<Utc>>,
+        untied: Vec<(DateTime<Utc>, bool, bool)>,
+    },
+}
+
+impl Tally {
+    /// Tallies the events in `[from, to)`.
+    pub fn new(from: Option<DateTime<Utc>>, to: DateTime<Utc>) -> Tally {
+        Tally {
+            from: Start::At(from),
+            to,
+            visitors: BTreeMap::new(),
+            untied: Untied::default(),
+        }
+    }
+
+    /// Tallies the events before `to` from the first one with an arm ([`Tally::from`]).
+    pub fn from_first_arm(to: DateTime<Utc>) -> Tally {
+        Tally {
+            from: Start::FirstArm {
+                first: None,
+                untied: Vec::new(),
+            },
+            ..Tally::new(None, to)
+        }
+    }
+
+    /// Where the period ends (the events from it on are left out).
+    pub fn to(&self) -> DateTime<Utc> {
+        self.to
+    }
+
+    /// Where the period starts: as given, else the first event with an arm seen so far.
+    pub fn from(&self) -> Option<DateTime<Utc>> {
+        match &self.from {
+            Start::At(at) => *at,
+            Start::FirstArm { first, .. } => *first,
+        }
+    }
+
+    pub fn add(&mut self, e: &Event) {
+        let before = |at: DateTime<Utc>| matches!(self.from, Start::At(Some(f)) if at < f);
+        if e.at.is_some_and(|at| at >= self.to || before(at)) {
+            return;
         }
         let purchase = e.kind == EventKind::Purchase;
         let (Some(visitor), Some(arm)) = (e.visitor.as_deref(), e.arm.as_deref()) else {
-            if e.visitor.is_none() {
-                out.untied.events_without_visitor += 1;
-            } else {
-                out.untied.events_without_arm += 1;
+            if let (Start::FirstArm { untied, .. }, Some(at)) = (&mut self.from, e.at) {
+                untied.push((at, e.visitor.is_none(), purchase));
+                return;
             }
-            out.untied.purchases += u64::from(purchase);
-            continue;
+            self.untied.count(e.visitor.is_none(), purchase);
+            return;
         };
-        let v = visitors.entry(visitor).or_default();
-        v.arms.insert(arm.to_string());
+        if let (Start::FirstArm { first, .. }, Some(at)) = (&mut self.from, e.at) {
+            *first = Some(first.map_or(at, |f| f.min(at)));
+        }
+        if !self.visitors.contains_key(visitor) {
+            self.visitors.insert(visitor.to_string(), Visitor::default());
+        }
+        let v = self.visitors.get_mut(visitor).expect("inserted above");
+        if !v.arms.contains(arm) {
+            v.arms.insert(arm.to_string());
+        }
         if let Some(at) = e.at {
             v.first = Some(v.first.map_or(at, |f| f.min(at)));
         }
@@ -91,36 +173,53 @@ pub fn outcomes(
             v.orders.insert(id, e.total.map_or(0, |t| t.0));
         }
     }
-    // Marketplace orders of the customers the visitors were tied to.
-    let mut by_customer: HashMap<&str, Vec<&Order>> = HashMap::new();
-    for o in orders.iter().filter(|o| o.is_purchase()) {
-        by_customer.entry(o.customer.0.as_str()).or_default().push(o);
-    }
-    for v in visitors.values_mut() {
-        let Some(first) = v.first else { continue };
-        for c in &v.customers {
-            for o in by_customer.get(c.as_str()).into_iter().flatten() {
-                if o.paid_at >= first && o.paid_at < first + attribution && o.paid_at < to {
-                    if v.orders.insert(o.invoice.clone(), o.products_total.0).is_none() {
-                        out.tied_orders += 1;
-                    }
-                    v.purchased = true;
+
+    /// The outcomes, with the marketplace `orders` of the customers the visitors were tied
+    /// to, paid within `attribution` after a visitor's first event.
+    pub fn finish(self, orders: &[Order], attribution: Duration) -> Outcomes {
+        let mut untied = self.untied;
+        if let Start::FirstArm { first, untied: kept } = &self.from {
+            for (at, without_visitor, purchase) in kept {
+                if first.is_some_and(|f| *at >= f) {
+                    untied.count(*without_visitor, *purchase);
                 }
             }
         }
-    }
-    for v in visitors.into_values() {
-        let outcome = VisitorOutcome {
-            converted: v.purchased,
-            order_values: v.orders.into_values().collect(),
+        let mut out = Outcomes {
+            untied,
+            ..Outcomes::default()
         };
-        match (v.arms.len(), v.arms.iter().next().map(String::as_str)) {
-            (1, Some("control")) => out.control.push(outcome),
-            (1, Some("treatment")) => out.treatment.push(outcome),
-            _ => out.untied.visitors_in_both_arms += 1,
+        let mut visitors = self.visitors;
+        let mut by_customer: HashMap<&str, Vec<&Order>> = HashMap::new();
+        for o in orders.iter().filter(|o| o.is_purchase()) {
+            by_customer.entry(o.customer.0.as_str()).or_default().push(o);
         }
+        for v in visitors.values_mut() {
+            let Some(first) = v.first else { continue };
+            for c in &v.customers {
+                for o in by_customer.get(c.as_str()).into_iter().flatten() {
+                    if o.paid_at >= first && o.paid_at < first + attribution && o.paid_at < self.to {
+                        if v.orders.insert(o.invoice.clone(), o.products_total.0).is_none() {
+                            out.tied_orders += 1;
+                        }
+                        v.purchased = true;
+                    }
+                }
+            }
+        }
+        for v in visitors.into_values() {
+            let outcome = VisitorOutcome {
+                converted: v.purchased,
+                order_values: v.orders.into_values().collect(),
+            };
+            match (v.arms.len(), v.arms.iter().next().map(String::as_str)) {
+                (1, Some("control")) => out.control.push(outcome),
+                (1, Some("treatment")) => out.treatment.push(outcome),
+                _ => out.untied.visitors_in_both_arms += 1,
+            }
+        }
+        out
     }
-    out
 }
 
 #[cfg(test)]
@@ -219,6 +318,61 @@ mod tests {
                 purchases: 2,
                 visitors_in_both_arms: 1,
             }
+        );
+    }
+
+    #[test]
+    fn a_period_from_the_first_arm_counts_what_a_period_given_from_it_counts_in_one_read() {
+        let events = vec![
+            event(EventKind::Impression, None, None, 1),
+            event(EventKind::Impression, Some("early"), None, 2),
+            purchase("early", "control", "O-0", 10_000, 2),
+            event(EventKind::Impression, Some("v1"), Some("control"), 5),
+            event(EventKind::Impression, None, None, 6),
+            event(EventKind::Impression, Some("v2"), None, 7),
+            event(EventKind::Impression, Some("v2"), Some("treatment"), 4),
+            Event {
+                visitor: None,
+                arm: None,
+                ..purchase("x", "control", "O-1", 20_000, 8)
+            },
+            event(EventKind::Impression, Some("late"), Some("treatment"), 30),
+        ];
+        // The first event with an arm is O-0's purchase at hour 2 ... once it is left out,
+        // v2's at hour 4.
+        let without_early: Vec<Event> = events
+            .iter()
+            .filter(|e| e.order.as_deref() != Some("O-0"))
+            .cloned()
+            .collect();
+        let mut derived = Tally::from_first_arm(at(24));
+        without_early.iter().for_each(|e| derived.add(e));
+        assert_eq!(derived.from(), Some(at(4)));
+        let given = outcomes(&without_early, &[], Some(at(4)), at(24), Duration::hours(24));
+        let o = derived.finish(&[], Duration::hours(24));
+        assert_eq!(o, given);
+        assert_eq!(
+            o.untied,
+            Untied {
+                events_without_visitor: 2,
+                events_without_arm: 1,
+                purchases: 1,
+                visitors_in_both_arms: 0,
+            },
+            "the untied events from hour 4 on, none before"
+        );
+        assert_eq!(
+            (o.control.len(), o.treatment.len()),
+            (1, 1),
+            "v1, v2; late is past the end"
+        );
+
+        let mut derived = Tally::from_first_arm(at(24));
+        events.iter().for_each(|e| derived.add(e));
+        assert_eq!(derived.from(), Some(at(2)));
+        assert_eq!(
+            derived.finish(&[], Duration::hours(24)),
+            outcomes(&events, &[], Some(at(2)), at(24), Duration::hours(24))
         );
     }
 }

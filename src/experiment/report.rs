@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use crate::config::experiment::ExperimentSettings;
 use crate::config::ShopSettings;
-use crate::experiment::outcomes::{outcomes, Untied};
+use crate::domain::ShopId;
+use crate::experiment::outcomes::{Tally, Untied};
 use crate::experiment::runs::{last_stopped, Run};
 use crate::experiment::stats::{analyse, AnalysisOptions, ExperimentError, ExperimentReport};
 use crate::records::{Event, Order};
@@ -102,16 +103,33 @@ pub fn report(
     now: DateTime<Utc>,
     seed: Option<u64>,
 ) -> Result<Report, ReportError> {
+    let events = Events::Stored(store, &shop.id);
     if shop.experiment.as_ref().is_some_and(ExperimentSettings::is_on) {
-        let (events, orders) = (store.events(&shop.id)?, store.orders(&shop.id)?);
-        return build(shop, &events, &orders, now, seed);
+        return build_from(shop, &events, &store.orders(&shop.id)?, now, seed);
     }
     match last_stopped(&store.settings_changes(&shop.id, usize::MAX)?) {
-        Some(run) => {
-            let (events, orders) = (store.events(&shop.id)?, store.orders(&shop.id)?);
-            build_stopped(shop, &run, &events, &orders, seed)
-        }
+        Some(run) => stopped_from(shop, &run, &events, &store.orders(&shop.id)?, seed),
         None => build(shop, &[], &[], now, seed),
+    }
+}
+
+/// Where a report's events come from: given (tests, the demo's simulation) or the shop's
+/// store, read one at a time (a shop may keep millions; the report keeps a tally per
+/// visitor, never the events).
+enum Events<'a> {
+    Given(&'a [Event]),
+    Stored(&'a dyn ShopStore, &'a ShopId),
+}
+
+impl Events<'_> {
+    fn each(&self, f: &mut dyn FnMut(&Event)) -> Result<(), StoreError> {
+        match self {
+            Events::Given(events) => {
+                events.iter().for_each(f);
+                Ok(())
+            }
+            Events::Stored(store, shop) => store.for_each_event(shop, &mut |e| f(&e)),
+        }
     }
 }
 
@@ -119,6 +137,16 @@ pub fn report(
 pub fn build(
     shop: &ShopSettings,
     events: &[Event],
+    orders: &[Order],
+    now: DateTime<Utc>,
+    seed: Option<u64>,
+) -> Result<Report, ReportError> {
+    build_from(shop, &Events::Given(events), orders, now, seed)
+}
+
+fn build_from(
+    shop: &ShopSettings,
+    events: &Events,
     orders: &[Order],
     now: DateTime<Utc>,
     seed: Option<u64>,
@@ -136,11 +164,15 @@ pub fn build(
             tied_orders: 0,
         });
     };
-    let period = Period {
-        from: period_start(settings, events),
-        to: now,
+    let mut tally = match settings.started {
+        Some(day) => Tally::new(
+            Some(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()),
+            now,
+        ),
+        None => Tally::from_first_arm(now),
     };
-    analysed(shop, settings, period, None, events, orders, seed)
+    events.each(&mut |e| tally.add(e))?;
+    analysed(shop, settings, tally, None, orders, seed)
 }
 
 /// The report of a stopped experiment over its whole period, from its start to its stop
@@ -152,32 +184,37 @@ pub fn build_stopped(
     orders: &[Order],
     seed: Option<u64>,
 ) -> Result<Report, ReportError> {
+    stopped_from(shop, run, &Events::Given(events), orders, seed)
+}
+
+fn stopped_from(
+    shop: &ShopSettings,
+    run: &Run,
+    events: &Events,
+    orders: &[Order],
+    seed: Option<u64>,
+) -> Result<Report, ReportError> {
     let to = run.stopped_at.unwrap_or(run.started_at);
-    let period = Period {
-        from: Some(run.started_at),
-        to,
-    };
-    analysed(shop, &run.settings, period, Some(to), events, orders, seed)
+    let mut tally = Tally::new(Some(run.started_at), to);
+    events.each(&mut |e| tally.add(e))?;
+    analysed(shop, &run.settings, tally, Some(to), orders, seed)
 }
 
 /// Both arms' outcomes in `period` and the analysis of them.
 fn analysed(
     shop: &ShopSettings,
     settings: &ExperimentSettings,
-    period: Period,
+    tally: Tally,
     stopped: Option<DateTime<Utc>>,
-    events: &[Event],
     orders: &[Order],
     seed: Option<u64>,
 ) -> Result<Report, ReportError> {
     let window = shop.analytics.attribution_window_hours;
-    let o = outcomes(
-        events,
-        orders,
-        period.from,
-        period.to,
-        Duration::hours(i64::from(window)),
-    );
+    let period = Period {
+        from: tally.from(),
+        to: tally.to(),
+    };
+    let o = tally.finish(orders, Duration::hours(i64::from(window)));
     let mut options = AnalysisOptions::new(settings.holdout_pct);
     if let Some(seed) = seed {
         options.seed = seed;
@@ -205,18 +242,6 @@ fn analysed(
         untied: o.untied,
         tied_orders: o.tied_orders,
     })
-}
-
-/// Midnight UTC of the configured start, else the time of the first event with an arm.
-fn period_start(settings: &ExperimentSettings, events: &[Event]) -> Option<DateTime<Utc>> {
-    if let Some(day) = settings.started {
-        return Some(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
-    }
-    events
-        .iter()
-        .filter(|e| e.arm.is_some())
-        .filter_map(|e| e.at)
-        .min()
 }
 
 #[cfg(test)]

@@ -223,6 +223,11 @@ pub trait ShopStore: Send + Sync {
     /// The shop's events, oldest (first appended) first.
     fn events(&self, shop: &ShopId) -> Result<Vec<Event>, StoreError>;
 
+    /// Calls `each` with the shop's events, oldest first, as [`ShopStore::events`] lists
+    /// them, without holding them all at once: a shop may keep millions
+    /// (`server.max_events_per_shop`), which as one list would take gigabytes.
+    fn for_each_event(&self, shop: &ShopId, each: &mut dyn FnMut(Event)) -> Result<(), StoreError>;
+
     fn event_count(&self, shop: &ShopId) -> Result<usize, StoreError> {
         Ok(self.counts(shop)?.events as usize)
     }

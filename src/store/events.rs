@@ -133,6 +133,14 @@ impl EventTree<'_> {
             .is_some())
     }
 
+    /// Every event of `shop`, oldest first, one at a time.
+    pub fn each(&self, shop: &ShopId, each: &mut dyn FnMut(Event)) -> Result<(), StoreError> {
+        for value in self.tree.scan_prefix(shop_prefix(shop)).values() {
+            each(decode(&value.sled()?)?);
+        }
+        Ok(())
+    }
+
     pub fn all(&self, shop: &ShopId) -> Result<Vec<Event>, StoreError> {
         self.tree
             .scan_prefix(shop_prefix(shop))

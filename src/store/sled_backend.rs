@@ -656,6 +656,10 @@ impl ShopStore for Store {
         self.event_tree().all(shop)
     }
 
+    fn for_each_event(&self, shop: &ShopId, each: &mut dyn FnMut(Event)) -> Result<(), StoreError> {
+        self.event_tree().each(shop, each)
+    }
+
     fn has_events(&self, shop: &ShopId) -> Result<bool, StoreError> {
         self.event_tree().has_any(shop)
     }

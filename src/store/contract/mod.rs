@@ -506,6 +506,9 @@ pub fn events_append_count_and_prune(store: &dyn ShopStore) {
     assert!(store.has_events(&toko).unwrap());
     assert_eq!(store.event_count(&toko).unwrap(), 10);
     assert_eq!(store.events(&toko).unwrap(), events);
+    let mut each = Vec::new();
+    store.for_each_event(&toko, &mut |e| each.push(e)).unwrap();
+    assert_eq!(each, events, "one at a time, in the same order");
 
     // By predicate: the two earliest by time.
     let removed = store

@@ -61,7 +61,7 @@ use crate::records::{
 use crate::store::postgres::import::{put_state, remove_state, state};
 use crate::store::postgres::options::{at_start, classified, driver_config, Pg};
 use crate::store::postgres::runtime::{Db, Driver};
-use crate::store::postgres::shared::{decode_row, lock_counts, read_counts, text, write_counts};
+use crate::store::postgres::shared::{decode, decode_row, lock_counts, read_counts, text, write_counts};
 use crate::store::{
     codec, Applied, Counts, ImportBatch, ShopStore, Snapshot, StoreError, StoreFuture, REPORTS_KEPT,
 };
@@ -301,6 +301,26 @@ impl PgStore {
             .into_iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect())
+    }
+
+    /// [`ShopStore::for_each_event`] reading `page` events at a time.
+    fn each_event_in_pages(
+        &self,
+        shop: &ShopId,
+        page: usize,
+        each: &mut dyn FnMut(Event),
+    ) -> Result<(), StoreError> {
+        let mut after = i64::MIN;
+        loop {
+            let events = self.event_page(shop, after, page)?;
+            let Some(&(last, _)) = events.last() else {
+                return Ok(());
+            };
+            after = last;
+            for (seq, bytes) in events {
+                each(decode(shop, "event", &seq.to_string(), &bytes)?);
+            }
+        }
     }
 
     /// [`ShopStore::prune_events`] reading and removing `page` events at a time.
@@ -1037,6 +1057,11 @@ impl ShopStore for PgStore {
             "SELECT seq, record FROM events WHERE shop = $1 ORDER BY seq",
             shop,
         )
+    }
+
+    /// A page of [`PRUNE_CHUNK`] events at a time, by sequence number.
+    fn for_each_event(&self, shop: &ShopId, each: &mut dyn FnMut(Event)) -> Result<(), StoreError> {
+        self.each_event_in_pages(shop, PRUNE_CHUNK, each)
     }
 
     fn has_events(&self, shop: &ShopId) -> Result<bool, StoreError> {

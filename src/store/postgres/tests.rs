@@ -385,6 +385,28 @@ fn two_stores_with_the_same_records_have_the_same_fingerprint() {
 }
 
 #[test]
+fn events_read_a_page_at_a_time_come_whole_and_in_order() {
+    let url = fresh_database();
+    let store = PgStore::connect(&options(&url)).unwrap();
+    let toko = shop("toko");
+    let events: Vec<Event> = (0..10)
+        .map(|i| Event {
+            visitor: Some(format!("v{i}")),
+            ..contract_event()
+        })
+        .collect();
+    store.append_events(&toko, &events).unwrap();
+    store.append_events(&shop("lain"), &events[..3]).unwrap();
+    for page in [1, 3, 10, 11] {
+        let mut each = Vec::new();
+        store
+            .each_event_in_pages(&toko, page, &mut |e| each.push(e))
+            .unwrap();
+        assert_eq!(each, events, "pages of {page}");
+    }
+}
+
+#[test]
 fn a_prune_in_pages_removes_what_one_pass_would() {
     let store = PgStore::connect(&options(&fresh_database())).unwrap();
     let toko = shop("toko");
