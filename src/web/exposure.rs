@@ -10,6 +10,7 @@
 //! visitor noted again, here or on another replica, changes no count.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -25,28 +26,32 @@ use crate::web::experiment::{arm_name, running};
 /// Visitors remembered at most before the memory is cleared.
 pub const MAX_REMEMBERED: usize = 100_000;
 
-/// The visitors noted so far, by shop and experiment salt.
+/// The visitors noted so far, by shop and experiment salt: a hash of the three (keyed at
+/// random per process), so that a visitor noted before costs no allocation on the widget's
+/// request path; two visitors sharing one of 2^64 values is not a concern at this size.
 #[derive(Default)]
 pub struct Exposures {
-    seen: Mutex<HashSet<(ShopId, String, String)>>,
+    hasher: RandomState,
+    seen: Mutex<HashSet<u64>>,
 }
 
 impl Exposures {
     /// Whether `visitor` is new in the shop's experiment with `salt` (remembered from now on).
     pub fn first(&self, shop: &ShopId, salt: &str, visitor: &str) -> bool {
+        let key = self.hasher.hash_one((shop.as_str(), salt, visitor));
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() >= MAX_REMEMBERED {
             seen.clear();
         }
-        seen.insert((shop.clone(), salt.to_string(), visitor.to_string()))
+        seen.insert(key)
     }
 }
 
 impl Exposures {
-    /// Notes `visitor`'s exposure in `arm` (on the page of `product`, when known) unless it
-    /// was noted already, through the event `writer` in the background: the answer never
-    /// waits for the store. Counted against the shop's event rate (`log`) like beacons; an
-    /// exposure over it is left out.
+    /// Notes `visitor`'s exposure in `arm` (on the page of `product()`, when known; asked
+    /// only for a new visitor) unless it was noted already, through the event `writer` in
+    /// the background: the answer never waits for the store. Counted against the shop's
+    /// event rate (`log`) like beacons; an exposure over it is left out.
     pub fn note(
         &self,
         log: &EventLog,
@@ -54,7 +59,7 @@ impl Exposures {
         shop: &ShopSettings,
         visitor: &str,
         arm: Arm,
-        product: Option<&str>,
+        product: impl FnOnce() -> Option<String>,
     ) {
         let Some(experiment) = running(shop) else {
             return;
@@ -65,7 +70,7 @@ impl Exposures {
         let event = Event {
             kind: EventKind::Exposure,
             slot: None,
-            product: product.and_then(|p| ProductId::parse(p).ok()),
+            product: product().and_then(|p| ProductId::parse(&p).ok()),
             item: None,
             at: Some(Utc::now()),
             customer: None,

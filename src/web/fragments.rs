@@ -495,14 +495,11 @@ pub fn visitor_arm(shop: &ShopSettings, q: &HashMap<String, String>) -> Result<O
 /// Notes the exposure of the request's visitor when they are in the shop's experiment.
 fn note_exposure(state: &AppState, shop: &ShopSettings, q: &HashMap<String, String>, arm: Option<Arm>) {
     if let (Some(a), Some(v)) = (arm, q.get("visitor")) {
-        state.exposures.note(
-            &state.event_log,
-            &state.event_writer,
-            shop,
-            v,
-            a,
-            q.get("product").map(String::as_str),
-        );
+        state
+            .exposures
+            .note(&state.event_log, &state.event_writer, shop, v, a, || {
+                q.get("product").cloned()
+            });
     }
 }
 

@@ -135,17 +135,15 @@ fn answer(
         }
     };
     if let (Some(a), Some(v)) = (arm, &visitor) {
-        let product = url::form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == "product")
-            .map(|(_, p)| p.into_owned());
-        state.exposures.note(
-            &state.event_log,
-            &state.event_writer,
-            shop,
-            v,
-            a,
-            product.as_deref(),
-        );
+        // The product is read from the query only for a visitor not noted before.
+        let product = || {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "product")
+                .map(|(_, p)| p.into_owned())
+        };
+        state
+            .exposures
+            .note(&state.event_log, &state.event_writer, shop, v, a, product);
     }
     let control = control_shows(shop, arm);
     let customer: Option<CustomerId> = match &token {
