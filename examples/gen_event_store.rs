@@ -46,7 +46,11 @@ fn main() {
         let visitor = i % VISITORS;
         let purchase = i % 50 == 0;
         batch.push(Event {
-            kind: if purchase { EventKind::Purchase } else { EventKind::Impression },
+            kind: if purchase {
+                EventKind::Purchase
+            } else {
+                EventKind::Impression
+            },
             slot: None,
             product: None,
             item: None,
@@ -64,5 +68,8 @@ fn main() {
         }
     }
     store.flush_blocking().expect("the store is flushed");
-    println!("{} events in {dir}", store.event_count(&shop).expect("the count reads"));
+    println!(
+        "{} events in {dir}",
+        store.event_count(&shop).expect("the count reads")
+    );
 }
