@@ -44,7 +44,7 @@ fn main() {
     let mut batch = Vec::with_capacity(BATCH);
     for i in 0..n {
         let visitor = i % VISITORS;
-        let purchase = i % 50 == 0;
+        let purchase = i.is_multiple_of(50);
         batch.push(Event {
             kind: if purchase {
                 EventKind::Purchase
@@ -57,7 +57,14 @@ fn main() {
             at: Some(start + chrono::Duration::seconds((i / 4) as i64)),
             customer: None,
             visitor: Some(format!("v{visitor:08}")),
-            arm: Some(if visitor % 10 == 0 { "control" } else { "treatment" }.into()),
+            arm: Some(
+                if visitor.is_multiple_of(10) {
+                    "control"
+                } else {
+                    "treatment"
+                }
+                .into(),
+            ),
             order: purchase.then(|| format!("O{i}")),
             total: purchase.then_some(Rupiah(50_000)),
             items: Vec::new(),
