@@ -29,7 +29,7 @@ impl EventLog {
     pub fn load(settings: &Settings, store: &dyn ShopStore) -> Result<EventLog, StoreError> {
         let mut summaries = HashMap::new();
         for shop in &settings.shops {
-            summaries.insert(shop.id.clone(), EventSummary::of(&store.events(&shop.id)?));
+            summaries.insert(shop.id.clone(), summary_of(store, &shop.id)?);
         }
         let server = &settings.server;
         Ok(EventLog {
@@ -89,10 +89,18 @@ impl EventLog {
         };
         let removed = store.prune_events(shop, &|e| e.at.is_some_and(|at| at < cutoff), keep)?;
         if removed > 0 {
-            summaries.insert(shop.clone(), EventSummary::of(&store.events(shop)?));
+            summaries.insert(shop.clone(), summary_of(store, shop)?);
         }
         Ok(removed)
     }
+}
+
+/// The summary of the shop's stored events, read one at a time: a shop may keep millions
+/// (`max_events_per_shop`), which as one list would take gigabytes at every start.
+fn summary_of(store: &dyn ShopStore, shop: &ShopId) -> Result<EventSummary, StoreError> {
+    let mut summary = EventSummary::default();
+    store.for_each_event(shop, &mut |e| summary.add(&e))?;
+    Ok(summary)
 }
 
 #[cfg(test)]
