@@ -6,6 +6,7 @@
 
 pub mod password;
 pub mod phone;
+pub mod text;
 pub mod zone;
 
 use std::fmt;

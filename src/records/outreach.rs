@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::text::fill_places;
 use crate::domain::{CustomerId, ProductId, Rupiah};
 
 /// What an automation reacts to.
@@ -151,33 +152,13 @@ impl Why {
     pub fn render(&self, translate: &dyn Fn(&str) -> String) -> String {
         let items: Vec<String> = self.items.iter().map(|i| i.render(translate)).collect();
         let items = items.join("; ");
-        let text = translate(&self.text);
-        let mut out = String::with_capacity(text.len() + 32);
-        let mut rest = text.as_str();
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            let place = after.find('}').map(|close| &after[..close]);
-            let value = place.and_then(|name| {
-                if name == "items" {
-                    Some(items.as_str())
-                } else {
-                    self.args.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-                }
-            });
-            match (place, value) {
-                (Some(name), Some(value)) => {
-                    out.push_str(value);
-                    rest = &after[name.len() + 1..];
-                }
-                _ => {
-                    out.push('{');
-                    rest = after;
-                }
+        fill_places(&translate(&self.text), |name| {
+            if name == "items" {
+                Some(items.as_str())
+            } else {
+                self.args.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
             }
-        }
-        out.push_str(rest);
-        out
+        })
     }
 
     /// The sentence in English.

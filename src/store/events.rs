@@ -142,11 +142,9 @@ impl EventTree<'_> {
     }
 
     pub fn all(&self, shop: &ShopId) -> Result<Vec<Event>, StoreError> {
-        self.tree
-            .scan_prefix(shop_prefix(shop))
-            .values()
-            .map(|v| decode(&v.sled()?))
-            .collect()
+        let mut events = Vec::new();
+        self.each(shop, &mut |e| events.push(e))?;
+        Ok(events)
     }
 
     /// Removes in chunks of [`PRUNE_CHUNK`], each with its count and under the lock only

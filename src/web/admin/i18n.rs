@@ -14,6 +14,7 @@ use warp::http::{header, HeaderValue};
 use warp::reply::Response;
 use warp::Filter;
 
+use crate::domain::text::fill_places;
 use crate::records::Why;
 
 /// The cookie holding the dashboard's language.
@@ -83,13 +84,13 @@ pub fn tr_with(lang: Lang, english: &str, args: &[(&str, &str)]) -> String {
     fill(&tr(lang, english), args.iter().map(|(k, v)| (*k, *v)))
 }
 
-/// Replaces each `{name}` of `text` by its value; other braces stay as they are.
+/// Replaces each `{name}` of `text` by its value, in one pass
+/// ([`crate::domain::text::fill_places`]); other braces stay as they are.
 pub fn fill<'a>(text: &str, args: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = text.to_string();
-    for (name, value) in args {
-        out = out.replace(&format!("{{{name}}}"), value);
-    }
-    out
+    let args: Vec<(&str, &str)> = args.into_iter().collect();
+    fill_places(text, |name| {
+        args.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    })
 }
 
 /// A message built in English with `crate::admin::views::msg` (a catalogue entry with its
